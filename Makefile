@@ -1,0 +1,93 @@
+# zcluster: one GNU Makefile, no configure step.
+#
+#   make                 build everything into build/
+#   make check           build and run every test (ends "N passed, N failed")
+#   make demo            run the bundled example fleet on 127.0.0.1:8080
+#   make install PREFIX=/some/dir
+#   make SANITIZE=1 check   the same tests under ASan + UBSan (build-san/)
+
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+OPT ?= -O2 -g
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+OPT := -O1 -g -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wwrite-strings
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SANFLAGS) \
+              -fvisibility=hidden -fPIC -Iinclude -Isrc $(CFLAGS)
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+LIBS := -lm
+
+LIB_SRCS := src/cluster.c src/compat.c src/listen.c src/log.c src/loop.c src/parse.c \
+            src/notify.c src/primary.c src/spawn.c src/worker.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
+
+PROGS := $(BUILD)/zcluster $(BUILD)/zcluster-hello
+ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
+       $(BUILD)/test-runner $(BUILD)/zcluster.pc
+
+.PHONY: all check demo install clean deps
+all: $(ALL)
+
+$(BUILD)/%.o: %.c include/zcluster.h $(wildcard src/*.h tests/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/libzcluster.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libzcluster.so: $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libzcluster.so.0 $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# The tool and the examples link the static library: one self-contained
+# binary each, nothing to set up at run time.
+$(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/zcluster.pc: Makefile
+	@mkdir -p $(BUILD)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: zcluster\nDescription: run a network server as a fleet of worker processes\nVersion: %s\nLibs: -L$${libdir} -lzcluster\nLibs.private: -lm\nCflags: -I$${includedir}\n' \
+	    '$(PREFIX)' "$$(sed -n 's/^#define ZC_VERSION "\(.*\)"/\1/p' include/zcluster.h)" > $@
+
+# Debian packages the build and the tests need (scripts/deps.sh installs
+# them as root, or says what to install).
+deps:
+	@scripts/deps.sh build
+
+check: deps all
+	ZC_BUILD=$(BUILD) $(BUILD)/test-runner $(TESTS)
+
+demo: deps all
+	scripts/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/libzcluster.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libzcluster.so $(DESTDIR)$(PREFIX)/lib/libzcluster.so.0
+	ln -sf libzcluster.so.0 $(DESTDIR)$(PREFIX)/lib/libzcluster.so
+	install -m 644 $(BUILD)/zcluster.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 include/zcluster.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 docs/zcluster.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf build build-san build-clang

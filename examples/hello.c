@@ -1,0 +1,518 @@
+/*
+ * zcluster-hello: a small, fast HTTP/1.1 server to run as a fleet.
+ *
+ *   zcluster -w 4 -l 127.0.0.1:8080 -- zcluster-hello   workers of the tool
+ *   zcluster-hello --cluster 4 -l 127.0.0.1:8080        its own primary (library)
+ *   zcluster-hello -l 127.0.0.1:8080 --reuseport        alone, no manager
+ *
+ * Every response names the worker (X-Worker-Slot, X-Worker-Pid,
+ * X-Worker-Id). On SIGTERM or SIGINT it drains: stops accepting, answers
+ * the next request of each keep-alive connection with "Connection: close",
+ * closes connections that stay idle for --drain-idle, and exits 0 when none
+ * is left.
+ *
+ * The request parser only frames requests (request line, Connection,
+ * Content-Length): enough for a demo that must never misread a keep-alive
+ * stream, and it answers anything it does not handle with an error and a
+ * close rather than guessing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zcluster.h"
+
+#define NS "hello"
+#define IN_MAX 8192             /* request head limit: 431 past it */
+#define OUT_MAX 16384
+#define BODY_MAX (1u << 20)     /* request bodies are read and dropped */
+#define MAX_CONNS 16384
+#define MAX_LISTEN 64
+
+struct conn {
+    int fd;
+    size_t in_len;
+    char in[IN_MAX];
+    size_t out_len, out_off;
+    char out[OUT_MAX];
+    size_t body_left;           /* request body bytes still to discard */
+    bool close_after;           /* close once out is flushed */
+    bool want_out;              /* registered for EPOLLOUT */
+};
+
+static struct {
+    const char *listen[MAX_LISTEN];
+    int n_listen;
+    bool reuseport;
+    unsigned cluster;
+    unsigned startup_delay_ms;
+    unsigned drain_idle_ms;
+} arg = { .drain_idle_ms = 1000 };
+
+static struct {
+    int ep, sigfd, timerfd;
+    int lfd[MAX_LISTEN];
+    int n_lfd;
+    unsigned n_conns;
+    bool draining;
+    char ident[160];            /* the X-Worker-* headers */
+    char body[128];
+    size_t body_len;
+} srv = { .ep = -1, .sigfd = -1, .timerfd = -1 };
+
+/* epoll data for listeners and the signal/timer fds: small tags below
+ * this; anything else is a struct conn pointer. */
+enum { TAG_SIGNAL = 1, TAG_TIMER = 2, TAG_LISTEN0 = 16 };
+
+static void conn_close(struct conn *c)
+{
+    (void) close(c->fd);        /* also removes it from epoll */
+    free(c);
+    srv.n_conns--;
+}
+
+static void out_append(struct conn *c, const char *s, size_t n)
+{
+    if (n > OUT_MAX - c->out_len)
+        n = OUT_MAX - c->out_len;   /* cannot happen: checked before */
+    memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+
+static void respond(struct conn *c, int code, const char *reason, bool head,
+                    bool close_conn)
+{
+    char hdr[512];
+    const char *body = code == 200 ? srv.body : reason;
+    size_t blen = code == 200 ? srv.body_len : strlen(reason);
+    int n;
+
+    if (srv.draining)
+        close_conn = true;
+    n = snprintf(hdr, sizeof(hdr),
+                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+                 "Content-Length: %zu\r\n%s%s\r\n",
+                 code, reason, code == 200 ? blen : blen + 1, srv.ident,
+                 close_conn ? "Connection: close\r\n" : "");
+    out_append(c, hdr, (size_t) n);
+    if (!head) {
+        out_append(c, body, blen);
+        if (code != 200)
+            out_append(c, "\n", 1);
+    }
+    if (close_conn)
+        c->close_after = true;
+}
+
+/* Header value of name in the head [p, end), or NULL. */
+static const char *header(const char *p, const char *end, const char *name,
+                          size_t *len)
+{
+    size_t nlen = strlen(name);
+
+    while (p < end) {
+        const char *eol = memmem(p, (size_t) (end - p), "\r\n", 2);
+
+        if (!eol)
+            eol = end;
+        if ((size_t) (eol - p) > nlen && p[nlen] == ':' &&
+            strncasecmp(p, name, nlen) == 0) {
+            p += nlen + 1;
+            while (p < eol && (*p == ' ' || *p == '\t'))
+                p++;
+            *len = (size_t) (eol - p);
+            return p;
+        }
+        p = eol + 2;
+    }
+    return NULL;
+}
+
+static bool has_token(const char *v, size_t len, const char *token)
+{
+    size_t t = strlen(token);
+
+    for (size_t i = 0; i + t <= len; i++)
+        if (strncasecmp(v + i, token, t) == 0 &&
+            (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
+            (i + t == len || v[i + t] == ',' || v[i + t] == ' '))
+            return true;
+    return false;
+}
+
+/* Handles one complete request head of n bytes. Returns false when the
+ * connection must stop reading (an error response was queued). */
+static bool handle_request(struct conn *c, const char *req, size_t n)
+{
+    const char *end = req + n, *line_end = memmem(req, n, "\r\n", 2);
+    const char *sp1 = memchr(req, ' ', (size_t) (line_end - req));
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t) (line_end - sp1 - 1)) : NULL;
+    const char *v;
+    size_t vlen;
+    bool http11, keep;
+    unsigned long clen = 0;
+
+    if (!sp1 || !sp2 || line_end - sp2 != 9 || strncmp(sp2 + 1, "HTTP/1.", 7) ||
+        (sp2[8] != '0' && sp2[8] != '1')) {
+        respond(c, 400, "Bad Request", false, true);
+        return false;
+    }
+    http11 = sp2[8] == '1';
+    if (header(line_end + 2, end, "Transfer-Encoding", &vlen)) {
+        respond(c, 501, "Not Implemented", false, true);
+        return false;
+    }
+    v = header(line_end + 2, end, "Content-Length", &vlen);
+    if (v) {
+        char *e;
+
+        clen = strtoul(v, &e, 10);
+        if (e == v || (size_t) (e - v) != vlen || clen > BODY_MAX) {
+            respond(c, 413, "Content Too Large", false, true);
+            return false;
+        }
+    }
+    v = header(line_end + 2, end, "Connection", &vlen);
+    keep = http11 ? !(v && has_token(v, vlen, "close"))
+                  : (v && has_token(v, vlen, "keep-alive"));
+    c->body_left = clen;
+    respond(c, 200, "OK", sp1 - req == 4 && strncmp(req, "HEAD", 4) == 0, !keep);
+    return true;
+}
+
+/* Frames as many pipelined requests as the buffers allow. */
+static void process_input(struct conn *c)
+{
+    size_t off = 0;
+
+    while (!c->close_after && off < c->in_len) {
+        size_t avail = c->in_len - off, skip;
+        const char *head_end;
+
+        if (c->body_left) {
+            skip = c->body_left < avail ? c->body_left : avail;
+            c->body_left -= skip;
+            off += skip;
+            continue;
+        }
+        /* Keep room for the largest response before taking a request. */
+        if (OUT_MAX - c->out_len < 1024)
+            break;
+        head_end = memmem(c->in + off, avail, "\r\n\r\n", 4);
+        if (!head_end) {
+            if (off == 0 && c->in_len == IN_MAX)
+                respond(c, 431, "Request Header Fields Too Large", false, true);
+            break;
+        }
+        skip = (size_t) (head_end - (c->in + off)) + 4;
+        handle_request(c, c->in + off, skip);
+        off += skip;
+    }
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+}
+
+static void set_out_interest(struct conn *c, bool want)
+{
+    struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0),
+                              .data.ptr = c };
+
+    if (want != c->want_out &&
+        epoll_ctl(srv.ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+        c->want_out = want;
+}
+
+/* Returns false if the connection was closed. */
+static bool flush(struct conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_NOSIGNAL);
+
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1 && errno == EAGAIN) {
+            set_out_interest(c, true);
+            return true;
+        }
+        if (n <= 0) {
+            conn_close(c);
+            return false;
+        }
+        c->out_off += (size_t) n;
+    }
+    c->out_off = c->out_len = 0;
+    set_out_interest(c, false);
+    if (c->close_after) {
+        /* Half-close first so the client reads the whole response before
+         * it sees the end, instead of a reset. */
+        (void) shutdown(c->fd, SHUT_WR);
+        conn_close(c);
+        return false;
+    }
+    return true;
+}
+
+static void on_conn(struct conn *c, uint32_t events)
+{
+    if (events & (EPOLLERR | EPOLLHUP)) {
+        conn_close(c);
+        return;
+    }
+    if ((events & EPOLLOUT) && !flush(c))
+        return;
+    if (!(events & EPOLLIN) || c->close_after)
+        return;
+    for (int rounds = 0; rounds < 4 && c->in_len < IN_MAX; rounds++) {
+        ssize_t n = recv(c->fd, c->in + c->in_len, IN_MAX - c->in_len, 0);
+
+        if (n == -1 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n <= 0) {
+            conn_close(c);
+            return;
+        }
+        c->in_len += (size_t) n;
+        process_input(c);
+        if (!flush(c) || c->close_after)
+            return;
+    }
+}
+
+static void accept_some(int lfd)
+{
+    /* A batch per wake-up keeps accepting fair between workers. */
+    for (int i = 0; i < 16 && !srv.draining; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+        struct conn *c;
+        struct epoll_event ev = { .events = EPOLLIN };
+
+        if (fd == -1)
+            return;     /* EAGAIN: another worker took it; others: retry later */
+        c = srv.n_conns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+        if (!c) {
+            (void) close(fd);
+            continue;
+        }
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->fd = fd;
+        ev.data.ptr = c;
+        if (epoll_ctl(srv.ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+            (void) close(fd);
+            free(c);
+            continue;
+        }
+        srv.n_conns++;
+    }
+}
+
+static void start_drain(int sig)
+{
+    struct itimerspec its = { .it_value = {
+        .tv_sec = arg.drain_idle_ms / 1000,
+        .tv_nsec = (long) (arg.drain_idle_ms % 1000) * 1000000 + 1 } };
+
+    if (srv.draining)
+        return;
+    srv.draining = true;
+    zc_log(ZC_LOG_INFO, NS, "received SIG%s: draining %u connection%s",
+           sig == SIGINT ? "INT" : "TERM", srv.n_conns,
+           srv.n_conns == 1 ? "" : "s");
+    (void) zc_notify("STOPPING=1");
+    /* Stop accepting: what is queued goes to the workers still serving. */
+    for (int i = 0; i < srv.n_lfd; i++)
+        (void) close(srv.lfd[i]);
+    srv.n_lfd = 0;
+    (void) timerfd_settime(srv.timerfd, 0, &its, NULL);
+}
+
+static int serve_loop(void)
+{
+    struct epoll_event ev[64];
+
+    while (!srv.draining || srv.n_conns > 0) {
+        int n = epoll_wait(srv.ep, ev, 64, -1);
+
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return 1;
+        for (int i = 0; i < n; i++) {
+            uintptr_t tag = (uintptr_t) ev[i].data.ptr;
+            struct signalfd_siginfo si;
+
+            if (tag == TAG_SIGNAL) {
+                if (read(srv.sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                    start_drain((int) si.ssi_signo);
+            } else if (tag == TAG_TIMER) {
+                /* Drain grace over: idle keep-alive connections go now. */
+                zc_log(ZC_LOG_INFO, NS, "drain grace of %u ms over: closing "
+                       "%u idle connection%s", arg.drain_idle_ms, srv.n_conns,
+                       srv.n_conns == 1 ? "" : "s");
+                return 0;
+            } else if (tag >= TAG_LISTEN0 && tag < TAG_LISTEN0 + MAX_LISTEN) {
+                if (!srv.draining)
+                    accept_some(srv.lfd[tag - TAG_LISTEN0]);
+            } else {
+                on_conn(ev[i].data.ptr, ev[i].events);
+            }
+        }
+    }
+    return 0;
+}
+
+static int watch(int fd, uintptr_t tag, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = (void *) tag };
+
+    return epoll_ctl(srv.ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int open_listeners(void)
+{
+    int n = zc_listen_fds();
+
+    if (n > 0) {
+        for (int i = 0; i < n && i < MAX_LISTEN; i++)
+            srv.lfd[srv.n_lfd++] = 3 + i;
+        return 0;
+    }
+    for (int i = 0; i < arg.n_listen; i++) {
+        int r = zc_listen(arg.listen[i], arg.reuseport ? ZC_LISTEN_REUSEPORT : 0,
+                          &srv.lfd[srv.n_lfd]);
+
+        if (r < 0) {
+            zc_log(ZC_LOG_ERROR, NS, "cannot listen on %s: %s", arg.listen[i],
+                   zc_strerror(r));
+            return -1;
+        }
+        srv.n_lfd++;
+    }
+    if (srv.n_lfd == 0) {
+        zc_log(ZC_LOG_ERROR, NS, "nothing to listen on: give -l ADDR, or run "
+               "under zcluster");
+        return -1;
+    }
+    return 0;
+}
+
+static int serve(int argc, char **argv, void *unused)
+{
+    struct timespec delay = { .tv_sec = arg.startup_delay_ms / 1000,
+                              .tv_nsec = (long) (arg.startup_delay_ms % 1000) * 1000000 };
+    sigset_t set;
+
+    (void) argc;
+    (void) argv;
+    (void) unused;
+    /* A slow start-up, to show readiness and reloads with a real delay. */
+    while (nanosleep(&delay, &delay) == -1 && errno == EINTR)
+        ;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    (void) sigprocmask(SIG_BLOCK, &set, NULL);
+    srv.ep = epoll_create1(EPOLL_CLOEXEC);
+    srv.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    srv.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (srv.ep == -1 || srv.sigfd == -1 || srv.timerfd == -1 || open_listeners() < 0)
+        return 1;
+    snprintf(srv.ident, sizeof(srv.ident),
+             "X-Worker-Slot: %d\r\nX-Worker-Pid: %ld\r\nX-Worker-Id: %llu\r\n",
+             zc_worker_slot(), (long) getpid(),
+             (unsigned long long) zc_worker_id());
+    srv.body_len = (size_t) snprintf(srv.body, sizeof(srv.body),
+                                     "hello from worker %llu (slot %d, pid %ld)\n",
+                                     (unsigned long long) zc_worker_id(),
+                                     zc_worker_slot(), (long) getpid());
+    if (watch(srv.sigfd, TAG_SIGNAL, EPOLLIN) == -1 ||
+        watch(srv.timerfd, TAG_TIMER, EPOLLIN) == -1)
+        return 1;
+    for (int i = 0; i < srv.n_lfd; i++) {
+        /* Shared by every worker: non-blocking so a lost accept race is
+         * EAGAIN, exclusive so one connection wakes one worker. */
+        (void) fcntl(srv.lfd[i], F_SETFL, fcntl(srv.lfd[i], F_GETFL) | O_NONBLOCK);
+        if (watch(srv.lfd[i], TAG_LISTEN0 + (uintptr_t) i, EPOLLIN | EPOLLEXCLUSIVE) == -1)
+            return 1;
+    }
+    (void) zc_worker_ready();
+    return serve_loop();
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: zcluster-hello [-l ADDR]... [--reuseport] [--cluster N]\n"
+               "                      [--startup-delay MS] [--drain-idle MS]\n"
+               "Under zcluster it serves the sockets it inherits; --cluster N runs\n"
+               "its own fleet of N workers through libzcluster; otherwise it serves\n"
+               "the -l addresses alone (--reuseport: several may bind one port).\n");
+}
+
+static int parse_args(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "listen", required_argument, NULL, 'l' },
+        { "reuseport", no_argument, NULL, 'r' },
+        { "cluster", required_argument, NULL, 'c' },
+        { "startup-delay", required_argument, NULL, 'd' },
+        { "drain-idle", required_argument, NULL, 'i' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
+        char *end = NULL;
+        unsigned long v = optarg ? strtoul(optarg, &end, 10) : 0;
+
+        if (optarg && (*end || end == optarg || v > 100000000)) {
+            fprintf(stderr, "zcluster-hello: invalid value '%s'\n", optarg);
+            return 2;
+        }
+        switch (c) {
+        case 'l':
+            if (arg.n_listen == MAX_LISTEN || zc_address_check(optarg) < 0) {
+                fprintf(stderr, "zcluster-hello: invalid address '%s'\n", optarg);
+                return 2;
+            }
+            arg.listen[arg.n_listen++] = optarg;
+            break;
+        case 'r': arg.reuseport = true; break;
+        case 'c': arg.cluster = (unsigned) v; break;
+        case 'd': arg.startup_delay_ms = (unsigned) v; break;
+        case 'i': arg.drain_idle_ms = (unsigned) v; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return 2;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    zc_options o;
+    int r = parse_args(argc, argv);
+
+    if (r)
+        return r;
+    if (arg.cluster == 0 || zc_is_worker())
+        return serve(argc, argv, NULL);
+    zc_options_init(&o);
+    o.workers = arg.cluster;
+    o.listen = arg.listen;
+    o.n_listen = (size_t) arg.n_listen;
+    return zc_cluster_run(argc, argv, serve, NULL, &o);
+}

@@ -1,0 +1,50 @@
+/* The library's entry points: options and zc_cluster_run(). */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "log.h"
+#include "primary.h"
+#include "zcluster.h"
+
+void zc_options_init(zc_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->workers = 0;
+    o->ready = ZC_READY_AUTO;
+    o->ready_delay_ms = 1000;
+    o->respawn = ZC_RESPAWN_ON_FAILURE;
+    o->respawn_delay_ms = 1000;
+    o->max_respawn_delay_ms = 30000;
+    o->backoff_factor = 2.0;
+    o->backoff_reset_ms = 10000;
+    o->shutdown_timeout_ms = 30000;
+    o->stop_signal = SIGTERM;
+}
+
+int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,
+                   const zc_options *o)
+{
+    zc_options defaults;
+
+    if (!o) {
+        zc_options_init(&defaults);
+        o = &defaults;
+    }
+    /* With a command this is always a primary (the tool, even when run as
+     * another fleet's worker); without one, a worker runs worker_fn. */
+    if (!o->command && zc_is_worker()) {
+        if (!worker_fn) {
+            zc_log(ZC_LOG_ERROR, "zc:worker", "started as a worker, but "
+                   "zc_cluster_run() was given no worker function");
+            return 2;
+        }
+        return worker_fn(argc, argv, arg);
+    }
+    if (argc < 1 || !argv || (!o->command && !worker_fn)) {
+        zc_log(ZC_LOG_ERROR, "zc:primary", "zc_cluster_run() needs argv and "
+               "either a worker function or options.command");
+        return 2;
+    }
+    return zc__primary_run(argv, o);
+}

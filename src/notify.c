@@ -1,0 +1,158 @@
+/*
+ * NOTIFY_SOCKET. One datagram socket serves every worker: the kernel stamps
+ * each message with the sender's pid (SO_PASSCRED), which is how a READY=1
+ * is tied to its worker, and how a stranger's datagram is told apart.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "notify.h"
+#include "zcluster.h"
+
+int zc__notify_open(int *ret_fd, char *path, size_t size)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    socklen_t len = sizeof(sa_family_t);
+    int fd, one = 1, r;
+
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd == -1)
+        return -errno;
+    /* Binding with only the family autobinds a unique abstract name: no
+     * file to clean up, no name to collide with another primary. */
+    if (bind(fd, (struct sockaddr *) &sa, len) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1)
+        goto fail_errno;
+    len = sizeof(sa);
+    if (getsockname(fd, (struct sockaddr *) &sa, &len) == -1)
+        goto fail_errno;
+    len -= (socklen_t) offsetof(struct sockaddr_un, sun_path);
+    if (len < 2 || len > size) {
+        r = -ENAMETOOLONG;
+        goto fail;
+    }
+    path[0] = '@';
+    memcpy(path + 1, sa.sun_path + 1, len - 1);
+    path[len] = '\0';
+    *ret_fd = fd;
+    return 0;
+fail_errno:
+    r = -errno;
+fail:
+    (void) close(fd);
+    return r;
+}
+
+static void close_passed_fds(struct msghdr *mh)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int fds[32];
+
+        if (n > 32)
+            n = 32;
+
+        memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+        for (size_t i = 0; i < n; i++)
+            (void) close(fds[i]);
+    }
+}
+
+int zc__notify_recv(int fd, char *buf, size_t size, pid_t *ret_pid)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(struct ucred)) +
+                 CMSG_SPACE(sizeof(int) * 16)];
+    } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = size - 1 };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = &control, .msg_controllen = sizeof(control),
+    };
+    struct ucred cred = { .pid = 0 };
+    ssize_t n;
+
+    n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    if (n == -1)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    /* FDSTORE=1 and friends may attach fds: we keep none of them. */
+    close_passed_fds(&mh);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+            c->cmsg_len == CMSG_LEN(sizeof(cred)))
+            memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+    if ((size_t) n >= size || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+        cred.pid <= 0)
+        return -EBADMSG;
+    buf[n] = '\0';
+    *ret_pid = cred.pid;
+    return (int) n;
+}
+
+bool zc__notify_get(const char *msg, const char *key, char *val, size_t size)
+{
+    size_t klen = strlen(key);
+
+    while (*msg) {
+        size_t n = strcspn(msg, "\n");
+
+        if (n > klen && strncmp(msg, key, klen) == 0 && msg[klen] == '=') {
+            if (val && size > 0) {
+                size_t v = n - klen - 1;
+
+                if (v >= size)
+                    v = size - 1;
+                memcpy(val, msg + klen + 1, v);
+                val[v] = '\0';
+            }
+            return true;
+        }
+        msg += n;
+        if (*msg == '\n')
+            msg++;
+    }
+    return false;
+}
+
+int zc_notify(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    size_t n;
+    socklen_t len;
+    int fd, r = 0;
+
+    if (!state)
+        return -EINVAL;
+    if (!path || !*path)
+        return 0;
+    n = strlen(path);
+    if ((path[0] != '/' && path[0] != '@') || n >= sizeof(sa.sun_path))
+        return -EAFNOSUPPORT;   /* vsock and friends: not ours to speak */
+    memcpy(sa.sun_path, path, n);
+    if (path[0] == '@')
+        sa.sun_path[0] = '\0';
+    len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n +
+                       (path[0] == '@' ? 0 : 1));
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return -errno;
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+               (struct sockaddr *) &sa, len) == -1)
+        r = -errno;
+    (void) close(fd);
+    return r;
+}
+
+int zc_worker_ready(void)
+{
+    return zc_notify("READY=1");
+}

@@ -1,0 +1,35 @@
+/* fork + exec with an fd plan, as the worker protocol wants it. */
+#ifndef ZC_SPAWN_H
+#define ZC_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* The most fds placed at 3.. in a child. */
+#define ZC__SPAWN_MAX_FDS 72
+
+struct zc__spawn {
+    const char *path;           /* what to execve */
+    char *const *argv;
+    char *const *envp;
+    /* NULL, or room for 21 bytes inside an envp string ("LISTEN_PID=..."):
+     * the child writes its own pid there, the only value it cannot know
+     * before fork. */
+    char *listen_pid;
+    const int *fds;             /* placed at 3, 4, ... in this order */
+    int n_fds;
+    int stdin_fd;               /* dup2'ed onto 0; -1 keeps ours */
+    int pdeath_signal;          /* sent to the child when we die; 0: none */
+};
+
+/*
+ * Starts s->path. Returns 0 with *ret_pid once the child has called execve
+ * successfully; -errno when fork failed, or when exec failed (the child is
+ * then already reaped, and *ret_pid is still set for the log).
+ */
+int zc__spawn(const struct zc__spawn *s, pid_t *ret_pid);
+
+/* Test hook: when > 0, the n-th next spawn fails as fork() would (-EAGAIN). */
+extern int zc__spawn_fail_after;
+
+#endif
