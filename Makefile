@@ -44,6 +44,8 @@ $(BUILD)/%.o: %.c include/zcluster.h $(wildcard src/*.h tests/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+$(TEST_OBJS): CFLAGS_ALL += -Itests
+
 $(BUILD)/libzcluster.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^

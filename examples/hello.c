@@ -180,7 +180,11 @@ static bool handle_request(struct conn *c, const char *req, size_t n)
         char *e;
 
         clen = strtoul(v, &e, 10);
-        if (e == v || (size_t) (e - v) != vlen || clen > BODY_MAX) {
+        if (e == v || (size_t) (e - v) != vlen || *v == '-') {
+            respond(c, 400, "Bad Request", false, true);
+            return false;
+        }
+        if (clen > BODY_MAX) {
             respond(c, 413, "Content Too Large", false, true);
             return false;
         }
@@ -478,7 +482,7 @@ static int parse_args(int argc, char **argv)
         char *end = NULL;
         unsigned long v = optarg ? strtoul(optarg, &end, 10) : 0;
 
-        if (optarg && (*end || end == optarg || v > 100000000)) {
+        if (optarg && c != 'l' && (*end || end == optarg || v > 100000000)) {
             fprintf(stderr, "zcluster-hello: invalid value '%s'\n", optarg);
             return 2;
         }

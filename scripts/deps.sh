@@ -1,0 +1,52 @@
+#!/bin/sh
+# Makes sure the Debian packages a task needs are installed.
+#   scripts/deps.sh build    compiler and headers (make, make check, make demo)
+#   scripts/deps.sh clang    clang, for the second compiler CI builds with
+#   scripts/deps.sh bench    wrk, hyperfine, curl (bench/)
+# As root it installs what is missing (apt-get update once, then install);
+# otherwise it says exactly what to install and fails.
+set -eu
+
+want=""
+need() {    # need COMMAND-OR-FILE PACKAGE
+    case "$1" in
+        /*) [ -e "$1" ] && return 0 ;;
+        *) command -v "$1" >/dev/null 2>&1 && return 0 ;;
+    esac
+    want="$want $2"
+}
+
+for task in "${@:-build}"; do
+    case "$task" in
+        build)
+            need cc gcc
+            need make make
+            need ar binutils
+            need /usr/include/stdio.h libc6-dev
+            ;;
+        clang)
+            need clang clang
+            ;;
+        bench)
+            need wrk wrk
+            need hyperfine hyperfine
+            need curl curl
+            ;;
+        *)
+            echo "deps.sh: unknown task '$task' (build, clang, bench)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+[ -z "$want" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "zcluster needs these Debian packages:$want" >&2
+    echo "install them with: sudo apt-get install -y$want" >&2
+    exit 1
+fi
+echo "installing Debian packages:$want"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086  # one word per package
+apt-get install -y -qq $want

@@ -1,0 +1,187 @@
+/*
+ * Worker programs for the integration tests: the runner re-run as
+ * "test-runner --helper NAME ARGS", so every behaviour a test needs (crash,
+ * ignore TERM, report what it inherited) is a few lines here.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "listen.h"
+#include "test.h"
+
+static int wait_for_term(void)
+{
+    sigset_t set;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    sigwait(&set, &sig);
+    return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000 };
+
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static void proc_status_line(FILE *out, const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, key, strlen(key)) == 0)
+            fprintf(out, "%s", line);
+    if (f)
+        fclose(f);
+}
+
+/* env DIR: write what this worker inherited to DIR/env.SLOT, say
+ * READY=1, wait for TERM. */
+int helper_env(int argc, char **argv)
+{
+    char file[512];
+
+    static const char *const vars[] = {
+        "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+        "ZC_WORKER_ID", "ZC_WORKER_SLOT", "ZC_GENERATION", "ZC_IPC_FD",
+        "ZC_TEST_MARK",
+    };
+    char tmp[4096], target[512], path[64];
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    FILE *f;
+
+    if (argc < 1 || !d)
+        return 2;
+    snprintf(file, sizeof(file), "%s/env.%s", argv[0],
+             getenv("ZC_WORKER_SLOT") ? getenv("ZC_WORKER_SLOT") : "x");
+    snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+    f = fopen(tmp, "w");
+    if (!f)
+        return 2;
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        fprintf(f, "%s=%s\n", vars[i], getenv(vars[i]) ? getenv(vars[i]) : "(unset)");
+    fprintf(f, "pid=%d\npgid=%d\n", (int) getpid(), (int) getpgrp());
+    fprintf(f, "fds=");
+    while ((e = readdir(d))) {
+        int fd = atoi(e->d_name);
+
+        if (e->d_name[0] == '.' || fd == dirfd(d) || fd == fileno(f))
+            continue;
+        fprintf(f, "%d,", fd);
+    }
+    fprintf(f, "\n");
+    closedir(d);
+    for (int fd = 0; fd < 8; fd++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int listening = 0;
+        socklen_t ol = sizeof(listening);
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+            continue;
+        target[n] = '\0';
+        if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0) {
+            zc__addr_format((struct sockaddr *) &ss, len, target, sizeof(target));
+            getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol);
+        }
+        fprintf(f, "fd%d=%s%s\n", fd, target, listening ? " listening" : "");
+    }
+    proc_status_line(f, "SigBlk");
+    proc_status_line(f, "SigIgn");
+    fclose(f);
+    rename(tmp, file);
+    zc_worker_ready();
+    return wait_for_term();
+}
+
+/* crash CODE: exit at once with CODE. */
+int helper_crash(int argc, char **argv)
+{
+    return argc > 0 ? atoi(argv[0]) : 1;
+}
+
+/* ignore_term: ready, then deaf to SIGTERM until killed. */
+int helper_ignore_term(int argc, char **argv)
+{
+    (void) argc;
+    (void) argv;
+    signal(SIGTERM, SIG_IGN);
+    zc_worker_ready();
+    for (;;)
+        pause();
+}
+
+/*
+ * counter DIR PLAN: the n-th start (counted in DIR/count) follows the n-th
+ * comma-separated step of PLAN: "c" crashes at once (exit 1), "sMS" says
+ * READY=1, stays up MS ms, then crashes. Past the plan: ready and stable.
+ */
+int helper_counter(int argc, char **argv)
+{
+    char path[512], *count, *plan, *step;
+    int n;
+
+    if (argc < 2)
+        return 2;
+    snprintf(path, sizeof(path), "%s/count", argv[0]);
+    count = zt_read_file(path);
+    n = count ? atoi(count) + 1 : 1;
+    free(count);
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), ".tmp");
+    {
+        char num[16], final[512];
+
+        snprintf(num, sizeof(num), "%d", n);
+        zt_write_file(path, num);
+        snprintf(final, sizeof(final), "%s/count", argv[0]);
+        rename(path, final);
+    }
+    plan = strdup(argv[1]);
+    step = strtok(plan, ",");
+    for (int i = 1; step && i < n; i++)
+        step = strtok(NULL, ",");
+    if (!step) {
+        zc_worker_ready();
+        return wait_for_term();
+    }
+    if (step[0] == 's') {
+        zc_worker_ready();
+        sleep_ms((unsigned) atoi(step + 1));
+    }
+    return 1;
+}
+
+/* ready_then_exit CODE: READY=1, then exit with CODE. */
+int helper_ready_then_exit(int argc, char **argv)
+{
+    zc_worker_ready();
+    /* Give the primary the READY=1 before the exit: it is the order a real
+     * worker's events arrive in, and what the test checks. */
+    sleep_ms(50);
+    return argc > 0 ? atoi(argv[0]) : 0;
+}
+
+/* never_ready: never says READY=1; stops on TERM. */
+int helper_never_ready(int argc, char **argv)
+{
+    (void) argc;
+    (void) argv;
+    return wait_for_term();
+}

@@ -1,0 +1,97 @@
+/* The command line: bad input is a clear line and status 2; an address
+ * that cannot be bound is status 1 with no worker started. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static void expect_status(int want, const char *message, const char *const args[])
+{
+    char *argv[32];
+    struct zt_proc *p;
+    int n = 0, st;
+
+    argv[n++] = (char *) zt_zcluster();
+    for (int i = 0; args[i]; i++)
+        argv[n++] = (char *) args[i];
+    argv[n] = NULL;
+    p = zt_start(argv, NULL);
+    st = zt_wait_exit(p, 5000);
+    zt_pump(p, 100);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != want || !strstr(p->log, message))
+        zt_fail(__FILE__, __LINE__, "zcluster %s ...: want status %d and "
+                "\"%s\", got status %d and:\n%s", args[0], want, message,
+                WIFEXITED(st) ? WEXITSTATUS(st) : -1, p->log);
+    /* Nothing may have been started on the way to the error. */
+    ASSERT(!strstr(p->log, ") started"));
+    if (want == 2)
+        ASSERT_CONTAINS(p->log, "Try 'zcluster --help'");
+    zt_proc_free(p);
+}
+
+#define EXPECT(status, msg, ...) \
+    expect_status(status, msg, (const char *const[]) { __VA_ARGS__, NULL })
+
+void test_cli_bad_input(void)
+{
+    EXPECT(2, "unrecognized option '--bogus'", "--bogus", "--", "/bin/true");
+    EXPECT(2, "invalid --workers '0'", "-w", "0", "--", "/bin/true");
+    EXPECT(2, "invalid --workers 'abc'", "-w", "abc", "--", "/bin/true");
+    EXPECT(2, "invalid --workers '4097'", "--workers", "4097", "/bin/true");
+    EXPECT(2, "invalid --workers '-1'", "-w", "-1", "/bin/true");
+    EXPECT(2, "requires an argument", "-w");
+    EXPECT(2, "invalid --listen address 'nope:80'", "-l", "nope:80", "--", "/bin/true");
+    EXPECT(2, "invalid --listen address '127.0.0.1:99999'", "-l",
+           "127.0.0.1:99999", "/bin/true");
+    EXPECT(2, "invalid --listen address '::1:80'", "-l", "::1:80", "/bin/true");
+    EXPECT(2, "no command given", "-w", "2");
+    EXPECT(2, "no command given", "-w", "2", "--");
+    EXPECT(2, "invalid --ready 'sometimes'", "--ready", "sometimes", "/bin/true");
+    EXPECT(2, "invalid --ready 'delay:soon'", "--ready", "delay:soon", "/bin/true");
+    EXPECT(2, "invalid --respawn 'maybe'", "--respawn", "maybe", "/bin/true");
+    EXPECT(2, "invalid --respawn-delay '-5'", "--respawn-delay", "-5", "/bin/true");
+    EXPECT(2, "invalid --shutdown-timeout '2h'", "--shutdown-timeout", "2h", "/bin/true");
+    EXPECT(2, "invalid --backoff-factor '0.5'", "--backoff-factor", "0.5", "/bin/true");
+    EXPECT(2, "invalid --stop-signal 'KILL'", "--stop-signal", "KILL", "/bin/true");
+    EXPECT(2, "invalid --stop-signal 'NOPE'", "--stop-signal", "NOPE", "/bin/true");
+    EXPECT(2, "larger than --max-respawn-delay", "--respawn-delay", "5s",
+           "--max-respawn-delay", "1s", "/bin/true");
+    EXPECT(0, "Usage: zcluster", "--help");
+    EXPECT(0, "zcluster " ZC_VERSION, "--version");
+}
+
+void test_cli_listen_errors(void)
+{
+    struct sockaddr_in in = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(in);
+    char busy[64], msg[128], nodir[300], marker[300];
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct stat st;
+
+    ASSERT(fd >= 0);
+    ASSERT(bind(fd, (struct sockaddr *) &in, sizeof(in)) == 0 && listen(fd, 1) == 0);
+    ASSERT(getsockname(fd, (struct sockaddr *) &in, &len) == 0);
+    snprintf(busy, sizeof(busy), "127.0.0.1:%u", ntohs(in.sin_port));
+    snprintf(msg, sizeof(msg), "cannot listen on %s: Address already in use", busy);
+    /* The helper would leave a file if it were ever started. */
+    EXPECT(1, msg, "-l", busy, "--", zt_self(), "--helper", "env",
+           zt_tmpdir());
+    /* The second address fails after the first was bound: still nothing. */
+    EXPECT(1, msg, "-l", "127.0.0.1:0", "-l", busy, "--", zt_self(),
+           "--helper", "env", zt_tmpdir());
+    EXPECT(1, "cannot listen on 192.0.2.1:80: Cannot assign requested address",
+           "-l", "192.0.2.1:80", "--", "/bin/true");
+    snprintf(nodir, sizeof(nodir), "unix:%s/no/such/dir.sock", zt_tmpdir());
+    EXPECT(1, "No such file or directory", "-l", nodir, "--", "/bin/true");
+    snprintf(marker, sizeof(marker), "%s/env.0", zt_tmpdir());
+    ASSERT(stat(marker, &st) == -1);
+    close(fd);
+}

@@ -1,0 +1,181 @@
+/* Respawn: backoff per slot that grows and resets, exit-status policies,
+ * commands that cannot run, readiness policies. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static long delay_of(const char *line)
+{
+    const char *s = strstr(line, "in ");
+
+    ASSERT(s);
+    /* "restarting in 400 ms" / "retrying in 400 ms" */
+    s = strstr(line, "ing in ");
+    ASSERT(s);
+    return atol(s + 7);
+}
+
+static void stop_and_reap(struct zt_proc *p)
+{
+    int st;
+
+    kill(p->pid, SIGTERM);
+    st = zt_wait_exit(p, 10000);
+    ASSERT(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 0);
+    zt_reap_all(3000);
+    zt_proc_free(p);
+}
+
+void test_backoff_grows_and_resets(void)
+{
+    /* Crash 4 times at once, then stay ready 500 ms (longer than the
+     * 300 ms reset) before crashing, then crash once more, then stay. */
+    static const long want[] = { 100, 200, 400, 400, 100, 200 };
+    struct zt_proc *p = zt_zc("-w", "1", "--respawn-delay", "100",
+                              "--backoff-factor", "2", "--max-respawn-delay", "400",
+                              "--backoff-reset", "300", "--", zt_self(), "--helper",
+                              "counter", zt_tmpdir(), "c,c,c,c,s500,c", NULL);
+    long exit_ms[6];
+
+    for (int i = 0; i < 6; i++) {
+        const char *l = zt_wait_line(p, "restarting in", 5000);
+
+        ASSERT_CONTAINS(l, "exited with status 1");
+        ASSERT_CONTAINS(l, "(slot 0,");
+        if (delay_of(l) != want[i])
+            zt_fail(__FILE__, __LINE__, "crash %d: delay %ld ms, want %ld: %s",
+                    i + 1, delay_of(l), want[i], l);
+        exit_ms[i] = zt_log_ms(l);
+        /* The next start comes no sooner than the delay said. */
+        l = zt_wait_line(p, ") started", 5000);
+        ASSERT_GE(zt_log_ms(l) - exit_ms[i], want[i] - 1);
+    }
+    /* The seventh worker is stable: ready, and no more crashes. */
+    ASSERT_CONTAINS(zt_wait_line(p, "ready in", 5000), "worker 7 (slot 0");
+    ASSERT_EQ(zt_count(p, "restarting in"), 6);
+    /* The crash count is reported on the slot: 4 in a row, then 1, 2. */
+    ASSERT_EQ(zt_count(p, "(failure 4 in a row)"), 1);
+    ASSERT_EQ(zt_count(p, "(failure 5 in a row)"), 0);
+    stop_and_reap(p);
+}
+
+void test_exit_status_policies(void)
+{
+    struct zt_proc *p;
+    int st;
+
+    /* Exit 0 is "stopped on purpose": not respawned; when no worker is
+     * left the primary exits 0. */
+    p = zt_zc("-w", "2", "--respawn-delay", "0", "--", zt_self(), "--helper",
+              "ready_then_exit", "0", NULL);
+    st = zt_wait_exit(p, 10000);
+    ASSERT(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 0);
+    ASSERT_EQ(zt_count(p, "not restarting it (it stopped on purpose)"), 2);
+    ASSERT_EQ(zt_count(p, ") started"), 2);
+    ASSERT_CONTAINS(p->log, "none will be restarted; exiting with status 0");
+    zt_proc_free(p);
+    zt_reap_all(2000);
+
+    /* --respawn never: a crash is final, and the fleet ends with status 1. */
+    p = zt_zc("-w", "1", "--respawn", "never", "--", zt_self(), "--helper",
+              "crash", "3", NULL);
+    st = zt_wait_exit(p, 10000);
+    ASSERT(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 1);
+    ASSERT_CONTAINS(p->log, "exited with status 3; not restarting it (--respawn never)");
+    zt_proc_free(p);
+    zt_reap_all(2000);
+
+    /* --respawn always: exit 0 comes back too, at the base delay. */
+    p = zt_zc("-w", "1", "--respawn", "always", "--respawn-delay", "10", "--",
+              zt_self(), "--helper", "ready_then_exit", "0", NULL);
+    for (int i = 0; i < 3; i++) {
+        const char *l = zt_wait_line(p, "exited with status 0; restarting in", 5000);
+
+        ASSERT_EQ(delay_of(l), 10);
+    }
+    stop_and_reap(p);
+}
+
+static void expect_exec_failure(const char *command, const char *why)
+{
+    struct zt_proc *p = zt_zc("-w", "1", "--respawn-delay", "50",
+                              "--max-respawn-delay", "200", "--", command, NULL);
+    static const long want[] = { 50, 100, 200, 200 };
+    uint64_t t0 = zt_now_ms();
+    int st;
+
+    for (int i = 0; i < 4; i++) {
+        const char *l = zt_wait_line(p, "could not be started", 5000);
+
+        ASSERT_CONTAINS(l, why);
+        ASSERT_EQ(delay_of(l), want[i]);
+    }
+    /* No hot loop: 4 attempts took their backoff's worth of time. */
+    ASSERT_GE(zt_now_ms() - t0, 50 + 100 + 200 - 20);
+    kill(p->pid, SIGTERM);
+    st = zt_wait_exit(p, 5000);
+    ASSERT(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 0);
+    ASSERT_CONTAINS(p->log, "no worker running");
+    zt_proc_free(p);
+    zt_reap_all(2000);
+}
+
+void test_exec_failure_backs_off(void)
+{
+    char path[300];
+
+    snprintf(path, sizeof(path), "%s/does-not-exist", zt_tmpdir());
+    expect_exec_failure(path, "No such file or directory");
+    expect_exec_failure("zc-no-such-command-in-path", "No such file or directory");
+    snprintf(path, sizeof(path), "%s/not-executable", zt_tmpdir());
+    zt_write_file(path, "#!/bin/sh\nexit 0\n");
+    expect_exec_failure(path, "Permission denied");
+}
+
+/* One worker under a --ready policy; returns the "ready in" line's ms. */
+static long ready_after(const char *policy, const char *helper, const char *how)
+{
+    struct zt_proc *p;
+    const char *l;
+    long ms;
+
+    if (helper)
+        p = zt_zc("-w", "1", "--ready", policy, "--", zt_self(), "--helper",
+                  helper, NULL);
+    else
+        p = zt_zc("-w", "1", "-l", "127.0.0.1:0", "--ready", policy, "--",
+                  zt_hello(), NULL);
+    l = zt_wait_line(p, "ready in", 5000);
+    ASSERT_CONTAINS(l, how);
+    ms = atol(strstr(l, "ready in ") + 9);
+    stop_and_reap(p);
+    return ms;
+}
+
+void test_ready_policies(void)
+{
+    struct zt_proc *p;
+
+    ASSERT_LE(ready_after("auto", NULL, "(READY=1)"), 900);
+    ASSERT_GE(ready_after("auto", "never_ready", "(up 1 s without READY=1)"), 1000);
+    ASSERT_LE(ready_after("immediate", "never_ready", "(immediate)"), 5);
+    ASSERT_GE(ready_after("delay:200", "never_ready", "(ready delay elapsed)"), 200);
+    /* delay ignores READY=1 */
+    ASSERT_GE(ready_after("delay:300", NULL, "(ready delay elapsed)"), 300);
+    /* notify waits for READY=1, however long. */
+    ASSERT_LE(ready_after("notify", NULL, "(READY=1)"), 900);
+    p = zt_zc("-w", "1", "--ready", "notify", "--", zt_self(), "--helper",
+              "never_ready", NULL);
+    zt_wait_line(p, ") started", 5000);
+    ASSERT(zt_try_line(p, "ready in", 1500) == NULL);
+    stop_and_reap(p);
+}

@@ -1,0 +1,135 @@
+/* Shutdown: drain, the timeout's SIGKILL, a second signal, QUIT, and a
+ * primary killed with SIGKILL leaving nothing behind. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static int expect_exit_0(struct zt_proc *p, int timeout_ms)
+{
+    uint64_t t0 = zt_now_ms();
+    int st = zt_wait_exit(p, timeout_ms);
+
+    ASSERT(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 0);
+    return (int) (zt_now_ms() - t0);
+}
+
+void test_term_drains_and_exits(void)
+{
+    char sock[300], unix_arg[320];
+    pid_t pids[2];
+    int port, fd;
+    struct zt_proc *p;
+    struct zt_resp r;
+
+    snprintf(sock, sizeof(sock), "%s/d.sock", zt_tmpdir());
+    snprintf(unix_arg, sizeof(unix_arg), "unix:%s", sock);
+    p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "-l", unix_arg,
+                 "--shutdown-timeout", "8000", "--", zt_hello(), NULL);
+    /* A keep-alive connection in the middle of its life. */
+    fd = zt_http_connect(port);
+    ASSERT(fd >= 0);
+    ASSERT_EQ(zt_http_request(fd, &r), 200);
+    ASSERT(!r.closing);
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    zt_wait_line(p, "received SIGTERM: stopping 2 workers with SIGTERM, waiting "
+                    "up to 8000 ms", 5000);
+    p->scan = 0;
+    zt_wait_line(p, "draining 1 connection", 5000);
+    /* Its next request is answered, and told the connection ends. */
+    ASSERT_EQ(zt_http_request(fd, &r), 200);
+    ASSERT(r.closing);
+    close(fd);
+    ASSERT_LE(expect_exit_0(p, 8000), 3000);
+    ASSERT_CONTAINS(p->log, "all workers stopped in");
+    ASSERT_EQ(zt_count(p, "exited with status 0 during shutdown"), 2);
+    for (int i = 0; i < 2; i++)
+        ASSERT(zt_wait_gone(pids[i], 1000));
+    ASSERT(access(sock, F_OK) == -1);
+    zt_reap_all(2000);
+    zt_proc_free(p);
+}
+
+void test_term_timeout_sigkills(void)
+{
+    pid_t pids[2];
+    int port, ms;
+    struct zt_proc *p;
+
+    p = zt_fleet(2, pids, &port, "-w", "2", "--shutdown-timeout", "300", "--",
+                 zt_self(), "--helper", "ignore_term", NULL);
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    ms = expect_exit_0(p, 5000);
+    ASSERT_GE(ms, 290);
+    ASSERT_LE(ms, 3000);
+    ASSERT_CONTAINS(p->log, "shutdown timeout of 300 ms reached: killing 2 "
+                            "remaining workers with SIGKILL");
+    ASSERT_EQ(zt_count(p, "was killed by signal KILL during shutdown"), 2);
+    for (int i = 0; i < 2; i++)
+        ASSERT(zt_wait_gone(pids[i], 1000));
+    zt_reap_all(2000);
+    zt_proc_free(p);
+}
+
+void test_second_signal_kills_now(void)
+{
+    pid_t pids[1];
+    int port, ms;
+    struct zt_proc *p;
+
+    p = zt_fleet(1, pids, &port, "-w", "1", "--shutdown-timeout", "20000", "--",
+                 zt_self(), "--helper", "ignore_term", NULL);
+    ASSERT(kill(p->pid, SIGINT) == 0);
+    zt_wait_line(p, "received SIGINT: stopping 1 worker", 5000);
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    ms = expect_exit_0(p, 5000);
+    ASSERT_LE(ms, 3000);
+    ASSERT_CONTAINS(p->log, "received SIGTERM again: killing 1 worker now with SIGKILL");
+    ASSERT(zt_wait_gone(pids[0], 1000));
+    zt_reap_all(2000);
+    zt_proc_free(p);
+}
+
+void test_quit_kills_now(void)
+{
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p;
+
+    p = zt_fleet(2, pids, &port, "-w", "2", "--shutdown-timeout", "20000", "--",
+                 zt_self(), "--helper", "ignore_term", NULL);
+    ASSERT(kill(p->pid, SIGQUIT) == 0);
+    ASSERT_LE(expect_exit_0(p, 5000), 3000);
+    ASSERT_CONTAINS(p->log, "received SIGQUIT: killing 2 workers now with SIGKILL");
+    zt_reap_all(2000);
+    zt_proc_free(p);
+}
+
+void test_primary_sigkill_no_orphans(void)
+{
+    pid_t pids[3];
+    int port, st;
+    struct zt_proc *p;
+    uint64_t t0;
+
+    p = zt_fleet(3, pids, &port, "-w", "3", "-l", "127.0.0.1:0", "--",
+                 zt_hello(), NULL);
+    ASSERT(kill(p->pid, SIGKILL) == 0);
+    st = zt_wait_exit(p, 5000);
+    ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    /* Every worker is gone within a second (we are their subreaper now,
+     * so we see the moment each one dies). */
+    t0 = zt_now_ms();
+    for (int i = 0; i < 3; i++)
+        if (!zt_wait_gone(pids[i], 1000 - (int) (zt_now_ms() - t0)))
+            zt_fail(__FILE__, __LINE__, "worker pid %d outlived its primary",
+                    (int) pids[i]);
+    ASSERT_LE(zt_now_ms() - t0, 1000);
+    zt_reap_all(2000);
+    zt_proc_free(p);
+}

@@ -1,0 +1,399 @@
+/* Processes under test: start, read their output, wait for lines and
+ * exits, all against deadlines (pidfd + poll, never a sleep). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define MAX_PROCS 16
+
+static struct zt_proc *procs[MAX_PROCS];
+
+void zt_dump_procs(void);
+
+void zt_dump_procs(void)
+{
+    for (int i = 0; i < MAX_PROCS; i++) {
+        struct zt_proc *p = procs[i];
+        const char *s;
+
+        if (!p)
+            continue;
+        zt_pump(p, 0);
+        s = p->len > 6000 ? p->log + p->len - 6000 : p->log;
+        fprintf(stderr, "# --- output of pid %d ---\n", (int) p->pid);
+        for (const char *l = s; *l;) {
+            size_t n = strcspn(l, "\n");
+
+            fprintf(stderr, "#   %.*s\n", (int) n, l);
+            l += n + (l[n] == '\n');
+        }
+    }
+}
+
+struct zt_proc *zt_start(char *const argv[], char *const env[])
+{
+    struct zt_proc *p = calloc(1, sizeof(*p));
+    int fds[2];
+
+    ASSERT(p);
+    ASSERT(pipe2(fds, O_CLOEXEC) == 0);
+    p->cap = 65536;
+    p->log = calloc(1, p->cap);
+    ASSERT(p->log);
+    p->pid = fork();
+    ASSERT(p->pid >= 0);
+    if (p->pid == 0) {
+        sigset_t none;
+
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        for (int i = 0; env && env[i]; i++)
+            putenv(env[i]);
+        execv(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    p->out = fds[0];
+    for (int i = 0; i < MAX_PROCS; i++)
+        if (!procs[i]) {
+            procs[i] = p;
+            break;
+        }
+    return p;
+}
+
+static void append(struct zt_proc *p, const char *buf, size_t n)
+{
+    if (p->len + n + 1 > p->cap) {
+        p->cap = (p->len + n + 1) * 2;
+        p->log = realloc(p->log, p->cap);
+        ASSERT(p->log);
+    }
+    memcpy(p->log + p->len, buf, n);
+    p->len += n;
+    p->log[p->len] = '\0';
+}
+
+void zt_pump(struct zt_proc *p, int timeout_ms)
+{
+    struct pollfd pfd = { .fd = p->out, .events = POLLIN };
+    char buf[4096];
+    ssize_t n;
+
+    if (p->out < 0 || poll(&pfd, 1, timeout_ms) <= 0)
+        return;
+    n = read(p->out, buf, sizeof(buf));
+    if (n > 0) {
+        append(p, buf, (size_t) n);
+    } else if (n == 0) {
+        close(p->out);
+        p->out = -1;
+    }
+}
+
+const char *zt_try_line(struct zt_proc *p, const char *needle, int timeout_ms)
+{
+    static char line[2048];
+    uint64_t deadline = zt_now_ms() + (uint64_t) timeout_ms;
+
+    for (;;) {
+        /* Only whole lines count: a half-written line may be completed by
+         * the next read. */
+        while (p->scan < p->len) {
+            char *start = p->log + p->scan, *nl = strchr(start, '\n');
+            size_t n;
+
+            if (!nl)
+                break;
+            p->scan = (size_t) (nl - p->log) + 1;
+            n = (size_t) (nl - start);
+            if (n >= sizeof(line))
+                n = sizeof(line) - 1;
+            memcpy(line, start, n);
+            line[n] = '\0';
+            if (strstr(line, needle))
+                return line;
+        }
+        uint64_t now = zt_now_ms();
+        if (now >= deadline || p->out < 0)
+            return NULL;
+        zt_pump(p, (int) (deadline - now));
+    }
+}
+
+const char *zt_wait_line(struct zt_proc *p, const char *needle, int timeout_ms)
+{
+    const char *l = zt_try_line(p, needle, timeout_ms);
+
+    if (!l)
+        zt_fail(__FILE__, __LINE__, "no line containing \"%s\" from pid %d "
+                "within %d ms", needle, (int) p->pid, timeout_ms);
+    return l;
+}
+
+int zt_count(struct zt_proc *p, const char *needle)
+{
+    int n = 0;
+
+    for (const char *s = p->log; (s = strstr(s, needle)); s++)
+        n++;
+    return n;
+}
+
+int zt_wait_exit(struct zt_proc *p, int timeout_ms)
+{
+    uint64_t deadline = zt_now_ms() + (uint64_t) timeout_ms;
+    int pidfd;
+
+    if (p->exited)
+        return p->status;
+    pidfd = (int) syscall(SYS_pidfd_open, p->pid, 0);
+    ASSERT(pidfd >= 0);
+    for (;;) {
+        struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN },
+                                 { .fd = p->out, .events = POLLIN } };
+        uint64_t now = zt_now_ms();
+        int n;
+
+        if (now >= deadline) {
+            close(pidfd);
+            zt_fail(__FILE__, __LINE__, "pid %d did not exit within %d ms",
+                    (int) p->pid, timeout_ms);
+        }
+        n = poll(pfd, p->out >= 0 ? 2 : 1, (int) (deadline - now));
+        if (n > 0 && (pfd[0].revents & POLLIN))
+            break;
+        if (n > 0 && pfd[1].revents)
+            zt_pump(p, 0);
+    }
+    close(pidfd);
+    ASSERT(waitpid(p->pid, &p->status, 0) == p->pid);
+    p->exited = true;
+    /* Read what is left, without waiting on workers still holding the
+     * pipe open. */
+    for (int i = 0; i < 64 && p->out >= 0; i++) {
+        size_t before = p->len;
+
+        zt_pump(p, 0);
+        if (p->len == before)
+            break;
+    }
+    return p->status;
+}
+
+void zt_proc_free(struct zt_proc *p)
+{
+    for (int i = 0; i < MAX_PROCS; i++)
+        if (procs[i] == p)
+            procs[i] = NULL;
+    if (p->out >= 0)
+        close(p->out);
+    free(p->log);
+    free(p);
+}
+
+bool zt_parse_worker(const char *line, unsigned long *id, int *slot, pid_t *pid)
+{
+    const char *w = line ? strstr(line, "worker ") : NULL;
+    int pd;
+
+    if (!w || sscanf(w, "worker %lu (slot %d, pid %d)", id, slot, &pd) != 3)
+        return false;
+    *pid = pd;
+    return true;
+}
+
+int zt_parse_port(const char *line)
+{
+    const char *s = strstr(line, "listening on ");
+    const char *colon;
+
+    ASSERT(s);
+    colon = strchr(s + 13, ' ');
+    ASSERT(colon);
+    while (colon > s && colon[-1] != ':')
+        colon--;
+    return atoi(colon);
+}
+
+bool zt_alive(pid_t pid)
+{
+    char path[64], buf[512];
+    FILE *f;
+    char *rp;
+    bool alive = false;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+    f = fopen(path, "r");
+    if (!f)
+        return false;
+    if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')))
+        alive = rp[2] != 'Z' && rp[2] != 'X';
+    fclose(f);
+    return alive;
+}
+
+bool zt_wait_gone(pid_t pid, int timeout_ms)
+{
+    int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+    struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+    bool gone;
+
+    if (pidfd < 0)
+        return errno == ESRCH;
+    gone = poll(&pfd, 1, timeout_ms) == 1;
+    close(pidfd);
+    if (gone)
+        (void) waitpid(pid, NULL, WNOHANG);
+    return gone;
+}
+
+void zt_reap_all(int timeout_ms)
+{
+    uint64_t deadline = zt_now_ms() + (uint64_t) timeout_ms;
+
+    for (;;) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+
+        if (pid > 0)
+            continue;
+        if (pid == -1 && errno == ECHILD)
+            return;
+        if (zt_now_ms() >= deadline)
+            zt_fail(__FILE__, __LINE__, "children still running after %d ms",
+                    timeout_ms);
+        /* A child is still running: wait for any exit, bounded. */
+        struct timespec ts = { 0, 5 * 1000000 };
+        sigset_t set;
+
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        (void) sigtimedwait(&set, NULL, &ts);
+    }
+}
+
+void zt_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ASSERT(f);
+    fputs(text, f);
+    ASSERT(fclose(f) == 0);
+}
+
+char *zt_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    size_t n;
+
+    if (!f)
+        return NULL;
+    buf = calloc(1, 65536);
+    ASSERT(buf);
+    n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+struct zt_proc *zt_zc(const char *arg, ...)
+{
+    char *argv[64];
+    int n = 0;
+    va_list ap;
+
+    argv[n++] = (char *) zt_zcluster();
+    va_start(ap, arg);
+    for (const char *a = arg; a && n < 63; a = va_arg(ap, const char *))
+        argv[n++] = (char *) a;
+    va_end(ap);
+    argv[n] = NULL;
+    return zt_start(argv, NULL);
+}
+
+struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
+{
+    char *argv[64], want[64];
+    int c = 0;
+    va_list ap;
+    struct zt_proc *p;
+    const char *l;
+
+    argv[c++] = (char *) zt_zcluster();
+    va_start(ap, arg);
+    for (const char *a = arg; a && c < 63; a = va_arg(ap, const char *))
+        argv[c++] = (char *) a;
+    va_end(ap);
+    argv[c] = NULL;
+    p = zt_start(argv, NULL);
+    *port = 0;
+    /* Listeners are logged before "starting N workers". */
+    zt_wait_line(p, "zc:primary: starting ", 5000);
+    for (const char *s = p->log; (s = strstr(s, "listening on ")); s++)
+        if (strncmp(s + 13, "unix:", 5) != 0) {
+            *port = zt_parse_port(s);
+            break;
+        }
+    for (int i = 0; i < n; i++) {
+        unsigned long id;
+        int slot;
+        pid_t pid;
+
+        l = zt_wait_line(p, ") started", 5000);
+        ASSERT(zt_parse_worker(l, &id, &slot, &pid));
+        ASSERT(slot >= 0 && slot < n);
+        pids[slot] = pid;
+    }
+    snprintf(want, sizeof(want), "all %d workers ready", n);
+    zt_wait_line(p, want, 10000);
+    return p;
+}
+
+void zt_stop(pid_t pid)
+{
+    char path[64], buf[512], *rp;
+    uint64_t t0 = zt_now_ms();
+
+    ASSERT(kill(pid, SIGSTOP) == 0);
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+    /* No event says "stopped" for a process that is not our child: poll
+     * /proc, bounded. */
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        bool stopped = false;
+
+        ASSERT(f);
+        if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')))
+            stopped = rp[2] == 'T';
+        fclose(f);
+        if (stopped)
+            return;
+        ASSERT(zt_now_ms() - t0 < 3000);
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+long zt_log_ms(const char *line)
+{
+    int h, m, s, ms;
+    const char *t = strchr(line, 'T');
+
+    ASSERT(t && sscanf(t + 1, "%d:%d:%d.%d", &h, &m, &s, &ms) == 4);
+    return ((h * 60L + m) * 60 + s) * 1000 + ms;
+}

@@ -1,0 +1,130 @@
+/* The test runner's helpers: assertions, processes, HTTP. */
+#ifndef ZC_TEST_H
+#define ZC_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "zcluster.h"
+
+/* Every test is listed once in tests/list.h. */
+#define TEST(name, timeout_s) void test_##name(void);
+#include "list.h"
+#undef TEST
+
+#define HELPER(name) int helper_##name(int argc, char **argv);
+#include "helpers.h"
+#undef HELPER
+
+void zt_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+
+#define ASSERT(e) \
+    do { if (!(e)) zt_fail(__FILE__, __LINE__, "assertion failed: %s", #e); } while (0)
+#define ASSERT_EQ(a, b) \
+    do { long long a_ = (long long) (a), b_ = (long long) (b); \
+         if (a_ != b_) zt_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", \
+                               #a, #b, a_, b_); } while (0)
+#define ASSERT_GE(a, b) \
+    do { long long a_ = (long long) (a), b_ = (long long) (b); \
+         if (a_ < b_) zt_fail(__FILE__, __LINE__, "%s >= %s: %lld < %lld", \
+                              #a, #b, a_, b_); } while (0)
+#define ASSERT_LE(a, b) \
+    do { long long a_ = (long long) (a), b_ = (long long) (b); \
+         if (a_ > b_) zt_fail(__FILE__, __LINE__, "%s <= %s: %lld > %lld", \
+                              #a, #b, a_, b_); } while (0)
+#define ASSERT_STREQ(a, b) \
+    do { const char *a_ = (a), *b_ = (b); \
+         if (!a_ || !b_ || strcmp(a_, b_)) zt_fail(__FILE__, __LINE__, \
+             "%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)", \
+             b_ ? b_ : "(null)"); } while (0)
+#define ASSERT_CONTAINS(hay, needle) \
+    do { const char *h_ = (hay), *n_ = (needle); \
+         if (!h_ || !strstr(h_, n_)) zt_fail(__FILE__, __LINE__, \
+             "%s contains \"%s\": it is \"%s\"", #hay, n_, h_ ? h_ : "(null)"); \
+    } while (0)
+
+/* Paths of the built programs. */
+const char *zt_zcluster(void);
+const char *zt_hello(void);
+const char *zt_self(void);
+/* A fresh private directory for this test (removed by the runner). */
+const char *zt_tmpdir(void);
+
+uint64_t zt_now_ms(void);
+
+/* A process under test with its stdout+stderr captured. */
+struct zt_proc {
+    pid_t pid;
+    int out;            /* read end of its stdout/stderr pipe; -1 at EOF */
+    char *log;          /* everything it printed so far, NUL-terminated */
+    size_t len, cap;
+    size_t scan;        /* zt_wait_line continues from here */
+    bool exited;
+    int status;
+};
+
+/* Starts argv (NULL-terminated) with extra "K=V" env entries (may be NULL). */
+struct zt_proc *zt_start(char *const argv[], char *const env[]);
+/* Waits until a line containing needle appears after the last match;
+ * returns that line (valid until the next call) or fails the test. */
+const char *zt_wait_line(struct zt_proc *p, const char *needle, int timeout_ms);
+/* Same, but returns NULL on timeout instead of failing. */
+const char *zt_try_line(struct zt_proc *p, const char *needle, int timeout_ms);
+/* Reads whatever is available without waiting. */
+void zt_pump(struct zt_proc *p, int timeout_ms);
+/* Counts lines with needle in everything read so far. */
+int zt_count(struct zt_proc *p, const char *needle);
+/* Waits for it to exit; returns the wait status, or fails on timeout. */
+int zt_wait_exit(struct zt_proc *p, int timeout_ms);
+/* zt_start(zcluster ARGS...), the list ending with NULL. */
+struct zt_proc *zt_zc(const char *arg, ...) __attribute__((sentinel));
+/* Starts zcluster, waits for "all N workers ready", fills pids[slot] and
+ * the port of the first TCP listener (0 if none). */
+struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
+    __attribute__((sentinel));
+/* Sends sig and waits until /proc says the process is stopped ('T'). */
+void zt_stop(pid_t pid);
+/* Milliseconds since midnight of a log line's timestamp. */
+long zt_log_ms(const char *line);
+/* Frees the record (the process must have exited). */
+void zt_proc_free(struct zt_proc *p);
+
+/* "started" lines look like "worker 3 (slot 1, pid 4121) started": fill
+ * the numbers from a line. Returns false if it does not parse. */
+bool zt_parse_worker(const char *line, unsigned long *id, int *slot, pid_t *pid);
+/* Port from a "listening on 127.0.0.1:PORT" line. */
+int zt_parse_port(const char *line);
+
+/* Waits until pid (any process, not only a child) has exited; false on
+ * timeout. Reaps it when it is our child. */
+bool zt_wait_gone(pid_t pid, int timeout_ms);
+/* Whether pid exists and is not a zombie. */
+bool zt_alive(pid_t pid);
+/* Reaps every child (orphans reparented to us as subreaper included),
+ * waiting up to timeout_ms for them to exit. */
+void zt_reap_all(int timeout_ms);
+
+/* A response, parsed. */
+struct zt_resp {
+    int status;         /* 0 when no response came */
+    long pid;           /* X-Worker-Pid, -1 if absent */
+    int slot;           /* X-Worker-Slot */
+    bool closing;       /* Connection: close */
+    char head[1024];
+};
+
+/* One request on a new connection to 127.0.0.1:port (port > 0) or to
+ * the unix socket path. Returns the status (0: failed to connect/read). */
+int zt_http_get(int port, const char *unix_path, struct zt_resp *r);
+/* A keep-alive connection. */
+int zt_http_connect(int port);
+int zt_http_request(int fd, struct zt_resp *r);
+
+/* Writes a whole file; reads one into a malloc'd string (NULL if absent). */
+void zt_write_file(const char *path, const char *text);
+char *zt_read_file(const char *path);
+
+#endif
