@@ -35,7 +35,7 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 PROGS := $(BUILD)/zcluster $(BUILD)/zcluster-hello
 ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
-       $(BUILD)/test-runner $(BUILD)/zcluster.pc
+       $(BUILD)/test-runner
 
 .PHONY: all check demo install clean deps
 all: $(ALL)
@@ -64,11 +64,6 @@ $(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a
 $(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/zcluster.pc: Makefile
-	@mkdir -p $(BUILD)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: zcluster\nDescription: run a network server as a fleet of worker processes\nVersion: %s\nLibs: -L$${libdir} -lzcluster\nLibs.private: -lm\nCflags: -I$${includedir}\n' \
-	    '$(PREFIX)' "$$(sed -n 's/^#define ZC_VERSION "\(.*\)"/\1/p' include/zcluster.h)" > $@
-
 # Debian packages the build and the tests need (scripts/deps.sh installs
 # them as root, or says what to install).
 deps:
@@ -87,7 +82,10 @@ install: all
 	install -m 644 $(BUILD)/libzcluster.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libzcluster.so $(DESTDIR)$(PREFIX)/lib/libzcluster.so.0
 	ln -sf libzcluster.so.0 $(DESTDIR)$(PREFIX)/lib/libzcluster.so
-	install -m 644 $(BUILD)/zcluster.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	# Written here, so that it names the prefix it is installed under.
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: zcluster\nDescription: run a network server as a fleet of worker processes\nVersion: %s\nLibs: -L$${libdir} -lzcluster\nLibs.private: -lm\nCflags: -I$${includedir}\n' \
+	    '$(PREFIX)' "$$(sed -n 's/^#define ZC_VERSION "\(.*\)"/\1/p' include/zcluster.h)" \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zcluster.pc
 	install -m 644 include/zcluster.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 docs/zcluster.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 

@@ -2,6 +2,7 @@
 # Makes sure the Debian packages a task needs are installed.
 #   scripts/deps.sh build    compiler and headers (make, make check, make demo)
 #   scripts/deps.sh clang    clang, for the second compiler CI builds with
+#   scripts/deps.sh ci       clang, valgrind, pkg-config (.ci/run)
 #   scripts/deps.sh bench    wrk, hyperfine, curl (bench/)
 # As root it installs what is missing (apt-get update once, then install);
 # otherwise it says exactly what to install and fails.
@@ -27,13 +28,18 @@ for task in "${@:-build}"; do
         clang)
             need clang clang
             ;;
+        ci)
+            need clang clang
+            need valgrind valgrind
+            need pkg-config pkg-config
+            ;;
         bench)
             need wrk wrk
             need hyperfine hyperfine
             need curl curl
             ;;
         *)
-            echo "deps.sh: unknown task '$task' (build, clang, bench)" >&2
+            echo "deps.sh: unknown task '$task' (build, clang, ci, bench)" >&2
             exit 2
             ;;
     esac

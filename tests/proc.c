@@ -41,6 +41,24 @@ void zt_dump_procs(void)
     }
 }
 
+/* ZC_TEST_VALGRIND=1: every zcluster a test starts runs under valgrind,
+ * which exits 99 on any memory error or definite leak of the primary. */
+static void exec_under_valgrind(char *const argv[])
+{
+    static char *vg[80] = {
+        (char *) "valgrind", (char *) "-q", (char *) "--error-exitcode=99",
+        (char *) "--leak-check=full", (char *) "--show-leak-kinds=definite",
+        (char *) "--errors-for-leak-kinds=definite",
+        (char *) "--track-fds=no", (char *) "--child-silent-after-fork=yes",
+    };
+    int n = 8;
+
+    for (int i = 0; argv[i] && n < 79; i++)
+        vg[n++] = argv[i];
+    vg[n] = NULL;
+    execvp(vg[0], vg);
+}
+
 struct zt_proc *zt_start(char *const argv[], char *const env[])
 {
     struct zt_proc *p = calloc(1, sizeof(*p));
@@ -62,6 +80,8 @@ struct zt_proc *zt_start(char *const argv[], char *const env[])
         dup2(fds[1], 2);
         for (int i = 0; env && env[i]; i++)
             putenv(env[i]);
+        if (getenv("ZC_TEST_VALGRIND") && strcmp(argv[0], zt_zcluster()) == 0)
+            exec_under_valgrind(argv);
         execv(argv[0], argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
