@@ -296,31 +296,36 @@ static void on_conn(struct conn *c, uint32_t events)
     }
 }
 
-static void accept_some(int lfd)
+/*
+ * One connection per wake-up (nginx's "multi_accept off"). The socket is
+ * shared with every other worker and watched with EPOLLEXCLUSIVE, which
+ * wakes the first idle worker in registration order: a worker that took a
+ * whole burst would end up with most of a load generator's keep-alive
+ * connections. Taking one and going back to epoll lets the others, idle
+ * while this one works, be woken for the next.
+ */
+static void accept_one(int lfd)
 {
-    /* A batch per wake-up keeps accepting fair between workers. */
-    for (int i = 0; i < 16 && !srv.draining; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
-        struct conn *c;
-        struct epoll_event ev = { .events = EPOLLIN };
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+    struct epoll_event ev = { .events = EPOLLIN };
+    struct conn *c;
 
-        if (fd == -1)
-            return;     /* EAGAIN: another worker took it; others: retry later */
-        c = srv.n_conns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
-        if (!c) {
-            (void) close(fd);
-            continue;
-        }
-        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        c->fd = fd;
-        ev.data.ptr = c;
-        if (epoll_ctl(srv.ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
-            (void) close(fd);
-            free(c);
-            continue;
-        }
-        srv.n_conns++;
+    if (fd == -1)
+        return;     /* EAGAIN: another worker took it; EMFILE: next time */
+    c = srv.n_conns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+    if (!c) {
+        (void) close(fd);
+        return;
     }
+    (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->fd = fd;
+    ev.data.ptr = c;
+    if (epoll_ctl(srv.ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+        (void) close(fd);
+        free(c);
+        return;
+    }
+    srv.n_conns++;
 }
 
 static void start_drain(int sig)
@@ -369,7 +374,7 @@ static int serve_loop(void)
                 return 0;
             } else if (tag >= TAG_LISTEN0 && tag < TAG_LISTEN0 + MAX_LISTEN) {
                 if (!srv.draining)
-                    accept_some(srv.lfd[tag - TAG_LISTEN0]);
+                    accept_one(srv.lfd[tag - TAG_LISTEN0]);
             } else {
                 on_conn(ev[i].data.ptr, ev[i].events);
             }

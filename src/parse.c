@@ -1,7 +1,6 @@
 /* Number and duration parsing: strict, so "10x" or "-1" is an error and
  * never a silent 10 or 4294967295. */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +38,7 @@ int zc__parse_duration_ms(const char *s, uint32_t max_ms, uint32_t *ret)
         return -EINVAL;
     errno = 0;
     v = strtod(s, &end);
-    if (errno || !isfinite(v))
+    if (errno || !__builtin_isfinite(v))
         return -EINVAL;
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strcmp(end, units[i].unit) != 0)
@@ -47,7 +46,7 @@ int zc__parse_duration_ms(const char *s, uint32_t max_ms, uint32_t *ret)
         v *= units[i].ms;
         if (v > max_ms)
             return -ERANGE;
-        *ret = (uint32_t) llround(v);
+        *ret = (uint32_t) (v + 0.5);   /* v >= 0: round half up */
         return 0;
     }
     return -EINVAL;

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -122,7 +121,7 @@ uint64_t zc__backoff_ms(uint32_t base_ms, double factor, uint32_t cap_ms,
 
     for (unsigned i = 1; i < crashes && d < cap_ms; i++)
         d *= factor;
-    if (d > cap_ms || isnan(d))
+    if (!(d <= cap_ms))     /* also catches NaN */
         d = cap_ms;
     return (uint64_t) d;
 }

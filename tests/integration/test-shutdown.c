@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -130,6 +131,44 @@ void test_primary_sigkill_no_orphans(void)
             zt_fail(__FILE__, __LINE__, "worker pid %d outlived its primary",
                     (int) pids[i]);
     ASSERT_LE(zt_now_ms() - t0, 1000);
+    zt_reap_all(2000);
+    zt_proc_free(p);
+}
+
+static long context_switches(pid_t pid)
+{
+    char path[64], line[256];
+    long total = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+    f = fopen(path, "r");
+    ASSERT(f);
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, "ctxt_switches:"))
+            total += atol(strchr(line, ':') + 1);
+    fclose(f);
+    return total;
+}
+
+/* An idle primary sleeps in epoll_wait: no timer ticks, no polling. There
+ * is no event to wait for here, only an absence, so the test watches for
+ * a bounded time. */
+void test_idle_primary_sleeps(void)
+{
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p;
+    long before;
+    struct timespec ts = { 0, 700 * 1000000 };
+
+    p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--",
+                 zt_hello(), NULL);
+    before = context_switches(p->pid);
+    nanosleep(&ts, NULL);
+    ASSERT_EQ(context_switches(p->pid), before);
+    kill(p->pid, SIGTERM);
+    ASSERT_EQ(zt_wait_exit(p, 5000), 0);
     zt_reap_all(2000);
     zt_proc_free(p);
 }

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# zcluster benchmarks, side by side in one run (see bench/README.md).
+#
+#   bench/run.sh [ROUNDS] [SECONDS]      defaults: 5 rounds of 5 s each
+#
+# 1. Throughput of 2 zcluster-hello workers, with wrk, new connection per
+#    request and keep-alive, three ways: under zcluster sharing the
+#    primary's socket (the default), under zcluster binding SO_REUSEPORT
+#    themselves, and the same 2 processes binding SO_REUSEPORT with no
+#    manager. The order rotates every round so drift on a shared machine
+#    hits all alike; medians and ratios to "no manager".
+# 2. The primary's memory (RSS and PSS) with 2 and 64 workers, and its
+#    wake-ups over 5 idle seconds.
+# 3. kill -9 to replacement answering (--respawn-delay 0), against the
+#    worker's own start-up time.
+#
+# Everything runs on 127.0.0.1; every loop is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=${1:-5}
+secs=${2:-5}
+port=${ZC_BENCH_PORT:-18180}
+out=bench/out
+mkdir -p "$out"
+scripts/deps.sh build bench
+make -s all
+cc -O2 -Wall -Wextra -o "$out/respawn" bench/respawn.c
+
+zc=build/zcluster
+hello=build/zcluster-hello
+pids=()
+
+cleanup() {
+    for p in "${pids[@]:-}"; do
+        [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# Bounded wait until the port answers.
+wait_port() {
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+        sleep 0.05
+    done
+    echo "nothing answers on port $1" >&2
+    return 1
+}
+
+start_zcluster() {   # start_zcluster WORKERS [extra options]
+    local n=$1
+    shift
+    "$zc" -w "$n" -l "127.0.0.1:$port" "$@" -- "$hello" 2>>"$out/zcluster.log" &
+    pids=("$!")
+    wait_port "$port"
+}
+
+# The workers bind the port themselves; zcluster only supervises them.
+start_zcluster_reuseport() {
+    "$zc" -w 2 -- "$hello" -l "127.0.0.1:$port" --reuseport 2>>"$out/zcluster.log" &
+    pids=("$!")
+    wait_port "$port"
+}
+
+start_bare() {
+    "$hello" -l "127.0.0.1:$port" --reuseport 2>>"$out/bare.log" &
+    pids=("$!")
+    "$hello" -l "127.0.0.1:$port" --reuseport 2>>"$out/bare.log" &
+    pids+=("$!")
+    wait_port "$port"
+}
+
+stop_all() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    pids=()
+}
+
+# wrk_rps [wrk options...]: requests/s of one run; fails on socket errors
+# or non-2xx answers (a failed request is never a throughput figure).
+wrk_rps() {
+    local res
+    res=$(wrk -t2 -c32 -d"${secs}s" "$@" "http://127.0.0.1:$port/")
+    if grep -qE "Socket errors|Non-2xx" <<<"$res"; then
+        echo "$res" >&2
+        echo "wrk reported errors" >&2
+        return 1
+    fi
+    awk '/^Requests\/sec:/ { printf "%d\n", $2 }' <<<"$res"
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+one_run() {   # one_run MODE [wrk options...]: prints req/s
+    local mode=$1 r
+    shift
+    case $mode in
+        shared) start_zcluster 2 ;;
+        reuseport) start_zcluster_reuseport ;;
+        bare) start_bare ;;
+    esac
+    r=$(wrk_rps "$@")
+    stop_all
+    echo "$r"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+throughput() {   # throughput LABEL [wrk options...]
+    local label=$1 modes=(shared reuseport bare) s=() u=() b=() sm um bm m r
+    shift
+    for i in $(seq 1 "$rounds"); do
+        for k in 0 1 2; do
+            m=${modes[$(((i + k) % 3))]}
+            r=$(one_run "$m" "$@")
+            case $m in shared) s+=("$r") ;; reuseport) u+=("$r") ;; bare) b+=("$r") ;; esac
+        done
+        echo "  $label round $i: shared ${s[-1]}, zcluster+reuseport ${u[-1]}, no manager ${b[-1]} req/s" >&2
+    done
+    sm=$(printf '%s\n' "${s[@]}" | median)
+    um=$(printf '%s\n' "${u[@]}" | median)
+    bm=$(printf '%s\n' "${b[@]}" | median)
+    printf '| %s | %s (%s) | %s (%s) | %s |\n' "$label" "$sm" "$(ratio "$sm" "$bm")" \
+        "$um" "$(ratio "$um" "$bm")" "$bm"
+}
+
+mem_line() {   # mem_line WORKERS [BINARY LABEL]
+    local n=$1 rss pss w1 w2
+    zc=${2:-build/zcluster}
+    start_zcluster "$n"
+    # Let every worker be ready (the log says so), bounded.
+    for _ in $(seq 1 100); do
+        grep -q "all $n workers ready" "$out/zcluster.log" && break
+        sleep 0.05
+    done
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/${pids[0]}/status")
+    pss=$(awk '/^Pss:/ { print $2 }' "/proc/${pids[0]}/smaps_rollup")
+    w1=$(awk '/ctxt_switches/ { s += $2 } END { print s }' "/proc/${pids[0]}/status")
+    sleep 5
+    w2=$(awk '/ctxt_switches/ { s += $2 } END { print s }' "/proc/${pids[0]}/status")
+    stop_all
+    : > "$out/zcluster.log"
+    printf '| %s | %d | %d KiB | %d KiB | %d |\n' "${3:-static (default)}" "$n" "$rss" "$pss" $((w2 - w1))
+    zc=build/zcluster
+}
+
+echo "# zcluster bench, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr), $(. /etc/os-release; echo "$PRETTY_NAME")"
+echo "cpu: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "wrk -t2 -c32 -d${secs}s, $rounds rounds each, alternating; figures are medians"
+echo
+echo "## Throughput: 2 workers of zcluster-hello"
+echo
+echo "| traffic | zcluster, shared socket (ratio) | zcluster, workers bind SO_REUSEPORT (ratio) | no manager, SO_REUSEPORT |"
+echo "| --- | --- | --- | --- |"
+throughput "keep-alive"
+throughput "Connection: close" -H "Connection: close"
+echo
+echo "## The primary's memory and idle wake-ups"
+echo
+echo "| zcluster build | workers | RSS | PSS | context switches in 5 s idle |"
+echo "| --- | --- | --- | --- | --- |"
+mem_line 2
+mem_line 64
+make -s STATIC=0 BUILD=build-dyn build-dyn/zcluster
+mem_line 2 build-dyn/zcluster "dynamic (STATIC=0)"
+echo
+echo "## kill -9 to replacement answering (--respawn-delay 0, 1 worker)"
+echo
+start_zcluster 1 --respawn-delay 0
+echo "- $("$out/respawn" "$port" 50)"
+stop_all
+echo "- $("$out/respawn" --startup "$hello" "$port" 50)"
