@@ -28,6 +28,15 @@ SANFLAGS :=
 endif
 TOOL_LDFLAGS := $(if $(filter 1,$(STATIC)),-static,)
 
+# "CC file" lines instead of whole commands; V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wwrite-strings
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SANFLAGS) \
@@ -50,27 +59,33 @@ all: $(ALL)
 
 $(BUILD)/%.o: %.c include/zcluster.h $(wildcard src/*.h tests/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(TEST_OBJS): CFLAGS_ALL += -Itests
 
 $(BUILD)/libzcluster.a: $(LIB_OBJS)
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libzcluster.so: $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libzcluster.so.0 $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libzcluster.so.0 $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 # The tool and the examples link the static library: one self-contained
 # binary each, nothing to set up at run time.
 $(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a
-	$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 # Debian packages the build and the tests need (scripts/deps.sh installs
 # them as root, or says what to install).

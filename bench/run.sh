@@ -24,7 +24,7 @@ port=${ZC_BENCH_PORT:-18180}
 out=bench/out
 mkdir -p "$out"
 scripts/deps.sh build bench
-make -s all
+make -s all >&2
 cc -O2 -Wall -Wextra -o "$out/respawn" bench/respawn.c
 
 zc=build/zcluster
@@ -164,7 +164,7 @@ echo "| zcluster build | workers | RSS | PSS | context switches in 5 s idle |"
 echo "| --- | --- | --- | --- | --- |"
 mem_line 2
 mem_line 64
-make -s STATIC=0 BUILD=build-dyn build-dyn/zcluster
+make -s STATIC=0 BUILD=build-dyn build-dyn/zcluster >&2
 mem_line 2 build-dyn/zcluster "dynamic (STATIC=0)"
 echo
 echo "## kill -9 to replacement answering (--respawn-delay 0, 1 worker)"

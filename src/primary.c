@@ -381,14 +381,17 @@ static void on_slot_timer(struct zc__loop *l, struct zc__timer *t)
 {
     struct slot *s = zc__container_of(t, struct slot, timer);
     struct primary *p = s->p;
+    char how[64];
 
     (void) l;
-    if (s->state == SLOT_BACKOFF)
+    if (s->state == SLOT_BACKOFF) {
         spawn_slot(p, s);
-    else if (s->state == SLOT_STARTING)
-        mark_ready(p, s, p->opt.ready == ZC_READY_DELAY
-                             ? "ready delay elapsed"
-                             : "up 1 s without READY=1");
+    } else if (s->state == SLOT_STARTING) {
+        snprintf(how, sizeof(how), p->opt.ready == ZC_READY_DELAY
+                 ? "ready delay of %u ms elapsed" : "up %u ms without READY=1",
+                 p->opt.ready_delay_ms);
+        mark_ready(p, s, how);
+    }
 }
 
 static void start_ready_policy(struct primary *p, struct slot *s)

@@ -215,6 +215,16 @@ int zt_wait_exit(struct zt_proc *p, int timeout_ms)
     return p->status;
 }
 
+int zt_exit_code(struct zt_proc *p, int timeout_ms)
+{
+    int st = zt_wait_exit(p, timeout_ms);
+
+    if (!WIFEXITED(st))
+        zt_fail(__FILE__, __LINE__, "pid %d was killed by signal %d",
+                (int) p->pid, WTERMSIG(st));
+    return WEXITSTATUS(st);
+}
+
 void zt_proc_free(struct zt_proc *p)
 {
     for (int i = 0; i < MAX_PROCS; i++)
@@ -331,36 +341,40 @@ char *zt_read_file(const char *path)
     return buf;
 }
 
-struct zt_proc *zt_zc(const char *arg, ...)
+/* zcluster's argv from a NULL-terminated list of arguments. */
+static struct zt_proc *start_zc(const char *arg, va_list ap)
 {
     char *argv[64];
     int n = 0;
-    va_list ap;
 
     argv[n++] = (char *) zt_zcluster();
-    va_start(ap, arg);
     for (const char *a = arg; a && n < 63; a = va_arg(ap, const char *))
         argv[n++] = (char *) a;
-    va_end(ap);
     argv[n] = NULL;
     return zt_start(argv, NULL);
 }
 
+struct zt_proc *zt_zc(const char *arg, ...)
+{
+    struct zt_proc *p;
+    va_list ap;
+
+    va_start(ap, arg);
+    p = start_zc(arg, ap);
+    va_end(ap);
+    return p;
+}
+
 struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
 {
-    char *argv[64], want[64];
-    int c = 0;
+    char want[64];
     va_list ap;
     struct zt_proc *p;
     const char *l;
 
-    argv[c++] = (char *) zt_zcluster();
     va_start(ap, arg);
-    for (const char *a = arg; a && c < 63; a = va_arg(ap, const char *))
-        argv[c++] = (char *) a;
+    p = start_zc(arg, ap);
     va_end(ap);
-    argv[c] = NULL;
-    p = zt_start(argv, NULL);
     *port = 0;
     /* Listeners are logged before "starting N workers". */
     zt_wait_line(p, "zc:primary: starting ", 5000);

@@ -89,6 +89,8 @@ struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
 void zt_stop(pid_t pid);
 /* Milliseconds since midnight of a log line's timestamp. */
 long zt_log_ms(const char *line);
+/* Waits for it to exit normally (a signal fails the test); its status. */
+int zt_exit_code(struct zt_proc *p, int timeout_ms);
 /* Frees the record (the process must have exited). */
 void zt_proc_free(struct zt_proc *p);
 

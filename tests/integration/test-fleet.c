@@ -14,12 +14,8 @@
 
 static void term_and_expect_clean_exit(struct zt_proc *p, int n, const pid_t *pids)
 {
-    int st;
-
     ASSERT(kill(p->pid, SIGTERM) == 0);
-    st = zt_wait_exit(p, 10000);
-    ASSERT(WIFEXITED(st));
-    ASSERT_EQ(WEXITSTATUS(st), 0);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
     for (int i = 0; i < n; i++)
         ASSERT(zt_wait_gone(pids[i], 2000));
     zt_reap_all(2000);

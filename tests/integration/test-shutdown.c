@@ -10,13 +10,12 @@
 
 #include "test.h"
 
+/* Waits for exit status 0; returns how long that took. */
 static int expect_exit_0(struct zt_proc *p, int timeout_ms)
 {
     uint64_t t0 = zt_now_ms();
-    int st = zt_wait_exit(p, timeout_ms);
 
-    ASSERT(WIFEXITED(st));
-    ASSERT_EQ(WEXITSTATUS(st), 0);
+    ASSERT_EQ(zt_exit_code(p, timeout_ms), 0);
     return (int) (zt_now_ms() - t0);
 }
 
@@ -168,7 +167,7 @@ void test_idle_primary_sleeps(void)
     nanosleep(&ts, NULL);
     ASSERT_EQ(context_switches(p->pid), before);
     kill(p->pid, SIGTERM);
-    ASSERT_EQ(zt_wait_exit(p, 5000), 0);
+    expect_exit_0(p, 5000);
     zt_reap_all(2000);
     zt_proc_free(p);
 }
