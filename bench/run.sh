@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}
 secs=${2:-5}
 port=${ZC_BENCH_PORT:-18180}
+conns=${ZC_BENCH_CONNS:-256}
 out=bench/out
 mkdir -p "$out"
 scripts/deps.sh build bench
@@ -82,7 +83,7 @@ stop_all() {
 # or non-2xx answers (a failed request is never a throughput figure).
 wrk_rps() {
     local res
-    res=$(wrk -t2 -c32 -d"${secs}s" "$@" "http://127.0.0.1:$port/")
+    res=$(wrk -t2 -c"$conns" -d"${secs}s" "$@" "http://127.0.0.1:$port/")
     if grep -qE "Socket errors|Non-2xx" <<<"$res"; then
         echo "$res" >&2
         echo "wrk reported errors" >&2
@@ -149,7 +150,7 @@ mem_line() {   # mem_line WORKERS [BINARY LABEL]
 echo "# zcluster bench, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr), $(. /etc/os-release; echo "$PRETTY_NAME")"
 echo "cpu: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
-echo "wrk -t2 -c32 -d${secs}s, $rounds rounds each, alternating; figures are medians"
+echo "wrk -t2 -c$conns -d${secs}s, $rounds rounds each, order rotating; figures are medians"
 echo
 echo "## Throughput: 2 workers of zcluster-hello"
 echo

@@ -8,8 +8,8 @@
  * Every response names the worker (X-Worker-Slot, X-Worker-Pid,
  * X-Worker-Id). On SIGTERM or SIGINT it drains: stops accepting, answers
  * the next request of each keep-alive connection with "Connection: close",
- * closes connections that stay idle for --drain-idle, and exits 0 when none
- * is left.
+ * closes connections still idle after --drain-idle (default 1000 ms), and
+ * exits 0 when none is left.
  *
  * The request parser only frames requests (request line, Connection,
  * Content-Length): enough for a demo that must never misread a keep-alive
@@ -43,6 +43,7 @@
 #define MAX_LISTEN 64
 
 struct conn {
+    struct conn *prev, *next;   /* every open connection, for the drain */
     int fd;
     size_t in_len;
     char in[IN_MAX];
@@ -66,6 +67,7 @@ static struct {
     int ep, sigfd, timerfd;
     int lfd[MAX_LISTEN];
     int n_lfd;
+    struct conn *conns;         /* list head */
     unsigned n_conns;
     bool draining;
     char ident[160];            /* the X-Worker-* headers */
@@ -80,8 +82,40 @@ enum { TAG_SIGNAL = 1, TAG_TIMER = 2, TAG_LISTEN0 = 16 };
 static void conn_close(struct conn *c)
 {
     (void) close(c->fd);        /* also removes it from epoll */
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv.conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     free(c);
     srv.n_conns--;
+}
+
+/* Idle: no part of a request received, nothing left to send. */
+static bool conn_is_idle(const struct conn *c)
+{
+    return c->in_len == 0 && c->out_len == 0 && c->body_left == 0;
+}
+
+/* The drain grace is over: keep-alive connections that sent nothing more
+ * are closed; ones in the middle of a request are answered first (with
+ * "Connection: close") and close after. The primary's shutdown timeout
+ * bounds a client that never finishes. */
+static void close_idle(void)
+{
+    unsigned closed = 0;
+
+    for (struct conn *c = srv.conns, *next; c; c = next) {
+        next = c->next;
+        if (conn_is_idle(c)) {
+            conn_close(c);
+            closed++;
+        }
+    }
+    zc_log(ZC_LOG_INFO, NS, "drain grace of %u ms over: closed %u idle "
+           "connection%s, %u still busy", arg.drain_idle_ms, closed,
+           closed == 1 ? "" : "s", srv.n_conns);
 }
 
 static void out_append(struct conn *c, const char *s, size_t n)
@@ -325,6 +359,10 @@ static void accept_one(int lfd)
         free(c);
         return;
     }
+    c->next = srv.conns;
+    if (c->next)
+        c->next->prev = c;
+    srv.conns = c;
     srv.n_conns++;
 }
 
@@ -367,11 +405,10 @@ static int serve_loop(void)
                 if (read(srv.sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
                     start_drain((int) si.ssi_signo);
             } else if (tag == TAG_TIMER) {
-                /* Drain grace over: idle keep-alive connections go now. */
-                zc_log(ZC_LOG_INFO, NS, "drain grace of %u ms over: closing "
-                       "%u idle connection%s", arg.drain_idle_ms, srv.n_conns,
-                       srv.n_conns == 1 ? "" : "s");
-                return 0;
+                uint64_t expirations;
+
+                (void) !read(srv.timerfd, &expirations, sizeof(expirations));
+                close_idle();
             } else if (tag >= TAG_LISTEN0 && tag < TAG_LISTEN0 + MAX_LISTEN) {
                 if (!srv.draining)
                     accept_one(srv.lfd[tag - TAG_LISTEN0]);

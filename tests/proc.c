@@ -61,6 +61,11 @@ static void exec_under_valgrind(char *const argv[])
 
 struct zt_proc *zt_start(char *const argv[], char *const env[])
 {
+    return zt_start_fd3(argv, env, -1);
+}
+
+struct zt_proc *zt_start_fd3(char *const argv[], char *const env[], int fd3)
+{
     struct zt_proc *p = calloc(1, sizeof(*p));
     int fds[2];
 
@@ -78,8 +83,22 @@ struct zt_proc *zt_start(char *const argv[], char *const env[])
         sigprocmask(SIG_SETMASK, &none, NULL);
         dup2(fds[1], 1);
         dup2(fds[1], 2);
-        for (int i = 0; env && env[i]; i++)
-            putenv(env[i]);
+        /* dup2 clears close-on-exec, except onto itself. */
+        if (fd3 == 3)
+            fcntl(3, F_SETFD, 0);
+        else if (fd3 >= 0)
+            dup2(fd3, 3);
+        for (int i = 0; env && env[i]; i++) {
+            char pid[32];
+
+            /* LISTEN_PID must name the process that will exec: us. */
+            if (strcmp(env[i], "LISTEN_PID=self") == 0) {
+                snprintf(pid, sizeof(pid), "%d", (int) getpid());
+                setenv("LISTEN_PID", pid, 1);
+            } else {
+                putenv(env[i]);
+            }
+        }
         if (getenv("ZC_TEST_VALGRIND") && strcmp(argv[0], zt_zcluster()) == 0)
             exec_under_valgrind(argv);
         execv(argv[0], argv);

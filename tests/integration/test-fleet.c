@@ -1,6 +1,8 @@
 /* A fleet serving: every worker on the one port, what a worker inherits,
  * a replacement after kill -9, library mode, hello's input handling. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,4 +295,70 @@ void test_hello_bad_requests(void)
     ASSERT_EQ(r.pid, pids[0]);
     ASSERT_EQ(zt_count(p, ") started"), 1);
     term_and_expect_clean_exit(p, 1, pids);
+}
+
+/* systemd socket-activates zcluster itself: it adopts the sockets it was
+ * given (LISTEN_PID is its own) and hands them to the workers. */
+void test_socket_activated_primary(void)
+{
+    char *env[] = { (char *) "LISTEN_FDS=1", (char *) "LISTEN_PID=self",
+                    (char *) "LISTEN_FDNAMES=web", NULL };
+    char *argv[8] = { (char *) zt_zcluster(), (char *) "-w", (char *) "2", (char *) "--",
+                      (char *) zt_hello(), NULL };
+    char want[96];
+    int fd, port;
+    pid_t pids[2];
+    struct zt_proc *p;
+    struct zt_resp r;
+
+    ASSERT_EQ(zc_listen("127.0.0.1:0", 0, &fd), 0);
+    {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+
+        ASSERT(getsockname(fd, (struct sockaddr *) &ss, &len) == 0);
+        port = ntohs(((struct sockaddr_in *) &ss)->sin_port);
+    }
+    p = zt_start_fd3(argv, env, fd);
+    snprintf(want, sizeof(want), "listening on 127.0.0.1:%d (fd 3 in workers, "
+             "name web, from LISTEN_FDS)", port);
+    zt_wait_line(p, want, 5000);
+    for (int i = 0; i < 2; i++) {
+        unsigned long id;
+        int slot;
+        pid_t pid;
+
+        ASSERT(zt_parse_worker(zt_wait_line(p, ") started", 5000), &id, &slot, &pid));
+        pids[slot] = pid;
+    }
+    zt_wait_line(p, "all 2 workers ready", 5000);
+    only_this_one_answers(port, 2, pids, 0);
+    only_this_one_answers(port, 2, pids, 1);
+    term_and_expect_clean_exit(p, 2, pids);
+    /* Our socket still works: zcluster only closed its own copy. */
+    {
+        int c = zt_http_connect(port), a;
+
+        ASSERT(c >= 0);
+        a = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        ASSERT(a >= 0);
+        close(a);
+        close(c);
+    }
+    close(fd);
+    (void) r;
+    /* A LISTEN_PID that is not zcluster's is not for it: nothing adopted. */
+    env[1] = (char *) "LISTEN_PID=1";
+    argv[2] = (char *) "1";
+    argv[4] = (char *) zt_self();
+    argv[5] = (char *) "--helper";
+    argv[6] = (char *) "never_ready";
+    argv[7] = NULL;
+    p = zt_start_fd3(argv, env, -1);
+    zt_wait_line(p, ") started", 5000);
+    ASSERT(!strstr(p->log, "listening on"));
+    kill(p->pid, SIGTERM);
+    ASSERT_EQ(zt_exit_code(p, 5000), 0);
+    zt_reap_all(2000);
+    zt_proc_free(p);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,6 +169,54 @@ void test_idle_primary_sleeps(void)
     ASSERT_EQ(context_switches(p->pid), before);
     kill(p->pid, SIGTERM);
     expect_exit_0(p, 5000);
+    zt_reap_all(2000);
+    zt_proc_free(p);
+}
+
+/* hello's drain, end to end: idle keep-alive connections are closed when
+ * the grace ends, a request half-received at TERM is still answered. */
+void test_drain_finishes_requests_in_flight(void)
+{
+    static const char head[] = "GET /slow HTTP/1.1\r\nHost: t\r\n";
+    pid_t pids[1];
+    int port, a, b, c;
+    struct zt_proc *p;
+    struct zt_resp r;
+    char byte;
+
+    p = zt_fleet(1, pids, &port, "-w", "1", "-l", "127.0.0.1:0", "--",
+                 zt_hello(), "--drain-idle", "200", NULL);
+    a = zt_http_connect(port);
+    ASSERT_EQ(zt_http_request(a, &r), 200);
+    b = zt_http_connect(port);
+    ASSERT(send(b, head, sizeof(head) - 1, MSG_NOSIGNAL) == (ssize_t) sizeof(head) - 1);
+    /* Accepts are FIFO: once c is answered, b has been accepted too. */
+    c = zt_http_connect(port);
+    ASSERT_EQ(zt_http_request(c, &r), 200);
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    zt_wait_line(p, "draining 3 connections", 5000);
+    zt_wait_line(p, "closed 2 idle connections, 1 still busy", 5000);
+    /* a and c: closed by the worker (EOF, not a reset). */
+    ASSERT_EQ(recv(a, &byte, 1, 0), 0);
+    ASSERT_EQ(recv(c, &byte, 1, 0), 0);
+    /* b finishes its request and gets its answer, then the end. */
+    ASSERT(send(b, "\r\n", 2, MSG_NOSIGNAL) == 2);
+    {
+        char buf[1024];
+        ssize_t n, got = 0;
+
+        while ((n = recv(b, buf + got, sizeof(buf) - 1 - (size_t) got, 0)) > 0)
+            got += n;
+        ASSERT_EQ(n, 0);
+        buf[got] = '\0';
+        ASSERT_CONTAINS(buf, "HTTP/1.1 200 OK");
+        ASSERT_CONTAINS(buf, "Connection: close");
+    }
+    close(a);
+    close(b);
+    close(c);
+    ASSERT_LE(expect_exit_0(p, 5000), 3000);
+    ASSERT_CONTAINS(p->log, "exited with status 0 during shutdown");
     zt_reap_all(2000);
     zt_proc_free(p);
 }
