@@ -473,10 +473,14 @@ static void finish_shutdown(struct primary *p)
 static void on_worker_exit(struct primary *p, struct slot *s, int status)
 {
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    char what[96];
+    char what[256];
     uint64_t delay;
 
     describe_exit(status, what, sizeof(what));
+    /* Its last STATUS= is the best clue to why it died. */
+    if (s->status[0] && !clean)
+        snprintf(what + strlen(what), sizeof(what) - strlen(what),
+                 " (last status: %s)", s->status);
     zc__timer_stop(&p->loop, &s->timer);
     p->n_alive--;
     if (p->shutting_down) {
@@ -631,9 +635,14 @@ static void begin_shutdown(struct primary *p, int sig, bool drain)
         kill_all(p);
 }
 
+static void drain_notify(struct primary *p);
+
 static void on_sigchld(struct primary *p, int sig)
 {
     (void) sig;
+    /* What a worker said before it died (READY=1, STATUS=) is read before
+     * its death is handled, whatever order epoll reports the two fds in. */
+    drain_notify(p);
     reap_children(p);
 }
 
@@ -717,17 +726,14 @@ static void on_notify_message(struct primary *p, pid_t pid, const char *msg)
         mark_ready(p, s, "READY=1");
 }
 
-static void on_notify(struct zc__loop *l, struct zc__io *io, uint32_t events)
+static void drain_notify(struct primary *p)
 {
-    struct primary *p = zc__container_of(io, struct primary, notify_io);
     char buf[ZC__NOTIFY_MAX];
     pid_t pid;
 
-    (void) l;
-    (void) events;
     /* Bounded per wake-up: a flood of datagrams cannot starve SIGCHLD. */
     for (int i = 0; i < 64; i++) {
-        int n = zc__notify_recv(io->fd, buf, sizeof(buf), &pid);
+        int n = zc__notify_recv(p->notify_fd, buf, sizeof(buf), &pid);
 
         if (n == -EAGAIN)
             return;
@@ -742,6 +748,13 @@ static void on_notify(struct zc__loop *l, struct zc__io *io, uint32_t events)
         }
         on_notify_message(p, pid, buf);
     }
+}
+
+static void on_notify(struct zc__loop *l, struct zc__io *io, uint32_t events)
+{
+    (void) l;
+    (void) events;
+    drain_notify(zc__container_of(io, struct primary, notify_io));
 }
 
 /* -- set-up and tear-down ------------------------------------------------- */

@@ -168,14 +168,20 @@ int helper_counter(int argc, char **argv)
     return 1;
 }
 
-/* ready_then_exit CODE: READY=1, then exit with CODE. */
+/* ready_then_exit CODE: READY=1, then exit with CODE at once. */
 int helper_ready_then_exit(int argc, char **argv)
 {
     zc_worker_ready();
-    /* Give the primary the READY=1 before the exit: it is the order a real
-     * worker's events arrive in, and what the test checks. */
-    sleep_ms(50);
     return argc > 0 ? atoi(argv[0]) : 0;
+}
+
+/* status_then_crash: STATUS=loading config, then exit 3 at once. */
+int helper_status_then_crash(int argc, char **argv)
+{
+    (void) argc;
+    (void) argv;
+    zc_notify("STATUS=loading config");
+    return 3;
 }
 
 /* never_ready: never says READY=1; stops on TERM. */

@@ -417,29 +417,42 @@ struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
     return p;
 }
 
-void zt_stop(pid_t pid)
+/* The state letter of /proc/PID/stat ('R', 'S', 'T', 'Z'...), 0 if gone. */
+static char proc_state(pid_t pid)
 {
-    char path[64], buf[512], *rp;
+    char path[64], buf[512], *rp, state = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')))
+        state = rp[2];
+    fclose(f);
+    return state;
+}
+
+void zt_wait_state(pid_t pid, char state)
+{
     uint64_t t0 = zt_now_ms();
 
-    ASSERT(kill(pid, SIGSTOP) == 0);
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-    /* No event says "stopped" for a process that is not our child: poll
-     * /proc, bounded. */
-    for (;;) {
-        FILE *f = fopen(path, "r");
-        bool stopped = false;
-
-        ASSERT(f);
-        if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')))
-            stopped = rp[2] == 'T';
-        fclose(f);
-        if (stopped)
-            return;
-        ASSERT(zt_now_ms() - t0 < 3000);
+    /* No event says "stopped" or "asleep" for a process that is not our
+     * child: poll /proc, bounded. */
+    while (proc_state(pid) != state) {
         struct timespec ts = { 0, 1000000 };
+
+        if (zt_now_ms() - t0 > 3000)
+            zt_fail(__FILE__, __LINE__, "pid %d never reached state %c",
+                    (int) pid, state);
         nanosleep(&ts, NULL);
     }
+}
+
+void zt_stop(pid_t pid)
+{
+    ASSERT(kill(pid, SIGSTOP) == 0);
+    zt_wait_state(pid, 'T');
 }
 
 long zt_log_ms(const char *line)

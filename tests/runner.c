@@ -80,6 +80,13 @@ void zt_fail(const char *file, int line, const char *fmt, ...)
     _exit(1);
 }
 
+void zt_skip(const char *why)
+{
+    printf("# SKIP %s\n", why);
+    fflush(stdout);
+    _exit(ZT_SKIPPED);
+}
+
 static int count_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -187,7 +194,7 @@ static void init_paths(void)
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0, n = 0;
+    int passed = 0, failed = 0, skipped = 0, n = 0;
 
     if (argc >= 3 && strcmp(argv[1], "--helper") == 0) {
         for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
@@ -219,7 +226,10 @@ int main(int argc, char **argv)
             run_in_child((int) i);
         status = wait_test(pid, tests[i].timeout_s, &timed_out);
         clean_up_after(pid);
-        if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == ZT_SKIPPED) {
+            skipped++;
+            printf("ok %d - %s # SKIP\n", n, tests[i].name);
+        } else if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             passed++;
             printf("ok %d - %s (%llu ms)\n", n, tests[i].name,
                    (unsigned long long) (zt_now_ms() - t0));
@@ -230,6 +240,6 @@ int main(int argc, char **argv)
                    WIFSIGNALED(status) ? " # killed by a signal" : "");
         }
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }

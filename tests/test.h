@@ -21,6 +21,10 @@
 void zt_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 
+/* Ends the test as skipped (the machine lacks what it needs). */
+#define ZT_SKIPPED 77
+void zt_skip(const char *why) __attribute__((noreturn));
+
 #define ASSERT(e) \
     do { if (!(e)) zt_fail(__FILE__, __LINE__, "assertion failed: %s", #e); } while (0)
 #define ASSERT_EQ(a, b) \
@@ -88,8 +92,10 @@ struct zt_proc *zt_zc(const char *arg, ...) __attribute__((sentinel));
  * the port of the first TCP listener (0 if none). */
 struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
     __attribute__((sentinel));
-/* Sends sig and waits until /proc says the process is stopped ('T'). */
+/* Sends SIGSTOP and waits until /proc says the process is stopped. */
 void zt_stop(pid_t pid);
+/* Waits until /proc says pid is in state ('S': asleep, 'T': stopped). */
+void zt_wait_state(pid_t pid, char state);
 /* Milliseconds since midnight of a log line's timestamp. */
 long zt_log_ms(const char *line);
 /* Waits for it to exit normally (a signal fails the test); its status. */

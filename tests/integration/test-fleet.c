@@ -362,3 +362,50 @@ void test_socket_activated_primary(void)
     zt_reap_all(2000);
     zt_proc_free(p);
 }
+
+static int connect6(int port)
+{
+    struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t) port),
+                              .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ASSERT(fd >= 0);
+    ASSERT(connect(fd, (struct sockaddr *) &a, sizeof(a)) == 0);
+    return fd;
+}
+
+/* "[::1]:PORT" serves over IPv6; ":PORT" over both IPv4 and IPv6. */
+void test_ipv6_and_all_interfaces(void)
+{
+    struct zt_resp r;
+    struct zt_proc *p;
+    int port6, port_any, fd;
+    const char *l;
+    pid_t pids[1];
+
+    fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || access("/proc/net/if_inet6", F_OK) != 0)
+        zt_skip("no IPv6 on this machine");
+    close(fd);
+    p = zt_zc("-w", "1", "-l", "[::1]:0", "-l", ":0", "--", zt_hello(), NULL);
+    l = zt_wait_line(p, "listening on [::1]:", 5000);
+    port6 = zt_parse_port(l);
+    l = zt_wait_line(p, "listening on [::]:", 5000);
+    port_any = zt_parse_port(l);
+    {
+        unsigned long id;
+        int slot;
+
+        ASSERT(zt_parse_worker(zt_wait_line(p, ") started", 5000), &id, &slot, &pids[0]));
+    }
+    zt_wait_line(p, "all 1 workers ready", 5000);
+    fd = connect6(port6);
+    ASSERT_EQ(zt_http_request(fd, &r), 200);
+    ASSERT_EQ(r.pid, pids[0]);
+    close(fd);
+    fd = connect6(port_any);
+    ASSERT_EQ(zt_http_request(fd, &r), 200);
+    close(fd);
+    ASSERT_EQ(zt_http_get(port_any, NULL, &r), 200);    /* IPv4 too */
+    term_and_expect_clean_exit(p, 1, pids);
+}

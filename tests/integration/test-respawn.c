@@ -72,6 +72,8 @@ void test_exit_status_policies(void)
     ASSERT_EQ(zt_exit_code(p, 10000), 0);
     ASSERT_EQ(zt_count(p, "not restarting it (it stopped on purpose)"), 2);
     ASSERT_EQ(zt_count(p, ") started"), 2);
+    /* READY=1 was sent just before the exit: it is handled first. */
+    ASSERT_EQ(zt_count(p, "ready in"), 2);
     ASSERT_CONTAINS(p->log, "none will be restarted; exiting with status 0");
     zt_proc_free(p);
     zt_reap_all(2000);
@@ -81,6 +83,15 @@ void test_exit_status_policies(void)
               "crash", "3", NULL);
     ASSERT_EQ(zt_exit_code(p, 10000), 1);
     ASSERT_CONTAINS(p->log, "exited with status 3; not restarting it (--respawn never)");
+    zt_proc_free(p);
+    zt_reap_all(2000);
+
+    /* The last STATUS= a worker sent is told with its exit. */
+    p = zt_zc("-w", "1", "--respawn", "never", "--", zt_self(), "--helper",
+              "status_then_crash", NULL);
+    ASSERT_EQ(zt_exit_code(p, 10000), 1);
+    ASSERT_CONTAINS(p->log, "exited with status 3 (last status: loading config); "
+                            "not restarting it");
     zt_proc_free(p);
     zt_reap_all(2000);
 
