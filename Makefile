@@ -113,4 +113,4 @@ install: all
 	install -m 644 docs/zcluster.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
-	rm -rf build build-san build-clang
+	rm -rf build build-san build-clang build-vg build-dyn bench/out

@@ -928,18 +928,42 @@ static void teardown(struct primary *p)
     free(p->slots);
 }
 
-static void blocked_signals(sigset_t *set)
+#define N_SIGNALS (sizeof(signal_actions) / sizeof(signal_actions[0]))
+
+/*
+ * Takes the signals of signal_actions[] over: blocked (they are read from
+ * the signalfd) and at their default disposition. An inherited SIG_IGN
+ * would make a signal vanish before it is ever pending, so the signalfd
+ * would never see it: a non-interactive shell's "zcluster &" starts with
+ * SIGINT ignored, and an ignored SIGCHLD makes the kernel reap workers
+ * behind our back. The old state is saved for restore_signals().
+ */
+static void take_signals(struct primary *p, struct sigaction *old,
+                         sigset_t *old_mask)
 {
-    sigemptyset(set);
-    for (size_t i = 0; i < sizeof(signal_actions) / sizeof(signal_actions[0]); i++)
-        sigaddset(set, signal_actions[i].sig);
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+    sigemptyset(&p->signals);
+    for (size_t i = 0; i < N_SIGNALS; i++)
+        sigaddset(&p->signals, signal_actions[i].sig);
+    (void) sigprocmask(SIG_BLOCK, &p->signals, old_mask);
+    for (size_t i = 0; i < N_SIGNALS; i++)
+        (void) sigaction(signal_actions[i].sig, &dfl, &old[i]);
+}
+
+static void restore_signals(const struct sigaction *old,
+                            const sigset_t *old_mask)
+{
+    for (size_t i = 0; i < N_SIGNALS; i++)
+        (void) sigaction(signal_actions[i].sig, &old[i], NULL);
+    (void) sigprocmask(SIG_SETMASK, old_mask, NULL);
 }
 
 int zc__primary_run(char **argv, const zc_options *o)
 {
     struct primary p = { .notify_fd = -1, .devnull = -1, .exit_status = 1,
                          .loop = { .epfd = -1, .sigfd = -1, .timerfd = -1 } };
-    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe, old[N_SIGNALS];
     sigset_t old_mask;
     int r;
 
@@ -952,8 +976,7 @@ int zc__primary_run(char **argv, const zc_options *o)
     sanitize_stdio();
     /* Signals are read from a signalfd, so they must stay blocked; SIGPIPE
      * is ignored and every send uses MSG_NOSIGNAL as well. */
-    blocked_signals(&p.signals);
-    (void) sigprocmask(SIG_BLOCK, &p.signals, &old_mask);
+    take_signals(&p, old, &old_mask);
     (void) sigaction(SIGPIPE, &ign, &old_pipe);
     zc__timer_init(&p.shutdown_timer, on_shutdown_timeout);
     r = setup(&p, argv);
@@ -969,6 +992,6 @@ int zc__primary_run(char **argv, const zc_options *o)
 out:
     teardown(&p);
     (void) sigaction(SIGPIPE, &old_pipe, NULL);
-    (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    restore_signals(old, &old_mask);
     return r < 0 ? 1 : p.exit_status;
 }

@@ -92,7 +92,13 @@ struct zt_proc *zt_start_fd3(char *const argv[], char *const env[], int fd3)
             char pid[32];
 
             /* LISTEN_PID must name the process that will exec: us. */
-            if (strcmp(env[i], "LISTEN_PID=self") == 0) {
+            if (strcmp(env[i], "ZT_SIG_IGN=1") == 0) {
+                /* As a non-interactive shell's "cmd &" starts, and worse. */
+                signal(SIGINT, SIG_IGN);
+                signal(SIGTERM, SIG_IGN);
+                signal(SIGHUP, SIG_IGN);
+                signal(SIGCHLD, SIG_IGN);
+            } else if (strcmp(env[i], "LISTEN_PID=self") == 0) {
                 snprintf(pid, sizeof(pid), "%d", (int) getpid());
                 setenv("LISTEN_PID", pid, 1);
             } else {

@@ -222,3 +222,23 @@ void test_drain_finishes_requests_in_flight(void)
     zt_reap_all(2000);
     zt_proc_free(p);
 }
+
+/* zcluster started with INT, TERM, HUP and CHLD ignored (a shell's
+ * "zcluster &" ignores INT) still reaps, respawns and drains on INT. */
+void test_inherited_sig_ign(void)
+{
+    char *env[] = { (char *) "ZT_SIG_IGN=1", NULL };
+    char *argv[] = { (char *) zt_zcluster(), (char *) "-w", (char *) "1",
+                     (char *) "--respawn-delay", (char *) "0", (char *) "--",
+                     (char *) zt_self(), (char *) "--helper", (char *) "ready_then_exit",
+                     (char *) "1", NULL };
+    struct zt_proc *p = zt_start(argv, env);
+
+    /* Reaped and respawned: SIGCHLD was not left ignored. */
+    zt_wait_line(p, "worker 3 (slot 0", 5000);
+    ASSERT(kill(p->pid, SIGINT) == 0);
+    zt_wait_line(p, "received SIGINT", 5000);
+    expect_exit_0(p, 5000);
+    zt_reap_all(2000);
+    zt_proc_free(p);
+}
