@@ -27,6 +27,13 @@ uint64_t zc__now_us(void)
     return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+/*
+ * The deadlines: a binary min-heap of pointers to timers embedded in their
+ * owners (a slot's respawn timer, the shutdown deadline). Each timer knows
+ * its index, so stopping one is O(log n) with no search, and the heap only
+ * grows, once, past the size hinted at init: with a thousand workers a
+ * timer operation never allocates on the hot path.
+ */
 static void heap_swap(struct zc__loop *l, size_t a, size_t b)
 {
     struct zc__timer *t = l->heap[a];
@@ -90,6 +97,7 @@ void zc__timer_stop(struct zc__loop *l, struct zc__timer *t)
     l->n_timers--;
     if (i == l->n_timers)
         return;
+    /* The last element fills the hole; it may belong above or below it. */
     l->heap[i] = l->heap[l->n_timers];
     l->heap[i]->heap_index = i;
     heap_up(l, i);
@@ -99,6 +107,7 @@ void zc__timer_stop(struct zc__loop *l, struct zc__timer *t)
 int zc__timer_start(struct zc__loop *l, struct zc__timer *t,
                     uint64_t deadline_us)
 {
+    /* Restarting is stop + insert: a timer is in the heap at most once. */
     zc__timer_stop(l, t);
     if (l->n_timers == l->cap_timers) {
         size_t cap = l->cap_timers ? 2 * l->cap_timers : 16;
@@ -139,6 +148,8 @@ static int rearm(struct zc__loop *l)
 
     if (want == l->armed_us)
         return 0;
+    /* Absolute time on CLOCK_MONOTONIC: no drift from the time spent
+     * between computing the deadline and arming it. */
     if (want) {
         /* 0 would disarm: a deadline at the epoch start is "now". */
         its.it_value.tv_sec = (time_t) (want / 1000000u);
@@ -261,6 +272,8 @@ int zc__loop_run(struct zc__loop *l)
     while (!l->stop) {
         int n;
 
+        /* Once per iteration, after every callback has had its say: the
+         * timerfd is touched only when the earliest deadline changed. */
         r = rearm(l);
         if (r < 0)
             return r;
@@ -270,6 +283,8 @@ int zc__loop_run(struct zc__loop *l)
                 continue;
             return -errno;
         }
+        /* Stop at once when a callback ended the loop: the rest of the
+         * batch may name objects that are being torn down. */
         for (int i = 0; i < n && !l->stop; i++) {
             struct zc__io *io = ev[i].data.ptr;
 

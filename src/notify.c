@@ -48,6 +48,8 @@ fail:
     return r;
 }
 
+/* An fd we did not ask for would stay open in the primary for good: a
+ * worker could exhaust our fd table one datagram at a time. */
 static void close_passed_fds(struct msghdr *mh)
 {
     for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
@@ -80,6 +82,8 @@ int zc__notify_recv(int fd, char *buf, size_t size, pid_t *ret_pid)
     struct ucred cred = { .pid = 0 };
     ssize_t n;
 
+    /* MSG_TRUNC makes recvmsg return the real length, so an oversized
+     * datagram is recognised and dropped instead of read half. */
     n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
     if (n == -1)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -89,6 +93,7 @@ int zc__notify_recv(int fd, char *buf, size_t size, pid_t *ret_pid)
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
             c->cmsg_len == CMSG_LEN(sizeof(cred)))
             memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+    /* No credentials means we cannot tell who sent it: never act on it. */
     if ((size_t) n >= size || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
         cred.pid <= 0)
         return -EBADMSG;
@@ -97,6 +102,8 @@ int zc__notify_recv(int fd, char *buf, size_t size, pid_t *ret_pid)
     return (int) n;
 }
 
+/* Messages are newline-separated KEY=value lines (sd_notify(3)); a key
+ * must match whole, so READY does not match READYX=1. */
 bool zc__notify_get(const char *msg, const char *key, char *val, size_t size)
 {
     size_t klen = strlen(key);
@@ -140,6 +147,7 @@ int zc_notify(const char *state)
     memcpy(sa.sun_path, path, n);
     if (path[0] == '@')
         sa.sun_path[0] = '\0';
+    /* An abstract name's length is exact; a path's includes its NUL. */
     len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n +
                        (path[0] == '@' ? 0 : 1));
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);

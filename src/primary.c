@@ -35,6 +35,7 @@
 #include "spawn.h"
 
 #define NS "zc:primary"
+#define PLURAL(n) ((n) == 1 ? "" : "s")
 
 enum slot_state {
     SLOT_EMPTY,     /* no process, nothing scheduled */
@@ -138,6 +139,8 @@ static unsigned cpu_count(void)
     return n > 0 ? (unsigned) n : 1;
 }
 
+/* The library's callers get the tool's checks too: a bad option is a
+ * logged error and exit status 2, never a fleet that misbehaves later. */
 int zc__options_validate(const zc_options *o)
 {
     const char *why = NULL;
@@ -183,6 +186,9 @@ static bool is_protocol_var(const char *e)
     return false;
 }
 
+/* The variables the primary inherited are passed on, except the
+ * protocol's own: a zcluster run by systemd (or by another zcluster) must
+ * not hand its own LISTEN_FDS or NOTIFY_SOCKET down to its workers. */
 static int env_init(struct primary *p)
 {
     struct worker_env *e = &p->env;
@@ -461,6 +467,7 @@ static void spawn_slot(struct primary *p, struct slot *s)
     start_ready_policy(p, s);
 }
 
+/* Every worker is reaped: nothing can be left behind, so we may exit. */
 static void finish_shutdown(struct primary *p)
 {
     zc_log(ZC_LOG_INFO, NS, "all workers stopped in %llu ms, exiting",
@@ -519,6 +526,8 @@ static void on_worker_exit(struct primary *p, struct slot *s, int status)
     schedule_respawn(p, s, delay);
 }
 
+/* A linear scan: it runs once per exit or notify message, never per
+ * request, and a thousand slots scan in a microsecond. */
 static struct slot *slot_by_pid(struct primary *p, pid_t pid)
 {
     for (unsigned i = 0; i < p->n_slots; i++)
@@ -582,57 +591,71 @@ static void on_shutdown_timeout(struct zc__loop *l, struct zc__timer *t)
     (void) l;
     zc_log(ZC_LOG_WARN, NS, "shutdown timeout of %u ms reached: killing %u "
            "remaining worker%s with SIGKILL", p->opt.shutdown_timeout_ms,
-           p->n_alive, p->n_alive == 1 ? "" : "s");
+           p->n_alive, PLURAL(p->n_alive));
     kill_all(p);
+}
+
+/* A second TERM or INT while draining: the operator is done waiting. */
+static void escalate(struct primary *p, const char *name)
+{
+    if (p->killing)
+        return;
+    zc_log(ZC_LOG_WARN, NS, "received SIG%s again: killing %u worker%s now "
+           "with SIGKILL", name, p->n_alive, PLURAL(p->n_alive));
+    kill_all(p);
+}
+
+/* No slot will start anything again: pending respawns and ready timers
+ * are cancelled, running workers are marked as draining. */
+static void freeze_slots(struct primary *p)
+{
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        struct slot *s = &p->slots[i];
+
+        zc__timer_stop(&p->loop, &s->timer);
+        s->state = s->pid > 0 ? SLOT_DRAINING : SLOT_EMPTY;
+    }
 }
 
 static void begin_shutdown(struct primary *p, int sig, bool drain)
 {
     const char *name = zc__signal_name(sig);
+    int stop = p->opt.stop_signal;
 
     if (p->shutting_down) {
-        if (!p->killing) {
-            zc_log(ZC_LOG_WARN, NS, "received SIG%s again: killing %u "
-                   "worker%s now with SIGKILL", name, p->n_alive,
-                   p->n_alive == 1 ? "" : "s");
-            kill_all(p);
-        }
+        escalate(p, name);
         return;
     }
     p->shutting_down = true;
     p->shutdown_start_us = zc__now_us();
     (void) zc_notify("STOPPING=1");
-    for (unsigned i = 0; i < p->n_slots; i++) {
-        struct slot *s = &p->slots[i];
-
-        zc__timer_stop(&p->loop, &s->timer);
-        if (s->pid > 0)
-            s->state = SLOT_DRAINING;
-        else
-            s->state = SLOT_EMPTY;
-    }
+    freeze_slots(p);
     if (p->n_alive == 0) {
         zc_log(ZC_LOG_INFO, NS, "received SIG%s: no worker running", name);
         finish_shutdown(p);
-        return;
-    }
-    if (!drain) {
+    } else if (!drain) {
         zc_log(ZC_LOG_WARN, NS, "received SIG%s: killing %u worker%s now "
-               "with SIGKILL", name, p->n_alive, p->n_alive == 1 ? "" : "s");
+               "with SIGKILL", name, p->n_alive, PLURAL(p->n_alive));
         kill_all(p);
-        return;
+    } else {
+        char stop_text[16];
+
+        /* Real-time stop signals have no name: say the number. */
+        if (zc__signal_name(stop))
+            snprintf(stop_text, sizeof(stop_text), "SIG%s", zc__signal_name(stop));
+        else
+            snprintf(stop_text, sizeof(stop_text), "signal %d", stop);
+        zc_log(ZC_LOG_INFO, NS, "received SIG%s: stopping %u worker%s with %s, "
+               "waiting up to %u ms", name, p->n_alive, PLURAL(p->n_alive),
+               stop_text, p->opt.shutdown_timeout_ms);
+        for (unsigned i = 0; i < p->n_slots; i++)
+            signal_worker(&p->slots[i], stop);
+        /* Without the deadline nothing would ever escalate: kill now. */
+        if (zc__timer_start(&p->loop, &p->shutdown_timer,
+                            p->shutdown_start_us +
+                                p->opt.shutdown_timeout_ms * 1000ull) < 0)
+            kill_all(p);
     }
-    zc_log(ZC_LOG_INFO, NS, "received SIG%s: stopping %u worker%s with SIG%s, "
-           "waiting up to %u ms", name, p->n_alive, p->n_alive == 1 ? "" : "s",
-           zc__signal_name(p->opt.stop_signal) ? zc__signal_name(p->opt.stop_signal)
-                                              : "?",
-           p->opt.shutdown_timeout_ms);
-    for (unsigned i = 0; i < p->n_slots; i++)
-        signal_worker(&p->slots[i], p->opt.stop_signal);
-    if (zc__timer_start(&p->loop, &p->shutdown_timer,
-                        p->shutdown_start_us +
-                            p->opt.shutdown_timeout_ms * 1000ull) < 0)
-        kill_all(p);
 }
 
 static void drain_notify(struct primary *p);
@@ -983,7 +1006,7 @@ int zc__primary_run(char **argv, const zc_options *o)
     if (r < 0)
         goto out;
     zc_log(ZC_LOG_INFO, NS, "starting %u worker%s: %s", p.n_slots,
-           p.n_slots == 1 ? "" : "s", p.self_path ? p.self_path : p.argv[0]);
+           PLURAL(p.n_slots), p.self_path ? p.self_path : p.argv[0]);
     for (unsigned i = 0; i < p.n_slots && !p.loop.stop; i++)
         spawn_slot(&p, &p.slots[i]);
     r = zc__loop_run(&p.loop);
