@@ -16,14 +16,25 @@
 #include "listen.h"
 #include "test.h"
 
+/* Blocked before READY=1 is sent: a TERM that follows READY=1 at once
+ * must find the helper waiting for it, not kill it by signal. */
+static void block_term(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static int wait_for_term(void)
 {
     sigset_t set;
     int sig;
 
+    block_term();
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
-    sigprocmask(SIG_BLOCK, &set, NULL);
     sigwait(&set, &sig);
     return 0;
 }
@@ -107,6 +118,7 @@ int helper_env(int argc, char **argv)
     proc_status_line(f, "SigIgn");
     fclose(f);
     rename(tmp, file);
+    block_term();       /* after the report, which shows the mask as given */
     zc_worker_ready();
     return wait_for_term();
 }
@@ -158,6 +170,7 @@ int helper_counter(int argc, char **argv)
     for (int i = 1; step && i < n; i++)
         step = strtok(NULL, ",");
     if (!step) {
+        block_term();
         zc_worker_ready();
         return wait_for_term();
     }
