@@ -54,7 +54,7 @@ PROGS := $(BUILD)/zcluster $(BUILD)/zcluster-hello
 ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
        $(BUILD)/test-runner
 
-.PHONY: all check demo install clean deps
+.PHONY: all check demo install clean deps fuzz
 all: $(ALL)
 
 $(BUILD)/%.o: %.c include/zcluster.h $(wildcard src/*.h tests/*.h) Makefile
@@ -87,6 +87,17 @@ $(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
+# The libFuzzer target for the parsers (clang only); CI runs it for a
+# bounded time: build-fuzz/fuzz-parsers -max_total_time=N NEW tests/fuzz/corpus
+fuzz: build-fuzz/fuzz-parsers
+
+build-fuzz/fuzz-parsers: tests/fuzz/fuzz-parsers.c $(LIB_SRCS) include/zcluster.h $(wildcard src/*.h)
+	@mkdir -p build-fuzz
+	$(call say,FUZZ,$@)
+	$(Q)clang -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -Iinclude -Isrc \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ tests/fuzz/fuzz-parsers.c $(LIB_SRCS)
+
 # Debian packages the build and the tests need (scripts/deps.sh installs
 # them as root, or says what to install).
 deps:
@@ -113,4 +124,4 @@ install: all
 	install -m 644 docs/zcluster.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
-	rm -rf build build-san build-clang build-vg build-dyn bench/out
+	rm -rf build build-san build-clang build-vg build-dyn build-fuzz bench/out

@@ -2,7 +2,7 @@
 # Makes sure the Debian packages a task needs are installed.
 #   scripts/deps.sh build    compiler and headers (make, make check, make demo)
 #   scripts/deps.sh clang    clang, for the second compiler CI builds with
-#   scripts/deps.sh ci       clang, valgrind, pkg-config (.ci/run)
+#   scripts/deps.sh ci       clang, valgrind, pkg-config, libFuzzer (.ci/run)
 #   scripts/deps.sh bench    wrk, hyperfine, curl (bench/)
 # As root it installs what is missing (apt-get update once, then install);
 # otherwise it says exactly what to install and fails.
@@ -15,6 +15,11 @@ need() {    # need COMMAND-OR-FILE PACKAGE
         *) command -v "$1" >/dev/null 2>&1 && return 0 ;;
     esac
     want="$want $2"
+}
+
+need_pkg() {    # need_pkg PACKAGE: a library with no command to look for
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed" && return 0
+    want="$want $1"
 }
 
 for task in "${@:-build}"; do
@@ -32,6 +37,7 @@ for task in "${@:-build}"; do
             need clang clang
             need valgrind valgrind
             need pkg-config pkg-config
+            need_pkg libclang-rt-14-dev     # libFuzzer for make fuzz
             ;;
         bench)
             need wrk wrk

@@ -1,0 +1,61 @@
+/*
+ * libFuzzer target for the parsers that take operator input: listen
+ * addresses, durations, numbers, signal names, ZC_DEBUG patterns and notify
+ * messages. Beyond "no crash, no sanitizer report", an address that parses
+ * must format to text that parses back to the same socket address.
+ *
+ *   make fuzz && build-fuzz/fuzz-parsers -max_total_time=60 NEW_DIR tests/fuzz/corpus
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat.h"
+#include "listen.h"
+#include "log.h"
+#include "notify.h"
+#include "parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void address_round_trip(const char *s)
+{
+    struct zc__addr a, b;
+    char text[ZC__ADDR_TEXT_MAX];
+
+    if (zc__addr_parse(s, &a) != 0)
+        return;
+    zc__addr_format((struct sockaddr *) &a.ss, a.len, text, sizeof(text));
+    if (zc__addr_parse(text, &b) != 0 || a.len != b.len ||
+        memcmp(&a.ss, &b.ss, a.len) != 0)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1), *split;
+    unsigned long n;
+    uint32_t ms;
+    char val[64];
+
+    if (!s)
+        return 0;
+    memcpy(s, data, size);
+    s[size] = '\0';
+    address_round_trip(s);
+    if (zc__parse_duration_ms(s, 86400000u, &ms) == 0 && ms > 86400000u)
+        abort();
+    if (zc__parse_uint(s, 1, 4096, &n) == 0 && (n < 1 || n > 4096))
+        abort();
+    (void) zc__signal_parse(s);
+    (void) zc__log_level_parse(s);
+    (void) zc__notify_get(s, "STATUS", val, sizeof(val));
+    /* "patterns\nnamespace" */
+    split = strchr(s, '\n');
+    if (split) {
+        *split = '\0';
+        (void) zc__log_patterns_match(s, split + 1);
+    }
+    free(s);
+    return 0;
+}
