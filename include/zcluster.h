@@ -109,10 +109,13 @@ ZC_EXPORT void zc_options_init(zc_options *o);
  * the start-up directory without resolving symlinks, or found in PATH), so
  * a new binary put at that path is what later workers run.
  *
- * The primary owns the process's signals while it runs: call it from the
- * main thread before creating any other thread (workers die with the thread
- * that forked them). It blocks TERM, INT, QUIT, HUP, CHLD, TTIN, TTOU and
- * ignores PIPE, and restores both before returning.
+ * The primary owns the process's signals and children while it runs: call
+ * it from the main thread before creating any other thread (workers die
+ * with the thread that forked them). It blocks TERM, INT, QUIT, HUP, CHLD,
+ * TTIN, TTOU, sets them to their default disposition (an inherited SIG_IGN
+ * would hide them), ignores PIPE, and restores all of it before returning.
+ * It reaps every child of the process, so children forked before the call
+ * are reaped (and logged at debug level) too.
  *
  * Returns an exit status for main() to return: 0 after a clean shutdown or
  * when every worker stopped on purpose; 1 when the fleet could not start
