@@ -178,3 +178,46 @@ void test_ready_policies(void)
     ASSERT(zt_try_line(p, "ready in", 1500) == NULL);
     stop_and_reap(p);
 }
+
+/* A thousand workers: started, 200 of them killed at once (their
+ * SIGCHLDs coalesce into a few signalfd reads), every one respawned in its
+ * slot, then all drained and reaped. */
+void test_scale_thousand(void)
+{
+    enum { N = 1000, KILLED = 200 };
+    static pid_t pids[N];
+    struct zt_proc *p;
+    uint64_t t0;
+    int n = 0;
+
+    p = zt_zc("-w", "1000", "--ready", "immediate", "--respawn-delay", "0",
+              "--", zt_self(), "--helper", "never_ready", NULL);
+    zt_wait_line(p, "all 1000 workers ready", 30000);
+    for (const char *s = p->log; (s = strstr(s, "worker ")) && n < N; s++) {
+        unsigned long id;
+        int slot;
+        pid_t pid;
+        const char *eol = strchr(s, '\n');
+
+        if (eol && memmem(s, (size_t) (eol - s), ") started", 9) &&
+            zt_parse_worker(s, &id, &slot, &pid)) {
+            ASSERT(slot >= 0 && slot < N);
+            pids[slot] = pid;
+            n++;
+        }
+    }
+    ASSERT_EQ(n, N);
+    for (int i = 0; i < KILLED; i++)
+        ASSERT(kill(pids[i * (N / KILLED)], SIGKILL) == 0);
+    t0 = zt_now_ms();
+    while (zt_count(p, ") started") < N + KILLED) {
+        ASSERT(zt_now_ms() - t0 < 20000);
+        zt_pump(p, 100);
+    }
+    ASSERT_EQ(zt_count(p, "was killed by signal KILL; restarting in 0 ms"), KILLED);
+    kill(p->pid, SIGTERM);
+    ASSERT_EQ(zt_exit_code(p, 30000), 0);
+    ASSERT_EQ(zt_count(p, "during shutdown"), N);
+    zt_reap_all(5000);
+    zt_proc_free(p);
+}
