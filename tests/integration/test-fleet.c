@@ -147,7 +147,6 @@ void test_kill9_replacement_serves(void)
     unsigned long id;
     int port, slot;
     struct zt_proc *p;
-    struct zt_resp r;
     const char *l;
 
     p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0",
@@ -166,7 +165,6 @@ void test_kill9_replacement_serves(void)
     /* Slot 1 was never touched. */
     ASSERT_EQ(zt_count(p, "(slot 1, pid"), 2);  /* started + ready */
     ASSERT(zt_alive(pids[1]));
-    (void) r;
     term_and_expect_clean_exit(p, 2, pids);
 }
 
@@ -179,7 +177,6 @@ void test_library_mode(void)
     unsigned long id;
     int port, slot;
     struct zt_proc *p;
-    struct zt_resp r;
 
     /* Run a copy, so the test can put a new binary at its path. */
     snprintf(bin, sizeof(bin), "%s/hello", zt_tmpdir());
@@ -219,7 +216,6 @@ void test_library_mode(void)
     ASSERT(st.st_ino != first.st_ino);
     zt_wait_line(p, "ready in", 5000);
     only_this_one_answers(port, 2, pids, 0);
-    (void) r;
     term_and_expect_clean_exit(p, 2, pids);
 }
 
