@@ -305,7 +305,6 @@ void test_socket_activated_primary(void)
     int fd, port;
     pid_t pids[2];
     struct zt_proc *p;
-    struct zt_resp r;
 
     ASSERT_EQ(zc_listen("127.0.0.1:0", 0, &fd), 0);
     {
@@ -342,7 +341,6 @@ void test_socket_activated_primary(void)
         close(c);
     }
     close(fd);
-    (void) r;
     /* A LISTEN_PID that is not zcluster's is not for it: nothing adopted. */
     env[1] = (char *) "LISTEN_PID=1";
     argv[2] = (char *) "1";
