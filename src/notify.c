@@ -48,22 +48,29 @@ fail:
     return r;
 }
 
-/* An fd we did not ask for would stay open in the primary for good: a
- * worker could exhaust our fd table one datagram at a time. */
-static void close_passed_fds(struct msghdr *mh)
+/*
+ * One pass over the control messages: keep the sender's credentials, and
+ * close every fd that came along (FDSTORE=1 and friends): one we did not
+ * ask for would stay open in the primary for good, and a worker could
+ * exhaust our fd table one datagram at a time.
+ */
+static void read_control(struct msghdr *mh, struct ucred *cred)
 {
     for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        if (c->cmsg_level != SOL_SOCKET)
             continue;
-        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        int fds[32];
+        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(*cred))) {
+            memcpy(cred, CMSG_DATA(c), sizeof(*cred));
+        } else if (c->cmsg_type == SCM_RIGHTS) {
+            size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
-        if (n > 32)
-            n = 32;
+            for (size_t i = 0; i < n; i++) {
+                int passed;
 
-        memcpy(fds, CMSG_DATA(c), n * sizeof(int));
-        for (size_t i = 0; i < n; i++)
-            (void) close(fds[i]);
+                memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                (void) close(passed);
+            }
+        }
     }
 }
 
@@ -87,12 +94,7 @@ int zc__notify_recv(int fd, char *buf, size_t size, pid_t *ret_pid)
     n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
     if (n == -1)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    /* FDSTORE=1 and friends may attach fds: we keep none of them. */
-    close_passed_fds(&mh);
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
-            c->cmsg_len == CMSG_LEN(sizeof(cred)))
-            memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+    read_control(&mh, &cred);
     /* No credentials means we cannot tell who sent it: never act on it. */
     if ((size_t) n >= size || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
         cred.pid <= 0)

@@ -162,17 +162,16 @@ int zc__options_validate(const zc_options *o)
         why = "stop_signal: not a signal that can stop a worker";
     else if (o->command && !o->command[0])
         why = "command: empty";
-    if (!why)
-        for (size_t i = 0; i < o->n_listen; i++)
-            if (zc_address_check(o->listen[i]) < 0) {
-                zc_log(ZC_LOG_ERROR, NS, "invalid listen address '%s'",
-                       o->listen[i]);
-                return -EINVAL;
-            }
     if (why) {
         zc_log(ZC_LOG_ERROR, NS, "invalid options: %s", why);
         return -EINVAL;
     }
+    for (size_t i = 0; i < o->n_listen; i++)
+        if (zc_address_check(o->listen[i]) < 0) {
+            zc_log(ZC_LOG_ERROR, NS, "invalid listen address '%s'",
+                   o->listen[i]);
+            return -EINVAL;
+        }
     return 0;
 }
 
@@ -216,6 +215,8 @@ static int env_init(struct primary *p)
     }
     snprintf(e->listen_fds, sizeof(e->listen_fds), "LISTEN_FDS=%zu",
              p->n_listeners);
+    /* Only the child's copy of this buffer ever gets the digits. */
+    strcpy(e->listen_pid, "LISTEN_PID=");
     return 0;
 }
 
@@ -229,8 +230,7 @@ static char *env_prepare(struct primary *p, const struct slot *s)
     if (p->n_listeners) {
         *ep++ = e->listen_fds;
         *ep++ = e->fdnames;
-        strcpy(e->listen_pid, "LISTEN_PID=");
-        pid_value = e->listen_pid + strlen(e->listen_pid);
+        pid_value = e->listen_pid + strlen("LISTEN_PID=");
         *ep++ = e->listen_pid;
     }
     *ep++ = e->notify;
@@ -480,22 +480,26 @@ static void finish_shutdown(struct primary *p)
 static void on_worker_exit(struct primary *p, struct slot *s, int status)
 {
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    char what[256];
+    char what[320];
+    size_t n;
     uint64_t delay;
 
-    describe_exit(status, what, sizeof(what));
+    /* "worker 3 (slot 1, pid 4121) exited with status 1", said once. */
+    n = (size_t) snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) ",
+                          (unsigned long long) s->worker_id, s->index,
+                          (int) s->pid);
+    describe_exit(status, what + n, sizeof(what) - n);
     /* Its last STATUS= is the best clue to why it died. */
     if (s->status[0] && !clean)
         snprintf(what + strlen(what), sizeof(what) - strlen(what),
                  " (last status: %s)", s->status);
+    /* Reaped: from here on the pid may belong to anyone. */
+    s->pid = -1;
     zc__timer_stop(&p->loop, &s->timer);
     p->n_alive--;
     if (p->shutting_down) {
         s->state = SLOT_EMPTY;
-        zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) %s during "
-               "shutdown; %u left", (unsigned long long) s->worker_id,
-               s->index, (int) s->pid, what, p->n_alive);
-        s->pid = -1;
+        zc_log(ZC_LOG_INFO, NS, "%s during shutdown; %u left", what, p->n_alive);
         if (p->n_alive == 0)
             finish_shutdown(p);
         return;
@@ -504,11 +508,8 @@ static void on_worker_exit(struct primary *p, struct slot *s, int status)
         (clean && p->opt.respawn == ZC_RESPAWN_ON_FAILURE)) {
         s->state = SLOT_DONE;
         p->any_failed |= !clean;
-        zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS,
-               "worker %llu (slot %u, pid %d) %s; not restarting it (%s)",
-               (unsigned long long) s->worker_id, s->index, (int) s->pid, what,
-               clean ? "it stopped on purpose" : "--respawn never");
-        s->pid = -1;
+        zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; not restarting it (%s)",
+               what, clean ? "it stopped on purpose" : "--respawn never");
         check_fleet_end(p);
         return;
     }
@@ -518,11 +519,8 @@ static void on_worker_exit(struct primary *p, struct slot *s, int status)
     } else {
         delay = count_crash(p, s);
     }
-    zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS,
-           "worker %llu (slot %u, pid %d) %s; restarting in %llu ms "
-           "(failure %u in a row)", (unsigned long long) s->worker_id,
-           s->index, (int) s->pid, what, (unsigned long long) delay, s->crashes);
-    s->pid = -1;
+    zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; restarting in %llu ms "
+           "(failure %u in a row)", what, (unsigned long long) delay, s->crashes);
     schedule_respawn(p, s, delay);
 }
 
