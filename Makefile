@@ -44,8 +44,9 @@ CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SANFLAGS) \
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 LIBS :=
 
-LIB_SRCS := src/cluster.c src/compat.c src/listen.c src/log.c src/loop.c src/parse.c \
-            src/notify.c src/primary.c src/spawn.c src/worker.c
+LIB_SRCS := src/cluster.c src/compat.c src/handlers.c src/ipc.c src/link.c \
+            src/listen.c src/log.c src/loop.c src/notify.c src/parse.c \
+            src/primary.c src/spawn.c src/worker.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)

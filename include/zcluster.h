@@ -39,6 +39,12 @@ extern "C" {
 /* The most listening addresses one primary binds. */
 #define ZC_MAX_LISTEN 64
 
+/* Typed messages (IPC): the longest type, the most fds one message carries,
+ * and the default largest payload (zc_options.ipc_max_message). */
+#define ZC_IPC_TYPE_MAX 64
+#define ZC_IPC_FDS_MAX 16
+#define ZC_IPC_MAX_MESSAGE (16u * 1024 * 1024)
+
 /* When a starting worker counts as ready (zc_options.ready). */
 enum {
     ZC_READY_AUTO = 0,  /* READY=1, or after ready_delay_ms up, first wins */
@@ -53,6 +59,16 @@ enum {
     ZC_RESPAWN_ALWAYS,         /* every exit, exit 0 included */
     ZC_RESPAWN_NEVER           /* none: a slot whose worker exits stays empty */
 };
+
+typedef struct zc_primary zc_primary;
+
+/*
+ * Called once in the primary, after the sockets are bound and before the
+ * first worker starts, with the arg given to zc_cluster_run(): the place to
+ * register message handlers and event callbacks. A negative return stops
+ * the start (zc_cluster_run() returns 1).
+ */
+typedef int (*zc_primary_fn)(zc_primary *p, void *arg);
 
 /*
  * What the worker runs. Called in the worker process by zc_cluster_run()
@@ -91,6 +107,14 @@ typedef struct zc_options {
     uint32_t backoff_reset_ms;
     uint32_t shutdown_timeout_ms;  /* drain time before SIGKILL, default 30000 */
     int stop_signal;               /* asks a worker to drain, default SIGTERM */
+    /* Library mode: called in the primary before workers start; NULL. */
+    zc_primary_fn primary_init;
+    /* Largest message payload either way, default ZC_IPC_MAX_MESSAGE;
+     * workers learn it from ZC_IPC_MAX_MESSAGE. */
+    uint32_t ipc_max_message;
+    /* Bytes queued per worker before a send fails with -ENOBUFS, default
+     * 1 MiB (a larger message still goes when nothing is queued). */
+    uint32_t ipc_queue_max;
 } zc_options;
 
 /* Set every field of *o to its default. */
@@ -176,6 +200,196 @@ ZC_EXPORT int zc_address_check(const char *addr);
  * blocking) in *ret_fd. Returns 0 or -errno (-EINVAL: addr does not parse).
  */
 ZC_EXPORT int zc_listen(const char *addr, int flags, int *ret_fd);
+
+/*
+ * Typed messages between the primary and its workers (docs/protocol.md,
+ * "Typed messages"). A message has a type (1..ZC_IPC_TYPE_MAX printable
+ * ASCII bytes), an opaque payload of up to ipc_max_message bytes and up to
+ * ZC_IPC_FDS_MAX file descriptors. Types starting with "zc." and the names
+ * hello, ready, status, stopping and shutdown are reserved: handlers may
+ * be registered for them (they run after the library has acted on the
+ * message), but the send functions refuse them with -EINVAL.
+ */
+
+/* A received message, valid for the duration of the handler call. */
+typedef struct zc_msg {
+    const char *type;       /* NUL-terminated */
+    const void *data;       /* payload (not NUL-terminated) */
+    size_t len;
+    int *fds;               /* received fds, owned by the library */
+    size_t n_fds;
+    uint64_t worker_id;     /* in the primary: the sender; in a worker: 0 */
+    int slot;               /* in the primary: the sender's slot; else -1 */
+} zc_msg;
+
+/*
+ * Takes received fd i out of m: the caller owns it from here on (it is
+ * close-on-exec). Fds not taken are closed after the last handler.
+ * Returns the fd, or -EBADF if i is out of range or already taken.
+ */
+ZC_EXPORT int zc_msg_take_fd(zc_msg *m, size_t i);
+
+/*
+ * A message handler. Handlers of one type run in registration order; a
+ * negative return is logged as that handler's failure ("handler 2 for
+ * 'config' failed: ...") and the next handler still runs.
+ */
+typedef int (*zc_msg_fn)(zc_msg *m, void *userdata);
+
+/* What happened to a worker (zc_primary_on_event). */
+enum {
+    ZC_EVENT_SPAWNED = 0,   /* started: pid set */
+    ZC_EVENT_READY,         /* counts as ready (the --ready policy) */
+    ZC_EVENT_EXITED,        /* reaped: status is the wait status */
+    ZC_EVENT_RESPAWN        /* a new worker for the slot in delay_ms */
+};
+
+typedef struct zc_event {
+    int type;               /* ZC_EVENT_* */
+    uint64_t worker_id;
+    int slot;
+    int pid;
+    uint64_t generation;
+    int status;             /* EXITED: as from waitpid(); else 0 */
+    uint64_t delay_ms;      /* RESPAWN: the backoff delay; else 0 */
+} zc_event;
+
+typedef int (*zc_event_fn)(const zc_event *e, void *userdata);
+
+/*
+ * Primary side. p is the handle passed to zc_options.primary_init; it is
+ * valid until zc_cluster_run() returns, and every call must come from the
+ * primary's thread (from primary_init or from a callback).
+ */
+
+/* Calls fn for each message of this type from any worker. type is copied.
+ * Returns 0, -EINVAL (bad type), -ENOMEM. */
+ZC_EXPORT int zc_primary_on(zc_primary *p, const char *type, zc_msg_fn fn,
+                            void *userdata);
+/* Calls fn for every worker event, in registration order. */
+ZC_EXPORT int zc_primary_on_event(zc_primary *p, zc_event_fn fn, void *userdata);
+
+/*
+ * Sends a message to the live worker with this id. The payload is copied
+ * and fds are duplicated, so both stay the caller's. Messages are written
+ * when the primary's loop is next idle, many per write. Returns 0;
+ * -ESRCH if no live worker has that id; -EINVAL for a bad or reserved
+ * type or more than ZC_IPC_FDS_MAX fds; -EMSGSIZE for a payload over
+ * ipc_max_message; -ENOBUFS when that worker's queue is full (it is not
+ * reading); -ENOTCONN when its link is closed.
+ */
+ZC_EXPORT int zc_primary_send(zc_primary *p, uint64_t worker_id,
+                              const char *type, const void *data, size_t len,
+                              const int *fds, size_t n_fds);
+/*
+ * Sends a message to every live worker, each once. Returns how many
+ * workers it was queued for; a worker whose queue is full is skipped (and
+ * logged at debug level). Errors as zc_primary_send() for the message
+ * itself.
+ */
+ZC_EXPORT int zc_primary_broadcast(zc_primary *p, const char *type,
+                                   const void *data, size_t len);
+
+/*
+ * Worker side: the worker's link to its primary, a drain helper in the
+ * spec's lifecycle order, and a small event loop for workers without one.
+ *
+ * Your own loop: watch zc_worker_fd() for readability (epoll, libev,
+ * libuv's uv_poll, io_uring poll) and call zc_worker_dispatch() when it is
+ * readable. Ours: zc_worker_watch() your fds, then zc_worker_run().
+ */
+typedef struct zc_worker zc_worker;
+
+/* zc_worker_new() flags. */
+#define ZC_WORKER_SIGNALS 0x1   /* SIGTERM and SIGINT start the drain */
+
+/*
+ * Opens the link (ZC_IPC_FD) and says hello to the primary. In a process
+ * not started by a primary it succeeds without a link (sends then fail
+ * with -ENOTCONN), so the same program runs on its own. With
+ * ZC_WORKER_SIGNALS it blocks SIGTERM and SIGINT and reads them from a
+ * signalfd: call it before creating threads. Returns 0 and *ret, or
+ * -ENOMEM, -EBADF (ZC_IPC_FD is not a socket), -errno.
+ */
+ZC_EXPORT int zc_worker_new(zc_worker **ret, int flags);
+/* Closes the link and everything zc_worker_new opened. NULL is a no-op. */
+ZC_EXPORT void zc_worker_free(zc_worker *w);
+/* Whether this worker has a link to a primary. */
+ZC_EXPORT bool zc_worker_is_linked(const zc_worker *w);
+
+/* Calls fn for each message of this type from the primary. */
+ZC_EXPORT int zc_worker_on(zc_worker *w, const char *type, zc_msg_fn fn,
+                           void *userdata);
+
+/*
+ * Sends a message to the primary, which sees this worker's id and slot.
+ * The payload is copied, fds are duplicated. Outside zc_worker_dispatch()
+ * it is written at once if nothing is queued; inside, messages are
+ * written together when the dispatch ends. Returns 0, -ENOTCONN (no link,
+ * or the primary is gone), -EINVAL, -EMSGSIZE, -ENOBUFS (queue full: the
+ * primary is not keeping up; retry after a dispatch), -errno.
+ */
+ZC_EXPORT int zc_worker_send(zc_worker *w, const char *type, const void *data,
+                             size_t len, const int *fds, size_t n_fds);
+
+/* The one fd to watch for readability (an epoll fd). */
+ZC_EXPORT int zc_worker_fd(const zc_worker *w);
+/*
+ * Does whatever is ready without blocking: reads and dispatches messages,
+ * writes queued ones, handles signals, drain deadlines and watched fds.
+ * Returns 0 to carry on, 1 once the drain has finished (the worker should
+ * now exit), or -errno.
+ */
+ZC_EXPORT int zc_worker_dispatch(zc_worker *w);
+
+/* Built-in loop: fn(fd, events, userdata) runs when fd has events
+ * (EPOLLIN, EPOLLOUT: sys/epoll.h values). One registration per fd. */
+typedef int (*zc_io_fn)(int fd, uint32_t events, void *userdata);
+ZC_EXPORT int zc_worker_watch(zc_worker *w, int fd, uint32_t events,
+                              zc_io_fn fn, void *userdata);
+/* Stops watching fd (before closing it). -ENOENT if it was not watched. */
+ZC_EXPORT int zc_worker_unwatch(zc_worker *w, int fd);
+/* Runs dispatch until the drain has finished. Returns 0 or -errno. */
+ZC_EXPORT int zc_worker_run(zc_worker *w);
+
+/*
+ * The drain, in the spec's lifecycle order. Hooks registered for a phase
+ * run in registration order; a negative return is logged and the next
+ * hook still runs.
+ */
+enum {
+    ZC_DRAIN_BEFORE = 0,        /* before-shutdown hooks */
+    ZC_DRAIN_STOP_ACCEPTING,    /* close or unwatch listening sockets */
+    ZC_DRAIN_CLOSE_LONG_LIVED,  /* WebSocket 1001, end SSE streams */
+    ZC_DRAIN_IN_FLIGHT,         /* return how many requests are still open */
+    ZC_DRAIN_FORCE_CLOSE,       /* only at the drain timeout: cut them off */
+    ZC_DRAIN_CLOSE_RESOURCES,   /* databases, files */
+    ZC_DRAIN_AFTER,             /* shutdown hooks */
+    ZC_DRAIN_PHASES
+};
+
+/*
+ * A drain hook. For ZC_DRAIN_IN_FLIGHT, return the number of requests
+ * still in flight: while the sum over the hooks is above 0 the drain
+ * waits, until zc_worker_drain_progress() finds it at 0 or the timeout
+ * runs FORCE_CLOSE. Other phases return 0, or -errno on failure.
+ */
+typedef int (*zc_drain_fn)(zc_worker *w, int phase, void *userdata);
+ZC_EXPORT int zc_worker_on_drain(zc_worker *w, int phase, zc_drain_fn fn,
+                                 void *userdata);
+
+/*
+ * Starts the drain now (idempotent), with timeout_ms for in-flight work.
+ * The library starts it itself on a "shutdown" message (with the time
+ * the primary gives), on the stop signals with ZC_WORKER_SIGNALS
+ * (30000 ms), and when the primary is gone (EOF on the link; 5000 ms).
+ * The primary is told with a "stopping" message.
+ */
+ZC_EXPORT int zc_worker_drain(zc_worker *w, uint32_t timeout_ms);
+/* In-flight work may have finished: re-asks the IN_FLIGHT hooks. */
+ZC_EXPORT void zc_worker_drain_progress(zc_worker *w);
+/* Whether the drain has started. */
+ZC_EXPORT bool zc_worker_is_draining(const zc_worker *w);
 
 /* Logging: one namespaced, levelled logger for the primary and workers. */
 

@@ -20,6 +20,8 @@ void zc_options_init(zc_options *o)
     o->backoff_reset_ms = 10000;
     o->shutdown_timeout_ms = 30000;
     o->stop_signal = SIGTERM;
+    o->ipc_max_message = ZC_IPC_MAX_MESSAGE;
+    o->ipc_queue_max = 1024 * 1024;
 }
 
 int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,
@@ -46,5 +48,5 @@ int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,
                "either a worker function or options.command");
         return 2;
     }
-    return zc__primary_run(argv, o);
+    return zc__primary_run(argv, o, arg);
 }

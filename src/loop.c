@@ -253,6 +253,13 @@ int zc__loop_add(struct zc__loop *l, struct zc__io *io, uint32_t events)
     return 0;
 }
 
+int zc__loop_mod(struct zc__loop *l, struct zc__io *io, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = io };
+
+    return epoll_ctl(l->epfd, EPOLL_CTL_MOD, io->fd, &ev) == -1 ? -errno : 0;
+}
+
 void zc__loop_del(struct zc__loop *l, struct zc__io *io)
 {
     /* ENOENT/EBADF only mean it was never added or is already closed. */
@@ -272,6 +279,10 @@ int zc__loop_run(struct zc__loop *l)
     while (!l->stop) {
         int n;
 
+        /* Work the callbacks deferred to the end of the batch (writes of
+         * queued messages, many per system call). */
+        if (l->before_poll)
+            l->before_poll(l);
         /* Once per iteration, after every callback has had its say: the
          * timerfd is touched only when the earliest deadline changed. */
         r = rearm(l);

@@ -37,6 +37,8 @@ struct zc__loop {
     size_t n_timers, cap_timers;
     uint64_t armed_us;          /* what timerfd is set to; 0 = disarmed */
     zc__signal_fn on_signal;
+    /* Runs before each wait, when the batch's callbacks are done; NULL. */
+    void (*before_poll)(struct zc__loop *l);
     void *userdata;
     bool stop;
     struct zc__io sig_io, timer_io;
@@ -52,6 +54,7 @@ int zc__loop_init(struct zc__loop *l, const sigset_t *signals,
 void zc__loop_free(struct zc__loop *l);
 
 int zc__loop_add(struct zc__loop *l, struct zc__io *io, uint32_t events);
+int zc__loop_mod(struct zc__loop *l, struct zc__io *io, uint32_t events);
 void zc__loop_del(struct zc__loop *l, struct zc__io *io);
 
 void zc__timer_init(struct zc__timer *t,

@@ -22,11 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "compat.h"
+#include "handlers.h"
+#include "ipc.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
@@ -36,6 +40,10 @@
 
 #define NS "zc:primary"
 #define PLURAL(n) ((n) == 1 ? "" : "s")
+/* How long a linked worker has to answer "shutdown" with "stopping"
+ * before it gets the stop signal as well (at most half the timeout). */
+#define STOP_ACK_MS 1000
+#define IPC_READS 16        /* 64 KiB reads per wake-up and worker */
 
 enum slot_state {
     SLOT_EMPTY,     /* no process, nothing scheduled */
@@ -46,10 +54,10 @@ enum slot_state {
     SLOT_DONE       /* stopped for good (exit 0, or --respawn never) */
 };
 
-struct primary;
+struct zc_primary;
 
 struct slot {
-    struct primary *p;
+    struct zc_primary *p;
     unsigned index;
     enum slot_state state;
     pid_t pid;              /* -1 once reaped: only unreaped pids are signalled */
@@ -58,8 +66,17 @@ struct slot {
     unsigned crashes;       /* in a row; drives the backoff */
     uint64_t started_us;
     uint64_t ready_us;      /* 0 until the current worker is ready */
-    struct zc__timer timer; /* ready delay while STARTING, respawn in BACKOFF */
+    /* ready delay while STARTING, respawn in BACKOFF, the answer to the
+     * shutdown message while DRAINING */
+    struct zc__timer timer;
     char status[128];       /* last STATUS= it sent, for display */
+    struct zc__ipc ipc;     /* link to the current worker; fd -1 if none */
+    struct zc__io ipc_io;
+    uint32_t ipc_events;    /* what ipc_io is registered for */
+    bool linked;            /* said hello: it takes a shutdown message */
+    bool stop_acked;        /* said stopping: it needs no stop signal */
+    bool dirty;             /* messages queued since the last flush */
+    const char *link_error; /* set by a frame callback: close after the read */
 };
 
 struct listener {
@@ -82,9 +99,11 @@ struct worker_env {
     char id[48];
     char slot[32];
     char generation[48];
+    char ipc_fd[32];
+    char ipc_max[48];
 };
 
-struct primary {
+struct zc_primary {
     struct zc__loop loop;
     zc_options opt;
     struct slot *slots;
@@ -109,11 +128,22 @@ struct primary {
     struct zc__timer shutdown_timer;
     sigset_t signals;       /* blocked and read from the signalfd */
     int exit_status;
+    struct zc__handlers handlers;
+    struct event_fn {
+        zc_event_fn fn;
+        void *userdata;
+    } *event_fns;
+    size_t n_event_fns;
+    struct slot **dirty;    /* slots with messages to write, n_slots room */
+    size_t n_dirty;
+    struct rlimit nofile;   /* as we found it; what workers get */
+    bool nofile_raised;
 };
 
 static const char *const protocol_vars[] = {
     "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=",
     "ZC_WORKER_ID=", "ZC_WORKER_SLOT=", "ZC_GENERATION=", "ZC_IPC_FD=",
+    "ZC_IPC_MAX_MESSAGE=",
 };
 
 uint64_t zc__backoff_ms(uint32_t base_ms, double factor, uint32_t cap_ms,
@@ -162,6 +192,10 @@ int zc__options_validate(const zc_options *o)
         why = "stop_signal: not a signal that can stop a worker";
     else if (o->command && !o->command[0])
         why = "command: empty";
+    else if (o->ipc_max_message == 0 || o->ipc_max_message > (1u << 30))
+        why = "ipc_max_message: must be from 1 byte to 1 GiB";
+    else if (o->ipc_queue_max < 4096)
+        why = "ipc_queue_max: must be at least 4096 bytes";
     if (why) {
         zc_log(ZC_LOG_ERROR, NS, "invalid options: %s", why);
         return -EINVAL;
@@ -188,7 +222,7 @@ static bool is_protocol_var(const char *e)
 /* The variables the primary inherited are passed on, except the
  * protocol's own: a zcluster run by systemd (or by another zcluster) must
  * not hand its own LISTEN_FDS or NOTIFY_SOCKET down to its workers. */
-static int env_init(struct primary *p)
+static int env_init(struct zc_primary *p)
 {
     struct worker_env *e = &p->env;
     size_t n = 0, len = sizeof("LISTEN_FDNAMES=");
@@ -196,7 +230,7 @@ static int env_init(struct primary *p)
 
     for (char **v = environ; *v; v++)
         n++;
-    e->envp = calloc(n + 8, sizeof(*e->envp));
+    e->envp = calloc(n + 12, sizeof(*e->envp));
     for (size_t i = 0; i < p->n_listeners; i++)
         len += strlen(p->listeners[i].addr.name) + 1;
     e->fdnames = malloc(len);
@@ -217,11 +251,15 @@ static int env_init(struct primary *p)
              p->n_listeners);
     /* Only the child's copy of this buffer ever gets the digits. */
     strcpy(e->listen_pid, "LISTEN_PID=");
+    /* The link comes right after the listeners in the fd plan. */
+    snprintf(e->ipc_fd, sizeof(e->ipc_fd), "ZC_IPC_FD=%zu", 3 + p->n_listeners);
+    snprintf(e->ipc_max, sizeof(e->ipc_max), "ZC_IPC_MAX_MESSAGE=%u",
+             p->opt.ipc_max_message);
     return 0;
 }
 
 /* Fills in the per-worker values; returns where LISTEN_PID's value goes. */
-static char *env_prepare(struct primary *p, const struct slot *s)
+static char *env_prepare(struct zc_primary *p, const struct slot *s)
 {
     struct worker_env *e = &p->env;
     char **ep = e->envp + e->n_base;
@@ -242,6 +280,8 @@ static char *env_prepare(struct primary *p, const struct slot *s)
     *ep++ = e->id;
     *ep++ = e->slot;
     *ep++ = e->generation;
+    *ep++ = e->ipc_fd;
+    *ep++ = e->ipc_max;
     *ep = NULL;
     return pid_value;
 }
@@ -274,7 +314,7 @@ static int find_in_path(const char *name, char *buf, size_t size)
     return r;
 }
 
-static int resolve_exec(struct primary *p, char *buf, size_t size)
+static int resolve_exec(struct zc_primary *p, char *buf, size_t size)
 {
     const char *name = p->self_path ? p->self_path : p->argv[0];
 
@@ -288,7 +328,7 @@ static int resolve_exec(struct primary *p, char *buf, size_t size)
 
 /* argv[0] made absolute against today's directory, symlinks kept: a deploy
  * that re-points "current -> release-N" is then seen by the next worker. */
-static int self_path_init(struct primary *p, const char *argv0)
+static int self_path_init(struct zc_primary *p, const char *argv0)
 {
     char cwd[PATH_MAX];
 
@@ -309,10 +349,201 @@ static int self_path_init(struct primary *p, const char *argv0)
     return p->self_path ? 0 : -ENOMEM;
 }
 
+/* -- events and worker links --------------------------------------------- */
+
+static void mark_ready(struct zc_primary *p, struct slot *s, const char *how);
+
+static void emit(struct zc_primary *p, int type, const struct slot *s,
+                 int status, uint64_t delay_ms)
+{
+    zc_event e = { .type = type, .worker_id = s->worker_id,
+                   .slot = (int) s->index, .pid = (int) s->pid,
+                   .generation = s->generation, .status = status,
+                   .delay_ms = delay_ms };
+
+    for (size_t i = 0; i < p->n_event_fns; i++) {
+        int r = p->event_fns[i].fn(&e, p->event_fns[i].userdata);
+
+        if (r < 0)
+            zc_log(ZC_LOG_ERROR, NS, "event callback %zu failed: %s; running "
+                   "the others", i + 1, zc_strerror(r));
+    }
+}
+
+/* EPOLLOUT only while messages wait: a writable socket would otherwise
+ * wake the loop forever. */
+static void link_update_events(struct zc_primary *p, struct slot *s)
+{
+    uint32_t want = EPOLLIN | (zc__ipc_pending(&s->ipc) ? EPOLLOUT : 0);
+
+    if (s->ipc.fd >= 0 && want != s->ipc_events &&
+        zc__loop_mod(&p->loop, &s->ipc_io, want) == 0)
+        s->ipc_events = want;
+}
+
+static void link_close(struct zc_primary *p, struct slot *s)
+{
+    if (s->ipc.fd >= 0)
+        zc__loop_del(&p->loop, &s->ipc_io);
+    zc__ipc_close(&s->ipc);
+    s->linked = false;
+    s->link_error = NULL;
+}
+
+/* Whatever went wrong costs this worker its link and nothing else. */
+static void link_failed(struct zc_primary *p, struct slot *s, int r)
+{
+    if (r == 1)
+        zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) closed its IPC link",
+               (unsigned long long) s->worker_id, s->index);
+    else
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d): IPC: %s (%s); "
+               "closing its link", (unsigned long long) s->worker_id, s->index,
+               (int) s->pid, s->link_error ? s->link_error :
+               s->ipc.why ? s->ipc.why : "error", zc_strerror(r));
+    link_close(p, s);
+}
+
+static void on_hello(struct slot *s, const struct zc__ipc_frame *f)
+{
+    if (f->len == 1 && f->data[0] == '1') {
+        s->linked = true;
+        return;
+    }
+    s->link_error = "it speaks another protocol version (hello is not \"1\")";
+}
+
+/* Printable text only: a STATUS ends up in our log lines. */
+static void copy_status(struct slot *s, const struct zc__ipc_frame *f)
+{
+    size_t n = f->len < sizeof(s->status) - 1 ? f->len : sizeof(s->status) - 1;
+
+    for (size_t i = 0; i < n; i++)
+        s->status[i] = f->data[i] >= 0x20 && f->data[i] < 0x7f
+                       ? (char) f->data[i] : '?';
+    s->status[n] = '\0';
+}
+
+static void stop_acknowledged(struct zc_primary *p, struct slot *s)
+{
+    s->stop_acked = true;
+    if (s->state == SLOT_DRAINING)
+        zc__timer_stop(&p->loop, &s->timer);
+}
+
+/* The reserved types first (docs/protocol.md), then the application's
+ * handlers, which may watch reserved types too. */
+static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
+{
+    struct slot *s = userdata;
+    struct zc_primary *p = s->p;
+    zc_msg m = { .type = f->type, .data = f->data, .len = f->len,
+                 .fds = f->fds, .n_fds = f->n_fds,
+                 .worker_id = s->worker_id, .slot = (int) s->index };
+
+    (void) c;
+    if (s->link_error)
+        return;
+    if (strcmp(f->type, "hello") == 0)
+        on_hello(s, f);
+    else if (strcmp(f->type, "ready") == 0 && s->state == SLOT_STARTING &&
+             (p->opt.ready == ZC_READY_AUTO || p->opt.ready == ZC_READY_NOTIFY))
+        mark_ready(p, s, "ready message");
+    else if (strcmp(f->type, "status") == 0)
+        copy_status(s, f);
+    else if (strcmp(f->type, "stopping") == 0)
+        stop_acknowledged(p, s);
+    zc__handlers_run(&p->handlers, &m, NS);
+}
+
+static void on_ipc(struct zc__loop *l, struct zc__io *io, uint32_t events)
+{
+    struct slot *s = zc__container_of(io, struct slot, ipc_io);
+    struct zc_primary *p = s->p;
+    int r = 0;
+
+    (void) l;
+    if (s->ipc.fd < 0)
+        return;         /* closed earlier in this batch */
+    if (events & EPOLLOUT)
+        r = zc__ipc_flush(&s->ipc);
+    if (r == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        r = zc__ipc_read(&s->ipc, IPC_READS, on_frame, s);
+    if (r == 0 && s->link_error)
+        r = -EPROTO;
+    if (r != 0)
+        link_failed(p, s, r);
+    else
+        link_update_events(p, s);
+}
+
+/* At the worker's exit: what it said last is handled before its death,
+ * as with notify messages. Bounded by what its socket can hold. */
+static void link_drain(struct zc_primary *p, struct slot *s)
+{
+    int r = 0;
+
+    if (s->ipc.fd >= 0)
+        r = zc__ipc_read(&s->ipc, 64, on_frame, s);
+    if (r < 0 && r != -ECONNRESET)
+        link_failed(p, s, r);
+    link_close(p, s);
+}
+
+/* Queues for one worker; written by flush_dirty when the batch ends. */
+static int queue_to(struct zc_primary *p, struct slot *s, const char *type,
+                    const void *data, size_t len, const int *fds, size_t n_fds)
+{
+    int r;
+
+    if (s->ipc.fd < 0)
+        return -ENOTCONN;
+    r = zc__ipc_send(&s->ipc, type, data, len, fds, n_fds, false);
+    if (r == 0 && !s->dirty) {
+        s->dirty = true;
+        p->dirty[p->n_dirty++] = s;
+    }
+    return r;
+}
+
+static void flush_dirty(struct zc__loop *l)
+{
+    struct zc_primary *p = zc__container_of(l, struct zc_primary, loop);
+
+    for (size_t i = 0; i < p->n_dirty; i++) {
+        struct slot *s = p->dirty[i];
+        int r;
+
+        s->dirty = false;
+        if (s->ipc.fd < 0)
+            continue;
+        r = zc__ipc_flush(&s->ipc);
+        if (r < 0)
+            link_failed(p, s, r);
+        else
+            link_update_events(p, s);
+    }
+    p->n_dirty = 0;
+}
+
+/* The primary's end is always corked: messages wait for the end of the
+ * batch and leave many per write. */
+static int link_open(struct zc_primary *p, struct slot *s, int fd)
+{
+    zc__ipc_init(&s->ipc, fd, p->opt.ipc_max_message, p->opt.ipc_queue_max);
+    s->ipc.corked = true;
+    s->ipc_io = (struct zc__io) { .fd = fd, .cb = on_ipc };
+    s->ipc_events = EPOLLIN;
+    s->linked = s->stop_acked = false;
+    s->link_error = NULL;
+    return zc__loop_add(&p->loop, &s->ipc_io, EPOLLIN);
+}
+
 /* -- slot life ------------------------------------------------------------ */
 
-static void spawn_slot(struct primary *p, struct slot *s);
-static void check_fleet_end(struct primary *p);
+static void spawn_slot(struct zc_primary *p, struct slot *s);
+static void check_fleet_end(struct zc_primary *p);
+static void signal_worker(struct slot *s, int sig);
 
 static void describe_exit(int status, char *buf, size_t size)
 {
@@ -331,7 +562,7 @@ static void describe_exit(int status, char *buf, size_t size)
                  WCOREDUMP(status) ? " (core dumped)" : "");
 }
 
-static void announce_if_all_ready(struct primary *p)
+static void announce_if_all_ready(struct zc_primary *p)
 {
     if (p->announced_ready)
         return;
@@ -344,7 +575,7 @@ static void announce_if_all_ready(struct primary *p)
     (void) zc_notify("READY=1\nSTATUS=all workers ready");
 }
 
-static void mark_ready(struct primary *p, struct slot *s, const char *how)
+static void mark_ready(struct zc_primary *p, struct slot *s, const char *how)
 {
     uint64_t now = zc__now_us();
 
@@ -354,10 +585,11 @@ static void mark_ready(struct primary *p, struct slot *s, const char *how)
     zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) ready in %llu ms (%s)",
            (unsigned long long) s->worker_id, s->index, (int) s->pid,
            (unsigned long long) ((now - s->started_us) / 1000), how);
+    emit(p, ZC_EVENT_READY, s, 0, 0);
     announce_if_all_ready(p);
 }
 
-static void schedule_respawn(struct primary *p, struct slot *s, uint64_t delay_ms)
+static void schedule_respawn(struct zc_primary *p, struct slot *s, uint64_t delay_ms)
 {
     s->state = SLOT_BACKOFF;
     if (zc__timer_start(&p->loop, &s->timer,
@@ -366,11 +598,13 @@ static void schedule_respawn(struct primary *p, struct slot *s, uint64_t delay_m
                "timer, leaving it empty", s->index);
         s->state = SLOT_DONE;
         p->any_failed = true;
+        return;
     }
+    emit(p, ZC_EVENT_RESPAWN, s, 0, delay_ms);
 }
 
 /* A crash, or a failed start: count it on the slot and back off. */
-static uint64_t count_crash(struct primary *p, struct slot *s)
+static uint64_t count_crash(struct zc_primary *p, struct slot *s)
 {
     uint64_t now = zc__now_us();
 
@@ -387,12 +621,17 @@ static uint64_t count_crash(struct primary *p, struct slot *s)
 static void on_slot_timer(struct zc__loop *l, struct zc__timer *t)
 {
     struct slot *s = zc__container_of(t, struct slot, timer);
-    struct primary *p = s->p;
+    struct zc_primary *p = s->p;
     char how[64];
 
     (void) l;
     if (s->state == SLOT_BACKOFF) {
         spawn_slot(p, s);
+    } else if (s->state == SLOT_DRAINING) {
+        zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) did not answer "
+               "the shutdown message: sending it the stop signal",
+               (unsigned long long) s->worker_id, s->index, (int) s->pid);
+        signal_worker(s, p->opt.stop_signal);
     } else if (s->state == SLOT_STARTING) {
         snprintf(how, sizeof(how), p->opt.ready == ZC_READY_DELAY
                  ? "ready delay of %u ms elapsed" : "up %u ms without READY=1",
@@ -401,7 +640,7 @@ static void on_slot_timer(struct zc__loop *l, struct zc__timer *t)
     }
 }
 
-static void start_ready_policy(struct primary *p, struct slot *s)
+static void start_ready_policy(struct zc_primary *p, struct slot *s)
 {
     switch (p->opt.ready) {
     case ZC_READY_IMMEDIATE:
@@ -418,7 +657,7 @@ static void start_ready_policy(struct primary *p, struct slot *s)
     }
 }
 
-static void spawn_failed(struct primary *p, struct slot *s, const char *path,
+static void spawn_failed(struct zc_primary *p, struct slot *s, const char *path,
                          int r)
 {
     uint64_t delay = count_crash(p, s);
@@ -427,18 +666,22 @@ static void spawn_failed(struct primary *p, struct slot *s, const char *path,
            "worker %llu (slot %u) could not be started: %s '%s': %s; "
            "retrying in %llu ms (failure %u in a row)",
            (unsigned long long) s->worker_id, s->index,
+           !path ? "socketpair for its IPC link" :
            r == -EAGAIN || r == -ENOMEM ? "fork for" : "cannot execute",
-           path, zc_strerror(r), (unsigned long long) delay, s->crashes);
+           path ? path : "", zc_strerror(r), (unsigned long long) delay,
+           s->crashes);
     schedule_respawn(p, s, delay);
 }
 
-static void spawn_slot(struct primary *p, struct slot *s)
+static void spawn_slot(struct zc_primary *p, struct slot *s)
 {
     char path[PATH_MAX];
+    int fds[ZC_MAX_LISTEN + 1], pair[2];
     struct zc__spawn sp = {
         .path = path, .argv = p->argv, .envp = p->env.envp,
-        .fds = p->listen_fds, .n_fds = (int) p->n_listeners,
+        .fds = fds, .n_fds = (int) p->n_listeners + 1,
         .stdin_fd = p->devnull, .pdeath_signal = SIGKILL,
+        .nofile = p->nofile_raised ? &p->nofile : NULL,
     };
     pid_t pid = -1;
     int r;
@@ -452,23 +695,37 @@ static void spawn_slot(struct primary *p, struct slot *s)
         spawn_failed(p, s, p->self_path ? p->self_path : p->argv[0], r);
         return;
     }
+    /* Non-blocking on both ends; the worker's end is placed after the
+     * listeners and closed here once it has it. */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+                   pair) == -1) {
+        spawn_failed(p, s, NULL, -errno);
+        return;
+    }
+    memcpy(fds, p->listen_fds, sizeof(int) * p->n_listeners);
+    fds[p->n_listeners] = pair[1];
     sp.listen_pid = env_prepare(p, s);
     r = zc__spawn(&sp, &pid);
+    (void) close(pair[1]);
     if (r < 0) {
+        (void) close(pair[0]);
         spawn_failed(p, s, path, r);
         return;
     }
+    if (link_open(p, s, pair[0]) < 0)
+        link_close(p, s);   /* it runs without a link: logged on use */
     s->pid = pid;
     s->state = SLOT_STARTING;
     s->started_us = zc__now_us();
     p->n_alive++;
     zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) started: %s",
            (unsigned long long) s->worker_id, s->index, (int) pid, path);
+    emit(p, ZC_EVENT_SPAWNED, s, 0, 0);
     start_ready_policy(p, s);
 }
 
 /* Every worker is reaped: nothing can be left behind, so we may exit. */
-static void finish_shutdown(struct primary *p)
+static void finish_shutdown(struct zc_primary *p)
 {
     zc_log(ZC_LOG_INFO, NS, "all workers stopped in %llu ms, exiting",
            (unsigned long long) ((zc__now_us() - p->shutdown_start_us) / 1000));
@@ -477,18 +734,21 @@ static void finish_shutdown(struct primary *p)
 }
 
 /* The worker left; decide, once, what the slot does next. */
-static void on_worker_exit(struct primary *p, struct slot *s, int status)
+static void on_worker_exit(struct zc_primary *p, struct slot *s, int status)
 {
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     char what[320];
     size_t n;
     uint64_t delay;
 
+    /* What it said last (a status, a result) is handled before its death. */
+    link_drain(p, s);
     /* "worker 3 (slot 1, pid 4121) exited with status 1", said once. */
     n = (size_t) snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) ",
                           (unsigned long long) s->worker_id, s->index,
                           (int) s->pid);
     describe_exit(status, what + n, sizeof(what) - n);
+    emit(p, ZC_EVENT_EXITED, s, status, 0);
     /* Its last STATUS= is the best clue to why it died. */
     if (s->status[0] && !clean)
         snprintf(what + strlen(what), sizeof(what) - strlen(what),
@@ -526,7 +786,7 @@ static void on_worker_exit(struct primary *p, struct slot *s, int status)
 
 /* A linear scan: it runs once per exit or notify message, never per
  * request, and a thousand slots scan in a microsecond. */
-static struct slot *slot_by_pid(struct primary *p, pid_t pid)
+static struct slot *slot_by_pid(struct zc_primary *p, pid_t pid)
 {
     for (unsigned i = 0; i < p->n_slots; i++)
         if (p->slots[i].pid == pid)
@@ -534,7 +794,7 @@ static struct slot *slot_by_pid(struct primary *p, pid_t pid)
     return NULL;
 }
 
-static void reap_children(struct primary *p)
+static void reap_children(struct zc_primary *p)
 {
     int status;
     pid_t pid;
@@ -552,7 +812,7 @@ static void reap_children(struct primary *p)
 
 /* Everything ended on its own (exit 0 without --respawn always, or
  * --respawn never): nothing is left to supervise. */
-static void check_fleet_end(struct primary *p)
+static void check_fleet_end(struct zc_primary *p)
 {
     for (unsigned i = 0; i < p->n_slots; i++)
         if (p->slots[i].state != SLOT_DONE && p->slots[i].state != SLOT_EMPTY)
@@ -575,7 +835,7 @@ static void signal_worker(struct slot *s, int sig)
         (void) kill(s->pid, sig);
 }
 
-static void kill_all(struct primary *p)
+static void kill_all(struct zc_primary *p)
 {
     p->killing = true;
     for (unsigned i = 0; i < p->n_slots; i++)
@@ -584,7 +844,7 @@ static void kill_all(struct primary *p)
 
 static void on_shutdown_timeout(struct zc__loop *l, struct zc__timer *t)
 {
-    struct primary *p = zc__container_of(t, struct primary, shutdown_timer);
+    struct zc_primary *p = zc__container_of(t, struct zc_primary, shutdown_timer);
 
     (void) l;
     zc_log(ZC_LOG_WARN, NS, "shutdown timeout of %u ms reached: killing %u "
@@ -594,7 +854,7 @@ static void on_shutdown_timeout(struct zc__loop *l, struct zc__timer *t)
 }
 
 /* A second TERM or INT while draining: the operator is done waiting. */
-static void escalate(struct primary *p, const char *name)
+static void escalate(struct zc_primary *p, const char *name)
 {
     if (p->killing)
         return;
@@ -605,7 +865,7 @@ static void escalate(struct primary *p, const char *name)
 
 /* No slot will start anything again: pending respawns and ready timers
  * are cancelled, running workers are marked as draining. */
-static void freeze_slots(struct primary *p)
+static void freeze_slots(struct zc_primary *p)
 {
     for (unsigned i = 0; i < p->n_slots; i++) {
         struct slot *s = &p->slots[i];
@@ -615,7 +875,30 @@ static void freeze_slots(struct primary *p)
     }
 }
 
-static void begin_shutdown(struct primary *p, int sig, bool drain)
+/*
+ * Asks one worker to drain. A linked worker gets the "shutdown" message
+ * (with the time it has) and a moment to answer "stopping" before the
+ * stop signal follows; one that already said "stopping" gets nothing more.
+ * Returns whether the message went, for the log.
+ */
+static bool stop_worker(struct zc_primary *p, struct slot *s)
+{
+    uint32_t ack_ms = p->opt.shutdown_timeout_ms / 2;
+    char ms[16];
+
+    if (s->pid <= 0 || s->stop_acked)
+        return s->pid > 0;
+    if (ack_ms > STOP_ACK_MS)
+        ack_ms = STOP_ACK_MS;
+    snprintf(ms, sizeof(ms), "%u", p->opt.shutdown_timeout_ms);
+    if (s->linked && queue_to(p, s, "shutdown", ms, strlen(ms), NULL, 0) == 0 &&
+        zc__timer_start(&p->loop, &s->timer, zc__now_us() + ack_ms * 1000ull) == 0)
+        return true;
+    signal_worker(s, p->opt.stop_signal);
+    return false;
+}
+
+static void begin_shutdown(struct zc_primary *p, int sig, bool drain)
 {
     const char *name = zc__signal_name(sig);
     int stop = p->opt.stop_signal;
@@ -636,18 +919,22 @@ static void begin_shutdown(struct primary *p, int sig, bool drain)
                "with SIGKILL", name, p->n_alive, PLURAL(p->n_alive));
         kill_all(p);
     } else {
-        char stop_text[16];
+        char stop_text[16], how[64] = "";
+        unsigned by_message = 0;
 
         /* Real-time stop signals have no name: say the number. */
         if (zc__signal_name(stop))
             snprintf(stop_text, sizeof(stop_text), "SIG%s", zc__signal_name(stop));
         else
             snprintf(stop_text, sizeof(stop_text), "signal %d", stop);
-        zc_log(ZC_LOG_INFO, NS, "received SIG%s: stopping %u worker%s with %s, "
-               "waiting up to %u ms", name, p->n_alive, PLURAL(p->n_alive),
-               stop_text, p->opt.shutdown_timeout_ms);
         for (unsigned i = 0; i < p->n_slots; i++)
-            signal_worker(&p->slots[i], stop);
+            by_message += stop_worker(p, &p->slots[i]);
+        if (by_message)
+            snprintf(how, sizeof(how), " (%u linked: shutdown message first)",
+                     by_message);
+        zc_log(ZC_LOG_INFO, NS, "received SIG%s: stopping %u worker%s with %s%s, "
+               "waiting up to %u ms", name, p->n_alive, PLURAL(p->n_alive),
+               stop_text, how, p->opt.shutdown_timeout_ms);
         /* Without the deadline nothing would ever escalate: kill now. */
         if (zc__timer_start(&p->loop, &p->shutdown_timer,
                             p->shutdown_start_us +
@@ -656,9 +943,9 @@ static void begin_shutdown(struct primary *p, int sig, bool drain)
     }
 }
 
-static void drain_notify(struct primary *p);
+static void drain_notify(struct zc_primary *p);
 
-static void on_sigchld(struct primary *p, int sig)
+static void on_sigchld(struct zc_primary *p, int sig)
 {
     (void) sig;
     /* What a worker said before it died (READY=1, STATUS=) is read before
@@ -667,17 +954,17 @@ static void on_sigchld(struct primary *p, int sig)
     reap_children(p);
 }
 
-static void on_stop(struct primary *p, int sig)
+static void on_stop(struct zc_primary *p, int sig)
 {
     begin_shutdown(p, sig, true);
 }
 
-static void on_quit(struct primary *p, int sig)
+static void on_quit(struct zc_primary *p, int sig)
 {
     begin_shutdown(p, sig, false);
 }
 
-static void on_not_yet(struct primary *p, int sig)
+static void on_not_yet(struct zc_primary *p, int sig)
 {
     (void) p;
     zc_log(ZC_LOG_WARN, NS, "received SIG%s: %s is not available in this "
@@ -688,7 +975,7 @@ static void on_not_yet(struct primary *p, int sig)
 /* What each signal does, as one table (nginx's signals[] idea). */
 static const struct {
     int sig;
-    void (*fn)(struct primary *p, int sig);
+    void (*fn)(struct zc_primary *p, int sig);
 } signal_actions[] = {
     { SIGCHLD, on_sigchld },
     { SIGTERM, on_stop },
@@ -701,7 +988,7 @@ static const struct {
 
 static void on_signal(struct zc__loop *l, const struct signalfd_siginfo *si)
 {
-    struct primary *p = zc__container_of(l, struct primary, loop);
+    struct zc_primary *p = zc__container_of(l, struct zc_primary, loop);
 
     for (size_t i = 0; i < sizeof(signal_actions) / sizeof(signal_actions[0]); i++)
         if ((int) si->ssi_signo == signal_actions[i].sig) {
@@ -714,7 +1001,7 @@ static void on_signal(struct zc__loop *l, const struct signalfd_siginfo *si)
 
 /* The sender is the worker, or a process in its group (a wrapper script's
  * child, say: systemd's NotifyAccess=all within the unit). */
-static struct slot *slot_by_sender(struct primary *p, pid_t pid)
+static struct slot *slot_by_sender(struct zc_primary *p, pid_t pid)
 {
     struct slot *s = slot_by_pid(p, pid);
     pid_t pgid;
@@ -725,7 +1012,7 @@ static struct slot *slot_by_sender(struct primary *p, pid_t pid)
     return pgid > 0 ? slot_by_pid(p, pgid) : NULL;
 }
 
-static void on_notify_message(struct primary *p, pid_t pid, const char *msg)
+static void on_notify_message(struct zc_primary *p, pid_t pid, const char *msg)
 {
     struct slot *s = slot_by_sender(p, pid);
     char v[8];
@@ -738,16 +1025,18 @@ static void on_notify_message(struct primary *p, pid_t pid, const char *msg)
     if (zc__notify_get(msg, "STATUS", s->status, sizeof(s->status)))
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) status: %s",
                (unsigned long long) s->worker_id, s->index, s->status);
-    if (zc__notify_get(msg, "STOPPING", NULL, 0))
+    if (zc__notify_get(msg, "STOPPING", NULL, 0)) {
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) is stopping",
                (unsigned long long) s->worker_id, s->index);
+        stop_acknowledged(p, s);
+    }
     if (zc__notify_get(msg, "READY", v, sizeof(v)) && strcmp(v, "1") == 0 &&
         s->state == SLOT_STARTING &&
         (p->opt.ready == ZC_READY_AUTO || p->opt.ready == ZC_READY_NOTIFY))
         mark_ready(p, s, "READY=1");
 }
 
-static void drain_notify(struct primary *p)
+static void drain_notify(struct zc_primary *p)
 {
     char buf[ZC__NOTIFY_MAX];
     pid_t pid;
@@ -775,12 +1064,12 @@ static void on_notify(struct zc__loop *l, struct zc__io *io, uint32_t events)
 {
     (void) l;
     (void) events;
-    drain_notify(zc__container_of(io, struct primary, notify_io));
+    drain_notify(zc__container_of(io, struct zc_primary, notify_io));
 }
 
 /* -- set-up and tear-down ------------------------------------------------- */
 
-static void listener_log(struct primary *p, struct listener *ln, const char *from)
+static void listener_log(struct zc_primary *p, struct listener *ln, const char *from)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
@@ -799,7 +1088,7 @@ static void listener_log(struct primary *p, struct listener *ln, const char *fro
  * inherited without close-on-exec; set it, so they only reach workers
  * through the fd plan.
  */
-static int adopt_inherited(struct primary *p, int n)
+static int adopt_inherited(struct zc_primary *p, int n)
 {
     for (int i = 0; i < n; i++) {
         struct listener *ln = &p->listeners[i];
@@ -823,7 +1112,7 @@ static int adopt_inherited(struct primary *p, int n)
     return 0;
 }
 
-static int open_listeners(struct primary *p)
+static int open_listeners(struct zc_primary *p)
 {
     int inherited = zc_listen_fds(), r;
 
@@ -856,7 +1145,7 @@ static int open_listeners(struct primary *p)
     return 0;
 }
 
-static void close_listeners(struct primary *p)
+static void close_listeners(struct zc_primary *p)
 {
     for (size_t i = 0; i < p->n_listeners; i++) {
         const char *path = zc__addr_unix_path(&p->listeners[i].addr);
@@ -882,7 +1171,27 @@ static int setup_failed(const char *what, int r)
     return r;
 }
 
-static int setup(struct primary *p, char **argv)
+/*
+ * Each worker costs the primary one fd (its link), so a thousand workers
+ * need more than the usual soft limit of 1024. Raise it to the hard limit,
+ * as systemd does for itself; workers get the limit we found, since some
+ * programs still use select().
+ */
+static void raise_nofile(struct zc_primary *p)
+{
+    struct rlimit more;
+
+    if (getrlimit(RLIMIT_NOFILE, &p->nofile) == -1)
+        return;
+    more = p->nofile;
+    if (more.rlim_cur >= more.rlim_max ||
+        more.rlim_cur >= 2ull * p->n_slots + p->n_listeners + 64)
+        return;
+    more.rlim_cur = more.rlim_max;
+    p->nofile_raised = setrlimit(RLIMIT_NOFILE, &more) == 0;
+}
+
+static int setup(struct zc_primary *p, char **argv)
 {
     const size_t prefix = strlen("NOTIFY_SOCKET=");
     int r;
@@ -909,22 +1218,27 @@ static int setup(struct primary *p, char **argv)
     if (r < 0)
         return setup_failed("notify socket", r);
     p->slots = calloc(p->n_slots, sizeof(*p->slots));
-    if (!p->slots || env_init(p) < 0)
+    p->dirty = calloc(p->n_slots, sizeof(*p->dirty));
+    if (!p->slots || !p->dirty || env_init(p) < 0)
         return setup_failed("worker table", -ENOMEM);
     for (unsigned i = 0; i < p->n_slots; i++) {
         p->slots[i] = (struct slot) { .p = p, .index = i, .pid = -1 };
+        p->slots[i].ipc.fd = -1;
         zc__timer_init(&p->slots[i].timer, on_slot_timer);
     }
+    p->loop.before_poll = flush_dirty;
+    raise_nofile(p);
     return 0;
 }
 
 /* Only on an error path: the library returns into its caller's process,
  * where no PDEATHSIG would fire, so no worker may be left running. */
-static void kill_and_reap_all(struct primary *p)
+static void kill_and_reap_all(struct zc_primary *p)
 {
     for (unsigned i = 0; p->slots && i < p->n_slots; i++) {
         struct slot *s = &p->slots[i];
 
+        zc__ipc_close(&s->ipc);
         if (s->pid <= 0)
             continue;
         signal_worker(s, SIGKILL);
@@ -934,7 +1248,7 @@ static void kill_and_reap_all(struct primary *p)
     }
 }
 
-static void teardown(struct primary *p)
+static void teardown(struct zc_primary *p)
 {
     kill_and_reap_all(p);
     close_listeners(p);
@@ -947,6 +1261,11 @@ static void teardown(struct primary *p)
     free(p->env.fdnames);
     free(p->self_path);
     free(p->slots);
+    free(p->dirty);
+    free(p->event_fns);
+    zc__handlers_free(&p->handlers);
+    if (p->nofile_raised)
+        (void) setrlimit(RLIMIT_NOFILE, &p->nofile);
 }
 
 #define N_SIGNALS (sizeof(signal_actions) / sizeof(signal_actions[0]))
@@ -959,7 +1278,7 @@ static void teardown(struct primary *p)
  * SIGINT ignored, and an ignored SIGCHLD makes the kernel reap workers
  * behind our back. The old state is saved for restore_signals().
  */
-static void take_signals(struct primary *p, struct sigaction *old,
+static void take_signals(struct zc_primary *p, struct sigaction *old,
                          sigset_t *old_mask)
 {
     struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -980,9 +1299,80 @@ static void restore_signals(const struct sigaction *old,
     (void) sigprocmask(SIG_SETMASK, old_mask, NULL);
 }
 
-int zc__primary_run(char **argv, const zc_options *o)
+/* -- the application's side ------------------------------------------------ */
+
+int zc_primary_on(zc_primary *p, const char *type, zc_msg_fn fn, void *userdata)
 {
-    struct primary p = { .notify_fd = -1, .devnull = -1, .exit_status = 1,
+    return p ? zc__handlers_add(&p->handlers, type, fn, userdata) : -EINVAL;
+}
+
+int zc_primary_on_event(zc_primary *p, zc_event_fn fn, void *userdata)
+{
+    struct event_fn *v;
+
+    if (!p || !fn)
+        return -EINVAL;
+    v = realloc(p->event_fns, (p->n_event_fns + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    p->event_fns = v;
+    v[p->n_event_fns++] = (struct event_fn) { fn, userdata };
+    return 0;
+}
+
+static int check_message(const zc_primary *p, const char *type,
+                         const void *data, size_t len, const int *fds,
+                         size_t n_fds)
+{
+    if (!p || zc__ipc_type_check(type, false) < 0 || (len && !data) ||
+        (n_fds && !fds) || n_fds > ZC_IPC_FDS_MAX)
+        return -EINVAL;
+    return len > p->opt.ipc_max_message ? -EMSGSIZE : 0;
+}
+
+int zc_primary_send(zc_primary *p, uint64_t worker_id, const char *type,
+                    const void *data, size_t len, const int *fds, size_t n_fds)
+{
+    int r = check_message(p, type, data, len, fds, n_fds);
+
+    if (r < 0)
+        return r;
+    /* A scan, as for pids: a thousand slots take a microsecond. */
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        struct slot *s = &p->slots[i];
+
+        if (s->pid > 0 && s->worker_id == worker_id)
+            return queue_to(p, s, type, data, len, fds, n_fds);
+    }
+    return -ESRCH;
+}
+
+int zc_primary_broadcast(zc_primary *p, const char *type, const void *data,
+                         size_t len)
+{
+    int r = check_message(p, type, data, len, NULL, 0), n = 0;
+
+    if (r < 0)
+        return r;
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        struct slot *s = &p->slots[i];
+
+        if (s->pid <= 0 || s->ipc.fd < 0)
+            continue;
+        r = queue_to(p, s, type, data, len, NULL, 0);
+        if (r == 0)
+            n++;
+        else
+            zc_log(ZC_LOG_DEBUG, NS, "broadcast '%s': not sent to worker %llu "
+                   "(slot %u): %s", type, (unsigned long long) s->worker_id,
+                   s->index, zc_strerror(r));
+    }
+    return n;
+}
+
+int zc__primary_run(char **argv, const zc_options *o, void *arg)
+{
+    struct zc_primary p = { .notify_fd = -1, .devnull = -1, .exit_status = 1,
                          .loop = { .epfd = -1, .sigfd = -1, .timerfd = -1 } };
     struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe, old[N_SIGNALS];
     sigset_t old_mask;
@@ -1003,6 +1393,11 @@ int zc__primary_run(char **argv, const zc_options *o)
     r = setup(&p, argv);
     if (r < 0)
         goto out;
+    if (o->primary_init && (r = o->primary_init(&p, arg)) < 0) {
+        zc_log(ZC_LOG_ERROR, NS, "cannot start: the primary_init callback "
+               "failed: %s", zc_strerror(r));
+        goto out;
+    }
     zc_log(ZC_LOG_INFO, NS, "starting %u worker%s: %s", p.n_slots,
            PLURAL(p.n_slots), p.self_path ? p.self_path : p.argv[0]);
     for (unsigned i = 0; i < p.n_slots && !p.loop.stop; i++)

@@ -20,6 +20,6 @@ int zc__options_validate(const zc_options *o);
 
 /* Runs the primary until shutdown. Returns an exit status (see
  * zc_cluster_run). */
-int zc__primary_run(char **argv, const zc_options *o);
+int zc__primary_run(char **argv, const zc_options *o, void *arg);
 
 #endif

@@ -95,6 +95,8 @@ static void child(const struct zc__spawn *s, pid_t parent, int errfd)
     }
     err = place_fds(s, &errfd);
     if (err == 0) {
+        if (s->nofile)
+            (void) setrlimit(RLIMIT_NOFILE, s->nofile);
         if (s->listen_pid)
             put_decimal(s->listen_pid, (unsigned long) getpid());
         execve(s->path, s->argv, s->envp);

@@ -3,6 +3,7 @@
 #define ZC_SPAWN_H
 
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* The most fds placed at 3.. in a child. */
@@ -20,6 +21,9 @@ struct zc__spawn {
     int n_fds;
     int stdin_fd;               /* dup2'ed onto 0; -1 keeps ours */
     int pdeath_signal;          /* sent to the child when we die; 0: none */
+    /* NULL, or the RLIMIT_NOFILE the child gets: the primary raises its
+     * own soft limit for its many links, workers get the usual one. */
+    const struct rlimit *nofile;
 };
 
 /*

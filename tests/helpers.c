@@ -68,7 +68,7 @@ int helper_env(int argc, char **argv)
     static const char *const vars[] = {
         "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
         "ZC_WORKER_ID", "ZC_WORKER_SLOT", "ZC_GENERATION", "ZC_IPC_FD",
-        "ZC_TEST_MARK",
+        "ZC_IPC_MAX_MESSAGE", "ZC_TEST_MARK",
     };
     char tmp[4096], target[512], path[64];
     DIR *d = opendir("/proc/self/fd");

@@ -116,11 +116,13 @@ void test_worker_sees_protocol(void)
         snprintf(want, sizeof(want), "ZC_WORKER_SLOT=%d\n", slot);
         ASSERT_CONTAINS(t, want);
         ASSERT_CONTAINS(t, "ZC_GENERATION=1\n");
-        ASSERT_CONTAINS(t, "ZC_IPC_FD=(unset)\n");
+        ASSERT_CONTAINS(t, "ZC_IPC_FD=5\n");
+        ASSERT_CONTAINS(t, "ZC_IPC_MAX_MESSAGE=16777216\n");
         ASSERT_CONTAINS(t, "ZC_TEST_MARK=kept\n");
         ASSERT(strstr(t, "ZC_WORKER_ID=1\n") || strstr(t, "ZC_WORKER_ID=2\n"));
-        /* Exactly stdio and the two listeners. */
-        ASSERT_CONTAINS(t, "fds=0,1,2,3,4,\n");
+        /* Exactly stdio, the two listeners and the IPC link. */
+        ASSERT_CONTAINS(t, "fds=0,1,2,3,4,5,\n");
+        ASSERT_CONTAINS(t, "fd5=unix:\n");  /* an unnamed socketpair end */
         ASSERT_CONTAINS(t, "fd0=/dev/null\n");
         snprintf(want, sizeof(want), "fd3=127.0.0.1:%d listening\n", port);
         ASSERT_CONTAINS(t, want);
