@@ -243,10 +243,12 @@ static int queue_frame(struct zc__ipc *c, const struct iovec *iov, int n_iov,
     for (int i = 0; i < n_iov; i++) {
         size_t from = skip < iov[i].iov_len ? skip : iov[i].iov_len;
 
+        skip -= from;
+        if (iov[i].iov_len == from)
+            continue;           /* an empty payload may be NULL */
         memcpy(c->wbuf + c->wlen, (const char *) iov[i].iov_base + from,
                iov[i].iov_len - from);
         c->wlen += iov[i].iov_len - from;
-        skip -= from;
     }
     return 0;
 }

@@ -930,7 +930,7 @@ static void begin_shutdown(struct zc_primary *p, int sig, bool drain)
         for (unsigned i = 0; i < p->n_slots; i++)
             by_message += stop_worker(p, &p->slots[i]);
         if (by_message)
-            snprintf(how, sizeof(how), " (%u linked: shutdown message first)",
+            snprintf(how, sizeof(how), ", %u of them by shutdown message first",
                      by_message);
         zc_log(ZC_LOG_INFO, NS, "received SIG%s: stopping %u worker%s with %s%s, "
                "waiting up to %u ms", name, p->n_alive, PLURAL(p->n_alive),
