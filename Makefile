@@ -88,16 +88,18 @@ $(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-# The libFuzzer target for the parsers (clang only); CI runs it for a
-# bounded time: build-fuzz/fuzz-parsers -max_total_time=N NEW tests/fuzz/corpus
-fuzz: build-fuzz/fuzz-parsers
+# libFuzzer targets (clang only): the parsers, and the IPC frame decoder.
+# CI runs each for a bounded time:
+#   build-fuzz/fuzz-frames -max_total_time=N NEW tests/fuzz/corpus-frames
+FUZZERS := build-fuzz/fuzz-parsers build-fuzz/fuzz-frames
+fuzz: $(FUZZERS)
 
-build-fuzz/fuzz-parsers: tests/fuzz/fuzz-parsers.c $(LIB_SRCS) include/zcluster.h $(wildcard src/*.h)
+build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) include/zcluster.h $(wildcard src/*.h)
 	@mkdir -p build-fuzz
 	$(call say,FUZZ,$@)
 	$(Q)clang -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -Iinclude -Isrc \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o $@ tests/fuzz/fuzz-parsers.c $(LIB_SRCS)
+	    -o $@ $< $(LIB_SRCS)
 
 # Debian packages the build and the tests need (scripts/deps.sh installs
 # them as root, or says what to install).
