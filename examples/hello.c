@@ -6,7 +6,8 @@
  *   zcluster-hello -l 127.0.0.1:8080 --reuseport        alone, no manager
  *
  * Every response names the worker (X-Worker-Slot, X-Worker-Pid,
- * X-Worker-Id). On SIGTERM or SIGINT it drains: stops accepting, answers
+ * X-Worker-Id). On SIGTERM, SIGINT or the primary's shutdown message (its
+ * link, in its own epoll loop) it drains: stops accepting, answers
  * the next request of each keep-alive connection with "Connection: close",
  * closes connections still idle after --drain-idle (default 1000 ms), and
  * exits 0 when none is left.
@@ -70,6 +71,7 @@ static struct {
     struct conn *conns;         /* list head */
     unsigned n_conns;
     bool draining;
+    zc_worker *link;            /* to the primary, for its shutdown message */
     char ident[160];            /* the X-Worker-* headers */
     char body[128];
     size_t body_len;
@@ -77,7 +79,7 @@ static struct {
 
 /* epoll data for listeners and the signal/timer fds: small tags below
  * this; anything else is a struct conn pointer. */
-enum { TAG_SIGNAL = 1, TAG_TIMER = 2, TAG_LISTEN0 = 16 };
+enum { TAG_SIGNAL = 1, TAG_TIMER = 2, TAG_LINK = 3, TAG_LISTEN0 = 16 };
 
 static void conn_close(struct conn *c)
 {
@@ -90,6 +92,9 @@ static void conn_close(struct conn *c)
         c->next->prev = c->prev;
     free(c);
     srv.n_conns--;
+    /* The library's drain waits for the in-flight count to reach 0. */
+    if (srv.draining)
+        zc_worker_drain_progress(srv.link);
 }
 
 /* Idle: no part of a request received, nothing left to send. */
@@ -366,6 +371,7 @@ static void accept_one(int lfd)
     srv.n_conns++;
 }
 
+/* sig: the signal that asked, or 0 for the primary's shutdown message. */
 static void start_drain(int sig)
 {
     struct itimerspec its = { .it_value = {
@@ -375,9 +381,9 @@ static void start_drain(int sig)
     if (srv.draining)
         return;
     srv.draining = true;
-    zc_log(ZC_LOG_INFO, NS, "received SIG%s: draining %u connection%s",
-           sig == SIGINT ? "INT" : "TERM", srv.n_conns,
-           srv.n_conns == 1 ? "" : "s");
+    zc_log(ZC_LOG_INFO, NS, "%s: draining %u connection%s",
+           sig == 0 ? "shutdown message" : sig == SIGINT ? "received SIGINT"
+           : "received SIGTERM", srv.n_conns, srv.n_conns == 1 ? "" : "s");
     (void) zc_notify("STOPPING=1");
     /* Stop accepting: what is queued goes to the workers still serving. */
     for (int i = 0; i < srv.n_lfd; i++)
@@ -404,6 +410,10 @@ static int serve_loop(void)
             if (tag == TAG_SIGNAL) {
                 if (read(srv.sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
                     start_drain((int) si.ssi_signo);
+            } else if (tag == TAG_LINK) {
+                /* Messages from the primary; a "shutdown" one starts the
+                 * drain hooks below. */
+                (void) zc_worker_dispatch(srv.link);
             } else if (tag == TAG_TIMER) {
                 uint64_t expirations;
 
@@ -418,6 +428,26 @@ static int serve_loop(void)
         }
     }
     return 0;
+}
+
+/* The library's drain, in the spec's order, mapped onto ours. */
+static int drain_hook(zc_worker *w, int phase, void *userdata)
+{
+    (void) w;
+    (void) userdata;
+    switch (phase) {
+    case ZC_DRAIN_STOP_ACCEPTING:
+        start_drain(0);
+        return 0;
+    case ZC_DRAIN_IN_FLIGHT:
+        return (int) srv.n_conns;
+    case ZC_DRAIN_FORCE_CLOSE:
+        while (srv.conns)
+            conn_close(srv.conns);
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 static int watch(int fd, uintptr_t tag, uint32_t events)
@@ -460,6 +490,7 @@ static int serve(int argc, char **argv, void *unused)
     struct timespec delay = { .tv_sec = arg.startup_delay_ms / 1000,
                               .tv_nsec = (long) (arg.startup_delay_ms % 1000) * 1000000 };
     sigset_t set;
+    int r;
 
     (void) argc;
     (void) argv;
@@ -487,6 +518,15 @@ static int serve(int argc, char **argv, void *unused)
     if (watch(srv.sigfd, TAG_SIGNAL, EPOLLIN) == -1 ||
         watch(srv.timerfd, TAG_TIMER, EPOLLIN) == -1)
         return 1;
+    /* Our own loop with the library's link in it: one more fd to watch,
+     * one call when it is readable. Run alone, there is no link and the
+     * fd never becomes readable. */
+    if (zc_worker_new(&srv.link, 0) < 0 ||
+        watch(zc_worker_fd(srv.link), TAG_LINK, EPOLLIN) == -1)
+        return 1;
+    for (int phase = ZC_DRAIN_STOP_ACCEPTING; phase <= ZC_DRAIN_FORCE_CLOSE; phase++)
+        if (phase != ZC_DRAIN_CLOSE_LONG_LIVED)
+            (void) zc_worker_on_drain(srv.link, phase, drain_hook, NULL);
     for (int i = 0; i < srv.n_lfd; i++) {
         /* Shared by every worker: non-blocking so a lost accept race is
          * EAGAIN, exclusive so one connection wakes one worker. */
@@ -495,7 +535,9 @@ static int serve(int argc, char **argv, void *unused)
             return 1;
     }
     (void) zc_worker_ready();
-    return serve_loop();
+    r = serve_loop();
+    zc_worker_free(srv.link);
+    return r;
 }
 
 static void usage(FILE *f)

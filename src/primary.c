@@ -919,7 +919,7 @@ static void begin_shutdown(struct zc_primary *p, int sig, bool drain)
                "with SIGKILL", name, p->n_alive, PLURAL(p->n_alive));
         kill_all(p);
     } else {
-        char stop_text[16], how[64] = "";
+        char stop_text[16], how[128];
         unsigned by_message = 0;
 
         /* Real-time stop signals have no name: say the number. */
@@ -929,12 +929,18 @@ static void begin_shutdown(struct zc_primary *p, int sig, bool drain)
             snprintf(stop_text, sizeof(stop_text), "signal %d", stop);
         for (unsigned i = 0; i < p->n_slots; i++)
             by_message += stop_worker(p, &p->slots[i]);
-        if (by_message)
-            snprintf(how, sizeof(how), ", %u of them by shutdown message first",
-                     by_message);
-        zc_log(ZC_LOG_INFO, NS, "received SIG%s: stopping %u worker%s with %s%s, "
+        if (by_message == 0)
+            snprintf(how, sizeof(how), " with %s", stop_text);
+        else if (by_message == p->n_alive)
+            snprintf(how, sizeof(how), " with a shutdown message (%s if "
+                     "unanswered)", stop_text);
+        else
+            snprintf(how, sizeof(how), ": %u with a shutdown message (%s if "
+                     "unanswered), %u with %s", by_message, stop_text,
+                     p->n_alive - by_message, stop_text);
+        zc_log(ZC_LOG_INFO, NS, "received SIG%s: stopping %u worker%s%s, "
                "waiting up to %u ms", name, p->n_alive, PLURAL(p->n_alive),
-               stop_text, how, p->opt.shutdown_timeout_ms);
+               how, p->opt.shutdown_timeout_ms);
         /* Without the deadline nothing would ever escalate: kill now. */
         if (zc__timer_start(&p->loop, &p->shutdown_timer,
                             p->shutdown_start_us +

@@ -135,7 +135,7 @@ void test_ipc_drain_by_message(void)
 {
     struct zt_proc *p = ipc_fleet("drain", "1", NULL);
     static const char *const phases[] = {
-        "shutdown message first", "the primary asks us to shut down",
+        "with a shutdown message (SIGTERM if unanswered)", "the primary asks us to shut down",
         "phase before", "phase stop-accepting", "phase close-long-lived",
         "phase in-flight busy", "phase in-flight idle", "phase close-resources",
         "phase after", "drained in", "exited with status 0 during shutdown",
