@@ -53,7 +53,7 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 PROGS := $(BUILD)/zcluster $(BUILD)/zcluster-hello
 ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
-       $(BUILD)/test-runner
+       $(BUILD)/zcluster-counter $(BUILD)/test-runner
 
 .PHONY: all check demo install clean deps fuzz
 all: $(ALL)
@@ -81,6 +81,10 @@ $(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a
 	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/zcluster-counter: $(BUILD)/examples/counter.o $(BUILD)/libzcluster.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 

@@ -312,3 +312,54 @@ void test_notify_fds_closed(void)
     ASSERT_EQ(zt_exit_code(p, 5000), 0);
     zt_proc_free(p);
 }
+
+/* Reads until EOF (bounded in time and size). */
+static ssize_t read_until_eof(int fd, char *buf, size_t size, int timeout_ms)
+{
+    size_t len = 0;
+
+    for (;;) {
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&pf, 1, timeout_ms) != 1)
+            return -1;
+        n = read(fd, buf + len, size - len);
+        if (n <= 0 || (len += (size_t) n) == size)
+            return n < 0 ? -1 : (ssize_t) len;
+    }
+}
+
+/* examples/counter.c: the built-in loop, send to primary, send-to back. */
+void test_counter_example(void)
+{
+    char bin[600], line[128];
+    const char *hello = zt_hello();
+    char *argv[] = { bin, (char *) "-w", (char *) "3", (char *) "-l",
+                     (char *) "127.0.0.1:0", NULL };
+    struct zt_proc *p;
+    int port;
+
+    snprintf(bin, sizeof(bin), "%.*s/zcluster-counter",
+             (int) (strrchr(hello, '/') - hello), hello);
+    p = zt_start(argv, NULL);
+    port = zt_parse_port(zt_wait_line(p, "listening on 127.0.0.1:", 5000));
+    zt_wait_line(p, "all 3 workers ready", 5000);
+    for (int i = 1; i <= 20; i++) {
+        int fd = zt_http_connect(port);
+        ssize_t n;
+        char want[48];
+
+        ASSERT(fd >= 0);
+        n = read_until_eof(fd, line, sizeof(line) - 1, 5000);
+        close(fd);
+        ASSERT(n > 0);
+        line[n] = '\0';
+        snprintf(want, sizeof(want), ": visit %d of the fleet\n", i);
+        ASSERT_CONTAINS(line, want);
+    }
+    kill(p->pid, SIGTERM);
+    ASSERT_EQ(zt_exit_code(p, 5000), 0);
+    ASSERT_EQ(zt_count(p, "left after 20 visits"), 3);
+    zt_proc_free(p);
+}
