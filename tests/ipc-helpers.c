@@ -474,3 +474,51 @@ int helper_link_eof(int argc, char **argv)
     zc_log(ZC_LOG_INFO, T, "run returned %d", r);
     return r < 0 ? 1 : 0;
 }
+
+/* ipc_garbage KIND: a worker that writes a bad frame on its link, then
+ * waits for TERM. KIND: long-type, oversize, flags, stray-fds, mid-frame
+ * (half a frame, then it closes its end). */
+int helper_ipc_garbage(int argc, char **argv)
+{
+    const char *kind = argc > 0 ? argv[0] : "long-type";
+    const char *env = getenv("ZC_IPC_FD");
+    int fd = env ? atoi(env) : -1, devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    sigset_t set;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    if (fd < 3)
+        return 2;
+    if (strcmp(kind, "long-type") == 0) {
+        (void) !write(fd, "\0\0\0\0\101\0\0\0", 8);
+    } else if (strcmp(kind, "oversize") == 0) {
+        (void) !write(fd, "\xff\xff\xff\x7f\1\0\0\0x", 9);
+    } else if (strcmp(kind, "flags") == 0) {
+        (void) !write(fd, "\0\0\0\0\1\0\0\x80x", 9);
+    } else if (strcmp(kind, "stray-fds") == 0) {
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(sizeof(int))];
+        } u;
+        struct iovec iov = { (void *) "\0\0\0\0\1\0\0\0x", 9 };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                              .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+        memset(&u, 0, sizeof(u));
+        cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &devnull, sizeof(int));
+        (void) sendmsg(fd, &msg, MSG_NOSIGNAL);
+    } else if (strcmp(kind, "mid-frame") == 0) {
+        (void) !write(fd, "\x10\0\0\0\4\0\0\0abc", 11);
+        close(fd);
+    }
+    zc_worker_ready();
+    sigwait(&set, &sig);
+    return 0;
+}

@@ -363,3 +363,57 @@ void test_counter_example(void)
     ASSERT_EQ(zt_count(p, "left after 20 visits"), 3);
     zt_proc_free(p);
 }
+
+/* Bad frames from a worker cost it its link, nothing else: the primary
+ * says what was wrong, keeps running, and stops that worker by signal. */
+void test_ipc_bad_frames_cost_the_link(void)
+{
+    static const struct {
+        const char *kind, *says;
+    } cases[] = {
+        { "long-type", "frame type is empty or longer than 64 bytes" },
+        { "oversize", "larger than the message size limit" },
+        { "flags", "unknown flags" },
+        { "stray-fds", "fds arrived that no frame announced" },
+        { "mid-frame", "in the middle of a frame" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pid_t pid;
+        int port;
+        struct zt_proc *p = zt_fleet(1, &pid, &port, "-w", "1", "--ready", "notify",
+                                     "--", zt_self(), "--helper", "ipc_garbage",
+                                     cases[i].kind, NULL);
+        p->scan = 0;        /* it may come before "all workers ready" */
+        ASSERT_CONTAINS(zt_wait_line(p, "closing its link", 5000), cases[i].says);
+        ASSERT(zt_alive(pid));
+        kill(p->pid, SIGTERM);
+        ASSERT_CONTAINS(zt_wait_line(p, "received SIGTERM", 5000), "with SIGTERM");
+        ASSERT_EQ(zt_exit_code(p, 5000), 0);
+        zt_proc_free(p);
+    }
+}
+
+/* The tool's own primary with a Python worker: linked, ready by message,
+ * stopped by message. (CI also runs this one under valgrind.) */
+void test_ipc_cli_python_worker(void)
+{
+    char script[600], cwd[512];
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p;
+
+    if (access("/usr/bin/python3", X_OK) != 0)
+        zt_skip("python3 is not installed");
+    ASSERT(getcwd(cwd, sizeof(cwd)));
+    snprintf(script, sizeof(script), "%s/examples/worker.py", cwd);
+    p = zt_fleet(2, pids, &port, "-w", "2", "--ready", "notify", "--", "python3",
+                 script, NULL);
+    ASSERT_EQ(zt_count(p, "(ready message)"), 2);
+    kill(p->pid, SIGTERM);
+    zt_wait_line(p, "stopping 2 workers with a shutdown message", 5000);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    ASSERT_EQ(zt_count(p, "exited with status 0 during shutdown"), 2);
+    ASSERT_EQ(zt_count(p, "did not answer"), 0);
+    zt_proc_free(p);
+}
