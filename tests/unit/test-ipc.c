@@ -113,7 +113,7 @@ void test_ipc_queue_bound_and_order(void)
     struct zc__ipc a, b;
     struct got *g = calloc(1, sizeof(*g));
     unsigned char payload[1100];  /* < 64 frames per 64 KiB read */
-    uint32_t sent = 0, with_fd = 0;
+    uint32_t sent = 0, with_fd = 0, got_fd = 0;
     int sv[2], r = 0, devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     pair(sv);
@@ -143,11 +143,13 @@ void test_ipc_queue_bound_and_order(void)
         for (unsigned k = before; k < g->n; k++) {
             ASSERT_EQ(g->seq[k % 64], k);
             ASSERT_EQ(g->n_fds[k % 64], k % 50 == 0);
+            got_fd += (uint32_t) g->n_fds[k % 64];
             if (g->fds[k % 64] >= 0)
                 close(g->fds[k % 64]);
         }
     }
     ASSERT_EQ(g->n, sent);
+    ASSERT_EQ(got_fd, with_fd);
     ASSERT_EQ(zc__ipc_pending(&a), 0);
     zc__ipc_close(&a);
     zc__ipc_close(&b);
