@@ -657,19 +657,23 @@ static void start_ready_policy(struct zc_primary *p, struct slot *s)
     }
 }
 
+/* path NULL: the IPC socketpair failed (EMFILE, say), not the program. */
 static void spawn_failed(struct zc_primary *p, struct slot *s, const char *path,
                          int r)
 {
     uint64_t delay = count_crash(p, s);
 
-    zc_log(ZC_LOG_ERROR, NS,
-           "worker %llu (slot %u) could not be started: %s '%s': %s; "
-           "retrying in %llu ms (failure %u in a row)",
-           (unsigned long long) s->worker_id, s->index,
-           !path ? "socketpair for its IPC link" :
-           r == -EAGAIN || r == -ENOMEM ? "fork for" : "cannot execute",
-           path ? path : "", zc_strerror(r), (unsigned long long) delay,
-           s->crashes);
+    char what[PATH_MAX + 32];
+
+    if (!path)
+        snprintf(what, sizeof(what), "socketpair for its IPC link");
+    else
+        snprintf(what, sizeof(what), "%s '%s'", r == -EAGAIN || r == -ENOMEM
+                 ? "fork for" : "cannot execute", path);
+    zc_log(ZC_LOG_ERROR, NS, "worker %llu (slot %u) could not be started: %s: "
+           "%s; retrying in %llu ms (failure %u in a row)",
+           (unsigned long long) s->worker_id, s->index, what, zc_strerror(r),
+           (unsigned long long) delay, s->crashes);
     schedule_respawn(p, s, delay);
 }
 
