@@ -486,6 +486,19 @@ static bool take_cmsg_fds(struct zc__ipc *c, struct msghdr *msg)
     return ok;
 }
 
+/* Nothing half-read is kept: give the buffer back. A thousand idle
+ * workers then cost the primary no receive buffers at all, and glibc hands
+ * the same block to the next read, whichever worker it is for. */
+static int rbuf_release_if_empty(struct zc__ipc *c, int r)
+{
+    if (c->rpos == c->rlen) {
+        free(c->rbuf);
+        c->rbuf = NULL;
+        c->rcap = c->rpos = c->rlen = 0;
+    }
+    return r;
+}
+
 int zc__ipc_read(struct zc__ipc *c, unsigned max_reads, zc__ipc_frame_fn fn,
                  void *userdata)
 {
@@ -515,7 +528,7 @@ int zc__ipc_read(struct zc__ipc *c, unsigned max_reads, zc__ipc_frame_fn fn,
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN)
-                return 0;
+                return rbuf_release_if_empty(c, 0);
             c->why = "read failed";
             return -errno;
         }
@@ -534,10 +547,10 @@ int zc__ipc_read(struct zc__ipc *c, unsigned max_reads, zc__ipc_frame_fn fn,
         r = parse_frames(c, fn, userdata);
         if (r < 0)
             return r;
-        if ((size_t) n < room)
-            return 0;           /* the socket is very likely empty now */
+        if ((size_t) n < room)  /* the socket is very likely empty now */
+            return rbuf_release_if_empty(c, 0);
     }
-    return 0;
+    return rbuf_release_if_empty(c, 0);
 }
 
 int zc__ipc_feed(struct zc__ipc *c, const uint8_t *buf, size_t len,
