@@ -32,8 +32,6 @@
 
 #include "ipc.h"
 
-/* Reads and writes per wake-up that one peer gets (libuv's uv__read uses
- * 32 reads; ours are 64 KiB each). */
 #define WBUF_KEEP (1024 * 1024)     /* a larger idle send buffer is freed */
 
 union fd_cmsg {
@@ -449,12 +447,6 @@ static int parse_frames(struct zc__ipc *c, zc__ipc_frame_fn fn, void *userdata)
             c->why = "fds arrived that no frame announced";
             return -EPROTO;
         }
-        /* The buffer grew for one large frame: give the memory back. */
-        if (c->rcap > ZC__IPC_RBUF) {
-            free(c->rbuf);
-            c->rbuf = NULL;
-            c->rcap = 0;
-        }
     }
     /* A partial large frame: make room for all of it (bounded by
      * max_payload, checked by the decoder before we get here). */
@@ -486,9 +478,10 @@ static bool take_cmsg_fds(struct zc__ipc *c, struct msghdr *msg)
     return ok;
 }
 
-/* Nothing half-read is kept: give the buffer back. A thousand idle
- * workers then cost the primary no receive buffers at all, and glibc hands
- * the same block to the next read, whichever worker it is for. */
+/* Nothing half-read is kept: give the buffer back, whatever size a large
+ * frame made it. A thousand idle workers then cost the primary no receive
+ * buffers at all, and glibc hands the same block to the next read,
+ * whichever worker it is for. */
 static int rbuf_release_if_empty(struct zc__ipc *c, int r)
 {
     if (c->rpos == c->rlen) {
@@ -572,5 +565,5 @@ int zc__ipc_feed(struct zc__ipc *c, const uint8_t *buf, size_t len,
         if (r < 0)
             return r;
     }
-    return 0;
+    return rbuf_release_if_empty(c, 0);
 }

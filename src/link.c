@@ -28,6 +28,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "loop.h"
+#include "parse.h"
 
 #define NS "zc:worker"
 #define LINK_QUEUE_MAX (1024 * 1024)
@@ -491,41 +492,30 @@ static int take_signals(struct zc_worker *w)
     return epoll_set(w, EPOLL_CTL_ADD, &w->sig_src, EPOLLIN);
 }
 
-static int parse_fd(const char *s)
-{
-    char *end;
-    long v;
-
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    v = strtol(s, &end, 10);
-    return *end || v < 3 || v > 65535 ? -1 : (int) v;
-}
-
 /* The link, if this process is a worker with one. */
 static int open_link(struct zc_worker *w)
 {
-    const char *max = getenv("ZC_IPC_MAX_MESSAGE");
-    uint32_t max_payload = ZC_IPC_MAX_MESSAGE;
-    int fd = parse_fd(getenv("ZC_IPC_FD"));
+    unsigned long v, max_payload = ZC_IPC_MAX_MESSAGE;
     struct stat st;
+    int fd, r;
 
-    if (!zc_is_worker() || fd < 0)
+    if (!zc_is_worker() || zc__parse_uint(getenv("ZC_IPC_FD"), 3, 65535, &v) < 0)
         return 0;
+    fd = (int) v;
     if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
         return -EBADF;
-    if (max && *max >= '1' && *max <= '9' && strspn(max, "0123456789") == strlen(max) &&
-        strtoull(max, NULL, 10) <= UINT32_MAX)
-        max_payload = (uint32_t) strtoull(max, NULL, 10);
+    /* Absent or unreadable: the protocol's default. */
+    (void) zc__parse_uint(getenv("ZC_IPC_MAX_MESSAGE"), 1, UINT32_MAX, &max_payload);
     /* Our children must not hold the link open: the primary would not see
      * it close when we exit. */
     (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
     (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    zc__ipc_init(&w->link, fd, max_payload, LINK_QUEUE_MAX);
+    zc__ipc_init(&w->link, fd, (uint32_t) max_payload, LINK_QUEUE_MAX);
     w->link_src = (struct source) { .kind = SRC_LINK, .fd = fd };
     w->link_events = EPOLLIN;
-    if (epoll_set(w, EPOLL_CTL_ADD, &w->link_src, EPOLLIN) < 0)
-        return -errno;
+    r = epoll_set(w, EPOLL_CTL_ADD, &w->link_src, EPOLLIN);
+    if (r < 0)
+        return r;
     /* Protocol version 1; the primary treats the worker as linked now. */
     return zc__ipc_send(&w->link, "hello", "1", 1, NULL, 0, false);
 }

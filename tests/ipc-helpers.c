@@ -505,7 +505,7 @@ int helper_ipc_garbage(int argc, char **argv)
         struct iovec iov = { (void *) "\0\0\0\0\1\0\0\0x", 9 };
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
                               .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        struct cmsghdr *cm;
 
         memset(&u, 0, sizeof(u));
         cm = CMSG_FIRSTHDR(&msg);
