@@ -6,7 +6,7 @@
  *   zcluster-hello -l 127.0.0.1:8080 --reuseport        alone, no manager
  *
  * Every response names the worker (X-Worker-Slot, X-Worker-Pid,
- * X-Worker-Id). On SIGTERM, SIGINT or the primary's shutdown message (its
+ * X-Worker-Id, X-Worker-Generation). On SIGTERM, SIGINT or the primary's shutdown message (its
  * link, in its own epoll loop) it drains: stops accepting, answers
  * the next request of each keep-alive connection with "Connection: close",
  * closes connections still idle after --drain-idle (default 1000 ms), and
@@ -343,18 +343,18 @@ static void on_conn(struct conn *c, uint32_t events)
  * connections. Taking one and going back to epoll lets the others, idle
  * while this one works, be woken for the next.
  */
-static void accept_one(int lfd)
+static bool accept_one(int lfd)
 {
     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
     struct epoll_event ev = { .events = EPOLLIN };
     struct conn *c;
 
     if (fd == -1)
-        return;     /* EAGAIN: another worker took it; EMFILE: next time */
+        return false;   /* EAGAIN: another worker took it; EMFILE: next time */
     c = srv.n_conns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
     if (!c) {
         (void) close(fd);
-        return;
+        return true;
     }
     (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
@@ -362,13 +362,14 @@ static void accept_one(int lfd)
     if (epoll_ctl(srv.ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
         (void) close(fd);
         free(c);
-        return;
+        return true;
     }
     c->next = srv.conns;
     if (c->next)
         c->next->prev = c;
     srv.conns = c;
     srv.n_conns++;
+    return true;
 }
 
 /* sig: the signal that asked, or 0 for the primary's shutdown message. */
@@ -385,9 +386,21 @@ static void start_drain(int sig)
            sig == 0 ? "shutdown message" : sig == SIGINT ? "received SIGINT"
            : "received SIGTERM", srv.n_conns, srv.n_conns == 1 ? "" : "s");
     (void) zc_notify("STOPPING=1");
-    /* Stop accepting: what is queued goes to the workers still serving. */
-    for (int i = 0; i < srv.n_lfd; i++)
+    /*
+     * Stop accepting. The sockets are shared with the other workers, so
+     * close() alone would not take them out of our epoll set (the file
+     * stays open elsewhere) and, with EPOLLEXCLUSIVE, we would go on being
+     * the one woken for new connections. Delete them from the set first;
+     * then take what is already queued and may have woken only us: those
+     * connections are served here, with "Connection: close". Anything
+     * that arrives later wakes a worker still serving.
+     */
+    for (int i = 0; i < srv.n_lfd; i++) {
+        (void) epoll_ctl(srv.ep, EPOLL_CTL_DEL, srv.lfd[i], NULL);
+        for (int n = 0; n < 1024 && accept_one(srv.lfd[i]); n++)
+            ;
         (void) close(srv.lfd[i]);
+    }
     srv.n_lfd = 0;
     (void) timerfd_settime(srv.timerfd, 0, &its, NULL);
 }
@@ -421,7 +434,7 @@ static int serve_loop(void)
                 close_idle();
             } else if (tag >= TAG_LISTEN0 && tag < TAG_LISTEN0 + MAX_LISTEN) {
                 if (!srv.draining)
-                    accept_one(srv.lfd[tag - TAG_LISTEN0]);
+                    (void) accept_one(srv.lfd[tag - TAG_LISTEN0]);
             } else {
                 on_conn(ev[i].data.ptr, ev[i].events);
             }
@@ -508,9 +521,11 @@ static int serve(int argc, char **argv, void *unused)
     if (srv.ep == -1 || srv.sigfd == -1 || srv.timerfd == -1 || open_listeners() < 0)
         return 1;
     snprintf(srv.ident, sizeof(srv.ident),
-             "X-Worker-Slot: %d\r\nX-Worker-Pid: %ld\r\nX-Worker-Id: %llu\r\n",
+             "X-Worker-Slot: %d\r\nX-Worker-Pid: %ld\r\nX-Worker-Id: %llu\r\n"
+             "X-Worker-Generation: %llu\r\n",
              zc_worker_slot(), (long) getpid(),
-             (unsigned long long) zc_worker_id());
+             (unsigned long long) zc_worker_id(),
+             (unsigned long long) zc_worker_generation());
     srv.body_len = (size_t) snprintf(srv.body, sizeof(srv.body),
                                      "hello from worker %llu (slot %d, pid %ld)\n",
                                      (unsigned long long) zc_worker_id(),
