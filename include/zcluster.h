@@ -115,6 +115,12 @@ typedef struct zc_options {
     /* Bytes queued per worker before a send fails with -ENOBUFS, default
      * 1 MiB (a larger message still goes when nothing is queued). */
     uint32_t ipc_queue_max;
+    /* A reload's replacement must be ready within this, or the reload
+     * stops, default 10000. */
+    uint32_t ready_timeout_ms;
+    /* Slots a reload replaces at a time, default 1; the fleet then never
+     * has more than workers + max_surge processes. */
+    unsigned max_surge;
 } zc_options;
 
 /* Set every field of *o to its default. */
@@ -241,7 +247,17 @@ enum {
     ZC_EVENT_SPAWNED = 0,   /* started: pid set */
     ZC_EVENT_READY,         /* counts as ready (the --ready policy) */
     ZC_EVENT_EXITED,        /* reaped: status is the wait status */
-    ZC_EVENT_RESPAWN        /* a new worker for the slot in delay_ms */
+    ZC_EVENT_RESPAWN,       /* a new worker for the slot in delay_ms */
+    ZC_EVENT_RELOADED       /* a rolling reload ended: status is a
+                               ZC_RELOAD_*, generation its generation;
+                               worker_id 0, slot and pid -1 */
+};
+
+/* How a rolling reload ended (ZC_EVENT_RELOADED's status). */
+enum {
+    ZC_RELOAD_DONE = 0,     /* every slot runs the new generation */
+    ZC_RELOAD_FAILED,       /* a replacement exited or was not ready in time */
+    ZC_RELOAD_INTERRUPTED   /* a shutdown began during it */
 };
 
 typedef struct zc_event {
@@ -289,6 +305,29 @@ ZC_EXPORT int zc_primary_send(zc_primary *p, uint64_t worker_id,
  */
 ZC_EXPORT int zc_primary_broadcast(zc_primary *p, const char *type,
                                    const void *data, size_t len);
+
+/*
+ * Starts a rolling reload, as SIGHUP does: slot by slot (max_surge at a
+ * time, never more than workers + max_surge processes) a worker of the
+ * next generation is started from the program's path as it is now on
+ * disk; once it is ready the old one is retired (drained, never
+ * respawned). A replacement that exits, or is not ready within
+ * ready_timeout_ms, stops the reload: it is stopped, and every slot not
+ * yet replaced keeps its worker. ZC_EVENT_RELOADED tells how it ended.
+ * Returns 0 when it starts; 1 when a reload is already under way (one
+ * more then runs after it, if it succeeds; asking again changes nothing);
+ * -ECANCELED during shutdown.
+ */
+ZC_EXPORT int zc_primary_reload(zc_primary *p);
+/*
+ * Sets the number of slots, as SIGTTIN/SIGTTOU do one at a time: new
+ * slots start a worker at once; removed slots (the highest first) retire
+ * their workers, which drain. Returns 0; -EINVAL for 0 or more than
+ * ZC_MAX_WORKERS; -ECANCELED during shutdown; -ENOMEM.
+ */
+ZC_EXPORT int zc_primary_scale(zc_primary *p, unsigned workers);
+/* The number of slots now. */
+ZC_EXPORT unsigned zc_primary_workers(const zc_primary *p);
 
 /*
  * Worker side: the worker's link to its primary, a drain helper in the

@@ -22,6 +22,8 @@ void zc_options_init(zc_options *o)
     o->stop_signal = SIGTERM;
     o->ipc_max_message = ZC_IPC_MAX_MESSAGE;
     o->ipc_queue_max = 1024 * 1024;
+    o->ready_timeout_ms = 10000;
+    o->max_surge = 1;
 }
 
 int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,

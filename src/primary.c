@@ -1,17 +1,25 @@
 /*
- * The primary process: one thread, one event loop, one table of slots.
+ * The primary process: one thread, one event loop, a table of slots and a
+ * list of worker processes.
  *
  * A slot is a place in the fleet (0..N-1), not a process: it holds the
- * current worker, its state and the slot's crash history. Keying backoff on
- * the slot, not on the dead worker (as the spec does), is what makes a
- * crash loop actually back off.
+ * worker serving it, the replacement a reload is starting for it, and the
+ * slot's crash history. Keying backoff on the slot, not on the dead worker
+ * (as the spec does), is what makes a crash loop actually back off.
  *
- *   EMPTY ──spawn──▶ STARTING ──READY=1 / delay──▶ READY
- *     ▲                 │  exit                       │ exit
- *     │                 ▼                             ▼
- *     └──timer── BACKOFF ◀──── crash (or exit 0 with --respawn always)
- *                       DONE ◀── exit 0, or --respawn never
- *   any live state ──shutdown──▶ DRAINING ──exit──▶ EMPTY
+ * A worker is one process. It can outlive its place: a reload or a scale
+ * down retires it, it drains, and a retired worker is never respawned (the
+ * spec respawns an old worker killed during its reload, and its fleet grows).
+ *
+ *   slot    EMPTY ──spawn──▶ RUNNING ──crash──▶ BACKOFF ──timer──▶ RUNNING
+ *                               └── exit 0, or --respawn never ──▶ DONE
+ *   worker  STARTING ──READY=1 / policy──▶ READY ──stop / retire──▶ DRAINING
+ *
+ * A rolling reload steps through the slots, at most max_surge at a time and
+ * never with more than N + max_surge processes: start the replacement,
+ * wait until it is ready, retire the old worker, wait until it has gone.
+ * A replacement that exits or is late fails the reload and changes nothing
+ * else: every slot not yet stepped keeps the worker it had.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,37 +54,78 @@
 #define IPC_READS 16        /* 64 KiB reads per wake-up and worker */
 
 enum slot_state {
-    SLOT_EMPTY,     /* no process, nothing scheduled */
+    SLOT_EMPTY,     /* no worker, nothing scheduled */
     SLOT_BACKOFF,   /* waiting for its respawn timer */
-    SLOT_STARTING,  /* running, not ready yet */
-    SLOT_READY,     /* running and ready */
-    SLOT_DRAINING,  /* asked to stop */
+    SLOT_RUNNING,   /* has a worker */
     SLOT_DONE       /* stopped for good (exit 0, or --respawn never) */
 };
 
+enum worker_state {
+    W_STARTING,     /* running, not ready yet */
+    W_READY,        /* running and ready */
+    W_DRAINING,     /* asked to stop */
+    W_EXITED        /* reaped; the record is freed before the next wait */
+};
+
 struct zc_primary;
+struct slot;
+
+struct worker {
+    struct zc_primary *p;
+    struct worker *prev, *next;     /* p->workers: every unreaped worker */
+    struct worker *dirty_next;      /* p->dirty: messages to write */
+    struct slot *slot;              /* NULL once retired */
+    unsigned slot_index;            /* for the log, kept after retirement */
+    enum worker_state state;
+    pid_t pid;          /* -1 once reaped: only unreaped pids are signalled */
+    uint64_t id;
+    uint64_t generation;
+    uint64_t started_us;
+    uint64_t stop_us;               /* when it was asked to stop */
+    uint64_t kill_at_us;            /* SIGKILL deadline; 0: the shutdown's */
+    uint64_t step_of;               /* the reload whose step ends at its exit */
+    /* the ready delay while STARTING; the answer to the shutdown message,
+     * then the SIGKILL deadline, while DRAINING */
+    struct zc__timer timer;
+    struct zc__timer ready_deadline; /* a reload's replacement only */
+    char status[128];               /* last STATUS= it sent, for display */
+    struct zc__ipc ipc;             /* link to it; fd -1 if none */
+    struct zc__io ipc_io;
+    uint32_t ipc_events;            /* what ipc_io is registered for */
+    bool linked;        /* said hello: it takes a shutdown message */
+    bool stop_acked;    /* said stopping: it needs no stop signal */
+    bool stop_sent;     /* the shutdown message or the stop signal went */
+    bool signalled;     /* the stop signal went */
+    bool retired;       /* replaced or scaled away: never respawned */
+    bool dirty;         /* on p->dirty */
+    const char *link_error; /* set by a frame callback: close after the read */
+};
 
 struct slot {
     struct zc_primary *p;
     unsigned index;
     enum slot_state state;
-    pid_t pid;              /* -1 once reaped: only unreaped pids are signalled */
-    uint64_t worker_id;     /* of the current or last worker */
+    struct worker *w;           /* serving (or starting); NULL if none */
+    struct worker *next;        /* a reload's replacement, until it is ready */
+    uint64_t generation;        /* what its respawns are started as */
+    uint64_t last_id;           /* of its latest worker, for the log */
+    unsigned crashes;           /* in a row; drives the backoff */
+    uint64_t ready_us;          /* when its worker became ready; 0 if not */
+    struct zc__timer timer;     /* the respawn, in BACKOFF */
+};
+
+/* The rolling reload under way (active), or the last one. */
+struct reload {
+    bool active;
+    bool again;             /* asked for again while active */
+    bool pumping;           /* in reload_pump: do not re-enter */
     uint64_t generation;
-    unsigned crashes;       /* in a row; drives the backoff */
-    uint64_t started_us;
-    uint64_t ready_us;      /* 0 until the current worker is ready */
-    /* ready delay while STARTING, respawn in BACKOFF, the answer to the
-     * shutdown message while DRAINING */
-    struct zc__timer timer;
-    char status[128];       /* last STATUS= it sent, for display */
-    struct zc__ipc ipc;     /* link to the current worker; fd -1 if none */
-    struct zc__io ipc_io;
-    uint32_t ipc_events;    /* what ipc_io is registered for */
-    bool linked;            /* said hello: it takes a shutdown message */
-    bool stop_acked;        /* said stopping: it needs no stop signal */
-    bool dirty;             /* messages queued since the last flush */
-    const char *link_error; /* set by a frame callback: close after the read */
+    uint64_t start_us;
+    unsigned next;          /* the next slot to step */
+    unsigned stepping;      /* steps started and not finished */
+    unsigned replaced;
+    unsigned min_ready;     /* the fewest ready workers seen, */
+    unsigned max_alive;     /* and the most processes */
 };
 
 struct listener {
@@ -106,8 +155,11 @@ struct worker_env {
 struct zc_primary {
     struct zc__loop loop;
     zc_options opt;
-    struct slot *slots;
-    unsigned n_slots;
+    struct slot **slots;
+    unsigned n_slots, cap_slots;
+    struct worker *workers;     /* unreaped, newest first */
+    struct worker *dead;        /* reaped in this batch, freed before the wait */
+    struct worker *dirty;       /* with messages to write */
     struct listener *listeners;
     size_t n_listeners;
     int listen_fds[ZC_MAX_LISTEN];
@@ -118,12 +170,14 @@ struct zc_primary {
     char *self_path;        /* absolute path of our binary, or NULL: PATH */
     struct worker_env env;
     uint64_t next_worker_id;
-    uint64_t generation;
+    uint64_t generation;    /* the latest, started by the latest reload */
+    struct reload reload;
     bool shutting_down;
     bool killing;           /* SIGKILL already sent to every worker */
     bool announced_ready;
     bool any_failed;        /* a worker failed and was not respawned */
     unsigned n_alive;       /* spawned and not yet reaped */
+    unsigned n_ready;       /* in W_READY */
     uint64_t shutdown_start_us;
     struct zc__timer shutdown_timer;
     sigset_t signals;       /* blocked and read from the signalfd */
@@ -134,8 +188,6 @@ struct zc_primary {
         void *userdata;
     } *event_fns;
     size_t n_event_fns;
-    struct slot **dirty;    /* slots with messages to write, n_slots room */
-    size_t n_dirty;
     struct rlimit nofile;   /* as we found it; what workers get */
     bool nofile_raised;
 };
@@ -196,6 +248,10 @@ int zc__options_validate(const zc_options *o)
         why = "ipc_max_message: must be from 1 byte to 1 GiB";
     else if (o->ipc_queue_max < 4096)
         why = "ipc_queue_max: must be at least 4096 bytes";
+    else if (o->ready_timeout_ms == 0)
+        why = "ready_timeout_ms: must be at least 1 ms";
+    else if (o->max_surge < 1 || o->max_surge > ZC_MAX_WORKERS)
+        why = "max_surge: must be from 1 to 4096";
     if (why) {
         zc_log(ZC_LOG_ERROR, NS, "invalid options: %s", why);
         return -EINVAL;
@@ -259,7 +315,7 @@ static int env_init(struct zc_primary *p)
 }
 
 /* Fills in the per-worker values; returns where LISTEN_PID's value goes. */
-static char *env_prepare(struct zc_primary *p, const struct slot *s)
+static char *env_prepare(struct zc_primary *p, const struct worker *w)
 {
     struct worker_env *e = &p->env;
     char **ep = e->envp + e->n_base;
@@ -273,10 +329,10 @@ static char *env_prepare(struct zc_primary *p, const struct slot *s)
     }
     *ep++ = e->notify;
     snprintf(e->id, sizeof(e->id), "ZC_WORKER_ID=%llu",
-             (unsigned long long) s->worker_id);
-    snprintf(e->slot, sizeof(e->slot), "ZC_WORKER_SLOT=%u", s->index);
+             (unsigned long long) w->id);
+    snprintf(e->slot, sizeof(e->slot), "ZC_WORKER_SLOT=%u", w->slot_index);
     snprintf(e->generation, sizeof(e->generation), "ZC_GENERATION=%llu",
-             (unsigned long long) s->generation);
+             (unsigned long long) w->generation);
     *ep++ = e->id;
     *ep++ = e->slot;
     *ep++ = e->generation;
@@ -351,18 +407,13 @@ static int self_path_init(struct zc_primary *p, const char *argv0)
 
 /* -- events and worker links --------------------------------------------- */
 
-static void mark_ready(struct zc_primary *p, struct slot *s, const char *how);
+static void mark_ready(struct zc_primary *p, struct worker *w, const char *how);
+static void stop_acknowledged(struct zc_primary *p, struct worker *w);
 
-static void emit(struct zc_primary *p, int type, const struct slot *s,
-                 int status, uint64_t delay_ms)
+static void emit(struct zc_primary *p, const zc_event *e)
 {
-    zc_event e = { .type = type, .worker_id = s->worker_id,
-                   .slot = (int) s->index, .pid = (int) s->pid,
-                   .generation = s->generation, .status = status,
-                   .delay_ms = delay_ms };
-
     for (size_t i = 0; i < p->n_event_fns; i++) {
-        int r = p->event_fns[i].fn(&e, p->event_fns[i].userdata);
+        int r = p->event_fns[i].fn(e, p->event_fns[i].userdata);
 
         if (r < 0)
             zc_log(ZC_LOG_ERROR, NS, "event callback %zu failed: %s; running "
@@ -370,180 +421,201 @@ static void emit(struct zc_primary *p, int type, const struct slot *s,
     }
 }
 
-/* EPOLLOUT only while messages wait: a writable socket would otherwise
- * wake the loop forever. */
-static void link_update_events(struct zc_primary *p, struct slot *s)
+static void emit_worker(struct zc_primary *p, int type, const struct worker *w,
+                        int status)
 {
-    uint32_t want = EPOLLIN | (zc__ipc_pending(&s->ipc) ? EPOLLOUT : 0);
+    zc_event e = { .type = type, .worker_id = w->id,
+                   .slot = (int) w->slot_index, .pid = (int) w->pid,
+                   .generation = w->generation, .status = status };
 
-    if (s->ipc.fd >= 0 && want != s->ipc_events &&
-        zc__loop_mod(&p->loop, &s->ipc_io, want) == 0)
-        s->ipc_events = want;
+    emit(p, &e);
 }
 
-static void link_close(struct zc_primary *p, struct slot *s)
+/* EPOLLOUT only while messages wait: a writable socket would otherwise
+ * wake the loop forever. */
+static void link_update_events(struct zc_primary *p, struct worker *w)
 {
-    if (s->ipc.fd >= 0)
-        zc__loop_del(&p->loop, &s->ipc_io);
-    zc__ipc_close(&s->ipc);
-    s->linked = false;
-    s->link_error = NULL;
+    uint32_t want = EPOLLIN | (zc__ipc_pending(&w->ipc) ? EPOLLOUT : 0);
+
+    if (w->ipc.fd >= 0 && want != w->ipc_events &&
+        zc__loop_mod(&p->loop, &w->ipc_io, want) == 0)
+        w->ipc_events = want;
+}
+
+static void link_close(struct zc_primary *p, struct worker *w)
+{
+    if (w->ipc.fd >= 0)
+        zc__loop_del(&p->loop, &w->ipc_io);
+    zc__ipc_close(&w->ipc);
+    w->linked = false;
+    w->link_error = NULL;
 }
 
 /* Whatever went wrong costs this worker its link and nothing else. */
-static void link_failed(struct zc_primary *p, struct slot *s, int r)
+static void link_failed(struct zc_primary *p, struct worker *w, int r)
 {
     if (r == 1)
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) closed its IPC link",
-               (unsigned long long) s->worker_id, s->index);
+               (unsigned long long) w->id, w->slot_index);
     else
         zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d): IPC: %s (%s); "
-               "closing its link", (unsigned long long) s->worker_id, s->index,
-               (int) s->pid, s->link_error ? s->link_error :
-               s->ipc.why ? s->ipc.why : "error", zc_strerror(r));
-    link_close(p, s);
+               "closing its link", (unsigned long long) w->id, w->slot_index,
+               (int) w->pid, w->link_error ? w->link_error :
+               w->ipc.why ? w->ipc.why : "error", zc_strerror(r));
+    link_close(p, w);
 }
 
-static void on_hello(struct slot *s, const struct zc__ipc_frame *f)
+static void on_hello(struct worker *w, const struct zc__ipc_frame *f)
 {
     if (f->len == 1 && f->data[0] == '1') {
-        s->linked = true;
+        w->linked = true;
         return;
     }
-    s->link_error = "it speaks another protocol version (hello is not \"1\")";
+    w->link_error = "it speaks another protocol version (hello is not \"1\")";
 }
 
 /* Printable text only: a STATUS ends up in our log lines. */
-static void copy_status(struct slot *s, const struct zc__ipc_frame *f)
+static void copy_status(struct worker *w, const struct zc__ipc_frame *f)
 {
-    size_t n = f->len < sizeof(s->status) - 1 ? f->len : sizeof(s->status) - 1;
+    size_t n = f->len < sizeof(w->status) - 1 ? f->len : sizeof(w->status) - 1;
 
     for (size_t i = 0; i < n; i++)
-        s->status[i] = f->data[i] >= 0x20 && f->data[i] < 0x7f
+        w->status[i] = f->data[i] >= 0x20 && f->data[i] < 0x7f
                        ? (char) f->data[i] : '?';
-    s->status[n] = '\0';
+    w->status[n] = '\0';
 }
 
-static void stop_acknowledged(struct zc_primary *p, struct slot *s)
+static bool takes_ready_message(const struct zc_primary *p,
+                                const struct worker *w)
 {
-    s->stop_acked = true;
-    if (s->state == SLOT_DRAINING)
-        zc__timer_stop(&p->loop, &s->timer);
+    return w->state == W_STARTING &&
+           (p->opt.ready == ZC_READY_AUTO || p->opt.ready == ZC_READY_NOTIFY);
 }
 
 /* The reserved types first (docs/protocol.md), then the application's
  * handlers, which may watch reserved types too. */
 static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
 {
-    struct slot *s = userdata;
-    struct zc_primary *p = s->p;
+    struct worker *w = userdata;
+    struct zc_primary *p = w->p;
     zc_msg m = { .type = f->type, .data = f->data, .len = f->len,
                  .fds = f->fds, .n_fds = f->n_fds,
-                 .worker_id = s->worker_id, .slot = (int) s->index };
+                 .worker_id = w->id, .slot = (int) w->slot_index };
 
     (void) c;
-    if (s->link_error)
+    if (w->link_error)
         return;
     if (strcmp(f->type, "hello") == 0)
-        on_hello(s, f);
-    else if (strcmp(f->type, "ready") == 0 && s->state == SLOT_STARTING &&
-             (p->opt.ready == ZC_READY_AUTO || p->opt.ready == ZC_READY_NOTIFY))
-        mark_ready(p, s, "ready message");
+        on_hello(w, f);
+    else if (strcmp(f->type, "ready") == 0 && takes_ready_message(p, w))
+        mark_ready(p, w, "ready message");
     else if (strcmp(f->type, "status") == 0)
-        copy_status(s, f);
+        copy_status(w, f);
     else if (strcmp(f->type, "stopping") == 0)
-        stop_acknowledged(p, s);
+        stop_acknowledged(p, w);
     zc__handlers_run(&p->handlers, &m, NS);
 }
 
 static void on_ipc(struct zc__loop *l, struct zc__io *io, uint32_t events)
 {
-    struct slot *s = zc__container_of(io, struct slot, ipc_io);
-    struct zc_primary *p = s->p;
+    struct worker *w = zc__container_of(io, struct worker, ipc_io);
+    struct zc_primary *p = w->p;
     int r = 0;
 
     (void) l;
-    if (s->ipc.fd < 0)
+    if (w->ipc.fd < 0)
         return;         /* closed earlier in this batch */
     if (events & EPOLLOUT)
-        r = zc__ipc_flush(&s->ipc);
+        r = zc__ipc_flush(&w->ipc);
     if (r == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-        r = zc__ipc_read(&s->ipc, IPC_READS, on_frame, s);
-    if (r == 0 && s->link_error)
+        r = zc__ipc_read(&w->ipc, IPC_READS, on_frame, w);
+    if (r == 0 && w->link_error)
         r = -EPROTO;
     if (r != 0)
-        link_failed(p, s, r);
+        link_failed(p, w, r);
     else
-        link_update_events(p, s);
+        link_update_events(p, w);
 }
 
 /* At the worker's exit: what it said last is handled before its death,
  * as with notify messages. Bounded by what its socket can hold. */
-static void link_drain(struct zc_primary *p, struct slot *s)
+static void link_drain(struct zc_primary *p, struct worker *w)
 {
     int r = 0;
 
-    if (s->ipc.fd >= 0)
-        r = zc__ipc_read(&s->ipc, 64, on_frame, s);
+    if (w->ipc.fd >= 0)
+        r = zc__ipc_read(&w->ipc, 64, on_frame, w);
     if (r < 0 && r != -ECONNRESET)
-        link_failed(p, s, r);
-    link_close(p, s);
+        link_failed(p, w, r);
+    link_close(p, w);
 }
 
-/* Queues for one worker; written by flush_dirty when the batch ends. */
-static int queue_to(struct zc_primary *p, struct slot *s, const char *type,
+/* Queues for one worker; written by before_poll when the batch ends. */
+static int queue_to(struct zc_primary *p, struct worker *w, const char *type,
                     const void *data, size_t len, const int *fds, size_t n_fds)
 {
     int r;
 
-    if (s->ipc.fd < 0)
+    if (w->ipc.fd < 0)
         return -ENOTCONN;
-    r = zc__ipc_send(&s->ipc, type, data, len, fds, n_fds, false);
-    if (r == 0 && !s->dirty) {
-        s->dirty = true;
-        p->dirty[p->n_dirty++] = s;
+    r = zc__ipc_send(&w->ipc, type, data, len, fds, n_fds, false);
+    if (r == 0 && !w->dirty) {
+        w->dirty = true;
+        w->dirty_next = p->dirty;
+        p->dirty = w;
     }
     return r;
 }
 
-static void flush_dirty(struct zc__loop *l)
+/* Before each wait: write what the batch queued, then free the records of
+ * the workers reaped in it (epoll may still have named them in the batch,
+ * so they live until here). */
+static void before_poll(struct zc__loop *l)
 {
     struct zc_primary *p = zc__container_of(l, struct zc_primary, loop);
 
-    for (size_t i = 0; i < p->n_dirty; i++) {
-        struct slot *s = p->dirty[i];
+    while (p->dirty) {
+        struct worker *w = p->dirty;
         int r;
 
-        s->dirty = false;
-        if (s->ipc.fd < 0)
+        p->dirty = w->dirty_next;
+        w->dirty = false;
+        if (w->ipc.fd < 0)
             continue;
-        r = zc__ipc_flush(&s->ipc);
+        r = zc__ipc_flush(&w->ipc);
         if (r < 0)
-            link_failed(p, s, r);
+            link_failed(p, w, r);
         else
-            link_update_events(p, s);
+            link_update_events(p, w);
     }
-    p->n_dirty = 0;
+    while (p->dead) {
+        struct worker *w = p->dead;
+
+        p->dead = w->next;
+        free(w);
+    }
 }
 
 /* The primary's end is always corked: messages wait for the end of the
  * batch and leave many per write. */
-static int link_open(struct zc_primary *p, struct slot *s, int fd)
+static int link_open(struct zc_primary *p, struct worker *w, int fd)
 {
-    zc__ipc_init(&s->ipc, fd, p->opt.ipc_max_message, p->opt.ipc_queue_max);
-    s->ipc.corked = true;
-    s->ipc_io = (struct zc__io) { .fd = fd, .cb = on_ipc };
-    s->ipc_events = EPOLLIN;
-    s->linked = s->stop_acked = false;
-    s->link_error = NULL;
-    return zc__loop_add(&p->loop, &s->ipc_io, EPOLLIN);
+    zc__ipc_init(&w->ipc, fd, p->opt.ipc_max_message, p->opt.ipc_queue_max);
+    w->ipc.corked = true;
+    w->ipc_io = (struct zc__io) { .fd = fd, .cb = on_ipc };
+    w->ipc_events = EPOLLIN;
+    return zc__loop_add(&p->loop, &w->ipc_io, EPOLLIN);
 }
 
-/* -- slot life ------------------------------------------------------------ */
+/* -- workers and slots ---------------------------------------------------- */
 
 static void spawn_slot(struct zc_primary *p, struct slot *s);
 static void check_fleet_end(struct zc_primary *p);
-static void signal_worker(struct slot *s, int sig);
+static void signal_worker(struct worker *w, int sig);
+static void promote(struct zc_primary *p, struct slot *s);
+static void reload_failed(struct zc_primary *p, const struct slot *s,
+                          const char *why);
+static void reload_pump(struct zc_primary *p);
 
 static void describe_exit(int status, char *buf, size_t size)
 {
@@ -562,12 +634,26 @@ static void describe_exit(int status, char *buf, size_t size)
                  WCOREDUMP(status) ? " (core dumped)" : "");
 }
 
+/* Keeps n_ready, and the reload's fewest-ready figure, in step. */
+static void set_state(struct zc_primary *p, struct worker *w,
+                      enum worker_state state)
+{
+    if (w->state == W_READY && state != W_READY) {
+        p->n_ready--;
+        if (p->reload.active && p->n_ready < p->reload.min_ready)
+            p->reload.min_ready = p->n_ready;
+    } else if (w->state != W_READY && state == W_READY) {
+        p->n_ready++;
+    }
+    w->state = state;
+}
+
 static void announce_if_all_ready(struct zc_primary *p)
 {
     if (p->announced_ready)
         return;
     for (unsigned i = 0; i < p->n_slots; i++)
-        if (p->slots[i].state != SLOT_READY)
+        if (!p->slots[i]->w || p->slots[i]->w->state != W_READY)
             return;
     p->announced_ready = true;
     zc_log(ZC_LOG_INFO, NS, "all %u workers ready", p->n_slots);
@@ -575,22 +661,30 @@ static void announce_if_all_ready(struct zc_primary *p)
     (void) zc_notify("READY=1\nSTATUS=all workers ready");
 }
 
-static void mark_ready(struct zc_primary *p, struct slot *s, const char *how)
+static void mark_ready(struct zc_primary *p, struct worker *w, const char *how)
 {
     uint64_t now = zc__now_us();
+    struct slot *s = w->slot;
 
-    zc__timer_stop(&p->loop, &s->timer);
-    s->state = SLOT_READY;
-    s->ready_us = now;
+    zc__timer_stop(&p->loop, &w->timer);
+    set_state(p, w, W_READY);
     zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) ready in %llu ms (%s)",
-           (unsigned long long) s->worker_id, s->index, (int) s->pid,
-           (unsigned long long) ((now - s->started_us) / 1000), how);
-    emit(p, ZC_EVENT_READY, s, 0, 0);
+           (unsigned long long) w->id, w->slot_index, (int) w->pid,
+           (unsigned long long) ((now - w->started_us) / 1000), how);
+    emit_worker(p, ZC_EVENT_READY, w, 0);
+    if (s && s->next == w)
+        promote(p, s);
+    else if (s)
+        s->ready_us = now;
     announce_if_all_ready(p);
 }
 
 static void schedule_respawn(struct zc_primary *p, struct slot *s, uint64_t delay_ms)
 {
+    zc_event e = { .type = ZC_EVENT_RESPAWN, .worker_id = s->last_id,
+                   .slot = (int) s->index, .pid = -1,
+                   .generation = s->generation, .delay_ms = delay_ms };
+
     s->state = SLOT_BACKOFF;
     if (zc__timer_start(&p->loop, &s->timer,
                         zc__now_us() + delay_ms * 1000u) < 0) {
@@ -600,7 +694,7 @@ static void schedule_respawn(struct zc_primary *p, struct slot *s, uint64_t dela
         p->any_failed = true;
         return;
     }
-    emit(p, ZC_EVENT_RESPAWN, s, 0, delay_ms);
+    emit(p, &e);
 }
 
 /* A crash, or a failed start: count it on the slot and back off. */
@@ -618,66 +712,110 @@ static uint64_t count_crash(struct zc_primary *p, struct slot *s)
                           p->opt.max_respawn_delay_ms, s->crashes);
 }
 
-static void on_slot_timer(struct zc__loop *l, struct zc__timer *t)
+/* Arms the SIGKILL deadline of a worker asked to stop, if it has its own
+ * (a retired one; at shutdown the shutdown timer does it for all). */
+static void arm_kill(struct zc_primary *p, struct worker *w)
 {
-    struct slot *s = zc__container_of(t, struct slot, timer);
-    struct zc_primary *p = s->p;
-    char how[64];
-
-    (void) l;
-    if (s->state == SLOT_BACKOFF) {
-        spawn_slot(p, s);
-    } else if (s->state == SLOT_DRAINING) {
-        zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) did not answer "
-               "the shutdown message: sending it the stop signal",
-               (unsigned long long) s->worker_id, s->index, (int) s->pid);
-        signal_worker(s, p->opt.stop_signal);
-    } else if (s->state == SLOT_STARTING) {
-        snprintf(how, sizeof(how), p->opt.ready == ZC_READY_DELAY
-                 ? "ready delay of %u ms elapsed" : "up %u ms without READY=1",
-                 p->opt.ready_delay_ms);
-        mark_ready(p, s, how);
+    if (!w->kill_at_us) {
+        zc__timer_stop(&p->loop, &w->timer);
+    } else if (zc__timer_start(&p->loop, &w->timer, w->kill_at_us) < 0) {
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (pid %d): no memory for its stop "
+               "deadline: killing it with SIGKILL now",
+               (unsigned long long) w->id, (int) w->pid);
+        signal_worker(w, SIGKILL);
     }
 }
 
-static void start_ready_policy(struct zc_primary *p, struct slot *s)
+static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
+{
+    struct worker *w = zc__container_of(t, struct worker, timer);
+    struct zc_primary *p = w->p;
+    char how[64];
+
+    (void) l;
+    if (w->state == W_STARTING) {
+        snprintf(how, sizeof(how), p->opt.ready == ZC_READY_DELAY
+                 ? "ready delay of %u ms elapsed" : "up %u ms without READY=1",
+                 p->opt.ready_delay_ms);
+        mark_ready(p, w, how);
+    } else if (w->state == W_DRAINING && !w->signalled && !w->stop_acked) {
+        zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) did not answer "
+               "the shutdown message: sending it the stop signal",
+               (unsigned long long) w->id, w->slot_index, (int) w->pid);
+        signal_worker(w, p->opt.stop_signal);
+        w->signalled = true;
+        arm_kill(p, w);
+    } else if (w->state == W_DRAINING) {
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) still running "
+               "%u ms after it was asked to stop: killing it with SIGKILL",
+               (unsigned long long) w->id, w->slot_index, (int) w->pid,
+               p->opt.shutdown_timeout_ms);
+        signal_worker(w, SIGKILL);
+    }
+}
+
+static void on_slot_timer(struct zc__loop *l, struct zc__timer *t)
+{
+    struct slot *s = zc__container_of(t, struct slot, timer);
+
+    (void) l;
+    if (s->state == SLOT_BACKOFF)
+        spawn_slot(s->p, s);
+}
+
+/* A reload's replacement that is not ready in time fails the reload. */
+static void on_ready_deadline(struct zc__loop *l, struct zc__timer *t)
+{
+    struct worker *w = zc__container_of(t, struct worker, ready_deadline);
+    char why[128];
+
+    (void) l;
+    if (w->state != W_STARTING || !w->slot || w->slot->next != w)
+        return;
+    snprintf(why, sizeof(why), "worker %llu (pid %d) was not ready within "
+             "%u ms", (unsigned long long) w->id, (int) w->pid,
+             w->p->opt.ready_timeout_ms);
+    reload_failed(w->p, w->slot, why);
+}
+
+static void start_ready_policy(struct zc_primary *p, struct worker *w)
 {
     switch (p->opt.ready) {
     case ZC_READY_IMMEDIATE:
-        mark_ready(p, s, "immediate");
+        mark_ready(p, w, "immediate");
         break;
     case ZC_READY_AUTO:
     case ZC_READY_DELAY:
-        if (zc__timer_start(&p->loop, &s->timer,
-                            s->started_us + p->opt.ready_delay_ms * 1000ull) < 0)
-            mark_ready(p, s, "no memory for a ready timer");
+        if (zc__timer_start(&p->loop, &w->timer,
+                            w->started_us + p->opt.ready_delay_ms * 1000ull) < 0)
+            mark_ready(p, w, "no memory for a ready timer");
         break;
     default:            /* NOTIFY: only READY=1 will do */
         break;
     }
 }
 
-/* path NULL: the IPC socketpair failed (EMFILE, say), not the program. */
-static void spawn_failed(struct zc_primary *p, struct slot *s, const char *path,
+static void spawn_failed(struct zc_primary *p, struct slot *s, const char *what,
                          int r)
 {
     uint64_t delay = count_crash(p, s);
 
-    char what[PATH_MAX + 32];
-
-    if (!path)
-        snprintf(what, sizeof(what), "socketpair for its IPC link");
-    else
-        snprintf(what, sizeof(what), "%s '%s'", r == -EAGAIN || r == -ENOMEM
-                 ? "fork for" : "cannot execute", path);
     zc_log(ZC_LOG_ERROR, NS, "worker %llu (slot %u) could not be started: %s: "
            "%s; retrying in %llu ms (failure %u in a row)",
-           (unsigned long long) s->worker_id, s->index, what, zc_strerror(r),
+           (unsigned long long) s->last_id, s->index, what, zc_strerror(r),
            (unsigned long long) delay, s->crashes);
     schedule_respawn(p, s, delay);
 }
 
-static void spawn_slot(struct zc_primary *p, struct slot *s)
+/*
+ * Starts a worker process for slot s, of generation gen, and logs it with
+ * note appended. On failure returns -errno with what failed in what (the
+ * program, or the socketpair of its link) for the caller to log; the id
+ * it would have had is used up, as a failed fork's would be.
+ */
+static int spawn_worker(struct zc_primary *p, struct slot *s, uint64_t gen,
+                        const char *note, struct worker **ret, char *what,
+                        size_t what_size)
 {
     char path[PATH_MAX];
     int fds[ZC_MAX_LISTEN + 1], pair[2];
@@ -687,45 +825,133 @@ static void spawn_slot(struct zc_primary *p, struct slot *s)
         .stdin_fd = p->devnull, .pdeath_signal = SIGKILL,
         .nofile = p->nofile_raised ? &p->nofile : NULL,
     };
+    struct worker *w;
     pid_t pid = -1;
     int r;
 
-    s->worker_id = p->next_worker_id++;
-    s->generation = p->generation;
-    s->ready_us = 0;
-    s->status[0] = '\0';
+    s->last_id = p->next_worker_id++;
     r = resolve_exec(p, path, sizeof(path));
     if (r < 0) {
-        spawn_failed(p, s, p->self_path ? p->self_path : p->argv[0], r);
-        return;
+        snprintf(what, what_size, "cannot execute '%s'",
+                 p->self_path ? p->self_path : p->argv[0]);
+        return r;
     }
+    w = calloc(1, sizeof(*w));
+    if (!w) {
+        snprintf(what, what_size, "its record");
+        return -ENOMEM;
+    }
+    *w = (struct worker) { .p = p, .slot = s, .slot_index = s->index,
+                           .id = s->last_id, .generation = gen, .pid = -1 };
+    w->ipc.fd = -1;
+    zc__timer_init(&w->timer, on_worker_timer);
+    zc__timer_init(&w->ready_deadline, on_ready_deadline);
     /* Non-blocking on both ends; the worker's end is placed after the
      * listeners and closed here once it has it. */
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
                    pair) == -1) {
-        spawn_failed(p, s, NULL, -errno);
-        return;
+        r = -errno;
+        snprintf(what, what_size, "socketpair for its IPC link");
+        free(w);
+        return r;
     }
     memcpy(fds, p->listen_fds, sizeof(int) * p->n_listeners);
     fds[p->n_listeners] = pair[1];
-    sp.listen_pid = env_prepare(p, s);
+    sp.listen_pid = env_prepare(p, w);
     r = zc__spawn(&sp, &pid);
     (void) close(pair[1]);
     if (r < 0) {
         (void) close(pair[0]);
-        spawn_failed(p, s, path, r);
+        free(w);
+        snprintf(what, what_size, "%s '%s'", r == -EAGAIN || r == -ENOMEM
+                 ? "fork for" : "cannot execute", path);
+        return r;
+    }
+    if (link_open(p, w, pair[0]) < 0)
+        link_close(p, w);   /* it runs without a link: logged on use */
+    w->pid = pid;
+    w->state = W_STARTING;
+    w->started_us = zc__now_us();
+    w->next = p->workers;
+    if (w->next)
+        w->next->prev = w;
+    p->workers = w;
+    p->n_alive++;
+    if (p->reload.active && p->n_alive > p->reload.max_alive)
+        p->reload.max_alive = p->n_alive;
+    zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) started: %s%s",
+           (unsigned long long) w->id, s->index, (int) pid, path, note);
+    emit_worker(p, ZC_EVENT_SPAWNED, w, 0);
+    *ret = w;
+    return 0;
+}
+
+static void spawn_slot(struct zc_primary *p, struct slot *s)
+{
+    char what[PATH_MAX + 32];
+    struct worker *w;
+    int r = spawn_worker(p, s, s->generation, "", &w, what, sizeof(what));
+
+    if (r < 0) {
+        spawn_failed(p, s, what, r);
         return;
     }
-    if (link_open(p, s, pair[0]) < 0)
-        link_close(p, s);   /* it runs without a link: logged on use */
-    s->pid = pid;
-    s->state = SLOT_STARTING;
-    s->started_us = zc__now_us();
-    p->n_alive++;
-    zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) started: %s",
-           (unsigned long long) s->worker_id, s->index, (int) pid, path);
-    emit(p, ZC_EVENT_SPAWNED, s, 0, 0);
-    start_ready_policy(p, s);
+    s->w = w;
+    s->state = SLOT_RUNNING;
+    s->ready_us = 0;
+    start_ready_policy(p, w);
+}
+
+/*
+ * Asks one worker to drain. A linked worker gets the "shutdown" message
+ * (with the time it has) and a moment to answer "stopping" before the
+ * stop signal follows; one that already said "stopping" gets nothing more.
+ * kill_at_us is its own SIGKILL deadline (0: the shutdown timer's). Asking
+ * twice changes nothing. Returns whether the message went, for the log.
+ */
+static bool stop_worker(struct zc_primary *p, struct worker *w,
+                        uint64_t kill_at_us)
+{
+    uint32_t ack_ms = p->opt.shutdown_timeout_ms / 2;
+    uint64_t now = zc__now_us();
+    char ms[16];
+
+    if (w->pid <= 0 || w->stop_sent)
+        return w->pid > 0 && !w->signalled;
+    zc__timer_stop(&p->loop, &w->ready_deadline);
+    set_state(p, w, W_DRAINING);
+    w->stop_sent = true;
+    w->stop_us = now;
+    w->kill_at_us = kill_at_us;
+    if (w->stop_acked) {
+        arm_kill(p, w);
+        return true;
+    }
+    if (ack_ms > STOP_ACK_MS)
+        ack_ms = STOP_ACK_MS;
+    snprintf(ms, sizeof(ms), "%u", p->opt.shutdown_timeout_ms);
+    if (w->linked && queue_to(p, w, "shutdown", ms, strlen(ms), NULL, 0) == 0 &&
+        zc__timer_start(&p->loop, &w->timer, now + ack_ms * 1000ull) == 0)
+        return true;
+    signal_worker(w, p->opt.stop_signal);
+    w->signalled = true;
+    arm_kill(p, w);
+    return false;
+}
+
+/* Out of its slot for good: it drains, with shutdown_timeout to do it. */
+static void retire(struct zc_primary *p, struct worker *w)
+{
+    w->retired = true;
+    w->slot = NULL;
+    (void) stop_worker(p, w, zc__now_us() + p->opt.shutdown_timeout_ms * 1000ull);
+}
+
+static void stop_acknowledged(struct zc_primary *p, struct worker *w)
+{
+    w->stop_acked = true;
+    if (w->state == W_DRAINING && !w->signalled)
+        arm_kill(p, w);
 }
 
 /* Every worker is reaped: nothing can be left behind, so we may exit. */
@@ -737,35 +963,37 @@ static void finish_shutdown(struct zc_primary *p)
     zc__loop_stop(&p->loop);
 }
 
-/* The worker left; decide, once, what the slot does next. */
-static void on_worker_exit(struct zc_primary *p, struct slot *s, int status)
+/* Reaped: out of the list, onto the dead one until before_poll. */
+static void forget_worker(struct zc_primary *p, struct worker *w)
 {
-    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    char what[320];
-    size_t n;
+    zc__timer_stop(&p->loop, &w->timer);
+    zc__timer_stop(&p->loop, &w->ready_deadline);
+    set_state(p, w, W_EXITED);
+    w->pid = -1;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        p->workers = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->next = p->dead;
+    p->dead = w;
+    p->n_alive--;
+}
+
+/* A slot whose serving worker exited on its own: respawn, or not. */
+static void slot_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
+                             const char *what)
+{
     uint64_t delay;
 
-    /* What it said last (a status, a result) is handled before its death. */
-    link_drain(p, s);
-    /* "worker 3 (slot 1, pid 4121) exited with status 1", said once. */
-    n = (size_t) snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) ",
-                          (unsigned long long) s->worker_id, s->index,
-                          (int) s->pid);
-    describe_exit(status, what + n, sizeof(what) - n);
-    emit(p, ZC_EVENT_EXITED, s, status, 0);
-    /* Its last STATUS= is the best clue to why it died. */
-    if (s->status[0] && !clean)
-        snprintf(what + strlen(what), sizeof(what) - strlen(what),
-                 " (last status: %s)", s->status);
-    /* Reaped: from here on the pid may belong to anyone. */
-    s->pid = -1;
-    zc__timer_stop(&p->loop, &s->timer);
-    p->n_alive--;
-    if (p->shutting_down) {
+    s->w = NULL;
+    if (s->next) {
+        /* Its replacement takes the slot when ready; if it fails instead,
+         * reload_failed schedules a respawn. */
         s->state = SLOT_EMPTY;
-        zc_log(ZC_LOG_INFO, NS, "%s during shutdown; %u left", what, p->n_alive);
-        if (p->n_alive == 0)
-            finish_shutdown(p);
+        zc_log(ZC_LOG_WARN, NS, "%s; its replacement, worker %llu, is starting",
+               what, (unsigned long long) s->next->id);
         return;
     }
     if (p->opt.respawn == ZC_RESPAWN_NEVER ||
@@ -788,13 +1016,64 @@ static void on_worker_exit(struct zc_primary *p, struct slot *s, int status)
     schedule_respawn(p, s, delay);
 }
 
-/* A linear scan: it runs once per exit or notify message, never per
- * request, and a thousand slots scan in a microsecond. */
-static struct slot *slot_by_pid(struct zc_primary *p, pid_t pid)
+/* The worker left; decide, once, what happens next. */
+static void on_worker_exit(struct zc_primary *p, struct worker *w, int status)
 {
-    for (unsigned i = 0; i < p->n_slots; i++)
-        if (p->slots[i].pid == pid)
-            return &p->slots[i];
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    struct slot *s = w->slot;
+    struct reload *R = &p->reload;
+    char what[320];
+    size_t n;
+
+    /* What it said last (a status, a result) is handled before its death. */
+    link_drain(p, w);
+    /* "worker 3 (slot 1, pid 4121) exited with status 1", said once. */
+    n = (size_t) snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) ",
+                          (unsigned long long) w->id, w->slot_index,
+                          (int) w->pid);
+    describe_exit(status, what + n, sizeof(what) - n);
+    emit_worker(p, ZC_EVENT_EXITED, w, status);
+    /* Its last STATUS= is the best clue to why it died. */
+    if (w->status[0] && !clean)
+        snprintf(what + strlen(what), sizeof(what) - strlen(what),
+                 " (last status: %s)", w->status);
+    /* Reaped: from here on the pid may belong to anyone. */
+    forget_worker(p, w);
+    if (p->shutting_down) {
+        zc_log(ZC_LOG_INFO, NS, "%s during shutdown; %u left", what, p->n_alive);
+        if (p->n_alive == 0)
+            finish_shutdown(p);
+        return;
+    }
+    if (w->retired) {
+        zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; retired, drained "
+               "in %llu ms", what,
+               (unsigned long long) ((zc__now_us() - w->stop_us) / 1000));
+        if (R->active && w->step_of == R->generation)
+            R->stepping--;
+        reload_pump(p);
+        check_fleet_end(p);
+        return;
+    }
+    if (s && s->next == w) {
+        s->next = NULL;
+        R->stepping--;
+        snprintf(what + strlen(what), sizeof(what) - strlen(what),
+                 " before it was ready");
+        reload_failed(p, s, what);
+        return;
+    }
+    if (s)
+        slot_lost_worker(p, s, clean, what);
+}
+
+/* A linear scan: it runs once per exit or notify message, never per
+ * request, and a thousand workers scan in a microsecond. */
+static struct worker *worker_by_pid(struct zc_primary *p, pid_t pid)
+{
+    for (struct worker *w = p->workers; w; w = w->next)
+        if (w->pid == pid)
+            return w;
     return NULL;
 }
 
@@ -805,10 +1084,10 @@ static void reap_children(struct zc_primary *p)
 
     /* SIGCHLDs coalesce: reap until nothing is left, whatever woke us. */
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        struct slot *s = slot_by_pid(p, pid);
+        struct worker *w = worker_by_pid(p, pid);
 
-        if (s)
-            on_worker_exit(p, s, status);
+        if (w)
+            on_worker_exit(p, w, status);
         else
             zc_log(ZC_LOG_DEBUG, NS, "reaped pid %d, not a worker", (int) pid);
     }
@@ -818,8 +1097,10 @@ static void reap_children(struct zc_primary *p)
  * --respawn never): nothing is left to supervise. */
 static void check_fleet_end(struct zc_primary *p)
 {
+    if (p->n_alive > 0 || p->reload.active)
+        return;
     for (unsigned i = 0; i < p->n_slots; i++)
-        if (p->slots[i].state != SLOT_DONE && p->slots[i].state != SLOT_EMPTY)
+        if (p->slots[i]->state != SLOT_DONE && p->slots[i]->state != SLOT_EMPTY)
             return;
     zc_log(p->any_failed ? ZC_LOG_WARN : ZC_LOG_INFO, NS,
            "no worker is running and none will be restarted; exiting with "
@@ -828,22 +1109,316 @@ static void check_fleet_end(struct zc_primary *p)
     zc__loop_stop(&p->loop);
 }
 
+/* -- rolling reload ------------------------------------------------------- */
+
+static int reload_start(struct zc_primary *p, const char *by);
+
+static void emit_reload(struct zc_primary *p, int outcome)
+{
+    zc_event e = { .type = ZC_EVENT_RELOADED, .slot = -1, .pid = -1,
+                   .generation = p->reload.generation, .status = outcome };
+
+    emit(p, &e);
+}
+
+static unsigned long long reload_ms(const struct zc_primary *p)
+{
+    return (unsigned long long) ((zc__now_us() - p->reload.start_us) / 1000);
+}
+
+static void reload_done(struct zc_primary *p)
+{
+    struct reload *R = &p->reload;
+
+    R->active = false;
+    zc_log(ZC_LOG_INFO, NS, "reload to generation %llu done in %llu ms: %u of "
+           "%u slots replaced; never fewer than %u ready workers, never more "
+           "than %u processes", (unsigned long long) R->generation,
+           reload_ms(p), R->replaced, p->n_slots, R->min_ready, R->max_alive);
+    emit_reload(p, ZC_RELOAD_DONE);
+    if (R->again)
+        (void) reload_start(p, "a reload was asked for during the last one");
+}
+
+/*
+ * A replacement failed: the reload stops where it is. Replacements still
+ * starting are stopped, and every slot not yet stepped keeps the worker it
+ * has; slots already stepped keep their new, ready, workers. A slot left
+ * with no worker at all (its old one died meanwhile) respawns as usual.
+ */
+static void reload_failed(struct zc_primary *p, const struct slot *failed,
+                          const char *why)
+{
+    struct reload *R = &p->reload;
+    unsigned kept = 0;
+
+    R->active = false;
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        struct slot *s = p->slots[i];
+
+        if (s->next) {
+            struct worker *w = s->next;
+
+            s->next = NULL;
+            retire(p, w);
+        }
+        if (!s->w && (s->state == SLOT_EMPTY || s->state == SLOT_BACKOFF) &&
+            !zc__timer_is_active(&s->timer))
+            schedule_respawn(p, s, count_crash(p, s));
+        kept += s->generation != R->generation;
+    }
+    zc_log(ZC_LOG_ERROR, NS, "reload to generation %llu failed after %llu ms: "
+           "slot %u: %s. %u of %u slots replaced; the other %u keep%s their "
+           "workers. %s", (unsigned long long) R->generation, reload_ms(p),
+           failed->index, why, R->replaced, p->n_slots, kept,
+           kept == 1 ? "s" : "", R->again
+           ? "The reload asked for during this one is dropped: send SIGHUP "
+             "again to retry." : "Send SIGHUP again to retry.");
+    R->again = false;
+    emit_reload(p, ZC_RELOAD_FAILED);
+}
+
+static void reload_interrupted(struct zc_primary *p, const char *name)
+{
+    struct reload *R = &p->reload;
+
+    R->active = false;
+    R->again = false;
+    zc_log(ZC_LOG_WARN, NS, "received SIG%s during the reload to generation "
+           "%llu: abandoning it after %llu ms, %u of %u slots replaced", name,
+           (unsigned long long) R->generation, reload_ms(p), R->replaced,
+           p->n_slots);
+    emit_reload(p, ZC_RELOAD_INTERRUPTED);
+}
+
+static void start_replacement(struct zc_primary *p, struct slot *s)
+{
+    struct reload *R = &p->reload;
+    char what[PATH_MAX + 32], note[160], why[PATH_MAX + 96];
+    struct worker *w;
+    int r;
+
+    if (s->state == SLOT_BACKOFF)
+        zc__timer_stop(&p->loop, &s->timer);
+    if (s->w)
+        snprintf(note, sizeof(note), " (reload to generation %llu, slot %u "
+                 "of %u, replacing worker %llu)",
+                 (unsigned long long) R->generation, R->next, p->n_slots,
+                 (unsigned long long) s->w->id);
+    else
+        snprintf(note, sizeof(note), " (reload to generation %llu, slot %u "
+                 "of %u, which had no worker running)",
+                 (unsigned long long) R->generation, R->next, p->n_slots);
+    r = spawn_worker(p, s, R->generation, note, &w, what, sizeof(what));
+    if (r < 0) {
+        snprintf(why, sizeof(why), "worker %llu could not be started: %s: %s",
+                 (unsigned long long) s->last_id, what, zc_strerror(r));
+        reload_failed(p, s, why);
+        return;
+    }
+    R->stepping++;
+    s->next = w;
+    if (zc__timer_start(&p->loop, &w->ready_deadline, w->started_us +
+                        p->opt.ready_timeout_ms * 1000ull) < 0) {
+        reload_failed(p, s, "no memory for the replacement's ready deadline");
+        return;
+    }
+    start_ready_policy(p, w);
+}
+
+/* The slot's replacement is ready: it serves, and the old worker goes. */
+static void promote(struct zc_primary *p, struct slot *s)
+{
+    struct reload *R = &p->reload;
+    struct worker *w = s->next, *old = s->w;
+    unsigned long long ms = (zc__now_us() - w->started_us) / 1000;
+
+    zc__timer_stop(&p->loop, &w->ready_deadline);
+    s->next = NULL;
+    s->w = w;
+    s->state = SLOT_RUNNING;
+    s->generation = w->generation;
+    s->crashes = 0;
+    s->ready_us = zc__now_us();
+    R->replaced++;
+    if (old) {
+        zc_log(ZC_LOG_INFO, NS, "reload to generation %llu: slot %u replaced "
+               "(%u of %u): worker %llu ready in %llu ms; retiring worker %llu "
+               "(pid %d)", (unsigned long long) R->generation, s->index,
+               R->replaced, p->n_slots, (unsigned long long) w->id, ms,
+               (unsigned long long) old->id, (int) old->pid);
+        old->step_of = R->generation;
+        retire(p, old);
+    } else {
+        zc_log(ZC_LOG_INFO, NS, "reload to generation %llu: slot %u filled "
+               "(%u of %u): worker %llu ready in %llu ms",
+               (unsigned long long) R->generation, s->index, R->replaced,
+               p->n_slots, (unsigned long long) w->id, ms);
+        R->stepping--;
+    }
+    reload_pump(p);
+}
+
+/*
+ * Starts as many steps as the limits allow: at most max_surge under way,
+ * and never more than N + max_surge processes, old ones still draining
+ * included. Slots created during this reload already run its generation.
+ * Ends the reload when every slot is stepped and every old worker gone.
+ */
+static void reload_pump(struct zc_primary *p)
+{
+    struct reload *R = &p->reload;
+
+    if (!R->active || R->pumping)
+        return;
+    R->pumping = true;
+    while (R->active && R->next < p->n_slots &&
+           R->stepping < p->opt.max_surge &&
+           p->n_alive < p->n_slots + p->opt.max_surge) {
+        struct slot *s = p->slots[R->next++];
+
+        if (s->generation != R->generation)
+            start_replacement(p, s);
+    }
+    R->pumping = false;
+    if (R->active && R->next >= p->n_slots && R->stepping == 0)
+        reload_done(p);
+}
+
+/* Returns 0 when it starts, 1 when it was coalesced into the one under way. */
+static int reload_start(struct zc_primary *p, const char *by)
+{
+    struct reload *R = &p->reload;
+
+    if (p->shutting_down) {
+        zc_log(ZC_LOG_WARN, NS, "%s: shutting down, not reloading", by);
+        return -ECANCELED;
+    }
+    if (R->active) {
+        R->again = true;
+        zc_log(ZC_LOG_INFO, NS, "%s: the reload to generation %llu is under "
+               "way (%u of %u slots replaced); one more will follow when it "
+               "succeeds", by, (unsigned long long) R->generation,
+               R->replaced, p->n_slots);
+        return 1;
+    }
+    p->generation++;
+    *R = (struct reload) { .active = true, .generation = p->generation,
+                           .start_us = zc__now_us(), .min_ready = p->n_ready,
+                           .max_alive = p->n_alive };
+    zc_log(ZC_LOG_INFO, NS, "%s: rolling reload to generation %llu: %u "
+           "worker%s, %u at a time, each replacement to be ready within %u ms",
+           by, (unsigned long long) R->generation, p->n_slots,
+           PLURAL(p->n_slots), p->opt.max_surge, p->opt.ready_timeout_ms);
+    reload_pump(p);
+    return 0;
+}
+
+/* -- scaling -------------------------------------------------------------- */
+
+static struct slot *slot_new(struct zc_primary *p, unsigned index)
+{
+    struct slot *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    s->p = p;
+    s->index = index;
+    s->generation = p->generation;
+    zc__timer_init(&s->timer, on_slot_timer);
+    return s;
+}
+
+static int grow_slots(struct zc_primary *p, unsigned n)
+{
+    unsigned cap = p->cap_slots ? p->cap_slots : 4;
+    struct slot **v;
+
+    if (n <= p->cap_slots)
+        return 0;
+    while (cap < n)
+        cap *= 2;
+    v = realloc(p->slots, cap * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    memset(v + p->cap_slots, 0, (cap - p->cap_slots) * sizeof(*v));
+    p->slots = v;
+    p->cap_slots = cap;
+    return 0;
+}
+
+/* The highest slot goes; its workers drain like retired ones. */
+static void remove_slot(struct zc_primary *p, struct slot *s)
+{
+    zc__timer_stop(&p->loop, &s->timer);
+    if (s->next) {
+        p->reload.stepping--;
+        retire(p, s->next);
+    }
+    if (s->w) {
+        zc_log(ZC_LOG_INFO, NS, "slot %u removed: retiring worker %llu "
+               "(pid %d)", s->index, (unsigned long long) s->w->id,
+               (int) s->w->pid);
+        retire(p, s->w);
+    } else {
+        zc_log(ZC_LOG_INFO, NS, "slot %u removed (it had no worker running)",
+               s->index);
+    }
+    free(s);
+}
+
+static int scale_to(struct zc_primary *p, unsigned n, const char *by)
+{
+    unsigned from = p->n_slots;
+
+    if (n < 1 || n > ZC_MAX_WORKERS)
+        return -EINVAL;
+    if (p->shutting_down) {
+        zc_log(ZC_LOG_WARN, NS, "%s: shutting down, not scaling", by);
+        return -ECANCELED;
+    }
+    if (n == from)
+        return 0;
+    if (grow_slots(p, n) < 0) {
+        zc_log(ZC_LOG_ERROR, NS, "%s: no memory to scale to %u workers", by, n);
+        return -ENOMEM;
+    }
+    zc_log(ZC_LOG_INFO, NS, "%s: scaling from %u to %u worker%s", by, from, n,
+           PLURAL(n));
+    while (p->n_slots > n)
+        remove_slot(p, p->slots[--p->n_slots]);
+    while (p->n_slots < n) {
+        struct slot *s = slot_new(p, p->n_slots);
+
+        if (!s) {
+            zc_log(ZC_LOG_ERROR, NS, "no memory for slot %u: staying at %u "
+                   "workers", p->n_slots, p->n_slots);
+            break;
+        }
+        p->slots[p->n_slots++] = s;
+        p->announced_ready = false;
+        spawn_slot(p, s);
+    }
+    reload_pump(p);
+    return 0;
+}
+
 /* -- signals and shutdown ------------------------------------------------- */
 
-static void signal_worker(struct slot *s, int sig)
+static void signal_worker(struct worker *w, int sig)
 {
     /* The worker leads its own process group, so killpg also reaches its
      * children. One that moved to another group (setsid) gets kill(). Only
      * unreaped pids are signalled, so the pid cannot have been reused. */
-    if (s->pid > 0 && killpg(s->pid, sig) == -1 && errno == ESRCH)
-        (void) kill(s->pid, sig);
+    if (w->pid > 0 && killpg(w->pid, sig) == -1 && errno == ESRCH)
+        (void) kill(w->pid, sig);
 }
 
 static void kill_all(struct zc_primary *p)
 {
     p->killing = true;
-    for (unsigned i = 0; i < p->n_slots; i++)
-        signal_worker(&p->slots[i], SIGKILL);
+    for (struct worker *w = p->workers; w; w = w->next)
+        signal_worker(w, SIGKILL);
 }
 
 static void on_shutdown_timeout(struct zc__loop *l, struct zc__timer *t)
@@ -867,39 +1442,17 @@ static void escalate(struct zc_primary *p, const char *name)
     kill_all(p);
 }
 
-/* No slot will start anything again: pending respawns and ready timers
- * are cancelled, running workers are marked as draining. */
+/* No slot will start anything again: pending respawns are cancelled and
+ * the slots let go of their workers, which from here on only drain. */
 static void freeze_slots(struct zc_primary *p)
 {
     for (unsigned i = 0; i < p->n_slots; i++) {
-        struct slot *s = &p->slots[i];
+        struct slot *s = p->slots[i];
 
         zc__timer_stop(&p->loop, &s->timer);
-        s->state = s->pid > 0 ? SLOT_DRAINING : SLOT_EMPTY;
+        s->w = s->next = NULL;
+        s->state = SLOT_EMPTY;
     }
-}
-
-/*
- * Asks one worker to drain. A linked worker gets the "shutdown" message
- * (with the time it has) and a moment to answer "stopping" before the
- * stop signal follows; one that already said "stopping" gets nothing more.
- * Returns whether the message went, for the log.
- */
-static bool stop_worker(struct zc_primary *p, struct slot *s)
-{
-    uint32_t ack_ms = p->opt.shutdown_timeout_ms / 2;
-    char ms[16];
-
-    if (s->pid <= 0 || s->stop_acked)
-        return s->pid > 0;
-    if (ack_ms > STOP_ACK_MS)
-        ack_ms = STOP_ACK_MS;
-    snprintf(ms, sizeof(ms), "%u", p->opt.shutdown_timeout_ms);
-    if (s->linked && queue_to(p, s, "shutdown", ms, strlen(ms), NULL, 0) == 0 &&
-        zc__timer_start(&p->loop, &s->timer, zc__now_us() + ack_ms * 1000ull) == 0)
-        return true;
-    signal_worker(s, p->opt.stop_signal);
-    return false;
 }
 
 static void begin_shutdown(struct zc_primary *p, int sig, bool drain)
@@ -914,6 +1467,8 @@ static void begin_shutdown(struct zc_primary *p, int sig, bool drain)
     p->shutting_down = true;
     p->shutdown_start_us = zc__now_us();
     (void) zc_notify("STOPPING=1");
+    if (p->reload.active)
+        reload_interrupted(p, name);
     freeze_slots(p);
     if (p->n_alive == 0) {
         zc_log(ZC_LOG_INFO, NS, "received SIG%s: no worker running", name);
@@ -931,8 +1486,8 @@ static void begin_shutdown(struct zc_primary *p, int sig, bool drain)
             snprintf(stop_text, sizeof(stop_text), "SIG%s", zc__signal_name(stop));
         else
             snprintf(stop_text, sizeof(stop_text), "signal %d", stop);
-        for (unsigned i = 0; i < p->n_slots; i++)
-            by_message += stop_worker(p, &p->slots[i]);
+        for (struct worker *w = p->workers; w; w = w->next)
+            by_message += stop_worker(p, w, 0);
         if (by_message == 0)
             snprintf(how, sizeof(how), " with %s", stop_text);
         else if (by_message == p->n_alive)
@@ -974,12 +1529,25 @@ static void on_quit(struct zc_primary *p, int sig)
     begin_shutdown(p, sig, false);
 }
 
-static void on_not_yet(struct zc_primary *p, int sig)
+static void on_hup(struct zc_primary *p, int sig)
 {
-    (void) p;
-    zc_log(ZC_LOG_WARN, NS, "received SIG%s: %s is not available in this "
-           "version; ignoring it", zc__signal_name(sig),
-           sig == SIGHUP ? "rolling reload" : "scaling at run time");
+    (void) sig;
+    (void) reload_start(p, "received SIGHUP");
+}
+
+/* One worker more or less, as gunicorn and unicorn do. */
+static void on_scale_signal(struct zc_primary *p, int sig)
+{
+    bool up = sig == SIGTTIN;
+    char by[32];
+
+    snprintf(by, sizeof(by), "received SIG%s", zc__signal_name(sig));
+    if (up ? p->n_slots >= ZC_MAX_WORKERS : p->n_slots <= 1) {
+        zc_log(ZC_LOG_WARN, NS, "%s: already at %u worker%s, the %s; ignoring "
+               "it", by, p->n_slots, PLURAL(p->n_slots), up ? "most" : "fewest");
+        return;
+    }
+    (void) scale_to(p, up ? p->n_slots + 1 : p->n_slots - 1, by);
 }
 
 /* What each signal does, as one table (nginx's signals[] idea). */
@@ -991,9 +1559,9 @@ static const struct {
     { SIGTERM, on_stop },
     { SIGINT, on_stop },
     { SIGQUIT, on_quit },
-    { SIGHUP, on_not_yet },
-    { SIGTTIN, on_not_yet },
-    { SIGTTOU, on_not_yet },
+    { SIGHUP, on_hup },
+    { SIGTTIN, on_scale_signal },
+    { SIGTTOU, on_scale_signal },
 };
 
 static void on_signal(struct zc__loop *l, const struct signalfd_siginfo *si)
@@ -1011,39 +1579,38 @@ static void on_signal(struct zc__loop *l, const struct signalfd_siginfo *si)
 
 /* The sender is the worker, or a process in its group (a wrapper script's
  * child, say: systemd's NotifyAccess=all within the unit). */
-static struct slot *slot_by_sender(struct zc_primary *p, pid_t pid)
+static struct worker *worker_by_sender(struct zc_primary *p, pid_t pid)
 {
-    struct slot *s = slot_by_pid(p, pid);
+    struct worker *w = worker_by_pid(p, pid);
     pid_t pgid;
 
-    if (s)
-        return s;
+    if (w)
+        return w;
     pgid = getpgid(pid);
-    return pgid > 0 ? slot_by_pid(p, pgid) : NULL;
+    return pgid > 0 ? worker_by_pid(p, pgid) : NULL;
 }
 
 static void on_notify_message(struct zc_primary *p, pid_t pid, const char *msg)
 {
-    struct slot *s = slot_by_sender(p, pid);
+    struct worker *w = worker_by_sender(p, pid);
     char v[8];
 
-    if (!s || s->pid <= 0) {
+    if (!w) {
         zc_log(ZC_LOG_DEBUG, NS, "ignoring a notify message from pid %d, "
                "which is not a worker", (int) pid);
         return;
     }
-    if (zc__notify_get(msg, "STATUS", s->status, sizeof(s->status)))
+    if (zc__notify_get(msg, "STATUS", w->status, sizeof(w->status)))
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) status: %s",
-               (unsigned long long) s->worker_id, s->index, s->status);
+               (unsigned long long) w->id, w->slot_index, w->status);
     if (zc__notify_get(msg, "STOPPING", NULL, 0)) {
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) is stopping",
-               (unsigned long long) s->worker_id, s->index);
-        stop_acknowledged(p, s);
+               (unsigned long long) w->id, w->slot_index);
+        stop_acknowledged(p, w);
     }
     if (zc__notify_get(msg, "READY", v, sizeof(v)) && strcmp(v, "1") == 0 &&
-        s->state == SLOT_STARTING &&
-        (p->opt.ready == ZC_READY_AUTO || p->opt.ready == ZC_READY_NOTIFY))
-        mark_ready(p, s, "READY=1");
+        takes_ready_message(p, w))
+        mark_ready(p, w, "READY=1");
 }
 
 static void drain_notify(struct zc_primary *p)
@@ -1194,8 +1761,8 @@ static void raise_nofile(struct zc_primary *p)
     if (getrlimit(RLIMIT_NOFILE, &p->nofile) == -1)
         return;
     more = p->nofile;
-    if (more.rlim_cur >= more.rlim_max ||
-        more.rlim_cur >= 2ull * p->n_slots + p->n_listeners + 64)
+    /* Always, not only for a large -w: the fleet can grow at run time. */
+    if (more.rlim_cur >= more.rlim_max)
         return;
     more.rlim_cur = more.rlim_max;
     p->nofile_raised = setrlimit(RLIMIT_NOFILE, &more) == 0;
@@ -1227,16 +1794,12 @@ static int setup(struct zc_primary *p, char **argv)
     r = zc__loop_add(&p->loop, &p->notify_io, EPOLLIN);
     if (r < 0)
         return setup_failed("notify socket", r);
-    p->slots = calloc(p->n_slots, sizeof(*p->slots));
-    p->dirty = calloc(p->n_slots, sizeof(*p->dirty));
-    if (!p->slots || !p->dirty || env_init(p) < 0)
+    if (grow_slots(p, p->n_slots) < 0 || env_init(p) < 0)
         return setup_failed("worker table", -ENOMEM);
-    for (unsigned i = 0; i < p->n_slots; i++) {
-        p->slots[i] = (struct slot) { .p = p, .index = i, .pid = -1 };
-        p->slots[i].ipc.fd = -1;
-        zc__timer_init(&p->slots[i].timer, on_slot_timer);
-    }
-    p->loop.before_poll = flush_dirty;
+    for (unsigned i = 0; i < p->n_slots; i++)
+        if (!(p->slots[i] = slot_new(p, i)))
+            return setup_failed("worker table", -ENOMEM);
+    p->loop.before_poll = before_poll;
     raise_nofile(p);
     return 0;
 }
@@ -1245,17 +1808,28 @@ static int setup(struct zc_primary *p, char **argv)
  * where no PDEATHSIG would fire, so no worker may be left running. */
 static void kill_and_reap_all(struct zc_primary *p)
 {
-    for (unsigned i = 0; p->slots && i < p->n_slots; i++) {
-        struct slot *s = &p->slots[i];
-
-        zc__ipc_close(&s->ipc);
-        if (s->pid <= 0)
-            continue;
-        signal_worker(s, SIGKILL);
-        while (waitpid(s->pid, NULL, 0) == -1 && errno == EINTR)
+    for (struct worker *w = p->workers; w; w = w->next) {
+        zc__ipc_close(&w->ipc);
+        signal_worker(w, SIGKILL);
+        while (waitpid(w->pid, NULL, 0) == -1 && errno == EINTR)
             ;
-        s->pid = -1;
+        w->pid = -1;
     }
+}
+
+static void free_all(struct zc_primary *p)
+{
+    for (struct worker *w = p->workers, *next; w; w = next) {
+        next = w->next;
+        free(w);
+    }
+    for (struct worker *w = p->dead, *next; w; w = next) {
+        next = w->next;
+        free(w);
+    }
+    for (unsigned i = 0; p->slots && i < p->n_slots; i++)
+        free(p->slots[i]);
+    free(p->slots);
 }
 
 static void teardown(struct zc_primary *p)
@@ -1270,8 +1844,7 @@ static void teardown(struct zc_primary *p)
     free(p->env.envp);
     free(p->env.fdnames);
     free(p->self_path);
-    free(p->slots);
-    free(p->dirty);
+    free_all(p);
     free(p->event_fns);
     zc__handlers_free(&p->handlers);
     if (p->nofile_raised)
@@ -1347,13 +1920,10 @@ int zc_primary_send(zc_primary *p, uint64_t worker_id, const char *type,
 
     if (r < 0)
         return r;
-    /* A scan, as for pids: a thousand slots take a microsecond. */
-    for (unsigned i = 0; i < p->n_slots; i++) {
-        struct slot *s = &p->slots[i];
-
-        if (s->pid > 0 && s->worker_id == worker_id)
-            return queue_to(p, s, type, data, len, fds, n_fds);
-    }
+    /* A scan, as for pids: a thousand workers take a microsecond. */
+    for (struct worker *w = p->workers; w; w = w->next)
+        if (w->id == worker_id)
+            return queue_to(p, w, type, data, len, fds, n_fds);
     return -ESRCH;
 }
 
@@ -1364,20 +1934,33 @@ int zc_primary_broadcast(zc_primary *p, const char *type, const void *data,
 
     if (r < 0)
         return r;
-    for (unsigned i = 0; i < p->n_slots; i++) {
-        struct slot *s = &p->slots[i];
-
-        if (s->pid <= 0 || s->ipc.fd < 0)
+    for (struct worker *w = p->workers; w; w = w->next) {
+        if (w->ipc.fd < 0)
             continue;
-        r = queue_to(p, s, type, data, len, NULL, 0);
+        r = queue_to(p, w, type, data, len, NULL, 0);
         if (r == 0)
             n++;
         else
             zc_log(ZC_LOG_DEBUG, NS, "broadcast '%s': not sent to worker %llu "
-                   "(slot %u): %s", type, (unsigned long long) s->worker_id,
-                   s->index, zc_strerror(r));
+                   "(slot %u): %s", type, (unsigned long long) w->id,
+                   w->slot_index, zc_strerror(r));
     }
     return n;
+}
+
+int zc_primary_reload(zc_primary *p)
+{
+    return p ? reload_start(p, "zc_primary_reload()") : -EINVAL;
+}
+
+int zc_primary_scale(zc_primary *p, unsigned workers)
+{
+    return p ? scale_to(p, workers, "zc_primary_scale()") : -EINVAL;
+}
+
+unsigned zc_primary_workers(const zc_primary *p)
+{
+    return p ? p->n_slots : 0;
 }
 
 int zc__primary_run(char **argv, const zc_options *o, void *arg)
@@ -1411,7 +1994,7 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     zc_log(ZC_LOG_INFO, NS, "starting %u worker%s: %s", p.n_slots,
            PLURAL(p.n_slots), p.self_path ? p.self_path : p.argv[0]);
     for (unsigned i = 0; i < p.n_slots && !p.loop.stop; i++)
-        spawn_slot(&p, &p.slots[i]);
+        spawn_slot(&p, p.slots[i]);
     r = zc__loop_run(&p.loop);
     if (r < 0)
         zc_log(ZC_LOG_ERROR, NS, "event loop failed: %s", zc_strerror(r));

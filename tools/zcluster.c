@@ -38,11 +38,15 @@ static void help(void)
            "      --backoff-reset MS      ready this long clears the crash count (10000)\n"
            "      --shutdown-timeout MS   drain time before SIGKILL (30000)\n"
            "      --stop-signal SIG       signal that asks a worker to drain (TERM)\n"
+           "      --ready-timeout MS      a reload's new worker must be ready within\n"
+           "                              this, or the reload stops (10000)\n"
+           "      --max-surge K           slots a reload replaces at a time (1)\n"
            "  -h, --help                  show this help\n"
            "  -V, --version               show the version\n\n"
            "Durations take ms, s or m (\"500\", \"500ms\", \"2s\").\n"
            "Signals: TERM/INT drain and exit (a second one kills at once), "
-           "QUIT kills at once.\n"
+           "QUIT kills at once,\n"
+           "HUP reloads worker by worker, TTIN adds a worker, TTOU removes one.\n"
            "Environment: ZC_LOG_LEVEL=error|warn|info|debug|trace, "
            "ZC_DEBUG=zc:*,-zc:loop, NO_COLOR.\n"
            "See zcluster(1) and docs/protocol.md for what a worker receives.\n");
@@ -69,7 +73,7 @@ static int usage_error(const char *fmt, ...)
 enum {
     OPT_READY = 256, OPT_RESPAWN, OPT_RESPAWN_DELAY, OPT_MAX_RESPAWN_DELAY,
     OPT_BACKOFF_FACTOR, OPT_BACKOFF_RESET, OPT_SHUTDOWN_TIMEOUT,
-    OPT_STOP_SIGNAL,
+    OPT_STOP_SIGNAL, OPT_READY_TIMEOUT, OPT_MAX_SURGE,
 };
 
 static const struct option long_options[] = {
@@ -83,6 +87,8 @@ static const struct option long_options[] = {
     { "backoff-reset", required_argument, NULL, OPT_BACKOFF_RESET },
     { "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
     { "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
+    { "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
+    { "max-surge", required_argument, NULL, OPT_MAX_SURGE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -180,6 +186,19 @@ static int parse_option(int c, const char *v, zc_options *o)
             return usage_error("invalid --stop-signal '%s': expected a "
                                "signal name or number such as TERM", v);
         o->stop_signal = sig;
+        return 0;
+    case OPT_READY_TIMEOUT:
+        if (parse_duration("ready-timeout", v, &o->ready_timeout_ms))
+            return 2;
+        if (o->ready_timeout_ms == 0)
+            return usage_error("invalid --ready-timeout '%s': must be at "
+                               "least 1 ms", v);
+        return 0;
+    case OPT_MAX_SURGE:
+        if (zc__parse_uint(v, 1, ZC_MAX_WORKERS, &n) < 0)
+            return usage_error("invalid --max-surge '%s': expected a whole "
+                               "number from 1 to 4096", v);
+        o->max_surge = (unsigned) n;
         return 0;
     default:            /* getopt has said what was wrong */
         return usage_error(NULL);
