@@ -29,7 +29,9 @@ static uint64_t slot0_id;       /* the worker of slot 0, for "slow" */
 
 /* -- primary side --------------------------------------------------------- */
 
-static const char *const event_names[] = { "spawned", "ready", "exited", "respawn" };
+static const char *const event_names[] = {
+    "spawned", "ready", "exited", "respawn", "reloaded",
+};
 
 static long fd_count(void)
 {
@@ -85,9 +87,10 @@ static int on_event(const zc_event *e, void *userdata)
 {
     zc_primary *p = userdata;
 
-    zc_log(ZC_LOG_INFO, T, "event %s worker %llu slot %d status %d delay %llu",
-           event_names[e->type], (unsigned long long) e->worker_id, e->slot,
-           e->status, (unsigned long long) e->delay_ms);
+    zc_log(ZC_LOG_INFO, T, "event %s worker %llu slot %d status %d delay %llu "
+           "generation %llu", event_names[e->type],
+           (unsigned long long) e->worker_id, e->slot, e->status,
+           (unsigned long long) e->delay_ms, (unsigned long long) e->generation);
     if (e->type == ZC_EVENT_SPAWNED && e->slot == 0)
         slot0_id = e->worker_id;
     if (e->type != ZC_EVENT_READY || ++n_ready != n_workers)
@@ -197,6 +200,30 @@ static int on_report(zc_msg *m, void *userdata)
     return 0;
 }
 
+/* control: a worker asks, the primary calls the library. */
+static int on_do_reload(zc_msg *m, void *userdata)
+{
+    zc_primary *p = userdata;
+    int first = zc_primary_reload(p), second = zc_primary_reload(p);
+
+    (void) m;
+    zc_log(ZC_LOG_INFO, T, "reload calls returned %d then %d", first, second);
+    return 0;
+}
+
+static int on_do_scale(zc_msg *m, void *userdata)
+{
+    zc_primary *p = userdata;
+    char text[16];
+    int r;
+
+    snprintf(text, sizeof(text), "%.*s", (int) m->len, (const char *) m->data);
+    r = zc_primary_scale(p, (unsigned) atoi(text));
+    zc_log(ZC_LOG_INFO, T, "scale to %s returned %d; %u workers", text, r,
+           zc_primary_workers(p));
+    return 0;
+}
+
 static int primary_init(zc_primary *p, void *arg)
 {
     (void) arg;
@@ -209,6 +236,8 @@ static int primary_init(zc_primary *p, void *arg)
     zc_primary_on(p, "flood", on_flood, NULL);
     zc_primary_on(p, "flood-done", on_flood_done, NULL);
     zc_primary_on(p, "report", on_report, NULL);
+    zc_primary_on(p, "do-reload", on_do_reload, p);
+    zc_primary_on(p, "do-scale", on_do_scale, p);
     return 0;
 }
 
@@ -382,6 +411,21 @@ static void notify_with_fds(void)
     close(s);
 }
 
+/* control: generation 1 asks for a reload (twice: the second coalesces
+ * into a generation 3); generation 3 asks for 3 workers; the new slot 2
+ * asks for 0 (refused), then 1. */
+static void control_requests(void)
+{
+    if (zc_worker_generation() == 1 && zc_worker_slot() == 0)
+        say("do-reload", "");
+    else if (zc_worker_generation() == 3 && zc_worker_slot() == 0)
+        say("do-scale", "3");
+    else if (zc_worker_slot() == 2) {
+        say("do-scale", "0");
+        say("do-scale", "1");
+    }
+}
+
 static int worker_main(int argc, char **argv, void *arg)
 {
     bool signals = strcmp(mode, "deaf") != 0 && strcmp(mode, "slow") != 0;
@@ -420,6 +464,8 @@ static int worker_main(int argc, char **argv, void *arg)
     else {
         if (strcmp(mode, "notify-fds") == 0)
             notify_with_fds();
+        if (strcmp(mode, "control") == 0)
+            control_requests();
         r = zc_worker_run(self) < 0;
     }
     zc_worker_unwatch(self, timer_fd);

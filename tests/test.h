@@ -134,6 +134,22 @@ int zt_http_get(int port, const char *unix_path, struct zt_resp *r);
 int zt_http_connect(int port);
 int zt_http_request(int fd, struct zt_resp *r);
 
+/* A load generator in a child process (tests/load.c): conns connections
+ * to 127.0.0.1:port, each sending a request as soon as the last answer is
+ * complete, keep-alive or a new connection per request. */
+struct zt_load;
+struct zt_load_result {
+    uint64_t ok;            /* complete 200 responses */
+    uint64_t failed;        /* anything else, timeouts included */
+    uint64_t connects;
+    long max_generation;    /* the highest X-Worker-Generation seen */
+    char first_error[160];
+};
+struct zt_load *zt_load_start(int port, int conns, bool keepalive);
+void zt_load_stop(struct zt_load *l, struct zt_load_result *res);
+/* The number of children of pid (-1 if it is gone). */
+int zt_children(pid_t pid);
+
 /* Writes a whole file; reads one into a malloc'd string (NULL if absent). */
 void zt_write_file(const char *path, const char *text);
 char *zt_read_file(const char *path);
