@@ -316,13 +316,15 @@ ZC_EXPORT int zc_primary_broadcast(zc_primary *p, const char *type,
  * yet replaced keeps its worker. ZC_EVENT_RELOADED tells how it ended.
  * Returns 0 when it starts; 1 when a reload is already under way (one
  * more then runs after it, if it succeeds; asking again changes nothing);
- * -ECANCELED during shutdown.
+ * -ECANCELED during shutdown; -EAGAIN from primary_init, before the
+ * first workers are started.
  */
 ZC_EXPORT int zc_primary_reload(zc_primary *p);
 /*
  * Sets the number of slots, as SIGTTIN/SIGTTOU do one at a time: new
  * slots start a worker at once; removed slots (the highest first) retire
- * their workers, which drain. Returns 0; -EINVAL for 0 or more than
+ * their workers, which drain. From primary_init it only sets how many
+ * the fleet starts with. Returns 0; -EINVAL for 0 or more than
  * ZC_MAX_WORKERS; -ECANCELED during shutdown; -ENOMEM.
  */
 ZC_EXPORT int zc_primary_scale(zc_primary *p, unsigned workers);

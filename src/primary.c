@@ -172,6 +172,7 @@ struct zc_primary {
     uint64_t next_worker_id;
     uint64_t generation;    /* the latest, started by the latest reload */
     struct reload reload;
+    bool started;           /* the first workers were spawned */
     bool shutting_down;
     bool killing;           /* SIGKILL already sent to every worker */
     bool announced_ready;
@@ -1294,6 +1295,11 @@ static int reload_start(struct zc_primary *p, const char *by)
         zc_log(ZC_LOG_WARN, NS, "%s: shutting down, not reloading", by);
         return -ECANCELED;
     }
+    if (!p->started) {
+        zc_log(ZC_LOG_WARN, NS, "%s: the fleet has not started yet, nothing "
+               "to reload", by);
+        return -EAGAIN;
+    }
     if (R->active) {
         R->again = true;
         zc_log(ZC_LOG_INFO, NS, "%s: the reload to generation %llu is under "
@@ -1397,7 +1403,9 @@ static int scale_to(struct zc_primary *p, unsigned n, const char *by)
         }
         p->slots[p->n_slots++] = s;
         p->announced_ready = false;
-        spawn_slot(p, s);
+        /* From primary_init, the first spawn round starts it. */
+        if (p->started)
+            spawn_slot(p, s);
     }
     reload_pump(p);
     return 0;
@@ -1995,6 +2003,7 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
            PLURAL(p.n_slots), p.self_path ? p.self_path : p.argv[0]);
     for (unsigned i = 0; i < p.n_slots && !p.loop.stop; i++)
         spawn_slot(&p, p.slots[i]);
+    p.started = true;
     r = zc__loop_run(&p.loop);
     if (r < 0)
         zc_log(ZC_LOG_ERROR, NS, "event loop failed: %s", zc_strerror(r));

@@ -238,6 +238,14 @@ static int primary_init(zc_primary *p, void *arg)
     zc_primary_on(p, "report", on_report, NULL);
     zc_primary_on(p, "do-reload", on_do_reload, p);
     zc_primary_on(p, "do-scale", on_do_scale, p);
+    if (strcmp(mode, "control") == 0) {
+        /* Before the first spawn: nothing to reload; scaling sets the
+         * count the fleet starts with. */
+        zc_log(ZC_LOG_INFO, T, "init: reload returned %d", zc_primary_reload(p));
+        zc_log(ZC_LOG_INFO, T, "init: scale returned %d",
+               zc_primary_scale(p, n_workers + 1));
+        n_workers++;
+    }
     return 0;
 }
 

@@ -58,6 +58,11 @@ void test_cli_bad_input(void)
     EXPECT(2, "invalid --respawn 'maybe'", "--respawn", "maybe", "/bin/true");
     EXPECT(2, "invalid --respawn-delay '-5'", "--respawn-delay", "-5", "/bin/true");
     EXPECT(2, "invalid --shutdown-timeout '2h'", "--shutdown-timeout", "2h", "/bin/true");
+    EXPECT(2, "invalid --ready-timeout '0': must be at least 1 ms",
+           "--ready-timeout", "0", "/bin/true");
+    EXPECT(2, "invalid --ready-timeout 'soon'", "--ready-timeout", "soon", "/bin/true");
+    EXPECT(2, "invalid --max-surge '0'", "--max-surge", "0", "/bin/true");
+    EXPECT(2, "invalid --max-surge '4097'", "--max-surge", "4097", "/bin/true");
     EXPECT(2, "invalid --backoff-factor '0.5'", "--backoff-factor", "0.5", "/bin/true");
     EXPECT(2, "invalid --stop-signal 'KILL'", "--stop-signal", "KILL", "/bin/true");
     EXPECT(2, "invalid --stop-signal 'NOPE'", "--stop-signal", "NOPE", "/bin/true");

@@ -379,8 +379,14 @@ static void wait_anywhere(struct zt_proc *p, const char *needle)
 void test_library_reload_and_scale_calls(void)
 {
     char *argv[] = { (char *) zt_self(), (char *) "--helper",
-                     (char *) "ipc_fleet", (char *) "control", (char *) "2", NULL };
+                     (char *) "ipc_fleet", (char *) "control", (char *) "1", NULL };
     struct zt_proc *p = zt_start(argv, NULL);
+
+    /* From primary_init: no reload yet, and 1 becomes 2 before the start. */
+    zt_wait_line(p, "test: init: reload returned -11", 5000);
+    zt_wait_line(p, "zc_primary_scale(): scaling from 1 to 2 workers", 5000);
+    zt_wait_line(p, "test: init: scale returned 0", 5000);
+    zt_wait_line(p, "starting 2 workers", 5000);
 
     /* The second call joins the first: 0, then 1. */
     zt_wait_line(p, "zc_primary_reload(): rolling reload to generation 2", 5000);
