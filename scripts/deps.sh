@@ -3,7 +3,7 @@
 #   scripts/deps.sh build    compiler and headers (make, make check, make demo)
 #   scripts/deps.sh clang    clang, for the second compiler CI builds with
 #   scripts/deps.sh ci       clang, valgrind, pkg-config, libFuzzer (.ci/run)
-#   scripts/deps.sh bench    wrk, hyperfine, curl (bench/)
+#   scripts/deps.sh bench    wrk, hyperfine, curl, Server::Starter (bench/)
 # As root it installs what is missing (apt-get update once, then install);
 # otherwise it says exactly what to install and fails.
 set -eu
@@ -43,6 +43,7 @@ for task in "${@:-build}"; do
             need wrk wrk
             need hyperfine hyperfine
             need curl curl
+            need start_server libserver-starter-perl   # bench/reload.sh
             ;;
         *)
             echo "deps.sh: unknown task '$task' (build, clang, ci, bench)" >&2
