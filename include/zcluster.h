@@ -307,28 +307,35 @@ ZC_EXPORT int zc_primary_broadcast(zc_primary *p, const char *type,
                                    const void *data, size_t len);
 
 /*
- * Starts a rolling reload, as SIGHUP does: slot by slot (max_surge at a
- * time, never more than workers + max_surge processes) a worker of the
+ * Asks for a rolling reload, as SIGHUP does: slot by slot (max_surge at
+ * a time, never more than workers + max_surge processes) a worker of the
  * next generation is started from the program's path as it is now on
  * disk; once it is ready the old one is retired (drained, never
  * respawned). A replacement that exits, or is not ready within
  * ready_timeout_ms, stops the reload: it is stopped, and every slot not
  * yet replaced keeps its worker. ZC_EVENT_RELOADED tells how it ended.
- * Returns 0 when it starts; 1 when a reload is already under way (one
- * more then runs after it, if it succeeds; asking again changes nothing);
- * -ECANCELED during shutdown; -EAGAIN from primary_init, before the
- * first workers are started.
+ *
+ * Like zc_primary_scale(), it takes effect when the current callback and
+ * the others of the loop's batch have returned, before the loop waits
+ * again: a callback may run in the middle of a spawn or an exit.
+ *
+ * Returns 0 when a reload will start; 1 when one was already asked for
+ * (the same one) or is under way (one more follows it, if it succeeds;
+ * asking again changes nothing); -ECANCELED during shutdown; -EAGAIN in
+ * primary_init, before any worker has started.
  */
 ZC_EXPORT int zc_primary_reload(zc_primary *p);
 /*
  * Sets the number of slots, as SIGTTIN/SIGTTOU do one at a time: new
  * slots start a worker at once; removed slots (the highest first) retire
- * their workers, which drain. From primary_init it only sets how many
- * the fleet starts with. Returns 0; -EINVAL for 0 or more than
- * ZC_MAX_WORKERS; -ECANCELED during shutdown; -ENOMEM.
+ * their workers, which drain. Takes effect after the callback's batch
+ * (see zc_primary_reload), the last call of a batch winning; in
+ * primary_init it sets at once how many the fleet starts with. Returns 0;
+ * -EINVAL for 0 or more than ZC_MAX_WORKERS; -ECANCELED during shutdown;
+ * -ENOMEM (from primary_init).
  */
 ZC_EXPORT int zc_primary_scale(zc_primary *p, unsigned workers);
-/* The number of slots now. */
+/* The number of slots, a scaling asked for and not yet done included. */
 ZC_EXPORT unsigned zc_primary_workers(const zc_primary *p);
 
 /*

@@ -173,6 +173,11 @@ struct zc_primary {
     uint64_t generation;    /* the latest, started by the latest reload */
     struct reload reload;
     bool started;           /* the first workers were spawned */
+    /* Asked for from a callback, done in before_poll: a callback may run
+     * in the middle of a spawn or an exit, where the table must not move
+     * under its caller. 0: no scale asked for. */
+    bool pending_reload;
+    unsigned pending_scale;
     bool shutting_down;
     bool killing;           /* SIGKILL already sent to every worker */
     bool announced_ready;
@@ -571,10 +576,13 @@ static int queue_to(struct zc_primary *p, struct worker *w, const char *type,
 /* Before each wait: write what the batch queued, then free the records of
  * the workers reaped in it (epoll may still have named them in the batch,
  * so they live until here). */
+static void apply_requests(struct zc_primary *p);
+
 static void before_poll(struct zc__loop *l)
 {
     struct zc_primary *p = zc__container_of(l, struct zc_primary, loop);
 
+    apply_requests(p);
     while (p->dirty) {
         struct worker *w = p->dirty;
         int r;
@@ -1021,8 +1029,8 @@ static void slot_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
 static void on_worker_exit(struct zc_primary *p, struct worker *w, int status)
 {
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    struct slot *s = w->slot;
     struct reload *R = &p->reload;
+    struct slot *s;
     char what[320];
     size_t n;
 
@@ -1040,6 +1048,7 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status)
                  " (last status: %s)", w->status);
     /* Reaped: from here on the pid may belong to anyone. */
     forget_worker(p, w);
+    s = w->slot;
     if (p->shutting_down) {
         zc_log(ZC_LOG_INFO, NS, "%s during shutdown; %u left", what, p->n_alive);
         if (p->n_alive == 0)
@@ -1263,9 +1272,18 @@ static void promote(struct zc_primary *p, struct slot *s)
 /*
  * Starts as many steps as the limits allow: at most max_surge under way,
  * and never more than N + max_surge processes, old ones still draining
- * included. Slots created during this reload already run its generation.
+ * and respawns to come included. Slots created during this reload already run its generation.
  * Ends the reload when every slot is stepped and every old worker gone.
  */
+static unsigned respawns_due(const struct zc_primary *p)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < p->n_slots; i++)
+        n += zc__timer_is_active(&p->slots[i]->timer);
+    return n;
+}
+
 static void reload_pump(struct zc_primary *p)
 {
     struct reload *R = &p->reload;
@@ -1273,9 +1291,11 @@ static void reload_pump(struct zc_primary *p)
     if (!R->active || R->pumping)
         return;
     R->pumping = true;
+    /* A slot waiting for its respawn will have a process again: count it,
+     * or the respawn could take the fleet past N + max_surge. */
     while (R->active && R->next < p->n_slots &&
            R->stepping < p->opt.max_surge &&
-           p->n_alive < p->n_slots + p->opt.max_surge) {
+           p->n_alive + respawns_due(p) < p->n_slots + p->opt.max_surge) {
         struct slot *s = p->slots[R->next++];
 
         if (s->generation != R->generation)
@@ -1294,11 +1314,6 @@ static int reload_start(struct zc_primary *p, const char *by)
     if (p->shutting_down) {
         zc_log(ZC_LOG_WARN, NS, "%s: shutting down, not reloading", by);
         return -ECANCELED;
-    }
-    if (!p->started) {
-        zc_log(ZC_LOG_WARN, NS, "%s: the fleet has not started yet, nothing "
-               "to reload", by);
-        return -EAGAIN;
     }
     if (R->active) {
         R->again = true;
@@ -1956,19 +1971,52 @@ int zc_primary_broadcast(zc_primary *p, const char *type, const void *data,
     return n;
 }
 
+/* Requests made from callbacks, in the order scale, then reload. */
+static void apply_requests(struct zc_primary *p)
+{
+    unsigned n = p->pending_scale;
+
+    p->pending_scale = 0;
+    if (n)
+        (void) scale_to(p, n, "zc_primary_scale()");
+    if (p->pending_reload) {
+        p->pending_reload = false;
+        (void) reload_start(p, "zc_primary_reload()");
+    }
+}
+
 int zc_primary_reload(zc_primary *p)
 {
-    return p ? reload_start(p, "zc_primary_reload()") : -EINVAL;
+    if (!p)
+        return -EINVAL;
+    if (p->shutting_down)
+        return -ECANCELED;
+    if (!p->started)
+        return -EAGAIN;
+    if (p->pending_reload || p->reload.active) {
+        p->pending_reload = true;
+        return 1;
+    }
+    p->pending_reload = true;
+    return 0;
 }
 
 int zc_primary_scale(zc_primary *p, unsigned workers)
 {
-    return p ? scale_to(p, workers, "zc_primary_scale()") : -EINVAL;
+    if (!p || workers < 1 || workers > ZC_MAX_WORKERS)
+        return -EINVAL;
+    if (p->shutting_down)
+        return -ECANCELED;
+    /* Before the start nothing runs yet: the count is set at once. */
+    if (!p->started)
+        return scale_to(p, workers, "zc_primary_scale()");
+    p->pending_scale = workers;
+    return 0;
 }
 
 unsigned zc_primary_workers(const zc_primary *p)
 {
-    return p ? p->n_slots : 0;
+    return !p ? 0 : p->pending_scale ? p->pending_scale : p->n_slots;
 }
 
 int zc__primary_run(char **argv, const zc_options *o, void *arg)

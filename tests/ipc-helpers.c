@@ -419,12 +419,12 @@ static void notify_with_fds(void)
     close(s);
 }
 
-/* control: generation 1 asks for a reload (twice: the second coalesces
- * into a generation 3); generation 3 asks for 3 workers; the new slot 2
- * asks for 0 (refused), then 1. */
+/* control: generation 1 asks for a reload (twice: the same one);
+ * generation 2 asks for one during it (one more follows: generation 3);
+ * generation 3 asks for 3 workers; the new slot 2 for 0 (refused), then 1. */
 static void control_requests(void)
 {
-    if (zc_worker_generation() == 1 && zc_worker_slot() == 0)
+    if (zc_worker_slot() == 0 && zc_worker_generation() < 3)
         say("do-reload", "");
     else if (zc_worker_generation() == 3 && zc_worker_slot() == 0)
         say("do-scale", "3");
