@@ -178,6 +178,7 @@ struct zc_primary {
      * under its caller. 0: no scale asked for. */
     bool pending_reload;
     unsigned pending_scale;
+    bool said_own_sockets;  /* warn_own_sockets() has spoken */
     bool shutting_down;
     bool killing;           /* SIGKILL already sent to every worker */
     bool announced_ready;
@@ -1306,6 +1307,39 @@ static void reload_pump(struct zc_primary *p)
         reload_done(p);
 }
 
+/*
+ * Without listeners of ours, workers bind their own sockets (SO_REUSEPORT,
+ * say). Then a retired worker's socket closes with whatever waits in its
+ * accept queue: reset, unless the kernel moves it to the other sockets of
+ * the group (net.ipv4.tcp_migrate_req, Linux 5.14). Said once per fleet.
+ */
+static void warn_own_sockets(struct zc_primary *p)
+{
+    static const char *const path = "/proc/sys/net/ipv4/tcp_migrate_req";
+    char v = '?';
+    int fd;
+
+    if (p->said_own_sockets || p->n_listeners > 0)
+        return;
+    p->said_own_sockets = true;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &v, 1) != 1)
+            v = '?';
+        (void) close(fd);
+    }
+    if (v == '1')
+        zc_log(ZC_LOG_INFO, NS, "no listening sockets of ours: workers that "
+               "bind SO_REUSEPORT themselves leave their queued connections "
+               "to the others (net.ipv4.tcp_migrate_req is 1)");
+    else
+        zc_log(ZC_LOG_WARN, NS, "no listening sockets of ours: if workers "
+               "bind SO_REUSEPORT themselves, connections queued on a retired "
+               "worker's socket are reset when it closes (net.ipv4."
+               "tcp_migrate_req is %s; set it to 1, or give -l to zcluster so "
+               "every worker shares one socket)", v == '0' ? "0" : "unknown");
+}
+
 /* Returns 0 when it starts, 1 when it was coalesced into the one under way. */
 static int reload_start(struct zc_primary *p, const char *by)
 {
@@ -1323,6 +1357,7 @@ static int reload_start(struct zc_primary *p, const char *by)
                R->replaced, p->n_slots);
         return 1;
     }
+    warn_own_sockets(p);
     p->generation++;
     *R = (struct reload) { .active = true, .generation = p->generation,
                            .start_us = zc__now_us(), .min_ready = p->n_ready,

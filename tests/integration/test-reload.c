@@ -189,6 +189,9 @@ void test_retired_never_respawned(void)
                  "ignore_term", NULL);
     line = reload(p, 2, "done in", &most);
     ASSERT_CONTAINS(line, "2 of 2 slots replaced");
+    /* No -l: the log says what a worker's own socket means for a reload. */
+    ASSERT_EQ(zt_count(p, "no listening sockets of ours"), 1);
+    ASSERT_CONTAINS(p->log, "net.ipv4.tcp_migrate_req is");
     ASSERT_EQ(zt_count(p, "still running 300 ms after it was asked to stop: "
                           "killing it with SIGKILL"), 2);
     ASSERT_EQ(zt_count(p, "was killed by signal KILL; retired, drained in"), 2);
