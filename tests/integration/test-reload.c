@@ -30,6 +30,8 @@ static const char *watch_until(struct zt_proc *p, const char *needle,
     return line;
 }
 
+static void wait_children(pid_t pid, int n, int timeout_ms);
+
 static const char *reload(struct zt_proc *p, unsigned gen, const char *outcome,
                           int *most)
 {
@@ -283,6 +285,40 @@ void test_scale_with_signals(void)
     zt_wait_line(p, "all 2 workers ready", 5000);
     ASSERT_EQ(zt_count(p, ") started"), 4);
     ASSERT_EQ(zt_count(p, "restarting in"), 0);
+    stop_fleet(p);
+}
+
+/* Things happen during a reload: the old worker of the slot being replaced
+ * crashes (its replacement takes the slot, nothing is respawned), and a
+ * scale down removes a slot not yet replaced (the reload ends without it). */
+void test_reload_with_crash_and_scale_down(void)
+{
+    pid_t pids[3];
+    int port, most = 0;
+    struct zt_proc *p;
+    const char *line;
+    char want[128];
+
+    p = zt_fleet(3, pids, &port, "-w", "3", "-l", "127.0.0.1:0",
+                 "--respawn-delay", "0", "--", zt_hello(), "--startup-delay",
+                 "300", NULL);
+    ASSERT(kill(p->pid, SIGHUP) == 0);
+    zt_wait_line(p, "(reload to generation 2, slot 1 of 3, replacing worker 1)", 5000);
+    ASSERT(kill(pids[0], SIGKILL) == 0);
+    snprintf(want, sizeof(want), "worker 1 (slot 0, pid %d) was killed by "
+             "signal KILL; its replacement, worker 4, is starting", (int) pids[0]);
+    zt_wait_line(p, want, 5000);
+    zt_wait_line(p, "reload to generation 2: slot 0 filled (1 of 3): worker 4", 5000);
+    zt_wait_line(p, "(reload to generation 2, slot 2 of 3, replacing worker 2)", 5000);
+    ASSERT(kill(p->pid, SIGTTOU) == 0);
+    zt_wait_line(p, "slot 2 removed: retiring worker 3", 5000);
+    line = watch_until(p, "reload to generation 2 done in", 5000, &most);
+    ASSERT_CONTAINS(line, "2 of 2 slots replaced");
+    ASSERT_LE(most, 4);
+    ASSERT_EQ(zt_count(p, "restarting in"), 0);
+    wait_children(p->pid, 2, 5000);
+    for (int i = 0; i < 3; i++)
+        ASSERT(zt_wait_gone(pids[i], 3000));
     stop_fleet(p);
 }
 
