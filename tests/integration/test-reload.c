@@ -177,6 +177,50 @@ void test_reload_broken_release_keeps_old(void)
     stop_fleet(p);
 }
 
+/* SIGHUPs during a reload: one more reload follows a success, however
+ * many came; after a failure the one asked for is dropped. */
+void test_hup_during_reload(void)
+{
+    char script[300], good[600];
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p;
+    const char *line;
+
+    snprintf(script, sizeof(script), "%s/release", zt_tmpdir());
+    snprintf(good, sizeof(good), "#!/bin/sh\nexec %s --startup-delay 200\n",
+             zt_hello());
+    write_script(script, good);
+    p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--ready",
+                 "notify", "--ready-timeout", "800", "--", script, NULL);
+    ASSERT(kill(p->pid, SIGHUP) == 0);
+    zt_wait_line(p, "received SIGHUP: rolling reload to generation 2", 5000);
+    /* One at a time: signals of one kind pending together are one. */
+    for (int i = 0; i < 2; i++) {
+        ASSERT(kill(p->pid, SIGHUP) == 0);
+        zt_wait_line(p, "received SIGHUP: the reload to generation 2 is under "
+                        "way", 5000);
+    }
+    zt_wait_line(p, "reload to generation 2 done in", 5000);
+    zt_wait_line(p, "a reload was asked for during the last one: rolling "
+                    "reload to generation 3", 5000);
+    zt_wait_line(p, "reload to generation 3 done in", 5000);
+    ASSERT(zt_try_line(p, "generation 4", 300) == NULL);
+
+    /* A release that never gets ready, and a SIGHUP during its attempt. */
+    write_script(script, "#!/bin/sh\nexec sleep 60\n");
+    ASSERT(kill(p->pid, SIGHUP) == 0);
+    zt_wait_line(p, "(reload to generation 4, slot 1 of 2", 5000);
+    ASSERT(kill(p->pid, SIGHUP) == 0);
+    zt_wait_line(p, "the reload to generation 4 is under way", 5000);
+    line = zt_wait_line(p, "reload to generation 4 failed", 5000);
+    ASSERT_CONTAINS(line, "The reload asked for during this one is dropped: "
+                          "send SIGHUP again to retry.");
+    ASSERT(zt_try_line(p, "generation 5", 300) == NULL);
+    ASSERT_EQ(zt_count(p, "restarting in"), 0);
+    stop_fleet(p);
+}
+
 /* The spec respawns an old worker killed at its timeout during a reload,
  * and its fleet grows. Workers deaf to SIGTERM, killed at 300 ms. */
 void test_retired_never_respawned(void)
@@ -247,8 +291,9 @@ void test_scale_with_signals(void)
     struct zt_resp r;
     const char *line;
 
+    /* The new worker takes 200 ms to start: the load runs meanwhile. */
     p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--",
-                 zt_hello(), NULL);
+                 zt_hello(), "--startup-delay", "200", NULL);
     l = zt_load_start(port, 8, true);
     ASSERT(kill(p->pid, SIGTTIN) == 0);
     zt_wait_line(p, "received SIGTTIN: scaling from 2 to 3 workers", 5000);
