@@ -161,19 +161,26 @@ void test_reload_broken_release_keeps_old(void)
         ASSERT(r.pid == pids[0] || r.pid == pids[1]);
     }
 
+    /* A release that is not there at all. */
+    ASSERT(unlink(script) == 0);
+    line = reload(p, 4, "failed", &most);
+    ASSERT_CONTAINS(line, "slot 0: worker 5 could not be started: cannot "
+                          "execute");
+    ASSERT_CONTAINS(line, "No such file or directory");
+
     /* A good release afterwards rolls out. */
     write_script(script, good);
-    line = reload(p, 4, "done in", &most);
+    line = reload(p, 5, "done in", &most);
     ASSERT_CONTAINS(line, "2 of 2 slots replaced; never fewer than 2 ready workers");
     for (int i = 0; i < 2; i++)
         ASSERT(zt_wait_gone(pids[i], 3000));
     zt_load_stop(l, &res);
     expect_no_failures(&res);
     ASSERT_GE(res.ok, 20);
-    ASSERT_EQ(res.max_generation, 4);
+    ASSERT_EQ(res.max_generation, 5);
     ASSERT_LE(most, 3);
     ASSERT_EQ(zt_count(p, "restarting in"), 0);
-    ASSERT_EQ(zt_count(p, "Send SIGHUP again to retry."), 2);
+    ASSERT_EQ(zt_count(p, "Send SIGHUP again to retry."), 3);
     stop_fleet(p);
 }
 
