@@ -783,7 +783,7 @@ static void on_ready_deadline(struct zc__loop *l, struct zc__timer *t)
     if (w->state != W_STARTING || !w->slot || w->slot->next != w)
         return;
     snprintf(why, sizeof(why), "worker %llu (pid %d) was not ready within "
-             "%u ms", (unsigned long long) w->id, (int) w->pid,
+             "%u ms; stopping it", (unsigned long long) w->id, (int) w->pid,
              w->p->opt.ready_timeout_ms);
     reload_failed(w->p, w->slot, why);
 }
@@ -1212,12 +1212,12 @@ static void start_replacement(struct zc_primary *p, struct slot *s)
     if (s->state == SLOT_BACKOFF)
         zc__timer_stop(&p->loop, &s->timer);
     if (s->w)
-        snprintf(note, sizeof(note), " (reload to generation %llu, slot %u "
+        snprintf(note, sizeof(note), " (reload to generation %llu, step %u "
                  "of %u, replacing worker %llu)",
                  (unsigned long long) R->generation, R->next, p->n_slots,
                  (unsigned long long) s->w->id);
     else
-        snprintf(note, sizeof(note), " (reload to generation %llu, slot %u "
+        snprintf(note, sizeof(note), " (reload to generation %llu, step %u "
                  "of %u, which had no worker running)",
                  (unsigned long long) R->generation, R->next, p->n_slots);
     r = spawn_worker(p, s, R->generation, note, &w, what, sizeof(what));

@@ -217,7 +217,7 @@ void test_hup_during_reload(void)
     /* A release that never gets ready, and a SIGHUP during its attempt. */
     write_script(script, "#!/bin/sh\nexec sleep 60\n");
     ASSERT(kill(p->pid, SIGHUP) == 0);
-    zt_wait_line(p, "(reload to generation 4, slot 1 of 2", 5000);
+    zt_wait_line(p, "(reload to generation 4, step 1 of 2", 5000);
     ASSERT(kill(p->pid, SIGHUP) == 0);
     zt_wait_line(p, "the reload to generation 4 is under way", 5000);
     line = zt_wait_line(p, "reload to generation 4 failed", 5000);
@@ -281,8 +281,14 @@ void test_reload_surge(void)
     /* Slots 1 and 2 of 4 were both started before the first was ready. */
     first_ready = strstr(p->log, "reload to generation 2: slot");
     ASSERT(first_ready);
-    ASSERT(strstr(p->log, "slot 1 of 4, replacing") < first_ready);
-    ASSERT(strstr(p->log, "slot 2 of 4, replacing") < first_ready);
+    for (int step = 1; step <= 2; step++) {
+        char want[64];
+        const char *started;
+
+        snprintf(want, sizeof(want), "step %d of 4, replacing", step);
+        started = strstr(p->log, want);
+        ASSERT(started && started < first_ready);
+    }
     stop_fleet(p);
 }
 
@@ -355,13 +361,13 @@ void test_reload_with_crash_and_scale_down(void)
                  "--respawn-delay", "0", "--", zt_hello(), "--startup-delay",
                  "300", NULL);
     ASSERT(kill(p->pid, SIGHUP) == 0);
-    zt_wait_line(p, "(reload to generation 2, slot 1 of 3, replacing worker 1)", 5000);
+    zt_wait_line(p, "(reload to generation 2, step 1 of 3, replacing worker 1)", 5000);
     ASSERT(kill(pids[0], SIGKILL) == 0);
     snprintf(want, sizeof(want), "worker 1 (slot 0, pid %d) was killed by "
              "signal KILL; its replacement, worker 4, is starting", (int) pids[0]);
     zt_wait_line(p, want, 5000);
     zt_wait_line(p, "reload to generation 2: slot 0 filled (1 of 3): worker 4", 5000);
-    zt_wait_line(p, "(reload to generation 2, slot 2 of 3, replacing worker 2)", 5000);
+    zt_wait_line(p, "(reload to generation 2, step 2 of 3, replacing worker 2)", 5000);
     ASSERT(kill(p->pid, SIGTTOU) == 0);
     zt_wait_line(p, "slot 2 removed: retiring worker 3", 5000);
     line = watch_until(p, "reload to generation 2 done in", 5000, &most);
@@ -387,7 +393,7 @@ void test_term_during_reload(void)
     p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--",
                  zt_hello(), "--startup-delay", "400", NULL);
     ASSERT(kill(p->pid, SIGHUP) == 0);
-    line = zt_wait_line(p, "(reload to generation 2, slot 1 of 2", 5000);
+    line = zt_wait_line(p, "(reload to generation 2, step 1 of 2", 5000);
     ASSERT(zt_parse_worker(line, &id, &slot, &fresh));
     ASSERT(kill(p->pid, SIGTERM) == 0);
     line = zt_wait_line(p, "received SIGTERM during the reload to generation 2: "
