@@ -18,6 +18,7 @@
 # every 10 ms. The order of the managers rotates every round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 rounds=${1:-3}
 reloads=${2:-5}
@@ -37,14 +38,6 @@ pid=
 cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-wait_port() {
-    for _ in $(seq 1 200); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
-        sleep 0.05
-    done
-    echo "nothing answers on port $port" >&2
-    return 1
-}
 
 start() {   # start MANAGER LOG
     case $1 in
@@ -55,7 +48,7 @@ start() {   # start MANAGER LOG
                      "$hello" "$startup" >"$2" 2>&1 & ;;
     esac
     pid=$!
-    wait_port
+    wait_port "$port"
     sleep 0.5   # every worker up, not only the first
 }
 
@@ -101,7 +94,6 @@ one() {
     echo "$failed $total ${ms[*]}"
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 managers=(zcluster node starter)
 res=$out/reload-results.txt

@@ -17,6 +17,7 @@
 # Everything runs on 127.0.0.1; every loop is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 rounds=${1:-5}
 secs=${2:-5}
@@ -40,15 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Bounded wait until the port answers.
-wait_port() {
-    for _ in $(seq 1 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-        sleep 0.05
-    done
-    echo "nothing answers on port $1" >&2
-    return 1
-}
 
 start_zcluster() {   # start_zcluster WORKERS [extra options]
     local n=$1
@@ -92,7 +84,6 @@ wrk_rps() {
     awk '/^Requests\/sec:/ { printf "%d\n", $2 }' <<<"$res"
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 one_run() {   # one_run MODE [wrk options...]: prints req/s
     local mode=$1 r
