@@ -1205,21 +1205,17 @@ static void reload_interrupted(struct zc_primary *p, const char *name)
 static void start_replacement(struct zc_primary *p, struct slot *s)
 {
     struct reload *R = &p->reload;
-    char what[PATH_MAX + 32], note[160], why[PATH_MAX + 96];
+    char what[PATH_MAX + 32], note[160], why[PATH_MAX + 96], old[48];
     struct worker *w;
     int r;
 
     if (s->state == SLOT_BACKOFF)
         zc__timer_stop(&p->loop, &s->timer);
-    if (s->w)
-        snprintf(note, sizeof(note), " (reload to generation %llu, step %u "
-                 "of %u, replacing worker %llu)",
-                 (unsigned long long) R->generation, R->next, p->n_slots,
-                 (unsigned long long) s->w->id);
-    else
-        snprintf(note, sizeof(note), " (reload to generation %llu, step %u "
-                 "of %u, which had no worker running)",
-                 (unsigned long long) R->generation, R->next, p->n_slots);
+    snprintf(old, sizeof(old), "replacing worker %llu",
+             s->w ? (unsigned long long) s->w->id : 0ull);
+    snprintf(note, sizeof(note), " (reload to generation %llu, step %u of %u, "
+             "%s)", (unsigned long long) R->generation, R->next, p->n_slots,
+             s->w ? old : "which had no worker running");
     r = spawn_worker(p, s, R->generation, note, &w, what, sizeof(what));
     if (r < 0) {
         snprintf(why, sizeof(why), "worker %llu could not be started: %s: %s",
