@@ -42,10 +42,18 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SANFLAGS) \
               -fvisibility=hidden -fPIC -Iinclude -Isrc $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
-LIBS :=
+LIBS := -lm
 
-LIB_SRCS := src/cluster.c src/compat.c src/handlers.c src/ipc.c src/link.c \
-            src/listen.c src/log.c src/loop.c src/notify.c src/parse.c \
+# The metrics endpoint uses libmicrohttpd. libzcluster.so links the shared
+# library; our programs link its archive with src/notls.c standing in for
+# GnuTLS, which the endpoint never uses and whose start-up alone would
+# triple the primary's memory (src/notls.c says more).
+MHD_A := $(shell $(CC) -print-file-name=libmicrohttpd.a)
+PROG_LIBS := $(MHD_A) $(BUILD)/src/notls.o
+
+LIB_SRCS := src/cluster.c src/collect.c src/compat.c src/expose.c \
+            src/handlers.c src/http.c src/ipc.c src/link.c src/listen.c \
+            src/log.c src/loop.c src/metrics.c src/notify.c src/parse.c \
             src/primary.c src/spawn.c src/worker.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
@@ -72,25 +80,25 @@ $(BUILD)/libzcluster.a: $(LIB_OBJS)
 
 $(BUILD)/libzcluster.so: $(LIB_OBJS)
 	$(call say,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libzcluster.so.0 $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libzcluster.so.0 $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lmicrohttpd
 
 # The tool and the examples link the static library: one self-contained
 # binary each, nothing to set up at run time.
-$(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a
+$(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a $(BUILD)/src/notls.o
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
-$(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a
+$(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a $(BUILD)/src/notls.o
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
-$(BUILD)/zcluster-counter: $(BUILD)/examples/counter.o $(BUILD)/libzcluster.a
+$(BUILD)/zcluster-counter: $(BUILD)/examples/counter.o $(BUILD)/libzcluster.a $(BUILD)/src/notls.o
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
-$(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a
+$(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a $(BUILD)/src/notls.o
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
 # libFuzzer targets (clang only): the parsers, and the IPC frame decoder.
 # CI runs each for a bounded time:
@@ -103,7 +111,7 @@ build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) include/zcluster.h $(wildcard
 	$(call say,FUZZ,$@)
 	$(Q)clang -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -Iinclude -Isrc \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o $@ $< $(LIB_SRCS)
+	    -o $@ $< $(LIB_SRCS) -lmicrohttpd
 
 # Debian packages the build and the tests need (scripts/deps.sh installs
 # them as root, or says what to install).

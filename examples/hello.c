@@ -12,6 +12,10 @@
  * closes connections still idle after --drain-idle (default 1000 ms), and
  * exits 0 when none is left.
  *
+ * Its metrics (served by the primary's --metrics endpoint): requests by
+ * status code, the time from the read that completed a request to its
+ * answer, and its open connections, one series per worker.
+ *
  * The request parser only frames requests (request line, Connection,
  * Content-Length): enough for a demo that must never misread a keep-alive
  * stream, and it answers anything it does not handle with an error and a
@@ -75,7 +79,66 @@ static struct {
     char ident[160];            /* the X-Worker-* headers */
     char body[128];
     size_t body_len;
+    uint64_t read_ns;           /* when the last read returned */
 } srv = { .ep = -1, .sigfd = -1, .timerfd = -1 };
+
+/* The codes hello answers with; anything else counts as "other". */
+static const int codes[] = { 200, 400, 413, 431, 501 };
+#define N_CODES (sizeof(codes) / sizeof(codes[0]))
+
+static struct {
+    zc_metric *requests[N_CODES + 1];
+    zc_metric *latency;
+    zc_metric *open;
+} metric;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);    /* the vDSO: no system call */
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* Registered once; on failure (logged by the library) hello serves
+ * without them: the update calls take NULL. */
+static void metrics_init(void)
+{
+    static const double buckets[] = {
+        1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 1e-3, 1e-2,
+    };
+    zc_metric *requests;
+    char code[16];
+
+    if (zc_metric_new(&requests, ZC_COUNTER, "hello_requests_total",
+                      "Requests answered, by status code.", "code", 0) == 0)
+        for (size_t i = 0; i <= N_CODES; i++) {
+            const char *v = code;
+
+            if (i < N_CODES)
+                snprintf(code, sizeof(code), "%d", codes[i]);
+            else
+                v = "other";
+            (void) zc_metric_with(requests, &metric.requests[i], &v);
+        }
+    (void) zc_histogram_new(&metric.latency, "hello_request_duration_seconds",
+                            "From the read that completed a request to its "
+                            "answer.", NULL, buckets,
+                            sizeof(buckets) / sizeof(buckets[0]));
+    (void) zc_metric_new(&metric.open, ZC_GAUGE, "hello_open_connections",
+                         "Connections open in the worker.", NULL,
+                         ZC_METRIC_PER_WORKER);
+}
+
+static void count_response(int code)
+{
+    size_t i = 0;
+
+    while (i < N_CODES && codes[i] != code)
+        i++;
+    zc_metric_inc(metric.requests[i]);
+    zc_metric_observe(metric.latency, (double) (now_ns() - srv.read_ns) / 1e9);
+}
 
 /* epoll data for listeners and the signal/timer fds: small tags below
  * this; anything else is a struct conn pointer. */
@@ -92,6 +155,7 @@ static void conn_close(struct conn *c)
         c->next->prev = c->prev;
     free(c);
     srv.n_conns--;
+    zc_metric_set(metric.open, srv.n_conns);
     /* The library's drain waits for the in-flight count to reach 0. */
     if (srv.draining)
         zc_worker_drain_progress(srv.link);
@@ -154,6 +218,7 @@ static void respond(struct conn *c, int code, const char *reason, bool head,
     }
     if (close_conn)
         c->close_after = true;
+    count_response(code);
 }
 
 /* Header value of name in the head [p, end), or NULL. */
@@ -329,6 +394,7 @@ static void on_conn(struct conn *c, uint32_t events)
             return;
         }
         c->in_len += (size_t) n;
+        srv.read_ns = now_ns();
         process_input(c);
         if (!flush(c) || c->close_after)
             return;
@@ -369,6 +435,7 @@ static bool accept_one(int lfd)
         c->next->prev = c;
     srv.conns = c;
     srv.n_conns++;
+    zc_metric_set(metric.open, srv.n_conns);
     return true;
 }
 
@@ -549,6 +616,7 @@ static int serve(int argc, char **argv, void *unused)
         if (watch(srv.lfd[i], TAG_LISTEN0 + (uintptr_t) i, EPOLLIN | EPOLLEXCLUSIVE) == -1)
             return 1;
     }
+    metrics_init();
     (void) zc_worker_ready();
     r = serve_loop();
     zc_worker_free(srv.link);

@@ -5,6 +5,9 @@ It speaks the worker protocol (docs/protocol.md) over ZC_IPC_FD:
 
   - says hello (protocol version 1), a status line, and ready;
   - answers "ping" with "pong" carrying "<worker id>:<payload>";
+  - reports its metrics as Prometheus text ("zc.metrics") once at start,
+    then whenever the primary asks ("zc.metrics.collect"), for the
+    primary's --metrics endpoint to sum with the other workers';
   - on "shutdown" says "stopping", finishes, and exits 0;
   - exits 0 when the primary goes away (end of stream on the link).
 
@@ -75,6 +78,25 @@ class Link:
         return frames
 
 
+def metrics_text(worker_id, messages):
+    """A snapshot in the Prometheus text format, as any client library
+    (prometheus_client's generate_latest(), say) would write it."""
+    return (
+        "# HELP worker_py_messages_total Messages received from the primary.\n"
+        "# TYPE worker_py_messages_total counter\n"
+        f"worker_py_messages_total {messages}\n"
+        "# HELP worker_py_up Python workers running.\n"
+        "# TYPE worker_py_up gauge\n"
+        "worker_py_up 1\n"
+        "# HELP worker_py_start_seconds Time the worker took to start.\n"
+        "# TYPE worker_py_start_seconds histogram\n"
+        'worker_py_start_seconds_bucket{le="0.5"} 1\n'
+        'worker_py_start_seconds_bucket{le="+Inf"} 1\n'
+        "worker_py_start_seconds_sum 0.25\n"
+        "worker_py_start_seconds_count 1\n"
+    ).encode()
+
+
 def log(text):
     print(f"worker.py[{os.getpid()}] {text}", file=sys.stderr, flush=True)
 
@@ -89,8 +111,13 @@ def main():
     # The stop signal means the same as a shutdown message.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
+    # For the tests: a worker that never answers a metrics collection.
+    deaf = os.environ.get("WORKER_PY_DEAF_METRICS") == "1"
+    messages = 0
+
     link.send("hello", b"1")
     link.send("status", b"python worker up")
+    link.send("zc.metrics", metrics_text(worker_id, messages))
     link.send("ready")
     while True:
         select.select([link.sock], [], [])
@@ -101,7 +128,10 @@ def main():
         for type_, payload, fds in frames:
             for fd in fds:  # this worker takes no fds: close what came
                 os.close(fd)
-            if type_ == "ping":
+            messages += 1
+            if type_ == "zc.metrics.collect" and not deaf:
+                link.send("zc.metrics", metrics_text(worker_id, messages))
+            elif type_ == "ping":
                 link.send("pong", worker_id.encode() + b":" + payload)
             elif type_ == "shutdown":
                 # Nothing is in flight here; a server would drain first,

@@ -121,6 +121,19 @@ typedef struct zc_options {
     /* Slots a reload replaces at a time, default 1; the fleet then never
      * has more than workers + max_surge processes. */
     unsigned max_surge;
+    /* "HOST:PORT" where the primary serves /metrics, /healthz and /readyz
+     * (docs/library.md, "Metrics"); NULL: no endpoint, and workers get no
+     * shared registry. Borrowed. */
+    const char *metrics;
+    /* A client of that endpoint must send its whole request within this,
+     * and an idle keep-alive connection is closed after it, default 5000. */
+    uint32_t metrics_timeout_ms;
+    /* How long a scrape waits for the workers that report by message
+     * (docs/protocol.md, "Metrics"), default 500; the others cost nothing. */
+    uint32_t metrics_wait_ms;
+    /* Bytes of each worker's shared registry, default 1 MiB (pages cost
+     * memory only once used). */
+    uint32_t metrics_memory;
 } zc_options;
 
 /* Set every field of *o to its default. */
@@ -438,6 +451,71 @@ ZC_EXPORT int zc_worker_drain(zc_worker *w, uint32_t timeout_ms);
 ZC_EXPORT void zc_worker_drain_progress(zc_worker *w);
 /* Whether the drain has started. */
 ZC_EXPORT bool zc_worker_is_draining(const zc_worker *w);
+
+/*
+ * Metrics: counters, gauges and histograms, with labels, in the worker
+ * (docs/library.md, "Metrics"). The primary serves the sum over its
+ * workers at /metrics (zc_options.metrics), with the fleet's own metrics.
+ *
+ * A worker's registry lives in memory its primary shares, so a scrape
+ * sees every increment up to that moment, and a worker killed with
+ * SIGKILL loses nothing: counters and histograms of workers that have
+ * exited are kept in the sum, so they never go down across restarts and
+ * reloads. Gauges are summed over the live workers, or kept one series
+ * per worker with ZC_METRIC_PER_WORKER. In a process not started by a
+ * primary, the same calls work on private memory.
+ *
+ * Creating a metric or a label set allocates and takes a lock (once);
+ * after that, zc_metric_inc/add/set/adjust/observe make no system call,
+ * allocate nothing, and are safe from any thread. Register metrics in the
+ * worker process itself: processes it forks share the values and may
+ * update them, but must not register.
+ */
+enum { ZC_COUNTER = 0, ZC_GAUGE, ZC_HISTOGRAM };
+
+/* zc_metric_new() flags. */
+#define ZC_METRIC_PER_WORKER 0x1    /* gauge: one series per worker, with
+                                       labels slot and worker, not summed */
+
+typedef struct zc_metric zc_metric;
+
+/*
+ * Registers a metric family. name follows Prometheus ([a-zA-Z_:]
+ * [a-zA-Z0-9_:]*, not starting with "zcluster_", which the fleet's own
+ * metrics use); labels is NULL or comma-separated label names ("method,
+ * code"; [a-zA-Z_][a-zA-Z0-9_]*, no "__" prefix, no "le"); help is one
+ * line of text. With no labels, *ret is the one series, ready to update;
+ * with labels, get a series per label set from zc_metric_with(). Returns 0,
+ * -EINVAL (logged: which rule the name broke), -EEXIST (the name is
+ * taken), -ENOSPC (the registry's memory is full: zc_options.
+ * metrics_memory), -ENOMEM.
+ */
+ZC_EXPORT int zc_metric_new(zc_metric **ret, int type, const char *name,
+                            const char *help, const char *labels, int flags);
+/* The same for a histogram: buckets are the upper bounds, strictly
+ * increasing and finite (+Inf is added), at most 64; NULL for the usual
+ * .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10 (seconds). */
+ZC_EXPORT int zc_histogram_new(zc_metric **ret, const char *name,
+                               const char *help, const char *labels,
+                               const double *buckets, size_t n_buckets);
+/*
+ * The series of family m for these label values, one per label name, in
+ * order (UTF-8 text). The first call for a label set creates it; later
+ * calls find it. Keep the handle for the hot path. Returns 0, -EINVAL
+ * (m is a series, or a value is not UTF-8), -ENOSPC, -ENOMEM.
+ */
+ZC_EXPORT int zc_metric_with(zc_metric *m, zc_metric **ret,
+                             const char *const *values);
+
+/* Counter: adds n (inc: 1). */
+ZC_EXPORT void zc_metric_add(zc_metric *m, uint64_t n);
+ZC_EXPORT void zc_metric_inc(zc_metric *m);
+/* Gauge: sets it, or adds delta (may be negative). */
+ZC_EXPORT void zc_metric_set(zc_metric *m, double v);
+ZC_EXPORT void zc_metric_adjust(zc_metric *m, double delta);
+/* Histogram: counts v in its bucket and adds it to the sum. */
+ZC_EXPORT void zc_metric_observe(zc_metric *m, double v);
+/* These do nothing on a handle of another type or on a labelled family. */
 
 /* Logging: one namespaced, levelled logger for the primary and workers. */
 

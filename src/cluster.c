@@ -24,6 +24,9 @@ void zc_options_init(zc_options *o)
     o->ipc_queue_max = 1024 * 1024;
     o->ready_timeout_ms = 10000;
     o->max_surge = 1;
+    o->metrics_timeout_ms = 5000;
+    o->metrics_wait_ms = 500;
+    o->metrics_memory = 1024 * 1024;
 }
 
 int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,

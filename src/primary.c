@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "fleet.h"
 #include "handlers.h"
 #include "ipc.h"
 #include "listen.h"
@@ -53,156 +54,10 @@
 #define STOP_ACK_MS 1000
 #define IPC_READS 16        /* 64 KiB reads per wake-up and worker */
 
-enum slot_state {
-    SLOT_EMPTY,     /* no worker, nothing scheduled */
-    SLOT_BACKOFF,   /* waiting for its respawn timer */
-    SLOT_RUNNING,   /* has a worker */
-    SLOT_DONE       /* stopped for good (exit 0, or --respawn never) */
-};
-
-enum worker_state {
-    W_STARTING,     /* running, not ready yet */
-    W_READY,        /* running and ready */
-    W_DRAINING,     /* asked to stop */
-    W_EXITED        /* reaped; the record is freed before the next wait */
-};
-
-struct zc_primary;
-struct slot;
-
-struct worker {
-    struct zc_primary *p;
-    struct worker *prev, *next;     /* p->workers: every unreaped worker */
-    struct worker *dirty_next;      /* p->dirty: messages to write */
-    struct slot *slot;              /* NULL once retired */
-    unsigned slot_index;            /* for the log, kept after retirement */
-    enum worker_state state;
-    pid_t pid;          /* -1 once reaped: only unreaped pids are signalled */
-    uint64_t id;
-    uint64_t generation;
-    uint64_t started_us;
-    uint64_t stop_us;               /* when it was asked to stop */
-    uint64_t kill_at_us;            /* SIGKILL deadline; 0: the shutdown's */
-    uint64_t step_of;               /* the reload whose step ends at its exit */
-    /* the ready delay while STARTING; the answer to the shutdown message,
-     * then the SIGKILL deadline, while DRAINING */
-    struct zc__timer timer;
-    struct zc__timer ready_deadline; /* a reload's replacement only */
-    char status[128];               /* last STATUS= it sent, for display */
-    struct zc__ipc ipc;             /* link to it; fd -1 if none */
-    struct zc__io ipc_io;
-    uint32_t ipc_events;            /* what ipc_io is registered for */
-    bool linked;        /* said hello: it takes a shutdown message */
-    bool stop_acked;    /* said stopping: it needs no stop signal */
-    bool stop_sent;     /* the shutdown message or the stop signal went */
-    bool signalled;     /* the stop signal went */
-    bool retired;       /* replaced or scaled away: never respawned */
-    bool dirty;         /* on p->dirty */
-    const char *link_error; /* set by a frame callback: close after the read */
-};
-
-struct slot {
-    struct zc_primary *p;
-    unsigned index;
-    enum slot_state state;
-    struct worker *w;           /* serving (or starting); NULL if none */
-    struct worker *next;        /* a reload's replacement, until it is ready */
-    uint64_t generation;        /* what its respawns are started as */
-    uint64_t last_id;           /* of its latest worker, for the log */
-    unsigned crashes;           /* in a row; drives the backoff */
-    uint64_t ready_us;          /* when its worker became ready; 0 if not */
-    struct zc__timer timer;     /* the respawn, in BACKOFF */
-};
-
-/* The rolling reload under way (active), or the last one. */
-struct reload {
-    bool active;
-    bool again;             /* asked for again while active */
-    bool pumping;           /* in reload_pump: do not re-enter */
-    uint64_t generation;
-    uint64_t start_us;
-    unsigned next;          /* the next slot to step */
-    unsigned stepping;      /* steps started and not finished */
-    unsigned replaced;
-    unsigned min_ready;     /* the fewest ready workers seen, */
-    unsigned max_alive;     /* and the most processes */
-};
-
-struct listener {
-    struct zc__addr addr;
-    int fd;
-    bool adopted;           /* passed to us by systemd: not ours to unlink */
-    char text[ZC__ADDR_TEXT_MAX];
-};
-
-/* The worker environment: the primary's own, minus the protocol variables,
- * plus ours. Built once; only the values change from spawn to spawn, so
- * spawning allocates nothing. */
-struct worker_env {
-    char **envp;
-    size_t n_base;
-    char *fdnames;          /* "LISTEN_FDNAMES=a:b" */
-    char listen_fds[32];
-    char listen_pid[40];    /* the child writes its pid after the '=' */
-    char notify[128];
-    char id[48];
-    char slot[32];
-    char generation[48];
-    char ipc_fd[32];
-    char ipc_max[48];
-};
-
-struct zc_primary {
-    struct zc__loop loop;
-    zc_options opt;
-    struct slot **slots;
-    unsigned n_slots, cap_slots;
-    struct worker *workers;     /* unreaped, newest first */
-    struct worker *dead;        /* reaped in this batch, freed before the wait */
-    struct worker *dirty;       /* with messages to write */
-    struct listener *listeners;
-    size_t n_listeners;
-    int listen_fds[ZC_MAX_LISTEN];
-    int notify_fd;
-    struct zc__io notify_io;
-    int devnull;
-    char *const *argv;      /* what each worker executes */
-    char *self_path;        /* absolute path of our binary, or NULL: PATH */
-    struct worker_env env;
-    uint64_t next_worker_id;
-    uint64_t generation;    /* the latest, started by the latest reload */
-    struct reload reload;
-    bool started;           /* the first workers were spawned */
-    /* Asked for from a callback, done in before_poll: a callback may run
-     * in the middle of a spawn or an exit, where the table must not move
-     * under its caller. 0: no scale asked for. */
-    bool pending_reload;
-    unsigned pending_scale;
-    bool said_own_sockets;  /* warn_own_sockets() has spoken */
-    bool shutting_down;
-    bool killing;           /* SIGKILL already sent to every worker */
-    bool announced_ready;
-    bool any_failed;        /* a worker failed and was not respawned */
-    unsigned n_alive;       /* spawned and not yet reaped */
-    unsigned n_ready;       /* in W_READY */
-    uint64_t shutdown_start_us;
-    struct zc__timer shutdown_timer;
-    sigset_t signals;       /* blocked and read from the signalfd */
-    int exit_status;
-    struct zc__handlers handlers;
-    struct event_fn {
-        zc_event_fn fn;
-        void *userdata;
-    } *event_fns;
-    size_t n_event_fns;
-    struct rlimit nofile;   /* as we found it; what workers get */
-    bool nofile_raised;
-};
-
 static const char *const protocol_vars[] = {
     "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=",
     "ZC_WORKER_ID=", "ZC_WORKER_SLOT=", "ZC_GENERATION=", "ZC_IPC_FD=",
-    "ZC_IPC_MAX_MESSAGE=",
+    "ZC_IPC_MAX_MESSAGE=", "ZC_METRICS_FD=",
 };
 
 uint64_t zc__backoff_ms(uint32_t base_ms, double factor, uint32_t cap_ms,
@@ -259,6 +114,13 @@ int zc__options_validate(const zc_options *o)
         why = "ready_timeout_ms: must be at least 1 ms";
     else if (o->max_surge < 1 || o->max_surge > ZC_MAX_WORKERS)
         why = "max_surge: must be from 1 to 4096";
+    else if (o->metrics_timeout_ms < 100 || o->metrics_timeout_ms > 3600000)
+        why = "metrics_timeout_ms: must be from 100 ms to 1 hour";
+    else if (o->metrics_wait_ms < 1 || o->metrics_wait_ms > 60000)
+        why = "metrics_wait_ms: must be from 1 ms to 60 s";
+    else if (o->metrics_memory < 4096 || o->metrics_memory > (1u << 30) ||
+             o->metrics_memory % 4096)
+        why = "metrics_memory: must be whole pages from 4 KiB to 1 GiB";
     if (why) {
         zc_log(ZC_LOG_ERROR, NS, "invalid options: %s", why);
         return -EINVAL;
@@ -318,11 +180,15 @@ static int env_init(struct zc_primary *p)
     snprintf(e->ipc_fd, sizeof(e->ipc_fd), "ZC_IPC_FD=%zu", 3 + p->n_listeners);
     snprintf(e->ipc_max, sizeof(e->ipc_max), "ZC_IPC_MAX_MESSAGE=%u",
              p->opt.ipc_max_message);
+    /* The shared metrics registry, when there is one, comes after it. */
+    snprintf(e->metrics_fd, sizeof(e->metrics_fd), "ZC_METRICS_FD=%zu",
+             4 + p->n_listeners);
     return 0;
 }
 
 /* Fills in the per-worker values; returns where LISTEN_PID's value goes. */
-static char *env_prepare(struct zc_primary *p, const struct worker *w)
+static char *env_prepare(struct zc_primary *p, const struct worker *w,
+                         bool metrics)
 {
     struct worker_env *e = &p->env;
     char **ep = e->envp + e->n_base;
@@ -345,6 +211,8 @@ static char *env_prepare(struct zc_primary *p, const struct worker *w)
     *ep++ = e->generation;
     *ep++ = e->ipc_fd;
     *ep++ = e->ipc_max;
+    if (metrics)
+        *ep++ = e->metrics_fd;
     *ep = NULL;
     return pid_value;
 }
@@ -461,14 +329,16 @@ static void link_close(struct zc_primary *p, struct worker *w)
 /* Whatever went wrong costs this worker its link and nothing else. */
 static void link_failed(struct zc_primary *p, struct worker *w, int r)
 {
-    if (r == 1)
+    if (r == 1) {
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) closed its IPC link",
                (unsigned long long) w->id, w->slot_index);
-    else
+    } else {
+        zc__expose_dropped(p);      /* the frame it was refused for */
         zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d): IPC: %s (%s); "
                "closing its link", (unsigned long long) w->id, w->slot_index,
                (int) w->pid, w->link_error ? w->link_error :
                w->ipc.why ? w->ipc.why : "error", zc_strerror(r));
+    }
     link_close(p, w);
 }
 
@@ -520,6 +390,8 @@ static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
         copy_status(w, f);
     else if (strcmp(f->type, "stopping") == 0)
         stop_acknowledged(p, w);
+    else if (strcmp(f->type, "zc.metrics") == 0)
+        zc__expose_text(p, w, f->data, f->len);
     zc__handlers_run(&p->handlers, &m, NS);
 }
 
@@ -566,12 +438,20 @@ static int queue_to(struct zc_primary *p, struct worker *w, const char *type,
     if (w->ipc.fd < 0)
         return -ENOTCONN;
     r = zc__ipc_send(&w->ipc, type, data, len, fds, n_fds, false);
+    if (r == -ENOBUFS)
+        zc__expose_dropped(p);
     if (r == 0 && !w->dirty) {
         w->dirty = true;
         w->dirty_next = p->dirty;
         p->dirty = w;
     }
     return r;
+}
+
+int zc__primary_queue(struct zc_primary *p, struct worker *w, const char *type,
+                      const void *data, size_t len)
+{
+    return queue_to(p, w, type, data, len, NULL, 0);
 }
 
 /* Before each wait: write what the batch queued, then free the records of
@@ -696,6 +576,8 @@ static void schedule_respawn(struct zc_primary *p, struct slot *s, uint64_t dela
                    .generation = s->generation, .delay_ms = delay_ms };
 
     s->state = SLOT_BACKOFF;
+    s->backoff_ms = delay_ms;
+    s->restarts++;
     if (zc__timer_start(&p->loop, &s->timer,
                         zc__now_us() + delay_ms * 1000u) < 0) {
         zc_log(ZC_LOG_ERROR, NS, "slot %u: out of memory for its respawn "
@@ -828,7 +710,7 @@ static int spawn_worker(struct zc_primary *p, struct slot *s, uint64_t gen,
                         size_t what_size)
 {
     char path[PATH_MAX];
-    int fds[ZC_MAX_LISTEN + 1], pair[2];
+    int fds[ZC_MAX_LISTEN + 2], pair[2], metrics_fd;
     struct zc__spawn sp = {
         .path = path, .argv = p->argv, .envp = p->env.envp,
         .fds = fds, .n_fds = (int) p->n_listeners + 1,
@@ -867,11 +749,16 @@ static int spawn_worker(struct zc_primary *p, struct slot *s, uint64_t gen,
     }
     memcpy(fds, p->listen_fds, sizeof(int) * p->n_listeners);
     fds[p->n_listeners] = pair[1];
-    sp.listen_pid = env_prepare(p, w);
+    (void) zc__expose_spawning(p, w, &metrics_fd);  /* logged; not fatal */
+    if (metrics_fd >= 0)
+        fds[sp.n_fds++] = metrics_fd;
+    sp.listen_pid = env_prepare(p, w, metrics_fd >= 0);
     r = zc__spawn(&sp, &pid);
     (void) close(pair[1]);
+    zc__expose_spawned(p, w, metrics_fd);
     if (r < 0) {
         (void) close(pair[0]);
+        zc__expose_exited(p, w, NULL);
         free(w);
         snprintf(what, what_size, "%s '%s'", r == -EAGAIN || r == -ENOMEM
                  ? "fork for" : "cannot execute", path);
@@ -1027,7 +914,8 @@ static void slot_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
 }
 
 /* The worker left; decide, once, what happens next. */
-static void on_worker_exit(struct zc_primary *p, struct worker *w, int status)
+static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
+                           const struct rusage *ru)
 {
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     struct reload *R = &p->reload;
@@ -1037,6 +925,8 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status)
 
     /* What it said last (a status, a result) is handled before its death. */
     link_drain(p, w);
+    /* Its counts stay in the fleet's (a last text snapshot included). */
+    zc__expose_exited(p, w, ru);
     /* "worker 3 (slot 1, pid 4121) exited with status 1", said once. */
     n = (size_t) snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) ",
                           (unsigned long long) w->id, w->slot_index,
@@ -1090,15 +980,17 @@ static struct worker *worker_by_pid(struct zc_primary *p, pid_t pid)
 
 static void reap_children(struct zc_primary *p)
 {
+    struct rusage ru;
     int status;
     pid_t pid;
 
-    /* SIGCHLDs coalesce: reap until nothing is left, whatever woke us. */
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    /* SIGCHLDs coalesce: reap until nothing is left, whatever woke us.
+     * wait4 for the CPU time the worker used, for /metrics. */
+    while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
         struct worker *w = worker_by_pid(p, pid);
 
         if (w)
-            on_worker_exit(p, w, status);
+            on_worker_exit(p, w, status, &ru);
         else
             zc_log(ZC_LOG_DEBUG, NS, "reaped pid %d, not a worker", (int) pid);
     }
@@ -1129,6 +1021,7 @@ static void emit_reload(struct zc_primary *p, int outcome)
     zc_event e = { .type = ZC_EVENT_RELOADED, .slot = -1, .pid = -1,
                    .generation = p->reload.generation, .status = outcome };
 
+    zc__expose_reload(p, outcome);
     emit(p, &e);
 }
 
@@ -1848,6 +1741,8 @@ static int setup(struct zc_primary *p, char **argv)
     r = zc__loop_add(&p->loop, &p->notify_io, EPOLLIN);
     if (r < 0)
         return setup_failed("notify socket", r);
+    if (p->opt.metrics && (r = zc__expose_start(p)) < 0)
+        return r;           /* logged with its address */
     if (grow_slots(p, p->n_slots) < 0 || env_init(p) < 0)
         return setup_failed("worker table", -ENOMEM);
     for (unsigned i = 0; i < p->n_slots; i++)
@@ -1889,6 +1784,7 @@ static void free_all(struct zc_primary *p)
 static void teardown(struct zc_primary *p)
 {
     kill_and_reap_all(p);
+    zc__expose_stop(p);
     close_listeners(p);
     if (p->notify_fd >= 0)
         (void) close(p->notify_fd);

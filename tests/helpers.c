@@ -204,3 +204,44 @@ int helper_never_ready(int argc, char **argv)
     (void) argv;
     return wait_for_term();
 }
+
+/*
+ * metrics_worker N [MS]: counts into the shared registry, waits MS, then
+ * says READY=1,
+ * so a worker that is ready has counted everything: events_total
+ * {kind="a"} N and {kind="b"} 2N, test_seconds observes 0.05, 0.5, 5 and
+ * 50 N times each, test_level is 1 (the gauge sum is the live workers),
+ * test_slot is the slot, per worker. Waits for TERM.
+ */
+int helper_metrics_worker(int argc, char **argv)
+{
+    static const double bounds[] = { 0.1, 1, 10 };
+    static const double seen[] = { 0.05, 0.5, 5, 50 };
+    const char *a = "a", *b = "b";
+    zc_metric *events, *ea, *eb, *seconds, *level, *slot;
+    long n = argc > 0 ? atol(argv[0]) : 10;
+
+    block_term();
+    if (zc_metric_new(&events, ZC_COUNTER, "events_total", "Events counted.",
+                      "kind", 0) < 0 ||
+        zc_metric_with(events, &ea, &a) < 0 || zc_metric_with(events, &eb, &b) < 0 ||
+        zc_histogram_new(&seconds, "test_seconds", "Observed durations.", NULL,
+                         bounds, 3) < 0 ||
+        zc_metric_new(&level, ZC_GAUGE, "test_level", "One per live worker.",
+                      NULL, 0) < 0 ||
+        zc_metric_new(&slot, ZC_GAUGE, "test_slot", "The worker's slot.",
+                      NULL, ZC_METRIC_PER_WORKER) < 0)
+        return 3;
+    for (long i = 0; i < n; i++) {
+        zc_metric_inc(ea);
+        zc_metric_add(eb, 2);
+        for (int j = 0; j < 4; j++)
+            zc_metric_observe(seconds, seen[j]);
+    }
+    zc_metric_set(level, 1);
+    zc_metric_set(slot, zc_worker_slot());
+    if (argc > 1)
+        sleep_ms((unsigned) atoi(argv[1]));
+    zc_worker_ready();
+    return wait_for_term();
+}

@@ -41,6 +41,12 @@ static void help(void)
            "      --ready-timeout MS      a reload's new worker must be ready within\n"
            "                              this, or the reload stops (10000)\n"
            "      --max-surge K           slots a reload replaces at a time (1)\n"
+           "      --metrics ADDR          serve /metrics, /healthz and /readyz on\n"
+           "                              HOST:PORT (Prometheus text format)\n"
+           "      --metrics-timeout MS    a client's request must arrive within\n"
+           "                              this (5000)\n"
+           "      --metrics-wait MS       a scrape waits this long for workers that\n"
+           "                              report metrics by message (500)\n"
            "  -h, --help                  show this help\n"
            "  -V, --version               show the version\n\n"
            "Durations take ms, s or m (\"500\", \"500ms\", \"2s\").\n"
@@ -73,7 +79,8 @@ static int usage_error(const char *fmt, ...)
 enum {
     OPT_READY = 256, OPT_RESPAWN, OPT_RESPAWN_DELAY, OPT_MAX_RESPAWN_DELAY,
     OPT_BACKOFF_FACTOR, OPT_BACKOFF_RESET, OPT_SHUTDOWN_TIMEOUT,
-    OPT_STOP_SIGNAL, OPT_READY_TIMEOUT, OPT_MAX_SURGE,
+    OPT_STOP_SIGNAL, OPT_READY_TIMEOUT, OPT_MAX_SURGE, OPT_METRICS,
+    OPT_METRICS_TIMEOUT, OPT_METRICS_WAIT,
 };
 
 static const struct option long_options[] = {
@@ -89,6 +96,9 @@ static const struct option long_options[] = {
     { "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
     { "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
     { "max-surge", required_argument, NULL, OPT_MAX_SURGE },
+    { "metrics", required_argument, NULL, OPT_METRICS },
+    { "metrics-timeout", required_argument, NULL, OPT_METRICS_TIMEOUT },
+    { "metrics-wait", required_argument, NULL, OPT_METRICS_WAIT },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -199,6 +209,27 @@ static int parse_option(int c, const char *v, zc_options *o)
             return usage_error("invalid --max-surge '%s': expected a whole "
                                "number from 1 to 4096", v);
         o->max_surge = (unsigned) n;
+        return 0;
+    case OPT_METRICS:
+        if (zc_address_check(v) < 0 || strncmp(v, "unix:", 5) == 0 ||
+            strchr(v, '='))
+            return usage_error("invalid --metrics address '%s': expected "
+                               "HOST:PORT, [V6]:PORT or :PORT", v);
+        o->metrics = v;
+        return 0;
+    case OPT_METRICS_TIMEOUT:
+        if (parse_duration("metrics-timeout", v, &o->metrics_timeout_ms))
+            return 2;
+        if (o->metrics_timeout_ms < 100 || o->metrics_timeout_ms > 3600000)
+            return usage_error("invalid --metrics-timeout '%s': must be from "
+                               "100 ms to 1 hour", v);
+        return 0;
+    case OPT_METRICS_WAIT:
+        if (parse_duration("metrics-wait", v, &o->metrics_wait_ms))
+            return 2;
+        if (o->metrics_wait_ms < 1 || o->metrics_wait_ms > 60000)
+            return usage_error("invalid --metrics-wait '%s': must be from "
+                               "1 ms to 60 s", v);
         return 0;
     default:            /* getopt has said what was wrong */
         return usage_error(NULL);

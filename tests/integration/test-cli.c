@@ -68,6 +68,11 @@ void test_cli_bad_input(void)
     EXPECT(2, "invalid --stop-signal 'NOPE'", "--stop-signal", "NOPE", "/bin/true");
     EXPECT(2, "larger than --max-respawn-delay", "--respawn-delay", "5s",
            "--max-respawn-delay", "1s", "/bin/true");
+    EXPECT(2, "invalid --metrics address 'unix:/tmp/m'", "--metrics", "unix:/tmp/m",
+           "/bin/true");
+    EXPECT(2, "invalid --metrics address 'nowhere'", "--metrics", "nowhere", "/bin/true");
+    EXPECT(2, "invalid --metrics-timeout '50'", "--metrics-timeout", "50", "/bin/true");
+    EXPECT(2, "invalid --metrics-wait '0'", "--metrics-wait", "0", "/bin/true");
     EXPECT(0, "Usage: zcluster", "--help");
     EXPECT(0, "zcluster " ZC_VERSION, "--version");
 }

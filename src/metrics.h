@@ -1,0 +1,120 @@
+/*
+ * Metrics: the layout of a registry in memory, shared by a worker (which
+ * writes it) and its primary (which reads it), and the primary's side,
+ * which merges every worker's registry into one exposition.
+ *
+ * A registry is one region: a header, then descriptors growing up from
+ * the header, then value cells growing down from the end. A worker appends
+ * a descriptor (a family, or one label set of a family) and only then
+ * publishes the new end with a release store; the primary reads the end
+ * with an acquire load and parses what it has not seen, trusting nothing
+ * in it: the worker may be buggy, or a different version. Cells are
+ * 8-byte atomics the worker updates with relaxed operations; the primary
+ * maps the same memory, so a value counted is a value seen, even when the
+ * worker is killed with SIGKILL right after counting it.
+ */
+#ifndef ZC_METRICS_H
+#define ZC_METRICS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zcluster.h"
+
+#define ZC__METRICS_MAGIC 0x314d435au  /* "ZCM1" */
+#define ZC__METRICS_VERSION 1
+#define ZC__METRICS_MIN_SIZE 4096
+#define ZC__METRICS_MAX_LABELS 16
+#define ZC__METRICS_MAX_BUCKETS 64
+#define ZC__METRICS_NAME_MAX 200
+
+struct zc__mhead {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t size;                  /* of the whole region */
+    _Atomic uint64_t desc_end;      /* offset: descriptors published so far */
+    uint64_t reserved[5];
+};
+
+enum { ZC__MREC_FAMILY = 1, ZC__MREC_SERIES = 2 };
+
+/* A descriptor. len is a multiple of 8, so the next one stays aligned.
+ * Family: name\0help\0labelnames (comma-separated)\0, padded to 8, then
+ * n_buckets doubles. Series: one \0-terminated value per label name. */
+struct zc__mrec {
+    uint32_t len;
+    uint16_t kind;          /* ZC__MREC_* */
+    uint16_t type;          /* family: ZC_COUNTER, ZC_GAUGE, ZC_HISTOGRAM */
+    uint32_t family;        /* family: its id (0, 1, ...); series: its family's */
+    uint32_t flags;         /* family: ZC_METRIC_* flags */
+    uint32_t n_buckets;     /* family: histogram bounds, +Inf not counted */
+    uint32_t cell;          /* series: its first cell, in 8-byte units */
+};
+
+/* Cells per series: a histogram has its buckets (+Inf last, counts not
+ * cumulative) and then its sum (double bits). */
+static inline uint32_t zc__mcells(int type, uint32_t n_buckets)
+{
+    return type == ZC_HISTOGRAM ? n_buckets + 2 : 1;
+}
+
+/* Prometheus names. Each returns NULL when s is valid, else why not. */
+const char *zc__metric_name_check(const char *s);
+const char *zc__label_name_check(const char *s);
+bool zc__utf8_valid(const char *s, size_t len);
+
+/* This process's own registry, once something has been registered in it
+ * (a library-mode primary's metrics are served with the fleet's). */
+bool zc__metrics_own_region(const void **base, size_t *size);
+
+/* Writes the header of a fresh (zeroed) region. */
+void zc__metrics_format(void *base, size_t size);
+
+/* -- the primary's side (collect.c) -------------------------------------- */
+
+struct zc__mset;        /* every family and series the fleet has shown */
+struct zc__mview;       /* one worker's registry, or text snapshot */
+
+/* A growing text buffer; on allocation failure it stops growing and
+ * sets failed. */
+struct zc__buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+};
+void zc__buf_add(struct zc__buf *b, const char *s, size_t n);
+void zc__buf_printf(struct zc__buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A sample value as the text format writes it: integers without a point,
+ * +Inf, -Inf, NaN. */
+void zc__buf_value(struct zc__buf *b, double v);
+
+/* s escaped for a label value (quote: \" too) or a help text. */
+void zc__buf_escaped(struct zc__buf *b, const char *s, bool quote);
+
+struct zc__mset *zc__mset_new(void);
+void zc__mset_free(struct zc__mset *m);
+
+/* A view of one registry in memory (base, size), for worker id/slot (id 0:
+ * the primary's own). It is parsed at each collect. NULL on ENOMEM. */
+struct zc__mview *zc__mview_new(struct zc__mset *m, uint64_t id, int slot,
+                                const void *base, size_t size);
+/*
+ * Replaces the view's text snapshot with this one (Prometheus text format,
+ * docs/protocol.md). Returns the samples taken; lines it cannot use are
+ * skipped, and the first one is described in *why.
+ */
+int zc__mview_text(struct zc__mview *v, const char *text, size_t len,
+                   const char **why, unsigned *line);
+/* The worker is gone: what it counted moves into the fleet's retained
+ * base, its gauges go. The memory is no longer read. */
+void zc__mview_fold(struct zc__mview *v);
+void zc__mview_free(struct zc__mview *v);
+
+/* Parses what the registries published since last time, then writes
+ * every family, summed over the views, in text format 0.0.4. */
+void zc__mset_expose(struct zc__mset *m, struct zc__buf *out);
+
+#endif

@@ -1,0 +1,418 @@
+/* The metrics endpoint: exact sums over workers, kept across SIGKILL and
+ * reloads, workers that report in text, and clients that misbehave. */
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define BODY_MAX (4 << 20)
+
+/* The endpoint's port, from its start-up line. */
+static int metrics_port(struct zt_proc *p)
+{
+    const char *at = strstr(p->log, "serving http://127.0.0.1:");
+
+    ASSERT(at);
+    return atoi(at + strlen("serving http://127.0.0.1:"));
+}
+
+static int dial(int port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct timeval tv = { .tv_sec = 5 };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ASSERT(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    ASSERT_EQ(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Sends req as it is and reads until the server closes (5 s at most).
+ * Returns the status, 0 if nothing came; *body points into buf. */
+static int raw(int port, const char *req, size_t len, char *buf, size_t size,
+               const char **body)
+{
+    int fd = dial(port), status = 0;
+    size_t n = 0;
+    ssize_t r;
+
+    if (len)
+        ASSERT_EQ(send(fd, req, len, MSG_NOSIGNAL), (ssize_t) len);
+    while (n < size - 1 && (r = recv(fd, buf + n, size - 1 - n, 0)) > 0)
+        n += (size_t) r;
+    buf[n] = '\0';
+    close(fd);
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        status = 0;
+    if (body) {
+        const char *b = strstr(buf, "\r\n\r\n");
+
+        *body = b ? b + 4 : buf + n;
+    }
+    return status;
+}
+
+#define RAW(port, req, buf, size, body) raw(port, req, strlen(req), buf, size, body)
+
+static int get(int port, const char *path, char *buf, size_t size, const char **body)
+{
+    char req[256];
+
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+             path);
+    return raw(port, req, strlen(req), buf, size, body);
+}
+
+/* The value of the sample whose text before the value is key; NAN if none. */
+static double value(const char *body, const char *key)
+{
+    size_t k = strlen(key);
+
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (strncmp(l, key, k) == 0 && l[k] == ' ')
+            return strtod(l + k + 1, NULL);
+    return NAN;
+}
+
+static int lines_with(const char *body, const char *prefix)
+{
+    int n = 0;
+
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        n += strncmp(l, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+#define ASSERT_VALUE(body, key, want) \
+    do { double v_ = value(body, key); \
+         if (!(v_ == (double) (want))) zt_fail(__FILE__, __LINE__, \
+             "%s is %g, not %g", key, v_, (double) (want)); } while (0)
+
+/* Cumulative buckets never go down, and +Inf is the count. */
+static void check_histogram(const char *body, const char *name)
+{
+    char key[128];
+    double last = 0, v;
+
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        snprintf(key, sizeof(key), "%s_bucket{", name);
+        if (strncmp(l, key, strlen(key)) == 0) {
+            v = strtod(strchr(l, ' ') + 1, NULL);
+            ASSERT(v >= last);
+            last = v;
+        }
+    }
+    snprintf(key, sizeof(key), "%s_bucket{le=\"+Inf\"}", name);
+    ASSERT(value(body, key) == last);
+    snprintf(key, sizeof(key), "%s_count", name);
+    ASSERT(value(body, key) == last);
+}
+
+/* promtool's own check of the text, when the machine has it. */
+static void promtool_check(const char *body)
+{
+    char path[600], cmd[1400];
+    int r;
+
+    if (access("/usr/bin/promtool", X_OK) != 0) {
+        fprintf(stderr, "  (promtool is not installed: format not checked by it; "
+                "scripts/deps.sh ci installs it)\n");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/metrics.txt", zt_tmpdir());
+    zt_write_file(path, body);
+    snprintf(cmd, sizeof(cmd), "promtool check metrics < %s > %s.out 2>&1", path, path);
+    r = system(cmd);
+    if (r != 0) {
+        snprintf(cmd, sizeof(cmd), "%s.out", path);
+        zt_fail(__FILE__, __LINE__, "promtool check metrics: %s", zt_read_file(cmd));
+    }
+}
+
+static void stop_fleet(struct zt_proc *p)
+{
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    zt_reap_all(3000);
+    zt_proc_free(p);
+}
+
+/* 3 workers count 1000 each: the sum is exact, right after one is killed
+ * with SIGKILL too, and it only grows across its respawn and a reload. */
+void test_metrics_sum_kill_reload(void)
+{
+    char *buf = malloc(BODY_MAX);
+    const char *body;
+    pid_t pids[3];
+    int port, mport, scrapes = 0;
+    double last = 0;
+    struct zt_proc *p;
+
+    ASSERT(buf);
+    p = zt_fleet(3, pids, &port, "-w", "3", "--metrics", "127.0.0.1:0",
+                 "--respawn-delay", "300", "--", zt_self(), "--helper",
+                 "metrics_worker", "1000", "100", NULL);
+    mport = metrics_port(p);
+    ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+    ASSERT_CONTAINS(buf, "Content-Type: text/plain; version=0.0.4");
+    ASSERT_VALUE(body, "events_total{kind=\"a\"}", 3000);
+    ASSERT_VALUE(body, "events_total{kind=\"b\"}", 6000);
+    ASSERT_VALUE(body, "test_level", 3);
+    ASSERT_VALUE(body, "test_seconds_bucket{le=\"0.1\"}", 3000);
+    ASSERT_VALUE(body, "test_seconds_bucket{le=\"1\"}", 6000);
+    ASSERT_VALUE(body, "test_seconds_bucket{le=\"10\"}", 9000);
+    ASSERT_VALUE(body, "test_seconds_count", 12000);
+    ASSERT(fabs(value(body, "test_seconds_sum") - 3000 * 55.55) < 1e-6);
+    check_histogram(body, "test_seconds");
+    ASSERT_EQ(lines_with(body, "test_slot{slot="), 3);
+    ASSERT_VALUE(body, "zcluster_workers{state=\"ready\"}", 3);
+    promtool_check(body);
+
+    /* SIGKILL: what it counted is still there, before and after the reap. */
+    ASSERT_EQ(kill(pids[1], SIGKILL), 0);
+    ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+    ASSERT_VALUE(body, "events_total{kind=\"a\"}", 3000);
+    zt_wait_line(p, "was killed by signal KILL; restarting in 300 ms", 5000);
+    ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+    ASSERT_VALUE(body, "events_total{kind=\"a\"}", 3000);
+    ASSERT_VALUE(body, "events_total{kind=\"b\"}", 6000);
+    ASSERT_VALUE(body, "test_seconds_count", 12000);
+    ASSERT_VALUE(body, "test_level", 2);        /* gauges: live workers only */
+    ASSERT_EQ(lines_with(body, "test_slot{slot="), 2);
+    ASSERT_VALUE(body, "zcluster_slot_backoff_seconds{slot=\"1\"}", 0.3);
+    ASSERT_VALUE(body, "zcluster_slot_failures{slot=\"1\"}", 1);
+    check_histogram(body, "test_seconds");
+    /* The respawned worker adds its own. */
+    zt_wait_line(p, "(slot 1, pid", 5000);
+    zt_wait_line(p, "ready in", 5000);
+    ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+    ASSERT_VALUE(body, "events_total{kind=\"a\"}", 4000);
+    ASSERT_VALUE(body, "test_level", 3);
+    ASSERT_VALUE(body, "zcluster_slot_restarts_total{slot=\"1\"}", 1);
+    ASSERT_VALUE(body, "zcluster_slot_backoff_seconds{slot=\"1\"}", 0);
+
+    /* A reload: scraped all along, the sum never goes down; at its end
+     * three new workers have added theirs. */
+    ASSERT_EQ(kill(p->pid, SIGHUP), 0);
+    while (!zt_try_line(p, "reload to generation 2 done", 5)) {
+        double a;
+
+        ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+        a = value(body, "events_total{kind=\"a\"}");
+        ASSERT(a >= last);
+        last = a;
+        check_histogram(body, "test_seconds");
+        ASSERT(++scrapes < 5000);
+    }
+    ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+    ASSERT_VALUE(body, "events_total{kind=\"a\"}", 7000);
+    ASSERT_VALUE(body, "events_total{kind=\"b\"}", 14000);
+    ASSERT_VALUE(body, "test_seconds_count", 28000);
+    ASSERT_VALUE(body, "test_level", 3);
+    ASSERT_EQ(lines_with(body, "test_slot{slot="), 3);
+    ASSERT_VALUE(body, "zcluster_reloads_total{outcome=\"done\"}", 1);
+    ASSERT_VALUE(body, "zcluster_generation", 2);
+    check_histogram(body, "test_seconds");
+    promtool_check(body);
+    fprintf(stderr, "  %d scrapes during the reload\n", scrapes);
+    ASSERT_GE(scrapes, 3);
+    stop_fleet(p);
+    free(buf);
+}
+
+static struct zt_proc *python_fleet(const char *deaf, pid_t *pids)
+{
+    char script[600], cwd[512], *env[] = { (char *) deaf, NULL };
+    char *argv[] = { (char *) zt_zcluster(), (char *) "-w", (char *) "2",
+                     (char *) "--ready", (char *) "notify", (char *) "--metrics",
+                     (char *) "127.0.0.1:0", (char *) "--metrics-wait",
+                     (char *) "300", (char *) "--", (char *) "python3", script, NULL };
+    struct zt_proc *p;
+    unsigned long id;
+    int slot;
+
+    if (access("/usr/bin/python3", X_OK) != 0)
+        zt_skip("python3 is not installed");
+    ASSERT(getcwd(cwd, sizeof(cwd)));
+    snprintf(script, sizeof(script), "%s/examples/worker.py", cwd);
+    p = zt_start(argv, deaf ? env : NULL);
+    for (int i = 0; i < 2; i++) {
+        pid_t pid;
+
+        ASSERT(zt_parse_worker(zt_wait_line(p, "started", 10000), &id, &slot, &pid));
+        pids[slot] = pid;
+    }
+    zt_wait_line(p, "all 2 workers ready", 10000);
+    return p;
+}
+
+/* Workers in another language report Prometheus text by message; each
+ * scrape asks them for a fresh one. */
+void test_metrics_text_workers(void)
+{
+    char *buf = malloc(BODY_MAX);
+    const char *body;
+    pid_t pids[2];
+    struct zt_proc *p = python_fleet(NULL, pids);
+    int mport = metrics_port(p);
+    uint64_t t0;
+
+    for (int k = 1; k <= 3; k++) {
+        ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+        /* Each worker counted the k collections it was asked for. */
+        ASSERT_VALUE(body, "worker_py_messages_total", 2 * k);
+        ASSERT_VALUE(body, "worker_py_up", 2);
+        ASSERT_VALUE(body, "worker_py_start_seconds_bucket{le=\"+Inf\"}", 2);
+        ASSERT_VALUE(body, "worker_py_start_seconds_count", 2);
+    }
+    promtool_check(body);
+    /* Killed: its count stays, its gauge goes. Its slot is restarting
+     * (1 s), so the scrape asks only the other one. */
+    ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+    zt_wait_line(p, "was killed by signal KILL", 5000);
+    t0 = zt_now_ms();
+    ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+    ASSERT_LE(zt_now_ms() - t0, 250);
+    ASSERT_VALUE(body, "worker_py_messages_total", 7);
+    ASSERT_VALUE(body, "worker_py_up", 1);
+    stop_fleet(p);
+
+    /* Workers that never answer: the scrape waits --metrics-wait, then
+     * shows their last snapshot (the one sent at start). */
+    p = python_fleet("WORKER_PY_DEAF_METRICS=1", pids);
+    mport = metrics_port(p);
+    for (int k = 0; k < 2; k++) {
+        t0 = zt_now_ms();
+        ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+        ASSERT_GE(zt_now_ms() - t0, 290);
+        ASSERT_LE(zt_now_ms() - t0, 1500);
+        ASSERT_VALUE(body, "worker_py_messages_total", 0);
+        ASSERT_VALUE(body, "worker_py_up", 2);
+    }
+    /* The loop was not held meanwhile: health answers at once. */
+    t0 = zt_now_ms();
+    ASSERT_EQ(get(mport, "/healthz", buf, BODY_MAX, &body), 200);
+    ASSERT_LE(zt_now_ms() - t0, 250);
+    stop_fleet(p);
+    free(buf);
+}
+
+/* Garbage, huge headers, a slow drip, other methods and paths: each gets
+ * a clean answer or is cut off, and the endpoint keeps serving. */
+void test_metrics_http_bad_requests(void)
+{
+    char *buf = malloc(BODY_MAX), *huge;
+    const char *body;
+    pid_t pids[1];
+    int port, mport, fd;
+    uint64_t t0;
+    struct zt_proc *p;
+    ssize_t r = 0;
+
+    ASSERT(buf);
+    p = zt_fleet(1, pids, &port, "-w", "1", "--metrics", "127.0.0.1:0",
+                 "--metrics-timeout", "600", "--", zt_self(), "--helper",
+                 "metrics_worker", "1", NULL);
+    mport = metrics_port(p);
+    ASSERT_EQ(get(mport, "/nope", buf, BODY_MAX, &body), 404);
+    ASSERT_EQ(get(mport, "/healthz", buf, BODY_MAX, &body), 200);
+    ASSERT_STREQ(body, "ok\n");
+    ASSERT_EQ(RAW(mport, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                  "Connection: close\r\n\r\nabc", buf, BODY_MAX, &body), 405);
+    ASSERT_CONTAINS(buf, "Allow: GET, HEAD");
+    ASSERT_EQ(RAW(mport, "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                  buf, BODY_MAX, &body), 200);
+    ASSERT_STREQ(body, "");
+    /* Garbage: refused (400, or closed) at once, not at the timeout. */
+    t0 = zt_now_ms();
+    {
+        int st = RAW(mport, "\x01\x02garbage\r\n\r\n", buf, BODY_MAX, &body);
+
+        ASSERT(st == 400 || st == 0);
+    }
+    ASSERT_LE(zt_now_ms() - t0, 400);
+    /* 64 KiB of headers: more than a request may hold. */
+    huge = malloc(70000);
+    ASSERT(huge);
+    strcpy(huge, "GET /metrics HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < 1000; i++)
+        strcat(huge, "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    strcat(huge, "\r\n");
+    {
+        int st = raw(mport, huge, strlen(huge), buf, BODY_MAX, &body);
+
+        ASSERT(st == 431 || st == 413 || st == 400 || st == 0);
+    }
+    free(huge);
+    /* A slow drip: one byte every 50 ms never completes a request in time. */
+    fd = dial(mport);
+    t0 = zt_now_ms();
+    for (const char *s = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: "; ; s++) {
+        char c = *s ? *s : 'a';
+        char tmp[16];
+
+        if (send(fd, &c, 1, MSG_NOSIGNAL) != 1)
+            break;
+        /* Others are served meanwhile. */
+        if (zt_now_ms() - t0 < 300)
+            ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+        usleep(50000);
+        r = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN))
+            break;
+        ASSERT(zt_now_ms() - t0 < 5000);
+    }
+    ASSERT_GE(zt_now_ms() - t0, 500);
+    ASSERT_LE(zt_now_ms() - t0, 3000);
+    close(fd);
+    /* An idle connection is closed too, without a byte sent. */
+    fd = dial(mport);
+    t0 = zt_now_ms();
+    ASSERT_EQ(recv(fd, buf, 16, 0), 0);
+    ASSERT_GE(zt_now_ms() - t0, 500);
+    ASSERT_LE(zt_now_ms() - t0, 3000);
+    close(fd);
+    ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+    ASSERT_VALUE(body, "events_total{kind=\"a\"}", 1);
+    stop_fleet(p);
+    free(buf);
+}
+
+/* /readyz: 503 while no worker is ready, 200 once one is. */
+void test_metrics_readyz(void)
+{
+    char buf[4096];
+    const char *body;
+    char *argv[] = { (char *) zt_zcluster(), (char *) "-w", (char *) "1",
+                     (char *) "--ready", (char *) "notify", (char *) "--metrics",
+                     (char *) "127.0.0.1:0", (char *) "--", (char *) zt_self(),
+                     (char *) "--helper", (char *) "never_ready", NULL };
+    struct zt_proc *p = zt_start(argv, NULL);
+    pid_t pids[1];
+    int port, mport;
+
+    zt_wait_line(p, "started", 5000);
+    mport = metrics_port(p);
+    ASSERT_EQ(get(mport, "/readyz", buf, sizeof(buf), &body), 503);
+    ASSERT_CONTAINS(body, "not ready: no worker is ready yet (1 running)");
+    ASSERT_EQ(get(mport, "/healthz", buf, sizeof(buf), &body), 200);
+    stop_fleet(p);
+
+    p = zt_fleet(1, pids, &port, "-w", "1", "--metrics", "127.0.0.1:0", "--",
+                 zt_self(), "--helper", "metrics_worker", "1", NULL);
+    mport = metrics_port(p);
+    ASSERT_EQ(get(mport, "/readyz", buf, sizeof(buf), &body), 200);
+    ASSERT_STREQ(body, "ready\n");
+    stop_fleet(p);
+}
