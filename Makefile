@@ -132,7 +132,7 @@ install: all
 	install -m 755 $(BUILD)/libzcluster.so $(DESTDIR)$(PREFIX)/lib/libzcluster.so.0
 	ln -sf libzcluster.so.0 $(DESTDIR)$(PREFIX)/lib/libzcluster.so
 	# Written here, so that it names the prefix it is installed under.
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: zcluster\nDescription: run a network server as a fleet of worker processes\nVersion: %s\nLibs: -L$${libdir} -lzcluster\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: zcluster\nDescription: run a network server as a fleet of worker processes\nVersion: %s\nLibs: -L$${libdir} -lzcluster\nLibs.private: -lmicrohttpd -lm\nCflags: -I$${includedir}\n' \
 	    '$(PREFIX)' "$$(sed -n 's/^#define ZC_VERSION "\(.*\)"/\1/p' include/zcluster.h)" \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zcluster.pc
 	install -m 644 include/zcluster.h $(DESTDIR)$(PREFIX)/include/

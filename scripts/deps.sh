@@ -9,6 +9,7 @@
 set -eu
 
 want=""
+norec=""
 need() {    # need COMMAND-OR-FILE PACKAGE
     case "$1" in
         /*) [ -e "$1" ] && return 0 ;;
@@ -29,6 +30,7 @@ for task in "${@:-build}"; do
             need make make
             need ar binutils
             need /usr/include/stdio.h libc6-dev
+            need /usr/include/microhttpd.h libmicrohttpd-dev   # /metrics
             ;;
         clang)
             need clang clang
@@ -38,6 +40,10 @@ for task in "${@:-build}"; do
             need valgrind valgrind
             need pkg-config pkg-config
             need_pkg libclang-rt-14-dev     # libFuzzer for make fuzz
+            # promtool checks /metrics in make check (skipped without it).
+            # Only the package: its recommends would start a Prometheus
+            # server and node exporter on a machine with systemd.
+            norec="$norec$(command -v promtool >/dev/null 2>&1 || echo ' prometheus')"
             ;;
         bench)
             need wrk wrk
@@ -52,14 +58,17 @@ for task in "${@:-build}"; do
     esac
 done
 
-[ -z "$want" ] && exit 0
+[ -z "$want$norec" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
-    echo "zcluster needs these Debian packages:$want" >&2
-    echo "install them with: sudo apt-get install -y$want" >&2
+    echo "zcluster needs these Debian packages:$want$norec" >&2
+    [ -n "$want" ] && echo "install them with: sudo apt-get install -y$want" >&2
+    [ -n "$norec" ] && echo "and: sudo apt-get install -y --no-install-recommends$norec" >&2
     exit 1
 fi
-echo "installing Debian packages:$want"
+echo "installing Debian packages:$want$norec"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086  # one word per package
-apt-get install -y -qq $want
+[ -z "$want" ] || apt-get install -y -qq $want
+# shellcheck disable=SC2086
+[ -z "$norec" ] || apt-get install -y -qq --no-install-recommends $norec
