@@ -37,16 +37,22 @@ if (mode === 'inc' || mode === 'observe') {
     console.log((t / n).toFixed(2));
 } else if (mode === 'cluster') {
     const workers = Number(a), nseries = Number(b), port = Number(c);
+    // Made in workers too: that is what makes them answer the primary.
+    const agg = new client.AggregatorRegistry();
     if (cluster.isPrimary) {
-        const agg = new client.AggregatorRegistry();
         let online = 0;
         for (let i = 0; i < workers; i++) cluster.fork();
         cluster.on('message', (w, msg) => {
             if (msg === 'bench-ready' && ++online === workers) {
                 http.createServer(async (req, res) => {
-                    const text = await agg.clusterMetrics();
-                    res.writeHead(200, { 'Content-Type': agg.contentType });
-                    res.end(text);
+                    try {
+                        const text = await agg.clusterMetrics();
+                        res.writeHead(200, { 'Content-Type': agg.contentType });
+                        res.end(text);
+                    } catch (err) {
+                        res.writeHead(500);
+                        res.end(String(err));
+                    }
                 }).listen(port, '127.0.0.1', () => console.log('ready'));
             }
         });

@@ -82,8 +82,7 @@ for r in $(seq 1 "$rounds"); do
     wait_url "http://127.0.0.1:$mport/readyz"
     curl -s "http://127.0.0.1:$mport/metrics" > "$out/metrics-zcluster.txt"
     scrape_times "http://127.0.0.1:$mport/metrics" "$scrapes" | sed 's/^/scrape zcluster /' >> "$res"
-    zpid=$(pgrep -P "${pids[0]}" -x zcluster || echo "${pids[0]}")
-    echo "rss zcluster $(awk '/VmRSS/ { print $2 }' "/proc/$zpid/status" 2>/dev/null || echo 0)" >> "$res"
+    echo "rss zcluster $(awk '/VmRSS/ { print $2 }' "/proc/${pids[0]}/status" 2>/dev/null || echo 0)" >> "$res"
     cleanup
     pids=()
     if [ "$node_ok" = 1 ]; then

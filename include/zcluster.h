@@ -483,8 +483,8 @@ typedef struct zc_metric zc_metric;
  * Registers a metric family. name follows Prometheus ([a-zA-Z_:]
  * [a-zA-Z0-9_:]*, not starting with "zcluster_", which the fleet's own
  * metrics use); labels is NULL or comma-separated label names ("method,
- * code"; [a-zA-Z_][a-zA-Z0-9_]*, no "__" prefix, no "le"); help is one
- * line of text. With no labels, *ret is the one series, ready to update;
+ * code"; [a-zA-Z_][a-zA-Z0-9_]*, no "__" prefix; not "le" in a histogram,
+ * not "slot" or "worker" in a per-worker gauge); help is one line of text. With no labels, *ret is the one series, ready to update;
  * with labels, get a series per label set from zc_metric_with(). Returns 0,
  * -EINVAL (logged: which rule the name broke), -EEXIST (the name is
  * taken), -ENOSPC (the registry's memory is full: zc_options.
