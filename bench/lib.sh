@@ -1,13 +1,27 @@
 # Shared by the bench scripts (sourced).
 
-# wait_port PORT: bounded wait until something answers HTTP on 127.0.0.1:PORT.
-wait_port() {
-    for _ in $(seq 1 200); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+# wait_url URL [TRIES]: bounded wait (TRIES x 0.05 s, default 200) until
+# URL answers HTTP 2xx.
+wait_url() {
+    for _ in $(seq 1 "${2:-200}"); do
+        curl -sf -o /dev/null "$1" && return 0
         sleep 0.05
     done
-    echo "nothing answers on port $1" >&2
+    echo "nothing answers at $1" >&2
     return 1
+}
+
+# wait_port PORT: the same for anything that answers on 127.0.0.1:PORT.
+wait_port() { wait_url "http://127.0.0.1:$1/"; }
+
+# The processes a bench has started, in pids: cleanup sends them TERM and
+# waits (the scripts run it at exit, and between runs).
+pids=()
+cleanup() {
+    for p in "${pids[@]:-}"; do
+        [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
 }
 
 # median: of the numbers on stdin, one per line.

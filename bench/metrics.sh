@@ -37,13 +37,6 @@ else
     echo "prom-client could not be installed: the Node columns are left out" >&2
 fi
 
-pids=()
-cleanup() {
-    for p in "${pids[@]:-}"; do
-        [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-}
 trap cleanup EXIT
 
 # scrape_times URL N: time_total of N scrapes, in ms, one per line.
@@ -51,16 +44,6 @@ scrape_times() {
     for _ in $(seq 1 "$2"); do
         curl -s -o /dev/null -m 30 -w '%{time_total}\n' "$1"
     done | awk '{ printf "%.2f\n", $1 * 1000 }'
-}
-
-# wait_url URL: bounded wait until it answers 200.
-wait_url() {
-    for _ in $(seq 1 600); do
-        curl -sf -o /dev/null "$1" && return 0
-        sleep 0.1
-    done
-    echo "nothing answers at $1" >&2
-    return 1
 }
 
 res=$out/metrics-results.txt
@@ -79,7 +62,7 @@ for r in $(seq 1 "$rounds"); do
     build/zcluster -w "$workers" --metrics "127.0.0.1:$mport" -- \
         "$out/metrics" worker "$series" 2> "$out/metrics-zcluster.log" &
     pids=($!)
-    wait_url "http://127.0.0.1:$mport/readyz"
+    wait_url "http://127.0.0.1:$mport/readyz" 1200
     curl -s "http://127.0.0.1:$mport/metrics" > "$out/metrics-zcluster.txt"
     scrape_times "http://127.0.0.1:$mport/metrics" "$scrapes" | sed 's/^/scrape zcluster /' >> "$res"
     echo "rss zcluster $(awk '/VmRSS/ { print $2 }' "/proc/${pids[0]}/status" 2>/dev/null || echo 0)" >> "$res"
@@ -88,7 +71,7 @@ for r in $(seq 1 "$rounds"); do
     if [ "$node_ok" = 1 ]; then
         node bench/metrics-node.js cluster "$workers" "$series" "$mport" > "$out/metrics-node.log" 2>&1 &
         pids=($!)
-        wait_url "http://127.0.0.1:$mport/metrics"
+        wait_url "http://127.0.0.1:$mport/metrics" 1200
         curl -s "http://127.0.0.1:$mport/metrics" > "$out/metrics-node.txt"
         scrape_times "http://127.0.0.1:$mport/metrics" "$scrapes" | sed 's/^/scrape node /' >> "$res"
         echo "rss node $(awk '/VmRSS/ { print $2 }' "/proc/${pids[0]}/status" 2>/dev/null || echo 0)" >> "$res"

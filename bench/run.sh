@@ -31,14 +31,6 @@ cc -O2 -Wall -Wextra -o "$out/respawn" bench/respawn.c
 
 zc=build/zcluster
 hello=build/zcluster-hello
-pids=()
-
-cleanup() {
-    for p in "${pids[@]:-}"; do
-        [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-}
 trap cleanup EXIT
 
 
