@@ -469,3 +469,11 @@ long zt_log_ms(const char *line)
     ASSERT(t && sscanf(t + 1, "%d:%d:%d.%d", &h, &m, &s, &ms) == 4);
     return ((h * 60L + m) * 60 + s) * 1000 + ms;
 }
+
+void zt_stop_fleet(struct zt_proc *p)
+{
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    zt_reap_all(3000);
+    zt_proc_free(p);
+}

@@ -100,6 +100,9 @@ void zt_wait_state(pid_t pid, char state);
 long zt_log_ms(const char *line);
 /* Waits for it to exit normally (a signal fails the test); its status. */
 int zt_exit_code(struct zt_proc *p, int timeout_ms);
+/* TERM to a zcluster primary: it must exit 0 within 10 s; then reaps
+ * what is left and frees the record. */
+void zt_stop_fleet(struct zt_proc *p);
 /* Frees the record (the process must have exited). */
 void zt_proc_free(struct zt_proc *p);
 

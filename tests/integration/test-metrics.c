@@ -140,14 +140,6 @@ static void promtool_check(const char *body)
     }
 }
 
-static void stop_fleet(struct zt_proc *p)
-{
-    ASSERT(kill(p->pid, SIGTERM) == 0);
-    ASSERT_EQ(zt_exit_code(p, 10000), 0);
-    zt_reap_all(3000);
-    zt_proc_free(p);
-}
-
 /* 3 workers count 1000 each: the sum is exact, right after one is killed
  * with SIGKILL too, and it only grows across its respawn and a reload. */
 void test_metrics_sum_kill_reload(void)
@@ -227,7 +219,7 @@ void test_metrics_sum_kill_reload(void)
     promtool_check(body);
     fprintf(stderr, "  %d scrapes during the reload\n", scrapes);
     ASSERT_GE(scrapes, 3);
-    stop_fleet(p);
+    zt_stop_fleet(p);
     free(buf);
 }
 
@@ -286,7 +278,7 @@ void test_metrics_text_workers(void)
     ASSERT_LE(zt_now_ms() - t0, 250);
     ASSERT_VALUE(body, "worker_py_messages_total", 7);
     ASSERT_VALUE(body, "worker_py_up", 1);
-    stop_fleet(p);
+    zt_stop_fleet(p);
 
     /* Workers that never answer: the scrape waits --metrics-wait, then
      * shows their last snapshot (the one sent at start). */
@@ -304,7 +296,7 @@ void test_metrics_text_workers(void)
     t0 = zt_now_ms();
     ASSERT_EQ(get(mport, "/healthz", buf, BODY_MAX, &body), 200);
     ASSERT_LE(zt_now_ms() - t0, 250);
-    stop_fleet(p);
+    zt_stop_fleet(p);
     free(buf);
 }
 
@@ -385,7 +377,7 @@ void test_metrics_http_bad_requests(void)
     close(fd);
     ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
     ASSERT_VALUE(body, "events_total{kind=\"a\"}", 1);
-    stop_fleet(p);
+    zt_stop_fleet(p);
     free(buf);
 }
 
@@ -407,12 +399,12 @@ void test_metrics_readyz(void)
     ASSERT_EQ(get(mport, "/readyz", buf, sizeof(buf), &body), 503);
     ASSERT_CONTAINS(body, "not ready: no worker is ready yet (1 running)");
     ASSERT_EQ(get(mport, "/healthz", buf, sizeof(buf), &body), 200);
-    stop_fleet(p);
+    zt_stop_fleet(p);
 
     p = zt_fleet(1, pids, &port, "-w", "1", "--metrics", "127.0.0.1:0", "--",
                  zt_self(), "--helper", "metrics_worker", "1", NULL);
     mport = metrics_port(p);
     ASSERT_EQ(get(mport, "/readyz", buf, sizeof(buf), &body), 200);
     ASSERT_STREQ(body, "ready\n");
-    stop_fleet(p);
+    zt_stop_fleet(p);
 }

@@ -50,14 +50,6 @@ static void expect_no_failures(const struct zt_load_result *res)
                 (unsigned long long) (res->ok + res->failed), res->first_error);
 }
 
-static void stop_fleet(struct zt_proc *p)
-{
-    ASSERT(kill(p->pid, SIGTERM) == 0);
-    ASSERT_EQ(zt_exit_code(p, 10000), 0);
-    zt_reap_all(3000);
-    zt_proc_free(p);
-}
-
 /* 5 reloads of 2 workers that take 100 ms to start, under 8 busy
  * connections: not one request fails, never more than 3 processes. */
 static void reload_under_load(bool keepalive)
@@ -94,7 +86,7 @@ static void reload_under_load(bool keepalive)
     for (int i = 0; i < 2; i++)
         ASSERT(!zt_alive(pids[i]));
     ASSERT_EQ(zt_children(p->pid), 2);
-    stop_fleet(p);
+    zt_stop_fleet(p);
 }
 
 void test_reload_under_load_close(void)
@@ -181,7 +173,7 @@ void test_reload_broken_release_keeps_old(void)
     ASSERT_LE(most, 3);
     ASSERT_EQ(zt_count(p, "restarting in"), 0);
     ASSERT_EQ(zt_count(p, "Send SIGHUP again to retry."), 3);
-    stop_fleet(p);
+    zt_stop_fleet(p);
 }
 
 /* SIGHUPs during a reload: one more reload follows a success, however
@@ -225,7 +217,7 @@ void test_hup_during_reload(void)
                           "send SIGHUP again to retry.");
     ASSERT(zt_try_line(p, "generation 5", 300) == NULL);
     ASSERT_EQ(zt_count(p, "restarting in"), 0);
-    stop_fleet(p);
+    zt_stop_fleet(p);
 }
 
 /* The spec respawns an old worker killed at its timeout during a reload,
@@ -289,7 +281,7 @@ void test_reload_surge(void)
         started = strstr(p->log, want);
         ASSERT(started && started < first_ready);
     }
-    stop_fleet(p);
+    zt_stop_fleet(p);
 }
 
 /* TTIN adds a worker, TTOU removes the highest slot, whose worker drains
@@ -343,7 +335,7 @@ void test_scale_with_signals(void)
     zt_wait_line(p, "all 2 workers ready", 5000);
     ASSERT_EQ(zt_count(p, ") started"), 4);
     ASSERT_EQ(zt_count(p, "restarting in"), 0);
-    stop_fleet(p);
+    zt_stop_fleet(p);
 }
 
 /* Things happen during a reload: the old worker of the slot being replaced
@@ -377,7 +369,7 @@ void test_reload_with_crash_and_scale_down(void)
     wait_children(p->pid, 2, 5000);
     for (int i = 0; i < 3; i++)
         ASSERT(zt_wait_gone(pids[i], 3000));
-    stop_fleet(p);
+    zt_stop_fleet(p);
 }
 
 /* TERM while a replacement is starting: the reload is abandoned and every
@@ -446,7 +438,7 @@ void test_library_reload_new_binary(void)
     free(text);
     ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
     ASSERT_CONTAINS(r.head, "X-Worker-Generation: 2");
-    stop_fleet(p);
+    zt_stop_fleet(p);
 }
 
 /* Waits until pid has n children, bounded. */
@@ -508,5 +500,5 @@ void test_library_reload_and_scale_calls(void)
     wait_anywhere(p, "reload to generation 3 done in");
     wait_children(p->pid, 1, 5000);
     ASSERT_EQ(zt_count(p, "restarting in"), 0);
-    stop_fleet(p);
+    zt_stop_fleet(p);
 }
