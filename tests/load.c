@@ -25,6 +25,7 @@
 #define LOAD_MAX_CONNS 64
 #define REQ_TIMEOUT_MS 5000
 #define LOAD_MAX_MS 120000      /* the child stops by itself after this */
+#define STOP_WAIT_MS 3000       /* for the generation a stop asks to see */
 
 struct lconn {
     int fd;
@@ -192,7 +193,8 @@ static void run_child(int port, int n, bool keepalive, int stop_r, int result_w)
 {
     static struct lconn conns[LOAD_MAX_CONNS];
     struct epoll_event evs[LOAD_MAX_CONNS + 1];
-    uint64_t t0 = zt_now_ms();
+    uint64_t t0 = zt_now_ms(), stop_ms = 0;
+    long want_gen = 0;
 
     L.port = port;
     L.keepalive = keepalive;
@@ -206,18 +208,24 @@ static void run_child(int port, int n, bool keepalive, int stop_r, int result_w)
         open_conn(&conns[i]);
     for (;;) {
         int k = epoll_wait(L.ep, evs, LOAD_MAX_CONNS + 1, 100);
-        bool stop = false;
         uint64_t now;
 
         for (int i = 0; i < k; i++) {
-            if (!evs[i].data.ptr)
-                stop = true;
-            else
+            if (evs[i].data.ptr) {
                 on_event(evs[i].data.ptr, evs[i].events);
+            } else if (!stop_ms) {
+                /* The stop request: the generation to see first, if any. */
+                if (read(stop_r, &want_gen, sizeof(want_gen)) != sizeof(want_gen))
+                    want_gen = 0;
+                stop_ms = zt_now_ms();
+                (void) epoll_ctl(L.ep, EPOLL_CTL_DEL, stop_r, NULL);
+            }
         }
         /* Read after the events: they move sent_ms forward. */
         now = zt_now_ms();
-        if (stop || now - t0 > LOAD_MAX_MS)
+        if ((stop_ms && (L.res.max_generation >= want_gen ||
+                         now - stop_ms > STOP_WAIT_MS)) ||
+            now - t0 > LOAD_MAX_MS)
             break;
         /* A request with no answer in time fails; the connection is
          * replaced, so a stuck server cannot stall the count. */
@@ -252,18 +260,23 @@ struct zt_load *zt_load_start(int port, int conns, bool keepalive)
     return l;
 }
 
-void zt_load_stop(struct zt_load *l, struct zt_load_result *res)
+void zt_load_stop_at(struct zt_load *l, long gen, struct zt_load_result *res)
 {
     struct pollfd pf = { .fd = l->result_r, .events = POLLIN };
 
-    ASSERT(write(l->stop_w, "x", 1) == 1);
-    /* The child answers within one epoll round, or its own time limit. */
+    ASSERT(write(l->stop_w, &gen, sizeof(gen)) == (ssize_t) sizeof(gen));
+    /* The child answers within STOP_WAIT_MS, or its own time limit. */
     ASSERT(poll(&pf, 1, 10000) == 1);
     ASSERT(read(l->result_r, res, sizeof(*res)) == (ssize_t) sizeof(*res));
     ASSERT(zt_wait_gone(l->pid, 5000));
     close(l->stop_w);
     close(l->result_r);
     free(l);
+}
+
+void zt_load_stop(struct zt_load *l, struct zt_load_result *res)
+{
+    zt_load_stop_at(l, 0, res);
 }
 
 /* Counted from /proc/PID/task/PID/children: processes, not records. */

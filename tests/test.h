@@ -150,6 +150,10 @@ struct zt_load_result {
 };
 struct zt_load *zt_load_start(int port, int conns, bool keepalive);
 void zt_load_stop(struct zt_load *l, struct zt_load_result *res);
+/* The same, once a response from generation gen (or a later one) has come
+ * in, or after 3 s: the last reload's workers may not have answered yet
+ * when the test sees "done". */
+void zt_load_stop_at(struct zt_load *l, long gen, struct zt_load_result *res);
 /* The number of children of pid (-1 if it is gone). */
 int zt_children(pid_t pid);
 

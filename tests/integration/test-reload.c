@@ -70,7 +70,7 @@ static void reload_under_load(bool keepalive)
         ASSERT_CONTAINS(line, "2 of 2 slots replaced; never fewer than 2 "
                               "ready workers, never more than 3 processes");
     }
-    zt_load_stop(l, &res);
+    zt_load_stop_at(l, 6, &res);
     fprintf(stderr, "# %s: %llu requests over %llu connections, %llu failed, "
             "at most %d workers\n", keepalive ? "keep-alive" : "close",
             (unsigned long long) res.ok, (unsigned long long) res.connects,
@@ -166,7 +166,7 @@ void test_reload_broken_release_keeps_old(void)
     ASSERT_CONTAINS(line, "2 of 2 slots replaced; never fewer than 2 ready workers");
     for (int i = 0; i < 2; i++)
         ASSERT(zt_wait_gone(pids[i], 3000));
-    zt_load_stop(l, &res);
+    zt_load_stop_at(l, 5, &res);
     expect_no_failures(&res);
     ASSERT_GE(res.ok, 20);
     ASSERT_EQ(res.max_generation, 5);
