@@ -54,7 +54,7 @@ PROG_LIBS := $(MHD_A) $(BUILD)/src/notls.o
 LIB_SRCS := src/cluster.c src/collect.c src/compat.c src/expose.c \
             src/handlers.c src/http.c src/ipc.c src/link.c src/listen.c \
             src/log.c src/loop.c src/metrics.c src/notify.c src/parse.c \
-            src/primary.c src/spawn.c src/worker.c
+            src/primary.c src/spawn.c src/sticky.c src/worker.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)

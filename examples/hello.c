@@ -4,6 +4,9 @@
  *   zcluster -w 4 -l 127.0.0.1:8080 -- zcluster-hello   workers of the tool
  *   zcluster-hello --cluster 4 -l 127.0.0.1:8080        its own primary (library)
  *   zcluster-hello -l 127.0.0.1:8080 --reuseport        alone, no manager
+ *   zcluster --sticky -w 4 -l 127.0.0.1:8080 -- zcluster-hello
+ *                               sticky sessions: the primary accepts and
+ *                               hands each client to its slot's worker
  *
  * Every response names the worker (X-Worker-Slot, X-Worker-Pid,
  * X-Worker-Id, X-Worker-Generation). On SIGTERM, SIGINT or the primary's shutdown message (its
@@ -63,6 +66,7 @@ static struct {
     const char *listen[MAX_LISTEN];
     int n_listen;
     bool reuseport;
+    bool sticky;
     unsigned cluster;
     unsigned startup_delay_ms;
     unsigned drain_idle_ms;
@@ -409,18 +413,37 @@ static void on_conn(struct conn *c, uint32_t events)
  * connections. Taking one and going back to epoll lets the others, idle
  * while this one works, be woken for the next.
  */
+static void add_conn(int fd);
+
 static bool accept_one(int lfd)
 {
-    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
-    struct epoll_event ev = { .events = EPOLLIN };
-    struct conn *c;
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
     if (fd == -1)
         return false;   /* EAGAIN: another worker took it; EMFILE: next time */
+    add_conn(fd);
+    return true;
+}
+
+/* Sticky mode: the primary accepted it for us (non-blocking already). */
+static int on_handed(zc_worker *w, const zc_conn *hc, void *userdata)
+{
+    (void) w;
+    (void) userdata;
+    add_conn(hc->fd);
+    return 0;
+}
+
+static void add_conn(int fd)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+    struct conn *c;
+    int one = 1;
+
     c = srv.n_conns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
     if (!c) {
         (void) close(fd);
-        return true;
+        return;
     }
     (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
@@ -428,7 +451,7 @@ static bool accept_one(int lfd)
     if (epoll_ctl(srv.ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
         (void) close(fd);
         free(c);
-        return true;
+        return;
     }
     c->next = srv.conns;
     if (c->next)
@@ -436,7 +459,6 @@ static bool accept_one(int lfd)
     srv.conns = c;
     srv.n_conns++;
     zc_metric_set(metric.open, srv.n_conns);
-    return true;
 }
 
 /* sig: the signal that asked, or 0 for the primary's shutdown message. */
@@ -541,6 +563,9 @@ static int open_listeners(void)
 {
     int n = zc_listen_fds();
 
+    /* Sticky: connections come over the link, see serve(). */
+    if (zc_worker_is_sticky())
+        return 0;
     if (n > 0) {
         for (int i = 0; i < n && i < MAX_LISTEN; i++)
             srv.lfd[srv.n_lfd++] = 3 + i;
@@ -606,6 +631,7 @@ static int serve(int argc, char **argv, void *unused)
     if (zc_worker_new(&srv.link, 0) < 0 ||
         watch(zc_worker_fd(srv.link), TAG_LINK, EPOLLIN) == -1)
         return 1;
+    (void) zc_worker_on_connection(srv.link, on_handed, NULL);
     for (int phase = ZC_DRAIN_STOP_ACCEPTING; phase <= ZC_DRAIN_FORCE_CLOSE; phase++)
         if (phase != ZC_DRAIN_CLOSE_LONG_LIVED)
             (void) zc_worker_on_drain(srv.link, phase, drain_hook, NULL);
@@ -626,10 +652,12 @@ static int serve(int argc, char **argv, void *unused)
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: zcluster-hello [-l ADDR]... [--reuseport] [--cluster N]\n"
-               "                      [--startup-delay MS] [--drain-idle MS]\n"
-               "Under zcluster it serves the sockets it inherits; --cluster N runs\n"
-               "its own fleet of N workers through libzcluster; otherwise it serves\n"
-               "the -l addresses alone (--reuseport: several may bind one port).\n");
+               "                      [--sticky] [--startup-delay MS] [--drain-idle MS]\n"
+               "Under zcluster it serves the sockets it inherits, or the connections\n"
+               "a sticky primary hands it; --cluster N runs its own fleet of N\n"
+               "workers through libzcluster (--sticky: with sticky sessions);\n"
+               "otherwise it serves the -l addresses alone (--reuseport: several\n"
+               "may bind one port).\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -637,6 +665,7 @@ static int parse_args(int argc, char **argv)
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' },
         { "reuseport", no_argument, NULL, 'r' },
+        { "sticky", no_argument, NULL, 's' },
         { "cluster", required_argument, NULL, 'c' },
         { "startup-delay", required_argument, NULL, 'd' },
         { "drain-idle", required_argument, NULL, 'i' },
@@ -662,6 +691,7 @@ static int parse_args(int argc, char **argv)
             arg.listen[arg.n_listen++] = optarg;
             break;
         case 'r': arg.reuseport = true; break;
+        case 's': arg.sticky = true; break;
         case 'c': arg.cluster = (unsigned) v; break;
         case 'd': arg.startup_delay_ms = (unsigned) v; break;
         case 'i': arg.drain_idle_ms = (unsigned) v; break;
@@ -685,5 +715,6 @@ int main(int argc, char **argv)
     o.workers = arg.cluster;
     o.listen = arg.listen;
     o.n_listen = (size_t) arg.n_listen;
+    o.sticky = arg.sticky;
     return zc_cluster_run(argc, argv, serve, NULL, &o);
 }

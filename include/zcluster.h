@@ -63,6 +63,20 @@ enum {
 typedef struct zc_primary zc_primary;
 
 /*
+ * Sticky sessions: picks the slot, 0 .. count-1, for a client whose
+ * address is addr, as text the way Node prints socket.remoteAddress
+ * ("192.0.2.7" on an IPv4 socket, "::ffff:192.0.2.7" for an IPv4 client
+ * of a dual-stack socket, "2001:db8::7"; "" for a unix socket). A result
+ * of count or more is taken modulo count. Called in the primary for every
+ * connection: it must be quick and must not block.
+ */
+typedef unsigned (*zc_hash_fn)(const char *addr, unsigned count, void *userdata);
+
+/* The spec's _defaultIpHash: DJB2 over addr's bytes, kept to 31 bits,
+ * modulo count (0 when count is 0). The default zc_hash_fn. */
+ZC_EXPORT unsigned zc_default_ip_hash(const char *addr, unsigned count);
+
+/*
  * Called once in the primary, after the sockets are bound and before the
  * first worker starts, with the arg given to zc_cluster_run(): the place to
  * register message handlers and event callbacks. A negative return stops
@@ -134,6 +148,29 @@ typedef struct zc_options {
     /* Bytes of each worker's shared registry, default 1 MiB (pages cost
      * memory only once used). */
     uint32_t metrics_memory;
+    /* Sticky sessions (docs/library.md, "Sticky sessions"): the primary
+     * accepts every connection itself and hands it, over the worker's
+     * IPC link, to the worker of the slot sticky_hash picks for the
+     * client's address. Workers get no listening sockets; they take
+     * connections with zc_worker_on_connection(). */
+    bool sticky;
+    /* How long a connection waits for its slot's worker (starting, or
+     * restarting after a crash) before it goes to the next slot with a
+     * ready worker, default 2000. */
+    uint32_t sticky_wait_ms;
+    /* Connections that may wait per slot, default 1024; past it, a new
+     * one goes to the next slot with a ready worker at once. */
+    uint32_t sticky_queue;
+    /* NULL: zc_default_ip_hash. */
+    zc_hash_fn sticky_hash;
+    void *sticky_hash_arg;
+    /* With sticky: every connection starts with a PROXY protocol header
+     * (v1 or v2), read by the primary. The client address in it is what
+     * is hashed and what the worker is told. */
+    bool proxy_protocol;
+    /* The header must arrive within this, or the connection is closed,
+     * default 5000. */
+    uint32_t proxy_timeout_ms;
 } zc_options;
 
 /* Set every field of *o to its default. */
@@ -381,6 +418,37 @@ ZC_EXPORT bool zc_worker_is_linked(const zc_worker *w);
 /* Calls fn for each message of this type from the primary. */
 ZC_EXPORT int zc_worker_on(zc_worker *w, const char *type, zc_msg_fn fn,
                            void *userdata);
+
+/* True in a worker of a sticky fleet (ZC_STICKY is set): its connections
+ * come from the primary (zc_worker_on_connection), not from listening
+ * sockets. */
+ZC_EXPORT bool zc_worker_is_sticky(void);
+
+/* A connection a sticky primary handed over (docs/protocol.md, "Sticky
+ * sessions"). Strings are valid for the duration of the callback. */
+typedef struct zc_conn {
+    int fd;                 /* connected stream socket, non-blocking and
+                               close-on-exec: the callback's from the call
+                               on, whatever it returns */
+    unsigned listener;      /* the listen address it came in on (0-based) */
+    const char *client;     /* the client's address as hashed (zc_hash_fn);
+                               with proxy_protocol, the header's source */
+    unsigned client_port;   /* 0 for a unix socket */
+    const char *server;     /* from a PROXY header: the address the client
+                               connected to; NULL otherwise (getsockname) */
+    unsigned server_port;
+} zc_conn;
+
+typedef int (*zc_conn_fn)(zc_worker *w, const zc_conn *c, void *userdata);
+
+/*
+ * Calls fn for every connection the primary hands this worker, with the
+ * connection's fd, which fn then owns (a negative return is logged; the
+ * fd is still fn's). One callback per worker: a second call replaces
+ * the first. Without one, handed connections are closed, with a warning.
+ */
+ZC_EXPORT int zc_worker_on_connection(zc_worker *w, zc_conn_fn fn,
+                                      void *userdata);
 
 /*
  * Sends a message to the primary, which sees this worker's id and slot.

@@ -2,7 +2,7 @@
 # Makes sure the Debian packages a task needs are installed.
 #   scripts/deps.sh build    compiler and headers (make, make check, make demo)
 #   scripts/deps.sh clang    clang, for the second compiler CI builds with
-#   scripts/deps.sh ci       clang, valgrind, pkg-config, libFuzzer (.ci/run)
+#   scripts/deps.sh ci       clang, valgrind, pkg-config, libFuzzer, node (.ci/run)
 #   scripts/deps.sh bench    wrk, hyperfine, curl, Server::Starter (bench/)
 # As root it installs what is missing (apt-get update once, then install);
 # otherwise it says exactly what to install and fails.
@@ -40,6 +40,9 @@ for task in "${@:-build}"; do
             need valgrind valgrind
             need pkg-config pkg-config
             need_pkg libclang-rt-14-dev     # libFuzzer for make fuzz
+            # The sticky tests check the hash and address text against
+            # Node itself (against its recorded output without it).
+            need node nodejs
             # promtool checks /metrics in make check (skipped without it).
             # Only the package: its recommends would start a Prometheus
             # server and node exporter on a machine with systemd.
@@ -50,6 +53,7 @@ for task in "${@:-build}"; do
             need hyperfine hyperfine
             need curl curl
             need start_server libserver-starter-perl   # bench/reload.sh
+            need node nodejs        # the Node peers of bench/*.sh
             ;;
         *)
             echo "deps.sh: unknown task '$task' (build, clang, ci, bench)" >&2

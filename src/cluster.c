@@ -27,6 +27,9 @@ void zc_options_init(zc_options *o)
     o->metrics_timeout_ms = 5000;
     o->metrics_wait_ms = 500;
     o->metrics_memory = 1024 * 1024;
+    o->sticky_wait_ms = 2000;
+    o->sticky_queue = 1024;
+    o->proxy_timeout_ms = 5000;
 }
 
 int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,

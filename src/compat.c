@@ -28,6 +28,24 @@ void zc__close_from(int first)
         (void) close(fd);
 }
 
+void zc__close_fds(const int *fds, size_t n)
+{
+    int lo = n ? fds[0] : 0, hi = lo;
+
+    for (size_t i = 1; i < n; i++) {
+        if (fds[i] < lo)
+            lo = fds[i];
+        if (fds[i] > hi)
+            hi = fds[i];
+    }
+    /* n distinct fds spanning exactly n numbers: nothing else is between. */
+    if (n > 1 && (size_t) (hi - lo) + 1 == n &&
+        syscall(SYS_close_range, (unsigned) lo, (unsigned) hi, 0u) == 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        (void) close(fds[i]);
+}
+
 static const struct {
     int sig;
     const char *name;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fleet.h"
+#include "sticky.h"
 #include "http.h"
 #include "log.h"
 
@@ -252,6 +253,39 @@ static void listen_metrics(struct zc__metrics *m, struct zc__buf *b)
     }
 }
 
+static void sticky_metrics(struct zc__metrics *m, struct zc__buf *b)
+{
+    struct zc__sticky_stats st;
+
+    zc__sticky_stats(m->p, &st);
+    family(b, "zcluster_sticky_handoffs_total", "counter",
+           "Connections the primary handed to a worker (sticky sessions).");
+    sample(b, "zcluster_sticky_handoffs_total", "", (double) st.handoffs);
+    if (!m->p->opt.sticky)
+        return;
+    family(b, "zcluster_sticky_rerouted_total", "counter",
+           "Connections handed to another slot than their client's: its "
+           "worker was down longer than --sticky-wait.");
+    sample(b, "zcluster_sticky_rerouted_total", "", (double) st.rerouted);
+    family(b, "zcluster_sticky_waiting", "gauge",
+           "Connections waiting in the primary for their slot's worker.");
+    sample(b, "zcluster_sticky_waiting", "", (double) st.waiting);
+    family(b, "zcluster_sticky_closed_total", "counter",
+           "Connections the primary closed without handing them off, by "
+           "reason.");
+    sample(b, "zcluster_sticky_closed_total", "{reason=\"no_worker\"}",
+           (double) st.closed_no_worker);
+    sample(b, "zcluster_sticky_closed_total", "{reason=\"proxy\"}",
+           (double) st.closed_proxy);
+    sample(b, "zcluster_sticky_closed_total", "{reason=\"shutdown\"}",
+           (double) st.closed_shutdown);
+    family(b, "zcluster_sticky_accept_pauses_total", "counter",
+           "Times accepting paused for lack of fds or memory (retried "
+           "every 100 ms).");
+    sample(b, "zcluster_sticky_accept_pauses_total", "",
+           (double) st.accept_pauses);
+}
+
 static void fleet_metrics(struct zc__metrics *m, struct zc__buf *b)
 {
     static const char *const states[] = { "starting", "ready", "draining" };
@@ -294,9 +328,7 @@ static void fleet_metrics(struct zc__metrics *m, struct zc__buf *b)
            "Messages not delivered: a worker's queue was full, or its frame "
            "was refused.");
     sample(b, "zcluster_ipc_dropped_total", "", (double) m->ipc_dropped);
-    family(b, "zcluster_sticky_handoffs_total", "counter",
-           "Connections the primary handed to a worker (sticky sessions).");
-    sample(b, "zcluster_sticky_handoffs_total", "", 0);
+    sticky_metrics(m, b);
     listen_metrics(m, b);
     family(b, "zcluster_primary_start_time_seconds", "gauge",
            "When the primary started, in seconds since the epoch.");

@@ -20,6 +20,8 @@
 #include "zcluster.h"
 
 struct zc__metrics;
+struct zc__sticky;
+struct conn;
 
 enum slot_state {
     SLOT_EMPTY,     /* no worker, nothing scheduled */
@@ -73,6 +75,8 @@ struct worker {
     struct zc__mview *mview;
     bool reports_text;  /* sent a snapshot: asked for one at each scrape */
     bool collecting;    /* asked for one, not answered yet */
+    /* sticky.c: its link took no more connections; EPOLLOUT says when */
+    bool sticky_blocked;
 };
 
 struct slot {
@@ -89,6 +93,12 @@ struct slot {
     uint64_t backoff_ms;        /* of the respawn scheduled, for /metrics */
     uint64_t restarts;          /* respawns scheduled, ever */
     double cpu_gone_s;          /* CPU time of its workers that have exited */
+    /* sticky.c: connections waiting for this slot's worker, oldest first,
+     * and the deadline of the oldest */
+    struct conn *wait_head, *wait_tail;
+    unsigned n_waiting;
+    struct zc__timer wait_timer;
+    bool sticky_down;           /* waited out: its clients go elsewhere */
 };
 
 /* The rolling reload under way (active), or the last one. */
@@ -128,6 +138,7 @@ struct worker_env {
     char ipc_fd[32];
     char ipc_max[48];
     char metrics_fd[32];
+    char *sticky;           /* "ZC_STICKY=a:b", NULL unless sticky */
 };
 
 struct zc_primary {
@@ -176,12 +187,16 @@ struct zc_primary {
     struct rlimit nofile;   /* as we found it; what workers get */
     bool nofile_raised;
     struct zc__metrics *metrics;    /* NULL without zc_options.metrics */
+    struct zc__sticky *sticky;      /* NULL without zc_options.sticky */
 };
 
 /* primary.c: queues a message for w, written when the loop's batch ends.
  * Returns 0 or -errno as zc_primary_send(). */
 int zc__primary_queue(struct zc_primary *p, struct worker *w, const char *type,
                       const void *data, size_t len);
+/* primary.c: w's link has something to write or wait for (sticky_blocked):
+ * flushed and watched for EPOLLOUT before the loop waits. */
+void zc__primary_watch_link(struct zc_primary *p, struct worker *w);
 
 /* -- expose.c: the endpoint, the fleet's metrics, the workers' ----------- */
 

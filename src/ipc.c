@@ -328,6 +328,46 @@ int zc__ipc_send(struct zc__ipc *c, const char *type, const void *data,
     return r;
 }
 
+int zc__ipc_send_now(struct zc__ipc *c, const char *type, const void *data,
+                     size_t len, const int *fds, size_t n_fds)
+{
+    uint8_t hdr[ZC__IPC_HDR];
+    size_t type_len = strlen(type), frame = ZC__IPC_HDR + type_len + len;
+    struct iovec iov[3];
+    ssize_t n;
+
+    if (c->fd < 0)
+        return -ENOTCONN;
+    if (n_fds == 0 || n_fds > ZC_IPC_FDS_MAX || type_len == 0 ||
+        type_len > ZC_IPC_TYPE_MAX)
+        return -EINVAL;
+    if (len > c->max_payload)
+        return -EMSGSIZE;
+    if (zc__ipc_pending(c))
+        return -EAGAIN;
+    zc__ipc_encode(hdr, type_len, len, n_fds);
+    iov[0] = (struct iovec) { hdr, sizeof(hdr) };
+    iov[1] = (struct iovec) { (void *) type, type_len };
+    iov[2] = (struct iovec) { (void *) data, len };
+    n = send_fds(c->fd, iov, 3, fds, n_fds);
+    if (n == -1) {
+        if (errno == EAGAIN)
+            return -EAGAIN;
+        c->why = "write failed";
+        return -errno;
+    }
+    c->wstream += (uint64_t) n;
+    c->sent++;
+    /* The fds went with the first byte; the rest of the frame is queued.
+     * Without memory for it the stream is broken: end it, so the peer
+     * sees a truncated frame rather than a wrong one. */
+    if ((size_t) n < frame && queue_frame(c, iov, 3, (size_t) n, NULL, 0) < 0) {
+        c->why = "no memory for the rest of a frame";
+        (void) shutdown(c->fd, SHUT_RDWR);
+    }
+    return 0;
+}
+
 int zc__ipc_flush(struct zc__ipc *c)
 {
     while (c->wpos < c->wlen) {

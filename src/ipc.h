@@ -90,6 +90,19 @@ static inline size_t zc__ipc_pending(const struct zc__ipc *c)
 int zc__ipc_send(struct zc__ipc *c, const char *type, const void *data,
                  size_t len, const int *fds, size_t n_fds, bool take_fds);
 
+/*
+ * Writes one frame now, its fds with it, for a caller that keeps the fds
+ * until they have gone (sticky hand-offs: an fd that could not be sent
+ * stays the caller's to send elsewhere). Only when nothing is queued.
+ * Returns 0 once the fds have gone, the caller then closing its copies
+ * (a rest of the frame the socket did not take is queued: flush it);
+ * -EAGAIN when nothing was written (or something is queued); -ENOTCONN,
+ * -EMSGSIZE, -EINVAL, or another -errno from the socket. Never closes
+ * the fds.
+ */
+int zc__ipc_send_now(struct zc__ipc *c, const char *type, const void *data,
+                     size_t len, const int *fds, size_t n_fds);
+
 /* Writes what is queued. Returns 0 (done or would block) or -errno. */
 int zc__ipc_flush(struct zc__ipc *c);
 

@@ -73,6 +73,9 @@ struct zc_worker {
     bool in_dispatch;
     bool in_flight_running;     /* re-entrancy guard for drain_progress */
     bool recheck;
+    zc_conn_fn conn_fn;         /* sticky: takes handed-off connections */
+    void *conn_userdata;
+    bool said_no_conn_fn, said_bad_record;
 };
 
 static int epoll_set(struct zc_worker *w, int op, struct source *s,
@@ -251,6 +254,114 @@ static uint32_t shutdown_timeout(const struct zc__ipc_frame *f)
     return (uint32_t) (v - (v / 10 < 1000 ? v / 10 : 1000));
 }
 
+/* Splits "TOKEN " off *p (up to end); NULL when there is none. */
+static const char *field(const char **p, const char *end, size_t *len)
+{
+    const char *start = *p, *q = start;
+
+    while (q < end && *q != ' ' && *q != '\n')
+        q++;
+    if (q == start || q == end)
+        return NULL;
+    *len = (size_t) (q - start);
+    *p = q + 1;
+    return start;
+}
+
+static bool field_uint(const char **p, const char *end, unsigned max,
+                       unsigned *ret)
+{
+    size_t len;
+    const char *s = field(p, end, &len);
+    unsigned long v = 0;
+
+    if (!s || len > 10)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned long) (s[i] - '0');
+    }
+    if (v > max)
+        return false;
+    *ret = (unsigned) v;
+    return true;
+}
+
+/* An address field, "-" for none, copied NUL-terminated into buf. */
+static bool field_addr(const char **p, const char *end, char *buf, size_t size)
+{
+    size_t len;
+    const char *s = field(p, end, &len);
+
+    if (!s || len >= size)
+        return false;
+    if (len == 1 && s[0] == '-')
+        len = 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return true;
+}
+
+/* One record per fd: "LISTENER CLIENT PORT SERVER PORT\n" (protocol.md,
+ * "Sticky sessions"). */
+static bool parse_record(const char **p, const char *end, zc_conn *c,
+                         char *client, char *server, size_t size)
+{
+    if (!field_uint(p, end, 65535, &c->listener) ||
+        !field_addr(p, end, client, size) ||
+        !field_uint(p, end, 65535, &c->client_port) ||
+        !field_addr(p, end, server, size) ||
+        !field_uint(p, end, 65535, &c->server_port) || (*p)[-1] != '\n')
+        return false;
+    c->client = client;
+    c->server = server[0] ? server : NULL;
+    return true;
+}
+
+/* A sticky primary's "zc.conn": each fd goes to the connection callback,
+ * which owns it from then on. */
+static void take_connections(struct zc_worker *w, struct zc__ipc_frame *f)
+{
+    const char *p = (const char *) f->data, *end = p + f->len;
+
+    for (size_t i = 0; i < f->n_fds; i++) {
+        char client[128], server[128];
+        zc_conn c = { .fd = f->fds[i] };
+        int r;
+
+        if (!parse_record(&p, end, &c, client, server, sizeof(client))) {
+            if (!w->said_bad_record)
+                zc_log(ZC_LOG_ERROR, NS, "a handed-off connection comes with "
+                       "a record that does not parse; closing it");
+            w->said_bad_record = true;
+            return;             /* this fd and the rest are closed */
+        }
+        if (!w->conn_fn) {
+            if (!w->said_no_conn_fn)
+                zc_log(ZC_LOG_WARN, NS, "the primary hands us connections "
+                       "(sticky sessions), but nothing takes them: closing "
+                       "them (zc_worker_on_connection)");
+            w->said_no_conn_fn = true;
+            return;
+        }
+        f->fds[i] = -1;
+        r = w->conn_fn(w, &c, w->conn_userdata);
+        if (r < 0)
+            zc_log(ZC_LOG_ERROR, NS, "the connection callback failed: %s",
+                   zc_strerror(r));
+    }
+}
+
+int zc_worker_on_connection(zc_worker *w, zc_conn_fn fn, void *userdata)
+{
+    if (!w)
+        return -EINVAL;
+    w->conn_fn = fn;
+    w->conn_userdata = userdata;
+    return 0;
+}
+
 static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
 {
     struct zc_worker *w = userdata;
@@ -261,6 +372,8 @@ static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
     if (strcmp(f->type, "shutdown") == 0 && w->drain == DRAIN_NONE) {
         zc_log(ZC_LOG_INFO, NS, "the primary asks us to shut down");
         zc_worker_drain(w, shutdown_timeout(f));
+    } else if (strcmp(f->type, "zc.conn") == 0) {
+        take_connections(w, f);
     }
     zc__handlers_run(&w->handlers, &m, NS);
 }

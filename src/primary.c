@@ -46,6 +46,7 @@
 #include "notify.h"
 #include "primary.h"
 #include "spawn.h"
+#include "sticky.h"
 
 #define NS "zc:primary"
 #define PLURAL(n) ((n) == 1 ? "" : "s")
@@ -57,7 +58,7 @@
 static const char *const protocol_vars[] = {
     "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=",
     "ZC_WORKER_ID=", "ZC_WORKER_SLOT=", "ZC_GENERATION=", "ZC_IPC_FD=",
-    "ZC_IPC_MAX_MESSAGE=", "ZC_METRICS_FD=",
+    "ZC_IPC_MAX_MESSAGE=", "ZC_METRICS_FD=", "ZC_STICKY=",
 };
 
 uint64_t zc__backoff_ms(uint32_t base_ms, double factor, uint32_t cap_ms,
@@ -121,6 +122,15 @@ int zc__options_validate(const zc_options *o)
     else if (o->metrics_memory < 4096 || o->metrics_memory > (1u << 30) ||
              o->metrics_memory % 4096)
         why = "metrics_memory: must be whole pages from 4 KiB to 1 GiB";
+    else if (o->sticky_wait_ms > 3600000)
+        why = "sticky_wait_ms: must be at most 1 hour";
+    else if (o->sticky_queue < 1 || o->sticky_queue > 1000000)
+        why = "sticky_queue: must be from 1 to 1000000";
+    else if (o->proxy_timeout_ms < 1 || o->proxy_timeout_ms > 3600000)
+        why = "proxy_timeout_ms: must be from 1 ms to 1 hour";
+    else if (o->proxy_protocol && !o->sticky)
+        why = "proxy_protocol: needs sticky (only then does the primary "
+              "accept connections and see their headers)";
     if (why) {
         zc_log(ZC_LOG_ERROR, NS, "invalid options: %s", why);
         return -EINVAL;
@@ -142,6 +152,13 @@ static bool is_protocol_var(const char *e)
         if (strncmp(e, protocol_vars[i], strlen(protocol_vars[i])) == 0)
             return true;
     return false;
+}
+
+/* Listening sockets a worker gets: none in sticky mode, where the
+ * primary accepts. */
+static size_t worker_listeners(const struct zc_primary *p)
+{
+    return p->opt.sticky ? 0 : p->n_listeners;
 }
 
 /* The variables the primary inherited are passed on, except the
@@ -174,15 +191,24 @@ static int env_init(struct zc_primary *p)
     }
     snprintf(e->listen_fds, sizeof(e->listen_fds), "LISTEN_FDS=%zu",
              p->n_listeners);
+    /* Sticky: the primary keeps the sockets, and the names say what the
+     * listener index of a handed-off connection means. */
+    if (p->opt.sticky) {
+        e->sticky = malloc(len);
+        if (!e->sticky)
+            return -ENOMEM;
+        sprintf(e->sticky, "ZC_STICKY=%s", e->fdnames + strlen("LISTEN_FDNAMES="));
+    }
     /* Only the child's copy of this buffer ever gets the digits. */
     strcpy(e->listen_pid, "LISTEN_PID=");
     /* The link comes right after the listeners in the fd plan. */
-    snprintf(e->ipc_fd, sizeof(e->ipc_fd), "ZC_IPC_FD=%zu", 3 + p->n_listeners);
+    snprintf(e->ipc_fd, sizeof(e->ipc_fd), "ZC_IPC_FD=%zu",
+             3 + worker_listeners(p));
     snprintf(e->ipc_max, sizeof(e->ipc_max), "ZC_IPC_MAX_MESSAGE=%u",
              p->opt.ipc_max_message);
     /* The shared metrics registry, when there is one, comes after it. */
     snprintf(e->metrics_fd, sizeof(e->metrics_fd), "ZC_METRICS_FD=%zu",
-             4 + p->n_listeners);
+             4 + worker_listeners(p));
     return 0;
 }
 
@@ -194,7 +220,9 @@ static char *env_prepare(struct zc_primary *p, const struct worker *w,
     char **ep = e->envp + e->n_base;
     char *pid_value = NULL;
 
-    if (p->n_listeners) {
+    if (e->sticky)
+        *ep++ = e->sticky;
+    if (worker_listeners(p)) {
         *ep++ = e->listen_fds;
         *ep++ = e->fdnames;
         pid_value = e->listen_pid + strlen("LISTEN_PID=");
@@ -310,11 +338,22 @@ static void emit_worker(struct zc_primary *p, int type, const struct worker *w,
  * wake the loop forever. */
 static void link_update_events(struct zc_primary *p, struct worker *w)
 {
-    uint32_t want = EPOLLIN | (zc__ipc_pending(&w->ipc) ? EPOLLOUT : 0);
+    uint32_t want = EPOLLIN | (zc__ipc_pending(&w->ipc) || w->sticky_blocked
+                               ? EPOLLOUT : 0);
 
     if (w->ipc.fd >= 0 && want != w->ipc_events &&
         zc__loop_mod(&p->loop, &w->ipc_io, want) == 0)
         w->ipc_events = want;
+}
+
+/* Its link took everything: connections waiting for it may go now. */
+static void link_writable(struct zc_primary *p, struct worker *w)
+{
+    if (w->sticky_blocked && !zc__ipc_pending(&w->ipc)) {
+        w->sticky_blocked = false;
+        if (w->slot)
+            zc__sticky_kick(p, w->slot);
+    }
 }
 
 static void link_close(struct zc_primary *p, struct worker *w)
@@ -346,6 +385,9 @@ static void on_hello(struct worker *w, const struct zc__ipc_frame *f)
 {
     if (f->len == 1 && f->data[0] == '1') {
         w->linked = true;
+        /* Ready before its hello (--ready immediate): it takes now. */
+        if (w->slot && w->state == W_READY)
+            zc__sticky_kick(w->p, w->slot);
         return;
     }
     w->link_error = "it speaks another protocol version (hello is not \"1\")";
@@ -404,9 +446,12 @@ static void on_ipc(struct zc__loop *l, struct zc__io *io, uint32_t events)
     (void) l;
     if (w->ipc.fd < 0)
         return;         /* closed earlier in this batch */
-    if (events & EPOLLOUT)
+    if (events & EPOLLOUT) {
         r = zc__ipc_flush(&w->ipc);
-    if (r == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        if (r == 0)
+            link_writable(p, w);
+    }
+    if (r == 0 && w->ipc.fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
         r = zc__ipc_read(&w->ipc, IPC_READS, on_frame, w);
     if (r == 0 && w->link_error)
         r = -EPROTO;
@@ -454,6 +499,15 @@ int zc__primary_queue(struct zc_primary *p, struct worker *w, const char *type,
     return queue_to(p, w, type, data, len, NULL, 0);
 }
 
+void zc__primary_watch_link(struct zc_primary *p, struct worker *w)
+{
+    if (!w->dirty) {
+        w->dirty = true;
+        w->dirty_next = p->dirty;
+        p->dirty = w;
+    }
+}
+
 /* Before each wait: write what the batch queued, then free the records of
  * the workers reaped in it (epoll may still have named them in the batch,
  * so they live until here). */
@@ -478,6 +532,7 @@ static void before_poll(struct zc__loop *l)
         else
             link_update_events(p, w);
     }
+    zc__sticky_before_poll(p);
     while (p->dead) {
         struct worker *w = p->dead;
 
@@ -566,6 +621,9 @@ static void mark_ready(struct zc_primary *p, struct worker *w, const char *how)
         promote(p, s);
     else if (s)
         s->ready_us = now;
+    /* Its slot's clients, waiting or to come, are its own now. */
+    if (s && s->w == w)
+        zc__sticky_kick(p, s);
     announce_if_all_ready(p);
 }
 
@@ -713,7 +771,7 @@ static int spawn_worker(struct zc_primary *p, struct slot *s, uint64_t gen,
     int fds[ZC_MAX_LISTEN + 2], pair[2], metrics_fd;
     struct zc__spawn sp = {
         .path = path, .argv = p->argv, .envp = p->env.envp,
-        .fds = fds, .n_fds = (int) p->n_listeners + 1,
+        .fds = fds, .n_fds = (int) worker_listeners(p) + 1,
         .stdin_fd = p->devnull, .pdeath_signal = SIGKILL,
         .nofile = p->nofile_raised ? &p->nofile : NULL,
     };
@@ -747,8 +805,8 @@ static int spawn_worker(struct zc_primary *p, struct slot *s, uint64_t gen,
         free(w);
         return r;
     }
-    memcpy(fds, p->listen_fds, sizeof(int) * p->n_listeners);
-    fds[p->n_listeners] = pair[1];
+    memcpy(fds, p->listen_fds, sizeof(int) * worker_listeners(p));
+    fds[worker_listeners(p)] = pair[1];
     (void) zc__expose_spawning(p, w, &metrics_fd);  /* logged; not fatal */
     if (metrics_fd >= 0)
         fds[sp.n_fds++] = metrics_fd;
@@ -1271,6 +1329,7 @@ static struct slot *slot_new(struct zc_primary *p, unsigned index)
     s->index = index;
     s->generation = p->generation;
     zc__timer_init(&s->timer, on_slot_timer);
+    zc__sticky_slot_init(s);
     return s;
 }
 
@@ -1309,6 +1368,7 @@ static void remove_slot(struct zc_primary *p, struct slot *s)
         zc_log(ZC_LOG_INFO, NS, "slot %u removed (it had no worker running)",
                s->index);
     }
+    zc__sticky_slot_removed(p, s);
     free(s);
 }
 
@@ -1416,6 +1476,7 @@ static void begin_shutdown(struct zc_primary *p, int sig, bool drain)
     (void) zc_notify("STOPPING=1");
     if (p->reload.active)
         reload_interrupted(p, name);
+    zc__sticky_stop(p);
     freeze_slots(p);
     if (p->n_alive == 0) {
         zc_log(ZC_LOG_INFO, NS, "received SIG%s: no worker running", name);
@@ -1601,8 +1662,14 @@ static void listener_log(struct zc_primary *p, struct listener *ln, const char *
     /* Port 0 binds an ephemeral port: log the real one. */
     if (getsockname(ln->fd, (struct sockaddr *) &ss, &len) == 0)
         zc__addr_format((struct sockaddr *) &ss, len, ln->text, sizeof(ln->text));
-    zc_log(ZC_LOG_INFO, NS, "listening on %s (fd %d in workers, name %s%s)",
-           ln->text, 3 + (int) p->n_listeners, ln->addr.name, from);
+    if (p->opt.sticky)
+        zc_log(ZC_LOG_INFO, NS, "listening on %s (sticky: the primary accepts, "
+               "listener %zu, name %s%s%s)", ln->text, p->n_listeners,
+               ln->addr.name, p->opt.proxy_protocol ? ", PROXY protocol" : "",
+               from);
+    else
+        zc_log(ZC_LOG_INFO, NS, "listening on %s (fd %d in workers, name %s%s)",
+               ln->text, 3 + (int) p->n_listeners, ln->addr.name, from);
     p->listen_fds[p->n_listeners++] = ln->fd;
 }
 
@@ -1748,6 +1815,13 @@ static int setup(struct zc_primary *p, char **argv)
     for (unsigned i = 0; i < p->n_slots; i++)
         if (!(p->slots[i] = slot_new(p, i)))
             return setup_failed("worker table", -ENOMEM);
+    if (p->opt.sticky && p->n_listeners == 0) {
+        zc_log(ZC_LOG_ERROR, NS, "cannot start: sticky sessions need a "
+               "listen address for the primary to accept on");
+        return -EDESTADDRREQ;
+    }
+    if (p->opt.sticky && (r = zc__sticky_start(p)) < 0)
+        return r;           /* logged */
     p->loop.before_poll = before_poll;
     raise_nofile(p);
     return 0;
@@ -1784,6 +1858,7 @@ static void free_all(struct zc_primary *p)
 static void teardown(struct zc_primary *p)
 {
     kill_and_reap_all(p);
+    zc__sticky_free(p);
     zc__expose_stop(p);
     close_listeners(p);
     if (p->notify_fd >= 0)
@@ -1793,6 +1868,7 @@ static void teardown(struct zc_primary *p)
     zc__loop_free(&p->loop);
     free(p->env.envp);
     free(p->env.fdnames);
+    free(p->env.sticky);
     free(p->self_path);
     free_all(p);
     free(p->event_fns);

@@ -79,6 +79,11 @@ uint64_t zc_worker_generation(void)
     return self.generation;
 }
 
+bool zc_worker_is_sticky(void)
+{
+    return zc_is_worker() && getenv("ZC_STICKY") != NULL;
+}
+
 int zc_listen_fds(void)
 {
     uint64_t pid, n;

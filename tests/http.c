@@ -1,6 +1,7 @@
 /* A minimal HTTP/1.1 client for the tests, with timeouts on every call. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,4 +121,53 @@ int zt_http_get(int port, const char *unix_path, struct zt_resp *r)
         status = read_response(fd, r);
     close(fd);
     return status;
+}
+
+/* Sends req as it is and reads until the server closes (5 s at most).
+ * Returns the status, 0 if nothing came; *body points into buf. */
+int zt_http_raw(int port, const char *req, size_t len, char *buf, size_t size,
+               const char **body)
+{
+    int fd = connect_to(port, NULL), status = 0;
+    size_t n = 0;
+    ssize_t r;
+
+    ASSERT(fd >= 0);
+    if (len)
+        ASSERT_EQ(send(fd, req, len, MSG_NOSIGNAL), (ssize_t) len);
+    while (n < size - 1 && (r = recv(fd, buf + n, size - 1 - n, 0)) > 0)
+        n += (size_t) r;
+    buf[n] = '\0';
+    close(fd);
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        status = 0;
+    if (body) {
+        const char *b = strstr(buf, "\r\n\r\n");
+
+        *body = b ? b + 4 : buf + n;
+    }
+    return status;
+}
+
+/* GET path with Connection: close. */
+int zt_http_fetch(int port, const char *path, char *buf, size_t size,
+                  const char **body)
+{
+    char req[256];
+
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+             path);
+    return zt_http_raw(port, req, strlen(req), buf, size, body);
+}
+
+/* The value of the sample whose text before the value is key; NAN if
+ * none. */
+double zt_sample(const char *body, const char *key)
+{
+    size_t k = strlen(key);
+
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (strncmp(l, key, k) == 0 && l[k] == ' ')
+            return strtod(l + k + 1, NULL);
+    return NAN;
 }

@@ -133,6 +133,17 @@ struct zt_resp {
 /* One request on a new connection to 127.0.0.1:port (port > 0) or to
  * the unix socket path. Returns the status (0: failed to connect/read). */
 int zt_http_get(int port, const char *unix_path, struct zt_resp *r);
+/* Sends req (len bytes, none if 0) to 127.0.0.1:port and reads until the
+ * server closes, 5 s at most. Returns the status, 0 if nothing came;
+ * *body (if body) points into buf. */
+int zt_http_raw(int port, const char *req, size_t len, char *buf, size_t size,
+                const char **body);
+/* GET path, Connection: close; as zt_http_raw. */
+int zt_http_fetch(int port, const char *path, char *buf, size_t size,
+                  const char **body);
+/* The value of the Prometheus sample whose text before the value is key
+ * ("name{a=\"b\"}"); NAN if there is none. */
+double zt_sample(const char *body, const char *key);
 /* A keep-alive connection. */
 int zt_http_connect(int port);
 int zt_http_request(int fd, struct zt_resp *r);

@@ -47,6 +47,15 @@ static void help(void)
            "                              this (5000)\n"
            "      --metrics-wait MS       a scrape waits this long for workers that\n"
            "                              report metrics by message (500)\n"
+           "      --sticky                the primary accepts and hands each\n"
+           "                              connection to the worker of the slot its\n"
+           "                              client address hashes to (Node-style DJB2)\n"
+           "      --sticky-wait MS        a connection waits this long for its slot's\n"
+           "                              worker, then goes to the next slot (2000)\n"
+           "      --sticky-queue N        connections that may wait per slot (1024)\n"
+           "      --proxy-protocol        with --sticky: connections start with a\n"
+           "                              PROXY v1 or v2 header; hash its client\n"
+           "      --proxy-timeout MS      the header must arrive within this (5000)\n"
            "  -h, --help                  show this help\n"
            "  -V, --version               show the version\n\n"
            "Durations take ms, s or m (\"500\", \"500ms\", \"2s\").\n"
@@ -80,7 +89,8 @@ enum {
     OPT_READY = 256, OPT_RESPAWN, OPT_RESPAWN_DELAY, OPT_MAX_RESPAWN_DELAY,
     OPT_BACKOFF_FACTOR, OPT_BACKOFF_RESET, OPT_SHUTDOWN_TIMEOUT,
     OPT_STOP_SIGNAL, OPT_READY_TIMEOUT, OPT_MAX_SURGE, OPT_METRICS,
-    OPT_METRICS_TIMEOUT, OPT_METRICS_WAIT,
+    OPT_METRICS_TIMEOUT, OPT_METRICS_WAIT, OPT_STICKY, OPT_STICKY_WAIT,
+    OPT_STICKY_QUEUE, OPT_PROXY_PROTOCOL, OPT_PROXY_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -99,6 +109,11 @@ static const struct option long_options[] = {
     { "metrics", required_argument, NULL, OPT_METRICS },
     { "metrics-timeout", required_argument, NULL, OPT_METRICS_TIMEOUT },
     { "metrics-wait", required_argument, NULL, OPT_METRICS_WAIT },
+    { "sticky", no_argument, NULL, OPT_STICKY },
+    { "sticky-wait", required_argument, NULL, OPT_STICKY_WAIT },
+    { "sticky-queue", required_argument, NULL, OPT_STICKY_QUEUE },
+    { "proxy-protocol", no_argument, NULL, OPT_PROXY_PROTOCOL },
+    { "proxy-timeout", required_argument, NULL, OPT_PROXY_TIMEOUT },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -231,6 +246,32 @@ static int parse_option(int c, const char *v, zc_options *o)
             return usage_error("invalid --metrics-wait '%s': must be from "
                                "1 ms to 60 s", v);
         return 0;
+    case OPT_STICKY:
+        o->sticky = true;
+        return 0;
+    case OPT_STICKY_WAIT:
+        if (parse_duration("sticky-wait", v, &o->sticky_wait_ms))
+            return 2;
+        if (o->sticky_wait_ms > 3600000)
+            return usage_error("invalid --sticky-wait '%s': must be at most "
+                               "1 hour", v);
+        return 0;
+    case OPT_STICKY_QUEUE:
+        if (zc__parse_uint(v, 1, 1000000, &n) < 0)
+            return usage_error("invalid --sticky-queue '%s': expected a whole "
+                               "number from 1 to 1000000", v);
+        o->sticky_queue = (unsigned) n;
+        return 0;
+    case OPT_PROXY_PROTOCOL:
+        o->proxy_protocol = true;
+        return 0;
+    case OPT_PROXY_TIMEOUT:
+        if (parse_duration("proxy-timeout", v, &o->proxy_timeout_ms))
+            return 2;
+        if (o->proxy_timeout_ms < 1 || o->proxy_timeout_ms > 3600000)
+            return usage_error("invalid --proxy-timeout '%s': must be from "
+                               "1 ms to 1 hour", v);
+        return 0;
     default:            /* getopt has said what was wrong */
         return usage_error(NULL);
     }
@@ -264,6 +305,13 @@ int main(int argc, char **argv)
         return usage_error("--respawn-delay %u ms is larger than "
                            "--max-respawn-delay %u ms", o.respawn_delay_ms,
                            o.max_respawn_delay_ms);
+    if (o.proxy_protocol && !o.sticky)
+        return usage_error("--proxy-protocol needs --sticky: only then does "
+                           "the primary accept connections and read their "
+                           "headers");
+    if (o.sticky && o.n_listen == 0 && !getenv("LISTEN_FDS"))
+        return usage_error("--sticky needs a listen address (-l) for the "
+                           "primary to accept on");
     o.command = argv + optind;
     return zc_cluster_run(argc, argv, NULL, NULL, &o);
 }

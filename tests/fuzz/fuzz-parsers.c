@@ -1,8 +1,11 @@
 /*
  * libFuzzer target for the parsers that take operator input: listen
  * addresses, durations, numbers, signal names, ZC_DEBUG patterns and notify
- * messages. Beyond "no crash, no sanitizer report", an address that parses
- * must format to text that parses back to the same socket address.
+ * messages, and PROXY protocol headers from the network. Beyond "no crash,
+ * no sanitizer report", an address that parses must format to text that
+ * parses back to the same socket address, and a PROXY header that parses
+ * must have a length within the input, with every shorter prefix of it
+ * "more bytes needed".
  *
  *   make fuzz && build-fuzz/fuzz-parsers -max_total_time=60 NEW_DIR tests/fuzz/corpus
  */
@@ -15,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "parse.h"
+#include "sticky.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,6 +35,23 @@ static void address_round_trip(const char *s)
         abort();
 }
 
+static void proxy_header(const uint8_t *data, size_t size)
+{
+    struct zc__proxy px;
+    const char *why = NULL;
+    int r = zc__proxy_parse(data, size, &px, &why);
+
+    if (r < 0 && !why)
+        abort();
+    if (r > 0 && ((size_t) r > size || (size_t) r > ZC__PROXY_MAX ||
+                  memchr(px.client, '\0', sizeof(px.client)) == NULL))
+        abort();
+    /* A valid header's prefixes are valid beginnings. */
+    for (size_t k = r > 0 ? 1 : 0; r > 0 && k < (size_t) r; k += 7)
+        if (zc__proxy_parse(data, k, &px, &why) != 0)
+            abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1), *split;
@@ -40,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!s)
         return 0;
+    proxy_header(data, size);
     memcpy(s, data, size);
     s[size] = '\0';
     address_round_trip(s);

@@ -26,64 +26,16 @@ static int metrics_port(struct zt_proc *p)
 
 static int dial(int port)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    struct timeval tv = { .tv_sec = 5 };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = zt_http_connect(port);
 
     ASSERT(fd >= 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    ASSERT_EQ(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
     return fd;
 }
 
-/* Sends req as it is and reads until the server closes (5 s at most).
- * Returns the status, 0 if nothing came; *body points into buf. */
-static int raw(int port, const char *req, size_t len, char *buf, size_t size,
-               const char **body)
-{
-    int fd = dial(port), status = 0;
-    size_t n = 0;
-    ssize_t r;
-
-    if (len)
-        ASSERT_EQ(send(fd, req, len, MSG_NOSIGNAL), (ssize_t) len);
-    while (n < size - 1 && (r = recv(fd, buf + n, size - 1 - n, 0)) > 0)
-        n += (size_t) r;
-    buf[n] = '\0';
-    close(fd);
-    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
-        status = 0;
-    if (body) {
-        const char *b = strstr(buf, "\r\n\r\n");
-
-        *body = b ? b + 4 : buf + n;
-    }
-    return status;
-}
-
+#define raw zt_http_raw
+#define get zt_http_fetch
+#define value zt_sample
 #define RAW(port, req, buf, size, body) raw(port, req, strlen(req), buf, size, body)
-
-static int get(int port, const char *path, char *buf, size_t size, const char **body)
-{
-    char req[256];
-
-    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-             path);
-    return raw(port, req, strlen(req), buf, size, body);
-}
-
-/* The value of the sample whose text before the value is key; NAN if none. */
-static double value(const char *body, const char *key)
-{
-    size_t k = strlen(key);
-
-    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-        if (strncmp(l, key, k) == 0 && l[k] == ' ')
-            return strtod(l + k + 1, NULL);
-    return NAN;
-}
 
 static int lines_with(const char *body, const char *prefix)
 {

@@ -1,0 +1,1174 @@
+/*
+ * Sticky sessions, the primary's side: accept, pick a slot, hand off.
+ *
+ * The hash picks one of the N slots, never one of the live workers, so a
+ * crash or a reload step moves nobody but that slot's own clients (the
+ * spec hashes over the live workers: one death remaps everyone). What
+ * the slot cannot take yet waits here, per slot, in arrival order, for
+ * sticky_wait_ms; past that the slot counts as down and its clients go
+ * to the next slot, in index order, whose worker takes connections, until
+ * its own worker is back.
+ *
+ * The hot path is batched, since the primary's CPU per connection is the
+ * price of the feature: up to BATCH accepts per wake-up, one sendmsg()
+ * per worker for up to 16 connections (a "zc.conn" frame carries their
+ * fds), and one close_range() for every fd handed off when they are
+ * contiguous, which fresh accepts usually are. Once sent, an fd is the
+ * kernel's: a worker that dies before reading it has it closed with its
+ * socket, so nothing handed off can leak, and nothing that still waits
+ * here is lost when a worker dies.
+ *
+ * With proxy_protocol each connection first waits, watched on its own,
+ * for its PROXY header (v1 text or v2 binary), read with MSG_PEEK until
+ * it is whole and then consumed exactly, so the worker's first byte is
+ * the client's first byte.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "fleet.h"
+#include "log.h"
+#include "sticky.h"
+
+#define NS "zc:sticky"
+#define BATCH 64                    /* accepts per wake-up and listener */
+#define PAUSE_MS 100                /* out of fds: retry accepting after this */
+#define PAUSE_LOG_EVERY_US (60 * 1000000ull)
+
+/* A connection on its way to a worker. In a batch on the stack, or, when
+ * it must wait, a heap copy in its slot's queue. */
+struct conn {
+    struct conn *next;
+    int fd;
+    unsigned listener;
+    unsigned home;              /* the slot its client hashes to */
+    uint64_t since_us;          /* accepted at; its wait counts from here */
+    unsigned client_port, server_port;
+    bool proxied;
+    char client[ZC__ADDR_TEXT], server[ZC__ADDR_TEXT];
+};
+
+/* Accepted, its PROXY header not all in yet. */
+struct reading {
+    struct zc__io io;
+    struct zc__sticky *st;
+    struct reading *prev, *next;    /* by deadline: all wait as long */
+    unsigned listener;
+    uint64_t since_us;
+};
+
+struct lsn {
+    struct zc__io io;
+    struct zc__sticky *st;
+    unsigned index;
+};
+
+struct zc__sticky {
+    struct zc_primary *p;
+    struct lsn *lsn;
+    size_t n_lsn;
+    bool stopped;
+    /* out of fds: not accepting until pause_timer */
+    bool paused;
+    uint64_t pause_start_us, last_pause_log_us;
+    unsigned pauses;            /* in this episode */
+    bool pause_logged;
+    struct zc__timer pause_timer;
+    /* proxy headers being read */
+    struct reading *rhead, *rtail;
+    unsigned n_reading;
+    /* done with, freed before the loop waits: the batch being handled may
+     * still hold an event for one */
+    struct reading *rdead;
+    struct zc__timer read_timer;
+    /* what dispatch() hands to whom: one batch at a time */
+    struct conn *to[BATCH];
+    struct worker *to_w[BATCH];
+    struct conn batch[BATCH];
+    struct zc__sticky_stats stats;
+    bool said_send_error;
+};
+
+/* -- pure parts --------------------------------------------------------- */
+
+unsigned zc_default_ip_hash(const char *addr, unsigned count)
+{
+    /* The spec's arithmetic is JavaScript's: (h << 5) + h + c on doubles,
+     * then & 0x7fffffff, which is h * 33 + c modulo 2^31. */
+    uint32_t h = 5381;
+
+    if (count == 0 || !addr)
+        return 0;
+    for (const unsigned char *s = (const unsigned char *) addr; *s; s++)
+        h = (h * 33u + *s) & 0x7fffffffu;
+    return h % count;
+}
+
+static char *put_uint(char *p, unsigned v)
+{
+    char tmp[12];
+    size_t n = 0;
+
+    do
+        tmp[n++] = (char) ('0' + v % 10);
+    while ((v /= 10));
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+size_t zc__sticky_addr_text(const struct sockaddr *sa, char *buf, unsigned *port)
+{
+    *port = 0;
+    buf[0] = '\0';
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *) (const void *) sa;
+        const uint8_t *b = (const uint8_t *) &in->sin_addr;
+        char *p = buf;
+
+        /* By hand: glibc's inet_ntop formats with sprintf, a tenth of
+         * the primary's budget per connection. */
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                *p++ = '.';
+            p = put_uint(p, b[i]);
+        }
+        *p = '\0';
+        *port = ntohs(in->sin_port);
+        return (size_t) (p - buf);
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) (const void *) sa;
+        size_t n;
+
+        /* glibc's and libuv's (Node's) inet_ntop are the same ISC code:
+         * longest run of zero words (the first of equals, two or more)
+         * as "::", lowercase hex, and a dotted quad for ::ffff:0:0/96
+         * and ::/96. */
+        if (!inet_ntop(AF_INET6, &in6->sin6_addr, buf, ZC__ADDR_TEXT))
+            return 0;
+        n = strlen(buf);
+        /* Node adds the interface of a scoped link-local address. */
+        if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) && in6->sin6_scope_id) {
+            char ifname[IF_NAMESIZE];
+
+            buf[n++] = '%';
+            if (if_indextoname(in6->sin6_scope_id, ifname))
+                n += (size_t) snprintf(buf + n, ZC__ADDR_TEXT - n, "%s", ifname);
+            else
+                n = (size_t) (put_uint(buf + n, in6->sin6_scope_id) - buf);
+            buf[n] = '\0';
+        }
+        *port = ntohs(in6->sin6_port);
+        return n;
+    }
+    return 0;
+}
+
+size_t zc__conn_line(char *line, unsigned listener, const char *client,
+                     unsigned client_port, const char *server,
+                     unsigned server_port)
+{
+    char *p = put_uint(line, listener);
+    size_t n;
+
+    *p++ = ' ';
+    n = client && *client ? strlen(client) : 0;
+    if (n) {
+        memcpy(p, client, n);
+        p += n;
+    } else {
+        *p++ = '-';
+    }
+    *p++ = ' ';
+    p = put_uint(p, client_port);
+    *p++ = ' ';
+    n = server && *server ? strlen(server) : 0;
+    if (n) {
+        memcpy(p, server, n);
+        p += n;
+    } else {
+        *p++ = '-';
+    }
+    *p++ = ' ';
+    p = put_uint(p, server ? server_port : 0);
+    *p++ = '\n';
+    return (size_t) (p - line);
+}
+
+/* -- PROXY protocol ------------------------------------------------------ */
+
+static const uint8_t v2_sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+                                    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+
+static int bad(const char **why, const char *text)
+{
+    *why = text;
+    return -EBADMSG;
+}
+
+/* Re-prints a parsed address the way a direct client's would read. */
+static void text_of(int family, const void *addr, uint16_t port_be,
+                    char *buf, unsigned *port)
+{
+    struct sockaddr_storage ss;
+
+    memset(&ss, 0, sizeof(ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *) &ss;
+
+        in->sin_family = AF_INET;
+        memcpy(&in->sin_addr, addr, 4);
+        in->sin_port = port_be;
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+
+        in6->sin6_family = AF_INET6;
+        memcpy(&in6->sin6_addr, addr, 16);
+        in6->sin6_port = port_be;
+    }
+    (void) zc__sticky_addr_text((struct sockaddr *) &ss, buf, port);
+}
+
+/* A v1 port: 0..65535, decimal, no leading zero, no sign. */
+static bool v1_port(const char *s, size_t n, uint16_t *ret)
+{
+    unsigned v = 0;
+
+    if (n == 0 || n > 5 || (n > 1 && s[0] == '0'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned) (s[i] - '0');
+    }
+    if (v > 65535)
+        return false;
+    *ret = htons((uint16_t) v);
+    return true;
+}
+
+/* "PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\r\n", at most 107 bytes. */
+static int parse_v1(const uint8_t *buf, size_t len, struct zc__proxy *px,
+                    const char **why)
+{
+    const char *s = (const char *) buf, *f[6];
+    size_t flen[6], end, nf = 0;
+    uint8_t a[2][16];
+    uint16_t ports[2];
+    int family;
+
+    for (end = 0; end < len && end < 107; end++)
+        if (buf[end] == '\n')
+            break;
+    if (end == len && len < 107)
+        return 0;
+    if (end == len || end >= 107 || end == 0 || buf[end - 1] != '\r')
+        return bad(why, "PROXY v1 line is not ended by CRLF within 107 bytes");
+    /* Fields separated by single spaces, as the format says. */
+    for (size_t i = 6, start = 6; i <= end - 1; i++) {
+        if (i < end - 1 && s[i] != ' ')
+            continue;
+        if (i == start || nf == 6)
+            return bad(why, "PROXY v1 line has empty or extra fields");
+        f[nf] = s + start;
+        flen[nf++] = i - start;
+        start = i + 1;
+    }
+    if (nf >= 1 && flen[0] == 7 && memcmp(f[0], "UNKNOWN", 7) == 0) {
+        px->local = true;       /* the rest of the line is to be ignored */
+        return (int) end + 1;
+    }
+    if (nf != 5)
+        return bad(why, "PROXY v1 line does not have 5 fields");
+    if (flen[0] == 4 && memcmp(f[0], "TCP4", 4) == 0)
+        family = AF_INET;
+    else if (flen[0] == 4 && memcmp(f[0], "TCP6", 4) == 0)
+        family = AF_INET6;
+    else
+        return bad(why, "PROXY v1 protocol is not TCP4, TCP6 or UNKNOWN");
+    for (int i = 0; i < 2; i++) {
+        char text[48];
+
+        if (flen[1 + i] >= sizeof(text))
+            return bad(why, "PROXY v1 address is too long");
+        memcpy(text, f[1 + i], flen[1 + i]);
+        text[flen[1 + i]] = '\0';
+        if (inet_pton(family, text, a[i]) != 1)
+            return bad(why, "PROXY v1 address does not parse");
+        if (!v1_port(f[3 + i], flen[3 + i], &ports[i]))
+            return bad(why, "PROXY v1 port is not a number from 0 to 65535");
+    }
+    px->local = false;
+    text_of(family, a[0], ports[0], px->client, &px->client_port);
+    text_of(family, a[1], ports[1], px->server, &px->server_port);
+    return (int) end + 1;
+}
+
+static int parse_v2(const uint8_t *buf, size_t len, struct zc__proxy *px,
+                    const char **why)
+{
+    size_t body, total;
+    uint16_t p0, p1;
+
+    if (len < 16)
+        return 0;
+    if ((buf[12] >> 4) != 2)
+        return bad(why, "PROXY v2 header has another version");
+    if ((buf[12] & 0x0f) > 1)
+        return bad(why, "PROXY v2 command is neither LOCAL nor PROXY");
+    body = (size_t) buf[14] << 8 | buf[15];
+    total = 16 + body;
+    if (total > ZC__PROXY_MAX)
+        return bad(why, "PROXY v2 header is longer than 1040 bytes");
+    if (len < total)
+        return 0;
+    px->local = true;
+    if ((buf[12] & 0x0f) == 0)          /* LOCAL: the proxy's own check */
+        return (int) total;
+    switch (buf[13]) {
+    case 0x11:                          /* TCP over IPv4 */
+    case 0x12:                          /* UDP over IPv4 */
+        if (body < 12)
+            return bad(why, "PROXY v2 IPv4 addresses are truncated");
+        memcpy(&p0, buf + 24, 2);
+        memcpy(&p1, buf + 26, 2);
+        text_of(AF_INET, buf + 16, p0, px->client, &px->client_port);
+        text_of(AF_INET, buf + 20, p1, px->server, &px->server_port);
+        px->local = false;
+        break;
+    case 0x21:                          /* TCP over IPv6 */
+    case 0x22:
+        if (body < 36)
+            return bad(why, "PROXY v2 IPv6 addresses are truncated");
+        memcpy(&p0, buf + 48, 2);
+        memcpy(&p1, buf + 50, 2);
+        text_of(AF_INET6, buf + 16, p0, px->client, &px->client_port);
+        text_of(AF_INET6, buf + 32, p1, px->server, &px->server_port);
+        px->local = false;
+        break;
+    case 0x00:                          /* UNSPEC */
+    case 0x31:                          /* unix: no address to hash */
+    case 0x32:
+        break;
+    default:
+        return bad(why, "PROXY v2 address family is unknown");
+    }
+    return (int) total;
+}
+
+int zc__proxy_parse(const uint8_t *buf, size_t len, struct zc__proxy *ret,
+                    const char **why)
+{
+    static const char v1_sig[6] = "PROXY ";
+    size_t n = len < sizeof(v2_sig) ? len : sizeof(v2_sig);
+
+    memset(ret, 0, sizeof(*ret));
+    /* Either signature, as far as the bytes go: a prefix of one is a
+     * valid beginning, anything else is refused at once. */
+    if (memcmp(buf, v2_sig, n) == 0)
+        return len < sizeof(v2_sig) ? 0 : parse_v2(buf, len, ret, why);
+    n = len < sizeof(v1_sig) ? len : sizeof(v1_sig);
+    if (memcmp(buf, v1_sig, n) == 0)
+        return len < sizeof(v1_sig) ? 0 : parse_v1(buf, len, ret, why);
+    return bad(why, "no PROXY protocol signature");
+}
+
+/* -- slots and workers --------------------------------------------------- */
+
+bool zc__sticky_takes(const struct worker *w)
+{
+    return w && w->state == W_READY && w->linked && w->ipc.fd >= 0 &&
+           w->slot && w->slot->w == w;
+}
+
+static bool takes_now(const struct worker *w)
+{
+    return zc__sticky_takes(w) && !w->sticky_blocked;
+}
+
+/* A worker is on its way: starting, restarting, or being replaced. */
+static bool expects_worker(const struct slot *s)
+{
+    return s->w || s->next || s->state == SLOT_BACKOFF;
+}
+
+/* The next slot after s, in index order and round, whose worker takes
+ * connections now; NULL if none. */
+static struct slot *fallback(struct zc_primary *p, const struct slot *s)
+{
+    for (unsigned i = 1; i < p->n_slots; i++) {
+        struct slot *t = p->slots[(s->index + i) % p->n_slots];
+
+        if (takes_now(t->w) && t->n_waiting == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static unsigned pick(struct zc__sticky *st, const char *client)
+{
+    struct zc_primary *p = st->p;
+    unsigned k;
+
+    if (!p->opt.sticky_hash)
+        return zc_default_ip_hash(client, p->n_slots);
+    k = p->opt.sticky_hash(client, p->n_slots, p->opt.sticky_hash_arg);
+    return k % p->n_slots;
+}
+
+static void wait_rearm(struct zc_primary *p, struct slot *s)
+{
+    if (s->wait_head)
+        (void) zc__timer_start(&p->loop, &s->wait_timer, s->wait_head->since_us +
+                               p->opt.sticky_wait_ms * 1000ull);
+    else
+        zc__timer_stop(&p->loop, &s->wait_timer);
+}
+
+/* Puts c at the end of s's queue (a heap copy unless it is one). */
+static bool enqueue(struct zc_primary *p, struct slot *s, struct conn *c,
+                    bool on_heap)
+{
+    struct conn *q = c;
+
+    if (!on_heap && !(q = malloc(sizeof(*q))))
+        return false;
+    if (q != c)
+        *q = *c;
+    q->next = NULL;
+    if (s->wait_tail)
+        s->wait_tail->next = q;
+    else
+        s->wait_head = q;
+    s->wait_tail = q;
+    s->n_waiting++;
+    p->sticky->stats.waiting++;
+    if (s->wait_head == q)
+        wait_rearm(p, s);
+    return true;
+}
+
+static struct conn *dequeue(struct zc_primary *p, struct slot *s)
+{
+    struct conn *c = s->wait_head;
+
+    s->wait_head = c->next;
+    if (!s->wait_head)
+        s->wait_tail = NULL;
+    s->n_waiting--;
+    p->sticky->stats.waiting--;
+    return c;
+}
+
+static void drop(struct conn *c, bool on_heap, uint64_t *counter)
+{
+    (void) close(c->fd);
+    (*counter)++;
+    if (on_heap)
+        free(c);
+}
+
+/* -- hand-off ------------------------------------------------------------ */
+
+static void resume_accepting(struct zc__sticky *st);
+
+/* Sends c[0..n) to w, 16 to a frame. Returns how many went: their fds
+ * are in flight and the caller closes its copies. */
+static size_t hand_off(struct zc__sticky *st, struct worker *w,
+                       struct conn **c, size_t n)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        char payload[ZC_IPC_FDS_MAX * ZC__CONN_LINE];
+        int fds[ZC_IPC_FDS_MAX];
+        size_t k = n - done < ZC_IPC_FDS_MAX ? n - done : ZC_IPC_FDS_MAX;
+        size_t len = 0;
+        int r;
+
+        for (size_t i = 0; i < k; i++) {
+            const struct conn *x = c[done + i];
+
+            fds[i] = x->fd;
+            len += zc__conn_line(payload + len, x->listener, x->client,
+                                 x->client_port, x->proxied ? x->server : NULL,
+                                 x->server_port);
+        }
+        r = zc__ipc_send_now(&w->ipc, "zc.conn", payload, len, fds, k);
+        if (r == -EAGAIN) {
+            /* Full: EPOLLOUT says when it has room again. */
+            w->sticky_blocked = true;
+            zc__primary_watch_link(st->p, w);
+            break;
+        }
+        if (r < 0) {
+            /* Broken (the worker is on its way out: what is left waits
+             * for its successor), or ETOOMANYREFS (too many fds in
+             * flight for an unprivileged primary): what is left waits,
+             * retried at the slot's wait deadline, not at every wake-up. */
+            if (!st->said_send_error)
+                zc_log(r == -EPIPE || r == -ECONNRESET ? ZC_LOG_DEBUG
+                       : ZC_LOG_WARN, NS, "worker %llu (slot %u): cannot hand "
+                       "connections over: %s", (unsigned long long) w->id,
+                       w->slot_index, zc_strerror(r));
+            st->said_send_error = r != -EPIPE && r != -ECONNRESET;
+            break;
+        }
+        if (zc__ipc_pending(&w->ipc)) {     /* part of the frame is queued */
+            w->sticky_blocked = true;
+            zc__primary_watch_link(st->p, w);
+        }
+        done += k;
+    }
+    st->stats.handoffs += done;
+    return done;
+}
+
+/*
+ * Hands to[i] to to_w[i] for i < n, grouped by worker in order. What a
+ * worker could not take waits in its slot (or is closed if that is full).
+ * Batch entries (not on the heap) are copied when they must wait.
+ */
+static void send_all(struct zc__sticky *st, size_t n, bool on_heap)
+{
+    struct zc_primary *p = st->p;
+    int closing[BATCH] = { 0 };
+    size_t n_closing = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct worker *w = st->to_w[i];
+        struct conn *group[BATCH];
+        size_t k = 0, sent;
+
+        if (!w)
+            continue;
+        for (size_t j = i; j < n; j++)
+            if (st->to_w[j] == w) {
+                group[k++] = st->to[j];
+                st->to_w[j] = NULL;
+            }
+        sent = w->sticky_blocked ? 0 : hand_off(st, w, group, k);
+        for (size_t j = 0; j < k; j++) {
+            struct conn *c = group[j];
+
+            if (j < sent) {
+                closing[n_closing++] = c->fd;
+                if (on_heap)
+                    free(c);
+            } else if (!enqueue(p, w->slot, c, on_heap)) {
+                drop(c, on_heap, &st->stats.closed_no_worker);
+            }
+        }
+    }
+    /* The fds are in flight: ours go, in one call when they are a run. */
+    zc__close_fds(closing, n_closing);
+    if (n_closing && st->paused)
+        resume_accepting(st);
+}
+
+/*
+ * Where c goes now. Returns the worker to hand it to, or NULL when it
+ * was queued or closed here.
+ */
+static struct worker *route(struct zc__sticky *st, struct conn *c, bool on_heap)
+{
+    struct zc_primary *p = st->p;
+    struct slot *s = p->slots[c->home], *t;
+
+    if (takes_now(s->w) && s->n_waiting == 0)
+        return s->w;
+    /* Its own worker is on the way: wait for it, within bounds. */
+    if (!s->sticky_down && expects_worker(s) &&
+        s->n_waiting < p->opt.sticky_queue && enqueue(p, s, c, on_heap))
+        return NULL;
+    t = fallback(p, s);
+    if (t) {
+        st->stats.rerouted++;
+        return t->w;
+    }
+    if (expects_worker(s) && s->n_waiting < p->opt.sticky_queue &&
+        enqueue(p, s, c, on_heap))
+        return NULL;            /* nobody else either: wait anyway */
+    drop(c, on_heap, &st->stats.closed_no_worker);
+    return NULL;
+}
+
+static void dispatch(struct zc__sticky *st, struct conn *c, size_t n)
+{
+    size_t m = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct worker *w = route(st, &c[i], false);
+
+        if (w) {
+            st->to[m] = &c[i];
+            st->to_w[m++] = w;
+        }
+    }
+    send_all(st, m, false);
+}
+
+void zc__sticky_kick(struct zc_primary *p, struct slot *s)
+{
+    struct zc__sticky *st = p->sticky;
+    struct worker *w = s->w;
+
+    if (!st || st->stopped || !takes_now(w))
+        return;
+    if (s->sticky_down) {
+        s->sticky_down = false;
+        zc_log(ZC_LOG_INFO, NS, "slot %u: worker %llu takes its clients' "
+               "connections again", s->index, (unsigned long long) w->id);
+    }
+    while (s->wait_head && !w->sticky_blocked) {
+        struct conn *c[ZC_IPC_FDS_MAX];
+        int fds[ZC_IPC_FDS_MAX];
+        size_t k = 0, sent;
+
+        for (struct conn *x = s->wait_head; x && k < ZC_IPC_FDS_MAX; x = x->next)
+            c[k++] = x;
+        sent = hand_off(st, w, c, k);
+        for (size_t i = 0; i < sent; i++) {
+            fds[i] = dequeue(p, s)->fd;
+            free(c[i]);
+        }
+        zc__close_fds(fds, sent);
+        if (sent < k)
+            break;
+    }
+    wait_rearm(p, s);
+    if (st->paused)
+        resume_accepting(st);
+}
+
+/* The oldest of s's connections have waited their time: the slot is
+ * down, and they go to the next slot that takes connections. */
+static void on_wait_timer(struct zc__loop *l, struct zc__timer *t)
+{
+    struct slot *s = zc__container_of(t, struct slot, wait_timer);
+    struct zc_primary *p = s->p;
+    struct zc__sticky *st = p->sticky;
+    uint64_t now = zc__now_us(), wait_us = p->opt.sticky_wait_ms * 1000ull;
+    size_t m = 0;
+
+    (void) l;
+    /* Its worker may take them now: a link that was full, say. */
+    zc__sticky_kick(p, s);
+    if (!s->wait_head)
+        return;
+    if (!s->sticky_down) {
+        struct slot *to = fallback(p, s);
+
+        s->sticky_down = true;
+        /* A ready worker that never said hello can take nothing. */
+        if (s->w && s->w->state == W_READY && !s->w->linked)
+            zc_log(ZC_LOG_WARN, NS, "slot %u: worker %llu is ready but has "
+                   "not said hello on its IPC link, so it cannot take "
+                   "connections (docs/protocol.md, \"Sticky sessions\")",
+                   s->index, (unsigned long long) s->w->id);
+        zc_log(ZC_LOG_WARN, NS, "slot %u: no worker has taken its clients' "
+               "connections for %u ms; %s%u until one does", s->index,
+               p->opt.sticky_wait_ms, to ? "sending them to slot " :
+               "closing them: no slot takes connections", to ? to->index : 0);
+    }
+    while (s->wait_head && s->wait_head->since_us + wait_us <= now && m < BATCH) {
+        struct conn *c = dequeue(p, s);
+        struct slot *to = fallback(p, s);
+
+        if (!to) {
+            drop(c, true, &st->stats.closed_no_worker);
+            continue;
+        }
+        st->stats.rerouted++;
+        st->to[m] = c;
+        st->to_w[m++] = to->w;
+    }
+    send_all(st, m, true);
+    wait_rearm(p, s);
+    /* More than a batch expired at once: the rest on the next round. */
+    if (s->wait_head && s->wait_head->since_us + wait_us <= now)
+        (void) zc__timer_start(&p->loop, &s->wait_timer, now);
+}
+
+void zc__sticky_slot_removed(struct zc_primary *p, struct slot *s)
+{
+    struct zc__sticky *st = p->sticky;
+
+    if (!st)
+        return;
+    zc__timer_stop(&p->loop, &s->wait_timer);
+    while (s->wait_head) {
+        struct conn *c = dequeue(p, s);
+        struct worker *w;
+
+        if (st->stopped) {
+            drop(c, true, &st->stats.closed_shutdown);
+            continue;
+        }
+        c->home = pick(st, c->client);
+        w = route(st, c, true);
+        if (w) {
+            st->to[0] = c;
+            st->to_w[0] = w;
+            send_all(st, 1, true);
+        }
+    }
+}
+
+void zc__sticky_slot_init(struct slot *s)
+{
+    zc__timer_init(&s->wait_timer, on_wait_timer);
+}
+
+/* -- accepting ----------------------------------------------------------- */
+
+static void watch_listeners(struct zc__sticky *st, bool on)
+{
+    for (size_t i = 0; i < st->n_lsn; i++) {
+        if (on)
+            (void) zc__loop_add(&st->p->loop, &st->lsn[i].io, EPOLLIN);
+        else
+            zc__loop_del(&st->p->loop, &st->lsn[i].io);
+    }
+}
+
+static void resume_accepting(struct zc__sticky *st)
+{
+    zc__timer_stop(&st->p->loop, &st->pause_timer);
+    if (!st->paused || st->stopped)
+        return;
+    st->paused = false;
+    watch_listeners(st, true);
+}
+
+static void on_pause_timer(struct zc__loop *l, struct zc__timer *t)
+{
+    (void) l;
+    resume_accepting(zc__container_of(t, struct zc__sticky, pause_timer));
+}
+
+/* Out of fds (or kernel memory): the connection stays in the backlog.
+ * Retrying at once would spin, so stop watching the listeners and try
+ * again on a timer, or as soon as a hand-off frees fds. */
+static void pause_accepting(struct zc__sticky *st, const struct lsn *ln, int err)
+{
+    struct zc_primary *p = st->p;
+    uint64_t now = zc__now_us();
+
+    if (!st->paused) {
+        st->paused = true;
+        watch_listeners(st, false);
+    }
+    st->stats.accept_pauses++;
+    if (st->pauses++ == 0) {
+        st->pause_start_us = now;
+        /* Once per episode, and at most one episode a minute. */
+        st->pause_logged = !st->last_pause_log_us ||
+                           now - st->last_pause_log_us >= PAUSE_LOG_EVERY_US;
+        if (st->pause_logged) {
+            st->last_pause_log_us = now;
+            zc_log(ZC_LOG_WARN, NS, "cannot accept on %s: %s; pausing accepts, "
+                   "retrying every %u ms (connections wait in the listen "
+                   "queue)", p->listeners[ln->index].text, zc_strerror(-err),
+                   PAUSE_MS);
+        }
+    }
+    (void) zc__timer_start(&p->loop, &st->pause_timer, now + PAUSE_MS * 1000ull);
+}
+
+static void accepted_again(struct zc__sticky *st)
+{
+    if (st->pause_logged)
+        zc_log(ZC_LOG_INFO, NS, "accepting again after %llu ms (%u retries)",
+               (unsigned long long) ((zc__now_us() - st->pause_start_us) / 1000),
+               st->pauses);
+    st->pauses = 0;
+    st->pause_logged = false;
+}
+
+/* Returns true when accepting on this listener should stop for now. */
+static bool accept_failed(struct zc__sticky *st, const struct lsn *ln, int err)
+{
+    switch (err) {
+    case EAGAIN:
+        return true;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+        pause_accepting(st, ln, -err);
+        return true;
+    default:
+        /* ECONNABORTED, EPROTO, EPERM (a firewall), network errors: that
+         * one connection is gone, the next may be fine. */
+        zc_log(ZC_LOG_DEBUG, NS, "accept on %s: %s",
+               st->p->listeners[ln->index].text, zc_strerror(-err));
+        return false;
+    }
+}
+
+static void start_reading(struct zc__sticky *st, int fd, unsigned listener,
+                          uint64_t now);
+
+static void on_listen(struct zc__loop *l, struct zc__io *io, uint32_t events)
+{
+    struct lsn *ln = zc__container_of(io, struct lsn, io);
+    struct zc__sticky *st = ln->st;
+    uint64_t now = zc__now_us();
+    size_t n = 0;
+
+    (void) l;
+    (void) events;
+    for (int tries = 0; tries < BATCH && !st->paused; tries++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        struct conn *c = &st->batch[n];
+        int fd = accept4(io->fd, (struct sockaddr *) &ss, &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd == -1) {
+            if (errno == EINTR)
+                continue;
+            if (accept_failed(st, ln, errno))
+                break;
+            continue;
+        }
+        if (st->pauses)
+            accepted_again(st);
+        if (st->p->opt.proxy_protocol) {
+            start_reading(st, fd, ln->index, now);
+            continue;
+        }
+        c->fd = fd;
+        c->listener = ln->index;
+        c->since_us = now;
+        c->proxied = false;
+        (void) zc__sticky_addr_text((struct sockaddr *) &ss, c->client,
+                                    &c->client_port);
+        c->home = pick(st, c->client);
+        n++;
+    }
+    if (n)
+        dispatch(st, st->batch, n);
+}
+
+/* -- PROXY headers --------------------------------------------------------- */
+
+/* Out of the list and the epoll set, onto the dead list. */
+static void reading_unlink(struct zc__sticky *st, struct reading *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        st->rhead = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        st->rtail = r->prev;
+    st->n_reading--;
+    zc__loop_del(&st->p->loop, &r->io);
+    r->io.cb = NULL;
+    r->next = st->rdead;
+    st->rdead = r;
+}
+
+void zc__sticky_before_poll(struct zc_primary *p)
+{
+    struct zc__sticky *st = p->sticky;
+
+    while (st && st->rdead) {
+        struct reading *r = st->rdead;
+
+        st->rdead = r->next;
+        free(r);
+    }
+}
+
+static void read_rearm(struct zc__sticky *st)
+{
+    struct zc_primary *p = st->p;
+
+    if (st->rhead)
+        (void) zc__timer_start(&p->loop, &st->read_timer, st->rhead->since_us +
+                               p->opt.proxy_timeout_ms * 1000ull);
+    else
+        zc__timer_stop(&p->loop, &st->read_timer);
+}
+
+static void refuse(struct zc__sticky *st, int fd, const char *why)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char addr[ZC__ADDR_TEXT];
+    unsigned port = 0;
+
+    addr[0] = '\0';
+    if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0)
+        (void) zc__sticky_addr_text((struct sockaddr *) &ss, addr, &port);
+    zc_log(ZC_LOG_DEBUG, NS, "connection from %s port %u closed: %s",
+           addr[0] ? addr : "a unix socket", port, why);
+    st->stats.closed_proxy++;
+    (void) close(fd);
+}
+
+/*
+ * Tries to complete fd's header into *c. Returns 1 when it is consumed
+ * and c is filled, 0 when more bytes are needed, -1 when the connection
+ * is to be refused (*why says why). Closes nothing: a connection watched
+ * by epoll must leave the set before its fd goes, since the file lives
+ * on in the worker and would go on reporting events.
+ */
+static int try_header(int fd, struct conn *c, const char **why)
+{
+    uint8_t buf[ZC__PROXY_MAX];
+    struct zc__proxy px;
+    ssize_t n;
+    int r;
+
+    do
+        n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+    while (n == -1 && errno == EINTR);
+    if (n == -1 && errno == EAGAIN)
+        return 0;
+    if (n <= 0) {
+        *why = n == 0 ? "closed before its PROXY header was complete"
+                      : "error before its PROXY header was complete";
+        return -1;
+    }
+    r = zc__proxy_parse(buf, (size_t) n, &px, why);
+    if (r == 0 && (size_t) n == sizeof(buf))
+        r = bad(why, "PROXY header longer than 1040 bytes");
+    if (r == 0)
+        return 0;
+    if (r < 0)
+        return -1;
+    /* Exactly the header: what follows is the client's, for the worker. */
+    do
+        n = recv(fd, buf, (size_t) r, 0);
+    while (n == -1 && errno == EINTR);
+    if (n != r) {
+        *why = "its PROXY header could not be consumed";
+        return -1;
+    }
+    c->fd = fd;
+    c->proxied = !px.local;
+    if (px.local) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+
+        c->client[0] = '\0';
+        c->client_port = 0;
+        if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0)
+            (void) zc__sticky_addr_text((struct sockaddr *) &ss, c->client,
+                                        &c->client_port);
+    } else {
+        memcpy(c->client, px.client, sizeof(c->client));
+        memcpy(c->server, px.server, sizeof(c->server));
+        c->client_port = px.client_port;
+        c->server_port = px.server_port;
+    }
+    return 1;
+}
+
+static void header_done(struct zc__sticky *st, struct conn *c)
+{
+    c->home = pick(st, c->client);
+    dispatch(st, c, 1);
+}
+
+static void on_reading(struct zc__loop *l, struct zc__io *io, uint32_t events)
+{
+    struct reading *r = zc__container_of(io, struct reading, io);
+    struct zc__sticky *st = r->st;
+    struct conn c = { .listener = r->listener, .since_us = r->since_us };
+    const char *why = NULL;
+    int done;
+
+    (void) l;
+    if (!r->io.cb)
+        return;                 /* done with earlier in this batch */
+    done = try_header(r->io.fd, &c, &why);
+    /* All it will ever send is in, and it is not a whole header. */
+    if (done == 0 && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        done = -1;
+        why = "closed before its PROXY header was complete";
+    }
+    if (done == 0)
+        return;
+    reading_unlink(st, r);
+    if (done > 0)
+        header_done(st, &c);
+    else
+        refuse(st, r->io.fd, why);
+    read_rearm(st);
+}
+
+static void start_reading(struct zc__sticky *st, int fd, unsigned listener,
+                          uint64_t now)
+{
+    struct conn c = { .listener = listener, .since_us = now };
+    const char *why = NULL;
+    struct reading *r;
+    int done = try_header(fd, &c, &why);
+
+    /* Usually the header came with the handshake's last packet. */
+    if (done > 0) {
+        header_done(st, &c);
+        return;
+    }
+    if (done < 0) {
+        refuse(st, fd, why);
+        return;
+    }
+    r = calloc(1, sizeof(*r));
+    if (!r) {
+        refuse(st, fd, "no memory to wait for its PROXY header");
+        return;
+    }
+    r->io = (struct zc__io) { .fd = fd, .cb = on_reading };
+    r->st = st;
+    r->listener = listener;
+    r->since_us = now;
+    if (zc__loop_add(&st->p->loop, &r->io, EPOLLIN | EPOLLRDHUP) < 0) {
+        free(r);
+        refuse(st, fd, "cannot watch it for its PROXY header");
+        return;
+    }
+    r->prev = st->rtail;
+    if (st->rtail)
+        st->rtail->next = r;
+    else
+        st->rhead = r;
+    st->rtail = r;
+    st->n_reading++;
+    if (st->rhead == r)
+        read_rearm(st);
+}
+
+static void on_read_timer(struct zc__loop *l, struct zc__timer *t)
+{
+    struct zc__sticky *st = zc__container_of(t, struct zc__sticky, read_timer);
+    uint64_t now = zc__now_us(), limit = st->p->opt.proxy_timeout_ms * 1000ull;
+
+    (void) l;
+    while (st->rhead && st->rhead->since_us + limit <= now) {
+        struct reading *r = st->rhead;
+
+        reading_unlink(st, r);
+        refuse(st, r->io.fd, "no complete PROXY header in time");
+    }
+    read_rearm(st);
+}
+
+/* -- life cycle ------------------------------------------------------------ */
+
+int zc__sticky_start(struct zc_primary *p)
+{
+    struct zc__sticky *st = calloc(1, sizeof(*st));
+
+    if (!st || !(st->lsn = calloc(p->n_listeners ? p->n_listeners : 1,
+                                  sizeof(*st->lsn)))) {
+        free(st);
+        zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for sticky sessions");
+        return -ENOMEM;
+    }
+    st->p = p;
+    p->sticky = st;
+    zc__timer_init(&st->pause_timer, on_pause_timer);
+    zc__timer_init(&st->read_timer, on_read_timer);
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        struct lsn *ln = &st->lsn[i];
+        int r;
+
+        /* Ours alone (workers do not get them): never blocking. */
+        (void) fcntl(p->listeners[i].fd, F_SETFL,
+                     fcntl(p->listeners[i].fd, F_GETFL) | O_NONBLOCK);
+        *ln = (struct lsn) { .io = { .fd = p->listeners[i].fd, .cb = on_listen },
+                             .st = st, .index = (unsigned) i };
+        r = zc__loop_add(&p->loop, &ln->io, EPOLLIN);
+        if (r < 0) {
+            zc_log(ZC_LOG_ERROR, NS, "cannot start: watching %s: %s",
+                   p->listeners[i].text, zc_strerror(r));
+            return r;
+        }
+        st->n_lsn++;
+    }
+    return 0;
+}
+
+static void close_waiting(struct zc__sticky *st)
+{
+    struct zc_primary *p = st->p;
+
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        struct slot *s = p->slots[i];
+
+        zc__timer_stop(&p->loop, &s->wait_timer);
+        while (s->wait_head)
+            drop(dequeue(p, s), true, &st->stats.closed_shutdown);
+    }
+    while (st->rhead) {
+        struct reading *r = st->rhead;
+
+        reading_unlink(st, r);
+        (void) close(r->io.fd);
+        st->stats.closed_shutdown++;
+    }
+    zc__timer_stop(&p->loop, &st->read_timer);
+}
+
+void zc__sticky_stop(struct zc_primary *p)
+{
+    struct zc__sticky *st = p->sticky;
+    uint64_t before;
+
+    if (!st || st->stopped)
+        return;
+    st->stopped = true;
+    zc__timer_stop(&p->loop, &st->pause_timer);
+    if (!st->paused)
+        watch_listeners(st, false);
+    before = st->stats.closed_shutdown;
+    close_waiting(st);
+    if (st->stats.closed_shutdown > before)
+        zc_log(ZC_LOG_INFO, NS, "stopped accepting; closed %llu connection%s "
+               "that waited for a worker",
+               (unsigned long long) (st->stats.closed_shutdown - before),
+               st->stats.closed_shutdown - before == 1 ? "" : "s");
+    else
+        zc_log(ZC_LOG_DEBUG, NS, "stopped accepting");
+}
+
+void zc__sticky_free(struct zc_primary *p)
+{
+    struct zc__sticky *st = p->sticky;
+
+    if (!st)
+        return;
+    close_waiting(st);
+    zc__sticky_before_poll(p);
+    zc__timer_stop(&p->loop, &st->pause_timer);
+    free(st->lsn);
+    free(st);
+    p->sticky = NULL;
+}
+
+void zc__sticky_stats(const struct zc_primary *p, struct zc__sticky_stats *ret)
+{
+    if (p->sticky)
+        *ret = p->sticky->stats;
+    else
+        memset(ret, 0, sizeof(*ret));
+}
