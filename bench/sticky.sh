@@ -6,9 +6,11 @@
 # connection it handed off (utime + stime over connections).
 #
 #   bench/sticky.sh [ROUNDS] [SECONDS]      defaults: 3 rounds of 10 s
+#   WRK_THREADS=2 WRK_CONNS=64                wrk's -t and -c (these defaults)
 #
-# Each round runs the three in a rotated order: wrk -t1 -c32 for SECONDS
-# against 2 workers on 127.0.0.1. zcluster's connection count is the
+# Each round runs the three in a rotated order: wrk for SECONDS against 2
+# workers on 127.0.0.1, after a 1 s warm-up. wrk's connections all come
+# from 127.0.0.1, so in both sticky runs one worker serves them all. zcluster's connection count is the
 # primary's own zcluster_sticky_handoffs_total; Node's is wrk's request
 # count (one request per connection). Medians over the rounds.
 set -euo pipefail
@@ -17,6 +19,8 @@ cd "$(dirname "$0")/.."
 
 rounds=${1:-3}
 secs=${2:-10}
+wt=${WRK_THREADS:-2}
+wc=${WRK_CONNS:-64}
 port=${ZC_BENCH_PORT:-18200}
 mport=$((port + 1))
 out=bench/out
@@ -41,7 +45,7 @@ handoffs() {
 
 # load: wrk's requests per second and request count.
 load() {
-    wrk -t1 -c32 -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$port/" > "$out/sticky-wrk.txt" 2>&1 || true
+    wrk -t"$wt" -c"$wc" -d"${secs}s" -H 'Connection: close' "http://127.0.0.1:$port/" > "$out/sticky-wrk.txt" 2>&1 || true
     awk '/Requests\/sec/ { rps = $2 } / requests in / { n = $1 } END { print rps, n }' "$out/sticky-wrk.txt"
 }
 
@@ -58,7 +62,7 @@ run() {   # run direct|sticky|node ROUND
     pids=($!)
     wait_port "$port"
     # Warm-up, then the measured run.
-    wrk -t1 -c32 -d1s -H 'Connection: close' "http://127.0.0.1:$port/" > /dev/null 2>&1 || true
+    wrk -t"$wt" -c"$wc" -d1s -H 'Connection: close' "http://127.0.0.1:$port/" > /dev/null 2>&1 || true
     t0=$(ticks "${pids[0]}")
     [ "$kind" = sticky ] && h0=$(handoffs)
     res=$(load)
@@ -97,7 +101,7 @@ summary() {
     printf '%-8s %10s conn/s   primary %6s us/conn\n' "$kind" "$rate" "$us"
 }
 echo
-echo "bench/sticky.sh $rounds $secs on $(nproc) CPUs, $(uname -r); wrk -t1 -c32, Connection: close, 2 workers"
+echo "bench/sticky.sh $rounds $secs on $(nproc) CPUs, $(uname -r); wrk -t$wt -c$wc, Connection: close, 2 workers"
 for k in "${kinds[@]}"; do summary "$k"; done
 direct=$(awk '$1 == "direct" { print $2 }' "$res" | median)
 sticky=$(awk '$1 == "sticky" { print $2 }' "$res" | median)

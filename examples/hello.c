@@ -60,6 +60,7 @@ struct conn {
     size_t body_left;           /* request body bytes still to discard */
     bool close_after;           /* close once out is flushed */
     bool want_out;              /* registered for EPOLLOUT */
+    bool watched;               /* in the epoll set */
 };
 
 static struct {
@@ -150,7 +151,12 @@ enum { TAG_SIGNAL = 1, TAG_TIMER = 2, TAG_LINK = 3, TAG_LISTEN0 = 16 };
 
 static void conn_close(struct conn *c)
 {
-    (void) close(c->fd);        /* also removes it from epoll */
+    /* Out of the epoll set first: close() removes it only when no other
+     * process holds the socket, and a sticky primary may still hold its
+     * copy of one it has just handed us, for a moment. */
+    if (c->watched)
+        (void) epoll_ctl(srv.ep, EPOLL_CTL_DEL, c->fd, NULL);
+    (void) close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -342,8 +348,10 @@ static void set_out_interest(struct conn *c, bool want)
     struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0),
                               .data.ptr = c };
 
-    if (want != c->want_out &&
-        epoll_ctl(srv.ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+    if (!c->watched)
+        c->want_out = want;     /* registered with it, see add_conn() */
+    else if (want != c->want_out &&
+             epoll_ctl(srv.ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
         c->want_out = want;
 }
 
@@ -378,16 +386,17 @@ static bool flush(struct conn *c)
     return true;
 }
 
-static void on_conn(struct conn *c, uint32_t events)
+/* Returns false if the connection was closed. */
+static bool on_conn(struct conn *c, uint32_t events)
 {
     if (events & (EPOLLERR | EPOLLHUP)) {
         conn_close(c);
-        return;
+        return false;
     }
     if ((events & EPOLLOUT) && !flush(c))
-        return;
+        return false;
     if (!(events & EPOLLIN) || c->close_after)
-        return;
+        return true;
     for (int rounds = 0; rounds < 4 && c->in_len < IN_MAX; rounds++) {
         ssize_t n = recv(c->fd, c->in + c->in_len, IN_MAX - c->in_len, 0);
 
@@ -395,14 +404,17 @@ static void on_conn(struct conn *c, uint32_t events)
             break;
         if (n <= 0) {
             conn_close(c);
-            return;
+            return false;
         }
         c->in_len += (size_t) n;
         srv.read_ns = now_ns();
         process_input(c);
-        if (!flush(c) || c->close_after)
-            return;
+        if (!flush(c))
+            return false;
+        if (c->close_after)
+            return true;
     }
+    return true;
 }
 
 /*
@@ -413,7 +425,7 @@ static void on_conn(struct conn *c, uint32_t events)
  * connections. Taking one and going back to epoll lets the others, idle
  * while this one works, be woken for the next.
  */
-static void add_conn(int fd);
+static void add_conn(int fd, bool has_data);
 
 static bool accept_one(int lfd)
 {
@@ -421,7 +433,7 @@ static bool accept_one(int lfd)
 
     if (fd == -1)
         return false;   /* EAGAIN: another worker took it; EMFILE: next time */
-    add_conn(fd);
+    add_conn(fd, false);
     return true;
 }
 
@@ -430,11 +442,13 @@ static int on_handed(zc_worker *w, const zc_conn *hc, void *userdata)
 {
     (void) w;
     (void) userdata;
-    add_conn(hc->fd);
+    /* Accepted a moment ago by the primary: the request has often
+     * arrived by now, and is answered without a trip through epoll. */
+    add_conn(hc->fd, true);
     return 0;
 }
 
-static void add_conn(int fd)
+static void add_conn(int fd, bool has_data)
 {
     struct epoll_event ev = { .events = EPOLLIN };
     struct conn *c;
@@ -447,18 +461,21 @@ static void add_conn(int fd)
     }
     (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
-    ev.data.ptr = c;
-    if (epoll_ctl(srv.ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
-        (void) close(fd);
-        free(c);
-        return;
-    }
     c->next = srv.conns;
     if (c->next)
         c->next->prev = c;
     srv.conns = c;
     srv.n_conns++;
     zc_metric_set(metric.open, srv.n_conns);
+    if (has_data && !on_conn(c, EPOLLIN))
+        return;                 /* answered and closed */
+    ev.events = EPOLLIN | (c->want_out ? EPOLLOUT : 0);
+    ev.data.ptr = c;
+    if (epoll_ctl(srv.ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+        conn_close(c);
+        return;
+    }
+    c->watched = true;
 }
 
 /* sig: the signal that asked, or 0 for the primary's shutdown message. */
@@ -525,7 +542,7 @@ static int serve_loop(void)
                 if (!srv.draining)
                     (void) accept_one(srv.lfd[tag - TAG_LISTEN0]);
             } else {
-                on_conn(ev[i].data.ptr, ev[i].events);
+                (void) on_conn(ev[i].data.ptr, ev[i].events);
             }
         }
     }

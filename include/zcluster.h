@@ -429,7 +429,9 @@ ZC_EXPORT bool zc_worker_is_sticky(void);
 typedef struct zc_conn {
     int fd;                 /* connected stream socket, non-blocking and
                                close-on-exec: the callback's from the call
-                               on, whatever it returns */
+                               on, whatever it returns. The primary may
+                               hold its copy a moment longer: with epoll,
+                               EPOLL_CTL_DEL before close() */
     unsigned listener;      /* the listen address it came in on (0-based) */
     const char *client;     /* the client's address as hashed (zc_hash_fn);
                                with proxy_protocol, the header's source */

@@ -44,6 +44,18 @@
 #define NS "zc:sticky"
 #define BATCH 64                    /* accepts per wake-up and listener */
 #define PAUSE_MS 100                /* out of fds: retry accepting after this */
+/*
+ * Under a stream of connections, a wake-up per connection costs the
+ * primary more than the connection itself: a context switch each, most
+ * of its CPU. So when a listener wakes us again within HOT_GAP_US, it is
+ * muted and accepted from every POLL_US instead, a batch at a time, until
+ * a round finds nothing (NAPI's interrupt-to-polling switch). A quiet
+ * listener never waits; a busy one adds at most POLL_US to a hand-off,
+ * small beside a TCP handshake, and in exchange the primary's CPU per
+ * connection drops by three (bench/README.md, "Sticky sessions").
+ */
+#define POLL_US 500
+#define HOT_GAP_US 1000
 #define PAUSE_LOG_EVERY_US (60 * 1000000ull)
 
 /* A connection on its way to a worker. In a batch on the stack, or, when
@@ -72,6 +84,9 @@ struct lsn {
     struct zc__io io;
     struct zc__sticky *st;
     unsigned index;
+    bool polling;               /* muted in epoll, accepted from on a timer */
+    uint64_t last_wake_us;
+    struct zc__timer poll_timer;
 };
 
 struct zc__sticky {
@@ -737,10 +752,15 @@ void zc__sticky_slot_init(struct slot *s)
 static void watch_listeners(struct zc__sticky *st, bool on)
 {
     for (size_t i = 0; i < st->n_lsn; i++) {
-        if (on)
-            (void) zc__loop_add(&st->p->loop, &st->lsn[i].io, EPOLLIN);
-        else
-            zc__loop_del(&st->p->loop, &st->lsn[i].io);
+        struct lsn *ln = &st->lsn[i];
+
+        if (on) {
+            (void) zc__loop_add(&st->p->loop, &ln->io, EPOLLIN);
+        } else {
+            zc__timer_stop(&st->p->loop, &ln->poll_timer);
+            ln->polling = false;
+            zc__loop_del(&st->p->loop, &ln->io);
+        }
     }
 }
 
@@ -822,20 +842,18 @@ static bool accept_failed(struct zc__sticky *st, const struct lsn *ln, int err)
 static void start_reading(struct zc__sticky *st, int fd, unsigned listener,
                           uint64_t now);
 
-static void on_listen(struct zc__loop *l, struct zc__io *io, uint32_t events)
+/* Accepts what is there, up to BATCH, and hands it on. Returns how many
+ * connections it took. */
+static size_t accept_round(struct lsn *ln, uint64_t now)
 {
-    struct lsn *ln = zc__container_of(io, struct lsn, io);
     struct zc__sticky *st = ln->st;
-    uint64_t now = zc__now_us();
-    size_t n = 0;
+    size_t n = 0, taken = 0;
 
-    (void) l;
-    (void) events;
     for (int tries = 0; tries < BATCH && !st->paused; tries++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         struct conn *c = &st->batch[n];
-        int fd = accept4(io->fd, (struct sockaddr *) &ss, &len,
+        int fd = accept4(ln->io.fd, (struct sockaddr *) &ss, &len,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd == -1) {
@@ -845,6 +863,7 @@ static void on_listen(struct zc__loop *l, struct zc__io *io, uint32_t events)
                 break;
             continue;
         }
+        taken++;
         if (st->pauses)
             accepted_again(st);
         if (st->p->opt.proxy_protocol) {
@@ -862,6 +881,48 @@ static void on_listen(struct zc__loop *l, struct zc__io *io, uint32_t events)
     }
     if (n)
         dispatch(st, st->batch, n);
+    return taken;
+}
+
+static void on_listen(struct zc__loop *l, struct zc__io *io, uint32_t events)
+{
+    struct lsn *ln = zc__container_of(io, struct lsn, io);
+    uint64_t now = zc__now_us();
+    bool hot = ln->last_wake_us && now - ln->last_wake_us < HOT_GAP_US;
+
+    (void) l;
+    (void) events;
+    ln->last_wake_us = now;
+    if (accept_round(ln, now) == 0 || !hot || ln->st->paused ||
+        zc__loop_mod(&ln->st->p->loop, io, 0) < 0)
+        return;
+    ln->polling = true;
+    (void) zc__timer_start(&ln->st->p->loop, &ln->poll_timer, now + POLL_US);
+}
+
+static void on_poll_timer(struct zc__loop *l, struct zc__timer *t)
+{
+    struct lsn *ln = zc__container_of(t, struct lsn, poll_timer);
+    struct zc__sticky *st = ln->st;
+    uint64_t now = zc__now_us();
+    size_t n;
+
+    (void) l;
+    if (!ln->polling || st->paused || st->stopped)
+        return;
+    n = accept_round(ln, now);
+    if (st->paused || !ln->polling)
+        return;
+    ln->last_wake_us = now;
+    if (n > 0) {
+        /* A full batch: more is waiting, go on at once. */
+        (void) zc__timer_start(&st->p->loop, &ln->poll_timer,
+                               n == BATCH ? now : now + POLL_US);
+        return;
+    }
+    /* Quiet again: back to being woken by the next connection. */
+    ln->polling = false;
+    (void) zc__loop_mod(&st->p->loop, &ln->io, EPOLLIN);
 }
 
 /* -- PROXY headers --------------------------------------------------------- */
@@ -1097,6 +1158,7 @@ int zc__sticky_start(struct zc_primary *p)
                      fcntl(p->listeners[i].fd, F_GETFL) | O_NONBLOCK);
         *ln = (struct lsn) { .io = { .fd = p->listeners[i].fd, .cb = on_listen },
                              .st = st, .index = (unsigned) i };
+        zc__timer_init(&ln->poll_timer, on_poll_timer);
         r = zc__loop_add(&p->loop, &ln->io, EPOLLIN);
         if (r < 0) {
             zc_log(ZC_LOG_ERROR, NS, "cannot start: watching %s: %s",
@@ -1160,6 +1222,8 @@ void zc__sticky_free(struct zc_primary *p)
     close_waiting(st);
     zc__sticky_before_poll(p);
     zc__timer_stop(&p->loop, &st->pause_timer);
+    for (size_t i = 0; i < st->n_lsn; i++)
+        zc__timer_stop(&p->loop, &st->lsn[i].poll_timer);
     free(st->lsn);
     free(st);
     p->sticky = NULL;
