@@ -334,8 +334,9 @@ static int parse_v1(const uint8_t *buf, size_t len, struct zc__proxy *px,
 static int parse_v2(const uint8_t *buf, size_t len, struct zc__proxy *px,
                     const char **why)
 {
-    size_t body, total;
+    size_t body, total, alen;
     uint16_t p0, p1;
+    int family;
 
     if (len < 16)
         return 0;
@@ -353,33 +354,31 @@ static int parse_v2(const uint8_t *buf, size_t len, struct zc__proxy *px,
     if ((buf[12] & 0x0f) == 0)          /* LOCAL: the proxy's own check */
         return (int) total;
     switch (buf[13]) {
-    case 0x11:                          /* TCP over IPv4 */
-    case 0x12:                          /* UDP over IPv4 */
-        if (body < 12)
-            return bad(why, "PROXY v2 IPv4 addresses are truncated");
-        memcpy(&p0, buf + 24, 2);
-        memcpy(&p1, buf + 26, 2);
-        text_of(AF_INET, buf + 16, p0, px->client, &px->client_port);
-        text_of(AF_INET, buf + 20, p1, px->server, &px->server_port);
-        px->local = false;
+    case 0x11:                          /* TCP (or UDP) over IPv4 */
+    case 0x12:
+        family = AF_INET;
+        alen = 4;
         break;
-    case 0x21:                          /* TCP over IPv6 */
+    case 0x21:                          /* TCP (or UDP) over IPv6 */
     case 0x22:
-        if (body < 36)
-            return bad(why, "PROXY v2 IPv6 addresses are truncated");
-        memcpy(&p0, buf + 48, 2);
-        memcpy(&p1, buf + 50, 2);
-        text_of(AF_INET6, buf + 16, p0, px->client, &px->client_port);
-        text_of(AF_INET6, buf + 32, p1, px->server, &px->server_port);
-        px->local = false;
+        family = AF_INET6;
+        alen = 16;
         break;
     case 0x00:                          /* UNSPEC */
     case 0x31:                          /* unix: no address to hash */
     case 0x32:
-        break;
+        return (int) total;
     default:
         return bad(why, "PROXY v2 address family is unknown");
     }
+    /* Source and destination addresses, then their ports. */
+    if (body < 2 * alen + 4)
+        return bad(why, "PROXY v2 addresses are truncated");
+    memcpy(&p0, buf + 16 + 2 * alen, 2);
+    memcpy(&p1, buf + 18 + 2 * alen, 2);
+    text_of(family, buf + 16, p0, px->client, &px->client_port);
+    text_of(family, buf + 16 + alen, p1, px->server, &px->server_port);
+    px->local = false;
     return (int) total;
 }
 

@@ -4,7 +4,7 @@
 // Node prints a socket's address), then the slot for 1, 2, 3, 4, 5, 7, 8,
 // 16, 100 and 4096 workers. Used by tests/unit/test-sticky.c; the output
 // for tests/data/iphash.txt's addresses is kept in tests/data/iphash.golden
-// for machines without node.
+// for machines without node. bench/sticky-node.js requires the function.
 'use strict';
 const net = require('net');
 
@@ -17,10 +17,14 @@ function _defaultIpHash(ip, count) {
     return hash % count;
 }
 
-const counts = [1, 2, 3, 4, 5, 7, 8, 16, 100, 4096];
-for (const a of process.argv.slice(2)) {
-    const text = net.isIPv6(a)
-        ? new net.SocketAddress({ address: a, family: 'ipv6' }).address
-        : a;
-    console.log([text || '-', ...counts.map((n) => _defaultIpHash(text, n))].join(' '));
+module.exports = { _defaultIpHash };
+
+if (require.main === module) {
+    const counts = [1, 2, 3, 4, 5, 7, 8, 16, 100, 4096];
+    for (const a of process.argv.slice(2)) {
+        const text = net.isIPv6(a)
+            ? new net.SocketAddress({ address: a, family: 'ipv6' }).address
+            : a;
+        console.log([text || '-', ...counts.map((n) => _defaultIpHash(text, n))].join(' '));
+    }
 }
