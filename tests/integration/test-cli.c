@@ -73,6 +73,13 @@ void test_cli_bad_input(void)
     EXPECT(2, "invalid --metrics address 'nowhere'", "--metrics", "nowhere", "/bin/true");
     EXPECT(2, "invalid --metrics-timeout '50'", "--metrics-timeout", "50", "/bin/true");
     EXPECT(2, "invalid --metrics-wait '0'", "--metrics-wait", "0", "/bin/true");
+    EXPECT(2, "--proxy-protocol needs --sticky", "--proxy-protocol", "-l",
+           "127.0.0.1:0", "/bin/true");
+    EXPECT(2, "--sticky needs a listen address (-l)", "--sticky", "/bin/true");
+    EXPECT(2, "invalid --sticky-wait '2h'", "--sticky-wait", "2h", "/bin/true");
+    EXPECT(2, "invalid --sticky-queue '0'", "--sticky-queue", "0", "/bin/true");
+    EXPECT(2, "invalid --sticky-queue 'many'", "--sticky-queue", "many", "/bin/true");
+    EXPECT(2, "invalid --proxy-timeout '0'", "--proxy-timeout", "0", "/bin/true");
     EXPECT(0, "Usage: zcluster", "--help");
     EXPECT(0, "zcluster " ZC_VERSION, "--version");
 }

@@ -676,3 +676,32 @@ void test_sticky_hello_under_load(void)
     hello_under_load(false);
     hello_under_load(true);
 }
+
+/* A slot removed while its clients wait: they are hashed again over the
+ * slots left, and served there. */
+void test_sticky_scale_down_rehashes(void)
+{
+    pid_t pids[3];
+    int port, fds[3];
+    struct zt_proc *p;
+    struct answer a;
+    char src[32], buf[64];
+
+    p = zt_fleet(3, pids, &port, "--sticky", "-w", "3", "-l", "127.0.0.1:0",
+                 "--sticky-wait", "10s", "--respawn-delay", "5000", "--",
+                 zt_self(), "--helper", "sticky_worker", NULL);
+    addr_for_slot(2, 3, 10, src);
+    ASSERT(kill(pids[2], SIGKILL) == 0);
+    zt_wait_line(p, "restarting in 5000 ms", 3000);
+    for (int i = 0; i < 3; i++)
+        fds[i] = waiter(src, port);
+    ASSERT_EQ(read_all(fds[0], buf, sizeof(buf), 300), -1);    /* waiting */
+    ASSERT(kill(p->pid, SIGTTOU) == 0);
+    zt_wait_line(p, "slot 2 removed", 3000);
+    for (int i = 0; i < 3; i++) {
+        a = answer_of(fds[i], 3000);
+        ASSERT_EQ(a.slot, zc_default_ip_hash(src, 2));
+        ASSERT_STREQ(a.client, src);
+    }
+    zt_stop_fleet(p);
+}
