@@ -8,6 +8,9 @@ It speaks the worker protocol (docs/protocol.md) over ZC_IPC_FD:
   - reports its metrics as Prometheus text ("zc.metrics") once at start,
     then whenever the primary asks ("zc.metrics.collect"), for the
     primary's --metrics endpoint to sum with the other workers';
+  - with zcluster --sticky, takes the connections the primary hands it
+    ("zc.conn": one fd and one "LISTENER CLIENT PORT SERVER PORT" line
+    each) and answers each with one line naming itself and the client;
   - on "shutdown" says "stopping", finishes, and exits 0;
   - exits 0 when the primary goes away (end of stream on the link).
 
@@ -97,6 +100,21 @@ def metrics_text(worker_id, messages):
     ).encode()
 
 
+def serve_connections(payload, fds, worker_id):
+    """Sticky sessions: one record per fd, in the same order."""
+    records = payload.decode("ascii", "replace").splitlines()
+    slot = os.environ.get("ZC_WORKER_SLOT", "?")
+    for i, fd in enumerate(fds):
+        fields = records[i].split(" ") if i < len(records) else []
+        with socket.socket(fileno=fd) as conn:
+            if len(fields) != 5:
+                continue  # a record that does not parse: just close it
+            _listener, client, port, _server, _sport = fields
+            conn.setblocking(True)
+            conn.sendall(f"python worker {worker_id} (slot {slot}) for "
+                         f"{client} port {port}\n".encode())
+
+
 def log(text):
     print(f"worker.py[{os.getpid()}] {text}", file=sys.stderr, flush=True)
 
@@ -126,7 +144,10 @@ def main():
             log("the primary is gone; exiting")
             return 0
         for type_, payload, fds in frames:
-            for fd in fds:  # this worker takes no fds: close what came
+            if type_ == "zc.conn":
+                serve_connections(payload, fds, worker_id)
+                continue
+            for fd in fds:  # no other message brings fds it wants
                 os.close(fd)
             messages += 1
             if type_ == "zc.metrics.collect" and not deaf:

@@ -705,3 +705,32 @@ void test_sticky_scale_down_rehashes(void)
     }
     zt_stop_fleet(p);
 }
+
+/* examples/worker.py takes handed-off connections with the standard
+ * library: the documented record, no libzcluster. */
+void test_sticky_python_worker(void)
+{
+    char script[1100], cwd[1024], buf[256], src[32], want[128];
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p;
+
+    if (access("/usr/bin/python3", X_OK) != 0)
+        zt_skip("python3 is not installed");
+    ASSERT(getcwd(cwd, sizeof(cwd)));
+    snprintf(script, sizeof(script), "%s/examples/worker.py", cwd);
+    p = zt_fleet(2, pids, &port, "--sticky", "-w", "2", "--ready", "notify",
+                 "-l", "127.0.0.1:0", "--", "/usr/bin/python3", script, NULL);
+    for (unsigned s = 0; s < 2; s++) {
+        int fd;
+
+        addr_for_slot(s, 2, 10, src);
+        fd = client_open(src, "127.0.0.1", port);
+        ASSERT(read_all(fd, buf, sizeof(buf), 5000) > 0);
+        close(fd);
+        snprintf(want, sizeof(want), "(slot %u) for %s port ", s, src);
+        ASSERT_CONTAINS(buf, want);
+        ASSERT_CONTAINS(buf, "python worker ");
+    }
+    zt_stop_fleet(p);
+}
