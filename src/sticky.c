@@ -827,7 +827,7 @@ static bool accept_failed(struct zc__sticky *st, const struct lsn *ln, int err)
     case ENFILE:
     case ENOBUFS:
     case ENOMEM:
-        pause_accepting(st, ln, -err);
+        pause_accepting(st, ln, err);
         return true;
     default:
         /* ECONNABORTED, EPROTO, EPERM (a firewall), network errors: that
@@ -926,6 +926,14 @@ static void on_poll_timer(struct zc__loop *l, struct zc__timer *t)
 
 /* -- PROXY headers --------------------------------------------------------- */
 
+/* An event already collected for a reading that is done with. */
+static void on_dead(struct zc__loop *l, struct zc__io *io, uint32_t events)
+{
+    (void) l;
+    (void) io;
+    (void) events;
+}
+
 /* Out of the list and the epoll set, onto the dead list. */
 static void reading_unlink(struct zc__sticky *st, struct reading *r)
 {
@@ -939,7 +947,7 @@ static void reading_unlink(struct zc__sticky *st, struct reading *r)
         st->rtail = r->prev;
     st->n_reading--;
     zc__loop_del(&st->p->loop, &r->io);
-    r->io.cb = NULL;
+    r->io.cb = on_dead;
     r->next = st->rdead;
     st->rdead = r;
 }
@@ -1057,8 +1065,6 @@ static void on_reading(struct zc__loop *l, struct zc__io *io, uint32_t events)
     int done;
 
     (void) l;
-    if (!r->io.cb)
-        return;                 /* done with earlier in this batch */
     done = try_header(r->io.fd, &c, &why);
     /* All it will ever send is in, and it is not a whole header. */
     if (done == 0 && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {

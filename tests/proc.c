@@ -477,3 +477,16 @@ void zt_stop_fleet(struct zt_proc *p)
     zt_reap_all(3000);
     zt_proc_free(p);
 }
+
+const char *zt_worker_py(void)
+{
+    static char path[1100];
+    char cwd[1024];
+
+    if (access("/usr/bin/python3", X_OK) != 0)
+        zt_skip("python3 is not installed");
+    ASSERT(getcwd(cwd, sizeof(cwd)));
+    snprintf(path, sizeof(path), "%s/examples/worker.py", cwd);
+    ASSERT_EQ(access(path, R_OK), 0);
+    return path;
+}

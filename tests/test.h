@@ -54,6 +54,9 @@ void zt_skip(const char *why) __attribute__((noreturn));
 const char *zt_zcluster(void);
 const char *zt_hello(void);
 const char *zt_self(void);
+/* examples/worker.py, as an absolute path; skips the test without
+ * /usr/bin/python3. */
+const char *zt_worker_py(void);
 /* A fresh private directory for this test (removed by the runner). */
 const char *zt_tmpdir(void);
 

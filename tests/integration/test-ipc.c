@@ -263,15 +263,8 @@ void test_ipc_eof_ends_worker(void)
 /* examples/worker.py speaks the protocol with the standard library only. */
 void test_ipc_python_worker(void)
 {
-    char script[600], cwd[512];
-    struct zt_proc *p;
+    struct zt_proc *p = ipc_fleet("python", "2", zt_worker_py());
 
-    if (access("/usr/bin/python3", X_OK) != 0)
-        zt_skip("python3 is not installed");
-    ASSERT(getcwd(cwd, sizeof(cwd)));
-    snprintf(script, sizeof(script), "%s/examples/worker.py", cwd);
-    ASSERT_EQ(access(script, R_OK), 0);
-    p = ipc_fleet("python", "2", script);
     /* Ready by message, not by notify. */
     zt_wait_line(p, "ready in", 10000);
     ASSERT_CONTAINS(zt_wait_line(p, "ready in", 10000), "(ready message)");
@@ -398,17 +391,12 @@ void test_ipc_bad_frames_cost_the_link(void)
  * stopped by message. (CI also runs this one under valgrind.) */
 void test_ipc_cli_python_worker(void)
 {
-    char script[600], cwd[512];
     pid_t pids[2];
     int port;
     struct zt_proc *p;
 
-    if (access("/usr/bin/python3", X_OK) != 0)
-        zt_skip("python3 is not installed");
-    ASSERT(getcwd(cwd, sizeof(cwd)));
-    snprintf(script, sizeof(script), "%s/examples/worker.py", cwd);
     p = zt_fleet(2, pids, &port, "-w", "2", "--ready", "notify", "--", "python3",
-                 script, NULL);
+                 zt_worker_py(), NULL);
     ASSERT_EQ(zt_count(p, "(ready message)"), 2);
     kill(p->pid, SIGTERM);
     zt_wait_line(p, "stopping 2 workers with a shutdown message", 5000);

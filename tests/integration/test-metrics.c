@@ -177,19 +177,16 @@ void test_metrics_sum_kill_reload(void)
 
 static struct zt_proc *python_fleet(const char *deaf, pid_t *pids)
 {
-    char script[600], cwd[512], *env[] = { (char *) deaf, NULL };
+    char *env[] = { (char *) deaf, NULL };
     char *argv[] = { (char *) zt_zcluster(), (char *) "-w", (char *) "2",
                      (char *) "--ready", (char *) "notify", (char *) "--metrics",
                      (char *) "127.0.0.1:0", (char *) "--metrics-wait",
-                     (char *) "300", (char *) "--", (char *) "python3", script, NULL };
+                     (char *) "300", (char *) "--", (char *) "python3",
+                     (char *) zt_worker_py(), NULL };
     struct zt_proc *p;
     unsigned long id;
     int slot;
 
-    if (access("/usr/bin/python3", X_OK) != 0)
-        zt_skip("python3 is not installed");
-    ASSERT(getcwd(cwd, sizeof(cwd)));
-    snprintf(script, sizeof(script), "%s/examples/worker.py", cwd);
     p = zt_start(argv, deaf ? env : NULL);
     for (int i = 0; i < 2; i++) {
         pid_t pid;

@@ -443,6 +443,8 @@ void test_sticky_proxy_protocol(void)
          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
     };
 
+    /* Each refusal is logged with its reason at debug level. */
+    setenv("ZC_DEBUG", "zc:sticky", 1);
     p = zt_fleet(2, pids, &port, "--sticky", "--proxy-protocol",
                  "--proxy-timeout", "500", "-w", "2", "-l", "127.0.0.1:0",
                  "--metrics", "127.0.0.1:0", "--", zt_self(), "--helper",
@@ -710,17 +712,14 @@ void test_sticky_scale_down_rehashes(void)
  * library: the documented record, no libzcluster. */
 void test_sticky_python_worker(void)
 {
-    char script[1100], cwd[1024], buf[256], src[32], want[128];
+    char buf[256], src[32], want[128];
     pid_t pids[2];
     int port;
     struct zt_proc *p;
 
-    if (access("/usr/bin/python3", X_OK) != 0)
-        zt_skip("python3 is not installed");
-    ASSERT(getcwd(cwd, sizeof(cwd)));
-    snprintf(script, sizeof(script), "%s/examples/worker.py", cwd);
     p = zt_fleet(2, pids, &port, "--sticky", "-w", "2", "--ready", "notify",
-                 "-l", "127.0.0.1:0", "--", "/usr/bin/python3", script, NULL);
+                 "-l", "127.0.0.1:0", "--", "/usr/bin/python3", zt_worker_py(),
+                 NULL);
     for (unsigned s = 0; s < 2; s++) {
         int fd;
 
