@@ -102,7 +102,6 @@ struct zc__sticky {
     struct zc__timer pause_timer;
     /* proxy headers being read */
     struct reading *rhead, *rtail;
-    unsigned n_reading;
     /* done with, freed before the loop waits: the batch being handled may
      * still hold an event for one */
     struct reading *rdead;
@@ -401,7 +400,8 @@ int zc__proxy_parse(const uint8_t *buf, size_t len, struct zc__proxy *ret,
 
 /* -- slots and workers --------------------------------------------------- */
 
-bool zc__sticky_takes(const struct worker *w)
+/* Whether w takes connections: ready, linked, serving its slot. */
+static bool takes(const struct worker *w)
 {
     return w && w->state == W_READY && w->linked && w->ipc.fd >= 0 &&
            w->slot && w->slot->w == w;
@@ -409,7 +409,7 @@ bool zc__sticky_takes(const struct worker *w)
 
 static bool takes_now(const struct worker *w)
 {
-    return zc__sticky_takes(w) && !w->sticky_blocked;
+    return takes(w) && !w->sticky_blocked;
 }
 
 /* A worker is on its way: starting, restarting, or being replaced. */
@@ -945,7 +945,6 @@ static void reading_unlink(struct zc__sticky *st, struct reading *r)
         r->next->prev = r->prev;
     else
         st->rtail = r->prev;
-    st->n_reading--;
     zc__loop_del(&st->p->loop, &r->io);
     r->io.cb = on_dead;
     r->next = st->rdead;
@@ -1118,7 +1117,6 @@ static void start_reading(struct zc__sticky *st, int fd, unsigned listener,
     else
         st->rhead = r;
     st->rtail = r;
-    st->n_reading++;
     if (st->rhead == r)
         read_rearm(st);
 }

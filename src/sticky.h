@@ -74,8 +74,6 @@ void zc__sticky_kick(struct zc_primary *p, struct slot *s);
 /* Slot s is being removed: what waits for it is hashed again over the
  * slots that remain. */
 void zc__sticky_slot_removed(struct zc_primary *p, struct slot *s);
-/* Whether w takes connections: ready, linked, serving its slot. */
-bool zc__sticky_takes(const struct worker *w);
 /* Sets up a new slot's fields (always: the fleet may not be sticky). */
 void zc__sticky_slot_init(struct slot *s);
 
