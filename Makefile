@@ -45,16 +45,17 @@ LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 LIBS := -lm
 
 # The metrics endpoint uses libmicrohttpd. libzcluster.so links the shared
-# library; our programs link its archive with src/notls.c standing in for
+# library; our programs link its archive with src/base/notls.c standing in for
 # GnuTLS, which the endpoint never uses and whose start-up alone would
-# triple the primary's memory (src/notls.c says more).
+# triple the primary's memory (src/base/notls.c says more).
 MHD_A := $(shell $(CC) -print-file-name=libmicrohttpd.a)
-PROG_LIBS := $(MHD_A) $(BUILD)/src/notls.o
+PROG_LIBS := $(MHD_A) $(BUILD)/src/base/notls.o
 
-LIB_SRCS := src/cluster.c src/collect.c src/compat.c src/expose.c \
-            src/handlers.c src/http.c src/ipc.c src/link.c src/listen.c \
-            src/log.c src/loop.c src/metrics.c src/notify.c src/parse.c \
-            src/primary.c src/spawn.c src/sticky.c src/worker.c
+# The library, layer by layer (docs/architecture.md); src/base/notls.c
+# is not part of it (see above).
+LAYERS := base proto metrics worker primary
+LIB_SRCS := $(filter-out src/base/notls.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
+LIB_HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
@@ -66,7 +67,7 @@ ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
 .PHONY: all check demo install clean deps fuzz
 all: $(ALL)
 
-$(BUILD)/%.o: %.c include/zcluster.h $(wildcard src/*.h tests/*.h) Makefile
+$(BUILD)/%.o: %.c include/zcluster.h $(LIB_HDRS) $(wildcard tests/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
@@ -84,19 +85,19 @@ $(BUILD)/libzcluster.so: $(LIB_OBJS)
 
 # The tool and the examples link the static library: one self-contained
 # binary each, nothing to set up at run time.
-$(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a $(BUILD)/src/notls.o
+$(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
-$(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a $(BUILD)/src/notls.o
+$(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
-$(BUILD)/zcluster-counter: $(BUILD)/examples/counter.o $(BUILD)/libzcluster.a $(BUILD)/src/notls.o
+$(BUILD)/zcluster-counter: $(BUILD)/examples/counter.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
-$(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a $(BUILD)/src/notls.o
+$(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
@@ -106,7 +107,7 @@ $(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a $(BUILD)/src/notls.o
 FUZZERS := build-fuzz/fuzz-parsers build-fuzz/fuzz-frames
 fuzz: $(FUZZERS)
 
-build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) include/zcluster.h $(wildcard src/*.h)
+build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) include/zcluster.h $(LIB_HDRS)
 	@mkdir -p build-fuzz
 	$(call say,FUZZ,$@)
 	$(Q)clang -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -Iinclude -Isrc \

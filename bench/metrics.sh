@@ -27,7 +27,7 @@ mkdir -p "$out"
 scripts/deps.sh build bench
 make -s all >&2
 cc -O2 -Wall -Wextra -Iinclude -o "$out/metrics" bench/metrics.c build/libzcluster.a \
-    "$(cc -print-file-name=libmicrohttpd.a)" build/src/notls.o -lm -lpthread
+    "$(cc -print-file-name=libmicrohttpd.a)" build/src/base/notls.o -lm -lpthread
 node_ok=0
 if command -v node >/dev/null && [ -d "$out/node_modules/prom-client" ] ||
    (cd "$out" && timeout 120 npm install --silent --no-audit --no-fund prom-client@15 >/dev/null 2>&1); then

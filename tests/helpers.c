@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "listen.h"
+#include "proto/listen.h"
 #include "test.h"
 
 /* Blocked before READY=1 is sent: a TERM that follows READY=1 at once

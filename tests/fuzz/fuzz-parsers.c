@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
-#include "listen.h"
-#include "log.h"
-#include "notify.h"
-#include "parse.h"
-#include "sticky.h"
+#include "base/compat.h"
+#include "proto/listen.h"
+#include "base/log.h"
+#include "proto/notify.h"
+#include "base/parse.h"
+#include "primary/sticky.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
-#include "loop.h"
-#include "notify.h"
-#include "parse.h"
-#include "primary.h"
+#include "base/compat.h"
+#include "base/loop.h"
+#include "proto/notify.h"
+#include "base/parse.h"
+#include "primary/primary.h"
 #include "test.h"
 
 void test_backoff_arithmetic(void)

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "proto/ipc.h"
 #include "test.h"
 
 /* What the receiving callback saw. */

@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "listen.h"
+#include "proto/listen.h"
 #include "test.h"
 
 static void check(const char *text, const char *formatted, const char *name,

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "metrics.h"
+#include "metrics/layout.h"
+#include "metrics/set.h"
 #include "test.h"
 
 static char *expose(struct zc__mset *m)

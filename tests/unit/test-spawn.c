@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "notify.h"
-#include "spawn.h"
+#include "proto/notify.h"
+#include "base/spawn.h"
 #include "test.h"
 
 void test_spawn_places_fds(void)

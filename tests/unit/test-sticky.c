@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sticky.h"
+#include "primary/sticky.h"
 #include "test.h"
 
 static const unsigned counts[] = { 1, 2, 3, 4, 5, 7, 8, 16, 100, 4096 };

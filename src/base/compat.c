@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "compat.h"
+#include "base/compat.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436

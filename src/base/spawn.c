@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "spawn.h"
+#include "base/compat.h"
+#include "base/spawn.h"
 
 int zc__spawn_fail_after;
 

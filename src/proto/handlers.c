@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
-#include "ipc.h"
-#include "log.h"
+#include "proto/handlers.h"
+#include "proto/ipc.h"
+#include "base/log.h"
 
 int zc__handlers_add(struct zc__handlers *h, const char *type, zc_msg_fn fn,
                      void *userdata)

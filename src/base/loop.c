@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "base/loop.h"
 
 /* Signals per signalfd read, events per epoll_wait: bounds the work of one
  * wake-up so a burst on one fd cannot starve the others. */

@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "log.h"
+#include "primary/http.h"
+#include "base/log.h"
 
 #define NS "zc:http"
 #define MAX_CONNECTIONS 64

@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "metrics.h"
-#include "parse.h"
+#include "base/log.h"
+#include "metrics/layout.h"
+#include "base/parse.h"
 
 #define NS "zc:metrics"
 #define DEFAULT_SIZE (1u << 20)

@@ -30,7 +30,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "proto/ipc.h"
 
 #define WBUF_KEEP (1024 * 1024)     /* a larger idle send buffer is freed */
 

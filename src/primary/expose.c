@@ -20,10 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fleet.h"
-#include "sticky.h"
-#include "http.h"
-#include "log.h"
+#include "metrics/set.h"
+#include "primary/fleet.h"
+#include "primary/sticky.h"
+#include "primary/http.h"
+#include "base/log.h"
 
 #define NS "zc:metrics"
 

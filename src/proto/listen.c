@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "listen.h"
+#include "proto/listen.h"
 #include "zcluster.h"
 
 #define BACKLOG 4096    /* the kernel caps it at net.core.somaxconn */

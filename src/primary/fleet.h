@@ -12,11 +12,11 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "handlers.h"
-#include "ipc.h"
-#include "listen.h"
-#include "loop.h"
-#include "metrics.h"
+#include "proto/handlers.h"
+#include "proto/ipc.h"
+#include "proto/listen.h"
+#include "base/loop.h"
+#include "metrics/layout.h"
 #include "zcluster.h"
 
 struct zc__metrics;

@@ -24,11 +24,11 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "handlers.h"
-#include "ipc.h"
-#include "log.h"
-#include "loop.h"
-#include "parse.h"
+#include "proto/handlers.h"
+#include "proto/ipc.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "base/parse.h"
 
 #define NS "zc:worker"
 #define LINK_QUEUE_MAX (1024 * 1024)

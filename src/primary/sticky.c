@@ -36,10 +36,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "fleet.h"
-#include "log.h"
-#include "sticky.h"
+#include "base/compat.h"
+#include "primary/fleet.h"
+#include "base/log.h"
+#include "primary/sticky.h"
 
 #define NS "zc:sticky"
 #define BATCH 64                    /* accepts per wake-up and listener */

@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "notify.h"
+#include "proto/notify.h"
 #include "zcluster.h"
 
 int zc__notify_open(int *ret_fd, char *path, size_t size)

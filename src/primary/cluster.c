@@ -3,8 +3,8 @@
 #include <signal.h>
 #include <string.h>
 
-#include "log.h"
-#include "primary.h"
+#include "base/log.h"
+#include "primary/primary.h"
 #include "zcluster.h"
 
 void zc_options_init(zc_options *o)

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loop.h"
-#include "metrics.h"
+#include "base/loop.h"
+#include "base/buf.h"
 
 struct zc__http;
 

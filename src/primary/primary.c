@@ -36,17 +36,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "fleet.h"
-#include "handlers.h"
-#include "ipc.h"
-#include "listen.h"
-#include "log.h"
-#include "loop.h"
-#include "notify.h"
-#include "primary.h"
-#include "spawn.h"
-#include "sticky.h"
+#include "base/compat.h"
+#include "primary/fleet.h"
+#include "proto/handlers.h"
+#include "proto/ipc.h"
+#include "proto/listen.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "proto/notify.h"
+#include "primary/primary.h"
+#include "base/spawn.h"
+#include "primary/sticky.h"
 
 #define NS "zc:primary"
 #define PLURAL(n) ((n) == 1 ? "" : "s")

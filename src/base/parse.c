@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse.h"
+#include "base/parse.h"
 
 int zc__parse_uint(const char *s, unsigned long min, unsigned long max,
                    unsigned long *ret)

@@ -72,49 +72,4 @@ bool zc__metrics_own_region(const void **base, size_t *size);
 /* Writes the header of a fresh (zeroed) region. */
 void zc__metrics_format(void *base, size_t size);
 
-/* -- the primary's side (collect.c) -------------------------------------- */
-
-struct zc__mset;        /* every family and series the fleet has shown */
-struct zc__mview;       /* one worker's registry, or text snapshot */
-
-/* A growing text buffer; on allocation failure it stops growing and
- * sets failed. */
-struct zc__buf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-};
-void zc__buf_add(struct zc__buf *b, const char *s, size_t n);
-void zc__buf_printf(struct zc__buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* A sample value as the text format writes it: integers without a point,
- * +Inf, -Inf, NaN. */
-void zc__buf_value(struct zc__buf *b, double v);
-
-/* s escaped for a label value (quote: \" too) or a help text. */
-void zc__buf_escaped(struct zc__buf *b, const char *s, bool quote);
-
-struct zc__mset *zc__mset_new(void);
-void zc__mset_free(struct zc__mset *m);
-
-/* A view of one registry in memory (base, size), for worker id/slot (id 0:
- * the primary's own). It is parsed at each collect. NULL on ENOMEM. */
-struct zc__mview *zc__mview_new(struct zc__mset *m, uint64_t id, int slot,
-                                const void *base, size_t size);
-/*
- * Replaces the view's text snapshot with this one (Prometheus text format,
- * docs/protocol.md). Returns the samples taken; lines it cannot use are
- * skipped, and the first one is described in *why.
- */
-int zc__mview_text(struct zc__mview *v, const char *text, size_t len,
-                   const char **why, unsigned *line);
-/* The worker is gone: what it counted moves into the fleet's retained
- * base, its gauges go. The memory is no longer read. */
-void zc__mview_fold(struct zc__mview *v);
-void zc__mview_free(struct zc__mview *v);
-
-/* Parses what the registries published since last time, then writes
- * every family, summed over the views, in text format 0.0.4. */
-void zc__mset_expose(struct zc__mset *m, struct zc__buf *out);
-
 #endif

@@ -1,0 +1,94 @@
+/* A growing text buffer: one allocation that doubles, and a flag instead
+ * of an error at every call, so a writer checks once at the end. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+
+static bool buf_reserve(struct zc__buf *b, size_t n)
+{
+    size_t cap;
+    char *d;
+
+    if (b->failed)
+        return false;
+    if (b->cap - b->len > n)
+        return true;
+    cap = b->cap ? b->cap : 4096;
+    while (cap - b->len <= n)
+        cap *= 2;
+    d = realloc(b->data, cap);
+    if (!d) {
+        b->failed = true;
+        return false;
+    }
+    b->data = d;
+    b->cap = cap;
+    return true;
+}
+
+void zc__buf_add(struct zc__buf *b, const char *s, size_t n)
+{
+    if (!buf_reserve(b, n))
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void zc__buf_printf(struct zc__buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !buf_reserve(b, (size_t) n))
+        return;
+    va_start(ap, fmt);
+    (void) vsnprintf(b->data + b->len, (size_t) n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t) n;
+}
+
+void zc__buf_double_text(char *out, size_t size, double v)
+{
+    if (isnan(v))
+        snprintf(out, size, "NaN");
+    else if (isinf(v))
+        snprintf(out, size, v > 0 ? "+Inf" : "-Inf");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(out, size, "%.0f", v);
+    else {
+        snprintf(out, size, "%.15g", v);
+        if (strtod(out, NULL) != v)
+            snprintf(out, size, "%.17g", v);
+    }
+}
+
+void zc__buf_value(struct zc__buf *b, double v)
+{
+    char s[40];
+
+    zc__buf_double_text(s, sizeof(s), v);
+    zc__buf_add(b, s, strlen(s));
+}
+
+/* A label value or help text, escaped as the text format wants. */
+void zc__buf_escaped(struct zc__buf *b, const char *s, bool quote)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            zc__buf_add(b, "\\\\", 2);
+        else if (*s == '\n')
+            zc__buf_add(b, "\\n", 2);
+        else if (*s == '"' && quote)
+            zc__buf_add(b, "\\\"", 2);
+        else
+            zc__buf_add(b, s, 1);
+    }
+}

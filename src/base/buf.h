@@ -1,0 +1,30 @@
+/* A growing text buffer, for the text the primary writes (/metrics,
+ * metric keys). */
+#ifndef ZC_BUF_H
+#define ZC_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Zero it to start. On allocation failure it stops growing and sets
+ * failed; data stays '\0'-terminated once anything is in it. */
+struct zc__buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+};
+
+void zc__buf_add(struct zc__buf *b, const char *s, size_t n);
+void zc__buf_printf(struct zc__buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The shortest text that reads back as v, as the Prometheus text format
+ * writes it: integers without a point, +Inf, -Inf, NaN. */
+void zc__buf_double_text(char *out, size_t size, double v);
+/* v as zc__buf_double_text() writes it, appended. */
+void zc__buf_value(struct zc__buf *b, double v);
+
+/* s escaped for a label value (quote: \" too) or a help text. */
+void zc__buf_escaped(struct zc__buf *b, const char *s, bool quote);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * The primary's side of metrics: one view per worker registry (shared
+ * memory, or the last text snapshot a worker sent), and the set of every
+ * family and sample the fleet has shown, summed at exposition. Each view
+ * is read by one of two parsers that trust nothing they read: region.c
+ * for shared memory, text.c for text snapshots.
+ */
+#ifndef ZC_METRICS_SET_H
+#define ZC_METRICS_SET_H
+
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "metrics/layout.h"
+
+struct zc__mset;        /* every family and series the fleet has shown */
+struct zc__mview;       /* one worker's registry, or text snapshot */
+
+struct zc__mset *zc__mset_new(void);
+void zc__mset_free(struct zc__mset *m);
+
+/* A view of one registry in memory (base, size), for worker id/slot (id 0:
+ * the primary's own). It is parsed at each collect. NULL on ENOMEM. */
+struct zc__mview *zc__mview_new(struct zc__mset *m, uint64_t id, int slot,
+                                const void *base, size_t size);
+/*
+ * Replaces the view's text snapshot with this one (Prometheus text format,
+ * docs/protocol.md). Returns the samples taken; lines it cannot use are
+ * skipped, and the first one is described in *why.
+ */
+int zc__mview_text(struct zc__mview *v, const char *text, size_t len,
+                   const char **why, unsigned *line);
+/* The worker is gone: what it counted moves into the fleet's retained
+ * base, its gauges go. The memory is no longer read. */
+void zc__mview_fold(struct zc__mview *v);
+void zc__mview_free(struct zc__mview *v);
+
+/* Parses what the registries published since last time, then writes
+ * every family, summed over the views, in text format 0.0.4. */
+void zc__mset_expose(struct zc__mset *m, struct zc__buf *out);
+
+/* Reads what v's registry published since the last time (region.c). */
+void zc__mview_parse(struct zc__mview *v);
+
+#endif
