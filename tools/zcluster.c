@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
-#include "parse.h"
+#include "base/compat.h"
+#include "base/parse.h"
 #include "zcluster.h"
 
 #define MAX_DURATION_MS 86400000u   /* one day */

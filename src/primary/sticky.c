@@ -114,290 +114,6 @@ struct zc__sticky {
     bool said_send_error;
 };
 
-/* -- pure parts --------------------------------------------------------- */
-
-unsigned zc_default_ip_hash(const char *addr, unsigned count)
-{
-    /* The spec's arithmetic is JavaScript's: (h << 5) + h + c on doubles,
-     * then & 0x7fffffff, which is h * 33 + c modulo 2^31. */
-    uint32_t h = 5381;
-
-    if (count == 0 || !addr)
-        return 0;
-    for (const unsigned char *s = (const unsigned char *) addr; *s; s++)
-        h = (h * 33u + *s) & 0x7fffffffu;
-    return h % count;
-}
-
-static char *put_uint(char *p, unsigned v)
-{
-    char tmp[12];
-    size_t n = 0;
-
-    do
-        tmp[n++] = (char) ('0' + v % 10);
-    while ((v /= 10));
-    while (n)
-        *p++ = tmp[--n];
-    return p;
-}
-
-size_t zc__sticky_addr_text(const struct sockaddr *sa, char *buf, unsigned *port)
-{
-    *port = 0;
-    buf[0] = '\0';
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *) (const void *) sa;
-        const uint8_t *b = (const uint8_t *) &in->sin_addr;
-        char *p = buf;
-
-        /* By hand: glibc's inet_ntop formats with sprintf, a tenth of
-         * the primary's budget per connection. */
-        for (int i = 0; i < 4; i++) {
-            if (i)
-                *p++ = '.';
-            p = put_uint(p, b[i]);
-        }
-        *p = '\0';
-        *port = ntohs(in->sin_port);
-        return (size_t) (p - buf);
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) (const void *) sa;
-        size_t n;
-
-        /* glibc's and libuv's (Node's) inet_ntop are the same ISC code:
-         * longest run of zero words (the first of equals, two or more)
-         * as "::", lowercase hex, and a dotted quad for ::ffff:0:0/96
-         * and ::/96. */
-        if (!inet_ntop(AF_INET6, &in6->sin6_addr, buf, ZC__ADDR_TEXT))
-            return 0;
-        n = strlen(buf);
-        /* Node adds the interface of a scoped link-local address. */
-        if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) && in6->sin6_scope_id) {
-            char ifname[IF_NAMESIZE];
-
-            buf[n++] = '%';
-            if (if_indextoname(in6->sin6_scope_id, ifname))
-                n += (size_t) snprintf(buf + n, ZC__ADDR_TEXT - n, "%s", ifname);
-            else
-                n = (size_t) (put_uint(buf + n, in6->sin6_scope_id) - buf);
-            buf[n] = '\0';
-        }
-        *port = ntohs(in6->sin6_port);
-        return n;
-    }
-    return 0;
-}
-
-size_t zc__conn_line(char *line, unsigned listener, const char *client,
-                     unsigned client_port, const char *server,
-                     unsigned server_port)
-{
-    char *p = put_uint(line, listener);
-    size_t n;
-
-    *p++ = ' ';
-    n = client && *client ? strlen(client) : 0;
-    if (n) {
-        memcpy(p, client, n);
-        p += n;
-    } else {
-        *p++ = '-';
-    }
-    *p++ = ' ';
-    p = put_uint(p, client_port);
-    *p++ = ' ';
-    n = server && *server ? strlen(server) : 0;
-    if (n) {
-        memcpy(p, server, n);
-        p += n;
-    } else {
-        *p++ = '-';
-    }
-    *p++ = ' ';
-    p = put_uint(p, server ? server_port : 0);
-    *p++ = '\n';
-    return (size_t) (p - line);
-}
-
-/* -- PROXY protocol ------------------------------------------------------ */
-
-static const uint8_t v2_sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-                                    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
-
-static int bad(const char **why, const char *text)
-{
-    *why = text;
-    return -EBADMSG;
-}
-
-/* Re-prints a parsed address the way a direct client's would read. */
-static void text_of(int family, const void *addr, uint16_t port_be,
-                    char *buf, unsigned *port)
-{
-    struct sockaddr_storage ss;
-
-    memset(&ss, 0, sizeof(ss));
-    if (family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *) &ss;
-
-        in->sin_family = AF_INET;
-        memcpy(&in->sin_addr, addr, 4);
-        in->sin_port = port_be;
-    } else {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
-
-        in6->sin6_family = AF_INET6;
-        memcpy(&in6->sin6_addr, addr, 16);
-        in6->sin6_port = port_be;
-    }
-    (void) zc__sticky_addr_text((struct sockaddr *) &ss, buf, port);
-}
-
-/* A v1 port: 0..65535, decimal, no leading zero, no sign. */
-static bool v1_port(const char *s, size_t n, uint16_t *ret)
-{
-    unsigned v = 0;
-
-    if (n == 0 || n > 5 || (n > 1 && s[0] == '0'))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned) (s[i] - '0');
-    }
-    if (v > 65535)
-        return false;
-    *ret = htons((uint16_t) v);
-    return true;
-}
-
-/* "PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\r\n", at most 107 bytes. */
-static int parse_v1(const uint8_t *buf, size_t len, struct zc__proxy *px,
-                    const char **why)
-{
-    const char *s = (const char *) buf, *f[6];
-    size_t flen[6], end, nf = 0;
-    uint8_t a[2][16];
-    uint16_t ports[2];
-    int family;
-
-    for (end = 0; end < len && end < 107; end++)
-        if (buf[end] == '\n')
-            break;
-    if (end == len && len < 107)
-        return 0;
-    if (end == len || end >= 107 || end == 0 || buf[end - 1] != '\r')
-        return bad(why, "PROXY v1 line is not ended by CRLF within 107 bytes");
-    /* Fields separated by single spaces, as the format says. */
-    for (size_t i = 6, start = 6; i <= end - 1; i++) {
-        if (i < end - 1 && s[i] != ' ')
-            continue;
-        if (i == start || nf == 6)
-            return bad(why, "PROXY v1 line has empty or extra fields");
-        f[nf] = s + start;
-        flen[nf++] = i - start;
-        start = i + 1;
-    }
-    if (nf >= 1 && flen[0] == 7 && memcmp(f[0], "UNKNOWN", 7) == 0) {
-        px->local = true;       /* the rest of the line is to be ignored */
-        return (int) end + 1;
-    }
-    if (nf != 5)
-        return bad(why, "PROXY v1 line does not have 5 fields");
-    if (flen[0] == 4 && memcmp(f[0], "TCP4", 4) == 0)
-        family = AF_INET;
-    else if (flen[0] == 4 && memcmp(f[0], "TCP6", 4) == 0)
-        family = AF_INET6;
-    else
-        return bad(why, "PROXY v1 protocol is not TCP4, TCP6 or UNKNOWN");
-    for (int i = 0; i < 2; i++) {
-        char text[48];
-
-        if (flen[1 + i] >= sizeof(text))
-            return bad(why, "PROXY v1 address is too long");
-        memcpy(text, f[1 + i], flen[1 + i]);
-        text[flen[1 + i]] = '\0';
-        if (inet_pton(family, text, a[i]) != 1)
-            return bad(why, "PROXY v1 address does not parse");
-        if (!v1_port(f[3 + i], flen[3 + i], &ports[i]))
-            return bad(why, "PROXY v1 port is not a number from 0 to 65535");
-    }
-    px->local = false;
-    text_of(family, a[0], ports[0], px->client, &px->client_port);
-    text_of(family, a[1], ports[1], px->server, &px->server_port);
-    return (int) end + 1;
-}
-
-static int parse_v2(const uint8_t *buf, size_t len, struct zc__proxy *px,
-                    const char **why)
-{
-    size_t body, total, alen;
-    uint16_t p0, p1;
-    int family;
-
-    if (len < 16)
-        return 0;
-    if ((buf[12] >> 4) != 2)
-        return bad(why, "PROXY v2 header has another version");
-    if ((buf[12] & 0x0f) > 1)
-        return bad(why, "PROXY v2 command is neither LOCAL nor PROXY");
-    body = (size_t) buf[14] << 8 | buf[15];
-    total = 16 + body;
-    if (total > ZC__PROXY_MAX)
-        return bad(why, "PROXY v2 header is longer than 1040 bytes");
-    if (len < total)
-        return 0;
-    px->local = true;
-    if ((buf[12] & 0x0f) == 0)          /* LOCAL: the proxy's own check */
-        return (int) total;
-    switch (buf[13]) {
-    case 0x11:                          /* TCP (or UDP) over IPv4 */
-    case 0x12:
-        family = AF_INET;
-        alen = 4;
-        break;
-    case 0x21:                          /* TCP (or UDP) over IPv6 */
-    case 0x22:
-        family = AF_INET6;
-        alen = 16;
-        break;
-    case 0x00:                          /* UNSPEC */
-    case 0x31:                          /* unix: no address to hash */
-    case 0x32:
-        return (int) total;
-    default:
-        return bad(why, "PROXY v2 address family is unknown");
-    }
-    /* Source and destination addresses, then their ports. */
-    if (body < 2 * alen + 4)
-        return bad(why, "PROXY v2 addresses are truncated");
-    memcpy(&p0, buf + 16 + 2 * alen, 2);
-    memcpy(&p1, buf + 18 + 2 * alen, 2);
-    text_of(family, buf + 16, p0, px->client, &px->client_port);
-    text_of(family, buf + 16 + alen, p1, px->server, &px->server_port);
-    px->local = false;
-    return (int) total;
-}
-
-int zc__proxy_parse(const uint8_t *buf, size_t len, struct zc__proxy *ret,
-                    const char **why)
-{
-    static const char v1_sig[6] = "PROXY ";
-    size_t n = len < sizeof(v2_sig) ? len : sizeof(v2_sig);
-
-    memset(ret, 0, sizeof(*ret));
-    /* Either signature, as far as the bytes go: a prefix of one is a
-     * valid beginning, anything else is refused at once. */
-    if (memcmp(buf, v2_sig, n) == 0)
-        return len < sizeof(v2_sig) ? 0 : parse_v2(buf, len, ret, why);
-    n = len < sizeof(v1_sig) ? len : sizeof(v1_sig);
-    if (memcmp(buf, v1_sig, n) == 0)
-        return len < sizeof(v1_sig) ? 0 : parse_v1(buf, len, ret, why);
-    return bad(why, "no PROXY protocol signature");
-}
-
 /* -- slots and workers --------------------------------------------------- */
 
 /* Whether w takes connections: ready, linked, serving its slot. */
@@ -516,7 +232,7 @@ static size_t hand_off(struct zc__sticky *st, struct worker *w,
             const struct conn *x = c[done + i];
 
             fds[i] = x->fd;
-            len += zc__conn_line(payload + len, x->listener, x->client,
+            len += zc__handoff_line(payload + len, x->listener, x->client,
                                  x->client_port, x->proxied ? x->server : NULL,
                                  x->server_port);
         }
@@ -873,7 +589,7 @@ static size_t accept_round(struct lsn *ln, uint64_t now)
         c->listener = ln->index;
         c->since_us = now;
         c->proxied = false;
-        (void) zc__sticky_addr_text((struct sockaddr *) &ss, c->client,
+        (void) zc__handoff_addr_text((struct sockaddr *) &ss, c->client,
                                     &c->client_port);
         c->home = pick(st, c->client);
         n++;
@@ -983,7 +699,7 @@ static void refuse(struct zc__sticky *st, int fd, const char *why)
 
     addr[0] = '\0';
     if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0)
-        (void) zc__sticky_addr_text((struct sockaddr *) &ss, addr, &port);
+        (void) zc__handoff_addr_text((struct sockaddr *) &ss, addr, &port);
     zc_log(ZC_LOG_DEBUG, NS, "connection from %s port %u closed: %s",
            addr[0] ? addr : "a unix socket", port, why);
     st->stats.closed_proxy++;
@@ -1015,8 +731,10 @@ static int try_header(int fd, struct conn *c, const char **why)
         return -1;
     }
     r = zc__proxy_parse(buf, (size_t) n, &px, why);
-    if (r == 0 && (size_t) n == sizeof(buf))
-        r = bad(why, "PROXY header longer than 1040 bytes");
+    if (r == 0 && (size_t) n == sizeof(buf)) {
+        *why = "PROXY header longer than 1040 bytes";
+        r = -EBADMSG;
+    }
     if (r == 0)
         return 0;
     if (r < 0)
@@ -1038,7 +756,7 @@ static int try_header(int fd, struct conn *c, const char **why)
         c->client[0] = '\0';
         c->client_port = 0;
         if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0)
-            (void) zc__sticky_addr_text((struct sockaddr *) &ss, c->client,
+            (void) zc__handoff_addr_text((struct sockaddr *) &ss, c->client,
                                         &c->client_port);
     } else {
         memcpy(c->client, px.client, sizeof(c->client));

@@ -1,9 +1,8 @@
 /*
  * Sticky sessions: the primary accepts, picks a slot from the client's
  * address, and hands the connection to that slot's worker over its link
- * (docs/protocol.md, "Sticky sessions"). The pure parts (address text,
- * the PROXY header, the hand-off record) are here for the unit tests and
- * the fuzz target.
+ * (docs/protocol.md, "Sticky sessions"). The wire formats it uses are in
+ * proto/handoff.h and proto/proxy.h.
  */
 #ifndef ZC_STICKY_H
 #define ZC_STICKY_H
@@ -13,50 +12,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* Room for any address text we make: INET6_ADDRSTRLEN, '%', an interface
- * name or a number. */
-#define ZC__ADDR_TEXT 64
-/* The longest PROXY header we read: v2's 16 bytes plus its TLVs, which we
- * skip, bounded well below the 64 KiB the format allows. */
-#define ZC__PROXY_MAX (16 + 1024)
-/* A hand-off record: "LISTENER CLIENT PORT SERVER PORT\n". */
-#define ZC__CONN_LINE (4 * 8 + 2 * ZC__ADDR_TEXT)
-
-struct zc_primary;
-struct slot;
-struct worker;
-
-/*
- * The text Node gives as socket.remoteAddress for sa: dotted quad for
- * AF_INET, RFC 5952 form for AF_INET6 (so "::ffff:1.2.3.4" for a mapped
- * IPv4 client), with "%scope" for a scoped link-local address; "" for
- * AF_UNIX and anything else. Writes buf[ZC__ADDR_TEXT], sets *port (0 if
- * none) and returns the length.
- */
-size_t zc__sticky_addr_text(const struct sockaddr *sa, char *buf, unsigned *port);
-
-/* A parsed PROXY header. */
-struct zc__proxy {
-    bool local;             /* v2 LOCAL, v1 UNKNOWN, or an address family
-                               we do not carry: use the socket's own */
-    char client[ZC__ADDR_TEXT], server[ZC__ADDR_TEXT];
-    unsigned client_port, server_port;
-};
-
-/*
- * Parses a PROXY protocol header (v1 text or v2 binary) at the start of
- * buf[0..len). Returns the header's length when it is complete and valid;
- * 0 when it is a valid beginning and more bytes are needed; -EBADMSG with
- * *why when it is not a PROXY header or breaks the format. Pure.
- */
-int zc__proxy_parse(const uint8_t *buf, size_t len, struct zc__proxy *ret,
-                    const char **why);
-
-/* One hand-off record, newline-terminated, into line[ZC__CONN_LINE];
- * returns its length. client "" and server NULL are written as "-". */
-size_t zc__conn_line(char *line, unsigned listener, const char *client,
-                     unsigned client_port, const char *server,
-                     unsigned server_port);
+#include "proto/handoff.h"
+#include "proto/proxy.h"
 
 /* -- the primary's side (sticky.c), called from primary.c ---------------- */
 

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "proto/ipc.h"
+#include "proto/types.h"
 
 #define WBUF_KEEP (1024 * 1024)     /* a larger idle send buffer is freed */
 
@@ -39,9 +40,7 @@ union fd_cmsg {
     char buf[CMSG_SPACE(sizeof(int) * ZC_IPC_FDS_MAX)];
 };
 
-static const char *const reserved_types[] = {
-    "hello", "ready", "status", "stopping", "shutdown",
-};
+static const char *const reserved_types[] = ZC__MSG_RESERVED;
 
 static uint32_t get_le32(const uint8_t *p)
 {

@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "proto/handlers.h"
+#include "proto/handoff.h"
 #include "proto/ipc.h"
+#include "proto/types.h"
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/parse.h"
@@ -180,7 +182,7 @@ int zc_worker_drain(zc_worker *w, uint32_t timeout_ms)
     /* The primary hears it before anything closes, so it holds back the
      * stop signal: we are already doing what it would ask. */
     if (w->link.fd >= 0)
-        (void) zc__ipc_send(&w->link, "stopping", NULL, 0, NULL, 0, false);
+        (void) zc__ipc_send(&w->link, ZC__MSG_STOPPING, NULL, 0, NULL, 0, false);
     else
         (void) zc_notify("STOPPING=1");
     link_update_events(w);
@@ -254,71 +256,6 @@ static uint32_t shutdown_timeout(const struct zc__ipc_frame *f)
     return (uint32_t) (v - (v / 10 < 1000 ? v / 10 : 1000));
 }
 
-/* Splits "TOKEN " off *p (up to end); NULL when there is none. */
-static const char *field(const char **p, const char *end, size_t *len)
-{
-    const char *start = *p, *q = start;
-
-    while (q < end && *q != ' ' && *q != '\n')
-        q++;
-    if (q == start || q == end)
-        return NULL;
-    *len = (size_t) (q - start);
-    *p = q + 1;
-    return start;
-}
-
-static bool field_uint(const char **p, const char *end, unsigned max,
-                       unsigned *ret)
-{
-    size_t len;
-    const char *s = field(p, end, &len);
-    unsigned long v = 0;
-
-    if (!s || len > 10)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned long) (s[i] - '0');
-    }
-    if (v > max)
-        return false;
-    *ret = (unsigned) v;
-    return true;
-}
-
-/* An address field, "-" for none, copied NUL-terminated into buf. */
-static bool field_addr(const char **p, const char *end, char *buf, size_t size)
-{
-    size_t len;
-    const char *s = field(p, end, &len);
-
-    if (!s || len >= size)
-        return false;
-    if (len == 1 && s[0] == '-')
-        len = 0;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    return true;
-}
-
-/* One record per fd: "LISTENER CLIENT PORT SERVER PORT\n" (protocol.md,
- * "Sticky sessions"). */
-static bool parse_record(const char **p, const char *end, zc_conn *c,
-                         char *client, char *server, size_t size)
-{
-    if (!field_uint(p, end, 65535, &c->listener) ||
-        !field_addr(p, end, client, size) ||
-        !field_uint(p, end, 65535, &c->client_port) ||
-        !field_addr(p, end, server, size) ||
-        !field_uint(p, end, 65535, &c->server_port) || (*p)[-1] != '\n')
-        return false;
-    c->client = client;
-    c->server = server[0] ? server : NULL;
-    return true;
-}
-
 /* A sticky primary's "zc.conn": each fd goes to the connection callback,
  * which owns it from then on. */
 static void take_connections(struct zc_worker *w, struct zc__ipc_frame *f)
@@ -330,7 +267,7 @@ static void take_connections(struct zc_worker *w, struct zc__ipc_frame *f)
         zc_conn c = { .fd = f->fds[i] };
         int r;
 
-        if (!parse_record(&p, end, &c, client, server, sizeof(client))) {
+        if (!zc__handoff_parse(&p, end, &c, client, server, sizeof(client))) {
             if (!w->said_bad_record)
                 zc_log(ZC_LOG_ERROR, NS, "a handed-off connection comes with "
                        "a record that does not parse; closing it");
@@ -369,10 +306,10 @@ static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
                  .fds = f->fds, .n_fds = f->n_fds, .slot = -1 };
 
     (void) c;
-    if (strcmp(f->type, "shutdown") == 0 && w->drain == DRAIN_NONE) {
+    if (strcmp(f->type, ZC__MSG_SHUTDOWN) == 0 && w->drain == DRAIN_NONE) {
         zc_log(ZC_LOG_INFO, NS, "the primary asks us to shut down");
         zc_worker_drain(w, shutdown_timeout(f));
-    } else if (strcmp(f->type, "zc.conn") == 0) {
+    } else if (strcmp(f->type, ZC__MSG_CONN) == 0) {
         take_connections(w, f);
     }
     zc__handlers_run(&w->handlers, &m, NS);
@@ -630,7 +567,7 @@ static int open_link(struct zc_worker *w)
     if (r < 0)
         return r;
     /* Protocol version 1; the primary treats the worker as linked now. */
-    return zc__ipc_send(&w->link, "hello", "1", 1, NULL, 0, false);
+    return zc__ipc_send(&w->link, ZC__MSG_HELLO, "1", 1, NULL, 0, false);
 }
 
 int zc_worker_new(zc_worker **ret, int flags)

@@ -18,7 +18,8 @@
 #include "base/log.h"
 #include "proto/notify.h"
 #include "base/parse.h"
-#include "primary/sticky.h"
+#include "proto/handoff.h"
+#include "proto/proxy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "primary/sticky.h"
+#include "proto/handoff.h"
+#include "proto/proxy.h"
 #include "test.h"
 
 static const unsigned counts[] = { 1, 2, 3, 4, 5, 7, 8, 16, 100, 4096 };
@@ -32,7 +33,7 @@ static void our_line(const char *addr, char *out, size_t size)
         in->sin_family = AF_INET;
         ASSERT(inet_pton(AF_INET, addr, &in->sin_addr) == 1);
     }
-    zc__sticky_addr_text((struct sockaddr *) &ss, text, &port);
+    zc__handoff_addr_text((struct sockaddr *) &ss, text, &port);
     n = (size_t) snprintf(out, size, "%s", text);
     for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
         n += (size_t) snprintf(out + n, size - n, " %u",
@@ -191,13 +192,13 @@ void test_sticky_conn_record(void)
     char line[ZC__CONN_LINE];
     size_t n;
 
-    n = zc__conn_line(line, 3, "::ffff:127.0.0.5", 40312, NULL, 443);
+    n = zc__handoff_line(line, 3, "::ffff:127.0.0.5", 40312, NULL, 443);
     ASSERT_EQ(n, strlen("3 ::ffff:127.0.0.5 40312 - 0\n"));
     ASSERT(memcmp(line, "3 ::ffff:127.0.0.5 40312 - 0\n", n) == 0);
-    n = zc__conn_line(line, 0, "", 0, "2001:db8::1", 65535);
+    n = zc__handoff_line(line, 0, "", 0, "2001:db8::1", 65535);
     ASSERT(memcmp(line, "0 - 0 2001:db8::1 65535\n", n) == 0);
     /* The longest possible record fits. */
-    n = zc__conn_line(line, 65535, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+    n = zc__handoff_line(line, 65535, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
                       65535, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
                       65535);
     ASSERT_LE(n, sizeof(line));
