@@ -106,7 +106,7 @@ static int parse_family(struct zc__mview *v, const struct zc__mrec *rec,
     }
     vf->bounds = bounds;
     vf->f = zc__mset_family(v, str[0], str[1], rec->type, rec->flags, bounds,
-                    rec->n_buckets, rec->type == ZC_HISTOGRAM);
+                            rec->n_buckets, rec->type == ZC_HISTOGRAM);
     return 0;
 }
 

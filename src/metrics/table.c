@@ -132,7 +132,7 @@ static struct mfam *fam_add(struct zc__mset *m, const char *name,
 }
 
 struct sample *zc__mset_sample(struct zc__mset *m, struct mfam *f,
-                                 const char *key, size_t len)
+                               const char *key, size_t len)
 {
     struct sample *s = sample_find(m, key, len);
     size_t at;
@@ -197,8 +197,8 @@ bool zc__mset_grow(void **arr, size_t *cap, size_t n, size_t size)
 
 /* The same name must mean the same thing in every worker. */
 struct mfam *zc__mset_family(struct zc__mview *v, const char *name,
-                            const char *help, int type, uint32_t flags,
-                            const double *bounds, uint32_t n_b, bool check_bounds)
+                             const char *help, int type, uint32_t flags,
+                             const double *bounds, uint32_t n_b, bool check_bounds)
 {
     struct mfam *f = fam_find(v->m, name);
 

@@ -1,4 +1,5 @@
-/* The library's entry points: options and zc_cluster_run(). */
+/* The library's entry point: zc_cluster_run() decides whether this
+ * process is a worker or a primary. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -6,31 +7,6 @@
 #include "base/log.h"
 #include "primary/primary.h"
 #include "zcluster.h"
-
-void zc_options_init(zc_options *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->workers = 0;
-    o->ready = ZC_READY_AUTO;
-    o->ready_delay_ms = 1000;
-    o->respawn = ZC_RESPAWN_ON_FAILURE;
-    o->respawn_delay_ms = 1000;
-    o->max_respawn_delay_ms = 30000;
-    o->backoff_factor = 2.0;
-    o->backoff_reset_ms = 10000;
-    o->shutdown_timeout_ms = 30000;
-    o->stop_signal = SIGTERM;
-    o->ipc_max_message = ZC_IPC_MAX_MESSAGE;
-    o->ipc_queue_max = 1024 * 1024;
-    o->ready_timeout_ms = 10000;
-    o->max_surge = 1;
-    o->metrics_timeout_ms = 5000;
-    o->metrics_wait_ms = 500;
-    o->metrics_memory = 1024 * 1024;
-    o->sticky_wait_ms = 2000;
-    o->sticky_queue = 1024;
-    o->proxy_timeout_ms = 5000;
-}
 
 int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,
                    const zc_options *o)

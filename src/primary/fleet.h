@@ -1,7 +1,8 @@
 /*
- * The primary's worker table: slots, worker processes, the reload under
- * way. Private to the primary: primary.c runs the fleet, expose.c shows
- * it at /metrics.
+ * The primary's core types: the fleet, its slots, its worker processes,
+ * the reload under way. Features keep their own state in sub-structs they
+ * own (sticky-t.h, collect-t.h); docs/architecture.md says which file
+ * owns which concern. Private to src/primary/.
  */
 #ifndef ZC_FLEET_H
 #define ZC_FLEET_H
@@ -16,12 +17,16 @@
 #include "proto/ipc.h"
 #include "proto/listen.h"
 #include "base/loop.h"
-#include "metrics/layout.h"
+#include "primary/collect-t.h"
+#include "primary/sticky-t.h"
 #include "zcluster.h"
 
+#define ZC__PNS "zc:primary"
+#define PLURAL(n) ((n) == 1 ? "" : "s")
+
 struct zc__metrics;
+struct zc__endpoint;
 struct zc__sticky;
-struct conn;
 
 enum slot_state {
     SLOT_EMPTY,     /* no worker, nothing scheduled */
@@ -69,14 +74,8 @@ struct worker {
     bool retired;       /* replaced or scaled away: never respawned */
     bool dirty;         /* on p->dirty */
     const char *link_error; /* set by a frame callback: close after the read */
-    /* metrics (expose.c): its registry, shared with it, and our view of
-     * it and of the text snapshots it sends */
-    void *metrics_map;
-    struct zc__mview *mview;
-    bool reports_text;  /* sent a snapshot: asked for one at each scrape */
-    bool collecting;    /* asked for one, not answered yet */
-    /* sticky.c: its link took no more connections; EPOLLOUT says when */
-    bool sticky_blocked;
+    struct collect_worker metrics;  /* collect.c */
+    struct sticky_worker sticky;    /* sticky.c */
 };
 
 struct slot {
@@ -92,13 +91,8 @@ struct slot {
     struct zc__timer timer;     /* the respawn, in BACKOFF */
     uint64_t backoff_ms;        /* of the respawn scheduled, for /metrics */
     uint64_t restarts;          /* respawns scheduled, ever */
-    double cpu_gone_s;          /* CPU time of its workers that have exited */
-    /* sticky.c: connections waiting for this slot's worker, oldest first,
-     * and the deadline of the oldest */
-    struct conn *wait_head, *wait_tail;
-    unsigned n_waiting;
-    struct zc__timer wait_timer;
-    bool sticky_down;           /* waited out: its clients go elsewhere */
+    struct collect_slot metrics;    /* collect.c */
+    struct sticky_slot sticky;      /* sticky.c */
 };
 
 /* The rolling reload under way (active), or the last one. */
@@ -186,36 +180,25 @@ struct zc_primary {
     size_t n_event_fns;
     struct rlimit nofile;   /* as we found it; what workers get */
     bool nofile_raised;
+    uint64_t reload_outcomes[3];    /* reloads ended, by ZC_RELOAD_* */
+    uint64_t ipc_dropped;           /* messages not delivered (link.c) */
     struct zc__metrics *metrics;    /* NULL without zc_options.metrics */
+    struct zc__endpoint *endpoint;  /* likewise */
     struct zc__sticky *sticky;      /* NULL without zc_options.sticky */
+    /*
+     * Set once by setup (run.c). A few events are seen by a file below
+     * the one that decides what they mean: a worker's ready timer or
+     * policy (worker.c) and its messages (inputs.c) say it is ready, and
+     * its link, opened by worker.c, is read by inputs.c. They report
+     * through these, so calls between files only ever go down, and every
+     * way back up is listed here.
+     */
+    struct fleet_hooks {
+        /* lifecycle.c: w is ready (how says why, for the log) */
+        void (*ready)(struct zc_primary *p, struct worker *w, const char *how);
+        /* inputs.c: w's link is readable or writable */
+        void (*link_io)(struct zc__loop *l, struct zc__io *io, uint32_t events);
+    } hooks;
 };
-
-/* primary.c: queues a message for w, written when the loop's batch ends.
- * Returns 0 or -errno as zc_primary_send(). */
-int zc__primary_queue(struct zc_primary *p, struct worker *w, const char *type,
-                      const void *data, size_t len);
-/* primary.c: w's link has something to write or wait for (sticky_blocked):
- * flushed and watched for EPOLLOUT before the loop waits. */
-void zc__primary_watch_link(struct zc_primary *p, struct worker *w);
-
-/* -- expose.c: the endpoint, the fleet's metrics, the workers' ----------- */
-
-/* Opens the endpoint at p->opt.metrics. Returns 0 or -errno (logged). */
-int zc__expose_start(struct zc_primary *p);
-void zc__expose_stop(struct zc_primary *p);
-/* A worker is about to be spawned: its shared registry, and the fd to
- * place in it (-1: none). Returns 0 or -errno. */
-int zc__expose_spawning(struct zc_primary *p, struct worker *w, int *ret_fd);
-/* The worker has started (or could not): close the fd given to it. */
-void zc__expose_spawned(struct zc_primary *p, struct worker *w, int fd);
-/* A worker's text snapshot ("zc.metrics"). */
-void zc__expose_text(struct zc_primary *p, struct worker *w, const void *data,
-                     size_t len);
-/* A worker was reaped (ru: its resources): keep what it counted. */
-void zc__expose_exited(struct zc_primary *p, struct worker *w,
-                       const struct rusage *ru);
-/* Tallies for the fleet's metrics. */
-void zc__expose_reload(struct zc_primary *p, int outcome);
-void zc__expose_dropped(struct zc_primary *p);
 
 #endif

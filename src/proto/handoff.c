@@ -88,8 +88,8 @@ size_t zc__handoff_addr_text(const struct sockaddr *sa, char *buf, unsigned *por
 }
 
 size_t zc__handoff_line(char *line, unsigned listener, const char *client,
-                     unsigned client_port, const char *server,
-                     unsigned server_port)
+                        unsigned client_port, const char *server,
+                        unsigned server_port)
 {
     char *p = put_uint(line, listener);
     size_t n;
@@ -170,7 +170,7 @@ static bool field_addr(const char **p, const char *end, char *buf, size_t size)
 }
 
 bool zc__handoff_parse(const char **p, const char *end, zc_conn *c,
-                         char *client, char *server, size_t size)
+                       char *client, char *server, size_t size)
 {
     if (!field_uint(p, end, 65535, &c->listener) ||
         !field_addr(p, end, client, size) ||

@@ -199,7 +199,7 @@ void test_sticky_conn_record(void)
     ASSERT(memcmp(line, "0 - 0 2001:db8::1 65535\n", n) == 0);
     /* The longest possible record fits. */
     n = zc__handoff_line(line, 65535, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
-                      65535, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
-                      65535);
+                         65535, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+                         65535);
     ASSERT_LE(n, sizeof(line));
 }

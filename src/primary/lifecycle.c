@@ -1,0 +1,133 @@
+/*
+ * The two events of a worker's life that decide things: it became ready,
+ * and it exited. Ready: a reload's replacement is promoted, a slot's worker
+ * takes its clients, the fleet may announce itself ready. Exited: said once
+ * in the log, then it is a retired worker drained, a reload's replacement
+ * that failed, or a slot that lost its worker (respawn.c decides).
+ *
+ *   worker  STARTING --READY=1 / policy--> READY --stop / retire--> DRAINING
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "base/log.h"
+#include "primary/collect.h"
+#include "primary/events.h"
+#include "primary/inputs.h"
+#include "primary/lifecycle.h"
+#include "primary/reload.h"
+#include "primary/respawn.h"
+#include "primary/sticky.h"
+#include "primary/worker.h"
+#include "proto/notify.h"
+
+#define NS ZC__PNS
+
+static void announce_if_all_ready(struct zc_primary *p)
+{
+    if (p->announced_ready)
+        return;
+    for (unsigned i = 0; i < p->n_slots; i++)
+        if (!p->slots[i]->w || p->slots[i]->w->state != W_READY)
+            return;
+    p->announced_ready = true;
+    zc_log(ZC_LOG_INFO, NS, "all %u workers ready", p->n_slots);
+    /* Our own manager (systemd Type=notify) learns we are up. */
+    (void) zc_notify("READY=1\nSTATUS=all workers ready");
+}
+
+void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how)
+{
+    uint64_t now = zc__now_us();
+    struct slot *s = w->slot;
+
+    zc__timer_stop(&p->loop, &w->timer);
+    zc__worker_set_state(p, w, W_READY);
+    zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) ready in %llu ms (%s)",
+           (unsigned long long) w->id, w->slot_index, (int) w->pid,
+           (unsigned long long) ((now - w->started_us) / 1000), how);
+    zc__emit_worker(p, ZC_EVENT_READY, w, 0);
+    if (s && s->next == w)
+        zc__reload_promote(p, s);
+    else if (s)
+        s->ready_us = now;
+    /* Its slot's clients, waiting or to come, are its own now. */
+    if (s && s->w == w)
+        zc__sticky_kick(p, s);
+    announce_if_all_ready(p);
+}
+
+/* The worker left; decide, once, what happens next. */
+static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
+                           const struct rusage *ru)
+{
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    struct reload *R = &p->reload;
+    struct slot *s;
+    char what[320];
+    size_t n;
+
+    /* What it said last (a status, a result) is handled before its death. */
+    zc__inputs_link_drain(p, w);
+    /* Its counts stay in the fleet's (a last text snapshot included). */
+    zc__collect_exited(p, w, ru);
+    /* "worker 3 (slot 1, pid 4121) exited with status 1", said once. */
+    n = (size_t) snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) ",
+                          (unsigned long long) w->id, w->slot_index,
+                          (int) w->pid);
+    zc__worker_describe_exit(status, what + n, sizeof(what) - n);
+    zc__emit_worker(p, ZC_EVENT_EXITED, w, status);
+    /* Its last STATUS= is the best clue to why it died. */
+    if (w->status[0] && !clean)
+        snprintf(what + strlen(what), sizeof(what) - strlen(what),
+                 " (last status: %s)", w->status);
+    /* Reaped: from here on the pid may belong to anyone. */
+    zc__worker_forget(p, w);
+    s = w->slot;
+    if (p->shutting_down) {
+        zc_log(ZC_LOG_INFO, NS, "%s during shutdown; %u left", what, p->n_alive);
+        if (p->n_alive == 0)
+            zc__respawn_all_stopped(p);
+        return;
+    }
+    if (w->retired) {
+        zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; retired, drained "
+               "in %llu ms", what,
+               (unsigned long long) ((zc__now_us() - w->stop_us) / 1000));
+        if (R->active && w->step_of == R->generation)
+            R->stepping--;
+        zc__reload_pump(p);
+        zc__respawn_check_end(p);
+        return;
+    }
+    if (s && s->next == w) {
+        s->next = NULL;
+        R->stepping--;
+        snprintf(what + strlen(what), sizeof(what) - strlen(what),
+                 " before it was ready");
+        zc__reload_failed(p, s, what);
+        return;
+    }
+    if (s)
+        zc__respawn_lost_worker(p, s, clean, what);
+}
+
+void zc__lifecycle_reap(struct zc_primary *p)
+{
+    struct rusage ru;
+    int status;
+    pid_t pid;
+
+    /* SIGCHLDs coalesce: reap until nothing is left, whatever woke us.
+     * wait4 for the CPU time the worker used, for /metrics. */
+    while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+        struct worker *w = zc__worker_by_pid(p, pid);
+
+        if (w)
+            on_worker_exit(p, w, status, &ru);
+        else
+            zc_log(ZC_LOG_DEBUG, NS, "reaped pid %d, not a worker", (int) pid);
+    }
+}

@@ -1,0 +1,97 @@
+/*
+ * Options: their defaults (zc_options_init) and the check every caller
+ * gets, the tool and the library alike.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "primary/options.h"
+
+#define NS "zc:primary"
+
+void zc_options_init(zc_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->workers = 0;
+    o->ready = ZC_READY_AUTO;
+    o->ready_delay_ms = 1000;
+    o->respawn = ZC_RESPAWN_ON_FAILURE;
+    o->respawn_delay_ms = 1000;
+    o->max_respawn_delay_ms = 30000;
+    o->backoff_factor = 2.0;
+    o->backoff_reset_ms = 10000;
+    o->shutdown_timeout_ms = 30000;
+    o->stop_signal = SIGTERM;
+    o->ipc_max_message = ZC_IPC_MAX_MESSAGE;
+    o->ipc_queue_max = 1024 * 1024;
+    o->ready_timeout_ms = 10000;
+    o->max_surge = 1;
+    o->metrics_timeout_ms = 5000;
+    o->metrics_wait_ms = 500;
+    o->metrics_memory = 1024 * 1024;
+    o->sticky_wait_ms = 2000;
+    o->sticky_queue = 1024;
+    o->proxy_timeout_ms = 5000;
+}
+
+/* The library's callers get the tool's checks too: a bad option is a
+ * logged error and exit status 2, never a fleet that misbehaves later. */
+int zc__options_validate(const zc_options *o)
+{
+    const char *why = NULL;
+
+    if (o->workers > ZC_MAX_WORKERS)
+        why = "workers: more than 4096";
+    else if (o->n_listen > ZC_MAX_LISTEN || (o->n_listen && !o->listen))
+        why = "listen: more than 64 addresses";
+    else if (o->ready < ZC_READY_AUTO || o->ready > ZC_READY_DELAY)
+        why = "ready: unknown policy";
+    else if (o->respawn < ZC_RESPAWN_ON_FAILURE || o->respawn > ZC_RESPAWN_NEVER)
+        why = "respawn: unknown policy";
+    else if (!(o->backoff_factor >= 1.0 && o->backoff_factor <= 1000.0))
+        why = "backoff_factor: must be from 1 to 1000";
+    else if (o->respawn_delay_ms > o->max_respawn_delay_ms)
+        why = "respawn_delay_ms: larger than max_respawn_delay_ms";
+    else if (o->stop_signal <= 0 || o->stop_signal >= NSIG ||
+             o->stop_signal == SIGSTOP)
+        why = "stop_signal: not a signal that can stop a worker";
+    else if (o->command && !o->command[0])
+        why = "command: empty";
+    else if (o->ipc_max_message == 0 || o->ipc_max_message > (1u << 30))
+        why = "ipc_max_message: must be from 1 byte to 1 GiB";
+    else if (o->ipc_queue_max < 4096)
+        why = "ipc_queue_max: must be at least 4096 bytes";
+    else if (o->ready_timeout_ms == 0)
+        why = "ready_timeout_ms: must be at least 1 ms";
+    else if (o->max_surge < 1 || o->max_surge > ZC_MAX_WORKERS)
+        why = "max_surge: must be from 1 to 4096";
+    else if (o->metrics_timeout_ms < 100 || o->metrics_timeout_ms > 3600000)
+        why = "metrics_timeout_ms: must be from 100 ms to 1 hour";
+    else if (o->metrics_wait_ms < 1 || o->metrics_wait_ms > 60000)
+        why = "metrics_wait_ms: must be from 1 ms to 60 s";
+    else if (o->metrics_memory < 4096 || o->metrics_memory > (1u << 30) ||
+             o->metrics_memory % 4096)
+        why = "metrics_memory: must be whole pages from 4 KiB to 1 GiB";
+    else if (o->sticky_wait_ms > 3600000)
+        why = "sticky_wait_ms: must be at most 1 hour";
+    else if (o->sticky_queue < 1 || o->sticky_queue > 1000000)
+        why = "sticky_queue: must be from 1 to 1000000";
+    else if (o->proxy_timeout_ms < 1 || o->proxy_timeout_ms > 3600000)
+        why = "proxy_timeout_ms: must be from 1 ms to 1 hour";
+    else if (o->proxy_protocol && !o->sticky)
+        why = "proxy_protocol: needs sticky (only then does the primary "
+              "accept connections and see their headers)";
+    if (why) {
+        zc_log(ZC_LOG_ERROR, NS, "invalid options: %s", why);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < o->n_listen; i++)
+        if (zc_address_check(o->listen[i]) < 0) {
+            zc_log(ZC_LOG_ERROR, NS, "invalid listen address '%s'",
+                   o->listen[i]);
+            return -EINVAL;
+        }
+    return 0;
+}

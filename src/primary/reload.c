@@ -1,0 +1,282 @@
+/*
+ * The rolling reload: step through the slots, at most max_surge at a time
+ * and never with more than N + max_surge processes: start the replacement,
+ * wait until it is ready, retire the old worker, wait until it has gone.
+ * A replacement that exits or is late fails the reload and changes nothing
+ * else: every slot not yet stepped keeps the worker it had. The events
+ * that advance a step (a replacement ready, an old worker gone) come from
+ * lifecycle.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "primary/events.h"
+#include "primary/reload.h"
+#include "primary/respawn.h"
+#include "primary/worker.h"
+
+#define NS ZC__PNS
+
+/* A reload's replacement that is not ready in time fails the reload. */
+static void on_ready_deadline(struct zc__loop *l, struct zc__timer *t)
+{
+    struct worker *w = zc__container_of(t, struct worker, ready_deadline);
+    char why[128];
+
+    (void) l;
+    if (w->state != W_STARTING || !w->slot || w->slot->next != w)
+        return;
+    snprintf(why, sizeof(why), "worker %llu (pid %d) was not ready within "
+             "%u ms; stopping it", (unsigned long long) w->id, (int) w->pid,
+             w->p->opt.ready_timeout_ms);
+    zc__reload_failed(w->p, w->slot, why);
+}
+
+static void emit_reload(struct zc_primary *p, int outcome)
+{
+    zc_event e = { .type = ZC_EVENT_RELOADED, .slot = -1, .pid = -1,
+                   .generation = p->reload.generation, .status = outcome };
+
+    if (outcome >= 0 && outcome < 3)
+        p->reload_outcomes[outcome]++;
+    zc__emit(p, &e);
+}
+
+static unsigned long long reload_ms(const struct zc_primary *p)
+{
+    return (unsigned long long) ((zc__now_us() - p->reload.start_us) / 1000);
+}
+
+static void reload_done(struct zc_primary *p)
+{
+    struct reload *R = &p->reload;
+
+    R->active = false;
+    zc_log(ZC_LOG_INFO, NS, "reload to generation %llu done in %llu ms: %u of "
+           "%u slots replaced; never fewer than %u ready workers, never more "
+           "than %u processes", (unsigned long long) R->generation,
+           reload_ms(p), R->replaced, p->n_slots, R->min_ready, R->max_alive);
+    emit_reload(p, ZC_RELOAD_DONE);
+    if (R->again)
+        (void) zc__reload_start(p, "a reload was asked for during the last one");
+}
+
+/*
+ * A replacement failed: the reload stops where it is. Replacements still
+ * starting are stopped, and every slot not yet stepped keeps the worker it
+ * has; slots already stepped keep their new, ready, workers. A slot left
+ * with no worker at all (its old one died meanwhile) respawns as usual.
+ */
+void zc__reload_failed(struct zc_primary *p, const struct slot *failed,
+                       const char *why)
+{
+    struct reload *R = &p->reload;
+    unsigned kept = 0;
+
+    R->active = false;
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        struct slot *s = p->slots[i];
+
+        if (s->next) {
+            struct worker *w = s->next;
+
+            s->next = NULL;
+            zc__worker_retire(p, w);
+        }
+        if (!s->w && (s->state == SLOT_EMPTY || s->state == SLOT_BACKOFF) &&
+            !zc__timer_is_active(&s->timer))
+            zc__respawn_schedule(p, s, zc__respawn_count_crash(p, s));
+        kept += s->generation != R->generation;
+    }
+    zc_log(ZC_LOG_ERROR, NS, "reload to generation %llu failed after %llu ms: "
+           "slot %u: %s. %u of %u slots replaced; the other %u keep%s their "
+           "workers. %s", (unsigned long long) R->generation, reload_ms(p),
+           failed->index, why, R->replaced, p->n_slots, kept,
+           kept == 1 ? "s" : "", R->again
+           ? "The reload asked for during this one is dropped: send SIGHUP "
+             "again to retry." : "Send SIGHUP again to retry.");
+    R->again = false;
+    emit_reload(p, ZC_RELOAD_FAILED);
+}
+
+void zc__reload_interrupted(struct zc_primary *p, const char *name)
+{
+    struct reload *R = &p->reload;
+
+    R->active = false;
+    R->again = false;
+    zc_log(ZC_LOG_WARN, NS, "received SIG%s during the reload to generation "
+           "%llu: abandoning it after %llu ms, %u of %u slots replaced", name,
+           (unsigned long long) R->generation, reload_ms(p), R->replaced,
+           p->n_slots);
+    emit_reload(p, ZC_RELOAD_INTERRUPTED);
+}
+
+static void start_replacement(struct zc_primary *p, struct slot *s)
+{
+    struct reload *R = &p->reload;
+    char what[PATH_MAX + 32], note[160], why[PATH_MAX + 96], old[48];
+    struct worker *w;
+    int r;
+
+    if (s->state == SLOT_BACKOFF)
+        zc__timer_stop(&p->loop, &s->timer);
+    snprintf(old, sizeof(old), "replacing worker %llu",
+             s->w ? (unsigned long long) s->w->id : 0ull);
+    snprintf(note, sizeof(note), " (reload to generation %llu, step %u of %u, "
+             "%s)", (unsigned long long) R->generation, R->next, p->n_slots,
+             s->w ? old : "which had no worker running");
+    r = zc__worker_spawn(p, s, R->generation, note, &w, what, sizeof(what));
+    if (r < 0) {
+        snprintf(why, sizeof(why), "worker %llu could not be started: %s: %s",
+                 (unsigned long long) s->last_id, what, zc_strerror(r));
+        zc__reload_failed(p, s, why);
+        return;
+    }
+    R->stepping++;
+    s->next = w;
+    zc__timer_init(&w->ready_deadline, on_ready_deadline);
+    if (zc__timer_start(&p->loop, &w->ready_deadline, w->started_us +
+                        p->opt.ready_timeout_ms * 1000ull) < 0) {
+        zc__reload_failed(p, s, "no memory for the replacement's ready deadline");
+        return;
+    }
+    zc__worker_ready_policy(p, w);
+}
+
+/* The slot's replacement is ready: it serves, and the old worker goes. */
+void zc__reload_promote(struct zc_primary *p, struct slot *s)
+{
+    struct reload *R = &p->reload;
+    struct worker *w = s->next, *old = s->w;
+    unsigned long long ms = (zc__now_us() - w->started_us) / 1000;
+
+    zc__timer_stop(&p->loop, &w->ready_deadline);
+    s->next = NULL;
+    s->w = w;
+    s->state = SLOT_RUNNING;
+    s->generation = w->generation;
+    s->crashes = 0;
+    s->ready_us = zc__now_us();
+    R->replaced++;
+    if (old) {
+        zc_log(ZC_LOG_INFO, NS, "reload to generation %llu: slot %u replaced "
+               "(%u of %u): worker %llu ready in %llu ms; retiring worker %llu "
+               "(pid %d)", (unsigned long long) R->generation, s->index,
+               R->replaced, p->n_slots, (unsigned long long) w->id, ms,
+               (unsigned long long) old->id, (int) old->pid);
+        old->step_of = R->generation;
+        zc__worker_retire(p, old);
+    } else {
+        zc_log(ZC_LOG_INFO, NS, "reload to generation %llu: slot %u filled "
+               "(%u of %u): worker %llu ready in %llu ms",
+               (unsigned long long) R->generation, s->index, R->replaced,
+               p->n_slots, (unsigned long long) w->id, ms);
+        R->stepping--;
+    }
+    zc__reload_pump(p);
+}
+
+/*
+ * Starts as many steps as the limits allow: at most max_surge under way,
+ * and never more than N + max_surge processes, old ones still draining
+ * and respawns to come included. Slots created during this reload already run its generation.
+ * Ends the reload when every slot is stepped and every old worker gone.
+ */
+static unsigned respawns_due(const struct zc_primary *p)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < p->n_slots; i++)
+        n += zc__timer_is_active(&p->slots[i]->timer);
+    return n;
+}
+
+void zc__reload_pump(struct zc_primary *p)
+{
+    struct reload *R = &p->reload;
+
+    if (!R->active || R->pumping)
+        return;
+    R->pumping = true;
+    /* A slot waiting for its respawn will have a process again: count it,
+     * or the respawn could take the fleet past N + max_surge. */
+    while (R->active && R->next < p->n_slots &&
+           R->stepping < p->opt.max_surge &&
+           p->n_alive + respawns_due(p) < p->n_slots + p->opt.max_surge) {
+        struct slot *s = p->slots[R->next++];
+
+        if (s->generation != R->generation)
+            start_replacement(p, s);
+    }
+    R->pumping = false;
+    if (R->active && R->next >= p->n_slots && R->stepping == 0)
+        reload_done(p);
+}
+
+/*
+ * Without listeners of ours, workers bind their own sockets (SO_REUSEPORT,
+ * say). Then a retired worker's socket closes with whatever waits in its
+ * accept queue: reset, unless the kernel moves it to the other sockets of
+ * the group (net.ipv4.tcp_migrate_req, Linux 5.14). Said once per fleet.
+ */
+static void warn_own_sockets(struct zc_primary *p)
+{
+    static const char *const path = "/proc/sys/net/ipv4/tcp_migrate_req";
+    char v = '?';
+    int fd;
+
+    if (p->said_own_sockets || p->n_listeners > 0)
+        return;
+    p->said_own_sockets = true;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &v, 1) != 1)
+            v = '?';
+        (void) close(fd);
+    }
+    if (v == '1')
+        zc_log(ZC_LOG_INFO, NS, "no listening sockets of ours: workers that "
+               "bind SO_REUSEPORT themselves leave their queued connections "
+               "to the others (net.ipv4.tcp_migrate_req is 1)");
+    else
+        zc_log(ZC_LOG_WARN, NS, "no listening sockets of ours: if workers "
+               "bind SO_REUSEPORT themselves, connections queued on a retired "
+               "worker's socket are reset when it closes (net.ipv4."
+               "tcp_migrate_req is %s; set it to 1, or give -l to zcluster so "
+               "every worker shares one socket)", v == '0' ? "0" : "unknown");
+}
+
+/* Returns 0 when it starts, 1 when it was coalesced into the one under way. */
+int zc__reload_start(struct zc_primary *p, const char *by)
+{
+    struct reload *R = &p->reload;
+
+    if (p->shutting_down) {
+        zc_log(ZC_LOG_WARN, NS, "%s: shutting down, not reloading", by);
+        return -ECANCELED;
+    }
+    if (R->active) {
+        R->again = true;
+        zc_log(ZC_LOG_INFO, NS, "%s: the reload to generation %llu is under "
+               "way (%u of %u slots replaced); one more will follow when it "
+               "succeeds", by, (unsigned long long) R->generation,
+               R->replaced, p->n_slots);
+        return 1;
+    }
+    warn_own_sockets(p);
+    p->generation++;
+    *R = (struct reload) { .active = true, .generation = p->generation,
+                           .start_us = zc__now_us(), .min_ready = p->n_ready,
+                           .max_alive = p->n_alive };
+    zc_log(ZC_LOG_INFO, NS, "%s: rolling reload to generation %llu: %u "
+           "worker%s, %u at a time, each replacement to be ready within %u ms",
+           by, (unsigned long long) R->generation, p->n_slots,
+           PLURAL(p->n_slots), p->opt.max_surge, p->opt.ready_timeout_ms);
+    zc__reload_pump(p);
+    return 0;
+}

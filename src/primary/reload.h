@@ -1,0 +1,21 @@
+/* The rolling reload (reload.c). */
+#ifndef ZC_RELOAD_H
+#define ZC_RELOAD_H
+
+#include "primary/fleet.h"
+
+/* Starts a reload (by: who asked, for the log). Returns 0 when it
+ * starts, 1 when it is folded into the one under way, -ECANCELED during
+ * shutdown. */
+int zc__reload_start(struct zc_primary *p, const char *by);
+/* Starts the steps the limits allow; ends the reload when all are done. */
+void zc__reload_pump(struct zc_primary *p);
+/* Slot s's replacement is ready: it serves, the old worker retires. */
+void zc__reload_promote(struct zc_primary *p, struct slot *s);
+/* A replacement failed at slot s (why: for the log): the reload stops. */
+void zc__reload_failed(struct zc_primary *p, const struct slot *s,
+                       const char *why);
+/* A shutdown signal (name) ends the reload where it is. */
+void zc__reload_interrupted(struct zc_primary *p, const char *name);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * Scaling: slots added (each starts a worker at once, or with the first
+ * spawn round) or removed from the top (their workers drain like retired
+ * ones, and sticky clients waiting for them are hashed again).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "primary/reload.h"
+#include "primary/respawn.h"
+#include "primary/scale.h"
+#include "primary/sticky.h"
+#include "primary/worker.h"
+
+#define NS ZC__PNS
+
+/* The highest slot goes; its workers drain like retired ones. */
+static void remove_slot(struct zc_primary *p, struct slot *s)
+{
+    zc__timer_stop(&p->loop, &s->timer);
+    if (s->next) {
+        p->reload.stepping--;
+        zc__worker_retire(p, s->next);
+    }
+    if (s->w) {
+        zc_log(ZC_LOG_INFO, NS, "slot %u removed: retiring worker %llu "
+               "(pid %d)", s->index, (unsigned long long) s->w->id,
+               (int) s->w->pid);
+        zc__worker_retire(p, s->w);
+    } else {
+        zc_log(ZC_LOG_INFO, NS, "slot %u removed (it had no worker running)",
+               s->index);
+    }
+    zc__sticky_slot_removed(p, s);
+    free(s);
+}
+
+int zc__scale_to(struct zc_primary *p, unsigned n, const char *by)
+{
+    unsigned from = p->n_slots;
+
+    if (n < 1 || n > ZC_MAX_WORKERS)
+        return -EINVAL;
+    if (p->shutting_down) {
+        zc_log(ZC_LOG_WARN, NS, "%s: shutting down, not scaling", by);
+        return -ECANCELED;
+    }
+    if (n == from)
+        return 0;
+    if (zc__respawn_grow_slots(p, n) < 0) {
+        zc_log(ZC_LOG_ERROR, NS, "%s: no memory to scale to %u workers", by, n);
+        return -ENOMEM;
+    }
+    zc_log(ZC_LOG_INFO, NS, "%s: scaling from %u to %u worker%s", by, from, n,
+           PLURAL(n));
+    while (p->n_slots > n)
+        remove_slot(p, p->slots[--p->n_slots]);
+    while (p->n_slots < n) {
+        struct slot *s = zc__respawn_slot_new(p, p->n_slots);
+
+        if (!s) {
+            zc_log(ZC_LOG_ERROR, NS, "no memory for slot %u: staying at %u "
+                   "workers", p->n_slots, p->n_slots);
+            break;
+        }
+        p->slots[p->n_slots++] = s;
+        p->announced_ready = false;
+        /* From primary_init, the first spawn round starts it. */
+        if (p->started)
+            zc__respawn_spawn_slot(p, s);
+    }
+    zc__reload_pump(p);
+    return 0;
+}

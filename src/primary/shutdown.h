@@ -1,0 +1,15 @@
+/* Graceful shutdown (shutdown.c). */
+#ifndef ZC_SHUTDOWN_H
+#define ZC_SHUTDOWN_H
+
+#include <stdbool.h>
+
+#include "primary/fleet.h"
+
+/* sig asked for it: drain (or kill at once when !drain); a second call
+ * while draining kills at once. */
+void zc__shutdown_begin(struct zc_primary *p, int sig, bool drain);
+/* The shutdown timer's callback (p->shutdown_timer). */
+void zc__shutdown_on_timeout(struct zc__loop *l, struct zc__timer *t);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * Signals become actions here, one table for all (nginx's signals[] idea):
+ * TERM and INT drain, QUIT kills, HUP reloads, TTIN and TTOU scale by one,
+ * CHLD reaps. They are blocked and read from the loop's signalfd, so no
+ * handler ever runs.
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/compat.h"
+#include "base/log.h"
+#include "primary/inputs.h"
+#include "primary/lifecycle.h"
+#include "primary/reload.h"
+#include "primary/scale.h"
+#include "primary/shutdown.h"
+#include "primary/signals.h"
+
+#define NS ZC__PNS
+
+static void on_sigchld(struct zc_primary *p, int sig)
+{
+    (void) sig;
+    /* What a worker said before it died (READY=1, STATUS=) is read before
+     * its death is handled, whatever order epoll reports the two fds in. */
+    zc__inputs_notify_drain(p);
+    zc__lifecycle_reap(p);
+}
+
+static void on_stop(struct zc_primary *p, int sig)
+{
+    zc__shutdown_begin(p, sig, true);
+}
+
+static void on_quit(struct zc_primary *p, int sig)
+{
+    zc__shutdown_begin(p, sig, false);
+}
+
+static void on_hup(struct zc_primary *p, int sig)
+{
+    (void) sig;
+    (void) zc__reload_start(p, "received SIGHUP");
+}
+
+/* One worker more or less, as gunicorn and unicorn do. */
+static void on_scale_signal(struct zc_primary *p, int sig)
+{
+    bool up = sig == SIGTTIN;
+    char by[32];
+
+    snprintf(by, sizeof(by), "received SIG%s", zc__signal_name(sig));
+    if (up ? p->n_slots >= ZC_MAX_WORKERS : p->n_slots <= 1) {
+        zc_log(ZC_LOG_WARN, NS, "%s: already at %u worker%s, the %s; ignoring "
+               "it", by, p->n_slots, PLURAL(p->n_slots), up ? "most" : "fewest");
+        return;
+    }
+    (void) zc__scale_to(p, up ? p->n_slots + 1 : p->n_slots - 1, by);
+}
+
+/* What each signal does, as one table (nginx's signals[] idea). */
+static const struct {
+    int sig;
+    void (*fn)(struct zc_primary *p, int sig);
+} signal_actions[] = {
+    { SIGCHLD, on_sigchld },
+    { SIGTERM, on_stop },
+    { SIGINT, on_stop },
+    { SIGQUIT, on_quit },
+    { SIGHUP, on_hup },
+    { SIGTTIN, on_scale_signal },
+    { SIGTTOU, on_scale_signal },
+};
+
+#define N_SIGNALS (sizeof(signal_actions) / sizeof(signal_actions[0]))
+_Static_assert(N_SIGNALS == ZC__N_SIGNALS, "ZC__N_SIGNALS is the table's size");
+
+void zc__signals_on(struct zc__loop *l, const struct signalfd_siginfo *si)
+{
+    struct zc_primary *p = zc__container_of(l, struct zc_primary, loop);
+
+    for (size_t i = 0; i < sizeof(signal_actions) / sizeof(signal_actions[0]); i++)
+        if ((int) si->ssi_signo == signal_actions[i].sig) {
+            signal_actions[i].fn(p, (int) si->ssi_signo);
+            return;
+        }
+}
+
+/*
+ * Takes the signals of signal_actions[] over: blocked (they are read from
+ * the signalfd) and at their default disposition. An inherited SIG_IGN
+ * would make a signal vanish before it is ever pending, so the signalfd
+ * would never see it: a non-interactive shell's "zcluster &" starts with
+ * SIGINT ignored, and an ignored SIGCHLD makes the kernel reap workers
+ * behind our back. The old state is saved for restore_signals().
+ */
+void zc__signals_take(struct zc_primary *p, struct sigaction *old,
+                      sigset_t *old_mask)
+{
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+    sigemptyset(&p->signals);
+    for (size_t i = 0; i < N_SIGNALS; i++)
+        sigaddset(&p->signals, signal_actions[i].sig);
+    (void) sigprocmask(SIG_BLOCK, &p->signals, old_mask);
+    for (size_t i = 0; i < N_SIGNALS; i++)
+        (void) sigaction(signal_actions[i].sig, &dfl, &old[i]);
+}
+
+void zc__signals_restore(const struct sigaction *old,
+                         const sigset_t *old_mask)
+{
+    for (size_t i = 0; i < N_SIGNALS; i++)
+        (void) sigaction(signal_actions[i].sig, &old[i], NULL);
+    (void) sigprocmask(SIG_SETMASK, old_mask, NULL);
+}

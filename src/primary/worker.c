@@ -1,0 +1,309 @@
+/*
+ * One worker process: started (fork and exec, with its link and its metrics
+ * registry), told it is ready by its policy or its ready timer, asked to
+ * drain (the shutdown message, then the stop signal, then SIGKILL on its
+ * deadline), retired, reaped and forgotten. What each of these means for
+ * its slot and the fleet is decided above: respawn.c, reload.c,
+ * lifecycle.c.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/compat.h"
+#include "base/log.h"
+#include "base/spawn.h"
+#include "primary/collect.h"
+#include "primary/env.h"
+#include "primary/events.h"
+#include "primary/link.h"
+#include "primary/worker.h"
+#include "proto/types.h"
+
+#define NS ZC__PNS
+/* How long a linked worker has to answer "shutdown" with "stopping"
+ * before it gets the stop signal as well (at most half the timeout). */
+#define STOP_ACK_MS 1000
+
+void zc__worker_describe_exit(int status, char *buf, size_t size)
+{
+    const char *name;
+
+    if (WIFEXITED(status)) {
+        snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+        return;
+    }
+    name = zc__signal_name(WTERMSIG(status));
+    if (name)
+        snprintf(buf, size, "was killed by signal %s%s", name,
+                 WCOREDUMP(status) ? " (core dumped)" : "");
+    else
+        snprintf(buf, size, "was killed by signal %d%s", WTERMSIG(status),
+                 WCOREDUMP(status) ? " (core dumped)" : "");
+}
+
+/* Keeps n_ready, and the reload's fewest-ready figure, in step. */
+void zc__worker_set_state(struct zc_primary *p, struct worker *w,
+                          enum worker_state state)
+{
+    if (w->state == W_READY && state != W_READY) {
+        p->n_ready--;
+        if (p->reload.active && p->n_ready < p->reload.min_ready)
+            p->reload.min_ready = p->n_ready;
+    } else if (w->state != W_READY && state == W_READY) {
+        p->n_ready++;
+    }
+    w->state = state;
+}
+
+void zc__worker_signal(struct worker *w, int sig)
+{
+    /* The worker leads its own process group, so killpg also reaches its
+     * children. One that moved to another group (setsid) gets kill(). Only
+     * unreaped pids are signalled, so the pid cannot have been reused. */
+    if (w->pid > 0 && killpg(w->pid, sig) == -1 && errno == ESRCH)
+        (void) kill(w->pid, sig);
+}
+
+/* Arms the SIGKILL deadline of a worker asked to stop, if it has its own
+ * (a retired one; at shutdown the shutdown timer does it for all). */
+static void arm_kill(struct zc_primary *p, struct worker *w)
+{
+    if (!w->kill_at_us) {
+        zc__timer_stop(&p->loop, &w->timer);
+    } else if (zc__timer_start(&p->loop, &w->timer, w->kill_at_us) < 0) {
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (pid %d): no memory for its stop "
+               "deadline: killing it with SIGKILL now",
+               (unsigned long long) w->id, (int) w->pid);
+        zc__worker_signal(w, SIGKILL);
+    }
+}
+
+static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
+{
+    struct worker *w = zc__container_of(t, struct worker, timer);
+    struct zc_primary *p = w->p;
+    char how[64];
+
+    (void) l;
+    if (w->state == W_STARTING) {
+        snprintf(how, sizeof(how), p->opt.ready == ZC_READY_DELAY
+                 ? "ready delay of %u ms elapsed" : "up %u ms without READY=1",
+                 p->opt.ready_delay_ms);
+        p->hooks.ready(p, w, how);
+    } else if (w->state == W_DRAINING && !w->signalled && !w->stop_acked) {
+        zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) did not answer "
+               "the shutdown message: sending it the stop signal",
+               (unsigned long long) w->id, w->slot_index, (int) w->pid);
+        zc__worker_signal(w, p->opt.stop_signal);
+        w->signalled = true;
+        arm_kill(p, w);
+    } else if (w->state == W_DRAINING) {
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) still running "
+               "%u ms after it was asked to stop: killing it with SIGKILL",
+               (unsigned long long) w->id, w->slot_index, (int) w->pid,
+               p->opt.shutdown_timeout_ms);
+        zc__worker_signal(w, SIGKILL);
+    }
+}
+
+void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)
+{
+    switch (p->opt.ready) {
+    case ZC_READY_IMMEDIATE:
+        p->hooks.ready(p, w, "immediate");
+        break;
+    case ZC_READY_AUTO:
+    case ZC_READY_DELAY:
+        if (zc__timer_start(&p->loop, &w->timer,
+                            w->started_us + p->opt.ready_delay_ms * 1000ull) < 0)
+            p->hooks.ready(p, w, "no memory for a ready timer");
+        break;
+    default:            /* NOTIFY: only READY=1 will do */
+        break;
+    }
+}
+
+/*
+ * Starts a worker process for slot s, of generation gen, and logs it with
+ * note appended. On failure returns -errno with what failed in what (the
+ * program, or the socketpair of its link) for the caller to log; the id
+ * it would have had is used up, as a failed fork's would be.
+ */
+int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
+                     const char *note, struct worker **ret, char *what,
+                     size_t what_size)
+{
+    char path[PATH_MAX];
+    int fds[ZC_MAX_LISTEN + 2], pair[2], metrics_fd;
+    struct zc__spawn sp = {
+        .path = path, .argv = p->argv, .envp = p->env.envp,
+        .fds = fds, .n_fds = (int) zc__env_worker_listeners(p) + 1,
+        .stdin_fd = p->devnull, .pdeath_signal = SIGKILL,
+        .nofile = p->nofile_raised ? &p->nofile : NULL,
+    };
+    struct worker *w;
+    pid_t pid = -1;
+    int r;
+
+    s->last_id = p->next_worker_id++;
+    r = zc__env_resolve_exec(p, path, sizeof(path));
+    if (r < 0) {
+        snprintf(what, what_size, "cannot execute '%s'",
+                 p->self_path ? p->self_path : p->argv[0]);
+        return r;
+    }
+    w = calloc(1, sizeof(*w));
+    if (!w) {
+        snprintf(what, what_size, "its record");
+        return -ENOMEM;
+    }
+    *w = (struct worker) { .p = p, .slot = s, .slot_index = s->index,
+                           .id = s->last_id, .generation = gen, .pid = -1 };
+    w->ipc.fd = -1;
+    zc__timer_init(&w->timer, on_worker_timer);
+    /* A reload arms it, with its own callback (reload.c). */
+    zc__timer_init(&w->ready_deadline, NULL);
+    /* Non-blocking on both ends; the worker's end is placed after the
+     * listeners and closed here once it has it. */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+                   pair) == -1) {
+        r = -errno;
+        snprintf(what, what_size, "socketpair for its IPC link");
+        free(w);
+        return r;
+    }
+    memcpy(fds, p->listen_fds, sizeof(int) * zc__env_worker_listeners(p));
+    fds[zc__env_worker_listeners(p)] = pair[1];
+    (void) zc__collect_spawning(p, w, &metrics_fd);  /* logged; not fatal */
+    if (metrics_fd >= 0)
+        fds[sp.n_fds++] = metrics_fd;
+    sp.listen_pid = zc__env_prepare(p, w, metrics_fd >= 0);
+    r = zc__spawn(&sp, &pid);
+    (void) close(pair[1]);
+    zc__collect_spawned(p, w, metrics_fd);
+    if (r < 0) {
+        (void) close(pair[0]);
+        zc__collect_exited(p, w, NULL);
+        free(w);
+        snprintf(what, what_size, "%s '%s'", r == -EAGAIN || r == -ENOMEM
+                 ? "fork for" : "cannot execute", path);
+        return r;
+    }
+    if (zc__link_open(p, w, pair[0]) < 0)
+        zc__link_close(p, w);   /* it runs without a link: logged on use */
+    w->pid = pid;
+    w->state = W_STARTING;
+    w->started_us = zc__now_us();
+    w->next = p->workers;
+    if (w->next)
+        w->next->prev = w;
+    p->workers = w;
+    p->n_alive++;
+    if (p->reload.active && p->n_alive > p->reload.max_alive)
+        p->reload.max_alive = p->n_alive;
+    zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) started: %s%s",
+           (unsigned long long) w->id, s->index, (int) pid, path, note);
+    zc__emit_worker(p, ZC_EVENT_SPAWNED, w, 0);
+    *ret = w;
+    return 0;
+}
+
+/*
+ * Asks one worker to drain. A linked worker gets the "shutdown" message
+ * (with the time it has) and a moment to answer "stopping" before the
+ * stop signal follows; one that already said "stopping" gets nothing more.
+ * kill_at_us is its own SIGKILL deadline (0: the shutdown timer's). Asking
+ * twice changes nothing. Returns whether the message went, for the log.
+ */
+bool zc__worker_stop(struct zc_primary *p, struct worker *w,
+                     uint64_t kill_at_us)
+{
+    uint32_t ack_ms = p->opt.shutdown_timeout_ms / 2;
+    uint64_t now = zc__now_us();
+    char ms[16];
+
+    if (w->pid <= 0 || w->stop_sent)
+        return w->pid > 0 && !w->signalled;
+    zc__timer_stop(&p->loop, &w->ready_deadline);
+    zc__worker_set_state(p, w, W_DRAINING);
+    w->stop_sent = true;
+    w->stop_us = now;
+    w->kill_at_us = kill_at_us;
+    if (w->stop_acked) {
+        arm_kill(p, w);
+        return true;
+    }
+    if (ack_ms > STOP_ACK_MS)
+        ack_ms = STOP_ACK_MS;
+    snprintf(ms, sizeof(ms), "%u", p->opt.shutdown_timeout_ms);
+    if (w->linked && zc__link_queue(p, w, "shutdown", ms, strlen(ms), NULL, 0) == 0 &&
+        zc__timer_start(&p->loop, &w->timer, now + ack_ms * 1000ull) == 0)
+        return true;
+    zc__worker_signal(w, p->opt.stop_signal);
+    w->signalled = true;
+    arm_kill(p, w);
+    return false;
+}
+
+/* Out of its slot for good: it drains, with shutdown_timeout to do it. */
+void zc__worker_retire(struct zc_primary *p, struct worker *w)
+{
+    w->retired = true;
+    w->slot = NULL;
+    (void) zc__worker_stop(p, w, zc__now_us() + p->opt.shutdown_timeout_ms * 1000ull);
+}
+
+void zc__worker_stop_acked(struct zc_primary *p, struct worker *w)
+{
+    w->stop_acked = true;
+    if (w->state == W_DRAINING && !w->signalled)
+        arm_kill(p, w);
+}
+
+/* Reaped: out of the list, onto the dead one until before_poll. */
+void zc__worker_forget(struct zc_primary *p, struct worker *w)
+{
+    zc__timer_stop(&p->loop, &w->timer);
+    zc__timer_stop(&p->loop, &w->ready_deadline);
+    zc__worker_set_state(p, w, W_EXITED);
+    w->pid = -1;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        p->workers = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->next = p->dead;
+    p->dead = w;
+    p->n_alive--;
+}
+
+/* A linear scan: it runs once per exit or notify message, never per
+ * request, and a thousand workers scan in a microsecond. */
+struct worker *zc__worker_by_pid(struct zc_primary *p, pid_t pid)
+{
+    for (struct worker *w = p->workers; w; w = w->next)
+        if (w->pid == pid)
+            return w;
+    return NULL;
+}
+
+/* Only on an error path: the library returns into its caller's process,
+ * where no PDEATHSIG would fire, so no worker may be left running. */
+void zc__worker_kill_and_reap_all(struct zc_primary *p)
+{
+    for (struct worker *w = p->workers; w; w = w->next) {
+        zc__ipc_close(&w->ipc);
+        zc__worker_signal(w, SIGKILL);
+        while (waitpid(w->pid, NULL, 0) == -1 && errno == EINTR)
+            ;
+        w->pid = -1;
+    }
+}
