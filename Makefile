@@ -62,9 +62,9 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 PROGS := $(BUILD)/zcluster $(BUILD)/zcluster-hello
 ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
-       $(BUILD)/zcluster-counter $(BUILD)/test-runner
+       $(BUILD)/zcluster-shared $(BUILD)/zcluster-counter $(BUILD)/test-runner
 
-.PHONY: all check demo install clean deps fuzz
+.PHONY: all check demo install clean deps fuzz layers
 all: $(ALL)
 
 $(BUILD)/%.o: %.c include/zcluster.h $(LIB_HDRS) $(wildcard tests/*.h) Makefile
@@ -82,12 +82,19 @@ $(BUILD)/libzcluster.a: $(LIB_OBJS)
 $(BUILD)/libzcluster.so: $(LIB_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libzcluster.so.0 $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lmicrohttpd
+	$(Q)ln -sf libzcluster.so $@.0
 
 # The tool and the examples link the static library: one self-contained
 # binary each, nothing to set up at run time.
 $(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
+
+# The same tool against libzcluster.so: it uses the public header only, so
+# it links either way (tests/integration/test-cli.c runs both).
+$(BUILD)/zcluster-shared: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.so
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -L$(BUILD) -lzcluster -Wl,-rpath,'$$ORIGIN'
 
 $(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
@@ -119,7 +126,12 @@ build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) include/zcluster.h $(LIB_HDRS
 deps:
 	@scripts/deps.sh build
 
-check: deps all
+# The tree's shape: layers include downwards, no call cycle between
+# files, no file over 800 lines (scripts/layers.sh, docs/architecture.md).
+layers: all
+	@scripts/layers.sh $(BUILD)
+
+check: deps all layers
 	ZC_BUILD=$(BUILD) $(BUILD)/test-runner $(TESTS)
 
 demo: deps all

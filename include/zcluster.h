@@ -177,6 +177,58 @@ typedef struct zc_options {
 ZC_EXPORT void zc_options_init(zc_options *o);
 
 /*
+ * Options by name: one table that the zcluster tool's parser, its --help
+ * and the checks share, so a new option is one row, and a program of
+ * yours can take the tool's options the way the tool does. Each row is a
+ * long option name ("respawn-delay") and the field it sets.
+ */
+typedef struct zc_option_info {
+    const char *name;       /* long name, without "--" */
+    char short_name;        /* 'w' for -w, or 0 */
+    const char *arg;        /* the value's name in help ("MS"); NULL: a flag */
+    const char *help;       /* what it does, one sentence, no default */
+    bool repeatable;        /* may be given more than once (listen) */
+} zc_option_info;
+
+/* The i-th row (0, 1, ... in --help order); NULL past the last. The rows
+ * are static: safe from any thread. */
+ZC_EXPORT const zc_option_info *zc_option_get(size_t i);
+
+/*
+ * Sets the option called name from text, the way the tool's command line
+ * does: durations take ms, s or m ("500", "500ms", "2s"), signals a name
+ * or a number, flags no value (NULL). Returns 0; -ENOENT for an unknown
+ * name; -EINVAL for a value that does not parse or is out of range, with
+ * a sentence for the user in why (of why_size bytes, may be NULL):
+ * "invalid --workers '0': expected a whole number from 1 to 4096". value
+ * is borrowed by o for the string options (listen, metrics). "listen"
+ * appends to the array o->listen points to, which must be writable and
+ * have room for ZC_MAX_LISTEN addresses (-EINVAL when full or NULL).
+ */
+ZC_EXPORT int zc_option_set(zc_options *o, const char *name,
+                            const char *value, char *why, size_t why_size);
+
+/*
+ * Writes the option's value in o as the tool would take it ("30000",
+ * "TERM", "on-failure", "delay:500"), or what it means when it is unset
+ * ("one per CPU", "none"), into buf (of size bytes, '\0'-terminated,
+ * truncated if need be). Returns the length it needed, or -ENOENT.
+ * zc_options_init() then this is how --help prints its defaults.
+ */
+ZC_EXPORT int zc_option_format(const zc_options *o, const char *name,
+                               char *buf, size_t size);
+
+/*
+ * Checks what no single option can: --respawn-delay above
+ * --max-respawn-delay, --proxy-protocol without --sticky, --sticky with no
+ * address to accept on (has_inherited: the process was given sockets by
+ * systemd, LISTEN_FDS). Returns 0, or -EINVAL with a sentence in why.
+ * zc_cluster_run() checks all of it again (logged, status 2).
+ */
+ZC_EXPORT int zc_options_check(const zc_options *o, bool has_inherited,
+                               char *why, size_t why_size);
+
+/*
  * Run a fleet, or be one of its workers.
  *
  * In a process started by a zcluster primary (ZC_WORKER_ID is set), call

@@ -1,12 +1,17 @@
 /*
  * Options: their defaults (zc_options_init) and the check every caller
- * gets, the tool and the library alike.
+ * gets, the tool and the library alike, on the ranges of the options
+ * table (optable.c).
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "primary/optable.h"
 #include "primary/options.h"
 
 #define NS "zc:primary"
@@ -36,22 +41,57 @@ void zc_options_init(zc_options *o)
     o->proxy_timeout_ms = 5000;
 }
 
+/* A row's range, on the field as the library's caller set it. Durations
+ * with no range of their own, and a day's upper bound, are the tool's
+ * parsing limits, not the library's. */
+static bool in_range(const zc_options *o, const struct zc__opt *r)
+{
+    const void *f = (const char *) o + r->offset;
+    double v;
+
+    switch (r->kind) {
+    case ZC__OPT_UINT:
+        v = *(const unsigned *) f;
+        /* workers: 0 is one per CPU */
+        if (v == 0 && r->offset == offsetof(zc_options, workers))
+            return true;
+        break;
+    case ZC__OPT_DURATION:
+        v = *(const uint32_t *) f;
+        break;
+    case ZC__OPT_FACTOR:
+        v = *(const double *) f;
+        break;
+    default:
+        return true;
+    }
+    if (r->max == 0)
+        return true;
+    return v >= r->min && (v <= r->max || r->max == 86400000.0);
+}
+
 /* The library's callers get the tool's checks too: a bad option is a
  * logged error and exit status 2, never a fleet that misbehaves later. */
 int zc__options_validate(const zc_options *o)
 {
+    const struct zc__opt *r;
     const char *why = NULL;
+    char range[64];
 
-    if (o->workers > ZC_MAX_WORKERS)
-        why = "workers: more than 4096";
-    else if (o->n_listen > ZC_MAX_LISTEN || (o->n_listen && !o->listen))
+    for (size_t i = 0; (r = zc__opt_at(i)); i++)
+        if (!in_range(o, r)) {
+            zc__opt_range_text(r, range, sizeof(range));
+            zc_log(ZC_LOG_ERROR, NS, "invalid options: %s: must be %s%s",
+                   r->field, range, r->offset == offsetof(zc_options, workers)
+                   ? " (0: one per CPU)" : "");
+            return -EINVAL;
+        }
+    if (o->n_listen > ZC_MAX_LISTEN || (o->n_listen && !o->listen))
         why = "listen: more than 64 addresses";
     else if (o->ready < ZC_READY_AUTO || o->ready > ZC_READY_DELAY)
         why = "ready: unknown policy";
     else if (o->respawn < ZC_RESPAWN_ON_FAILURE || o->respawn > ZC_RESPAWN_NEVER)
         why = "respawn: unknown policy";
-    else if (!(o->backoff_factor >= 1.0 && o->backoff_factor <= 1000.0))
-        why = "backoff_factor: must be from 1 to 1000";
     else if (o->respawn_delay_ms > o->max_respawn_delay_ms)
         why = "respawn_delay_ms: larger than max_respawn_delay_ms";
     else if (o->stop_signal <= 0 || o->stop_signal >= NSIG ||
@@ -63,23 +103,9 @@ int zc__options_validate(const zc_options *o)
         why = "ipc_max_message: must be from 1 byte to 1 GiB";
     else if (o->ipc_queue_max < 4096)
         why = "ipc_queue_max: must be at least 4096 bytes";
-    else if (o->ready_timeout_ms == 0)
-        why = "ready_timeout_ms: must be at least 1 ms";
-    else if (o->max_surge < 1 || o->max_surge > ZC_MAX_WORKERS)
-        why = "max_surge: must be from 1 to 4096";
-    else if (o->metrics_timeout_ms < 100 || o->metrics_timeout_ms > 3600000)
-        why = "metrics_timeout_ms: must be from 100 ms to 1 hour";
-    else if (o->metrics_wait_ms < 1 || o->metrics_wait_ms > 60000)
-        why = "metrics_wait_ms: must be from 1 ms to 60 s";
     else if (o->metrics_memory < 4096 || o->metrics_memory > (1u << 30) ||
              o->metrics_memory % 4096)
         why = "metrics_memory: must be whole pages from 4 KiB to 1 GiB";
-    else if (o->sticky_wait_ms > 3600000)
-        why = "sticky_wait_ms: must be at most 1 hour";
-    else if (o->sticky_queue < 1 || o->sticky_queue > 1000000)
-        why = "sticky_queue: must be from 1 to 1000000";
-    else if (o->proxy_timeout_ms < 1 || o->proxy_timeout_ms > 3600000)
-        why = "proxy_timeout_ms: must be from 1 ms to 1 hour";
     else if (o->proxy_protocol && !o->sticky)
         why = "proxy_protocol: needs sticky (only then does the primary "
               "accept connections and see their headers)";

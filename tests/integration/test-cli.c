@@ -1,6 +1,7 @@
 /* The command line: bad input is a clear line and status 2; an address
  * that cannot be bound is status 1 with no worker started. */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,4 +112,50 @@ void test_cli_listen_errors(void)
     snprintf(marker, sizeof(marker), "%s/env.0", zt_tmpdir());
     ASSERT(stat(marker, &st) == -1);
     close(fd);
+}
+
+/* The tool uses the public header only, so it links against libzcluster.so
+ * too; that build reads the same table: the same --help, the same errors.
+ * --help names every row of the table with the default zc_options_init()
+ * sets. */
+void test_cli_shared_library(void)
+{
+    char shared[PATH_MAX], def[64], line[160];
+    char help_arg[] = "--help", surge[] = "--max-surge", zero[] = "0";
+    char tru[] = "/bin/true";
+    char *argv_s[] = { shared, help_arg, NULL };
+    char *argv_a[] = { (char *) zt_zcluster(), help_arg, NULL };
+    char *bad[] = { shared, surge, zero, tru, NULL };
+    struct zt_proc *s, *a;
+    const zc_option_info *i;
+    zc_options d;
+
+    snprintf(shared, sizeof(shared), "%.*s/zcluster-shared",
+             (int) (strrchr(zt_zcluster(), '/') - zt_zcluster()), zt_zcluster());
+    s = zt_start(argv_s, NULL);
+    a = zt_start(argv_a, NULL);
+    ASSERT_EQ(zt_exit_code(s, 5000), 0);
+    ASSERT_EQ(zt_exit_code(a, 5000), 0);
+    zt_pump(s, 100);
+    zt_pump(a, 100);
+    ASSERT_STREQ(s->log, a->log);
+    zc_options_init(&d);
+    for (size_t k = 0; (i = zc_option_get(k)); k++) {
+        snprintf(line, sizeof(line), "--%s%s%s", i->name, i->arg ? " " : "",
+                 i->arg ? i->arg : "");
+        ASSERT_CONTAINS(a->log, line);
+        ASSERT(zc_option_format(&d, i->name, def, sizeof(def)) > 0);
+        if (i->arg && strcmp(def, "none") != 0) {
+            snprintf(line, sizeof(line), "default: %s)", def);
+            ASSERT_CONTAINS(a->log, line);
+        }
+    }
+    zt_proc_free(s);
+    zt_proc_free(a);
+    s = zt_start(bad, NULL);
+    ASSERT_EQ(zt_exit_code(s, 5000), 2);
+    zt_pump(s, 100);
+    ASSERT_CONTAINS(s->log, "invalid --max-surge '0': expected a whole number "
+                    "from 1 to 4096");
+    zt_proc_free(s);
 }

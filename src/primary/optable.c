@@ -1,0 +1,378 @@
+/*
+ * The options table: each option's name, kind, field, range and help in
+ * one row. The tool parses its command line with it and prints --help
+ * from it (defaults from zc_options_init()), and the library checks its
+ * callers' options against the same ranges (options.c), so a range is
+ * written once and an error reads the same from both.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/compat.h"
+#include "base/parse.h"
+#include "primary/optable.h"
+
+#define DAY_MS 86400000u        /* the longest duration the tool takes */
+#define HOUR_MS 3600000u
+
+#define ROW(name_, short_, kind_, arg_, field_, min_, max_, help_)  \
+    { { name_, short_, arg_, help_, kind_ == ZC__OPT_LISTEN },      \
+      kind_, offsetof(zc_options, field_), #field_, min_, max_ }
+
+/* In --help order. A range of 0..0 means the kind's own (a duration: up to
+ * a day, unchecked in the library, as before the table). */
+static const struct zc__opt rows[] = {
+    ROW("workers", 'w', ZC__OPT_UINT, "N", workers, 1, ZC_MAX_WORKERS,
+        "number of workers"),
+    ROW("listen", 'l', ZC__OPT_LISTEN, "ADDR", listen, 0, 0,
+        "bind ADDR once and pass it to every worker; repeatable. "
+        "HOST:PORT, [V6]:PORT, :PORT, unix:PATH, unix:@NAME; NAME=ADDR "
+        "names it"),
+    ROW("ready", 0, ZC__OPT_READY, "POLICY", ready, 0, 0,
+        "when a worker is ready: auto (READY=1 or 1 s up), notify, "
+        "immediate, delay:MS"),
+    ROW("respawn", 0, ZC__OPT_RESPAWN, "WHEN", respawn, 0, 0,
+        "which exits are followed by a new worker: on-failure, always, "
+        "never"),
+    ROW("respawn-delay", 0, ZC__OPT_DURATION, "MS", respawn_delay_ms, 0, 0,
+        "delay before the first respawn"),
+    ROW("max-respawn-delay", 0, ZC__OPT_DURATION, "MS", max_respawn_delay_ms,
+        0, 0, "cap of the exponential backoff"),
+    ROW("backoff-factor", 0, ZC__OPT_FACTOR, "F", backoff_factor, 1, 1000,
+        "backoff growth per crash in a row"),
+    ROW("backoff-reset", 0, ZC__OPT_DURATION, "MS", backoff_reset_ms, 0, 0,
+        "ready this long clears the crash count"),
+    ROW("shutdown-timeout", 0, ZC__OPT_DURATION, "MS", shutdown_timeout_ms,
+        0, 0, "drain time before SIGKILL"),
+    ROW("stop-signal", 0, ZC__OPT_SIGNAL, "SIG", stop_signal, 0, 0,
+        "signal that asks a worker to drain"),
+    ROW("ready-timeout", 0, ZC__OPT_DURATION, "MS", ready_timeout_ms, 1,
+        DAY_MS, "a reload's new worker must be ready within this, or the "
+        "reload stops"),
+    ROW("max-surge", 0, ZC__OPT_UINT, "K", max_surge, 1, ZC_MAX_WORKERS,
+        "slots a reload replaces at a time"),
+    ROW("metrics", 0, ZC__OPT_ADDRESS, "ADDR", metrics, 0, 0,
+        "serve /metrics, /healthz and /readyz on HOST:PORT (Prometheus "
+        "text format)"),
+    ROW("metrics-timeout", 0, ZC__OPT_DURATION, "MS", metrics_timeout_ms,
+        100, HOUR_MS, "a client's request must arrive within this"),
+    ROW("metrics-wait", 0, ZC__OPT_DURATION, "MS", metrics_wait_ms, 1, 60000,
+        "a scrape waits this long for workers that report metrics by "
+        "message"),
+    ROW("sticky", 0, ZC__OPT_FLAG, NULL, sticky, 0, 0,
+        "the primary accepts and hands each connection to the worker of "
+        "the slot its client address hashes to (Node-style DJB2)"),
+    ROW("sticky-wait", 0, ZC__OPT_DURATION, "MS", sticky_wait_ms, 0, HOUR_MS,
+        "a connection waits this long for its slot's worker, then goes to "
+        "the next slot"),
+    ROW("sticky-queue", 0, ZC__OPT_UINT, "N", sticky_queue, 1, 1000000,
+        "connections that may wait per slot"),
+    ROW("proxy-protocol", 0, ZC__OPT_FLAG, NULL, proxy_protocol, 0, 0,
+        "with --sticky: connections start with a PROXY v1 or v2 header; "
+        "hash its client"),
+    ROW("proxy-timeout", 0, ZC__OPT_DURATION, "MS", proxy_timeout_ms, 1,
+        HOUR_MS, "the header must arrive within this"),
+};
+
+#define N_ROWS (sizeof(rows) / sizeof(rows[0]))
+
+static const char *const ready_names[] = {
+    [ZC_READY_AUTO] = "auto", [ZC_READY_NOTIFY] = "notify",
+    [ZC_READY_IMMEDIATE] = "immediate", [ZC_READY_DELAY] = "delay",
+};
+static const char *const respawn_names[] = {
+    [ZC_RESPAWN_ON_FAILURE] = "on-failure", [ZC_RESPAWN_ALWAYS] = "always",
+    [ZC_RESPAWN_NEVER] = "never",
+};
+
+const struct zc__opt *zc__opt_at(size_t i)
+{
+    return i < N_ROWS ? &rows[i] : NULL;
+}
+
+const struct zc__opt *zc__opt_find(const char *name)
+{
+    for (size_t i = 0; name && i < N_ROWS; i++)
+        if (strcmp(rows[i].info.name, name) == 0)
+            return &rows[i];
+    return NULL;
+}
+
+const zc_option_info *zc_option_get(size_t i)
+{
+    return i < N_ROWS ? &rows[i].info : NULL;
+}
+
+/* "1 ms", "60 s", "1 hour": a limit as a person says it. */
+static void duration_text(char *buf, size_t size, uint32_t ms)
+{
+    if (ms && ms % HOUR_MS == 0)
+        snprintf(buf, size, "%u hour%s", ms / HOUR_MS, ms == HOUR_MS ? "" : "s");
+    else if (ms && ms % 1000 == 0)
+        snprintf(buf, size, "%u s", ms / 1000);
+    else
+        snprintf(buf, size, "%u ms", ms);
+}
+
+void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size)
+{
+    char lo[32], hi[32];
+
+    if (r->kind != ZC__OPT_DURATION) {
+        snprintf(buf, size, "from %.15g to %.15g", r->min, r->max);
+        return;
+    }
+    duration_text(lo, sizeof(lo), (uint32_t) r->min);
+    duration_text(hi, sizeof(hi), (uint32_t) r->max);
+    if (r->min == 0)
+        snprintf(buf, size, "at most %s", hi);
+    else if (r->max == DAY_MS)
+        snprintf(buf, size, "at least %s", lo);
+    else
+        snprintf(buf, size, "from %s to %s", lo, hi);
+}
+
+static void *field(zc_options *o, const struct zc__opt *r)
+{
+    return (char *) o + r->offset;
+}
+
+static const void *cfield(const zc_options *o, const struct zc__opt *r)
+{
+    return (const char *) o + r->offset;
+}
+
+static int say(char *why, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
+
+static int say(char *why, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why && size) {
+        va_start(ap, fmt);
+        vsnprintf(why, size, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static int set_duration(zc_options *o, const struct zc__opt *r, const char *v,
+                        char *why, size_t size)
+{
+    char range[64];
+    uint32_t ms;
+
+    if (zc__parse_duration_ms(v, DAY_MS, &ms) < 0)
+        return say(why, size, "invalid --%s '%s': expected a duration from 0 "
+                   "to 24 hours, such as 500, 500ms or 2s", r->info.name, v);
+    if (r->max && (ms < r->min || ms > r->max)) {
+        zc__opt_range_text(r, range, sizeof(range));
+        return say(why, size, "invalid --%s '%s': must be %s", r->info.name,
+                   v, range);
+    }
+    *(uint32_t *) field(o, r) = ms;
+    return 0;
+}
+
+static int set_uint(zc_options *o, const struct zc__opt *r, const char *v,
+                    char *why, size_t size)
+{
+    unsigned long n;
+
+    if (zc__parse_uint(v, (unsigned long) r->min, (unsigned long) r->max, &n) < 0)
+        return say(why, size, "invalid --%s '%s': expected a whole number "
+                   "from %.15g to %.15g", r->info.name, v, r->min, r->max);
+    *(unsigned *) field(o, r) = (unsigned) n;
+    return 0;
+}
+
+static int set_factor(zc_options *o, const struct zc__opt *r, const char *v,
+                      char *why, size_t size)
+{
+    char *end;
+    double d;
+
+    errno = 0;
+    d = strtod(v, &end);
+    if (errno || end == v || *end || !(d >= r->min && d <= r->max))
+        return say(why, size, "invalid --%s '%s': expected a number from %.15g "
+                   "to %.15g", r->info.name, v, r->min, r->max);
+    *(double *) field(o, r) = d;
+    return 0;
+}
+
+static int set_signal(zc_options *o, const struct zc__opt *r, const char *v,
+                      char *why, size_t size)
+{
+    int sig = zc__signal_parse(v);
+
+    if (sig < 0 || sig == SIGKILL || sig == SIGSTOP)
+        return say(why, size, "invalid --%s '%s': expected a signal name or "
+                   "number such as TERM", r->info.name, v);
+    *(int *) field(o, r) = sig;
+    return 0;
+}
+
+static int set_ready(zc_options *o, const char *v, char *why, size_t size)
+{
+    for (int i = ZC_READY_AUTO; i < ZC_READY_DELAY; i++)
+        if (strcmp(v, ready_names[i]) == 0) {
+            o->ready = i;
+            return 0;
+        }
+    if (strncmp(v, "delay:", 6) == 0 &&
+        zc__parse_duration_ms(v + 6, DAY_MS, &o->ready_delay_ms) == 0) {
+        o->ready = ZC_READY_DELAY;
+        return 0;
+    }
+    return say(why, size, "invalid --ready '%s': expected auto, notify, "
+               "immediate or delay:MS", v);
+}
+
+static int set_respawn(zc_options *o, const char *v, char *why, size_t size)
+{
+    for (int i = ZC_RESPAWN_ON_FAILURE; i <= ZC_RESPAWN_NEVER; i++)
+        if (strcmp(v, respawn_names[i]) == 0) {
+            o->respawn = i;
+            return 0;
+        }
+    return say(why, size, "invalid --respawn '%s': expected on-failure, "
+               "always or never", v);
+}
+
+static int set_listen(zc_options *o, const char *v, char *why, size_t size)
+{
+    if (zc_address_check(v) < 0)
+        return say(why, size, "invalid --listen address '%s': expected "
+                   "HOST:PORT, [V6]:PORT, :PORT or unix:PATH", v);
+    if (!o->listen || o->n_listen >= ZC_MAX_LISTEN)
+        return say(why, size, "too many --listen addresses (%d at most)",
+                   ZC_MAX_LISTEN);
+    /* Writable by contract (zcluster.h): the caller's own array. */
+    ((const char **) (uintptr_t) o->listen)[o->n_listen++] = v;
+    return 0;
+}
+
+static int set_address(zc_options *o, const struct zc__opt *r, const char *v,
+                       char *why, size_t size)
+{
+    if (zc_address_check(v) < 0 || strncmp(v, "unix:", 5) == 0 || strchr(v, '='))
+        return say(why, size, "invalid --%s address '%s': expected HOST:PORT, "
+                   "[V6]:PORT or :PORT", r->info.name, v);
+    *(const char **) field(o, r) = v;
+    return 0;
+}
+
+int zc_option_set(zc_options *o, const char *name, const char *value,
+                  char *why, size_t why_size)
+{
+    const struct zc__opt *r = zc__opt_find(name);
+
+    if (!o || !r)
+        return r ? -EINVAL : -ENOENT;
+    if (r->kind == ZC__OPT_FLAG) {
+        *(bool *) field(o, r) = true;
+        return 0;
+    }
+    if (!value)
+        return say(why, why_size, "option '--%s' requires an argument", name);
+    switch (r->kind) {
+    case ZC__OPT_UINT:
+        return set_uint(o, r, value, why, why_size);
+    case ZC__OPT_DURATION:
+        return set_duration(o, r, value, why, why_size);
+    case ZC__OPT_FACTOR:
+        return set_factor(o, r, value, why, why_size);
+    case ZC__OPT_SIGNAL:
+        return set_signal(o, r, value, why, why_size);
+    case ZC__OPT_READY:
+        return set_ready(o, value, why, why_size);
+    case ZC__OPT_RESPAWN:
+        return set_respawn(o, value, why, why_size);
+    case ZC__OPT_LISTEN:
+        return set_listen(o, value, why, why_size);
+    default:
+        return set_address(o, r, value, why, why_size);
+    }
+}
+
+static int text(char *buf, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
+
+static int text(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, buf ? size : 0, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int zc_option_format(const zc_options *o, const char *name, char *buf,
+                     size_t size)
+{
+    const struct zc__opt *r = zc__opt_find(name);
+    const void *f;
+    const char *name_of;
+
+    if (!o || !r)
+        return -ENOENT;
+    f = cfield(o, r);
+    switch (r->kind) {
+    case ZC__OPT_UINT:
+        if (*(const unsigned *) f == 0 && r->offset == offsetof(zc_options, workers))
+            return text(buf, size, "one per CPU");
+        return text(buf, size, "%u", *(const unsigned *) f);
+    case ZC__OPT_DURATION:
+        return text(buf, size, "%u", *(const uint32_t *) f);
+    case ZC__OPT_FACTOR:
+        return text(buf, size, "%g", *(const double *) f);
+    case ZC__OPT_SIGNAL:
+        name_of = zc__signal_name(*(const int *) f);
+        return name_of ? text(buf, size, "%s", name_of)
+                       : text(buf, size, "%d", *(const int *) f);
+    case ZC__OPT_READY:
+        if (o->ready == ZC_READY_DELAY)
+            return text(buf, size, "delay:%u", o->ready_delay_ms);
+        return text(buf, size, "%s", o->ready >= 0 && o->ready < ZC_READY_DELAY
+                    ? ready_names[o->ready] : "?");
+    case ZC__OPT_RESPAWN:
+        return text(buf, size, "%s", o->respawn >= 0 &&
+                    o->respawn <= ZC_RESPAWN_NEVER ? respawn_names[o->respawn]
+                                                   : "?");
+    case ZC__OPT_FLAG:
+        return text(buf, size, "%s", *(const bool *) f ? "on" : "off");
+    case ZC__OPT_LISTEN:
+        return o->n_listen ? text(buf, size, "%s", o->listen[0])
+                           : text(buf, size, "none");
+    default:
+        return text(buf, size, "%s", *(const char *const *) f
+                    ? *(const char *const *) f : "none");
+    }
+}
+
+int zc_options_check(const zc_options *o, bool has_inherited, char *why,
+                     size_t why_size)
+{
+    if (!o)
+        return -EINVAL;
+    if (o->respawn_delay_ms > o->max_respawn_delay_ms)
+        return say(why, why_size, "--respawn-delay %u ms is larger than "
+                   "--max-respawn-delay %u ms", o->respawn_delay_ms,
+                   o->max_respawn_delay_ms);
+    if (o->proxy_protocol && !o->sticky)
+        return say(why, why_size, "--proxy-protocol needs --sticky: only then "
+                   "does the primary accept connections and read their "
+                   "headers");
+    if (o->sticky && o->n_listen == 0 && !has_inherited)
+        return say(why, why_size, "--sticky needs a listen address (-l) for "
+                   "the primary to accept on");
+    return 0;
+}

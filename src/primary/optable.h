@@ -1,0 +1,36 @@
+/* The options table (optable.c): one row per option of the tool. */
+#ifndef ZC_OPTABLE_H
+#define ZC_OPTABLE_H
+
+#include <stddef.h>
+
+#include "zcluster.h"
+
+enum zc__opt_kind {
+    ZC__OPT_FLAG,           /* bool, no value */
+    ZC__OPT_UINT,           /* unsigned, whole number in [min, max] */
+    ZC__OPT_DURATION,       /* uint32_t ms; [min, max] when max, else a day */
+    ZC__OPT_FACTOR,         /* double in [min, max] */
+    ZC__OPT_SIGNAL,         /* int, a signal that can stop a process */
+    ZC__OPT_READY,          /* ready (and ready_delay_ms) */
+    ZC__OPT_RESPAWN,        /* respawn */
+    ZC__OPT_LISTEN,         /* listen/n_listen, repeatable */
+    ZC__OPT_ADDRESS,        /* const char *, HOST:PORT */
+};
+
+struct zc__opt {
+    zc_option_info info;
+    enum zc__opt_kind kind;
+    size_t offset;          /* of its field in zc_options */
+    const char *field;      /* the field's name, for the library's errors */
+    double min, max;        /* its range; max 0: the kind's own */
+};
+
+/* The i-th row, NULL past the last; the row called name, or NULL. */
+const struct zc__opt *zc__opt_at(size_t i);
+const struct zc__opt *zc__opt_find(const char *name);
+/* "from 1 to 4096", "at least 1 ms", "at most 1 hour", "from 100 ms to
+ * 1 hour": the row's range as the errors say it. */
+void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size);
+
+#endif
