@@ -64,7 +64,7 @@ PROGS := $(BUILD)/zcluster $(BUILD)/zcluster-hello
 ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
        $(BUILD)/zcluster-shared $(BUILD)/zcluster-counter $(BUILD)/test-runner
 
-.PHONY: all check demo install clean deps fuzz layers
+.PHONY: all check demo install clean deps fuzz layers bench
 all: $(ALL)
 
 $(BUILD)/%.o: %.c include/zcluster.h $(LIB_HDRS) $(wildcard tests/*.h) Makefile
@@ -108,6 +108,21 @@ $(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a $(BUILD)/src/base/notl
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
+# The bench programs (bench/*.sh run them), built like the tools and
+# linked like them, so a change to the link cannot break them unseen: CI
+# builds them with every compiler.
+BENCH_PROGS := $(BUILD)/bench/ipc $(BUILD)/bench/metrics \
+               $(BUILD)/bench/pingpong $(BUILD)/bench/respawn
+bench: $(BENCH_PROGS)
+
+$(BUILD)/bench/ipc $(BUILD)/bench/metrics: $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libzcluster.a $(LIBS) $(PROG_LIBS) -lpthread
+
+$(BUILD)/bench/pingpong $(BUILD)/bench/respawn: $(BUILD)/bench/%: $(BUILD)/bench/%.o
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $<
+
 # libFuzzer targets (clang only): the parsers, and the IPC frame decoder.
 # CI runs each for a bounded time:
 #   build-fuzz/fuzz-frames -max_total_time=N NEW tests/fuzz/corpus-frames
@@ -131,7 +146,7 @@ deps:
 layers: all
 	@scripts/layers.sh $(BUILD)
 
-check: deps all layers
+check: deps all layers bench
 	ZC_BUILD=$(BUILD) $(BUILD)/test-runner $(TESTS)
 
 demo: deps all

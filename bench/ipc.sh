@@ -21,9 +21,7 @@ node_rtt_n=${ZC_BENCH_IPC_NODE_RTT:-20000}
 mkdir -p "$out"
 scripts/deps.sh build bench
 command -v node >/dev/null || { echo "bench/ipc.sh needs node (apt-get install nodejs)" >&2; exit 1; }
-make -s all >&2
-cc -O2 -Wall -Wextra -D_GNU_SOURCE -Iinclude -o "$out/ipc" bench/ipc.c build/libzcluster.a
-cc -O2 -Wall -Wextra -o "$out/pingpong" bench/pingpong.c
+make -s all bench >&2
 export ZC_LOG_LEVEL=error
 res="$out/ipc.txt"
 : >"$res"
@@ -38,17 +36,17 @@ for r in $(seq 1 "$rounds"); do
     echo "round $r/$rounds" >&2
     for first in zc node; do
         if { [ $((r % 2)) -eq 1 ] && [ $first = zc ]; } || { [ $((r % 2)) -eq 0 ] && [ $first = node ]; }; then
-            for m in w2p p2w; do one "$m" "$out/ipc" $m "$zc_n"; done
-            one rtt "$out/ipc" rtt "$rtt_n"
-            one rtt-pinned taskset -c 0 "$out/ipc" rtt "$rtt_n"
+            for m in w2p p2w; do one "$m" build/bench/ipc $m "$zc_n"; done
+            one rtt build/bench/ipc rtt "$rtt_n"
+            one rtt-pinned taskset -c 0 build/bench/ipc rtt "$rtt_n"
         else
             for m in w2p p2w; do one "$m" node bench/ipc-node.js $m "$node_n"; done
             one rtt node bench/ipc-node.js rtt "$node_rtt_n"
             one rtt-pinned taskset -c 0 node bench/ipc-node.js rtt "$node_rtt_n"
         fi
     done
-    one rtt "$out/pingpong" "$rtt_n"
-    one rtt-pinned taskset -c 0 "$out/pingpong" "$rtt_n"
+    one rtt build/bench/pingpong "$rtt_n"
+    one rtt-pinned taskset -c 0 build/bench/pingpong "$rtt_n"
 done
 
 # Medians per (measure, who): throughput, or p50 and p99.

@@ -25,9 +25,7 @@ mport=${ZC_BENCH_PORT:-18190}
 out=bench/out
 mkdir -p "$out"
 scripts/deps.sh build bench
-make -s all >&2
-cc -O2 -Wall -Wextra -Iinclude -o "$out/metrics" bench/metrics.c build/libzcluster.a \
-    "$(cc -print-file-name=libmicrohttpd.a)" build/src/base/notls.o -lm -lpthread
+make -s all bench >&2
 node_ok=0
 if command -v node >/dev/null && [ -d "$out/node_modules/prom-client" ] ||
    (cd "$out" && timeout 120 npm install --silent --no-audit --no-fund prom-client@15 >/dev/null 2>&1); then
@@ -50,9 +48,9 @@ res=$out/metrics-results.txt
 : > "$res"
 for r in $(seq 1 "$rounds"); do
     echo "round $r: increments" >&2
-    echo "inc zcluster $("$out/metrics" inc 100000000)" >> "$res"
-    echo "inc2 zcluster $("$out/metrics" inc2 50000000)" >> "$res"
-    echo "observe zcluster $("$out/metrics" observe 50000000)" >> "$res"
+    echo "inc zcluster $(build/bench/metrics inc 100000000)" >> "$res"
+    echo "inc2 zcluster $(build/bench/metrics inc2 50000000)" >> "$res"
+    echo "observe zcluster $(build/bench/metrics observe 50000000)" >> "$res"
     if [ "$node_ok" = 1 ]; then
         echo "inc node $(node bench/metrics-node.js inc 10000000)" >> "$res"
         echo "observe node $(node bench/metrics-node.js observe 10000000)" >> "$res"
@@ -60,7 +58,7 @@ for r in $(seq 1 "$rounds"); do
 
     echo "round $r: scrapes, $workers workers x $series series" >&2
     build/zcluster -w "$workers" --metrics "127.0.0.1:$mport" -- \
-        "$out/metrics" worker "$series" 2> "$out/metrics-zcluster.log" &
+        build/bench/metrics worker "$series" 2> "$out/metrics-zcluster.log" &
     pids=($!)
     wait_url "http://127.0.0.1:$mport/readyz" 1200
     curl -s "http://127.0.0.1:$mport/metrics" > "$out/metrics-zcluster.txt"

@@ -26,8 +26,7 @@ conns=${ZC_BENCH_CONNS:-256}
 out=bench/out
 mkdir -p "$out"
 scripts/deps.sh build bench
-make -s all >&2
-cc -O2 -Wall -Wextra -o "$out/respawn" bench/respawn.c
+make -s all bench >&2
 
 zc=build/zcluster
 hello=build/zcluster-hello
@@ -154,6 +153,6 @@ echo
 echo "## kill -9 to replacement answering (--respawn-delay 0, 1 worker)"
 echo
 start_zcluster 1 --respawn-delay 0
-echo "- $("$out/respawn" "$port" 50)"
+echo "- $(build/bench/respawn "$port" 50)"
 stop_all
-echo "- $("$out/respawn" --startup "$hello" "$port" 50)"
+echo "- $(build/bench/respawn --startup "$hello" "$port" 50)"
