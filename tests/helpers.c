@@ -4,15 +4,18 @@
  * ignore TERM, report what it inherited) is a few lines here.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics/layout.h"
 #include "proto/listen.h"
 #include "test.h"
 
@@ -244,4 +247,51 @@ int helper_metrics_worker(int argc, char **argv)
         sleep_ms((unsigned) atoi(argv[1]));
     zc_worker_ready();
     return wait_for_term();
+}
+
+/*
+ * Writes a metrics region as a worker fills it, for the seed corpus of
+ * tests/fuzz/fuzz-region.c: a 4 KiB memfd handed to the library as
+ * ZC_METRICS_FD, a counter with labels, a histogram, per-worker and plain
+ * gauges, counted into; then its bytes to argv[0].
+ */
+int helper_metrics_region(int argc, char **argv)
+{
+    static const double bounds[] = { 0.1, 1, 10 };
+    const char *v[2] = { "GET", "200" };
+    zc_metric *req, *get, *lat, *mem, *temp;
+    char fdtext[16];
+    void *base;
+    int fd, out;
+
+    if (argc < 1)
+        return 2;
+    fd = memfd_create("region", 0);
+    if (fd < 0 || ftruncate(fd, 4096) < 0)
+        return 3;
+    base = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+        return 3;
+    zc__metrics_format(base, 4096);
+    snprintf(fdtext, sizeof(fdtext), "%d", dup(fd));
+    setenv("ZC_METRICS_FD", fdtext, 1);
+    if (zc_metric_new(&req, ZC_COUNTER, "http_requests_total", "Requests.",
+                      "method,code", 0) < 0 || zc_metric_with(req, &get, v) < 0 ||
+        zc_histogram_new(&lat, "http_seconds", "Latency.", NULL, bounds, 3) < 0 ||
+        zc_metric_new(&mem, ZC_GAUGE, "heap_bytes", "Heap.", NULL,
+                      ZC_METRIC_PER_WORKER) < 0 ||
+        zc_metric_new(&temp, ZC_GAUGE, "temperature", "Degrees \\ \"C\".",
+                      NULL, 0) < 0)
+        return 4;
+    zc_metric_add(get, 41);
+    zc_metric_inc(get);
+    zc_metric_observe(lat, 0.05);
+    zc_metric_observe(lat, 5);
+    zc_metric_set(mem, 1048576);
+    zc_metric_set(temp, -2.5);
+    out = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0 || write(out, base, 4096) != 4096)
+        return 5;
+    close(out);
+    return 0;
 }

@@ -145,6 +145,9 @@ static const char *text_line(struct zc__mview *v, const char *p, const char *end
     double val;
     char key[1024], fname[ZC__METRICS_NAME_MAX + 1];
 
+    /* Kept out of /metrics, where a scraper would take it for the end. */
+    if (memchr(p, '\0', (size_t) (end - p)))
+        return "a NUL byte in the line";
     if (*p == '#') {
         bool help = end - p > 7 && memcmp(p, "# HELP ", 7) == 0;
         bool type = end - p > 7 && memcmp(p, "# TYPE ", 7) == 0;

@@ -154,7 +154,9 @@ static bool field_uint(const char **p, const char *end, unsigned max,
     return true;
 }
 
-/* An address field, "-" for none, copied NUL-terminated into buf. */
+/* An address field, "-" for none, copied NUL-terminated into buf. An
+ * address is printable ASCII (digits, hex, '.', ':', '%' and an interface
+ * name): anything else is not one the primary wrote. */
 static bool field_addr(const char **p, const char *end, char *buf, size_t size)
 {
     size_t len;
@@ -162,6 +164,9 @@ static bool field_addr(const char **p, const char *end, char *buf, size_t size)
 
     if (!s || len >= size)
         return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return false;
     if (len == 1 && s[0] == '-')
         len = 0;
     memcpy(buf, s, len);

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the parsers that take operator input: listen
- * addresses, durations, numbers, signal names, ZC_DEBUG patterns and notify
- * messages, and PROXY protocol headers from the network. Beyond "no crash,
+ * addresses, durations, numbers, signal names, ZC_DEBUG patterns, notify
+ * messages and every option of the options table (the row picked by the
+ * first byte), and PROXY protocol headers from the network. Beyond "no crash,
  * no sanitizer report", an address that parses must format to text that
  * parses back to the same socket address, and a PROXY header that parses
  * must have a length within the input, with every shorter prefix of it
@@ -20,6 +21,7 @@
 #include "base/parse.h"
 #include "proto/handoff.h"
 #include "proto/proxy.h"
+#include "zcluster.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,6 +55,30 @@ static void proxy_header(const uint8_t *data, size_t size)
             abort();
 }
 
+/* An option's value as the command line gives it: parsed, or refused
+ * with a sentence; never a half-set field. */
+static void option(uint8_t pick, const char *value)
+{
+    const zc_option_info *i;
+    const char *listen[ZC_MAX_LISTEN];
+    char why[256] = "", text[128];
+    zc_options o;
+    size_t n = 0;
+
+    while (zc_option_get(n))
+        n++;
+    i = zc_option_get(pick % n);
+    zc_options_init(&o);
+    o.listen = listen;
+    if (zc_option_set(&o, i->name, value, why, sizeof(why)) < 0) {
+        if (!why[0])
+            abort();
+        return;
+    }
+    if (zc_option_format(&o, i->name, text, sizeof(text)) < 0)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1), *split;
@@ -66,6 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     address_round_trip(s);
+    if (size > 0)
+        option(data[0], s + 1);
     if (zc__parse_duration_ms(s, 86400000u, &ms) == 0 && ms > 86400000u)
         abort();
     if (zc__parse_uint(s, 1, 4096, &n) == 0 && (n < 1 || n > 4096))

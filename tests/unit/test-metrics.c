@@ -142,6 +142,14 @@ void test_metrics_text_snapshots(void)
     ASSERT_STREQ(why, "labels that do not parse");
     /* The same name as another type elsewhere: left out. */
     ASSERT_EQ(zc__mview_text(v2, "# TYPE temp counter\ntemp 1\n", 27, &why, &line), 0);
+    /* A NUL byte never reaches /metrics (found by tests/fuzz/fuzz-text.c). */
+    ASSERT_EQ(zc__mview_text(v2, "nul{a=\"x\0y\"} 1\nfine 2\n", 21, &why, &line), 1);
+    ASSERT_EQ(line, 1);
+    ASSERT_STREQ(why, "a NUL byte in the line");
+    text = expose(set);
+    ASSERT(!strstr(text, "nul{"));
+    ASSERT_CONTAINS(text, "fine 2\n");
+    free(text);
     zc__mset_free(set);
 }
 

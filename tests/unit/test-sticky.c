@@ -203,3 +203,35 @@ void test_sticky_conn_record(void)
                          65535);
     ASSERT_LE(n, sizeof(line));
 }
+
+/* The worker's side: what the primary writes reads back; anything else is
+ * refused, control and NUL bytes in an address included (found by
+ * tests/fuzz/fuzz-handoff.c). */
+void test_handoff_parse(void)
+{
+    static const char good[] = "3 ::ffff:127.0.0.5 40312 - 0\n0 - 0 2001:db8::1 65535\n";
+    static const char *const bad[] = {
+        "1 1.2.3.4 70000 - 0\n", "1 1.2.3.4 80 - 0", "1  1.2.3.4 80 - 0\n",
+        "x 1.2.3.4 80 - 0\n", "1 1.2.3.4 80 -\n", "2 -\0\0 0 - 0\n",
+        "2 a\tb 0 - 0\n", "2 \xff 0 - 0\n",
+    };
+    char client[128], server[128];
+    const char *p = good, *end = good + strlen(good);
+    zc_conn c = { .fd = -1 };
+
+    ASSERT(zc__handoff_parse(&p, end, &c, client, server, sizeof(client)));
+    ASSERT_EQ(c.listener, 3);
+    ASSERT_STREQ(c.client, "::ffff:127.0.0.5");
+    ASSERT_EQ(c.client_port, 40312);
+    ASSERT(c.server == NULL);
+    ASSERT(zc__handoff_parse(&p, end, &c, client, server, sizeof(client)));
+    ASSERT_STREQ(c.client, "");
+    ASSERT_STREQ(c.server, "2001:db8::1");
+    ASSERT_EQ(c.server_port, 65535);
+    ASSERT(p == end);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        p = bad[i];
+        end = bad[i] + (i == 5 ? 12 : strlen(bad[i]));
+        ASSERT(!zc__handoff_parse(&p, end, &c, client, server, sizeof(client)));
+    }
+}
