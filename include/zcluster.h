@@ -277,7 +277,9 @@ ZC_EXPORT uint64_t zc_worker_generation(void);
  */
 ZC_EXPORT int zc_listen_fds(void);
 
-/* LISTEN_FDNAMES entry of fd 3+i, or NULL. Valid until the next call. */
+/* LISTEN_FDNAMES entry of fd 3+i, written into buf (size bytes, truncated
+ * if need be). Returns buf, which the caller owns, or NULL when there is
+ * no such entry (i out of range, no LISTEN_FDNAMES, size 0). */
 ZC_EXPORT const char *zc_listen_fd_name(int i, char *buf, size_t size);
 
 /*
@@ -384,7 +386,9 @@ typedef int (*zc_event_fn)(const zc_event *e, void *userdata);
  * Returns 0, -EINVAL (bad type), -ENOMEM. */
 ZC_EXPORT int zc_primary_on(zc_primary *p, const char *type, zc_msg_fn fn,
                             void *userdata);
-/* Calls fn for every worker event, in registration order. */
+/* Calls fn for every worker event, after the callbacks registered before
+ * it; a negative return from fn is logged and the others still run.
+ * Returns 0, -EINVAL (p or fn NULL), -ENOMEM. */
 ZC_EXPORT int zc_primary_on_event(zc_primary *p, zc_event_fn fn, void *userdata);
 
 /*
@@ -467,7 +471,10 @@ ZC_EXPORT void zc_worker_free(zc_worker *w);
 /* Whether this worker has a link to a primary. */
 ZC_EXPORT bool zc_worker_is_linked(const zc_worker *w);
 
-/* Calls fn for each message of this type from the primary. */
+/* Calls fn for each message of this type from the primary, after the
+ * handlers of that type registered before it; type is copied, and may be
+ * a reserved one ("shutdown") to watch it. Returns 0, -EINVAL (w or fn
+ * NULL, type not 1..64 printable bytes), -ENOMEM. */
 ZC_EXPORT int zc_worker_on(zc_worker *w, const char *type, zc_msg_fn fn,
                            void *userdata);
 
@@ -526,7 +533,10 @@ ZC_EXPORT int zc_worker_fd(const zc_worker *w);
 ZC_EXPORT int zc_worker_dispatch(zc_worker *w);
 
 /* Built-in loop: fn(fd, events, userdata) runs when fd has events
- * (EPOLLIN, EPOLLOUT: sys/epoll.h values). One registration per fd. */
+ * (EPOLLIN, EPOLLOUT: sys/epoll.h values). One registration per fd; fd
+ * stays the caller's. Returns 0, -EINVAL (w or fn NULL, fd < 0),
+ * -EEXIST (fd already watched), -ENOMEM, or -errno from epoll (-EPERM for
+ * a regular file). A negative return from fn is logged. */
 typedef int (*zc_io_fn)(int fd, uint32_t events, void *userdata);
 ZC_EXPORT int zc_worker_watch(zc_worker *w, int fd, uint32_t events,
                               zc_io_fn fn, void *userdata);
@@ -558,6 +568,9 @@ enum {
  * runs FORCE_CLOSE. Other phases return 0, or -errno on failure.
  */
 typedef int (*zc_drain_fn)(zc_worker *w, int phase, void *userdata);
+/* Registers fn for phase (ZC_DRAIN_*), after the hooks of that phase
+ * registered before it. Returns 0, -EINVAL (w or fn NULL, phase out of
+ * range), -ENOMEM. */
 ZC_EXPORT int zc_worker_on_drain(zc_worker *w, int phase, zc_drain_fn fn,
                                  void *userdata);
 
