@@ -47,7 +47,7 @@ static void *spin(void *arg)
 
 static int worker(long n)
 {
-    char name[64], val[16];
+    char name[64], val[24];    /* a long in decimal, sign included */
     zc_metric *fam, *s;
     sigset_t set;
     int sig;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/list.h"
 #include "metrics/set-int.h"
 
 struct zc__mset *zc__mset_new(void)
@@ -56,10 +57,7 @@ struct zc__mview *zc__mview_new(struct zc__mset *m, uint64_t id, int slot,
     v->base = base;
     v->size = size;
     v->parsed = sizeof(struct zc__mhead);
-    v->next = m->views;
-    if (v->next)
-        v->next->prev = v;
-    m->views = v;
+    ZC__LIST_PUSH(m->views, v);
     return v;
 }
 
@@ -134,12 +132,7 @@ void zc__mview_free(struct zc__mview *v)
 {
     if (!v)
         return;
-    if (v->prev)
-        v->prev->next = v->next;
-    else
-        v->m->views = v->next;
-    if (v->next)
-        v->next->prev = v->prev;
+    ZC__LIST_REMOVE(v->m->views, v);
     for (size_t i = 0; i < v->n_fams; i++) {
         free(v->fams[i].names);
         free(v->fams[i].bounds);

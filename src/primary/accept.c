@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/list.h"
 #include "base/log.h"
 #include "primary/accept.h"
 #include "proto/proxy.h"
@@ -267,14 +268,7 @@ static void on_dead(struct zc__loop *l, struct zc__io *io, uint32_t events)
 /* Out of the list and the epoll set, onto the dead list. */
 static void reading_unlink(struct zc__accept *a, struct reading *r)
 {
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        a->rhead = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    else
-        a->rtail = r->prev;
+    ZC__LIST_REMOVE_TAIL(a->rhead, a->rtail, r);
     zc__loop_del(&a->p->loop, &r->io);
     r->io.cb = on_dead;
     r->next = a->rdead;
@@ -430,12 +424,7 @@ static void start_reading(struct zc__accept *a, int fd, unsigned listener,
         refuse(a, fd, "cannot watch it for its PROXY header");
         return;
     }
-    r->prev = a->rtail;
-    if (a->rtail)
-        a->rtail->next = r;
-    else
-        a->rhead = r;
-    a->rtail = r;
+    ZC__LIST_APPEND(a->rhead, a->rtail, r);
     if (a->rhead == r)
         read_rearm(a);
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "primary/http.h"
+#include "base/list.h"
 #include "base/log.h"
 
 #define NS "zc:http"
@@ -83,21 +84,13 @@ static void on_connection(void *cls, struct MHD_Connection *c,
         k->c = c;
         k->fd = ci->connect_fd;
         k->deadline_us = zc__now_us() + h->timeout_ms * 1000ull;
-        k->next = h->conns;
-        if (k->next)
-            k->next->prev = k;
-        h->conns = k;
+        ZC__LIST_PUSH(h->conns, k);
         *socket_context = k;
         return;
     }
     if (!k)
         return;
-    if (k->prev)
-        k->prev->next = k->next;
-    else
-        h->conns = k->next;
-    if (k->next)
-        k->next->prev = k->prev;
+    ZC__LIST_REMOVE(h->conns, k);
     free(k);
 }
 

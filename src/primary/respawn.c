@@ -116,7 +116,7 @@ void zc__respawn_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
     s->w = NULL;
     if (s->next) {
         /* Its replacement takes the slot when ready; if it fails instead,
-         * reload_failed schedules a respawn. */
+         * zc__reload_failed() schedules a respawn. */
         s->state = SLOT_EMPTY;
         zc_log(ZC_LOG_WARN, NS, "%s; its replacement, worker %llu, is starting",
                what, (unsigned long long) s->next->id);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/compat.h"
+#include "base/list.h"
 #include "base/log.h"
 #include "base/spawn.h"
 #include "primary/collect.h"
@@ -201,10 +202,7 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
     w->pid = pid;
     w->state = W_STARTING;
     w->started_us = zc__now_us();
-    w->next = p->workers;
-    if (w->next)
-        w->next->prev = w;
-    p->workers = w;
+    ZC__LIST_PUSH(p->workers, w);
     p->n_alive++;
     if (p->reload.active && p->n_alive > p->reload.max_alive)
         p->reload.max_alive = p->n_alive;
@@ -274,12 +272,7 @@ void zc__worker_forget(struct zc_primary *p, struct worker *w)
     zc__timer_stop(&p->loop, &w->ready_deadline);
     zc__worker_set_state(p, w, W_EXITED);
     w->pid = -1;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        p->workers = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
+    ZC__LIST_REMOVE(p->workers, w);
     w->next = p->dead;
     p->dead = w;
     p->n_alive--;
