@@ -267,6 +267,26 @@ static bool has_token(const char *v, size_t len, const char *token)
     return false;
 }
 
+/* GET /burn?us=N spins the CPU for N microseconds (at most a second)
+ * before answering, so a bench can make some requests costly and see
+ * where the load goes. */
+static void burn(const char *path, const char *end)
+{
+    static const char prefix[] = "/burn?us=";
+    unsigned long us = 0;
+    uint64_t until;
+
+    if ((size_t) (end - path) <= sizeof(prefix) - 1 ||
+        memcmp(path, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    for (path += sizeof(prefix) - 1; path < end && *path >= '0' && *path <= '9'; path++)
+        if ((us = us * 10 + (unsigned long) (*path - '0')) > 1000000)
+            us = 1000000;
+    until = now_ns() + us * 1000;
+    while (now_ns() < until)
+        ;
+}
+
 /* Handles one complete request head of n bytes. Returns false when the
  * connection must stop reading (an error response was queued). */
 static bool handle_request(struct conn *c, const char *req, size_t n)
@@ -307,6 +327,7 @@ static bool handle_request(struct conn *c, const char *req, size_t n)
     keep = http11 ? !(v && has_token(v, vlen, "close"))
                   : (v && has_token(v, vlen, "keep-alive"));
     c->body_left = clen;
+    burn(sp1 + 1, sp2);
     respond(c, 200, "OK", sp1 - req == 4 && strncmp(req, "HEAD", 4) == 0, !keep);
     return true;
 }

@@ -60,6 +60,24 @@ enum {
     ZC_RESPAWN_NEVER           /* none: a slot whose worker exits stays empty */
 };
 
+/* How new connections reach workers (zc_options.balance). */
+enum {
+    /* One socket per address, shared by every worker: the kernel wakes
+     * the most recently idle one, so bursts pile onto few workers. */
+    ZC_BALANCE_SHARED = 0,
+    /* One socket per slot and address, all the primary's, in one
+     * SO_REUSEPORT group per address: the kernel spreads connections over
+     * the slots whose worker takes them, and a dead worker's queue waits
+     * in its slot's socket for the replacement. Unix sockets stay shared. */
+    ZC_BALANCE_REUSEPORT,
+    /* The primary accepts and hands each connection to the ready worker
+     * with the fewest open (docs/library.md, "Balancing"). */
+    ZC_BALANCE_LEAST_CONN,
+    /* The primary accepts and hands each connection to the worker of the
+     * slot its client's address hashes to (same as sticky = true). */
+    ZC_BALANCE_STICKY
+};
+
 typedef struct zc_primary zc_primary;
 
 /*
@@ -171,6 +189,9 @@ typedef struct zc_options {
     /* The header must arrive within this, or the connection is closed,
      * default 5000. */
     uint32_t proxy_timeout_ms;
+    /* ZC_BALANCE_*, default ZC_BALANCE_SHARED. ZC_BALANCE_STICKY and
+     * sticky = true are the same. */
+    int balance;
 } zc_options;
 
 /* Set every field of *o to its default. */

@@ -156,8 +156,9 @@ out:
     free(rss);
 }
 
-/* Connections waiting to be accepted, from TCP_INFO on the listening
- * socket: tcpi_unacked is the queue, tcpi_sacked its limit. */
+/* Connections waiting to be accepted, from TCP_INFO on each listening
+ * socket: tcpi_unacked is the queue, tcpi_sacked its limit. A SO_REUSEPORT
+ * group (--balance reuseport) has a socket, and a queue, per slot. */
 static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
     struct zc_primary *p = m->p;
@@ -168,23 +169,43 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
         bool head = false;
 
         for (size_t i = 0; i < p->n_listeners; i++) {
+            const struct listener *ln = &p->listeners[i];
             const char *name = pass ? "zcluster_listen_queue_limit"
                                     : "zcluster_listen_queue_length";
+            unsigned n = ln->balance.n ? p->n_slots : 1;
 
-            len = sizeof(ti);
-            if (getsockopt(p->listeners[i].fd, IPPROTO_TCP, TCP_INFO, &ti,
-                           &len) < 0)
-                continue;   /* not TCP */
-            if (!head)
-                family(b, name, "gauge", pass
-                       ? "Length of the accept queue the listening socket was given."
-                       : "Connections waiting in the listening socket's accept queue.");
-            head = true;
-            zc__buf_printf(b, "%s{listener=\"", name);
-            zc__buf_escaped(b, p->listeners[i].text, true);
-            zc__buf_printf(b, "\"} %u\n", pass ? ti.tcpi_sacked : ti.tcpi_unacked);
+            for (unsigned k = 0; k < n; k++) {
+                len = sizeof(ti);
+                if (getsockopt(ln->balance.n ? ln->balance.fds[k] : ln->fd,
+                               IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+                    break;  /* not TCP */
+                if (!head)
+                    family(b, name, "gauge", pass
+                           ? "Length of the accept queue the listening socket was given."
+                           : "Connections waiting in the listening socket's accept queue.");
+                head = true;
+                zc__buf_printf(b, "%s{listener=\"", name);
+                zc__buf_escaped(b, ln->text, true);
+                if (ln->balance.n)
+                    zc__buf_printf(b, "\",slot=\"%u", k);
+                zc__buf_printf(b, "\"} %u\n", pass ? ti.tcpi_sacked : ti.tcpi_unacked);
+            }
         }
     }
+    if (p->opt.balance != ZC_BALANCE_REUSEPORT)
+        return;
+    family(b, "zcluster_balance_steering_changes_total", "counter",
+           "Times the set of slots new connections go to changed "
+           "(--balance reuseport).");
+    sample(b, "zcluster_balance_steering_changes_total", "",
+           (double) p->balance.steer_changes);
+    family(b, "zcluster_balance_slots_steered", "gauge",
+           "Slots new connections go to now: those whose worker is ready.");
+    sample(b, "zcluster_balance_slots_steered", "", p->balance.n_live);
+    family(b, "zcluster_balance_waited_total", "counter",
+           "Connections that were queued in a slot's socket when its worker "
+           "died, and waited there for the next one.");
+    sample(b, "zcluster_balance_waited_total", "", (double) p->balance.waited);
 }
 
 static void sticky_metrics(struct zc__endpoint *m, struct zc__buf *b)
@@ -195,7 +216,7 @@ static void sticky_metrics(struct zc__endpoint *m, struct zc__buf *b)
     family(b, "zcluster_sticky_handoffs_total", "counter",
            "Connections the primary handed to a worker (sticky sessions).");
     sample(b, "zcluster_sticky_handoffs_total", "", (double) st.handoffs);
-    if (!m->p->opt.sticky)
+    if (m->p->opt.balance != ZC_BALANCE_STICKY)
         return;
     family(b, "zcluster_sticky_rerouted_total", "counter",
            "Connections handed to another slot than their client's: its "

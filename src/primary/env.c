@@ -27,11 +27,11 @@ static bool is_protocol_var(const char *e)
     return false;
 }
 
-/* Listening sockets a worker gets: none in sticky mode, where the
- * primary accepts. */
+/* Listening sockets a worker gets: none when the primary accepts
+ * (sticky, least-conn). */
 size_t zc__env_worker_listeners(const struct zc_primary *p)
 {
-    return p->opt.sticky ? 0 : p->n_listeners;
+    return ZC__PRIMARY_ACCEPTS(p) ? 0 : p->n_listeners;
 }
 
 /* The variables the primary inherited are passed on, except the
@@ -64,9 +64,9 @@ int zc__env_init(struct zc_primary *p)
     }
     snprintf(e->listen_fds, sizeof(e->listen_fds), "LISTEN_FDS=%zu",
              p->n_listeners);
-    /* Sticky: the primary keeps the sockets, and the names say what the
+    /* The primary accepts: it keeps the sockets, and the names say what the
      * listener index of a handed-off connection means. */
-    if (p->opt.sticky) {
+    if (ZC__PRIMARY_ACCEPTS(p)) {
         e->sticky = malloc(len);
         if (!e->sticky)
             return -ENOMEM;

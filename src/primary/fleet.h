@@ -17,12 +17,18 @@
 #include "proto/ipc.h"
 #include "proto/listen.h"
 #include "base/loop.h"
+#include "primary/balance-t.h"
 #include "primary/collect-t.h"
 #include "primary/sticky-t.h"
 #include "zcluster.h"
 
 #define ZC__PNS "zc:primary"
 #define PLURAL(n) ((n) == 1 ? "" : "s")
+
+/* Sticky and least-conn: the primary accepts every connection and hands
+ * it to a worker; workers get no listening socket. */
+#define ZC__PRIMARY_ACCEPTS(p) ((p)->opt.balance == ZC_BALANCE_STICKY || \
+                                (p)->opt.balance == ZC_BALANCE_LEAST_CONN)
 
 struct zc__metrics;
 struct zc__endpoint;
@@ -114,6 +120,7 @@ struct listener {
     int fd;
     bool adopted;           /* passed to us by systemd: not ours to unlink */
     char text[ZC__ADDR_TEXT_MAX];
+    struct balance_listener balance;    /* balance.c */
 };
 
 /* The worker environment: the primary's own, minus the protocol variables,
@@ -180,6 +187,7 @@ struct zc_primary {
     size_t n_event_fns;
     struct rlimit nofile;   /* as we found it; what workers get */
     bool nofile_raised;
+    struct balance_fleet balance;   /* balance.c */
     uint64_t reload_outcomes[3];    /* reloads ended, by ZC_RELOAD_* */
     uint64_t ipc_dropped;           /* messages not delivered (link.c) */
     struct zc__metrics *metrics;    /* NULL without zc_options.metrics */

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "base/log.h"
+#include "primary/balance.h"
 #include "primary/collect.h"
 #include "primary/events.h"
 #include "primary/inputs.h"
@@ -53,9 +54,12 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
         zc__reload_promote(p, s);
     else if (s)
         s->ready_us = now;
-    /* Its slot's clients, waiting or to come, are its own now. */
-    if (s && s->w == w)
+    /* Its slot's clients, waiting or to come, are its own now; and its
+     * socket takes new connections before anyone is told it is ready. */
+    if (s && s->w == w) {
         zc__sticky_kick(p, s);
+        zc__balance_steer(p);
+    }
     announce_if_all_ready(p);
 }
 
@@ -110,8 +114,10 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
         zc__reload_failed(p, s, what);
         return;
     }
-    if (s)
+    if (s) {
         zc__respawn_lost_worker(p, s, clean, what);
+        zc__balance_slot_lost(p, s);
+    }
 }
 
 void zc__lifecycle_reap(struct zc_primary *p)

@@ -25,9 +25,10 @@ static void listener_log(struct zc_primary *p, struct listener *ln, const char *
     /* Port 0 binds an ephemeral port: log the real one. */
     if (getsockname(ln->fd, (struct sockaddr *) &ss, &len) == 0)
         zc__addr_format((struct sockaddr *) &ss, len, ln->text, sizeof(ln->text));
-    if (p->opt.sticky)
-        zc_log(ZC_LOG_INFO, NS, "listening on %s (sticky: the primary accepts, "
-               "listener %zu, name %s%s%s)", ln->text, p->n_listeners,
+    if (ZC__PRIMARY_ACCEPTS(p))
+        zc_log(ZC_LOG_INFO, NS, "listening on %s (%s: the primary accepts, "
+               "listener %zu, name %s%s%s)", ln->text, p->opt.balance ==
+               ZC_BALANCE_STICKY ? "sticky" : "least-conn", p->n_listeners,
                ln->addr.name, p->opt.proxy_protocol ? ", PROXY protocol" : "",
                from);
     else
@@ -87,7 +88,8 @@ int zc__listeners_open(struct zc_primary *p)
 
         r = zc__addr_parse(p->opt.listen[i], &ln->addr);
         if (r == 0)
-            r = zc__addr_listen(&ln->addr, 0, &ln->fd);
+            r = zc__addr_listen(&ln->addr, p->opt.balance == ZC_BALANCE_REUSEPORT
+                                ? ZC_LISTEN_REUSEPORT : 0, &ln->fd);
         if (r < 0) {
             zc_log(ZC_LOG_ERROR, NS, "cannot listen on %s: %s",
                    p->opt.listen[i], zc_strerror(r));

@@ -65,9 +65,14 @@ static const struct zc__opt rows[] = {
     ROW("metrics-wait", 0, ZC__OPT_DURATION, "MS", metrics_wait_ms, 1, 60000,
         "a scrape waits this long for workers that report metrics by "
         "message"),
+    ROW("balance", 0, ZC__OPT_BALANCE, "MODE", balance, 0, 0,
+        "how connections reach workers: shared (one socket), reuseport (a "
+        "socket per slot, dead slots left out), least-conn (the primary "
+        "hands each to the least busy worker), sticky"),
     ROW("sticky", 0, ZC__OPT_FLAG, NULL, sticky, 0, 0,
-        "the primary accepts and hands each connection to the worker of "
-        "the slot its client address hashes to (Node-style DJB2)"),
+        "the same as --balance sticky: the primary accepts and hands each "
+        "connection to the worker of the slot its client address hashes to "
+        "(Node-style DJB2)"),
     ROW("sticky-wait", 0, ZC__OPT_DURATION, "MS", sticky_wait_ms, 0, HOUR_MS,
         "a connection waits this long for its slot's worker, then goes to "
         "the next slot"),
@@ -85,6 +90,10 @@ static const struct zc__opt rows[] = {
 static const char *const ready_names[] = {
     [ZC_READY_AUTO] = "auto", [ZC_READY_NOTIFY] = "notify",
     [ZC_READY_IMMEDIATE] = "immediate", [ZC_READY_DELAY] = "delay",
+};
+static const char *const balance_names[] = {
+    [ZC_BALANCE_SHARED] = "shared", [ZC_BALANCE_REUSEPORT] = "reuseport",
+    [ZC_BALANCE_LEAST_CONN] = "least-conn", [ZC_BALANCE_STICKY] = "sticky",
 };
 static const char *const respawn_names[] = {
     [ZC_RESPAWN_ON_FAILURE] = "on-failure", [ZC_RESPAWN_ALWAYS] = "always",
@@ -246,6 +255,17 @@ static int set_respawn(zc_options *o, const char *v, char *why, size_t size)
                "always or never", v);
 }
 
+static int set_balance(zc_options *o, const char *v, char *why, size_t size)
+{
+    for (int i = ZC_BALANCE_SHARED; i <= ZC_BALANCE_STICKY; i++)
+        if (strcmp(v, balance_names[i]) == 0) {
+            o->balance = i;
+            return 0;
+        }
+    return say(why, size, "invalid --balance '%s': expected shared, "
+               "reuseport, least-conn or sticky", v);
+}
+
 static int set_listen(zc_options *o, const char *v, char *why, size_t size)
 {
     if (zc_address_check(v) < 0)
@@ -278,6 +298,8 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
         return r ? -EINVAL : -ENOENT;
     if (r->kind == ZC__OPT_FLAG) {
         *(bool *) field(o, r) = true;
+        if (r->offset == offsetof(zc_options, sticky))
+            o->balance = ZC_BALANCE_STICKY;
         return 0;
     }
     if (!value)
@@ -295,6 +317,8 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
         return set_ready(o, value, why, why_size);
     case ZC__OPT_RESPAWN:
         return set_respawn(o, value, why, why_size);
+    case ZC__OPT_BALANCE:
+        return set_balance(o, value, why, why_size);
     case ZC__OPT_LISTEN:
         return set_listen(o, value, why, why_size);
     default:
@@ -347,6 +371,10 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
         return text(buf, size, "%s", o->respawn >= 0 &&
                     o->respawn <= ZC_RESPAWN_NEVER ? respawn_names[o->respawn]
                                                    : "?");
+    case ZC__OPT_BALANCE:
+        return text(buf, size, "%s", o->balance >= 0 &&
+                    o->balance <= ZC_BALANCE_STICKY ? balance_names[o->balance]
+                                                    : "?");
     case ZC__OPT_FLAG:
         return text(buf, size, "%s", *(const bool *) f ? "on" : "off");
     case ZC__OPT_LISTEN:
@@ -367,12 +395,23 @@ int zc_options_check(const zc_options *o, bool has_inherited, char *why,
         return say(why, why_size, "--respawn-delay %u ms is larger than "
                    "--max-respawn-delay %u ms", o->respawn_delay_ms,
                    o->max_respawn_delay_ms);
-    if (o->proxy_protocol && !o->sticky)
-        return say(why, why_size, "--proxy-protocol needs --sticky: only then "
-                   "does the primary accept connections and read their "
-                   "headers");
+    /* sticky alone, as the library said it before balance existed, is fine */
+    if (o->sticky && o->balance != ZC_BALANCE_STICKY &&
+        o->balance != ZC_BALANCE_SHARED)
+        return say(why, why_size, "--sticky and --balance %s contradict each "
+                   "other: --sticky is --balance sticky",
+                   o->balance >= 0 && o->balance <= ZC_BALANCE_STICKY
+                   ? balance_names[o->balance] : "?");
+    if (o->proxy_protocol && !o->sticky && o->balance != ZC_BALANCE_STICKY &&
+        o->balance != ZC_BALANCE_LEAST_CONN)
+        return say(why, why_size, "--proxy-protocol needs --sticky or "
+                   "--balance least-conn: only then does the primary accept "
+                   "connections and read their headers");
     if (o->sticky && o->n_listen == 0 && !has_inherited)
         return say(why, why_size, "--sticky needs a listen address (-l) for "
                    "the primary to accept on");
+    if (o->balance == ZC_BALANCE_LEAST_CONN && o->n_listen == 0 && !has_inherited)
+        return say(why, why_size, "--balance least-conn needs a listen "
+                   "address (-l) for the primary to accept on");
     return 0;
 }

@@ -14,6 +14,7 @@ enum zc__opt_kind {
     ZC__OPT_SIGNAL,         /* int, a signal that can stop a process */
     ZC__OPT_READY,          /* ready (and ready_delay_ms) */
     ZC__OPT_RESPAWN,        /* respawn */
+    ZC__OPT_BALANCE,        /* balance (and sticky) */
     ZC__OPT_LISTEN,         /* listen/n_listen, repeatable */
     ZC__OPT_ADDRESS,        /* const char *, HOST:PORT */
 };

@@ -106,9 +106,15 @@ int zc__options_validate(const zc_options *o)
     else if (o->metrics_memory < 4096 || o->metrics_memory > (1u << 30) ||
              o->metrics_memory % 4096)
         why = "metrics_memory: must be whole pages from 4 KiB to 1 GiB";
-    else if (o->proxy_protocol && !o->sticky)
-        why = "proxy_protocol: needs sticky (only then does the primary "
-              "accept connections and see their headers)";
+    else if (o->balance < ZC_BALANCE_SHARED || o->balance > ZC_BALANCE_STICKY)
+        why = "balance: unknown mode";
+    else if (o->sticky && o->balance != ZC_BALANCE_STICKY)
+        why = "sticky: contradicts balance (sticky is ZC_BALANCE_STICKY)";
+    else if (o->proxy_protocol && o->balance != ZC_BALANCE_STICKY &&
+             o->balance != ZC_BALANCE_LEAST_CONN)
+        why = "proxy_protocol: needs sticky or least-conn balancing (only "
+              "then does the primary accept connections and see their "
+              "headers)";
     if (why) {
         zc_log(ZC_LOG_ERROR, NS, "invalid options: %s", why);
         return -EINVAL;

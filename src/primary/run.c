@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "primary/balance.h"
 #include "primary/collect.h"
 #include "primary/endpoint.h"
 #include "primary/env.h"
@@ -71,6 +72,9 @@ static void before_poll(struct zc__loop *l)
     struct zc_primary *p = zc__container_of(l, struct zc_primary, loop);
 
     apply_requests(p);
+    /* Steered away from a slot before its worker reads that it retires:
+     * what it has queued by then is all it gets, and it accepts that. */
+    zc__balance_steer(p);
     zc__link_flush_dirty(p);
     zc__sticky_before_poll(p);
     while (p->dead) {
@@ -130,6 +134,8 @@ static int setup(struct zc_primary *p, char **argv)
     if (!p->opt.command && (r = zc__env_self_path(p, argv[0])) < 0)
         return setup_failed("finding our own binary", r);
     r = zc__listeners_open(p);
+    if (r == 0)
+        r = zc__balance_open(p);
     if (r < 0)
         return r;           /* logged with its address */
     r = zc__notify_open(&p->notify_fd, p->env.notify + prefix,
@@ -150,7 +156,7 @@ static int setup(struct zc_primary *p, char **argv)
     for (unsigned i = 0; i < p->n_slots; i++)
         if (!(p->slots[i] = zc__respawn_slot_new(p, i)))
             return setup_failed("worker table", -ENOMEM);
-    if (p->opt.sticky && p->n_listeners == 0) {
+    if (ZC__PRIMARY_ACCEPTS(p) && p->n_listeners == 0) {
         zc_log(ZC_LOG_ERROR, NS, "cannot start: sticky sessions need a "
                "listen address for the primary to accept on");
         return -EDESTADDRREQ;
@@ -183,6 +189,7 @@ static void teardown(struct zc_primary *p)
     zc__sticky_free(p);
     zc__endpoint_stop(p);
     zc__collect_stop(p);
+    zc__balance_close(p);
     zc__listeners_close(p);
     if (p->notify_fd >= 0)
         (void) close(p->notify_fd);
@@ -209,6 +216,11 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     int r;
 
     p.opt = *o;
+    /* sticky = true is how the library said it before balance existed. */
+    if (p.opt.balance == ZC_BALANCE_STICKY)
+        p.opt.sticky = true;
+    else if (p.opt.sticky && p.opt.balance == ZC_BALANCE_SHARED)
+        p.opt.balance = ZC_BALANCE_STICKY;
     p.n_slots = o->workers ? o->workers : cpu_count();
     p.next_worker_id = 1;
     p.generation = 1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "base/log.h"
+#include "primary/balance.h"
 #include "primary/reload.h"
 #include "primary/respawn.h"
 #include "primary/scale.h"
@@ -39,6 +40,7 @@ static void remove_slot(struct zc_primary *p, struct slot *s)
 int zc__scale_to(struct zc_primary *p, unsigned n, const char *by)
 {
     unsigned from = p->n_slots;
+    int r;
 
     if (n < 1 || n > ZC_MAX_WORKERS)
         return -EINVAL;
@@ -51,6 +53,12 @@ int zc__scale_to(struct zc_primary *p, unsigned n, const char *by)
     if (zc__respawn_grow_slots(p, n) < 0) {
         zc_log(ZC_LOG_ERROR, NS, "%s: no memory to scale to %u workers", by, n);
         return -ENOMEM;
+    }
+    /* A new slot's socket joins each SO_REUSEPORT group first (logged). */
+    r = zc__balance_scale(p, n);
+    if (r < 0) {
+        zc_log(ZC_LOG_ERROR, NS, "%s: staying at %u workers", by, from);
+        return r;
     }
     zc_log(ZC_LOG_INFO, NS, "%s: scaling from %u to %u worker%s", by, from, n,
            PLURAL(n));

@@ -20,6 +20,7 @@
 #include "base/list.h"
 #include "base/log.h"
 #include "base/spawn.h"
+#include "primary/balance.h"
 #include "primary/collect.h"
 #include "primary/env.h"
 #include "primary/events.h"
@@ -180,7 +181,8 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
         free(w);
         return r;
     }
-    memcpy(fds, p->listen_fds, sizeof(int) * zc__env_worker_listeners(p));
+    if (zc__env_worker_listeners(p))
+        zc__balance_worker_fds(p, s->index, fds);
     fds[zc__env_worker_listeners(p)] = pair[1];
     (void) zc__collect_spawning(p, w, &metrics_fd);  /* logged; not fatal */
     if (metrics_fd >= 0)

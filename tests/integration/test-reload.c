@@ -51,8 +51,10 @@ static void expect_no_failures(const struct zt_load_result *res)
 }
 
 /* 5 reloads of 2 workers that take 100 ms to start, under 8 busy
- * connections: not one request fails, never more than 3 processes. */
-static void reload_under_load(bool keepalive)
+ * connections: not one request fails, never more than 3 processes; with
+ * the shared socket, and with a socket per slot (the old and new worker of
+ * a slot share it during the step). */
+static void reload_under_load(bool keepalive, const char *balance)
 {
     pid_t pids[2];
     int port, most = 0;
@@ -60,8 +62,8 @@ static void reload_under_load(bool keepalive)
     struct zt_load *l;
     struct zt_load_result res;
 
-    p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--",
-                 zt_hello(), "--startup-delay", "100", NULL);
+    p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--balance",
+                 balance, "--", zt_hello(), "--startup-delay", "100", NULL);
     l = zt_load_start(port, 8, keepalive);
     for (unsigned gen = 2; gen <= 6; gen++) {
         const char *line = reload(p, gen, "done in", &most);
@@ -71,8 +73,8 @@ static void reload_under_load(bool keepalive)
                               "ready workers, never more than 3 processes");
     }
     zt_load_stop_at(l, 6, &res);
-    fprintf(stderr, "# %s: %llu requests over %llu connections, %llu failed, "
-            "at most %d workers\n", keepalive ? "keep-alive" : "close",
+    fprintf(stderr, "# %s, %s: %llu requests over %llu connections, %llu "
+            "failed, at most %d workers\n", balance, keepalive ? "keep-alive" : "close",
             (unsigned long long) res.ok, (unsigned long long) res.connects,
             (unsigned long long) res.failed, most);
     expect_no_failures(&res);
@@ -91,12 +93,22 @@ static void reload_under_load(bool keepalive)
 
 void test_reload_under_load_close(void)
 {
-    reload_under_load(false);
+    reload_under_load(false, "shared");
 }
 
 void test_reload_under_load_keepalive(void)
 {
-    reload_under_load(true);
+    reload_under_load(true, "shared");
+}
+
+void test_reload_under_load_close_reuseport(void)
+{
+    reload_under_load(false, "reuseport");
+}
+
+void test_reload_under_load_keepalive_reuseport(void)
+{
+    reload_under_load(true, "reuseport");
 }
 
 static void write_script(const char *path, const char *body)

@@ -24,6 +24,8 @@ static const char *bad_value(const struct zc__opt *r)
         return "delay";
     case ZC__OPT_RESPAWN:
         return "sometimes";
+    case ZC__OPT_BALANCE:
+        return "sideways";
     case ZC__OPT_LISTEN:
     case ZC__OPT_ADDRESS:
         return "nowhere";
@@ -143,4 +145,13 @@ void test_options_check(void)
     ASSERT_EQ(zc_options_check(&o, false, why, sizeof(why)), -EINVAL);
     ASSERT_CONTAINS(why, "--sticky needs a listen address");
     ASSERT_EQ(zc_options_check(&o, true, why, sizeof(why)), 0);
+    /* --sticky is --balance sticky; with another mode it contradicts it. */
+    zc_options_init(&o);
+    ASSERT_EQ(zc_option_set(&o, "sticky", NULL, why, sizeof(why)), 0);
+    ASSERT_EQ(o.balance, ZC_BALANCE_STICKY);
+    ASSERT_EQ(zc_option_set(&o, "balance", "reuseport", why, sizeof(why)), 0);
+    ASSERT_EQ(zc_options_check(&o, true, why, sizeof(why)), -EINVAL);
+    ASSERT_CONTAINS(why, "--sticky and --balance reuseport contradict");
+    ASSERT_EQ(zc_option_set(&o, "balance", "sideways", why, sizeof(why)), -EINVAL);
+    ASSERT_CONTAINS(why, "invalid --balance 'sideways'");
 }

@@ -1,0 +1,27 @@
+/* What load spreading keeps on each listener and on the fleet (balance.c
+ * owns these fields; the core only embeds them). */
+#ifndef ZC_BALANCE_T_H
+#define ZC_BALANCE_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct balance_listener {
+    /* --balance reuseport, TCP: the group's sockets, fds[k] slot k's
+     * (fds[0] is the listener's own fd). Sockets of slots scaled away stay
+     * in the group, left out by the steering, so that a socket's place in
+     * the group is its slot for the fleet's life. n 0: shared. */
+    int *fds;
+    unsigned n, cap;
+};
+
+struct balance_fleet {
+    unsigned *live;             /* slots steered to, as last attached */
+    unsigned n_live, cap_live;
+    bool steered;               /* a program is attached */
+    bool said_no_steering;      /* the kernel refused one: said once */
+    uint64_t steer_changes;     /* programs attached */
+    uint64_t waited;            /* queued on a slot whose worker died */
+};
+
+#endif

@@ -1,0 +1,205 @@
+/* --balance reuseport: a socket per slot, the spread, dead slots left out,
+ * nothing lost when a worker dies or the fleet is scaled. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* Sockets among pid's fds: its listener and link, and the connections it
+ * has accepted. */
+static int sockets_of(pid_t pid)
+{
+    char path[64], link[64];
+    struct dirent *e;
+    int n = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
+    d = opendir(path);
+    ASSERT(d);
+    while ((e = readdir(d))) {
+        char fd[320];
+        ssize_t len;
+
+        snprintf(fd, sizeof(fd), "%s/%s", path, e->d_name);
+        len = readlink(fd, link, sizeof(link) - 1);
+        if (len > 0 && (link[len] = '\0', strncmp(link, "socket:", 7) == 0))
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* n requests, each on a new connection: every one answered 200, within
+ * limit_ms in all; returns how many each slot answered. */
+static void requests(int port, int n, int *per_slot, int slots,
+                     uint64_t limit_ms)
+{
+    uint64_t start = zt_now_ms();
+    struct zt_resp r;
+
+    for (int i = 0; i < n; i++) {
+        ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
+        ASSERT(r.slot >= 0 && r.slot < slots);
+        per_slot[r.slot]++;
+    }
+    ASSERT_LE(zt_now_ms() - start, limit_ms);
+}
+
+/* 200 keep-alive connections over 4 slots: each slot gets at least half
+ * its fair share (a shared socket gives most of them to one worker). */
+void test_balance_reuseport_spread(void)
+{
+    int fds[200], per_slot[4] = { 0 }, port;
+    pid_t pids[4];
+    struct zt_proc *p;
+    struct zt_resp r;
+
+    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
+                 "reuseport", "--", zt_hello(), NULL);
+    ASSERT_CONTAINS(p->log, "a SO_REUSEPORT group of 4 sockets");
+    for (int i = 0; i < 200; i++)
+        ASSERT((fds[i] = zt_http_connect(port)) >= 0);
+    for (int i = 0; i < 200; i++) {
+        ASSERT_EQ(zt_http_request(fds[i], &r), 200);
+        ASSERT(r.slot >= 0 && r.slot < 4);
+        per_slot[r.slot]++;
+        close(fds[i]);
+    }
+    fprintf(stderr, "# 200 keep-alive connections: %d %d %d %d per slot\n",
+            per_slot[0], per_slot[1], per_slot[2], per_slot[3]);
+    for (int k = 0; k < 4; k++)
+        ASSERT_GE(per_slot[k], 25);
+    zt_stop_fleet(p);
+}
+
+/* A slot whose worker died takes no new connection while it waits for
+ * its next one (5 s here): every request is answered at once, by the
+ * others. How long the steering took is printed. */
+void test_balance_dead_slot_skipped(void)
+{
+    int per_slot[4] = { 0 }, port;
+    pid_t pids[4];
+    struct zt_proc *p;
+    uint64_t t0;
+
+    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
+                 "reuseport", "--respawn-delay", "5s", "--", zt_hello(), NULL);
+    t0 = zt_now_ms();
+    ASSERT(kill(pids[2], SIGKILL) == 0);
+    zt_wait_line(p, "new connections go to 3 of 4 slots (not to slot 2)", 2000);
+    fprintf(stderr, "# slot 2 left out %llu ms after kill -9 (as the test "
+            "saw the log line)\n", (unsigned long long) (zt_now_ms() - t0));
+    requests(port, 100, per_slot, 4, 4000);
+    ASSERT_EQ(per_slot[2], 0);
+    for (int k = 0; k < 4; k++)
+        if (k != 2)
+            ASSERT_GE(per_slot[k], 10);
+    ASSERT_EQ(zt_count(p, "ready in"), 4);     /* not back yet */
+    zt_stop_fleet(p);
+}
+
+/* kill -9 under load: the requests that fail are at most the connections
+ * the killed worker had accepted; what was queued in its socket is served
+ * by its replacement. The worker is stopped first, so its count is exact
+ * and connections pile up in its queue. */
+void test_balance_kill_under_load(void)
+{
+    struct zt_load_result res;
+    struct zt_load *l;
+    pid_t pids[4];
+    int port, idle, accepted;
+    struct zt_proc *p;
+    const char *line;
+
+    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
+                 "reuseport", "--respawn-delay", "0", "--", zt_hello(), NULL);
+    idle = sockets_of(pids[1]);
+    l = zt_load_start(port, 16, false);
+    zt_pump(p, 300);
+    ASSERT(kill(pids[1], SIGSTOP) == 0);
+    zt_wait_state(pids[1], 'T');
+    accepted = sockets_of(pids[1]) - idle;
+    zt_pump(p, 100);                /* its queue fills meanwhile */
+    ASSERT(kill(pids[1], SIGKILL) == 0);
+    zt_wait_line(p, "was killed by signal KILL", 5000);
+    line = zt_wait_line(p, "ready in", 5000);
+    ASSERT_CONTAINS(line, "(slot 1,");
+    zt_pump(p, 300);
+    zt_load_stop(l, &res);
+    fprintf(stderr, "# %llu requests, %llu failed; the killed worker had "
+            "accepted %d connections\n", (unsigned long long) res.ok,
+            (unsigned long long) res.failed, accepted);
+    ASSERT_LE(res.failed, (uint64_t) accepted);
+    ASSERT_GE(res.ok, 100);
+    /* What piled up in its queue waited for, and was served by, the next. */
+    ASSERT_CONTAINS(p->log, "(slot 1, pid");
+    ASSERT_CONTAINS(p->log, "wait for its next worker");
+    zt_stop_fleet(p);
+}
+
+/* 4 -> 2 -> 4 under load: nothing fails. A slot scaled away leaves the
+ * choice first; its worker accepts what is queued, then drains. */
+void test_balance_scale_under_load(void)
+{
+    struct zt_load_result res;
+    struct zt_load *l;
+    pid_t pids[4];
+    int port;
+    struct zt_proc *p;
+
+    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
+                 "reuseport", "--", zt_hello(), NULL);
+    l = zt_load_start(port, 16, false);
+    zt_pump(p, 200);
+    for (int i = 0; i < 2; i++) {
+        ASSERT(kill(p->pid, SIGTTOU) == 0);
+        zt_wait_line(p, "retired, drained in", 5000);
+    }
+    zt_pump(p, 200);
+    ASSERT_CONTAINS(p->log, "new connections go to 2 of 2 slots");
+    ASSERT(kill(p->pid, SIGTTIN) == 0);
+    zt_wait_line(p, "all 3 workers ready", 5000);
+    ASSERT(kill(p->pid, SIGTTIN) == 0);
+    zt_wait_line(p, "all 4 workers ready", 5000);
+    zt_pump(p, 200);
+    zt_load_stop(l, &res);
+    fprintf(stderr, "# scale 4 -> 2 -> 4: %llu requests over %llu "
+            "connections, %llu failed\n", (unsigned long long) res.ok,
+            (unsigned long long) res.connects, (unsigned long long) res.failed);
+    if (res.failed)
+        zt_fail(__FILE__, __LINE__, "%llu requests failed; the first: %s",
+                (unsigned long long) res.failed, res.first_error);
+    ASSERT_GE(res.ok, 100);
+    /* The sockets of slots 2 and 3 came back with them: still 4. */
+    ASSERT_EQ(zt_count(p, "cannot add slot"), 0);
+    zt_stop_fleet(p);
+}
+
+/* A slot whose worker keeps crashing (backing off) takes no connection. */
+void test_balance_crashing_slot(void)
+{
+    char script[300], body[600];
+    int per_slot[3] = { 0 }, port;
+    struct zt_proc *p;
+
+    snprintf(script, sizeof(script), "%s/crash-slot-1", zt_tmpdir());
+    snprintf(body, sizeof(body), "#!/bin/sh\n[ \"$ZC_WORKER_SLOT\" = 1 ] && "
+             "exit 3\nexec %s\n", zt_hello());
+    zt_write_file(script, body);
+    ASSERT(chmod(script, 0755) == 0);
+    p = zt_zc("-w", "3", "-l", "127.0.0.1:0", "--balance", "reuseport",
+              "--respawn-delay", "100", "--", script, NULL);
+    zt_wait_line(p, "failure 2 in a row", 5000);
+    port = zt_parse_port(p->log);
+    requests(port, 60, per_slot, 3, 3000);
+    ASSERT_EQ(per_slot[1], 0);
+    ASSERT_GE(per_slot[0], 10);
+    ASSERT_GE(per_slot[2], 10);
+    zt_stop_fleet(p);
+}
