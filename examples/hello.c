@@ -61,6 +61,7 @@ struct conn {
     bool close_after;           /* close once out is flushed */
     bool want_out;              /* registered for EPOLLOUT */
     bool watched;               /* in the epoll set */
+    bool handed;                /* the primary handed it to us */
 };
 
 static struct {
@@ -157,6 +158,9 @@ static void conn_close(struct conn *c)
     if (c->watched)
         (void) epoll_ctl(srv.ep, EPOLL_CTL_DEL, c->fd, NULL);
     (void) close(c->fd);
+    /* A least-conn primary counts it as ours until we say so. */
+    if (c->handed)
+        zc_worker_conn_closed();
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -446,7 +450,7 @@ static bool on_conn(struct conn *c, uint32_t events)
  * connections. Taking one and going back to epoll lets the others, idle
  * while this one works, be woken for the next.
  */
-static void add_conn(int fd, bool has_data);
+static void add_conn(int fd, bool has_data, bool handed);
 
 static bool accept_one(int lfd)
 {
@@ -454,7 +458,7 @@ static bool accept_one(int lfd)
 
     if (fd == -1)
         return false;   /* EAGAIN: another worker took it; EMFILE: next time */
-    add_conn(fd, false);
+    add_conn(fd, false, false);
     return true;
 }
 
@@ -465,11 +469,11 @@ static int on_handed(zc_worker *w, const zc_conn *hc, void *userdata)
     (void) userdata;
     /* Accepted a moment ago by the primary: the request has often
      * arrived by now, and is answered without a trip through epoll. */
-    add_conn(hc->fd, true);
+    add_conn(hc->fd, true, true);
     return 0;
 }
 
-static void add_conn(int fd, bool has_data)
+static void add_conn(int fd, bool has_data, bool handed)
 {
     struct epoll_event ev = { .events = EPOLLIN };
     struct conn *c;
@@ -478,10 +482,13 @@ static void add_conn(int fd, bool has_data)
     c = srv.n_conns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
     if (!c) {
         (void) close(fd);
+        if (handed)
+            zc_worker_conn_closed();
         return;
     }
     (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
+    c->handed = handed;
     c->next = srv.conns;
     if (c->next)
         c->next->prev = c;

@@ -192,6 +192,11 @@ typedef struct zc_options {
     /* ZC_BALANCE_*, default ZC_BALANCE_SHARED. ZC_BALANCE_STICKY and
      * sticky = true are the same. */
     int balance;
+    /* With ZC_BALANCE_LEAST_CONN: a worker is handed at most this many
+     * open connections; when every ready worker has that many, the
+     * primary stops accepting and the kernel's backlog holds the rest.
+     * 0 (the default): no limit. */
+    unsigned max_conns_per_worker;
 } zc_options;
 
 /* Set every field of *o to its default. */
@@ -531,6 +536,17 @@ typedef int (*zc_conn_fn)(zc_worker *w, const zc_conn *c, void *userdata);
  */
 ZC_EXPORT int zc_worker_on_connection(zc_worker *w, zc_conn_fn fn,
                                       void *userdata);
+
+/*
+ * Says that a connection the primary handed to this process is closed.
+ * With ZC_BALANCE_LEAST_CONN the primary hands each new connection to the
+ * worker with the fewest open, and this is how it learns of a close: a
+ * relaxed add into memory this worker shares with it, no system call.
+ * A worker that never calls it is counted by what it was handed, so the
+ * primary hands connections out in turn. Safe from any thread; a no-op
+ * cost in a process that no primary started.
+ */
+ZC_EXPORT void zc_worker_conn_closed(void);
 
 /*
  * Sends a message to the primary, which sees this worker's id and slot.

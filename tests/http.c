@@ -108,6 +108,11 @@ int zt_http_request(int fd, struct zt_resp *r)
     return read_response(fd, r);
 }
 
+int zt_http_read(int fd, struct zt_resp *r)
+{
+    return read_response(fd, r);
+}
+
 int zt_http_get(int port, const char *unix_path, struct zt_resp *r)
 {
     static const char req[] =

@@ -150,6 +150,8 @@ double zt_sample(const char *body, const char *key);
 /* A keep-alive connection. */
 int zt_http_connect(int port);
 int zt_http_request(int fd, struct zt_resp *r);
+/* Reads one response to a request sent by hand. */
+int zt_http_read(int fd, struct zt_resp *r);
 
 /* A load generator in a child process (tests/load.c): conns connections
  * to 127.0.0.1:port, each sending a request as soon as the last answer is

@@ -35,7 +35,11 @@ struct zc__mhead {
     uint32_t version;
     uint64_t size;                  /* of the whole region */
     _Atomic uint64_t desc_end;      /* offset: descriptors published so far */
-    uint64_t reserved[5];
+    /* Connections the primary handed to this worker that it has closed
+     * (zc_worker_conn_closed), for least-conn balancing. Was reserved (0)
+     * in the first workers of this version: they simply never count. */
+    _Atomic uint64_t conns_closed;
+    uint64_t reserved[4];
 };
 
 enum { ZC__MREC_FAMILY = 1, ZC__MREC_SERIES = 2 };

@@ -610,6 +610,23 @@ void zc_metric_add(zc_metric *m, uint64_t n)
         atomic_fetch_add_explicit(m->cells, n, memory_order_relaxed);
 }
 
+void zc_worker_conn_closed(void)
+{
+    struct zc__mhead *h;
+
+    /* Opened once, under the lock; from then on a relaxed add, like any
+     * counter. A process with no primary counts into private memory. */
+    if (!__atomic_load_n(&reg.opened, __ATOMIC_ACQUIRE)) {
+        (void) pthread_mutex_lock(&reg.lock);
+        (void) open_region();
+        (void) pthread_mutex_unlock(&reg.lock);
+        if (!reg.opened)
+            return;
+    }
+    h = (struct zc__mhead *) (void *) reg.base;
+    atomic_fetch_add_explicit(&h->conns_closed, 1, memory_order_relaxed);
+}
+
 void zc_metric_inc(zc_metric *m)
 {
     zc_metric_add(m, 1);

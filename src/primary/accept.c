@@ -66,6 +66,7 @@ struct zc__accept {
     struct lsn *lsn;
     size_t n_lsn;
     bool stopped;
+    bool held;                  /* the caller has nowhere to put more */
     /* out of fds: not accepting until pause_timer */
     bool paused;
     uint64_t pause_start_us, last_pause_log_us;
@@ -106,7 +107,17 @@ void zc__accept_resume(struct zc__accept *a)
     if (!a->paused || a->stopped)
         return;
     a->paused = false;
-    watch_listeners(a, true);
+    if (!a->held)
+        watch_listeners(a, true);
+}
+
+void zc__accept_hold(struct zc__accept *a, bool hold)
+{
+    if (a->stopped || a->held == hold)
+        return;
+    a->held = hold;
+    if (!a->paused)
+        watch_listeners(a, !hold);
 }
 
 static void on_pause_timer(struct zc__loop *l, struct zc__timer *t)
@@ -182,7 +193,7 @@ static size_t accept_round(struct lsn *ln, uint64_t now)
     struct zc__accept *a = ln->a;
     size_t n = 0, taken = 0;
 
-    for (int tries = 0; tries < ZC__ACCEPT_BATCH && !a->paused; tries++) {
+    for (int tries = 0; tries < ZC__ACCEPT_BATCH && !a->paused && !a->held; tries++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         struct conn *c = &a->batch[n];
@@ -225,7 +236,7 @@ static void on_listen(struct zc__loop *l, struct zc__io *io, uint32_t events)
     (void) l;
     (void) events;
     ln->last_wake_us = now;
-    if (accept_round(ln, now) == 0 || !hot || ln->a->paused ||
+    if (accept_round(ln, now) == 0 || !hot || ln->a->paused || ln->a->held ||
         zc__loop_mod(&ln->a->p->loop, io, 0) < 0)
         return;
     ln->polling = true;
@@ -240,10 +251,10 @@ static void on_poll_timer(struct zc__loop *l, struct zc__timer *t)
     size_t n;
 
     (void) l;
-    if (!ln->polling || a->paused || a->stopped)
+    if (!ln->polling || a->paused || a->held || a->stopped)
         return;
     n = accept_round(ln, now);
-    if (a->paused || !ln->polling)
+    if (a->paused || a->held || !ln->polling)
         return;
     ln->last_wake_us = now;
     if (n > 0) {
@@ -514,7 +525,7 @@ uint64_t zc__accept_stop(struct zc__accept *a)
         return 0;
     a->stopped = true;
     zc__timer_stop(&a->p->loop, &a->pause_timer);
-    if (!a->paused)
+    if (!a->paused && !a->held)
         watch_listeners(a, false);
     return close_readings(a);
 }

@@ -42,6 +42,9 @@ int zc__accept_start(struct zc__accept **ret, struct zc_primary *p,
                      zc__accept_fn deliver, void *ud);
 /* The caller freed fds: if accepting paused for lack of them, go on now. */
 void zc__accept_resume(struct zc__accept *a);
+/* The caller has nowhere to put more connections (hold), or has again:
+ * while held, connections wait in the kernel's backlog. */
+void zc__accept_hold(struct zc__accept *a, bool hold);
 /* Stops accepting for good; closes the connections still reading their
  * PROXY header and returns how many. */
 uint64_t zc__accept_stop(struct zc__accept *a);

@@ -15,6 +15,10 @@ struct balance_listener {
     unsigned n, cap;
 };
 
+struct balance_worker {
+    uint64_t handed;            /* connections handed to it (least-conn) */
+};
+
 struct balance_fleet {
     unsigned *live;             /* slots steered to, as last attached */
     unsigned n_live, cap_live;

@@ -214,7 +214,7 @@ static void say_left_out(const struct zc_primary *p, unsigned n_live,
 void zc__balance_steer(struct zc_primary *p)
 {
     struct balance_fleet *b = &p->balance;
-    struct sock_filter code[2 * ZC__STEER_MAX + 1];
+    struct sock_filter code[2 * ZC__STEER_MAX + 8];
     struct sock_fprog prog = { .filter = code };
     unsigned n_live = 0;
     int n;

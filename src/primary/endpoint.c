@@ -19,6 +19,7 @@
 #include "primary/collect.h"
 #include "primary/endpoint.h"
 #include "primary/http.h"
+#include "primary/leastconn.h"
 #include "primary/sticky.h"
 
 #define NS "zc:metrics"
@@ -241,6 +242,42 @@ static void sticky_metrics(struct zc__endpoint *m, struct zc__buf *b)
            (double) st.accept_pauses);
 }
 
+static void least_metrics(struct zc__endpoint *m, struct zc__buf *b)
+{
+    struct zc_primary *p = m->p;
+    struct zc__least_stats st;
+    char l[48];
+
+    if (p->opt.balance != ZC_BALANCE_LEAST_CONN)
+        return;
+    zc__least_stats(p, &st);
+    family(b, "zcluster_slot_connections_open", "gauge",
+           "Connections handed to the slot's worker and not yet closed, as "
+           "least-conn counts them.");
+    for (unsigned i = 0; i < p->n_slots; i++)
+        if (p->slots[i]->w) {
+            snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
+            sample(b, "zcluster_slot_connections_open", l,
+                   (double) zc__least_open(p->slots[i]->w));
+        }
+    family(b, "zcluster_least_conn_handoffs_total", "counter",
+           "Connections the primary handed to a worker (least-conn).");
+    sample(b, "zcluster_least_conn_handoffs_total", "", (double) st.handoffs);
+    family(b, "zcluster_least_conn_waiting", "gauge",
+           "Connections accepted and waiting for a worker that can take them.");
+    sample(b, "zcluster_least_conn_waiting", "", (double) st.waiting);
+    family(b, "zcluster_least_conn_holds_total", "counter",
+           "Times accepting was held because no worker could take more.");
+    sample(b, "zcluster_least_conn_holds_total", "", (double) st.holds);
+    family(b, "zcluster_least_conn_closed_total", "counter",
+           "Connections the primary closed without handing them off, by "
+           "reason.");
+    sample(b, "zcluster_least_conn_closed_total", "{reason=\"proxy\"}",
+           (double) st.closed_proxy);
+    sample(b, "zcluster_least_conn_closed_total", "{reason=\"shutdown\"}",
+           (double) st.closed);
+}
+
 static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
     static const char *const states[] = { "starting", "ready", "draining" };
@@ -285,6 +322,7 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
            "was refused.");
     sample(b, "zcluster_ipc_dropped_total", "", (double) p->ipc_dropped);
     sticky_metrics(m, b);
+    least_metrics(m, b);
     listen_metrics(m, b);
     family(b, "zcluster_primary_start_time_seconds", "gauge",
            "When the primary started, in seconds since the epoch.");

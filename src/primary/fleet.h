@@ -33,6 +33,7 @@
 struct zc__metrics;
 struct zc__endpoint;
 struct zc__sticky;
+struct zc__least;
 
 enum slot_state {
     SLOT_EMPTY,     /* no worker, nothing scheduled */
@@ -82,6 +83,7 @@ struct worker {
     const char *link_error; /* set by a frame callback: close after the read */
     struct collect_worker metrics;  /* collect.c */
     struct sticky_worker sticky;    /* sticky.c */
+    struct balance_worker balance;  /* leastconn.c */
 };
 
 struct slot {
@@ -193,6 +195,7 @@ struct zc_primary {
     struct zc__metrics *metrics;    /* NULL without zc_options.metrics */
     struct zc__endpoint *endpoint;  /* likewise */
     struct zc__sticky *sticky;      /* NULL without zc_options.sticky */
+    struct zc__least *least;        /* NULL but with least-conn */
     /*
      * Set once by setup (run.c). A few events are seen by a file below
      * the one that decides what they mean: a worker's ready timer or

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "primary/collect.h"
 #include "primary/inputs.h"
+#include "primary/leastconn.h"
 #include "primary/link.h"
 #include "primary/sticky.h"
 #include "primary/worker.h"
@@ -30,6 +31,7 @@ static void link_writable(struct zc_primary *p, struct worker *w)
         w->sticky.blocked = false;
         if (w->slot)
             zc__sticky_kick(p, w->slot);
+        zc__least_kick(p);
     }
 }
 
@@ -38,8 +40,10 @@ static void on_hello(struct worker *w, const struct zc__ipc_frame *f)
     if (f->len == 1 && f->data[0] == '1') {
         w->linked = true;
         /* Ready before its hello (--ready immediate): it takes now. */
-        if (w->slot && w->state == W_READY)
+        if (w->slot && w->state == W_READY) {
             zc__sticky_kick(w->p, w->slot);
+            zc__least_kick(w->p);
+        }
         return;
     }
     w->link_error = "it speaks another protocol version (hello is not \"1\")";

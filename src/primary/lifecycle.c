@@ -17,6 +17,7 @@
 #include "primary/collect.h"
 #include "primary/events.h"
 #include "primary/inputs.h"
+#include "primary/leastconn.h"
 #include "primary/lifecycle.h"
 #include "primary/reload.h"
 #include "primary/respawn.h"
@@ -58,6 +59,7 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
      * socket takes new connections before anyone is told it is ready. */
     if (s && s->w == w) {
         zc__sticky_kick(p, s);
+        zc__least_kick(p);
         zc__balance_steer(p);
     }
     announce_if_all_ready(p);

@@ -69,6 +69,10 @@ static const struct zc__opt rows[] = {
         "how connections reach workers: shared (one socket), reuseport (a "
         "socket per slot, dead slots left out), least-conn (the primary "
         "hands each to the least busy worker), sticky"),
+    ROW("max-conns-per-worker", 0, ZC__OPT_UINT, "N", max_conns_per_worker,
+        0, 1000000, "with --balance least-conn: open connections a worker is "
+        "handed at most; when all have that many, the primary stops "
+        "accepting (0: no limit)"),
     ROW("sticky", 0, ZC__OPT_FLAG, NULL, sticky, 0, 0,
         "the same as --balance sticky: the primary accepts and hands each "
         "connection to the worker of the slot its client address hashes to "

@@ -22,6 +22,7 @@
 #include "primary/endpoint.h"
 #include "primary/env.h"
 #include "primary/inputs.h"
+#include "primary/leastconn.h"
 #include "primary/lifecycle.h"
 #include "primary/link.h"
 #include "primary/listeners.h"
@@ -77,6 +78,7 @@ static void before_poll(struct zc__loop *l)
     zc__balance_steer(p);
     zc__link_flush_dirty(p);
     zc__sticky_before_poll(p);
+    zc__least_before_poll(p);
     while (p->dead) {
         struct worker *w = p->dead;
 
@@ -147,7 +149,9 @@ static int setup(struct zc_primary *p, char **argv)
     r = zc__loop_add(&p->loop, &p->notify_io, EPOLLIN);
     if (r < 0)
         return setup_failed("notify socket", r);
-    if (p->opt.metrics && zc__collect_start(p) < 0)
+    /* Least-conn reads closes from the registries workers share. */
+    if ((p->opt.metrics || p->opt.balance == ZC_BALANCE_LEAST_CONN) &&
+        zc__collect_start(p) < 0)
         return setup_failed("metrics", -ENOMEM);
     if (p->opt.metrics && (r = zc__endpoint_start(p)) < 0)
         return r;           /* logged with its address */
@@ -162,6 +166,8 @@ static int setup(struct zc_primary *p, char **argv)
         return -EDESTADDRREQ;
     }
     if (p->opt.sticky && (r = zc__sticky_start(p)) < 0)
+        return r;           /* logged */
+    if (p->opt.balance == ZC_BALANCE_LEAST_CONN && (r = zc__least_start(p)) < 0)
         return r;           /* logged */
     p->loop.before_poll = before_poll;
     raise_nofile(p);
@@ -187,6 +193,7 @@ static void teardown(struct zc_primary *p)
 {
     zc__worker_kill_and_reap_all(p);
     zc__sticky_free(p);
+    zc__least_free(p);
     zc__endpoint_stop(p);
     zc__collect_stop(p);
     zc__balance_close(p);

@@ -8,6 +8,7 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "primary/leastconn.h"
 #include "primary/reload.h"
 #include "primary/respawn.h"
 #include "primary/shutdown.h"
@@ -73,6 +74,7 @@ void zc__shutdown_begin(struct zc_primary *p, int sig, bool drain)
     if (p->reload.active)
         zc__reload_interrupted(p, name);
     zc__sticky_stop(p);
+    zc__least_stop(p);
     freeze_slots(p);
     if (p->n_alive == 0) {
         zc_log(ZC_LOG_INFO, NS, "received SIG%s: no worker running", name);

@@ -1,10 +1,13 @@
 /* --balance reuseport: a socket per slot, the spread, dead slots left out,
- * nothing lost when a worker dies or the fleet is scaled. */
+ * nothing lost when a worker dies or the fleet is scaled; --balance
+ * least-conn: even open counts, closes seen, backpressure. */
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -201,5 +204,115 @@ void test_balance_crashing_slot(void)
     ASSERT_EQ(per_slot[1], 0);
     ASSERT_GE(per_slot[0], 10);
     ASSERT_GE(per_slot[2], 10);
+    zt_stop_fleet(p);
+}
+
+static int metrics_port(struct zt_proc *p)
+{
+    const char *at = strstr(p->log, "serving http://127.0.0.1:");
+
+    ASSERT(at);
+    return atoi(at + strlen("serving http://127.0.0.1:"));
+}
+
+/* zcluster_slot_connections_open{slot="k"} from /metrics, -1 if absent. */
+static long open_of(int mport, int slot)
+{
+    static char buf[65536];
+    char key[64];
+    const char *body, *at;
+
+    snprintf(key, sizeof(key), "zcluster_slot_connections_open{slot=\"%d\"} ", slot);
+    ASSERT_EQ(zt_http_fetch(mport, "/metrics", buf, sizeof(buf), &body), 200);
+    at = strstr(body, key);
+    return at ? atol(at + strlen(key)) : -1;
+}
+
+/* A keep-alive connection that has had its first answer: its slot. */
+static int open_one(int port, int *fd)
+{
+    struct zt_resp r;
+
+    *fd = zt_http_connect(port);
+    ASSERT(*fd >= 0);
+    ASSERT_EQ(zt_http_request(*fd, &r), 200);
+    return r.slot;
+}
+
+/* 100 long-lived connections opened one by one over 4 workers: the open
+ * counts stay within one of each other; closes are seen through the
+ * memory the workers share, and the next connections fill the gap. */
+void test_least_conn_even(void)
+{
+    int fds[110], slot_of[110], per_slot[4] = { 0 }, port, mport, lo, hi;
+    pid_t pids[4];
+    struct zt_proc *p;
+    uint64_t deadline;
+
+    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
+                 "least-conn", "--metrics", "127.0.0.1:0", "--",
+                 zt_hello(), NULL);
+    mport = metrics_port(p);
+    for (int i = 0; i < 100; i++) {
+        slot_of[i] = open_one(port, &fds[i]);
+        ASSERT(slot_of[i] >= 0 && slot_of[i] < 4);
+        per_slot[slot_of[i]]++;
+        lo = hi = per_slot[0];
+        for (int k = 1; k < 4; k++) {
+            lo = per_slot[k] < lo ? per_slot[k] : lo;
+            hi = per_slot[k] > hi ? per_slot[k] : hi;
+        }
+        ASSERT_LE(hi - lo, 1);
+    }
+    ASSERT_EQ(open_of(mport, 1), 25);
+    /* Slot 1's worker loses 10: the next 10 are its. */
+    for (int i = 0, n = 0; i < 100 && n < 10; i++)
+        if (slot_of[i] == 1) {
+            close(fds[i]);
+            fds[i] = -1;
+            n++;
+        }
+    deadline = zt_now_ms() + 5000;
+    while (open_of(mport, 1) != 15)
+        ASSERT(zt_now_ms() < deadline);
+    for (int i = 100; i < 110; i++) {
+        slot_of[i] = open_one(port, &fds[i]);
+        ASSERT_EQ(slot_of[i], 1);
+    }
+    for (int i = 0; i < 110; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    zt_stop_fleet(p);
+}
+
+/* --max-conns-per-worker: when every worker is full, a new connection
+ * waits in the backlog, unanswered, until one closes. */
+void test_least_conn_backpressure(void)
+{
+    int fds[4], slots[4], port, fd;
+    pid_t pids[2];
+    struct zt_proc *p;
+    struct zt_resp r;
+    struct pollfd pfd;
+    static const char req[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--balance",
+                 "least-conn", "--max-conns-per-worker", "2", "--",
+                 zt_hello(), NULL);
+    for (int i = 0; i < 4; i++)
+        slots[i] = open_one(port, &fds[i]);
+    ASSERT_EQ(slots[0] + slots[1] + slots[2] + slots[3], 2);   /* 0,1,0,1 */
+    fd = zt_http_connect(port);     /* the kernel completes the handshake */
+    ASSERT(fd >= 0);
+    ASSERT_EQ(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t) sizeof(req) - 1);
+    pfd = (struct pollfd) { .fd = fd, .events = POLLIN };
+    ASSERT_EQ(poll(&pfd, 1, 300), 0);   /* held: no worker may take it */
+    close(fds[0]);                      /* slot slots[0] has room again */
+    ASSERT_EQ(poll(&pfd, 1, 3000), 1);
+    ASSERT_EQ(zt_http_read(fd, &r), 200);
+    ASSERT_EQ(r.slot, slots[0]);
+    close(fd);
+    for (int i = 1; i < 4; i++)
+        close(fds[i]);
     zt_stop_fleet(p);
 }

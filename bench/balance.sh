@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Load spread, side by side in one run (see bench/README.md, "Load
+# spread"): zcluster's shared socket, its SO_REUSEPORT group and
+# least-conn, against Node's cluster with its round-robin scheduling and
+# with SCHED_NONE (workers accept from one shared socket).
+#
+#   bench/balance.sh [SECONDS]        default 5 s per run
+#
+# (a) wrk keep-alive, 64 and 256 connections, 2 and 4 workers: requests
+#     per worker, max/min (a worker with none makes it "inf": an idle
+#     worker);
+# (b) uneven load, 4 workers, 64 connections, every 10th request
+#     /burn?us=2000: throughput and latency p50/p99/max.
+# Everything runs on 127.0.0.1; every run is bounded by wrk's -d.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+secs=${1:-5}
+port=${ZC_BENCH_PORT:-18300}
+out=bench/out
+mkdir -p "$out"
+scripts/deps.sh build bench
+make -s all >&2
+command -v node >/dev/null || { echo "bench/balance.sh needs node (apt-get install nodejs)" >&2; exit 1; }
+trap cleanup EXIT
+
+start() {   # start MODE WORKERS
+    local mode=$1 n=$2
+    case $mode in
+        node-rr)
+            node bench/balance-node.js "$port" "$n" 2>>"$out/balance.log" & ;;
+        node-none)
+            NODE_CLUSTER_SCHED_POLICY=none node bench/balance-node.js "$port" "$n" \
+                2>>"$out/balance.log" & ;;
+        *)
+            build/zcluster -w "$n" -l "127.0.0.1:$port" --balance "$mode" -- \
+                build/zcluster-hello 2>>"$out/balance.log" & ;;
+    esac
+    pids=("$!")
+    wait_port "$port"
+}
+
+# run CONNS [BURN_EVERY BURN_US]: wrk's output for the fleet started.
+run() {
+    wrk -t2 -c"$1" -d"${secs}s" -s bench/balance.lua "http://127.0.0.1:$port/" \
+        -- "${2:-0}" "${3:-0}" 2>&1
+}
+
+# ratio N: max/min over the "slots" line, for N workers.
+ratio() {
+    awk -v n="$1" '/^slots/ { k = NF - 1; max = 0; min = -1
+        for (i = 2; i <= NF; i++) { if ($i > max) max = $i; if (min < 0 || $i < min) min = $i }
+        if (k < n || min == 0) print "inf (" k " of " n " busy)"; else printf "%.2f\n", max / min }'
+}
+
+modes="shared reuseport least-conn node-rr node-none"
+echo "# bench/balance.sh, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
+echo "cpu: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "wrk -t2 -d${secs}s, keep-alive; zcluster-hello under zcluster, the same server in Node under Node's cluster"
+echo
+echo "## Requests per worker, max/min"
+echo
+echo "| mode | 2 workers, c64 | 2 workers, c256 | 4 workers, c64 | 4 workers, c256 |"
+echo "| --- | --- | --- | --- | --- |"
+for mode in $modes; do
+    row="| $mode |"
+    for n in 2 4; do
+        start "$mode" "$n"
+        for c in 64 256; do
+            run "$c" > "$out/balance-$mode-$n-$c.txt"
+            row="$row $(ratio "$n" < "$out/balance-$mode-$n-$c.txt") |"
+        done
+        cleanup
+        pids=()
+    done
+    echo "$row"
+done
+echo
+echo "## Uneven load: 4 workers, c64, every 10th request burns 2 ms of CPU"
+echo
+echo "| mode | requests/s | p50 | p99 | max | per worker max/min | errors |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for mode in $modes; do
+    start "$mode" 4
+    run 64 10 2000 > "$out/balance-$mode-burn.txt"
+    cleanup
+    pids=()
+    awk -v m="$mode" -v r="$(ratio 4 < "$out/balance-$mode-burn.txt")" '
+        /^Requests\/sec/ { rps = $2 }
+        /^latency p50/ { p50 = $3; p99 = $5; max = $7 }
+        /^requests / { err = $4 }
+        END { printf "| %s | %.0f | %.2f ms | %.2f ms | %.1f ms | %s | %s |\n", m, rps,
+              p50 / 1000, p99 / 1000, max / 1000, r, err }' "$out/balance-$mode-burn.txt"
+done

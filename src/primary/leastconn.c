@@ -1,0 +1,276 @@
+/*
+ * Least-connections balancing (--balance least-conn): the primary accepts
+ * (accept.c) and hands each connection, over the worker's link as a
+ * "zc.conn" frame (proto/handoff.c), to the ready worker with the fewest
+ * open. For long-lived connections (WebSocket, SSE), where counts matter
+ * more than hashing.
+ *
+ * A worker's open count is what it was handed minus what it says it has
+ * closed: zc_worker_conn_closed() adds to a cell of the registry it shares
+ * with the primary, so the primary reads closes without a message or a
+ * system call. A worker that never says has every connection counted as
+ * open, and the counts still rise together: connections go round in turn.
+ * A worker whose link is full (it falls behind reading its hand-offs) is
+ * passed over until the link drains. Ties go round, from after the last
+ * one chosen.
+ *
+ * Backpressure: with max_conns_per_worker, a worker that has that many is
+ * passed over; when no worker can take a connection, what was accepted
+ * waits here (at most two batches) and accepting is held, so the kernel's
+ * backlog holds the rest. Closes come with no wake-up, so a held primary
+ * looks again every HOLD_RETRY_MS, and at once when a worker becomes ready
+ * or its link drains.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "metrics/layout.h"
+#include "primary/accept.h"
+#include "primary/leastconn.h"
+#include "primary/link.h"
+#include "proto/handoff.h"
+#include "proto/types.h"
+
+#define NS "zc:balance"
+#define PENDING_MAX (2 * ZC__ACCEPT_BATCH)
+#define HOLD_RETRY_MS 10
+
+struct zc__least {
+    struct zc_primary *p;
+    struct zc__accept *acc;
+    bool stopped;
+    bool held;
+    /* accepted, waiting for a worker that can take them: a ring */
+    struct conn pending[PENDING_MAX];
+    size_t head, n_pending;
+    struct zc__timer hold_timer;
+    unsigned next;              /* where the next search for a worker starts */
+    struct zc__least_stats stats;
+};
+
+uint64_t zc__least_open(const struct worker *w)
+{
+    const struct zc__mhead *h = w->metrics.map;
+    uint64_t closed = 0;
+
+    if (h)
+        closed = atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) h)->conns_closed,
+                                      memory_order_relaxed);
+    /* A worker cannot close more than it was given; one that says so is
+     * wrong, and counts as having none open. */
+    return closed < w->balance.handed ? w->balance.handed - closed : 0;
+}
+
+static bool takes(const struct zc_primary *p, const struct worker *w)
+{
+    return w && w->state == W_READY && w->linked && w->ipc.fd >= 0 &&
+           !w->sticky.blocked && w->slot && w->slot->w == w &&
+           (!p->opt.max_conns_per_worker ||
+            zc__least_open(w) < p->opt.max_conns_per_worker);
+}
+
+/* The worker with the fewest open connections that can take one; NULL. */
+static struct worker *pick(struct zc__least *lc)
+{
+    struct zc_primary *p = lc->p;
+    struct worker *best = NULL;
+    uint64_t fewest = UINT64_MAX;
+    unsigned n = p->n_slots, at = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        unsigned k = (lc->next + i) % n;
+        struct worker *w = p->slots[k]->w;
+        uint64_t open;
+
+        if (!takes(p, w))
+            continue;
+        open = zc__least_open(w);
+        if (open < fewest) {
+            fewest = open;
+            best = w;
+            at = k;
+        }
+    }
+    if (best)
+        lc->next = (at + 1) % n;
+    return best;
+}
+
+/* Hands c to w. Returns true when it went (our copy of the fd is closed);
+ * false when w's link cannot take it now (w is passed over until it can). */
+static bool hand_off(struct zc__least *lc, struct worker *w, struct conn *c)
+{
+    char line[ZC__CONN_LINE];
+    size_t len = zc__handoff_line(line, c->listener, c->client, c->client_port,
+                                  c->proxied ? c->server : NULL, c->server_port);
+    int r = zc__ipc_send_now(&w->ipc, ZC__MSG_CONN, line, len, &c->fd, 1);
+
+    if (r < 0 || zc__ipc_pending(&w->ipc)) {
+        /* Full (EPOLLOUT says when it drains), or broken (the worker is on
+         * its way out, and its exit clears this with it). */
+        w->sticky.blocked = true;
+        zc__link_watch(lc->p, w);
+        if (r == -EAGAIN)
+            return false;
+        if (r < 0) {
+            zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u): cannot hand a "
+                   "connection over: %s", (unsigned long long) w->id,
+                   w->slot_index, zc_strerror(r));
+            return false;
+        }
+    }
+    (void) close(c->fd);
+    w->balance.handed++;
+    lc->stats.handoffs++;
+    return true;
+}
+
+static void hold(struct zc__least *lc, bool on)
+{
+    struct zc_primary *p = lc->p;
+
+    if (on)
+        (void) zc__timer_start(&p->loop, &lc->hold_timer,
+                               zc__now_us() + HOLD_RETRY_MS * 1000ull);
+    else
+        zc__timer_stop(&p->loop, &lc->hold_timer);
+    if (lc->held == on)
+        return;
+    lc->held = on;
+    if (on)
+        lc->stats.holds++;
+    zc__accept_hold(lc->acc, on);
+    zc_log(ZC_LOG_DEBUG, NS, on ? "no worker can take a connection: holding "
+           "new ones in the backlog" : "accepting again");
+}
+
+/* Hands out what waits, oldest first; holds accepting when some is left. */
+static void flush(struct zc__least *lc)
+{
+    while (lc->n_pending && !lc->stopped) {
+        struct conn *c = &lc->pending[lc->head];
+        struct worker *w = pick(lc);
+
+        if (!w)
+            break;
+        if (!hand_off(lc, w, c))
+            continue;           /* w is passed over now: look again */
+        lc->head = (lc->head + 1) % PENDING_MAX;
+        lc->n_pending--;
+    }
+    hold(lc, lc->n_pending > 0);
+}
+
+static void deliver(void *ud, struct conn *c, size_t n)
+{
+    struct zc__least *lc = ud;
+
+    for (size_t i = 0; i < n; i++) {
+        if (lc->n_pending == PENDING_MAX) {
+            /* Cannot happen while held; a bound all the same. */
+            (void) close(c[i].fd);
+            lc->stats.closed++;
+            continue;
+        }
+        lc->pending[(lc->head + lc->n_pending++) % PENDING_MAX] = c[i];
+    }
+    flush(lc);
+}
+
+static void on_hold_timer(struct zc__loop *l, struct zc__timer *t)
+{
+    (void) l;
+    flush(zc__container_of(t, struct zc__least, hold_timer));
+}
+
+void zc__least_kick(struct zc_primary *p)
+{
+    if (p->least && p->least->n_pending)
+        flush(p->least);
+}
+
+int zc__least_start(struct zc_primary *p)
+{
+    struct zc__least *lc = calloc(1, sizeof(*lc));
+    int r;
+
+    if (!lc) {
+        zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for least-conn "
+               "balancing");
+        return -ENOMEM;
+    }
+    lc->p = p;
+    zc__timer_init(&lc->hold_timer, on_hold_timer);
+    p->least = lc;
+    r = zc__accept_start(&lc->acc, p, deliver, lc);
+    if (r == -ENOMEM)
+        zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for least-conn "
+               "balancing");
+    return r;
+}
+
+static uint64_t close_pending(struct zc__least *lc)
+{
+    uint64_t n = lc->n_pending;
+
+    while (lc->n_pending) {
+        (void) close(lc->pending[lc->head].fd);
+        lc->head = (lc->head + 1) % PENDING_MAX;
+        lc->n_pending--;
+    }
+    return n;
+}
+
+void zc__least_stop(struct zc_primary *p)
+{
+    struct zc__least *lc = p->least;
+    uint64_t n;
+
+    if (!lc || lc->stopped)
+        return;
+    lc->stopped = true;
+    zc__timer_stop(&p->loop, &lc->hold_timer);
+    n = zc__accept_stop(lc->acc) + close_pending(lc);
+    lc->stats.closed += n;
+    if (n)
+        zc_log(ZC_LOG_INFO, NS, "stopped accepting; closed %llu connection%s "
+               "that waited for a worker", (unsigned long long) n, PLURAL(n));
+}
+
+void zc__least_before_poll(struct zc_primary *p)
+{
+    if (p->least)
+        zc__accept_before_poll(p->least->acc);
+}
+
+void zc__least_free(struct zc_primary *p)
+{
+    struct zc__least *lc = p->least;
+
+    if (!lc)
+        return;
+    (void) close_pending(lc);
+    zc__timer_stop(&p->loop, &lc->hold_timer);
+    zc__accept_free(lc->acc);
+    free(lc);
+    p->least = NULL;
+}
+
+void zc__least_stats(const struct zc_primary *p, struct zc__least_stats *ret)
+{
+    const struct zc__accept_stats *a;
+
+    memset(ret, 0, sizeof(*ret));
+    if (!p->least)
+        return;
+    *ret = p->least->stats;
+    ret->waiting = p->least->n_pending;
+    if (p->least->acc) {
+        a = zc__accept_stats(p->least->acc);
+        ret->accept_pauses = a->accept_pauses;
+        ret->closed_proxy = a->closed_proxy;
+    }
+}
