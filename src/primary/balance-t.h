@@ -23,7 +23,7 @@ struct balance_fleet {
     unsigned *live;             /* slots steered to, as last attached */
     unsigned n_live, cap_live;
     bool steered;               /* a program is attached */
-    bool said_no_steering;      /* the kernel refused one: said once */
+    bool said_no_steering;      /* the kernel refused one: steering is off */
     uint64_t steer_changes;     /* programs attached */
     uint64_t waited;            /* queued on a slot whose worker died */
 };

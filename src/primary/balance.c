@@ -219,8 +219,10 @@ void zc__balance_steer(struct zc_primary *p)
     unsigned n_live = 0;
     int n;
 
+    /* A kernel that refused the program once refuses it again: the
+     * fleet keeps the kernel's own spread, as logged then. */
     if (p->opt.balance != ZC_BALANCE_REUSEPORT || p->shutting_down ||
-        !live_changed(p, &n_live))
+        b->said_no_steering || !live_changed(p, &n_live))
         return;
     /* Past what one program can name: the kernel's own spread. */
     n = zc__steer_program(b->live, n_live > ZC__STEER_MAX ? 0 : n_live, code,
@@ -235,12 +237,10 @@ void zc__balance_steer(struct zc_primary *p)
             setsockopt(ln->balance.fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF,
                        &prog, sizeof(prog)) == 0)
             continue;
-        if (!b->said_no_steering)
-            zc_log(ZC_LOG_WARN, NS, "cannot steer %s's new connections away "
-                   "from dead slots (SO_ATTACH_REUSEPORT_CBPF: %s): the "
-                   "kernel spreads them over every slot, and those of a slot "
-                   "with no worker wait for it", ln->text,
-                   zc_strerror(-errno));
+        zc_log(ZC_LOG_WARN, NS, "cannot steer %s's new connections away from "
+               "dead slots (SO_ATTACH_REUSEPORT_CBPF: %s): the kernel spreads "
+               "them over every slot from now on, and those of a slot with no "
+               "worker wait for it", ln->text, zc_strerror(-errno));
         b->said_no_steering = true;
         return;
     }
