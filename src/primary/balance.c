@@ -94,6 +94,19 @@ static int group_grow(struct listener *ln, unsigned n)
     return 0;
 }
 
+static int grow(struct zc_primary *p, struct listener *ln, unsigned n)
+{
+    int r;
+
+    if (!groupable(p, ln))
+        return 0;
+    r = group_grow(ln, n);
+    if (r == -ENOMEM)
+        zc_log(ZC_LOG_ERROR, NS, "no memory for the sockets of %u slots on %s",
+               n, ln->text);
+    return r;
+}
+
 int zc__balance_open(struct zc_primary *p)
 {
     if (p->opt.balance != ZC_BALANCE_REUSEPORT)
@@ -109,7 +122,7 @@ int zc__balance_open(struct zc_primary *p)
                    : "a unix socket cannot be a SO_REUSEPORT group");
             continue;
         }
-        r = zc__balance_grow(p, ln, p->n_slots);
+        r = grow(p, ln, p->n_slots);
         if (r < 0)
             return r;
         zc_log(ZC_LOG_INFO, NS, "%s: a SO_REUSEPORT group of %u sockets, one "
@@ -119,23 +132,10 @@ int zc__balance_open(struct zc_primary *p)
     return 0;
 }
 
-int zc__balance_grow(struct zc_primary *p, struct listener *ln, unsigned n)
-{
-    int r;
-
-    if (!groupable(p, ln))
-        return 0;
-    r = group_grow(ln, n);
-    if (r == -ENOMEM)
-        zc_log(ZC_LOG_ERROR, NS, "no memory for the sockets of %u slots on %s",
-               n, ln->text);
-    return r;
-}
-
 int zc__balance_scale(struct zc_primary *p, unsigned n)
 {
     for (size_t i = 0; i < p->n_listeners; i++) {
-        int r = zc__balance_grow(p, &p->listeners[i], n);
+        int r = grow(p, &p->listeners[i], n);
 
         if (r < 0)
             return r;
@@ -143,13 +143,15 @@ int zc__balance_scale(struct zc_primary *p, unsigned n)
     return 0;
 }
 
+int zc__balance_fd(const struct listener *ln, unsigned slot)
+{
+    return slot < ln->balance.n ? ln->balance.fds[slot] : ln->fd;
+}
+
 void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot, int *fds)
 {
-    for (size_t i = 0; i < p->n_listeners; i++) {
-        const struct listener *ln = &p->listeners[i];
-
-        fds[i] = slot < ln->balance.n ? ln->balance.fds[slot] : ln->fd;
-    }
+    for (size_t i = 0; i < p->n_listeners; i++)
+        fds[i] = zc__balance_fd(&p->listeners[i], slot);
 }
 
 /* Whether slot k's worker takes new connections. */
@@ -254,9 +256,7 @@ unsigned zc__balance_queued(const struct listener *ln, unsigned slot)
 {
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
-    int fd = slot < ln->balance.n ? ln->balance.fds[slot] : ln->fd;
-
-    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+    if (getsockopt(zc__balance_fd(ln, slot), IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
         return 0;
     return ti.tcpi_unacked;     /* a listener's accept queue */
 }

@@ -8,10 +8,11 @@
  * listener (the others are said to stay shared). Returns 0 or -errno
  * (logged). */
 int zc__balance_open(struct zc_primary *p);
-/* Sockets for n slots in ln's group (none when it has no group). */
-int zc__balance_grow(struct zc_primary *p, struct listener *ln, unsigned n);
-/* The same for every listener, before the fleet grows to n slots. */
+/* Sockets for n slots in every listener's group, before the fleet grows
+ * to n slots. Returns 0 or -errno (logged). */
 int zc__balance_scale(struct zc_primary *p, unsigned n);
+/* ln's socket for slot: its group's, or the one it shares. */
+int zc__balance_fd(const struct listener *ln, unsigned slot);
 /* The listening fds slot's worker gets, one per listener, into fds. */
 void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot, int *fds);
 /* Before the loop waits: if the slots whose worker is ready changed, the

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "primary/balance.h"
 #include "primary/collect.h"
 #include "primary/endpoint.h"
 #include "primary/http.h"
@@ -177,8 +178,8 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
 
             for (unsigned k = 0; k < n; k++) {
                 len = sizeof(ti);
-                if (getsockopt(ln->balance.n ? ln->balance.fds[k] : ln->fd,
-                               IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+                if (getsockopt(zc__balance_fd(ln, k), IPPROTO_TCP, TCP_INFO,
+                               &ti, &len) < 0)
                     break;  /* not TCP */
                 if (!head)
                     family(b, name, "gauge", pass
