@@ -26,7 +26,7 @@ static void round_end(struct zc__metrics *m)
 {
     zc__timer_stop(&m->p->loop, &m->round_timer);
     m->round = false;
-    zc__http_scrapes_ready(m->http);
+    zc__http_wake(m->http);
 }
 
 static void on_round_timer(struct zc__loop *l, struct zc__timer *t)

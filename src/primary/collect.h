@@ -35,7 +35,7 @@ void zc__collect_text(struct zc_primary *p, struct worker *w, const void *data,
 void zc__collect_exited(struct zc_primary *p, struct worker *w,
                         const struct rusage *ru);
 /* A scrape arrived: true when it must wait for workers that report by
- * message (zc__http_scrapes_ready() follows when they have answered, or
+ * message (zc__http_wake() follows when they have answered, or
  * at metrics_wait_ms). */
 bool zc__collect_scrape_wait(struct zc_primary *p);
 /* Every worker's metrics, summed, in text format 0.0.4. */

@@ -24,6 +24,8 @@
 #include "primary/sticky.h"
 
 #define NS "zc:metrics"
+#define TEXT "text/plain; charset=utf-8"
+#define MAX_CONNECTIONS 64     /* then the oldest without a request goes */
 
 struct zc__endpoint {
     struct zc_primary *p;
@@ -340,39 +342,72 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
     }
 }
 
-static void render(void *ud, struct zc__buf *out)
+static void metrics(struct zc__endpoint *m, struct zc__http_req *r)
 {
-    struct zc__endpoint *m = ud;
+    struct zc__buf out = { 0 };
 
-    fleet_metrics(m, out);
-    zc__collect_render(m->p, out);
+    if (!zc__http_woken(r) && zc__collect_scrape_wait(m->p)) {
+        zc__http_wait(r);
+        return;
+    }
+    fleet_metrics(m, &out);
+    zc__collect_render(m->p, &out);
+    if (out.failed) {
+        free(out.data);
+        zc__http_reply_text(r, 500, TEXT, "out of memory\n");
+        return;
+    }
+    zc__http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+                   out.data, out.len, NULL);
 }
 
-static bool scrape_wait(void *ud)
+static void readyz(struct zc__endpoint *m, struct zc__http_req *r)
 {
-    struct zc__endpoint *m = ud;
-
-    return zc__collect_scrape_wait(m->p);
-}
-
-static bool ready(void *ud, char *why, size_t size)
-{
-    struct zc__endpoint *m = ud;
     struct zc_primary *p = m->p;
+    struct zc__buf out = { 0 };
 
+    if (!p->shutting_down && p->n_ready > 0) {
+        zc__http_reply_text(r, 200, TEXT, "ready\n");
+        return;
+    }
     if (p->shutting_down)
-        snprintf(why, size, "shutting down");
-    else if (p->n_ready == 0)
-        snprintf(why, size, "no worker is ready yet (%u running)", p->n_alive);
-    return !p->shutting_down && p->n_ready > 0;
+        zc__buf_printf(&out, "not ready: shutting down\n");
+    else
+        zc__buf_printf(&out, "not ready: no worker is ready yet (%u "
+                       "running)\n", p->n_alive);
+    zc__http_reply(r, 503, TEXT, out.data, out.failed ? 0 : out.len, NULL);
+}
+
+static void on_request(void *ud, struct zc__http_req *r)
+{
+    struct zc__endpoint *m = ud;
+    const char *method = zc__http_method(r), *path = zc__http_path(r);
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        zc__http_reply(r, 405, TEXT,
+                       strdup("only GET and HEAD are served here\n"),
+                       strlen("only GET and HEAD are served here\n"),
+                       "GET, HEAD");
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0)
+        metrics(m, r);
+    else if (strcmp(path, "/healthz") == 0)
+        zc__http_reply_text(r, 200, TEXT, "ok\n");
+    else if (strcmp(path, "/readyz") == 0)
+        readyz(m, r);
+    else
+        zc__http_reply_text(r, 404, TEXT, "not found: this endpoint serves "
+                            "/metrics, /healthz and /readyz\n");
 }
 
 /* Opens the endpoint at p->opt.metrics, after zc__collect_start(). Returns
  * 0 or -errno (logged). */
 int zc__endpoint_start(struct zc_primary *p)
 {
-    static const struct zc__http_cb cb_ops = { scrape_wait, render, ready, NULL };
-    struct zc__http_cb cb = cb_ops;
+    struct zc__http_limits lim = { .timeout_ms = p->opt.metrics_timeout_ms,
+                                   .max_conns = MAX_CONNECTIONS };
+    struct zc__http_cb cb = { .request = on_request };
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     char text[ZC__ADDR_TEXT_MAX];
@@ -408,7 +443,7 @@ int zc__endpoint_start(struct zc_primary *p)
     else
         snprintf(text, sizeof(text), "%s", p->opt.metrics);
     cb.ud = m;
-    r = zc__http_start(&m->http, &p->loop, fd, p->opt.metrics_timeout_ms, &cb);
+    r = zc__http_start(&m->http, &p->loop, fd, &lim, &cb);
     if (r < 0) {
         zc_log(ZC_LOG_ERROR, NS, "cannot start the metrics endpoint: %s",
                zc_strerror(r));

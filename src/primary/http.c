@@ -1,5 +1,5 @@
 /*
- * The endpoint, on libmicrohttpd driven by the primary's own loop: MHD
+ * The HTTP servers, on libmicrohttpd driven by the primary's own loop: MHD
  * keeps its sockets in an epoll set of its own, whose fd our loop watches;
  * MHD_run() does what is ready without blocking, and MHD's next timeout
  * arms our timer.
@@ -9,6 +9,14 @@
  * here has a deadline as well: its request must be complete within
  * timeout_ms of the connection (or of the previous answer); past it, the
  * socket is shut down under MHD, which then closes it.
+ *
+ * The same shutdown makes room: at max_conns, a new connection closes the
+ * oldest one that has not sent a complete request, so idle or dripping
+ * clients can never keep a probe from an answer.
+ *
+ * Nothing here calls MHD_run() from a caller's call (a write, a wake): a
+ * timer due at once does, from the loop, so a done() callback never runs
+ * under its caller's feet.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,16 +33,38 @@
 #include "base/log.h"
 
 #define NS "zc:http"
-#define MAX_CONNECTIONS 64
 #define REQUEST_MEMORY (16 * 1024)  /* a request's headers must fit */
+#define MAX_BODY 4096               /* bodies are read and dropped */
+#define MHD_SLACK 16                /* connections MHD takes past max_conns */
 
 struct conn {
-    struct conn *prev, *next;
+    struct conn *prev, *next;       /* newest first */
     struct MHD_Connection *c;
-    int fd;
-    uint64_t deadline_us;       /* 0: a request is being answered */
-    bool waiting;               /* a scrape suspended for the workers */
-    bool answer;                /* resumed: answer it now */
+    int fd;                         /* -1 once shut down */
+    uint64_t deadline_us;           /* 0: a request is being answered */
+    bool has_peer;
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+};
+
+enum req_state { R_NEW, R_CALLING, R_WAITING, R_ANSWERED };
+
+struct zc__http_req {
+    struct zc__http_req *prev, *next;
+    struct zc__http *h;
+    struct MHD_Connection *c;
+    struct conn *k;                 /* NULL if not tracked */
+    const char *method, *path;      /* MHD's, valid for the request */
+    size_t body;
+    void *data;
+    enum req_state state;
+    enum MHD_Result ret;            /* of the request callback's answer */
+    bool woken;
+    bool suspended;
+    bool streaming, ended, cut;
+    char *out;                      /* a stream's bytes not yet taken */
+    size_t out_len, out_off, out_cap;
 };
 
 struct zc__http {
@@ -43,9 +73,11 @@ struct zc__http {
     struct zc__io io;
     struct zc__timer timer;
     struct conn *conns;
-    uint32_t timeout_ms;
+    unsigned live;                  /* conns not shut down */
+    struct zc__http_req *reqs;
+    struct zc__http_limits lim;
     struct zc__http_cb cb;
-    bool running;               /* in MHD_run: do not re-enter */
+    bool running;                   /* in MHD_run: do not re-enter */
 };
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -61,6 +93,40 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     zc_log(ZC_LOG_DEBUG, NS, "libmicrohttpd: %s", msg);
 }
 
+/* MHD is run from the loop, at once: after a resume, or when a caller
+ * queued bytes. */
+static void kick(struct zc__http *h)
+{
+    (void) zc__timer_start(h->loop, &h->timer, zc__now_us());
+}
+
+static void shut(struct zc__http *h, struct conn *k)
+{
+    (void) shutdown(k->fd, SHUT_RDWR);
+    k->fd = -1;                     /* shut once; MHD closes it */
+    h->live--;
+}
+
+/* At max_conns: the oldest connection with no request in goes, or else
+ * the newcomer k. */
+static void make_room(struct zc__http *h, struct conn *k)
+{
+    struct conn *oldest = NULL;
+
+    for (struct conn *o = h->conns; o; o = o->next)
+        if (o != k && o->fd >= 0 && o->deadline_us)
+            oldest = o;
+    if (!oldest) {
+        zc_log(ZC_LOG_DEBUG, NS, "%u connections, each with a request being "
+               "answered: closing the new one", h->live);
+        shut(h, k);
+        return;
+    }
+    zc_log(ZC_LOG_DEBUG, NS, "%u connections: closing the oldest one without "
+           "a complete request to make room", h->live);
+    shut(h, oldest);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c,
                           void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
@@ -71,6 +137,8 @@ static void on_connection(void *cls, struct MHD_Connection *c,
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
 
         k = calloc(1, sizeof(*k));
         if (!k || !ci) {
@@ -83,80 +151,231 @@ static void on_connection(void *cls, struct MHD_Connection *c,
         }
         k->c = c;
         k->fd = ci->connect_fd;
-        k->deadline_us = zc__now_us() + h->timeout_ms * 1000ull;
+        k->deadline_us = zc__now_us() + h->lim.timeout_ms * 1000ull;
+        if (getsockopt(k->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+            len == sizeof(cred) && cred.pid > 0) {
+            k->has_peer = true;
+            k->pid = cred.pid;
+            k->uid = cred.uid;
+            k->gid = cred.gid;
+        }
         ZC__LIST_PUSH(h->conns, k);
         *socket_context = k;
+        if (++h->live > h->lim.max_conns)
+            make_room(h, k);
         return;
     }
     if (!k)
         return;
+    if (k->fd >= 0)
+        h->live--;
     ZC__LIST_REMOVE(h->conns, k);
     free(k);
 }
 
-/* The answer is out: the connection gets timeout_ms for its next request. */
+static void resume(struct zc__http_req *r)
+{
+    if (!r->suspended)
+        return;
+    r->suspended = false;
+    MHD_resume_connection(r->c);
+    kick(r->h);
+}
+
+/* The request is over: its caller hears it last, then it is freed. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode code)
 {
     struct zc__http *h = cls;
+    struct zc__http_req *r = *req_cls;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct conn *k = ci ? ci->socket_context : NULL;
 
-    (void) req_cls;
     (void) code;
+    /* The connection gets timeout_ms for its next request. */
     if (k)
-        k->deadline_us = zc__now_us() + h->timeout_ms * 1000ull;
+        k->deadline_us = zc__now_us() + h->lim.timeout_ms * 1000ull;
+    if (!r)
+        return;
+    *req_cls = NULL;
+    ZC__LIST_REMOVE(h->reqs, r);
+    if (r->state != R_NEW && h->cb.done)
+        h->cb.done(h->cb.ud, r);
+    free(r->out);
+    free(r);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code,
-                             const char *type, char *body, size_t len,
-                             bool take, const char *allow)
+static void queue(struct zc__http_req *r, unsigned code, struct MHD_Response *m,
+                  const char *type, const char *allow)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        len, body, take ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result ret;
-
-    if (!r) {
-        if (take)
-            free(body);
-        return MHD_NO;
+    r->state = R_ANSWERED;
+    if (!m) {
+        r->ret = MHD_NO;
+        return;
     }
-    (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    (void) MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    (void) MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    (void) MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (allow)
-        (void) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-    ret = MHD_queue_response(c, code, r);
-    MHD_destroy_response(r);
-    return ret;
+        (void) MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW, allow);
+    r->ret = MHD_queue_response(r->c, code, m);
+    MHD_destroy_response(m);
 }
 
-static enum MHD_Result text(struct MHD_Connection *c, unsigned code,
-                            const char *msg)
+void zc__http_reply(struct zc__http_req *r, unsigned code, const char *type,
+                    char *body, size_t len, const char *allow)
 {
-    return reply(c, code, "text/plain; charset=utf-8", (char *) msg,
-                 strlen(msg), false, NULL);
+    struct MHD_Response *m;
+
+    if (r->state != R_CALLING) {
+        free(body);
+        return;
+    }
+    m = MHD_create_response_from_buffer(len, body ? body : (char *) "",
+                                        body ? MHD_RESPMEM_MUST_FREE
+                                             : MHD_RESPMEM_PERSISTENT);
+    if (!m)
+        free(body);
+    queue(r, code, m, type, allow);
 }
 
-static enum MHD_Result metrics(struct zc__http *h, struct MHD_Connection *c,
-                               struct conn *k)
+void zc__http_reply_text(struct zc__http_req *r, unsigned code,
+                         const char *type, const char *text)
 {
-    struct zc__buf out = { 0 };
+    struct MHD_Response *m;
 
-    if (k && !k->answer && h->cb.scrape_wait(h->cb.ud)) {
-        k->waiting = true;
-        MHD_suspend_connection(c);
-        return MHD_YES;
+    if (r->state != R_CALLING)
+        return;
+    m = MHD_create_response_from_buffer(strlen(text), (char *) text,
+                                        MHD_RESPMEM_PERSISTENT);
+    queue(r, code, m, type, NULL);
+}
+
+/* MHD asks for the stream's next bytes. None yet: the connection sleeps
+ * until zc__http_write() or zc__http_end() wakes it. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct zc__http_req *r = cls;
+    size_t n = r->out_len - r->out_off;
+
+    (void) pos;
+    if (r->cut)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n) {
+        if (n > max)
+            n = max;
+        memcpy(buf, r->out + r->out_off, n);
+        r->out_off += n;
+        if (r->out_off == r->out_len)
+            r->out_off = r->out_len = 0;
+        return (ssize_t) n;
     }
-    if (k)
-        k->answer = k->waiting = false;
-    h->cb.render(h->cb.ud, &out);
-    if (out.failed) {
-        free(out.data);
-        return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    if (r->ended)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    r->suspended = true;
+    MHD_suspend_connection(r->c);
+    return 0;
+}
+
+void zc__http_stream(struct zc__http_req *r, unsigned code, const char *type)
+{
+    if (r->state != R_CALLING)
+        return;
+    r->streaming = true;
+    queue(r, code, MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+                                                     stream_read, r, NULL),
+          type, NULL);
+}
+
+int zc__http_write(struct zc__http_req *r, const char *s, size_t n)
+{
+    size_t held = r->out_len - r->out_off;
+
+    if (!r->streaming || r->ended || r->cut)
+        return -EPIPE;
+    if (held + n > r->h->lim.stream_max) {
+        zc_log(ZC_LOG_DEBUG, NS, "a client left %zu bytes unread: cutting it "
+               "off", held);
+        r->cut = true;
+        resume(r);
+        kick(r->h);
+        return -ENOBUFS;
     }
-    return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-                 out.data ? out.data : strdup(""), out.len, true, NULL);
+    if (r->out_off) {
+        memmove(r->out, r->out + r->out_off, held);
+        r->out_off = 0;
+        r->out_len = held;
+    }
+    if (r->out_len + n > r->out_cap) {
+        size_t cap = r->out_cap ? r->out_cap : 512;
+        char *v;
+
+        while (cap < r->out_len + n)
+            cap *= 2;
+        v = realloc(r->out, cap);
+        if (!v) {
+            r->cut = true;
+            resume(r);
+            kick(r->h);
+            return -ENOMEM;
+        }
+        r->out = v;
+        r->out_cap = cap;
+    }
+    memcpy(r->out + r->out_len, s, n);
+    r->out_len += n;
+    resume(r);
+    return 0;
+}
+
+void zc__http_end(struct zc__http_req *r)
+{
+    if (!r->streaming || r->ended)
+        return;
+    r->ended = true;
+    resume(r);
+}
+
+void zc__http_wait(struct zc__http_req *r)
+{
+    if (r->state == R_CALLING)
+        r->state = R_WAITING;
+}
+
+bool zc__http_woken(const struct zc__http_req *r)
+{
+    return r->woken;
+}
+
+void zc__http_wake(struct zc__http *h)
+{
+    for (struct zc__http_req *r = h->reqs; r; r = r->next)
+        if (r->state == R_WAITING) {
+            r->woken = true;
+            resume(r);
+        }
+}
+
+const char *zc__http_method(const struct zc__http_req *r) { return r->method; }
+const char *zc__http_path(const struct zc__http_req *r) { return r->path; }
+size_t zc__http_body_size(const struct zc__http_req *r) { return r->body; }
+void zc__http_set_data(struct zc__http_req *r, void *data) { r->data = data; }
+void *zc__http_data(const struct zc__http_req *r) { return r->data; }
+
+const char *zc__http_arg(const struct zc__http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool zc__http_peer(const struct zc__http_req *r, pid_t *pid, uid_t *uid,
+                   gid_t *gid)
+{
+    if (!r->k || !r->k->has_peer)
+        return false;
+    *pid = r->k->pid;
+    *uid = r->k->uid;
+    *gid = r->k->gid;
+    return true;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -165,35 +384,50 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   size_t *upload_size, void **req_cls)
 {
     struct zc__http *h = cls;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct conn *k = ci ? ci->socket_context : NULL;
-    char why[160], body[200];
+    struct zc__http_req *r = *req_cls;
 
     (void) version;
     (void) upload;
-    (void) upload_size;
-    (void) req_cls;
-    if (k)
-        k->deadline_us = 0;     /* the request is in: no deadline now */
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
-                     (char *) "only GET and HEAD are served here\n",
-                     strlen("only GET and HEAD are served here\n"), false,
-                     "GET, HEAD");
-    if (strcmp(url, "/metrics") == 0)
-        return metrics(h, c, k);
-    if (strcmp(url, "/healthz") == 0)
-        return text(c, MHD_HTTP_OK, "ok\n");
-    if (strcmp(url, "/readyz") == 0) {
-        if (h->cb.ready(h->cb.ud, why, sizeof(why)))
-            return text(c, MHD_HTTP_OK, "ready\n");
-        snprintf(body, sizeof(body), "not ready: %s\n", why);
-        return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-                     strdup(body), strlen(body), true, NULL);
+    if (!r) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return MHD_NO;
+        r->h = h;
+        r->c = c;
+        r->k = ci ? ci->socket_context : NULL;
+        r->method = method;
+        r->path = url;
+        ZC__LIST_PUSH(h->reqs, r);
+        *req_cls = r;
+        return MHD_YES;
     }
-    return text(c, MHD_HTTP_NOT_FOUND,
-                "not found: this endpoint serves /metrics, /healthz and /readyz\n");
+    if (*upload_size) {
+        r->body += *upload_size;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->k)
+        r->k->deadline_us = 0;      /* the request is in: no deadline now */
+    if (r->state == R_WAITING && !r->woken)
+        return MHD_YES;             /* resumed for another reason */
+    r->state = R_CALLING;
+    if (r->body > MAX_BODY)
+        zc__http_reply_text(r, MHD_HTTP_CONTENT_TOO_LARGE, "text/plain; "
+                            "charset=utf-8", "request body too large\n");
+    else
+        h->cb.request(h->cb.ud, r);
+    if (r->state == R_CALLING)      /* a caller's bug: answer anyway */
+        zc__http_reply_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                            "text/plain; charset=utf-8", "no answer\n");
+    if (r->state == R_WAITING) {
+        r->suspended = true;
+        MHD_suspend_connection(c);
+        return MHD_YES;
+    }
+    return r->ret;
 }
 
 /* Cuts off the connections past their deadline; returns the next one. */
@@ -206,9 +440,8 @@ static uint64_t enforce_deadlines(struct zc__http *h, uint64_t now)
             continue;
         if (k->deadline_us <= now) {
             zc_log(ZC_LOG_DEBUG, NS, "closing a connection: no complete "
-                   "request within %u ms", h->timeout_ms);
-            (void) shutdown(k->fd, SHUT_RDWR);
-            k->fd = -1;     /* shut once; MHD closes it */
+                   "request within %u ms", h->lim.timeout_ms);
+            shut(h, k);
         } else if (!next || k->deadline_us < next) {
             next = k->deadline_us;
         }
@@ -220,6 +453,8 @@ static void arm(struct zc__http *h, uint64_t next)
 {
     MHD_UNSIGNED_LONG_LONG ms;
 
+    if (zc__timer_is_active(&h->timer) && (!next || h->timer.deadline_us < next))
+        next = h->timer.deadline_us;    /* a kick from a callback */
     if (MHD_get_timeout(h->d, &ms) == MHD_YES) {
         uint64_t at = zc__now_us() + (uint64_t) ms * 1000;
 
@@ -237,6 +472,7 @@ static void http_run(struct zc__http *h)
     if (h->running)
         return;
     h->running = true;
+    zc__timer_stop(h->loop, &h->timer);
     (void) MHD_run(h->d);
     h->running = false;
     arm(h, enforce_deadlines(h, zc__now_us()));
@@ -251,26 +487,13 @@ static void on_io(struct zc__loop *l, struct zc__io *io, uint32_t events)
 
 static void on_timer(struct zc__loop *l, struct zc__timer *t)
 {
-    struct zc__http *h = zc__container_of(t, struct zc__http, timer);
-
     (void) l;
-    (void) enforce_deadlines(h, zc__now_us());
-    http_run(h);
-}
-
-void zc__http_scrapes_ready(struct zc__http *h)
-{
-    for (struct conn *k = h->conns; k; k = k->next)
-        if (k->waiting) {
-            k->answer = true;
-            MHD_resume_connection(k->c);
-        }
-    /* Called from outside MHD_run: run it now for the resumed ones. */
-    http_run(h);
+    http_run(zc__container_of(t, struct zc__http, timer));
 }
 
 int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
-                   uint32_t timeout_ms, const struct zc__http_cb *cb)
+                   const struct zc__http_limits *lim,
+                   const struct zc__http_cb *cb)
 {
     struct zc__http *h = calloc(1, sizeof(*h));
     const union MHD_DaemonInfo *info;
@@ -283,7 +506,7 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
     }
     (void) fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK);
     h->loop = l;
-    h->timeout_ms = timeout_ms;
+    h->lim = *lim;
     h->cb = *cb;
     zc__timer_init(&h->timer, on_timer);
     h->d = MHD_start_daemon(
@@ -291,9 +514,9 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
         NULL, NULL, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
         MHD_OPTION_LISTEN_SOCKET, listen_fd,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned) MAX_CONNECTIONS,
+        MHD_OPTION_CONNECTION_LIMIT, lim->max_conns + MHD_SLACK,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) REQUEST_MEMORY,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) ((timeout_ms + 999) / 1000),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) ((lim->timeout_ms + 999) / 1000),
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_END);
@@ -323,6 +546,15 @@ void zc__http_stop(struct zc__http *h)
         return;
     zc__timer_stop(h->loop, &h->timer);
     zc__loop_del(h->loop, &h->io);
+    /* MHD must not be stopped with a connection suspended; a stream cut
+     * here ends with an error, so its client knows it is incomplete. */
+    for (struct zc__http_req *r = h->reqs; r; r = r->next) {
+        r->cut = r->streaming && !r->ended;
+        if (r->suspended) {
+            r->suspended = false;
+            MHD_resume_connection(r->c);
+        }
+    }
     /* MHD does not close a socket it was given. */
     fd = MHD_quiesce_daemon(h->d);
     MHD_stop_daemon(h->d);
