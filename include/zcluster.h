@@ -197,6 +197,18 @@ typedef struct zc_options {
      * primary stops accepting and the kernel's backlog holds the rest.
      * 0 (the default): no limit. */
     unsigned max_conns_per_worker;
+    /* The fleet's name, for the control socket and zclusterctl -n
+     * (docs/control.md): 1 to 64 of [A-Za-z0-9_.@-]. NULL: the base name
+     * of the command (or of this program). Borrowed. */
+    const char *name;
+    /* Where the control socket is: NULL for the default place
+     * ($RUNTIME_DIRECTORY, /run/zcluster for root, $XDG_RUNTIME_DIR/
+     * zcluster, /tmp/zcluster-UID; then NAME.sock), "none" for no
+     * control socket, or a path. Borrowed. */
+    const char *control;
+    /* A group (name or number) whose members may use the control socket
+     * too; NULL: only root and our own uid. Borrowed. */
+    const char *control_group;
 } zc_options;
 
 /* Set every field of *o to its default. */

@@ -1,5 +1,8 @@
 /* Platform probes and stubs (see compat.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/compat.h"
+#include "base/parse.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -85,4 +89,77 @@ int zc__signal_parse(const char *s)
     if (errno || end == s || *end || n < 1 || n >= NSIG)
         return -EINVAL;
     return (int) n;
+}
+
+bool zc__proc_stat(pid_t pid, unsigned long long *ticks, long long *rss)
+{
+    char path[64], buf[1024], *s;
+    unsigned long long ut = 0, st = 0;
+    ssize_t n;
+    int fd, field = 2;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    (void) close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    /* The name (field 2) may hold spaces and parentheses: skip to its end. */
+    s = strrchr(buf, ')');
+    if (!s)
+        return false;
+    for (s++; *s && field < 24; ) {
+        char *end;
+        unsigned long long v;
+
+        while (*s == ' ')
+            s++;
+        field++;
+        v = strtoull(s, &end, 10);
+        if (field == 14)
+            ut = v;
+        else if (field == 15)
+            st = v;
+        else if (field == 24)
+            *rss = (long long) v;
+        s = end > s ? end : s + 1;
+    }
+    *ticks = ut + st;
+    return field == 24;
+}
+
+int zc__group_parse(const char *s, gid_t *gid)
+{
+    char buf[4096];
+    struct group g, *found = NULL;
+    unsigned long n;
+    FILE *f;
+
+    if (!s || !*s)
+        return -EINVAL;
+    if (zc__parse_uint(s, 0, (gid_t) -2, &n) == 0) {
+        if (gid)
+            *gid = (gid_t) n;
+        return 0;
+    }
+    /* /etc/group itself: getgrnam() would need NSS's shared libraries
+     * in the static programs. A group known only to a directory service
+     * is given by number. */
+    f = fopen("/etc/group", "re");
+    if (!f)
+        return -ENOENT;
+    while (fgetgrent_r(f, &g, buf, sizeof(buf), &found) == 0)
+        if (strcmp(found->gr_name, s) == 0)
+            break;
+        else
+            found = NULL;
+    (void) fclose(f);
+    if (!found)
+        return -ENOENT;
+    if (gid)
+        *gid = found->gr_gid;
+    return 0;
 }

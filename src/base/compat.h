@@ -2,7 +2,9 @@
 #ifndef ZC_COMPAT_H
 #define ZC_COMPAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Closes every fd >= first. Only makes system calls: safe between fork and
  * exec. Uses close_range(2) and falls back to a bounded close loop. */
@@ -17,5 +19,12 @@ const char *zc__signal_name(int sig);
 
 /* Parses "TERM", "SIGTERM", "term" or "15". Returns the number or -EINVAL. */
 int zc__signal_parse(const char *s);
+
+/* User and system CPU ticks and resident pages of pid, from
+ * /proc/PID/stat; false if it cannot be read. */
+bool zc__proc_stat(pid_t pid, unsigned long long *ticks, long long *rss);
+
+/* A group name or number: 0 with *gid (gid may be NULL), or -ENOENT. */
+int zc__group_parse(const char *s, gid_t *gid);
 
 #endif

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/compat.h"
 #include "base/log.h"
 #include "primary/balance.h"
 #include "primary/collect.h"
@@ -48,47 +49,6 @@ static void sample(struct zc__buf *b, const char *name, const char *labels,
     zc__buf_add(b, "\n", 1);
 }
 
-/* utime + stime in ticks and the resident pages, from /proc/PID/stat. */
-static bool proc_stat(pid_t pid, unsigned long long *ticks, long long *rss)
-{
-    char path[64], buf[1024], *s;
-    unsigned long long ut = 0, st = 0;
-    ssize_t n;
-    int fd, field = 2;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    n = read(fd, buf, sizeof(buf) - 1);
-    (void) close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    /* The name (field 2) may hold spaces and parentheses: skip to its end. */
-    s = strrchr(buf, ')');
-    if (!s)
-        return false;
-    for (s++; *s && field < 24; ) {
-        char *end;
-        unsigned long long v;
-
-        while (*s == ' ')
-            s++;
-        field++;
-        v = strtoull(s, &end, 10);
-        if (field == 14)
-            ut = v;
-        else if (field == 15)
-            st = v;
-        else if (field == 24)
-            *rss = (long long) v;
-        s = end > s ? end : s + 1;
-    }
-    *ticks = ut + st;
-    return field == 24;
-}
-
 static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
     struct zc_primary *p = m->p;
@@ -106,7 +66,7 @@ static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
         unsigned long long ticks;
         long long pages;
 
-        if (w->pid > 0 && w->slot_index < n && proc_stat(w->pid, &ticks, &pages)) {
+        if (w->pid > 0 && w->slot_index < n && zc__proc_stat(w->pid, &ticks, &pages)) {
             cpu[w->slot_index] += (double) ticks / (double) m->ticks;
             rss[w->slot_index] += (double) pages * (double) m->page_size;
         }
@@ -330,7 +290,7 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
     family(b, "zcluster_primary_start_time_seconds", "gauge",
            "When the primary started, in seconds since the epoch.");
     sample(b, "zcluster_primary_start_time_seconds", "", m->start_time_s);
-    if (proc_stat(getpid(), &ticks, &pages)) {
+    if (zc__proc_stat(getpid(), &ticks, &pages)) {
         family(b, "zcluster_primary_cpu_seconds_total", "counter",
                "User and system CPU time of the primary.");
         sample(b, "zcluster_primary_cpu_seconds_total", "",

@@ -1,8 +1,12 @@
 /*
- * The application's event callbacks (zc_primary_on_event): every fleet event
- * (spawned, ready, exited, respawn, reloaded) reaches them from here.
+ * What the fleet tells others of itself: every fleet event (spawned,
+ * ready, exited, respawn, reloaded) reaches the application's callbacks
+ * (zc_primary_on_event) and the control socket's clients from here, and
+ * our own manager (systemd) hears how many workers are ready.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "base/log.h"
@@ -10,8 +14,12 @@
 
 #define NS ZC__PNS
 
-void zc__emit(struct zc_primary *p, const zc_event *e)
+void zc__emit_why(struct zc_primary *p, const zc_event *e, const char *why)
 {
+    if (p->hooks.event)
+        p->hooks.event(p, e, why);
+    if (e->type >= ZC__EVENT_RESTARTED)
+        return;
     for (size_t i = 0; i < p->n_event_fns; i++) {
         int r = p->event_fns[i].fn(e, p->event_fns[i].userdata);
 
@@ -19,6 +27,31 @@ void zc__emit(struct zc_primary *p, const zc_event *e)
             zc_log(ZC_LOG_ERROR, NS, "event callback %zu failed: %s; running "
                    "the others", i + 1, zc_strerror(r));
     }
+}
+
+void zc__emit(struct zc_primary *p, const zc_event *e)
+{
+    zc__emit_why(p, e, NULL);
+}
+
+void zc__notify_status(struct zc_primary *p)
+{
+    char text[sizeof(p->sd_status)], msg[sizeof(p->sd_status) + 8];
+
+    if (p->shutting_down)
+        snprintf(text, sizeof(text), "stopping: %u worker%s left", p->n_alive,
+                 PLURAL(p->n_alive));
+    else
+        snprintf(text, sizeof(text), "%u of %u workers ready, generation "
+                 "%llu%s", p->n_ready, p->n_slots,
+                 (unsigned long long) p->generation,
+                 p->reload.active ? (p->reload.restart ? ", restarting"
+                                                       : ", reloading") : "");
+    if (strcmp(text, p->sd_status) == 0)
+        return;
+    memcpy(p->sd_status, text, sizeof(text));
+    snprintf(msg, sizeof(msg), "STATUS=%s", text);
+    (void) zc_notify(msg);
 }
 
 void zc__emit_worker(struct zc_primary *p, int type, const struct worker *w,

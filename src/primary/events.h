@@ -1,4 +1,4 @@
-/* The application's event callbacks (events.c). */
+/* What the fleet tells others: events, and STATUS= (events.c). */
 #ifndef ZC_EVENTS_H
 #define ZC_EVENTS_H
 
@@ -7,6 +7,12 @@
 /* Calls every callback registered with zc_primary_on_event(), in order;
  * one that fails is logged and the others still run. */
 void zc__emit(struct zc_primary *p, const zc_event *e);
+/* The same, with the log's words for how a reload or restart ended (the
+ * control socket's clients get them). */
+void zc__emit_why(struct zc_primary *p, const zc_event *e, const char *why);
+/* Tells our manager (systemd's STATUS=) how many workers are ready, when
+ * that changed. No-op without NOTIFY_SOCKET. */
+void zc__notify_status(struct zc_primary *p);
 /* The same for an event about w (status: its wait status, for EXITED). */
 void zc__emit_worker(struct zc_primary *p, int type, const struct worker *w,
                      int status);

@@ -34,6 +34,20 @@ struct zc__metrics;
 struct zc__endpoint;
 struct zc__sticky;
 struct zc__least;
+struct zc__control;
+
+/* Internal events, past the public ZC_EVENT_*: the application's
+ * callbacks never see them. A restart ended: generation is its serial,
+ * status a ZC_RELOAD_*. */
+#define ZC__EVENT_RESTARTED 100
+
+/* How the last reload ended, for status. */
+struct last_reload {
+    uint64_t generation;    /* 0: none yet */
+    int outcome;            /* ZC_RELOAD_* */
+    uint64_t end_us;
+    char why[256];          /* what the log said of its end */
+};
 
 enum slot_state {
     SLOT_EMPTY,     /* no worker, nothing scheduled */
@@ -65,7 +79,7 @@ struct worker {
     uint64_t started_us;
     uint64_t stop_us;               /* when it was asked to stop */
     uint64_t kill_at_us;            /* SIGKILL deadline; 0: the shutdown's */
-    uint64_t step_of;               /* the reload whose step ends at its exit */
+    uint64_t step_of;               /* the walk (serial) whose step ends at its exit */
     /* the ready delay while STARTING; the answer to the shutdown message,
      * then the SIGKILL deadline, while DRAINING */
     struct zc__timer timer;
@@ -103,11 +117,19 @@ struct slot {
     struct sticky_slot sticky;      /* sticky.c */
 };
 
-/* The rolling reload under way (active), or the last one. */
+/*
+ * The rolling reload under way (active), or the last one. A restart of
+ * some slots (zclusterctl restart) is the same walk over the slots picked,
+ * at the generation they have.
+ */
 struct reload {
     bool active;
-    bool again;             /* asked for again while active */
+    bool again;             /* a reload asked for while active */
     bool pumping;           /* in reload_pump: do not re-enter */
+    bool restart;           /* a restart of the slots in pick */
+    uint64_t serial;        /* of this walk, for step_of; restarts say it */
+    char name[64];          /* "reload to generation 3", for the log */
+    uint64_t pick[ZC_MAX_WORKERS / 64];     /* a restart's slots, a bit each */
     uint64_t generation;
     uint64_t start_us;
     unsigned next;          /* the next slot to step */
@@ -164,6 +186,11 @@ struct zc_primary {
     uint64_t next_worker_id;
     uint64_t generation;    /* the latest, started by the latest reload */
     struct reload reload;
+    struct last_reload last_reload;
+    uint64_t walks;             /* reloads and restarts started, ever */
+    char name[65];              /* the fleet's (zc_options.name or derived) */
+    uint64_t start_us;
+    char sd_status[96];         /* the last STATUS= told to our manager */
     bool started;           /* the first workers were spawned */
     /* Asked for from a callback, done in before_poll: a callback may run
      * in the middle of a spawn or an exit, where the table must not move
@@ -196,6 +223,7 @@ struct zc_primary {
     struct zc__endpoint *endpoint;  /* likewise */
     struct zc__sticky *sticky;      /* NULL without zc_options.sticky */
     struct zc__least *least;        /* NULL but with least-conn */
+    struct zc__control *control;    /* NULL without a control socket */
     /*
      * Set once by setup (run.c). A few events are seen by a file below
      * the one that decides what they mean: a worker's ready timer or
@@ -209,6 +237,10 @@ struct zc_primary {
         void (*ready)(struct zc_primary *p, struct worker *w, const char *how);
         /* inputs.c: w's link is readable or writable */
         void (*link_io)(struct zc__loop *l, struct zc__io *io, uint32_t events);
+        /* control.c: every event (events.c), with the log's words for
+         * the end of a reload or restart (why), else NULL */
+        void (*event)(struct zc_primary *p, const zc_event *e,
+                      const char *why);
     } hooks;
 };
 

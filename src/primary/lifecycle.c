@@ -37,7 +37,7 @@ static void announce_if_all_ready(struct zc_primary *p)
     p->announced_ready = true;
     zc_log(ZC_LOG_INFO, NS, "all %u workers ready", p->n_slots);
     /* Our own manager (systemd Type=notify) learns we are up. */
-    (void) zc_notify("READY=1\nSTATUS=all workers ready");
+    (void) zc_notify("READY=1");
 }
 
 void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how)
@@ -63,6 +63,7 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
         zc__balance_steer(p);
     }
     announce_if_all_ready(p);
+    zc__notify_status(p);
 }
 
 /* The worker left; decide, once, what happens next. */
@@ -91,6 +92,7 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
                  " (last status: %s)", w->status);
     /* Reaped: from here on the pid may belong to anyone. */
     zc__worker_forget(p, w);
+    zc__notify_status(p);
     s = w->slot;
     if (p->shutting_down) {
         zc_log(ZC_LOG_INFO, NS, "%s during shutdown; %u left", what, p->n_alive);
@@ -102,7 +104,7 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
         zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; retired, drained "
                "in %llu ms", what,
                (unsigned long long) ((zc__now_us() - w->stop_us) / 1000));
-        if (R->active && w->step_of == R->generation)
+        if (R->active && w->step_of == R->serial)
             R->stepping--;
         zc__reload_pump(p);
         zc__respawn_check_end(p);

@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "base/compat.h"
 #include "base/parse.h"
+#include "proto/ctlpath.h"
 #include "primary/optable.h"
 
 #define DAY_MS 86400000u        /* the longest duration the tool takes */
@@ -87,6 +89,15 @@ static const struct zc__opt rows[] = {
         "hash its client"),
     ROW("proxy-timeout", 0, ZC__OPT_DURATION, "MS", proxy_timeout_ms, 1,
         HOUR_MS, "the header must arrive within this"),
+    ROW("name", 'n', ZC__OPT_NAME, "NAME", name, 0, 0,
+        "the fleet's name, for zclusterctl -n (default: the command's base "
+        "name)"),
+    ROW("control", 0, ZC__OPT_PATH, "PATH", control, 0, 0,
+        "the control socket (default: NAME.sock in $RUNTIME_DIRECTORY, "
+        "/run/zcluster for root, or $XDG_RUNTIME_DIR/zcluster); none: no "
+        "control socket"),
+    ROW("control-group", 0, ZC__OPT_GROUP, "GROUP", control_group, 0, 0,
+        "members of GROUP may use the control socket too (mode 0660)"),
 };
 
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
@@ -293,6 +304,33 @@ static int set_address(zc_options *o, const struct zc__opt *r, const char *v,
     return 0;
 }
 
+int zc__opt_check_text(const struct zc__opt *r, const char *v, char *why,
+                       size_t size)
+{
+    if (r->kind == ZC__OPT_NAME && !zc__control_name_ok(v))
+        return say(why, size, "invalid --%s '%s': 1 to %d letters, digits "
+                   "and _.@- , not starting with . or -", r->info.name, v,
+                   ZC__CONTROL_NAME_MAX);
+    if (r->kind == ZC__OPT_PATH && strcmp(v, "none") != 0 &&
+        (v[0] != '/' || strlen(v) >= sizeof(((struct sockaddr_un *) 0)->sun_path)))
+        return say(why, size, "invalid --%s '%s': expected an absolute path "
+                   "shorter than %zu bytes, or none", r->info.name, v,
+                   sizeof(((struct sockaddr_un *) 0)->sun_path));
+    if (r->kind == ZC__OPT_GROUP && zc__group_parse(v, NULL) < 0)
+        return say(why, size, "invalid --%s '%s': no such group", r->info.name,
+                   v);
+    return 0;
+}
+
+static int set_text(zc_options *o, const struct zc__opt *r, const char *v,
+                    char *why, size_t size)
+{
+    if (zc__opt_check_text(r, v, why, size) < 0)
+        return -EINVAL;
+    *(const char **) field(o, r) = v;
+    return 0;
+}
+
 int zc_option_set(zc_options *o, const char *name, const char *value,
                   char *why, size_t why_size)
 {
@@ -325,6 +363,10 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
         return set_balance(o, value, why, why_size);
     case ZC__OPT_LISTEN:
         return set_listen(o, value, why, why_size);
+    case ZC__OPT_NAME:
+    case ZC__OPT_PATH:
+    case ZC__OPT_GROUP:
+        return set_text(o, r, value, why, why_size);
     default:
         return set_address(o, r, value, why, why_size);
     }

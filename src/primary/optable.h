@@ -17,6 +17,9 @@ enum zc__opt_kind {
     ZC__OPT_BALANCE,        /* balance (and sticky) */
     ZC__OPT_LISTEN,         /* listen/n_listen, repeatable */
     ZC__OPT_ADDRESS,        /* const char *, HOST:PORT */
+    ZC__OPT_NAME,           /* const char *, a fleet name */
+    ZC__OPT_PATH,           /* const char *, an absolute path or "none" */
+    ZC__OPT_GROUP,          /* const char *, a group name or number */
 };
 
 struct zc__opt {
@@ -33,5 +36,9 @@ const struct zc__opt *zc__opt_find(const char *name);
 /* "from 1 to 4096", "at least 1 ms", "at most 1 hour", "from 100 ms to
  * 1 hour": the row's range as the errors say it. */
 void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size);
+
+/* A name, path or group row's value: 0, or -EINVAL with why. */
+int zc__opt_check_text(const struct zc__opt *r, const char *v, char *why,
+                       size_t size);
 
 #endif

@@ -119,6 +119,17 @@ int zc__options_validate(const zc_options *o)
         zc_log(ZC_LOG_ERROR, NS, "invalid options: %s", why);
         return -EINVAL;
     }
+    for (size_t i = 0; (r = zc__opt_at(i)); i++) {
+        const char *v = *(const char *const *) ((const char *) o + r->offset);
+        char text[200];
+
+        if ((r->kind == ZC__OPT_NAME || r->kind == ZC__OPT_PATH ||
+             r->kind == ZC__OPT_GROUP) && v &&
+            zc__opt_check_text(r, v, text, sizeof(text)) < 0) {
+            zc_log(ZC_LOG_ERROR, NS, "invalid options: %s: %s", r->field, text);
+            return -EINVAL;
+        }
+    }
     for (size_t i = 0; i < o->n_listen; i++)
         if (zc_address_check(o->listen[i]) < 0) {
             zc_log(ZC_LOG_ERROR, NS, "invalid listen address '%s'",

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -36,14 +37,34 @@ static void on_ready_deadline(struct zc__loop *l, struct zc__timer *t)
     zc__reload_failed(w->p, w->slot, why);
 }
 
-static void emit_reload(struct zc_primary *p, int outcome)
+/*
+ * A walk ended: the log's words go to the control socket's clients, a
+ * reload's outcome to the application's callbacks, /metrics and status,
+ * and our manager learns the reload it was told of is over.
+ */
+static void walk_ended(struct zc_primary *p, int outcome, const char *why)
 {
-    zc_event e = { .type = ZC_EVENT_RELOADED, .slot = -1, .pid = -1,
-                   .generation = p->reload.generation, .status = outcome };
+    struct reload *R = &p->reload;
+    zc_event e = { .type = R->restart ? ZC__EVENT_RESTARTED : ZC_EVENT_RELOADED,
+                   .slot = -1, .pid = -1, .status = outcome,
+                   .generation = R->restart ? R->serial : R->generation };
 
-    if (outcome >= 0 && outcome < 3)
-        p->reload_outcomes[outcome]++;
-    zc__emit(p, &e);
+    if (!R->restart) {
+        if (outcome >= 0 && outcome < 3)
+            p->reload_outcomes[outcome]++;
+        p->last_reload = (struct last_reload) { .generation = R->generation,
+            .outcome = outcome, .end_us = zc__now_us() };
+        snprintf(p->last_reload.why, sizeof(p->last_reload.why), "%s", why);
+        if (!p->shutting_down)
+            (void) zc_notify("READY=1");
+    }
+    zc__notify_status(p);
+    zc__emit_why(p, &e, why);
+}
+
+static bool picked(const struct reload *R, unsigned i)
+{
+    return i < ZC_MAX_WORKERS && (R->pick[i / 64] >> (i % 64)) & 1;
 }
 
 static unsigned long long reload_ms(const struct zc_primary *p)
@@ -54,15 +75,19 @@ static unsigned long long reload_ms(const struct zc_primary *p)
 static void reload_done(struct zc_primary *p)
 {
     struct reload *R = &p->reload;
+    char why[256];
 
     R->active = false;
-    zc_log(ZC_LOG_INFO, NS, "reload to generation %llu done in %llu ms: %u of "
-           "%u slots replaced; never fewer than %u ready workers, never more "
-           "than %u processes", (unsigned long long) R->generation,
-           reload_ms(p), R->replaced, p->n_slots, R->min_ready, R->max_alive);
-    emit_reload(p, ZC_RELOAD_DONE);
+    snprintf(why, sizeof(why), "%s done in %llu ms: %u of %u slots replaced; "
+             "never fewer than %u ready workers, never more than %u "
+             "processes", R->name, reload_ms(p), R->replaced,
+             R->restart ? R->replaced : p->n_slots, R->min_ready, R->max_alive);
+    zc_log(ZC_LOG_INFO, NS, "%s", why);
+    walk_ended(p, ZC_RELOAD_DONE, why);
     if (R->again)
-        (void) zc__reload_start(p, "a reload was asked for during the last one");
+        (void) zc__reload_start(p, R->restart
+                                ? "a reload was asked for during the restart"
+                                : "a reload was asked for during the last one");
 }
 
 /*
@@ -76,6 +101,8 @@ void zc__reload_failed(struct zc_primary *p, const struct slot *failed,
 {
     struct reload *R = &p->reload;
     unsigned kept = 0;
+    char text[512];
+    bool again = R->restart && R->again;
 
     R->active = false;
     for (unsigned i = 0; i < p->n_slots; i++) {
@@ -92,28 +119,39 @@ void zc__reload_failed(struct zc_primary *p, const struct slot *failed,
             zc__respawn_schedule(p, s, zc__respawn_count_crash(p, s));
         kept += s->generation != R->generation;
     }
-    zc_log(ZC_LOG_ERROR, NS, "reload to generation %llu failed after %llu ms: "
-           "slot %u: %s. %u of %u slots replaced; the other %u keep%s their "
-           "workers. %s", (unsigned long long) R->generation, reload_ms(p),
-           failed->index, why, R->replaced, p->n_slots, kept,
-           kept == 1 ? "s" : "", R->again
-           ? "The reload asked for during this one is dropped: send SIGHUP "
-             "again to retry." : "Send SIGHUP again to retry.");
+    if (R->restart)
+        snprintf(text, sizeof(text), "%s failed after %llu ms: slot %u: %s. "
+                 "%u slot%s replaced; the others keep their workers",
+                 R->name, reload_ms(p), failed->index, why, R->replaced,
+                 PLURAL(R->replaced));
+    else
+        snprintf(text, sizeof(text), "reload to generation %llu failed after "
+                 "%llu ms: slot %u: %s. %u of %u slots replaced; the other %u "
+                 "keep%s their workers. %s", (unsigned long long) R->generation,
+                 reload_ms(p), failed->index, why, R->replaced, p->n_slots,
+                 kept, kept == 1 ? "s" : "", R->again
+                 ? "The reload asked for during this one is dropped: send "
+                   "SIGHUP again to retry." : "Send SIGHUP again to retry.");
+    zc_log(ZC_LOG_ERROR, NS, "%s", text);
     R->again = false;
-    emit_reload(p, ZC_RELOAD_FAILED);
+    walk_ended(p, ZC_RELOAD_FAILED, text);
+    /* A reload asked for during a restart is not the restart's to drop. */
+    if (again)
+        (void) zc__reload_start(p, "a reload was asked for during the restart");
 }
 
-void zc__reload_interrupted(struct zc_primary *p, const char *name)
+void zc__reload_interrupted(struct zc_primary *p, const char *by)
 {
     struct reload *R = &p->reload;
+    char text[256];
 
     R->active = false;
     R->again = false;
-    zc_log(ZC_LOG_WARN, NS, "received SIG%s during the reload to generation "
-           "%llu: abandoning it after %llu ms, %u of %u slots replaced", name,
-           (unsigned long long) R->generation, reload_ms(p), R->replaced,
-           p->n_slots);
-    emit_reload(p, ZC_RELOAD_INTERRUPTED);
+    snprintf(text, sizeof(text), "%s during the %s: abandoning it after %llu "
+             "ms, %u of %u slots replaced", by, R->name, reload_ms(p),
+             R->replaced, R->restart ? R->replaced : p->n_slots);
+    zc_log(ZC_LOG_WARN, NS, "%s", text);
+    walk_ended(p, ZC_RELOAD_INTERRUPTED, text);
 }
 
 static void start_replacement(struct zc_primary *p, struct slot *s)
@@ -127,10 +165,10 @@ static void start_replacement(struct zc_primary *p, struct slot *s)
         zc__timer_stop(&p->loop, &s->timer);
     snprintf(old, sizeof(old), "replacing worker %llu",
              s->w ? (unsigned long long) s->w->id : 0ull);
-    snprintf(note, sizeof(note), " (reload to generation %llu, step %u of %u, "
-             "%s)", (unsigned long long) R->generation, R->next, p->n_slots,
-             s->w ? old : "which had no worker running");
-    r = zc__worker_spawn(p, s, R->generation, note, &w, what, sizeof(what));
+    snprintf(note, sizeof(note), " (%s, step %u of %u, %s)", R->name, R->next,
+             p->n_slots, s->w ? old : "which had no worker running");
+    r = zc__worker_spawn(p, s, R->restart ? s->generation : R->generation,
+                         note, &w, what, sizeof(what));
     if (r < 0) {
         snprintf(why, sizeof(why), "worker %llu could not be started: %s: %s",
                  (unsigned long long) s->last_id, what, zc_strerror(r));
@@ -164,18 +202,16 @@ void zc__reload_promote(struct zc_primary *p, struct slot *s)
     s->ready_us = zc__now_us();
     R->replaced++;
     if (old) {
-        zc_log(ZC_LOG_INFO, NS, "reload to generation %llu: slot %u replaced "
-               "(%u of %u): worker %llu ready in %llu ms; retiring worker %llu "
-               "(pid %d)", (unsigned long long) R->generation, s->index,
-               R->replaced, p->n_slots, (unsigned long long) w->id, ms,
-               (unsigned long long) old->id, (int) old->pid);
-        old->step_of = R->generation;
+        zc_log(ZC_LOG_INFO, NS, "%s: slot %u replaced (%u of %u): worker "
+               "%llu ready in %llu ms; retiring worker %llu (pid %d)", R->name,
+               s->index, R->replaced, p->n_slots, (unsigned long long) w->id,
+               ms, (unsigned long long) old->id, (int) old->pid);
+        old->step_of = R->serial;
         zc__worker_retire(p, old);
     } else {
-        zc_log(ZC_LOG_INFO, NS, "reload to generation %llu: slot %u filled "
-               "(%u of %u): worker %llu ready in %llu ms",
-               (unsigned long long) R->generation, s->index, R->replaced,
-               p->n_slots, (unsigned long long) w->id, ms);
+        zc_log(ZC_LOG_INFO, NS, "%s: slot %u filled (%u of %u): worker %llu "
+               "ready in %llu ms", R->name, s->index, R->replaced, p->n_slots,
+               (unsigned long long) w->id, ms);
         R->stepping--;
     }
     zc__reload_pump(p);
@@ -210,7 +246,7 @@ void zc__reload_pump(struct zc_primary *p)
            p->n_alive + respawns_due(p) < p->n_slots + p->opt.max_surge) {
         struct slot *s = p->slots[R->next++];
 
-        if (s->generation != R->generation)
+        if (R->restart ? picked(R, s->index) : s->generation != R->generation)
             start_replacement(p, s);
     }
     R->pumping = false;
@@ -262,21 +298,64 @@ int zc__reload_start(struct zc_primary *p, const char *by)
     }
     if (R->active) {
         R->again = true;
-        zc_log(ZC_LOG_INFO, NS, "%s: the reload to generation %llu is under "
-               "way (%u of %u slots replaced); one more will follow when it "
-               "succeeds", by, (unsigned long long) R->generation,
+        zc_log(ZC_LOG_INFO, NS, "%s: the %s is under way (%u of %u slots "
+               "replaced); a reload will follow when it succeeds", by, R->name,
                R->replaced, p->n_slots);
         return 1;
     }
     warn_own_sockets(p);
     p->generation++;
     *R = (struct reload) { .active = true, .generation = p->generation,
-                           .start_us = zc__now_us(), .min_ready = p->n_ready,
-                           .max_alive = p->n_alive };
+                           .serial = ++p->walks, .start_us = zc__now_us(),
+                           .min_ready = p->n_ready, .max_alive = p->n_alive };
+    snprintf(R->name, sizeof(R->name), "reload to generation %llu",
+             (unsigned long long) R->generation);
+    /* systemd's Type=notify-reload: the reload it asked for is under way
+     * (READY=1 says it ended); harmless for any other manager. */
+    {
+        char msg[96];
+
+        snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+                 (unsigned long long) zc__now_us());
+        (void) zc_notify(msg);
+    }
+    zc__notify_status(p);
     zc_log(ZC_LOG_INFO, NS, "%s: rolling reload to generation %llu: %u "
            "worker%s, %u at a time, each replacement to be ready within %u ms",
            by, (unsigned long long) R->generation, p->n_slots,
            PLURAL(p->n_slots), p->opt.max_surge, p->opt.ready_timeout_ms);
+    zc__reload_pump(p);
+    return 0;
+}
+
+int zc__restart_start(struct zc_primary *p, const uint64_t *slots,
+                      const char *by)
+{
+    struct reload *R = &p->reload;
+    unsigned count = 0;
+    size_t n;
+
+    if (p->shutting_down)
+        return -ECANCELED;
+    if (R->active)
+        return -EBUSY;
+    *R = (struct reload) { .active = true, .restart = true,
+                           .generation = p->generation, .serial = ++p->walks,
+                           .start_us = zc__now_us(), .min_ready = p->n_ready,
+                           .max_alive = p->n_alive };
+    memcpy(R->pick, slots, sizeof(R->pick));
+    for (unsigned i = 0; i < p->n_slots; i++)
+        count += picked(R, i);
+    n = (size_t) snprintf(R->name, sizeof(R->name), "restart of slot%s",
+                          PLURAL(count));
+    for (unsigned i = 0, k = 0; i < p->n_slots && n < sizeof(R->name); i++)
+        if (picked(R, i))
+            n += (size_t) snprintf(R->name + n, sizeof(R->name) - n, "%s %u",
+                                   k++ ? "," : "", i);
+    zc_log(ZC_LOG_INFO, NS, "%s: %s, %u at a time, each new worker to be "
+           "ready within %u ms", by, R->name, p->opt.max_surge,
+           p->opt.ready_timeout_ms);
+    zc__notify_status(p);
     zc__reload_pump(p);
     return 0;
 }

@@ -15,7 +15,12 @@ void zc__reload_promote(struct zc_primary *p, struct slot *s);
 /* A replacement failed at slot s (why: for the log): the reload stops. */
 void zc__reload_failed(struct zc_primary *p, const struct slot *s,
                        const char *why);
-/* A shutdown signal (name) ends the reload where it is. */
-void zc__reload_interrupted(struct zc_primary *p, const char *name);
+/* A shutdown (by: "received SIGTERM") ends the reload where it is. */
+void zc__reload_interrupted(struct zc_primary *p, const char *by);
+/* Replaces the workers of the slots whose bits are set, new one first,
+ * like a reload's steps at the generation they run. Returns 0, -EBUSY
+ * during a reload or restart, -ECANCELED during shutdown. */
+int zc__restart_start(struct zc_primary *p, const uint64_t *slots,
+                      const char *by);
 
 #endif

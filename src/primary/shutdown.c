@@ -37,12 +37,12 @@ void zc__shutdown_on_timeout(struct zc__loop *l, struct zc__timer *t)
 }
 
 /* A second TERM or INT while draining: the operator is done waiting. */
-static void escalate(struct zc_primary *p, const char *name)
+static void escalate(struct zc_primary *p, const char *by)
 {
     if (p->killing)
         return;
-    zc_log(ZC_LOG_WARN, NS, "received SIG%s again: killing %u worker%s now "
-           "with SIGKILL", name, p->n_alive, PLURAL(p->n_alive));
+    zc_log(ZC_LOG_WARN, NS, "%s again: killing %u worker%s now with SIGKILL",
+           by, p->n_alive, PLURAL(p->n_alive));
     kill_all(p);
 }
 
@@ -59,29 +59,28 @@ static void freeze_slots(struct zc_primary *p)
     }
 }
 
-void zc__shutdown_begin(struct zc_primary *p, int sig, bool drain)
+void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain)
 {
-    const char *name = zc__signal_name(sig);
     int stop = p->opt.stop_signal;
 
     if (p->shutting_down) {
-        escalate(p, name);
+        escalate(p, by);
         return;
     }
     p->shutting_down = true;
     p->shutdown_start_us = zc__now_us();
     (void) zc_notify("STOPPING=1");
     if (p->reload.active)
-        zc__reload_interrupted(p, name);
+        zc__reload_interrupted(p, by);
     zc__sticky_stop(p);
     zc__least_stop(p);
     freeze_slots(p);
     if (p->n_alive == 0) {
-        zc_log(ZC_LOG_INFO, NS, "received SIG%s: no worker running", name);
+        zc_log(ZC_LOG_INFO, NS, "%s: no worker running", by);
         zc__respawn_all_stopped(p);
     } else if (!drain) {
-        zc_log(ZC_LOG_WARN, NS, "received SIG%s: killing %u worker%s now "
-               "with SIGKILL", name, p->n_alive, PLURAL(p->n_alive));
+        zc_log(ZC_LOG_WARN, NS, "%s: killing %u worker%s now with SIGKILL",
+               by, p->n_alive, PLURAL(p->n_alive));
         kill_all(p);
     } else {
         char stop_text[16], how[128];
@@ -103,8 +102,8 @@ void zc__shutdown_begin(struct zc_primary *p, int sig, bool drain)
             snprintf(how, sizeof(how), ": %u with a shutdown message (%s if "
                      "unanswered), %u with %s", by_message, stop_text,
                      p->n_alive - by_message, stop_text);
-        zc_log(ZC_LOG_INFO, NS, "received SIG%s: stopping %u worker%s%s, "
-               "waiting up to %u ms", name, p->n_alive, PLURAL(p->n_alive),
+        zc_log(ZC_LOG_INFO, NS, "%s: stopping %u worker%s%s, waiting up to "
+               "%u ms", by, p->n_alive, PLURAL(p->n_alive),
                how, p->opt.shutdown_timeout_ms);
         /* Without the deadline nothing would ever escalate: kill now. */
         if (zc__timer_start(&p->loop, &p->shutdown_timer,

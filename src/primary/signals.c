@@ -31,12 +31,10 @@ static void on_sigchld(struct zc_primary *p, int sig)
 
 static void on_stop(struct zc_primary *p, int sig)
 {
-    zc__shutdown_begin(p, sig, true);
-}
+    char by[32];
 
-static void on_quit(struct zc_primary *p, int sig)
-{
-    zc__shutdown_begin(p, sig, false);
+    snprintf(by, sizeof(by), "received SIG%s", zc__signal_name(sig));
+    zc__shutdown_begin(p, by, sig != SIGQUIT);
 }
 
 static void on_hup(struct zc_primary *p, int sig)
@@ -68,7 +66,7 @@ static const struct {
     { SIGCHLD, on_sigchld },
     { SIGTERM, on_stop },
     { SIGINT, on_stop },
-    { SIGQUIT, on_quit },
+    { SIGQUIT, on_stop },
     { SIGHUP, on_hup },
     { SIGTTIN, on_scale_signal },
     { SIGTTOU, on_scale_signal },
