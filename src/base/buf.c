@@ -92,3 +92,53 @@ void zc__buf_escaped(struct zc__buf *b, const char *s, bool quote)
             zc__buf_add(b, s, 1);
     }
 }
+
+/* Bytes of the valid UTF-8 sequence at c (c[0] >= 0x80), or 0. */
+static size_t utf8_len(const unsigned char *c)
+{
+    size_t n = c[0] >= 0xf0 && c[0] <= 0xf4 ? 4 : c[0] >= 0xe0 ? 3
+             : c[0] >= 0xc2 && c[0] <= 0xdf ? 2 : 0;
+
+    if (n == 0 || (n == 3 && c[0] > 0xef))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((c[i] & 0xc0) != 0x80)
+            return 0;
+    /* overlong forms, surrogates, past U+10FFFF */
+    if ((c[0] == 0xe0 && c[1] < 0xa0) || (c[0] == 0xed && c[1] > 0x9f) ||
+        (c[0] == 0xf0 && c[1] < 0x90) || (c[0] == 0xf4 && c[1] > 0x8f))
+        return 0;
+    return n;
+}
+
+void zc__buf_json(struct zc__buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    zc__buf_add(b, "\"", 1);
+    for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            char e[2] = { '\\', (char) *c };
+
+            zc__buf_add(b, e, 2);
+        } else if (*c == '\n') {
+            zc__buf_add(b, "\\n", 2);
+        } else if (*c < 0x20 || *c == 0x7f) {
+            char e[6] = { '\\', 'u', '0', '0', hex[*c >> 4], hex[*c & 15] };
+
+            zc__buf_add(b, e, 6);
+        } else if (*c < 0x80) {
+            zc__buf_add(b, (const char *) c, 1);
+        } else {
+            size_t n = utf8_len(c);
+
+            if (n) {
+                zc__buf_add(b, (const char *) c, n);
+                c += n - 1;
+            } else {
+                zc__buf_add(b, "\\ufffd", 6);
+            }
+        }
+    }
+    zc__buf_add(b, "\"", 1);
+}

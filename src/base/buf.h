@@ -15,6 +15,9 @@ struct zc__buf {
 };
 
 void zc__buf_add(struct zc__buf *b, const char *s, size_t n);
+/* A string literal, its length counted by the compiler. */
+#define ZC__BUF_LIT(b, lit) zc__buf_add((b), "" lit, sizeof(lit) - 1)
+
 void zc__buf_printf(struct zc__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -26,5 +29,9 @@ void zc__buf_value(struct zc__buf *b, double v);
 
 /* s escaped for a label value (quote: \" too) or a help text. */
 void zc__buf_escaped(struct zc__buf *b, const char *s, bool quote);
+
+/* s as a JSON string, quotes included; a byte that is not part of valid
+ * UTF-8 (a worker's STATUS= text is anything it sent) becomes U+FFFD. */
+void zc__buf_json(struct zc__buf *b, const char *s);
 
 #endif

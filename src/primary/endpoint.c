@@ -310,8 +310,7 @@ static void metrics(struct zc__endpoint *m, struct zc__http_req *r)
         zc__http_wait(r);
         return;
     }
-    fleet_metrics(m, &out);
-    zc__collect_render(m->p, &out);
+    zc__endpoint_render(m->p, &out);
     if (out.failed) {
         free(out.data);
         zc__http_reply_text(r, 500, TEXT, "out of memory\n");
@@ -319,6 +318,24 @@ static void metrics(struct zc__endpoint *m, struct zc__http_req *r)
     }
     zc__http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
                    out.data, out.len, NULL);
+}
+
+void zc__endpoint_render(struct zc_primary *p, struct zc__buf *out)
+{
+    struct zc__endpoint own = { .p = p, .page_size = sysconf(_SC_PAGESIZE),
+                                .ticks = sysconf(_SC_CLK_TCK) };
+    struct timespec ts;
+
+    if (!p->endpoint) {
+        /* Without --metrics: the fleet's own families, its start time
+         * from the primary's uptime. */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        own.start_time_s = (double) ts.tv_sec + ts.tv_nsec / 1e9 -
+                           (double) (zc__now_us() - p->start_us) / 1e6;
+    }
+    fleet_metrics(p->endpoint ? p->endpoint : &own, out);
+    if (p->metrics)
+        zc__collect_render(p, out);
 }
 
 static void readyz(struct zc__endpoint *m, struct zc__http_req *r)

@@ -367,6 +367,51 @@ const char *zc__http_arg(const struct zc__http_req *r, const char *name)
     return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct args_walk {
+    void (*fn)(void *ud, const char *key, const char *value);
+    void *ud;
+    size_t n;
+};
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind,
+                                const char *key, const char *value)
+{
+    struct args_walk *a = cls;
+
+    (void) kind;
+    a->fn(a->ud, key, value);
+    a->n++;
+    return MHD_YES;
+}
+
+size_t zc__http_args(const struct zc__http_req *r,
+                     void (*fn)(void *ud, const char *key, const char *value),
+                     void *ud)
+{
+    struct args_walk a = { fn, ud, 0 };
+
+    (void) MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, each_arg, &a);
+    return a.n;
+}
+
+bool zc__http_peer_in_group(const struct zc__http_req *r, gid_t gid)
+{
+    gid_t groups[256];
+    socklen_t len = sizeof(groups);
+
+    if (!r->k || r->k->fd < 0)
+        return false;
+    if (r->k->has_peer && r->k->gid == gid)
+        return true;
+    /* The client's supplementary groups (Linux 4.13). */
+    if (getsockopt(r->k->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+        return false;
+    for (size_t i = 0; i < len / sizeof(gid_t); i++)
+        if (groups[i] == gid)
+            return true;
+    return false;
+}
+
 bool zc__http_peer(const struct zc__http_req *r, pid_t *pid, uid_t *uid,
                    gid_t *gid)
 {
@@ -555,6 +600,10 @@ void zc__http_stop(struct zc__http *h)
             MHD_resume_connection(r->c);
         }
     }
+    /* What ended streams still hold goes out now, if the sockets take it:
+     * a client told "the primary exits" should read it. */
+    for (int i = 0; i < 4 && h->reqs; i++)
+        (void) MHD_run(h->d);
     /* MHD does not close a socket it was given. */
     fd = MHD_quiesce_daemon(h->d);
     MHD_stop_daemon(h->d);

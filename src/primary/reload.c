@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "proto/ctlreq.h"
 #include "primary/events.h"
 #include "primary/reload.h"
 #include "primary/respawn.h"
@@ -332,8 +333,7 @@ int zc__restart_start(struct zc_primary *p, const uint64_t *slots,
                       const char *by)
 {
     struct reload *R = &p->reload;
-    unsigned count = 0;
-    size_t n;
+    char which[48];
 
     if (p->shutting_down)
         return -ECANCELED;
@@ -344,14 +344,8 @@ int zc__restart_start(struct zc_primary *p, const uint64_t *slots,
                            .start_us = zc__now_us(), .min_ready = p->n_ready,
                            .max_alive = p->n_alive };
     memcpy(R->pick, slots, sizeof(R->pick));
-    for (unsigned i = 0; i < p->n_slots; i++)
-        count += picked(R, i);
-    n = (size_t) snprintf(R->name, sizeof(R->name), "restart of slot%s",
-                          PLURAL(count));
-    for (unsigned i = 0, k = 0; i < p->n_slots && n < sizeof(R->name); i++)
-        if (picked(R, i))
-            n += (size_t) snprintf(R->name + n, sizeof(R->name) - n, "%s %u",
-                                   k++ ? "," : "", i);
+    zc__ctl_slots_text(R->pick, which, sizeof(which));
+    snprintf(R->name, sizeof(R->name), "restart of %s", which);
     zc_log(ZC_LOG_INFO, NS, "%s: %s, %u at a time, each new worker to be "
            "ready within %u ms", by, R->name, p->opt.max_surge,
            p->opt.ready_timeout_ms);

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "primary/balance.h"
 #include "primary/collect.h"
+#include "primary/control.h"
 #include "primary/endpoint.h"
 #include "primary/env.h"
 #include "primary/inputs.h"
@@ -35,6 +36,7 @@
 #include "primary/signals.h"
 #include "primary/sticky.h"
 #include "primary/worker.h"
+#include "proto/ctlpath.h"
 #include "proto/handlers.h"
 #include "proto/notify.h"
 
@@ -121,6 +123,31 @@ static void raise_nofile(struct zc_primary *p)
     p->nofile_raised = setrlimit(RLIMIT_NOFILE, &more) == 0;
 }
 
+/* zc_options.name, or the command's base name made fit for a file name. */
+static void name_fleet(struct zc_primary *p, const char *cmd)
+{
+    const char *base = cmd ? strrchr(cmd, '/') : NULL;
+    size_t n = 0;
+
+    if (p->opt.name) {
+        snprintf(p->name, sizeof(p->name), "%s", p->opt.name);
+        return;
+    }
+    base = base ? base + 1 : cmd ? cmd : "";
+    for (; *base && n < sizeof(p->name) - 1; base++) {
+        char c = *base;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                  c == '-' || c == '@';
+
+        p->name[n] = ok && !(n == 0 && (c == '.' || c == '-')) ? c : '_';
+        n++;
+    }
+    p->name[n] = '\0';
+    if (!zc__control_name_ok(p->name))
+        snprintf(p->name, sizeof(p->name), "zcluster");
+}
+
 static int setup(struct zc_primary *p, char **argv)
 {
     const size_t prefix = strlen("NOTIFY_SOCKET=");
@@ -129,6 +156,11 @@ static int setup(struct zc_primary *p, char **argv)
     r = zc__loop_init(&p->loop, &p->signals, zc__signals_on, p->n_slots + 4);
     if (r < 0)
         return setup_failed("event loop", r);
+    name_fleet(p, p->opt.command ? p->opt.command[0] : argv[0]);
+    /* First: a second fleet of the same name stops before it binds. */
+    r = zc__control_start(p);
+    if (r < 0)
+        return r;           /* logged */
     p->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (p->devnull == -1)
         return setup_failed("/dev/null", -errno);
@@ -191,6 +223,7 @@ static void free_all(struct zc_primary *p)
 
 static void teardown(struct zc_primary *p)
 {
+    zc__control_stop(p);
     zc__worker_kill_and_reap_all(p);
     zc__sticky_free(p);
     zc__least_free(p);
@@ -241,6 +274,8 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     zc__timer_init(&p.shutdown_timer, zc__shutdown_on_timeout);
     p.hooks.ready = zc__lifecycle_ready;
     p.hooks.link_io = zc__inputs_link_io;
+    p.hooks.event = zc__control_event;
+    p.start_us = zc__now_us();
     r = setup(&p, argv);
     if (r < 0)
         goto out;

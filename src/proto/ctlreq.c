@@ -231,3 +231,17 @@ int zc__ctl_parse(struct zc__ctl_req *q, const char *method, const char *path,
     q->verb = rt->verb;
     return verb_args(q, &a, why, size);
 }
+
+void zc__ctl_slots_text(const uint64_t *bits, char *out, size_t size)
+{
+    unsigned count = 0, k = 0;
+    size_t n;
+
+    for (unsigned i = 0; i < ZC_MAX_WORKERS; i++)
+        count += (bits[i / 64] >> (i % 64)) & 1;
+    n = (size_t) snprintf(out, size, "slot%s", count == 1 ? "" : "s");
+    for (unsigned i = 0; i < ZC_MAX_WORKERS && n < size; i++)
+        if ((bits[i / 64] >> (i % 64)) & 1)
+            n += (size_t) snprintf(out + n, size - n, "%s %u", k++ ? "," : "",
+                                   i);
+}

@@ -64,6 +64,9 @@ int zc__ctl_parse_scale(struct zc__ctl_req *q, const char *s, char *why,
 /* The target of a scale from n slots: 1..ZC_MAX_WORKERS, or -ERANGE. */
 int zc__ctl_scale_target(const struct zc__ctl_req *q, unsigned n);
 
+/* "slot 2" or "slots 2, 3, 7" for a bitmap of slots (cut at size). */
+void zc__ctl_slots_text(const uint64_t *bits, char *out, size_t size);
+
 static inline bool zc__ctl_has_slot(const struct zc__ctl_req *q, unsigned i)
 {
     return i < ZC_MAX_WORKERS && (q->slots[i / 64] >> (i % 64)) & 1;

@@ -1,0 +1,327 @@
+/*
+ * A fleet's status: one row per slot (its worker, or what the slot waits
+ * for), one per reload replacement still starting, one per worker still
+ * draining after it was replaced or scaled away. Both forms are made from
+ * the same rows, so the table and the JSON never disagree.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/compat.h"
+#include "proto/ctlreq.h"
+#include "primary/status.h"
+
+enum role { SERVING, REPLACEMENT, RETIRING };
+
+static const char *const role_names[] = { "serving", "replacement", "retiring" };
+
+struct row {
+    unsigned slot;
+    enum role role;
+    const struct slot *s;       /* NULL for a retiring worker */
+    const struct worker *w;     /* NULL for a slot with no worker */
+    const char *state;
+    uint64_t backoff_left_ms;
+    bool has_proc;
+    double cpu_s;
+    long long rss;
+};
+
+static const char *worker_state(const struct worker *w)
+{
+    switch (w->state) {
+    case W_STARTING: return "starting";
+    case W_READY: return "ready";
+    default: return "draining";
+    }
+}
+
+static void fill(struct row *r, uint64_t now, long ticks, long page)
+{
+    unsigned long long t;
+    long long pages;
+
+    if (r->w) {
+        r->state = worker_state(r->w);
+        r->has_proc = r->w->pid > 0 && zc__proc_stat(r->w->pid, &t, &pages);
+        if (r->has_proc) {
+            r->cpu_s = (double) t / (double) ticks;
+            r->rss = pages * page;
+        }
+        return;
+    }
+    switch (r->s->state) {
+    case SLOT_BACKOFF:
+        r->state = "backoff";
+        if (r->s->timer.deadline_us > now)
+            r->backoff_left_ms = (r->s->timer.deadline_us - now) / 1000;
+        break;
+    case SLOT_DONE:
+        r->state = "stopped";
+        break;
+    default:
+        r->state = "empty";
+        break;
+    }
+}
+
+typedef void (*row_fn)(struct zc_primary *p, const struct row *r, void *ud);
+
+/* Every row, in slot order, then the retiring workers, oldest first. */
+static void each_row(struct zc_primary *p, row_fn fn, void *ud)
+{
+    long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    uint64_t now = zc__now_us();
+    const struct worker *last = NULL;
+
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        const struct slot *s = p->slots[i];
+        struct row r = { .slot = i, .role = SERVING, .s = s, .w = s->w };
+
+        fill(&r, now, ticks, page);
+        fn(p, &r, ud);
+        if (s->next) {
+            r = (struct row) { .slot = i, .role = REPLACEMENT, .s = s,
+                               .w = s->next };
+            fill(&r, now, ticks, page);
+            fn(p, &r, ud);
+        }
+    }
+    /* p->workers is newest first; retiring ones are told oldest first. */
+    for (const struct worker *w = p->workers; w; w = w->next)
+        last = w;
+    for (const struct worker *w = last; w; w = w->prev) {
+        struct row r = { .slot = w->slot_index, .role = RETIRING, .w = w };
+
+        if (w->slot && (w->slot->w == w || w->slot->next == w))
+            continue;
+        fill(&r, now, ticks, page);
+        fn(p, &r, ud);
+    }
+}
+
+static const char *fleet_state(const struct zc_primary *p)
+{
+    if (p->shutting_down)
+        return "stopping";
+    if (p->reload.active)
+        return p->reload.restart ? "restarting" : "reloading";
+    return p->announced_ready ? "running" : "starting";
+}
+
+static const char *outcome_name(int outcome)
+{
+    return outcome == ZC_RELOAD_DONE ? "done"
+         : outcome == ZC_RELOAD_FAILED ? "failed" : "interrupted";
+}
+
+/* When a monotonic time was, on the wall clock: "2026-11-29T20:46:21Z". */
+static void wall_time(uint64_t at_us, char *out, size_t size)
+{
+    time_t t = time(NULL) - (time_t) ((zc__now_us() - at_us) / 1000000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static double seconds_since(uint64_t us)
+{
+    return (double) (zc__now_us() - us) / 1e6;
+}
+
+/* --- JSON --- */
+
+struct json_rows {
+    struct zc__buf *b;
+    bool first;
+};
+
+static void json_row(struct zc_primary *p, const struct row *r, void *ud)
+{
+    struct json_rows *j = ud;
+    struct zc__buf *b = j->b;
+
+    (void) p;
+    zc__buf_printf(b, "%s\n    {\"slot\": %u, \"role\": \"%s\", \"state\": "
+                   "\"%s\"", j->first ? "" : ",", r->slot, role_names[r->role],
+                   r->state);
+    j->first = false;
+    if (r->w)
+        zc__buf_printf(b, ", \"worker\": %llu, \"pid\": %d, \"generation\": "
+                       "%llu, \"uptime_s\": %.1f",
+                       (unsigned long long) r->w->id, (int) r->w->pid,
+                       (unsigned long long) r->w->generation,
+                       seconds_since(r->w->started_us));
+    else
+        zc__buf_printf(b, ", \"worker\": null, \"pid\": null, \"generation\": "
+                       "%llu, \"uptime_s\": null",
+                       (unsigned long long) r->s->generation);
+    if (r->s && r->role == SERVING)
+        zc__buf_printf(b, ", \"restarts\": %llu, \"failures\": %u",
+                       (unsigned long long) r->s->restarts, r->s->crashes);
+    if (r->s && r->s->state == SLOT_BACKOFF && !r->w)
+        zc__buf_printf(b, ", \"backoff_left_ms\": %llu",
+                       (unsigned long long) r->backoff_left_ms);
+    if (r->has_proc)
+        zc__buf_printf(b, ", \"cpu_s\": %.2f, \"rss_bytes\": %lld", r->cpu_s,
+                       r->rss);
+    else
+        zc__buf_printf(b, ", \"cpu_s\": null, \"rss_bytes\": null");
+    ZC__BUF_LIT(b, ", \"status\": ");
+    zc__buf_json(b, r->w ? r->w->status : "");
+    ZC__BUF_LIT(b, "}");
+}
+
+void zc__status_json(struct zc_primary *p, const char *control,
+                     struct zc__buf *b)
+{
+    struct json_rows rows = { b, true };
+
+    zc__buf_printf(b, "{\n  \"version\": %d,\n  \"fleet\": {\n    \"name\": ",
+                   ZC__CONTROL_VERSION);
+    zc__buf_json(b, p->name);
+    zc__buf_printf(b, ",\n    \"pid\": %d,\n    \"zcluster\": \"%s\",\n"
+                   "    \"uptime_s\": %.1f,\n    \"state\": \"%s\",\n"
+                   "    \"generation\": %llu,\n    \"workers\": {\"wanted\": "
+                   "%u, \"ready\": %u, \"processes\": %u},\n    \"sockets\": [",
+                   (int) getpid(), ZC_VERSION, seconds_since(p->start_us),
+                   fleet_state(p), (unsigned long long) p->generation,
+                   p->n_slots, p->n_ready, p->n_alive);
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        zc__buf_add(b, i ? ", " : "", i ? 2 : 0);
+        zc__buf_json(b, p->listeners[i].text);
+    }
+    ZC__BUF_LIT(b, "],\n    \"control\": ");
+    zc__buf_json(b, control);
+    ZC__BUF_LIT(b, ",\n    \"last_reload\": ");
+    if (p->last_reload.generation) {
+        char at[32];
+
+        wall_time(p->last_reload.end_us, at, sizeof(at));
+        zc__buf_printf(b, "{\"generation\": %llu, \"outcome\": \"%s\", "
+                       "\"at\": \"%s\", \"age_s\": %.1f, \"message\": ",
+                       (unsigned long long) p->last_reload.generation,
+                       outcome_name(p->last_reload.outcome), at,
+                       seconds_since(p->last_reload.end_us));
+        zc__buf_json(b, p->last_reload.why);
+        ZC__BUF_LIT(b, "}");
+    } else {
+        ZC__BUF_LIT(b, "null");
+    }
+    ZC__BUF_LIT(b, "\n  },\n  \"workers\": [");
+    each_row(p, json_row, &rows);
+    ZC__BUF_LIT(b, "\n  ]\n}\n");
+}
+
+/* --- the table --- */
+
+/* "45s", "12m03s", "3h05m", "2d04h" */
+static void span(char *out, size_t size, double s)
+{
+    unsigned long long t = (unsigned long long) s;
+
+    if (t < 60)
+        snprintf(out, size, "%llus", t);
+    else if (t < 3600)
+        snprintf(out, size, "%llum%02llus", t / 60, t % 60);
+    else if (t < 86400)
+        snprintf(out, size, "%lluh%02llum", t / 3600, t / 60 % 60);
+    else
+        snprintf(out, size, "%llud%02lluh", t / 86400, t / 3600 % 24);
+}
+
+/* "812K", "31.4M", "1.2G" */
+static void bytes(char *out, size_t size, long long n)
+{
+    if (n < 1024 * 1024)
+        snprintf(out, size, "%lldK", n / 1024);
+    else if (n < 1024LL * 1024 * 1024)
+        snprintf(out, size, "%.1fM", (double) n / (1024.0 * 1024));
+    else
+        snprintf(out, size, "%.1fG", (double) n / (1024.0 * 1024 * 1024));
+}
+
+struct table {
+    struct zc__buf *b;
+    bool color;
+};
+
+static const char *state_color(const char *state)
+{
+    if (strcmp(state, "ready") == 0)
+        return "\033[32m";
+    if (strcmp(state, "backoff") == 0 || strcmp(state, "stopped") == 0)
+        return "\033[31m";
+    return "\033[33m";
+}
+
+static void text_row(struct zc_primary *p, const struct row *r, void *ud)
+{
+    struct table *t = ud;
+    char id[24] = "-", pid[16] = "-", up[32] = "-", cpu[32] = "-", rss[32] = "-";
+    char state[48], restarts[24] = "", fails[16] = "";
+
+    (void) p;
+    if (r->w) {
+        snprintf(id, sizeof(id), "%llu", (unsigned long long) r->w->id);
+        snprintf(pid, sizeof(pid), "%d", (int) r->w->pid);
+        span(up, sizeof(up), seconds_since(r->w->started_us));
+    }
+    if (r->has_proc) {
+        snprintf(cpu, sizeof(cpu), "%.2fs", r->cpu_s);
+        bytes(rss, sizeof(rss), r->rss);
+    }
+    if (!r->w && r->s && r->s->state == SLOT_BACKOFF)
+        snprintf(state, sizeof(state), "backoff %llu.%01llus",
+                 (unsigned long long) r->backoff_left_ms / 1000,
+                 (unsigned long long) r->backoff_left_ms % 1000 / 100);
+    else if (r->role != SERVING)
+        snprintf(state, sizeof(state), "%s (%s)", r->state,
+                 r->role == REPLACEMENT ? "new" : "retiring");
+    else
+        snprintf(state, sizeof(state), "%s", r->state);
+    if (r->s && r->role == SERVING) {
+        snprintf(restarts, sizeof(restarts), "%llu",
+                 (unsigned long long) r->s->restarts);
+        snprintf(fails, sizeof(fails), "%u", r->s->crashes);
+    }
+    zc__buf_printf(t->b, "%-5u %-7s %-8s %-4llu %s%-20s%s %-7s %-9s %-6s "
+                   "%-8s %-7s %s\n", r->slot, id, pid, (unsigned long long)
+                   (r->w ? r->w->generation : r->s->generation),
+                   t->color ? state_color(r->state) : "", state,
+                   t->color ? "\033[0m" : "", up, restarts, fails, cpu, rss,
+                   r->w ? r->w->status : "");
+}
+
+void zc__status_text(struct zc_primary *p, const char *control, bool color,
+                     struct zc__buf *b)
+{
+    struct table t = { b, color };
+    char up[32];
+
+    span(up, sizeof(up), seconds_since(p->start_us));
+    zc__buf_printf(b, "fleet %s: pid %d, zcluster %s, up %s, %s, generation "
+                   "%llu; %u of %u workers ready\n", p->name, (int) getpid(),
+                   ZC_VERSION, up, fleet_state(p),
+                   (unsigned long long) p->generation, p->n_ready, p->n_slots);
+    if (p->n_listeners) {
+        ZC__BUF_LIT(b, "sockets:");
+        for (size_t i = 0; i < p->n_listeners; i++)
+            zc__buf_printf(b, " %s", p->listeners[i].text);
+        ZC__BUF_LIT(b, "\n");
+    }
+    zc__buf_printf(b, "control: %s\n", control);
+    if (p->last_reload.generation) {
+        span(up, sizeof(up), seconds_since(p->last_reload.end_us));
+        zc__buf_printf(b, "last reload: generation %llu %s %s ago\n",
+                       (unsigned long long) p->last_reload.generation,
+                       outcome_name(p->last_reload.outcome), up);
+    }
+    zc__buf_printf(b, "\n%-5s %-7s %-8s %-4s %-20s %-7s %-9s %-6s %-8s %-7s "
+                   "%s\n", "SLOT", "WORKER", "PID", "GEN", "STATE", "UPTIME",
+                   "RESTARTS", "FAILS", "CPU", "RSS", "STATUS");
+    each_row(p, text_row, &t);
+}
