@@ -53,14 +53,14 @@ PROG_LIBS := $(MHD_A) $(BUILD)/src/base/notls.o
 
 # The library, layer by layer (docs/architecture.md); src/base/notls.c
 # is not part of it (see above).
-LAYERS := base proto metrics worker primary
+LAYERS := base proto metrics worker client primary
 LIB_SRCS := $(filter-out src/base/notls.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 LIB_HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
-PROGS := $(BUILD)/zcluster $(BUILD)/zcluster-hello
+PROGS := $(BUILD)/zcluster $(BUILD)/zclusterctl $(BUILD)/zcluster-hello
 ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
        $(BUILD)/zcluster-shared $(BUILD)/zcluster-counter $(BUILD)/test-runner
 
@@ -87,6 +87,10 @@ $(BUILD)/libzcluster.so: $(LIB_OBJS)
 # The tool and the examples link the static library: one self-contained
 # binary each, nothing to set up at run time.
 $(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
+
+$(BUILD)/zclusterctl: $(BUILD)/tools/zclusterctl.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
@@ -165,7 +169,7 @@ install: all
 	    '$(PREFIX)' "$$(sed -n 's/^#define ZC_VERSION "\(.*\)"/\1/p' include/zcluster.h)" \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zcluster.pc
 	install -m 644 include/zcluster.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 docs/zcluster.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/zcluster.1 docs/zclusterctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build build-san build-clang build-vg build-dyn build-fuzz bench/out

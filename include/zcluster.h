@@ -729,6 +729,59 @@ ZC_EXPORT void zc_log_set_sink(zc_log_fn fn, void *userdata);
 /* strerror(-r) for a negative errno return. */
 ZC_EXPORT const char *zc_strerror(int r);
 
+/* ---------------------------------------------------------------------
+ * The control socket's client side: what zclusterctl is made of
+ * (docs/control.md). A fleet serves HTTP/1.1 on a unix socket; these find
+ * it, ask it, and read its answers' JSON lines.
+ * ------------------------------------------------------------------- */
+
+#define ZC_CONTROL_NAME_MAX 64
+
+typedef struct zc_control_fleet {
+    char name[ZC_CONTROL_NAME_MAX + 1];
+    char path[108];             /* its socket */
+    long pid;                   /* of its primary; 0 if not told */
+} zc_control_fleet;
+
+/*
+ * The fleets of this user in the default directory (the one a fleet
+ * started by this user with no --control would use): those that answer a
+ * connection, sorted by name. Writes at most max, sets *n to how many
+ * there are. Returns 0, or -errno if the directory cannot be read
+ * (-ENOENT: no fleet ever ran).
+ */
+ZC_EXPORT int zc_control_list(zc_control_fleet *out, size_t max, size_t *n);
+
+/* The socket of fleet name in the default directory (whether or not it
+ * exists). 0, -EINVAL for a bad name, -ENAMETOOLONG. */
+ZC_EXPORT int zc_control_path(const char *name, char *path, size_t size);
+
+/* Called with each line of an answer's body, without its newline; a
+ * negative return stops reading and is returned. */
+typedef int (*zc_control_line_fn)(const char *line, size_t len,
+                                  void *userdata);
+
+/*
+ * One request to the socket at path: method ("GET", "POST") and target
+ * ("/reload?wait=1"). Waits at most timeout_ms for the whole answer (0:
+ * no limit). Returns the HTTP status (fn has had every line of the body),
+ * or -errno: -ENOENT or -ECONNREFUSED (no fleet there), -EACCES (the
+ * socket's mode), -ETIMEDOUT, -EPROTO (not an answer we can read), or
+ * fn's own.
+ */
+ZC_EXPORT int zc_control_request(const char *path, const char *method,
+                                 const char *target, uint32_t timeout_ms,
+                                 zc_control_line_fn fn, void *userdata);
+
+/*
+ * The value of a top-level key of one JSON object (a line of an answer):
+ * a string unescaped, anything else (number, true, null, an object) as
+ * its text. Returns its length (out is cut at size - 1 and terminated),
+ * or -ENOENT when the key is absent, -EINVAL when json is not an object.
+ */
+ZC_EXPORT int zc_control_field(const char *json, size_t len, const char *key,
+                               char *out, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

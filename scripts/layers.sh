@@ -1,7 +1,8 @@
 #!/bin/sh
 # Keeps the tree's shape (docs/architecture.md):
 #   1. a layer includes only itself and the layers below it:
-#        base < proto < metrics < worker < primary
+#        base < proto < metrics < worker, client < primary
+#      (worker and client are siblings: neither includes the other)
 #      and tools/ and examples/ include only the public header;
 #   2. no file of src/ or tools/ is over 800 lines;
 #   3. no cycle of calls between the library's files, read from the
@@ -16,8 +17,8 @@ fail=0
 
 rank() {
     case $1 in
-        base) echo 0 ;; proto) echo 1 ;; metrics) echo 2 ;; worker) echo 3 ;;
-        primary) echo 4 ;; *) echo 9 ;;
+        base) echo 0 ;; proto) echo 1 ;; metrics) echo 2 ;;
+        worker|client) echo 3 ;; primary) echo 4 ;; *) echo 9 ;;
     esac
 }
 
@@ -35,6 +36,9 @@ for f in src/*/*.c src/*/*.h; do
         esac
         if [ "$theirs" -gt "$mine" ]; then
             echo "$f: includes \"$inc\": $layer may not depend on ${inc%%/*}, a layer above it"
+            fail=1
+        elif [ "$theirs" -eq "$mine" ] && [ "${inc%%/*}" != "$layer" ]; then
+            echo "$f: includes \"$inc\": $layer and ${inc%%/*} are siblings; neither depends on the other"
             fail=1
         fi
     done

@@ -247,8 +247,10 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
     static const char *const outcomes[] = { "done", "failed", "interrupted" };
     struct zc_primary *p = m->p;
     unsigned by_state[3] = { 0 };
-    uint64_t sent = p->metrics->ipc_sent_gone;
-    uint64_t received = p->metrics->ipc_received_gone;
+    /* Without collection (no --metrics), the exited workers' counts are
+     * not kept: only the living ones are summed. */
+    uint64_t sent = p->metrics ? p->metrics->ipc_sent_gone : 0;
+    uint64_t received = p->metrics ? p->metrics->ipc_received_gone : 0;
     unsigned long long ticks;
     long long pages;
     char l[48];

@@ -1,0 +1,345 @@
+/*
+ * The control socket's client side (zcluster.h, "The control socket's
+ * client side"): find a fleet, send one request, hand the answer's lines
+ * to the caller as they arrive, and read a field of a JSON line.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/loop.h"
+#include "client/http.h"
+#include "proto/ctlpath.h"
+#include "zcluster.h"
+
+int zc_control_path(const char *name, char *path, size_t size)
+{
+    char dir[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    bool made;
+    int r;
+
+    if (!zc__control_name_ok(name))
+        return -EINVAL;
+    r = zc__control_dir(dir, sizeof(dir), &made);
+    return r < 0 ? r : zc__control_path(dir, name, path, size);
+}
+
+/* A connected socket to path, or -errno. */
+static int dial(const char *path, int timeout_ms)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == -1) {
+        int e = errno;
+
+        /* A full backlog: the fleet is there but busy. */
+        if (e == EAGAIN) {
+            struct pollfd pf = { .fd = fd, .events = POLLOUT };
+
+            if (poll(&pf, 1, timeout_ms > 0 ? timeout_ms : 5000) == 1)
+                return fd;
+            e = ETIMEDOUT;
+        }
+        (void) close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+static long peer_pid(int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0
+           ? (long) cred.pid : 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const zc_control_fleet *) a)->name,
+                  ((const zc_control_fleet *) b)->name);
+}
+
+int zc_control_list(zc_control_fleet *out, size_t max, size_t *n)
+{
+    char dir[sizeof(((zc_control_fleet *) 0)->path)];
+    struct dirent *e;
+    bool made;
+    DIR *d;
+    int r = zc__control_dir(dir, sizeof(dir), &made);
+
+    *n = 0;
+    if (r < 0)
+        return r;
+    d = opendir(dir);
+    if (!d)
+        return -errno;
+    while ((e = readdir(d))) {
+        zc_control_fleet f = { .pid = 0 };
+        int fd;
+
+        if (!zc__control_name_of(e->d_name, f.name, sizeof(f.name)) ||
+            zc__control_path(dir, f.name, f.path, sizeof(f.path)) < 0)
+            continue;
+        fd = dial(f.path, 1000);
+        if (fd < 0)
+            continue;       /* stale: its fleet is gone */
+        f.pid = peer_pid(fd);
+        (void) close(fd);
+        if (*n < max)
+            out[*n] = f;
+        (*n)++;
+    }
+    (void) closedir(d);
+    if (*n)
+        qsort(out, *n < max ? *n : max, sizeof(*out), by_name);
+    return 0;
+}
+
+static int send_all(int fd, const char *s, size_t n, uint64_t deadline_us)
+{
+    while (n) {
+        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
+
+        if (k > 0) {
+            s += k;
+            n -= (size_t) k;
+        } else if (k == -1 && errno == EAGAIN) {
+            struct pollfd pf = { .fd = fd, .events = POLLOUT };
+            uint64_t now = zc__now_us();
+            int ms = deadline_us ? (deadline_us > now
+                     ? (int) ((deadline_us - now + 999) / 1000) : 0) : -1;
+
+            if (poll(&pf, 1, ms) == 0)
+                return -ETIMEDOUT;
+        } else if (k == -1 && errno != EINTR) {
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+int zc_control_request(const char *path, const char *method,
+                       const char *target, uint32_t timeout_ms,
+                       zc_control_line_fn fn, void *userdata)
+{
+    uint64_t deadline = timeout_ms ? zc__now_us() + timeout_ms * 1000ull : 0;
+    struct zc__reader rd;
+    char req[1024], buf[16384];
+    int fd, n, r = 0;
+
+    if (!path || !method || !target || !fn || target[0] != '/')
+        return -EINVAL;
+    n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: zcluster\r\n"
+                 "User-Agent: zclusterctl/" ZC_VERSION "\r\n"
+                 "Connection: close\r\n\r\n", method, target);
+    if (n < 0 || (size_t) n >= sizeof(req))
+        return -E2BIG;
+    fd = dial(path, (int) timeout_ms);
+    if (fd < 0)
+        return fd;
+    r = send_all(fd, req, (size_t) n, deadline);
+    zc__reader_init(&rd, fn, userdata);
+    while (r == 0) {
+        ssize_t k = recv(fd, buf, sizeof(buf), 0);
+
+        if (k > 0) {
+            r = zc__reader_feed(&rd, buf, (size_t) k);
+        } else if (k == 0) {
+            r = zc__reader_eof(&rd);
+        } else if (errno == EAGAIN) {
+            struct pollfd pf = { .fd = fd, .events = POLLIN };
+            uint64_t now = zc__now_us();
+            int ms = deadline ? (deadline > now
+                     ? (int) ((deadline - now + 999) / 1000) : 0) : -1;
+
+            if (poll(&pf, 1, ms) == 0)
+                r = -ETIMEDOUT;
+        } else if (errno == ECONNRESET) {
+            r = -EPROTO;
+        } else if (errno != EINTR) {
+            r = -errno;
+        }
+    }
+    zc__reader_free(&rd);
+    (void) close(fd);
+    return r == 1 ? rd.status : r;
+}
+
+/* --- a field of a JSON line --- */
+
+static const char *skip_ws(const char *s, const char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+        s++;
+    return s;
+}
+
+/* Past a string starting at its quote; NULL if it does not end. */
+static const char *skip_string(const char *s, const char *end)
+{
+    for (s++; s < end; s++) {
+        if (*s == '\\')
+            s++;
+        else if (*s == '"')
+            return s + 1;
+    }
+    return NULL;
+}
+
+/* Past any value (nested ones by bracket depth); NULL if cut off. */
+static const char *skip_value(const char *s, const char *end)
+{
+    int depth = 0;
+
+    while (s < end) {
+        if (*s == '"') {
+            s = skip_string(s, end);
+            if (!s)
+                return NULL;
+            if (depth == 0)
+                return s;
+            continue;
+        }
+        if (*s == '{' || *s == '[') {
+            if (++depth > 64)
+                return NULL;
+        } else if (*s == '}' || *s == ']') {
+            if (depth-- == 0)
+                return s;
+            if (depth == 0)
+                return s + 1;
+        } else if (depth == 0 && (*s == ',' || *s == ' ' || *s == '\n' ||
+                                  *s == '\t' || *s == '\r')) {
+            return s;
+        }
+        s++;
+    }
+    return depth == 0 ? s : NULL;
+}
+
+static void put(char *out, size_t size, size_t *n, char c)
+{
+    if (*n + 1 < size)
+        out[*n] = c;
+    (*n)++;
+}
+
+static void put_utf8(char *out, size_t size, size_t *n, unsigned cp)
+{
+    if (cp < 0x80) {
+        put(out, size, n, (char) cp);
+    } else if (cp < 0x800) {
+        put(out, size, n, (char) (0xc0 | cp >> 6));
+        put(out, size, n, (char) (0x80 | (cp & 0x3f)));
+    } else {
+        put(out, size, n, (char) (0xe0 | cp >> 12));
+        put(out, size, n, (char) (0x80 | ((cp >> 6) & 0x3f)));
+        put(out, size, n, (char) (0x80 | (cp & 0x3f)));
+    }
+}
+
+/* The string at s (its quote), unescaped into out; its length. */
+static int unescape(const char *s, const char *end, char *out, size_t size)
+{
+    size_t n = 0;
+
+    for (s++; s < end && *s != '"'; s++) {
+        char c = *s;
+
+        if (c != '\\') {
+            put(out, size, &n, c);
+            continue;
+        }
+        if (++s >= end)
+            return -EINVAL;
+        switch (*s) {
+        case 'n': put(out, size, &n, '\n'); break;
+        case 't': put(out, size, &n, '\t'); break;
+        case 'r': put(out, size, &n, '\r'); break;
+        case 'b': put(out, size, &n, '\b'); break;
+        case 'f': put(out, size, &n, '\f'); break;
+        case 'u': {
+            unsigned cp = 0;
+
+            if (end - s < 5)
+                return -EINVAL;
+            for (int i = 1; i <= 4; i++) {
+                char h = s[i];
+
+                cp = cp * 16 + (unsigned) (h >= '0' && h <= '9' ? h - '0'
+                     : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                     : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 0);
+            }
+            /* Surrogates are not paired here: a lone one reads as U+FFFD. */
+            put_utf8(out, size, &n, cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : cp);
+            s += 4;
+            break;
+        }
+        default: put(out, size, &n, *s); break;
+        }
+    }
+    if (size)
+        out[n < size ? n : size - 1] = '\0';
+    return n > 0x7fffffff ? -E2BIG : (int) n;
+}
+
+int zc_control_field(const char *json, size_t len, const char *key, char *out,
+                     size_t size)
+{
+    const char *s = json, *end = json + len;
+    size_t klen = strlen(key);
+
+    if (!json || !key || !out || !size)
+        return -EINVAL;
+    s = skip_ws(s, end);
+    if (s >= end || *s != '{')
+        return -EINVAL;
+    s++;
+    for (;;) {
+        const char *k, *v, *ve;
+
+        s = skip_ws(s, end);
+        if (s >= end || *s == '}')
+            return -ENOENT;
+        if (*s != '"')
+            return -EINVAL;
+        k = s + 1;
+        s = skip_string(s, end);
+        if (!s)
+            return -EINVAL;
+        s = skip_ws(s, end);
+        if (s >= end || *s != ':')
+            return -EINVAL;
+        v = skip_ws(s + 1, end);
+        ve = skip_value(v, end);
+        if (!ve || ve == v)
+            return -EINVAL;
+        if ((size_t) (s - k) >= klen + 1 && memcmp(k, key, klen) == 0 &&
+            k[klen] == '"') {
+            if (*v == '"')
+                return unescape(v, ve, out, size);
+            len = (size_t) (ve - v);
+            snprintf(out, size, "%.*s", (int) len, v);
+            return (int) len;
+        }
+        s = skip_ws(ve, end);
+        if (s < end && *s == ',')
+            s++;
+    }
+}

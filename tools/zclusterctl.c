@@ -1,0 +1,447 @@
+/*
+ * zclusterctl: ask a running fleet through its control socket
+ * (docs/control.md, man/zclusterctl.1). A thin shell over the library's
+ * client calls: it turns a verb into a request, prints what comes back,
+ * and exits by the outcome.
+ *
+ * Exit status, the same for every verb: 0 done; 1 the operation failed;
+ * 2 usage; 3 no such fleet, or it cannot be reached; 4 permission denied;
+ * 5 waited past --timeout (the operation goes on).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zcluster.h"
+
+enum { EX_DONE, EX_FAILED, EX_USAGE, EX_NOFLEET, EX_DENIED, EX_TIMEOUT };
+
+#define MAX_FLEETS 256
+
+struct opts {
+    const char *name, *socket;
+    bool json, no_wait, help;
+    long timeout_ms;            /* -1: the verb's default */
+    const char *verb;
+    char **args;
+    int n_args;
+};
+
+/* What one request's lines are read into. */
+struct answer {
+    const struct opts *o;
+    const char *fleet;
+    bool stream;                /* JSON lines, told in words */
+    bool raw;                   /* status, metrics: the body is the output */
+    bool ok, over;              /* the outcome line: ok, and it came */
+    long pid;                   /* a stop's primary */
+    char error[512];            /* an error answer's "error" */
+};
+
+static const char usage_text[] =
+    "usage: zclusterctl [-n NAME | -s SOCKET] [--json] [--timeout DUR] VERB [ARGS]\n"
+    "\n"
+    "  list                       fleets on this machine this user may control\n"
+    "  status                     a table of the fleet's slots and workers\n"
+    "  reload [--no-wait]         rolling reload; exits with its outcome\n"
+    "  scale N|+N|-N [--no-wait]  waits until that many workers are ready\n"
+    "  restart SLOT...            replace these slots' workers, new one first\n"
+    "  signal SIG [SLOT...]       send SIG to the workers (of these slots)\n"
+    "  stop [--no-wait]           graceful shutdown; waits until the primary exits\n"
+    "  metrics                    the fleet's /metrics text\n"
+    "\n"
+    "  -n, --name NAME     the fleet (default: the only one running)\n"
+    "  -s, --socket PATH   its control socket, instead of finding it by name\n"
+    "      --json          JSON on stdout (status: the document; others: the lines)\n"
+    "      --timeout DUR   stop waiting after DUR (250ms, 20s, 5m): exit 5\n"
+    "      --no-wait       start a long operation and return\n"
+    "\n"
+    "exit: 0 done, 1 failed, 2 usage, 3 no such fleet, 4 permission denied,\n"
+    "5 timed out (the operation goes on)\n";
+
+static int usage(const char *fmt, ...) ZC_PRINTF(1, 2);
+
+static int usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("zclusterctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'zclusterctl --help'.\n", stderr);
+    return EX_USAGE;
+}
+
+/* "250", "250ms", "20s", "5m": ms, or -1. */
+static long duration_ms(const char *s)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || v < 0 || v > 86400e3)
+        return -1;
+    if (strcmp(end, "") == 0 || strcmp(end, "ms") == 0)
+        return (long) v;
+    if (strcmp(end, "s") == 0)
+        return (long) (v * 1000);
+    if (strcmp(end, "m") == 0 && v <= 1440)
+        return (long) (v * 60000);
+    return -1;
+}
+
+/* A number with a sign is an argument ("scale -1"), not an option. */
+static bool is_number(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    static char *positional[256];
+
+    *o = (struct opts) { .timeout_ms = -1, .args = positional };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+
+        if (a[0] != '-' || is_number(a) || strcmp(a, "-") == 0) {
+            if (!o->verb)
+                o->verb = a;
+            else if (o->n_args < 256)
+                positional[o->n_args++] = argv[i];
+            else
+                return usage("%s", "too many arguments");
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            o->help = true;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("zclusterctl %s\n", ZC_VERSION);
+            exit(EX_DONE);
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = true;
+        } else if (strcmp(a, "--no-wait") == 0) {
+            o->no_wait = true;
+        } else if (!strcmp(a, "-n") || !strcmp(a, "--name") || !strcmp(a, "-s") ||
+                   !strcmp(a, "--socket") || !strcmp(a, "--timeout") ||
+                   !strncmp(a, "--name=", 7) || !strncmp(a, "--socket=", 9) ||
+                   !strncmp(a, "--timeout=", 10)) {
+            v = strchr(a, '=');
+            if (v)
+                v++;
+            else if (i + 1 < argc)
+                v = argv[++i];
+            else
+                return usage("option '%s' requires an argument", a);
+            if (a[1] == 'n' || !strncmp(a, "--name", 6)) {
+                o->name = v;
+            } else if (a[1] == 's' || !strncmp(a, "--socket", 8)) {
+                o->socket = v;
+            } else if ((o->timeout_ms = duration_ms(v)) < 0) {
+                return usage("invalid --timeout '%s': expected 250ms, 20s or 5m", v);
+            }
+        } else {
+            return usage("unknown option '%s'", a);
+        }
+    }
+    return -1;
+}
+
+/* --- printing what comes back --- */
+
+static void say(const struct answer *a, const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", a->fleet, msg);
+}
+
+static int on_line(const char *line, size_t len, void *ud)
+{
+    struct answer *a = ud;
+    char msg[1024], v[64];
+
+    if (zc_control_field(line, len, "error", a->error, sizeof(a->error)) >= 0)
+        return 0;
+    if (a->raw || a->o->json) {
+        fwrite(line, 1, len, stdout);
+        fputc('\n', stdout);
+    }
+    if (a->raw)
+        return 0;
+    if (zc_control_field(line, len, "pid", v, sizeof(v)) > 0 &&
+        zc_control_field(line, len, "event", msg, sizeof(msg)) > 0 &&
+        strcmp(msg, "stopping") == 0)
+        a->pid = strtol(v, NULL, 10);
+    if (zc_control_field(line, len, "event", v, sizeof(v)) > 0 &&
+        strcmp(v, "outcome") == 0) {
+        a->over = true;
+        a->ok = zc_control_field(line, len, "ok", v, sizeof(v)) > 0 &&
+                strcmp(v, "true") == 0;
+    }
+    if (!a->o->json && zc_control_field(line, len, "message", msg, sizeof(msg)) >= 0)
+        say(a, msg);
+    return 0;
+}
+
+/* --- finding the fleet --- */
+
+static int find(const struct opts *o, char *path, size_t size, const char **fleet)
+{
+    zc_control_fleet f[MAX_FLEETS];
+    size_t n = 0;
+    int r;
+
+    if (o->socket) {
+        snprintf(path, size, "%s", o->socket);
+        *fleet = o->name ? o->name : o->socket;
+        return 0;
+    }
+    if (o->name) {
+        r = zc_control_path(o->name, path, size);
+        if (r == -EINVAL)
+            return usage("invalid fleet name '%s'", o->name);
+        *fleet = o->name;
+        return r < 0 ? EX_NOFLEET : 0;
+    }
+    r = zc_control_list(f, MAX_FLEETS, &n);
+    if (r < 0 || n == 0) {
+        fprintf(stderr, "zclusterctl: no fleet is running that this user may "
+                "control (give -n NAME or -s SOCKET)\n");
+        return EX_NOFLEET;
+    }
+    if (n > 1) {
+        fprintf(stderr, "zclusterctl: %zu fleets are running; say which with "
+                "-n NAME:\n", n);
+        for (size_t i = 0; i < n && i < MAX_FLEETS; i++)
+            fprintf(stderr, "  %s (pid %ld)\n", f[i].name, f[i].pid);
+        return EX_USAGE;
+    }
+    snprintf(path, size, "%s", f[0].path);
+    *fleet = strrchr(f[0].path, '/') ? f[0].name : f[0].path;
+    return 0;
+}
+
+static int list(const struct opts *o)
+{
+    zc_control_fleet f[MAX_FLEETS];
+    size_t n = 0;
+    int r = zc_control_list(f, MAX_FLEETS, &n);
+
+    if (r < 0 && r != -ENOENT) {
+        fprintf(stderr, "zclusterctl: cannot list fleets: %s\n", zc_strerror(r));
+        return EX_NOFLEET;
+    }
+    if (o->json) {
+        printf("[");
+        for (size_t i = 0; i < n && i < MAX_FLEETS; i++)
+            printf("%s{\"name\": \"%s\", \"pid\": %ld, \"socket\": \"%s\"}",
+                   i ? ", " : "", f[i].name, f[i].pid, f[i].path);
+        printf("]\n");
+    } else {
+        if (n)
+            printf("%-24s %-8s %s\n", "NAME", "PID", "SOCKET");
+        for (size_t i = 0; i < n && i < MAX_FLEETS; i++)
+            printf("%-24s %-8ld %s\n", f[i].name, f[i].pid, f[i].path);
+    }
+    return EX_DONE;
+}
+
+/* --- verbs into requests --- */
+
+static int join_slots(const struct opts *o, int from, char *out, size_t size)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (int i = from; i < o->n_args; i++) {
+        if (!is_number(o->args[i]) || o->args[i][0] == '-' || o->args[i][0] == '+')
+            return usage("invalid slot '%s': expected a number", o->args[i]);
+        n += (size_t) snprintf(out + n, n < size ? size - n : 0, "%s%s",
+                               n ? "," : "", o->args[i]);
+        if (n >= size)
+            return usage("%s", "too many slots");
+    }
+    return 0;
+}
+
+/* The request for a verb: method, target, and whether it streams. */
+static int request_of(const struct opts *o, const char **method, char *target,
+                      size_t size, bool *stream, bool *raw)
+{
+    const char *wait = o->no_wait ? "?wait=0" : "";
+    char slots[4096];
+    int r;
+
+    *method = "POST";
+    *stream = !o->no_wait;
+    if (!strcmp(o->verb, "status") || !strcmp(o->verb, "metrics")) {
+        if (o->n_args)
+            return usage("%s takes no arguments", o->verb);
+        *method = "GET";
+        *stream = false;
+        *raw = true;
+        if (!strcmp(o->verb, "metrics"))
+            snprintf(target, size, "/metrics");
+        else if (o->json)
+            snprintf(target, size, "/status");
+        else
+            snprintf(target, size, "/status?format=text&color=%d",
+                     isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+    } else if (!strcmp(o->verb, "reload") || !strcmp(o->verb, "stop")) {
+        if (o->n_args)
+            return usage("%s takes no arguments", o->verb);
+        snprintf(target, size, "/%s%s", o->verb, wait);
+    } else if (!strcmp(o->verb, "scale")) {
+        if (o->n_args != 1 || !is_number(o->args[0]))
+            return usage("%s", "scale takes one number: N, +N or -N");
+        snprintf(target, size, "/scale?to=%s%s%s", o->args[0][0] == '+'
+                 ? "%2B" : "", o->args[0] + (o->args[0][0] == '+'),
+                 o->no_wait ? "&wait=0" : "");
+    } else if (!strcmp(o->verb, "restart")) {
+        if (o->n_args < 1)
+            return usage("%s", "restart takes one or more slots");
+        if ((r = join_slots(o, 0, slots, sizeof(slots))))
+            return r;
+        snprintf(target, size, "/restart?slots=%s%s", slots,
+                 o->no_wait ? "&wait=0" : "");
+    } else if (!strcmp(o->verb, "signal")) {
+        if (o->n_args < 1)
+            return usage("%s", "signal takes a signal and slots: signal USR1 [SLOT...]");
+        for (const char *c = o->args[0]; *c; c++)
+            if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                  (*c >= '0' && *c <= '9') || *c == '+' || *c == '-'))
+                return usage("invalid signal '%s'", o->args[0]);
+        if ((r = join_slots(o, 1, slots, sizeof(slots))))
+            return r;
+        snprintf(target, size, "/signal?signal=%s%s%s", o->args[0],
+                 slots[0] ? "&slots=" : "", slots);
+        *stream = false;
+    } else {
+        return usage("unknown verb '%s'", o->verb);
+    }
+    return 0;
+}
+
+/* A stop is done when the primary has exited, not when its socket closes. */
+static int wait_exit(long pid, long timeout_ms)
+{
+    long waited = 0;
+    int fd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+
+    if (fd >= 0) {
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+        int r = poll(&pf, 1, timeout_ms > 0 ? (int) timeout_ms : -1);
+
+        (void) close(fd);
+        return r == 1 ? 0 : -ETIMEDOUT;
+    }
+    while (kill((pid_t) pid, 0) == 0 || errno == EPERM) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+        if (timeout_ms > 0 && waited >= timeout_ms)
+            return -ETIMEDOUT;
+        nanosleep(&ts, NULL);
+        waited += 10;
+    }
+    return 0;
+}
+
+static int by_status(struct answer *a, int status)
+{
+    if (status == 403) {
+        say(a, a->error[0] ? a->error : "permission denied");
+        return EX_DENIED;
+    }
+    if (status >= 400 && status < 500 && status != 409) {
+        say(a, a->error[0] ? a->error : "the fleet did not understand the request");
+        return EX_USAGE;
+    }
+    if (status >= 400) {
+        say(a, a->error[0] ? a->error : "the operation failed");
+        return EX_FAILED;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    struct answer a = { .o = &o };
+    char path[108], target[4200];
+    const char *method;
+    long timeout;
+    int r = parse_args(argc, argv, &o);
+
+    if (r >= 0)
+        return r;
+    if (o.help) {
+        fputs(usage_text, stdout);
+        return EX_DONE;
+    }
+    if (!o.verb)
+        return usage("%s", "no verb given (list, status, reload, scale, "
+                     "restart, signal, stop, metrics)");
+    if (!strcmp(o.verb, "list"))
+        return o.n_args ? usage("%s", "list takes no arguments") : list(&o);
+    if ((r = request_of(&o, &method, target, sizeof(target), &a.stream,
+                        &a.raw)))
+        return r;
+    if ((r = find(&o, path, sizeof(path), &a.fleet)))
+        return r;
+    /* Short questions get 10 s; waits have no limit unless told. */
+    timeout = o.timeout_ms >= 0 ? o.timeout_ms : a.stream ? 0 : 10000;
+    r = zc_control_request(path, method, target, (uint32_t) timeout, on_line, &a);
+    fflush(stdout);
+    if (r == -ENOENT || r == -ECONNREFUSED) {
+        fprintf(stderr, "zclusterctl: no fleet %s: nothing listens on %s\n",
+                a.fleet, path);
+        return EX_NOFLEET;
+    }
+    if (r == -EACCES || r == -EPERM) {
+        fprintf(stderr, "zclusterctl: permission denied: %s (only root, the "
+                "fleet's user and its control group may use it)\n", path);
+        return EX_DENIED;
+    }
+    if (r == -ETIMEDOUT) {
+        fprintf(stderr, "zclusterctl: %s: no outcome within the timeout; the "
+                "operation goes on\n", a.fleet);
+        return EX_TIMEOUT;
+    }
+    /* The primary of a stop may exit before its last line is out. */
+    if (r < 0 && !(a.pid > 0 && r == -EPROTO)) {
+        fprintf(stderr, "zclusterctl: %s: %s\n", a.fleet, zc_strerror(r));
+        return r == -EPROTO ? EX_FAILED : EX_NOFLEET;
+    }
+    if (r >= 0 && (r = by_status(&a, r)) >= 0)
+        return r;
+    if (a.pid > 0) {
+        if (wait_exit(a.pid, timeout) < 0) {
+            fprintf(stderr, "zclusterctl: %s: the primary (pid %ld) has not "
+                    "exited within the timeout; it goes on stopping\n",
+                    a.fleet, a.pid);
+            return EX_TIMEOUT;
+        }
+        return EX_DONE;
+    }
+    if (a.stream && !a.over) {
+        say(&a, "the connection closed before the outcome");
+        return EX_FAILED;
+    }
+    return a.stream && !a.ok ? EX_FAILED : EX_DONE;
+}
