@@ -295,3 +295,26 @@ int helper_metrics_region(int argc, char **argv)
     close(out);
     return 0;
 }
+
+/* signals: says READY=1, then tells each USR1 and USR2 it gets ("slot 1
+ * got SIGUSR1") until TERM. */
+int helper_signals(int argc, char **argv)
+{
+    sigset_t set;
+    int sig;
+
+    (void) argc;
+    (void) argv;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    (void) zc_notify("READY=1");
+    while (sigwait(&set, &sig) == 0 && sig != SIGTERM) {
+        fprintf(stderr, "slot %d got SIG%s\n", zc_worker_slot(),
+                sig == SIGUSR1 ? "USR1" : "USR2");
+        fflush(stderr);
+    }
+    return 0;
+}

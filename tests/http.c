@@ -176,3 +176,28 @@ double zt_sample(const char *body, const char *key)
             return strtod(l + k + 1, NULL);
     return NAN;
 }
+
+int zt_unix_connect(const char *path)
+{
+    int fd = connect_to(0, path);
+
+    ASSERT(fd >= 0);
+    return fd;
+}
+
+/* Sends req on a unix socket, reads until EOF (or the socket timeout:
+ * give "Connection: close");
+ * returns the bytes read, buf NUL-terminated. */
+size_t zt_unix_raw(const char *path, const char *req, char *buf, size_t size)
+{
+    int fd = zt_unix_connect(path);
+    size_t n = 0, len = strlen(req);
+    ssize_t r;
+
+    ASSERT_EQ(send(fd, req, len, MSG_NOSIGNAL), (ssize_t) len);
+    while (n < size - 1 && (r = recv(fd, buf + n, size - 1 - n, 0)) > 0)
+        n += (size_t) r;
+    buf[n] = '\0';
+    close(fd);
+    return n;
+}

@@ -490,3 +490,37 @@ const char *zt_worker_py(void)
     ASSERT_EQ(access(path, R_OK), 0);
     return path;
 }
+
+int zt_count_in(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *s = hay; (s = strstr(s, needle)); s += strlen(needle))
+        n++;
+    return n;
+}
+
+char *zt_capture(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    char *out = NULL;
+    size_t len = 0, cap = 0, n;
+    char buf[4096];
+
+    ASSERT(f);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            out = realloc(out, cap);
+            ASSERT(out);
+        }
+        memcpy(out + len, buf, n);
+        len += n;
+    }
+    (void) pclose(f);
+    if (!out)
+        out = strdup("");
+    else
+        out[len] = '\0';
+    return out;
+}

@@ -47,12 +47,13 @@ static const struct {
 };
 
 static char bin_dir[PATH_MAX - 64];   /* room for the program names */
-static char paths[3][PATH_MAX];
+static char paths[4][PATH_MAX];
 static char tmpdir[PATH_MAX];
 
 const char *zt_zcluster(void) { return paths[0]; }
 const char *zt_hello(void) { return paths[1]; }
 const char *zt_self(void) { return paths[2]; }
+const char *zt_zclusterctl(void) { return paths[3]; }
 const char *zt_tmpdir(void) { return tmpdir; }
 
 uint64_t zt_now_ms(void)
@@ -116,6 +117,9 @@ static void run_in_child(int i)
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/zc-test.%d", (int) getpid());
     if (mkdir(tmpdir, 0700) == -1)
         zt_fail(__FILE__, __LINE__, "mkdir %s: %s", tmpdir, strerror(errno));
+    /* Each test's fleets keep their control sockets in its own
+     * directory, as under systemd's RuntimeDirectory=. */
+    setenv("RUNTIME_DIRECTORY", tmpdir, 1);
     fds_before = count_fds();
     tests[i].fn();
     fds_after = count_fds();
@@ -190,6 +194,7 @@ static void init_paths(void)
     }
     snprintf(paths[0], sizeof(paths[0]), "%s/zcluster", bin_dir);
     snprintf(paths[1], sizeof(paths[1]), "%s/zcluster-hello", bin_dir);
+    snprintf(paths[3], sizeof(paths[3]), "%s/zclusterctl", bin_dir);
 }
 
 int main(int argc, char **argv)

@@ -54,6 +54,7 @@ void zt_skip(const char *why) __attribute__((noreturn));
 const char *zt_zcluster(void);
 const char *zt_hello(void);
 const char *zt_self(void);
+const char *zt_zclusterctl(void);
 /* examples/worker.py, as an absolute path; skips the test without
  * /usr/bin/python3. */
 const char *zt_worker_py(void);
@@ -172,6 +173,14 @@ void zt_load_stop(struct zt_load *l, struct zt_load_result *res);
 void zt_load_stop_at(struct zt_load *l, long gen, struct zt_load_result *res);
 /* The number of children of pid (-1 if it is gone). */
 int zt_children(pid_t pid);
+/* Occurrences of needle in hay. */
+int zt_count_in(const char *hay, const char *needle);
+/* What the shell command cmd printed on stdout (malloc'ed). */
+char *zt_capture(const char *cmd);
+/* A connected unix socket (asserted). */
+int zt_unix_connect(const char *path);
+/* req sent on the unix socket at path, the answer read to EOF into buf. */
+size_t zt_unix_raw(const char *path, const char *req, char *buf, size_t size);
 
 /* Writes a whole file; reads one into a malloc'd string (NULL if absent). */
 void zt_write_file(const char *path, const char *text);

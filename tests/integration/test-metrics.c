@@ -357,3 +357,52 @@ void test_metrics_readyz(void)
     ASSERT_STREQ(body, "ready\n");
     zt_stop_fleet(p);
 }
+
+/*
+ * Room for the next request: 500 idle connections and one that drips a
+ * byte every 50 ms hold the endpoint, and /healthz still answers within
+ * 100 ms, every time: at its limit the endpoint closes the oldest
+ * connections that have sent no complete request.
+ */
+void test_endpoint_room_for_probe(void)
+{
+    enum { IDLE = 500, PROBES = 20 };
+    static int idle[IDLE];
+    pid_t pids[1];
+    int port, mport, drip;
+    uint64_t worst = 0, last_drip;
+    struct zt_proc *p = zt_fleet(1, pids, &port, "-w", "1", "-l",
+                                 "127.0.0.1:0", "--metrics", "127.0.0.1:0",
+                                 "--", zt_hello(), NULL);
+
+    mport = metrics_port(p);
+    for (int i = 0; i < IDLE; i++)
+        idle[i] = zt_http_connect(mport);
+    drip = zt_http_connect(mport);
+    ASSERT(drip >= 0);
+    ASSERT_EQ(write(drip, "GET /healthz HTTP/1.1\r\n", 23), 23);
+    last_drip = zt_now_ms();
+    for (int i = 0; i < PROBES; i++) {
+        char buf[512];
+        const char *body;
+        uint64_t t0 = zt_now_ms();
+
+        ASSERT_EQ(zt_http_fetch(mport, "/healthz", buf, sizeof(buf), &body), 200);
+        if (zt_now_ms() - t0 > worst)
+            worst = zt_now_ms() - t0;
+        if (zt_now_ms() - last_drip >= 50) {
+            (void) send(drip, "X", 1, MSG_NOSIGNAL);
+            last_drip = zt_now_ms();
+        }
+        for (uint64_t t = zt_now_ms(); zt_now_ms() - t < 20; )
+            zt_pump(p, 5);
+    }
+    printf("# /healthz behind %d idle connections and a drip: slowest of %d "
+           "probes %llu ms\n", IDLE, PROBES, (unsigned long long) worst);
+    ASSERT_LE(worst, 100);
+    for (int i = 0; i < IDLE; i++)
+        if (idle[i] >= 0)
+            close(idle[i]);
+    close(drip);
+    zt_stop_fleet(p);
+}

@@ -1,0 +1,583 @@
+/*
+ * The control socket and zclusterctl against real fleets: status against
+ * /proc, reload outcomes and exit codes, scale, restart, signal, stop,
+ * who may connect, names, and bad requests that leave the fleet as it was.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* Starts PROG ARGS... (NULL-terminated). */
+static struct zt_proc *run(const char *prog, ...)
+{
+    char *argv[32] = { (char *) prog };
+    va_list ap;
+    int n = 1;
+
+    va_start(ap, prog);
+    for (const char *a = va_arg(ap, const char *); a && n < 31;
+         a = va_arg(ap, const char *))
+        argv[n++] = (char *) a;
+    va_end(ap);
+    return zt_start(argv, NULL);
+}
+
+/* Runs zclusterctl ARGS...; returns its exit code, *out its output. */
+static int ctl(char **out, int timeout_ms, const char *arg, ...)
+{
+    char *argv[32] = { (char *) zt_zclusterctl() };
+    struct zt_proc *c;
+    va_list ap;
+    int n = 1, code;
+
+    va_start(ap, arg);
+    for (const char *a = arg; a && n < 31; a = va_arg(ap, const char *))
+        argv[n++] = (char *) a;
+    va_end(ap);
+    c = zt_start(argv, NULL);
+    code = zt_exit_code(c, timeout_ms);
+    zt_pump(c, 100);
+    if (out)
+        *out = strdup(c->log);
+    zt_proc_free(c);
+    return code;
+}
+
+static void sock_path(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/%s.sock", zt_tmpdir(), name);
+}
+
+/* The pids of pid's children, from /proc; how many. */
+static int children_of(pid_t pid, pid_t *out, int max)
+{
+    char path[64], buf[4096];
+    FILE *f;
+    int n = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) pid,
+             (int) pid);
+    f = fopen(path, "r");
+    ASSERT(f);
+    if (fgets(buf, sizeof(buf), f))
+        for (char *s = strtok(buf, " \n"); s && n < max; s = strtok(NULL, " \n"))
+            out[n++] = (pid_t) atoi(s);
+    fclose(f);
+    return n;
+}
+
+static bool has_pid(const char *json, pid_t pid)
+{
+    char want[32];
+
+    snprintf(want, sizeof(want), "\"pid\": %d,", (int) pid);
+    return strstr(json, want) != NULL;
+}
+
+static void write_script(const char *path, const char *body)
+{
+    zt_write_file(path, body);
+    ASSERT(chmod(path, 0755) == 0);
+}
+
+void test_control_status_matches_proc(void)
+{
+    pid_t pids[3], kids[8];
+    int port, n;
+    char *out, path[300], cmd[600];
+    struct zt_proc *p = zt_fleet(3, pids, &port, "-n", "shop", "-w", "3",
+                                 "-l", "127.0.0.1:0", "--", zt_hello(), NULL);
+
+    ASSERT_CONTAINS(p->log, "control socket ");
+    sock_path(path, sizeof(path), "shop");
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", "--json", NULL), 0);
+    ASSERT_CONTAINS(out, "\"version\": 1");
+    ASSERT_CONTAINS(out, "\"name\": \"shop\"");
+    ASSERT_CONTAINS(out, "\"wanted\": 3, \"ready\": 3");
+    n = children_of(p->pid, kids, 8);
+    ASSERT_EQ(n, 3);
+    for (int i = 0; i < n; i++)
+        ASSERT(has_pid(out, kids[i]));
+    ASSERT_EQ(zt_count_in(out, "\"state\": \"ready\""), 3);
+    free(out);
+    /* The table, no -n: the only fleet. No colour off a terminal. */
+    ASSERT_EQ(ctl(&out, 5000, "status", NULL), 0);
+    ASSERT_CONTAINS(out, "fleet shop: pid ");
+    ASSERT_CONTAINS(out, "3 of 3 workers ready");
+    ASSERT(!strchr(out, '\033'));
+    for (int i = 0; i < 3; i++) {
+        char pid[16];
+
+        snprintf(pid, sizeof(pid), " %d ", (int) pids[i]);
+        ASSERT_CONTAINS(out, pid);
+    }
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "list", NULL), 0);
+    ASSERT_CONTAINS(out, "shop");
+    ASSERT_CONTAINS(out, path);
+    free(out);
+    /* No special client needed. */
+    snprintf(cmd, sizeof(cmd), "curl -sS --max-time 5 --unix-socket %s "
+             "http://zcluster/status", path);
+    out = zt_capture(cmd);
+    ASSERT_CONTAINS(out, "\"workers\": [");
+    ASSERT(has_pid(out, pids[0]));
+    free(out);
+    zt_stop_fleet(p);
+}
+
+/* A crashing slot shows its backoff; a reload's replacement shows as
+ * "replacement" while it starts. */
+void test_control_status_backoff_and_reload(void)
+{
+    char script[300], *out;
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p;
+    struct zt_proc *c;
+
+    snprintf(script, sizeof(script), "%s/release", zt_tmpdir());
+    write_script(script, "#!/bin/sh\n"
+                 "[ \"$ZC_WORKER_SLOT\" = 1 ] && [ -e \"$0.crash\" ] && exit 3\n"
+                 "exec sleep 60\n");
+    p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2", "--ready",
+                 "delay:300", "--respawn-delay", "5s", "--max-respawn-delay",
+                 "5s", "--", script, NULL);
+    /* Slot 1 crashes: its respawn waits 5 s. */
+    snprintf(script + strlen(script), 16, ".crash");
+    zt_write_file(script, "");
+    script[strlen(script) - 6] = '\0';
+    ASSERT(kill(pids[1], SIGKILL) == 0);
+    zt_wait_line(p, "restarting in 5000 ms", 5000);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", "--json", NULL), 0);
+    ASSERT_CONTAINS(out, "{\"slot\": 1, \"role\": \"serving\", \"state\": \"backoff\"");
+    ASSERT_CONTAINS(out, "\"backoff_left_ms\": ");
+    ASSERT_CONTAINS(out, "\"failures\": 1");
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", NULL), 0);
+    ASSERT_CONTAINS(out, "backoff 4.");
+    free(out);
+    /* Mid-reload: slot 0's replacement takes 300 ms to count as ready. */
+    snprintf(script + strlen(script), 16, ".crash");
+    ASSERT(unlink(script) == 0);
+    script[strlen(script) - 6] = '\0';
+    c = run(zt_zclusterctl(), "-n", "shop", "reload", NULL);
+    zt_wait_line(p, "reload to generation 2, step 1", 5000);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", "--json", NULL), 0);
+    ASSERT_CONTAINS(out, "\"state\": \"reloading\"");
+    ASSERT_CONTAINS(out, "{\"slot\": 0, \"role\": \"replacement\", \"state\": "
+                    "\"starting\"");
+    free(out);
+    ASSERT_EQ(zt_exit_code(c, 15000), 0);
+    zt_proc_free(c);
+    zt_stop_fleet(p);
+}
+
+void test_control_reload_outcomes(void)
+{
+    char script[300], good[600], *out;
+    pid_t pids[2], kids[4];
+    int port;
+    struct zt_proc *p;
+    uint64_t t0;
+
+    snprintf(script, sizeof(script), "%s/release", zt_tmpdir());
+    snprintf(good, sizeof(good), "#!/bin/sh\nexec %s\n", zt_hello());
+    write_script(script, good);
+    p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2", "-l", "127.0.0.1:0",
+                 "--ready", "notify", "--ready-timeout", "2000", "--", script,
+                 NULL);
+    /* A good release: every step in words, exit 0. */
+    ASSERT_EQ(ctl(&out, 15000, "-n", "shop", "reload", NULL), 0);
+    ASSERT_CONTAINS(out, "shop: reload to generation 2 started");
+    ASSERT_CONTAINS(out, "shop: slot 1: worker 4 ready");
+    ASSERT_CONTAINS(out, "shop: reload to generation 2 done in");
+    free(out);
+    ASSERT_EQ(children_of(p->pid, pids, 2), 2);
+    /* A broken one: exit 1, the failing slot and the reason; the old
+     * workers stay. */
+    write_script(script, "#!/bin/sh\necho broken release >&2\nexit 1\n");
+    ASSERT_EQ(ctl(&out, 15000, "-n", "shop", "reload", NULL), 1);
+    ASSERT_CONTAINS(out, "failed after");
+    ASSERT_CONTAINS(out, "slot 0: worker 5 (slot 0, pid");
+    ASSERT_CONTAINS(out, "exited with status 1 before it was ready");
+    free(out);
+    ASSERT_EQ(children_of(p->pid, kids, 4), 2);
+    ASSERT(kids[0] == pids[0] || kids[0] == pids[1]);
+    ASSERT(kids[1] == pids[0] || kids[1] == pids[1]);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", "--json", NULL), 0);
+    ASSERT_CONTAINS(out, "\"outcome\": \"failed\"");
+    free(out);
+    /* --no-wait returns at once; the reload goes on (and fails). */
+    write_script(script, "#!/bin/sh\nexec sleep 60\n");
+    t0 = zt_now_ms();
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "reload", "--no-wait", NULL), 0);
+    ASSERT_LE(zt_now_ms() - t0, 1500);
+    ASSERT_CONTAINS(out, "reload to generation 4 started");
+    free(out);
+    zt_wait_line(p, "reload to generation 4 failed", 5000);
+    /* --json: the lines themselves on stdout, the outcome last. */
+    write_script(script, good);
+    ASSERT_EQ(ctl(&out, 15000, "-n", "shop", "--json", "reload", NULL), 0);
+    ASSERT_CONTAINS(out, "{\"event\": \"started\", \"generation\": 5");
+    ASSERT_CONTAINS(out, "{\"event\": \"outcome\", \"ok\": true, \"outcome\": "
+                    "\"done\"");
+    free(out);
+    zt_stop_fleet(p);
+}
+
+/* Two reloads asked for at once: the second joins SIGHUP's rule (one
+ * more after a success) and its client hears of that one. */
+void test_control_reload_joins(void)
+{
+    struct zt_proc *p, *a, *b;
+    pid_t pids[2];
+    int port;
+
+    p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2", "-l", "127.0.0.1:0",
+                 "--", zt_hello(), "--startup-delay", "200", NULL);
+    a = run(zt_zclusterctl(), "-n", "shop", "reload", NULL);
+    zt_wait_line(p, "rolling reload to generation 2", 5000);
+    b = run(zt_zclusterctl(), "-n", "shop", "reload", NULL);
+    zt_wait_line(p, "a reload will follow when it succeeds", 5000);
+    ASSERT_EQ(zt_exit_code(a, 15000), 0);
+    ASSERT_EQ(zt_exit_code(b, 15000), 0);
+    zt_pump(a, 100);
+    zt_pump(b, 100);
+    ASSERT_CONTAINS(a->log, "reload to generation 2 done");
+    ASSERT_CONTAINS(b->log, "a reload to generation 3 follows it");
+    ASSERT_CONTAINS(b->log, "reload to generation 3 done");
+    zt_proc_free(a);
+    zt_proc_free(b);
+    zt_stop_fleet(p);
+}
+
+void test_control_scale_restart_signal(void)
+{
+    pid_t pids[3], kids[8];
+    int port;
+    char *out, helper[16] = "signals";
+    struct zt_proc *p = zt_fleet(3, pids, &port, "-n", "shop", "-w", "3",
+                                 "--ready", "notify", "--", zt_self(),
+                                 "--helper", helper, NULL);
+
+    ASSERT_EQ(ctl(&out, 10000, "-n", "shop", "scale", "+2", NULL), 0);
+    ASSERT_CONTAINS(out, "scaling from 3 to 5 workers");
+    ASSERT_CONTAINS(out, "5 of 5 workers ready");
+    free(out);
+    ASSERT_EQ(children_of(p->pid, kids, 8), 5);
+    ASSERT_EQ(ctl(&out, 10000, "-n", "shop", "scale", "-1", NULL), 0);
+    ASSERT_CONTAINS(out, "4 of 4 workers ready");
+    free(out);
+    ASSERT_EQ(children_of(p->pid, kids, 8), 4);
+    ASSERT_EQ(ctl(&out, 10000, "-n", "shop", "scale", "3", NULL), 0);
+    free(out);
+    ASSERT_EQ(children_of(p->pid, kids, 8), 3);
+    /* Restart slot 1: the others keep their pids. */
+    ASSERT_EQ(ctl(&out, 10000, "-n", "shop", "restart", "1", NULL), 0);
+    ASSERT_CONTAINS(out, "restart of slot 1 done");
+    free(out);
+    ASSERT(zt_alive(pids[0]) && zt_alive(pids[2]));
+    ASSERT_EQ(children_of(p->pid, kids, 8), 3);
+    for (int i = 0; i < 3; i++)
+        ASSERT(kids[i] != pids[1]);
+    /* A signal reaches exactly the slots named. */
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "signal", "USR1", "0", "2", NULL), 0);
+    ASSERT_CONTAINS(out, "sent SIGUSR1 to 2 workers");
+    free(out);
+    zt_wait_line(p, "slot 0 got SIGUSR1", 5000);
+    zt_wait_line(p, "slot 2 got SIGUSR1", 5000);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "signal", "USR2", NULL), 0);
+    free(out);
+    for (int i = 0; i < 3; i++)
+        zt_wait_line(p, "got SIGUSR2", 5000);
+    ASSERT_EQ(zt_count(p, "slot 1 got SIGUSR1"), 0);
+    zt_stop_fleet(p);
+}
+
+void test_control_stop_waits(void)
+{
+    pid_t pids[2];
+    int port;
+    char *out, helper[16] = "ignore_term";
+    struct zt_proc *p;
+
+    /* A stop during a stop: the first one is still draining a worker that
+     * ignores TERM. */
+    p = zt_fleet(1, pids, &port, "-n", "shop", "-w", "1", "--shutdown-timeout",
+                 "2s", "--", zt_self(), "--helper", helper, NULL);
+    ASSERT_EQ(ctl(&out, 5000, "stop", "--no-wait", NULL), 0);
+    ASSERT_CONTAINS(out, "stopping 1 worker");
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "stop", NULL), 1);
+    ASSERT_CONTAINS(out, "the fleet is already stopping");
+    free(out);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    zt_proc_free(p);
+    zt_reap_all(3000);
+
+    p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2", "-l", "127.0.0.1:0", "--", zt_hello(), NULL);
+
+    ASSERT_EQ(ctl(&out, 15000, "stop", NULL), 0);
+    ASSERT_CONTAINS(out, "shop: stopping 2 workers");
+    free(out);
+    /* Gone when zclusterctl returned: its exit is already there. */
+    ASSERT_EQ(zt_exit_code(p, 100), 0);
+    zt_proc_free(p);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", NULL), 3);
+    ASSERT_CONTAINS(out, "no fleet shop");
+    free(out);
+    zt_reap_all(3000);
+}
+
+/* Who may: root and the fleet's uid; another uid is refused (exit 4),
+ * by the socket's mode, or by the primary when the mode lets it in. */
+void test_control_permissions(void)
+{
+    char path[300], gid_arg[32], *out;
+    pid_t pids[1];
+    int port;
+    struct zt_proc *p, *c;
+
+    if (access("/usr/bin/setpriv", X_OK) != 0 || geteuid() != 0)
+        zt_skip("needs root and setpriv (util-linux)");
+    ASSERT(chmod(zt_tmpdir(), 0755) == 0);
+    sock_path(path, sizeof(path), "shop");
+    p = zt_fleet(1, pids, &port, "-n", "shop", "-w", "1", "-l", "127.0.0.1:0", "--", zt_hello(),
+                 NULL);
+    {
+#define AS_NOBODY "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", \
+                  "--clear-groups", zt_zclusterctl(), "-s", path, "status", NULL
+        c = run(AS_NOBODY);
+        ASSERT_EQ(zt_exit_code(c, 5000), 4);
+        zt_pump(c, 100);
+        ASSERT_CONTAINS(c->log, "permission denied");
+        zt_proc_free(c);
+        /* Past the mode: the primary refuses, and says who. */
+        ASSERT(chmod(path, 0666) == 0);
+        c = run(AS_NOBODY);
+        ASSERT_EQ(zt_exit_code(c, 5000), 4);
+        zt_pump(c, 100);
+        ASSERT_CONTAINS(c->log, "permission denied: uid 65534");
+        zt_proc_free(c);
+        zt_wait_line(p, "refused a control request from uid 65534 (pid", 5000);
+    }
+    zt_stop_fleet(p);
+    /* A member of the control group is served. */
+    p = zt_fleet(1, pids, &port, "-n", "shop", "-w", "1", "--control-group",
+                 "nogroup", "-l", "127.0.0.1:0", "--", zt_hello(), NULL);
+    ASSERT_CONTAINS(p->log, "mode 0660");
+    {
+        struct stat st;
+
+        ASSERT(stat(path, &st) == 0);
+        ASSERT_EQ(st.st_mode & 0777, 0660);
+        snprintf(gid_arg, sizeof(gid_arg), "--groups=%u", (unsigned) st.st_gid);
+        c = run("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", gid_arg,
+                zt_zclusterctl(), "-s", path, "status", NULL);
+        ASSERT_EQ(zt_exit_code(c, 5000), 0);
+        zt_pump(c, 100);
+        ASSERT_CONTAINS(c->log, "fleet shop");
+        zt_proc_free(c);
+    }
+    (void) out;
+    zt_stop_fleet(p);
+}
+
+/* One name, two fleets: the second is refused; a stale socket is not in
+ * the way; a socket that cannot be made is a warning, not a failure. */
+void test_control_names_and_places(void)
+{
+    char path[300], ro[300], cmd[700];
+    pid_t pids[1], other[1];
+    int port;
+    struct zt_proc *p, *q;
+    int fd;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+    p = zt_fleet(1, pids, &port, "-n", "shop", "-w", "1", "-l", "127.0.0.1:0", "--", zt_hello(),
+                 NULL);
+    q = zt_zc("-n", "shop", "-w", "1", "-l", "127.0.0.1:0", "--", zt_hello(), NULL);
+    ASSERT_EQ(zt_exit_code(q, 5000), 1);
+    zt_pump(q, 100);
+    {
+        char want[96];
+
+        snprintf(want, sizeof(want), "a fleet named shop is already running, "
+                 "pid %d", (int) p->pid);
+        ASSERT_CONTAINS(q->log, want);
+    }
+    zt_proc_free(q);
+    zt_stop_fleet(p);
+    /* A stale socket: bound, never listened on, its owner gone. */
+    sock_path(path, sizeof(path), "shop");
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", path);
+    ASSERT(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+    close(fd);
+    p = zt_fleet(1, pids, &port, "-n", "shop", "-w", "1", "-l", "127.0.0.1:0", "--", zt_hello(),
+                 NULL);
+    ASSERT_CONTAINS(p->log, "replacing the stale control socket");
+    zt_stop_fleet(p);
+    /* --control none: no socket. */
+    p = zt_fleet(1, pids, &port, "-n", "shop", "-w", "1", "--control", "none",
+                 "-l", "127.0.0.1:0", "--", zt_hello(), NULL);
+    ASSERT(access(path, F_OK) != 0);
+    zt_stop_fleet(p);
+    /* A read-only directory: the fleet runs, with one warning. */
+    snprintf(ro, sizeof(ro), "%s/ro", zt_tmpdir());
+    ASSERT(mkdir(ro, 0755) == 0);
+    snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o ro,size=64k tmpfs %s 2>&1", ro);
+    if (system(cmd) != 0)
+        zt_skip("cannot mount a read-only tmpfs here");
+    snprintf(path, sizeof(path), "%.280s/shop.sock", ro);
+    p = zt_fleet(1, other, &port, "-n", "shop", "-w", "1", "--control", path,
+                 "-l", "127.0.0.1:0", "--", zt_hello(), NULL);
+    ASSERT_CONTAINS(p->log, "no control socket: cannot create");
+    ASSERT_CONTAINS(p->log, "Read-only file system");
+    ASSERT_EQ(zt_count(p, "no control socket"), 1);
+    zt_stop_fleet(p);
+    snprintf(cmd, sizeof(cmd), "umount %s", ro);
+    ASSERT_EQ(system(cmd), 0);
+}
+
+/* Bad input: a clear error and the documented exit code; the fleet is
+ * untouched. */
+void test_control_bad_requests(void)
+{
+    static const struct { const char *req; const char *want; } raw[] = {
+        { "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "404" },
+        { "DELETE /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "405" },
+        { "POST /scale?to=abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "invalid scale" },
+        { "POST /scale?to=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "400" },
+        { "POST /reload?wiat=0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "does not take 'wiat'" },
+        { "POST /restart?slots=1,,2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "invalid slot list" },
+        { "POST /signal?signal=NOPE HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "invalid signal" },
+        { "GET /status?format=xml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "format" },
+        /* MHD closes the connection on a request line it cannot read */
+        { "garbage\r\n\r\n", NULL },
+    };
+    char path[300], *out;
+    pid_t pids[2], kids[4];
+    int port, half;
+    uint64_t half_at;
+    struct zt_proc *p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2",
+                                 "-l", "127.0.0.1:0", "--", zt_hello(), "--startup-delay", "300",
+                                 NULL);
+
+    sock_path(path, sizeof(path), "shop");
+    for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+        char buf[2048];
+
+        size_t n = zt_unix_raw(path, raw[i].req, buf, sizeof(buf));
+
+        if (raw[i].want) {
+            ASSERT(n > 0);
+            ASSERT_CONTAINS(buf, raw[i].want);
+        }
+    }
+    /* Half a request, then nothing: others are served meanwhile, and it
+     * is cut off at the deadline (checked at the end). */
+    half = zt_unix_connect(path);
+    half_at = zt_now_ms();
+    ASSERT(write(half, "GET /sta", 8) == 8);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", NULL), 0);
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "scale", "0", NULL), 2);
+    ASSERT_CONTAINS(out, "invalid scale '0'");
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "restart", "7", NULL), 2);
+    ASSERT_CONTAINS(out, "no slot 7: the fleet has 2 slots (0 to 1)");
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "signal", "WHAT", NULL), 2);
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "frobnicate", NULL), 2);
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "--timeout", "soon", "status", NULL), 2);
+    free(out);
+    /* A restart mid-reload is refused; a client that leaves mid-stream
+     * does not stop the reload. */
+    {
+        struct zt_proc *c = run(zt_zclusterctl(), "-n", "shop", "reload", NULL);
+
+        zt_wait_line(p, "step 1 of 2", 5000);
+        ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "restart", "1", NULL), 1);
+        ASSERT_CONTAINS(out, "reload to generation 2 is under way");
+        free(out);
+        kill(c->pid, SIGKILL);
+        zt_wait_exit(c, 5000);
+        zt_proc_free(c);
+        zt_wait_line(p, "reload to generation 2 done", 10000);
+    }
+    /* --timeout: exit 5, the operation goes on. */
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "--timeout", "100ms", "reload", NULL), 5);
+    ASSERT_CONTAINS(out, "the operation goes on");
+    free(out);
+    zt_wait_line(p, "reload to generation 3 done", 10000);
+    ASSERT_EQ(children_of(p->pid, kids, 4), 2);
+    {
+        char c;
+
+        ASSERT_EQ(read(half, &c, 1), 0);
+        ASSERT_GE(zt_now_ms() - half_at, 4900);
+        ASSERT_LE(zt_now_ms() - half_at, 7000);
+        close(half);
+    }
+    zt_stop_fleet(p);
+}
+
+/* systemd's Type=notify-reload: SIGHUP is a reload; RELOADING=1 with
+ * MONOTONIC_USEC= says it began, READY=1 that it ended; STATUS= follows
+ * the ready workers. */
+void test_control_systemd_notify_reload(void)
+{
+    char path[300], env[340], buf[512], all[4096] = "";
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char *argv[] = { (char *) zt_zcluster(), (char *) "-n", (char *) "shop",
+                     (char *) "-w", (char *) "2", (char *) "-l",
+                     (char *) "127.0.0.1:0", (char *) "--",
+                     (char *) zt_hello(), NULL };
+    char *envp[] = { env, NULL };
+    struct zt_proc *p;
+    uint64_t t0;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/notify", zt_tmpdir());
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", path);
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+    snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", path);
+    p = zt_start(argv, envp);
+    zt_wait_line(p, "all 2 workers ready", 5000);
+    ASSERT(kill(p->pid, SIGHUP) == 0);
+    zt_wait_line(p, "reload to generation 2 done", 10000);
+    t0 = zt_now_ms();
+    while (!strstr(all, "generation 2\n") || !strstr(all, "2 of 2 workers "
+           "ready, generation 2")) {
+        ssize_t n;
+
+        ASSERT(zt_now_ms() - t0 < 5000);
+        n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        if (n <= 0) {
+            zt_pump(p, 10);
+            continue;
+        }
+        buf[n] = '\0';
+        snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s\n", buf);
+    }
+    ASSERT_CONTAINS(all, "READY=1\n");
+    ASSERT_CONTAINS(all, "RELOADING=1\nMONOTONIC_USEC=");
+    /* READY=1 again after RELOADING=1: the reload's end. */
+    ASSERT_CONTAINS(strstr(all, "RELOADING=1"), "READY=1");
+    close(fd);
+    zt_stop_fleet(p);
+}
