@@ -14,7 +14,6 @@
 enum { S_STATUS, S_HEADER, S_BODY, S_CHUNK_SIZE, S_CHUNK, S_CHUNK_END,
        S_TRAILER, S_DONE };
 
-#define HEAD_LINE_MAX 8192
 
 void zc__reader_init(struct zc__reader *r, zc__line_fn fn, void *ud)
 {
@@ -97,7 +96,7 @@ static int header(struct zc__reader *r, const char *h)
 /* A head line is complete (without its CRLF): what it means. */
 static int head_line(struct zc__reader *r)
 {
-    char *s = r->line ? r->line : (char *) "";
+    char *s = r->head;
     int rc = 0;
 
     if (r->state == S_STATUS) {
@@ -125,7 +124,7 @@ static int head_line(struct zc__reader *r)
     } else if (r->state == S_TRAILER && !*s) {
         r->state = S_DONE;
     }
-    r->len = 0;
+    r->head_len = 0;
     return rc;
 }
 
@@ -188,17 +187,19 @@ int zc__reader_feed(struct zc__reader *r, const char *s, size_t n)
             const char *nl = memchr(s, '\n', n);
             size_t k = nl ? (size_t) (nl - s) : n;
 
-            rc = keep(r, s, k, HEAD_LINE_MAX);
-            if (rc < 0)
-                return rc == -E2BIG ? -EPROTO : rc;
+            if (r->head_len + k >= sizeof(r->head))
+                return -EPROTO;
+            memcpy(r->head + r->head_len, s, k);
+            r->head_len += k;
+            r->head[r->head_len] = '\0';
             s += k;
             n -= k;
             if (!nl)
                 break;
             s++;
             n--;
-            if (r->len && r->line[r->len - 1] == '\r')
-                r->line[--r->len] = '\0';
+            if (r->head_len && r->head[r->head_len - 1] == '\r')
+                r->head[--r->head_len] = '\0';
             rc = head_line(r);
             if (rc < 0)
                 return rc;

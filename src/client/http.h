@@ -21,8 +21,10 @@ struct zc__reader {
     bool chunked;
     bool has_length;
     uint64_t left;          /* of the body (length) or of the chunk */
-    char *line;             /* the line being gathered */
+    char *line;             /* the body's line being gathered */
     size_t len, cap;
+    char head[1024];        /* a status, header, chunk-size or trailer line */
+    size_t head_len;
     zc__line_fn fn;
     void *ud;
 };

@@ -287,6 +287,18 @@ void zc__http_stream(struct zc__http_req *r, unsigned code, const char *type)
           type, NULL);
 }
 
+/* A stream's client is dropped: its socket is shut, so MHD closes it at
+ * once even if it is full (a client that does not read never makes it
+ * writable again), and done() follows. */
+static void cut_off(struct zc__http_req *r)
+{
+    r->cut = true;
+    if (r->k && r->k->fd >= 0)
+        shut(r->h, r->k);
+    resume(r);
+    kick(r->h);
+}
+
 int zc__http_write(struct zc__http_req *r, const char *s, size_t n)
 {
     size_t held = r->out_len - r->out_off;
@@ -296,9 +308,7 @@ int zc__http_write(struct zc__http_req *r, const char *s, size_t n)
     if (held + n > r->h->lim.stream_max) {
         zc_log(ZC_LOG_DEBUG, NS, "a client left %zu bytes unread: cutting it "
                "off", held);
-        r->cut = true;
-        resume(r);
-        kick(r->h);
+        cut_off(r);
         return -ENOBUFS;
     }
     if (r->out_off) {
@@ -314,9 +324,7 @@ int zc__http_write(struct zc__http_req *r, const char *s, size_t n)
             cap *= 2;
         v = realloc(r->out, cap);
         if (!v) {
-            r->cut = true;
-            resume(r);
-            kick(r->h);
+            cut_off(r);
             return -ENOMEM;
         }
         r->out = v;

@@ -29,6 +29,12 @@ static const char *bad_value(const struct zc__opt *r)
     case ZC__OPT_LISTEN:
     case ZC__OPT_ADDRESS:
         return "nowhere";
+    case ZC__OPT_NAME:
+        return ".hidden";
+    case ZC__OPT_PATH:
+        return "relative.sock";
+    case ZC__OPT_GROUP:
+        return "no-such-group-zc";
     default:
         return NULL;
     }
