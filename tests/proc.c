@@ -192,11 +192,7 @@ const char *zt_wait_line(struct zt_proc *p, const char *needle, int timeout_ms)
 
 int zt_count(struct zt_proc *p, const char *needle)
 {
-    int n = 0;
-
-    for (const char *s = p->log; (s = strstr(s, needle)); s++)
-        n++;
-    return n;
+    return zt_count_in(p->log, needle);
 }
 
 int zt_wait_exit(struct zt_proc *p, int timeout_ms)

@@ -399,7 +399,9 @@ void test_endpoint_room_for_probe(void)
     }
     printf("# /healthz behind %d idle connections and a drip: slowest of %d "
            "probes %llu ms\n", IDLE, PROBES, (unsigned long long) worst);
-    ASSERT_LE(worst, 100);
+    /* Without room made, a probe waits out --metrics-timeout (5 s). A
+     * primary under valgrind is ten times slower at everything. */
+    ASSERT_LE(worst, getenv("ZC_TEST_VALGRIND") ? 1000 : 100);
     for (int i = 0; i < IDLE; i++)
         if (idle[i] >= 0)
             close(idle[i]);
