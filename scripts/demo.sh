@@ -4,7 +4,8 @@
 # (ZC_DEMO_METRICS). Clients from four addresses of 127.0.0.0/8 show each
 # client staying on its slot; a worker is killed and its client's next
 # request waits for the respawned worker of the same slot; a rolling
-# reload (SIGHUP) replaces both workers with nobody moving; /metrics then
+# reload (zclusterctl reload, step by step and with its outcome) replaces
+# both workers with nobody moving; zclusterctl status lists them; /metrics then
 # shows the requests, the restart and the hand-offs. The fleet keeps
 # running until ^C, which drains it.
 set -eu
@@ -19,7 +20,9 @@ cat <<MSG
 == try:  curl -i $url   (again and again: the same worker answers)
 ==       curl --interface 127.0.0.2 $url   (another client address)
 ==       kill -9 one worker's pid and watch its slot come back
-==       kill -HUP $$  (rolling reload), -TTIN / -TTOU (one worker more / less)
+==       $build/zclusterctl -n demo status   (every worker: pid, state, CPU, RSS)
+==       $build/zclusterctl -n demo reload   (rolling reload; exits with its outcome)
+==       $build/zclusterctl -n demo scale +1 (one worker more)
 ==       curl -s $murl   (the fleet's metrics)
 == ^C drains the workers and exits
 MSG
@@ -52,15 +55,15 @@ if command -v curl >/dev/null 2>&1; then
             who 127.0.0.1
             who 127.0.0.2
         fi
-        # $$ is the shell that exec's zcluster below: the primary.
-        echo "== sending SIGHUP to zcluster (pid $$): a rolling reload"
-        kill -HUP $$
-        sleep 2
+        echo "== zclusterctl -n demo reload: a rolling reload, step by step"
+        "$build/zclusterctl" -n demo reload 2>&1 | sed 's/^/==   /'
         for c in 127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4; do who "$c"; done
+        echo "== zclusterctl -n demo status:"
+        "$build/zclusterctl" -n demo status | sed 's/^/==   /'
         echo "== $murl (part of it):"
         curl -s "$murl" | grep -E '^(hello_requests_total|hello_request_duration_seconds_(count|sum)|zcluster_slot_restarts_total|zcluster_reloads_total\{outcome="done"\}|zcluster_workers\{|zcluster_sticky_(handoffs_total|rerouted_total))' |
             sed 's/^/==   /'
     ) &
 fi
-exec "$build/zcluster" --sticky -w 2 -l "$addr" --metrics "$maddr" \
+exec "$build/zcluster" --name demo --sticky -w 2 -l "$addr" --metrics "$maddr" \
     --respawn-delay 250 -- "$build/zcluster-hello" --startup-delay 300

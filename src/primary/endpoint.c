@@ -22,6 +22,7 @@
 #include "primary/endpoint.h"
 #include "primary/http.h"
 #include "primary/leastconn.h"
+#include "primary/status.h"
 #include "primary/sticky.h"
 
 #define NS "zc:metrics"
@@ -57,17 +58,20 @@ static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
     double *rss = calloc(n ? n : 1, sizeof(double));
     uint64_t now = zc__now_us();
     char l[48];
+    int proc = -1;
 
     if (!cpu || !rss) {
         b->failed = true;
         goto out;
     }
+    proc = zc__proc_open();
     for (struct worker *w = p->workers; w; w = w->next) {
-        unsigned long long ticks;
+        uint64_t ns;
         long long pages;
 
-        if (w->pid > 0 && w->slot_index < n && zc__proc_stat(w->pid, &ticks, &pages)) {
-            cpu[w->slot_index] += (double) ticks / (double) m->ticks;
+        if (w->slot_index < n &&
+            zc__status_sample(w, proc, now, &ns, &pages)) {
+            cpu[w->slot_index] += (double) ns / 1e9;
             rss[w->slot_index] += (double) pages * (double) m->page_size;
         }
     }
@@ -116,6 +120,8 @@ static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
         sample(b, "zcluster_worker_resident_memory_bytes", l, rss[i]);
     }
 out:
+    if (proc >= 0)
+        (void) close(proc);
     free(cpu);
     free(rss);
 }
@@ -292,7 +298,7 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
     family(b, "zcluster_primary_start_time_seconds", "gauge",
            "When the primary started, in seconds since the epoch.");
     sample(b, "zcluster_primary_start_time_seconds", "", m->start_time_s);
-    if (zc__proc_stat(getpid(), &ticks, &pages)) {
+    if (zc__proc_stat(-1, getpid(), &ticks, &pages)) {
         family(b, "zcluster_primary_cpu_seconds_total", "counter",
                "User and system CPU time of the primary.");
         sample(b, "zcluster_primary_cpu_seconds_total", "",

@@ -98,6 +98,13 @@ struct worker {
     struct collect_worker metrics;  /* collect.c */
     struct sticky_worker sticky;    /* sticky.c */
     struct balance_worker balance;  /* leastconn.c */
+    /* its CPU and RSS as /proc last told them (status.c) */
+    struct proc_sample {
+        uint64_t at_us;             /* 0: never read */
+        uint64_t cpu_ns;
+        long long pages;
+        bool ok;
+    } sample;
 };
 
 struct slot {

@@ -13,19 +13,26 @@
 #include "proto/ctlreq.h"
 #include "primary/status.h"
 
+/* Reading /proc costs the kernel ~8 us a worker; a thousand workers read
+ * at every call would be most of a status call's time. A sample this
+ * young is used again. */
+#define SAMPLE_US 1000000
+
 enum role { SERVING, REPLACEMENT, RETIRING };
 
 static const char *const role_names[] = { "serving", "replacement", "retiring" };
 
 struct row {
+    uint64_t now;
+    int proc;                   /* /proc, opened once per call */
     unsigned slot;
     enum role role;
     const struct slot *s;       /* NULL for a retiring worker */
-    const struct worker *w;     /* NULL for a slot with no worker */
+    struct worker *w;           /* NULL for a slot with no worker */
     const char *state;
     uint64_t backoff_left_ms;
     bool has_proc;
-    double cpu_s;
+    unsigned long long cpu_ms;
     long long rss;
 };
 
@@ -38,16 +45,32 @@ static const char *worker_state(const struct worker *w)
     }
 }
 
-static void fill(struct row *r, uint64_t now, long ticks, long page)
+bool zc__status_sample(struct worker *w, int proc, uint64_t now,
+                       uint64_t *cpu_ns, long long *pages)
 {
-    unsigned long long t;
+    struct proc_sample *s = &w->sample;
+
+    if (w->pid <= 0)
+        return false;
+    if (!s->at_us || now - s->at_us >= SAMPLE_US) {
+        s->ok = zc__proc_usage(proc, w->pid, &s->cpu_ns, &s->pages);
+        s->at_us = now;
+    }
+    *cpu_ns = s->cpu_ns;
+    *pages = s->pages;
+    return s->ok;
+}
+
+static void fill(struct row *r, uint64_t now, long page)
+{
+    uint64_t ns;
     long long pages;
 
     if (r->w) {
         r->state = worker_state(r->w);
-        r->has_proc = r->w->pid > 0 && zc__proc_stat(r->w->pid, &t, &pages);
+        r->has_proc = zc__status_sample(r->w, r->proc, now, &ns, &pages);
         if (r->has_proc) {
-            r->cpu_s = (double) t / (double) ticks;
+            r->cpu_ms = ns / 1000000;
             r->rss = pages * page;
         }
         return;
@@ -72,34 +95,39 @@ typedef void (*row_fn)(struct zc_primary *p, const struct row *r, void *ud);
 /* Every row, in slot order, then the retiring workers, oldest first. */
 static void each_row(struct zc_primary *p, row_fn fn, void *ud)
 {
-    long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    long page = sysconf(_SC_PAGESIZE);
     uint64_t now = zc__now_us();
-    const struct worker *last = NULL;
+    struct worker *last = NULL;
+    int proc = zc__proc_open();
 
     for (unsigned i = 0; i < p->n_slots; i++) {
         const struct slot *s = p->slots[i];
-        struct row r = { .slot = i, .role = SERVING, .s = s, .w = s->w };
+        struct row r = { .now = now, .proc = proc, .slot = i, .role = SERVING, .s = s,
+                         .w = s->w };
 
-        fill(&r, now, ticks, page);
+        fill(&r, now, page);
         fn(p, &r, ud);
         if (s->next) {
-            r = (struct row) { .slot = i, .role = REPLACEMENT, .s = s,
-                               .w = s->next };
-            fill(&r, now, ticks, page);
+            r = (struct row) { .now = now, .proc = proc, .slot = i, .role = REPLACEMENT,
+                               .s = s, .w = s->next };
+            fill(&r, now, page);
             fn(p, &r, ud);
         }
     }
     /* p->workers is newest first; retiring ones are told oldest first. */
-    for (const struct worker *w = p->workers; w; w = w->next)
+    for (struct worker *w = p->workers; w; w = w->next)
         last = w;
-    for (const struct worker *w = last; w; w = w->prev) {
-        struct row r = { .slot = w->slot_index, .role = RETIRING, .w = w };
+    for (struct worker *w = last; w; w = w->prev) {
+        struct row r = { .now = now, .proc = proc, .slot = w->slot_index, .role = RETIRING,
+                         .w = w };
 
         if (w->slot && (w->slot->w == w || w->slot->next == w))
             continue;
-        fill(&r, now, ticks, page);
+        fill(&r, now, page);
         fn(p, &r, ud);
     }
+    if (proc >= 0)
+        (void) close(proc);
 }
 
 static const char *fleet_state(const struct zc_primary *p)
@@ -132,6 +160,16 @@ static double seconds_since(uint64_t us)
     return (double) (zc__now_us() - us) / 1e6;
 }
 
+/* "12.3": tenths of seconds since us, without floating-point printf (a
+ * thousand rows go through here per call). */
+static void tenths_since(char *out, size_t size, uint64_t us, uint64_t now)
+{
+    uint64_t t = (now - us) / 100000;
+
+    snprintf(out, size, "%llu.%llu", (unsigned long long) (t / 10),
+             (unsigned long long) (t % 10));
+}
+
 /* --- JSON --- */
 
 struct json_rows {
@@ -149,13 +187,15 @@ static void json_row(struct zc_primary *p, const struct row *r, void *ud)
                    "\"%s\"", j->first ? "" : ",", r->slot, role_names[r->role],
                    r->state);
     j->first = false;
-    if (r->w)
+    if (r->w) {
+        char up[32];
+
+        tenths_since(up, sizeof(up), r->w->started_us, r->now);
         zc__buf_printf(b, ", \"worker\": %llu, \"pid\": %d, \"generation\": "
-                       "%llu, \"uptime_s\": %.1f",
+                       "%llu, \"uptime_s\": %s",
                        (unsigned long long) r->w->id, (int) r->w->pid,
-                       (unsigned long long) r->w->generation,
-                       seconds_since(r->w->started_us));
-    else
+                       (unsigned long long) r->w->generation, up);
+    } else
         zc__buf_printf(b, ", \"worker\": null, \"pid\": null, \"generation\": "
                        "%llu, \"uptime_s\": null",
                        (unsigned long long) r->s->generation);
@@ -166,8 +206,8 @@ static void json_row(struct zc_primary *p, const struct row *r, void *ud)
         zc__buf_printf(b, ", \"backoff_left_ms\": %llu",
                        (unsigned long long) r->backoff_left_ms);
     if (r->has_proc)
-        zc__buf_printf(b, ", \"cpu_s\": %.2f, \"rss_bytes\": %lld", r->cpu_s,
-                       r->rss);
+        zc__buf_printf(b, ", \"cpu_s\": %llu.%02llu, \"rss_bytes\": %lld",
+                       r->cpu_ms / 1000, r->cpu_ms % 1000 / 10, r->rss);
     else
         zc__buf_printf(b, ", \"cpu_s\": null, \"rss_bytes\": null");
     ZC__BUF_LIT(b, ", \"status\": ");
@@ -268,10 +308,11 @@ static void text_row(struct zc_primary *p, const struct row *r, void *ud)
     if (r->w) {
         snprintf(id, sizeof(id), "%llu", (unsigned long long) r->w->id);
         snprintf(pid, sizeof(pid), "%d", (int) r->w->pid);
-        span(up, sizeof(up), seconds_since(r->w->started_us));
+        span(up, sizeof(up), (double) (r->now - r->w->started_us) / 1e6);
     }
     if (r->has_proc) {
-        snprintf(cpu, sizeof(cpu), "%.2fs", r->cpu_s);
+        snprintf(cpu, sizeof(cpu), "%llu.%02llus", r->cpu_ms / 1000,
+                 r->cpu_ms % 1000 / 10);
         bytes(rss, sizeof(rss), r->rss);
     }
     if (!r->w && r->s && r->s->state == SLOT_BACKOFF)

@@ -14,4 +14,9 @@ void zc__status_json(struct zc_primary *p, const char *control,
 void zc__status_text(struct zc_primary *p, const char *control, bool color,
                      struct zc__buf *b);
 
+/* w's CPU time (ns) and resident pages (proc: zc__proc_open() or -1),
+ * read again only when the last read is a second old. */
+bool zc__status_sample(struct worker *w, int proc, uint64_t now,
+                       uint64_t *cpu_ns, long long *pages);
+
 #endif
