@@ -132,6 +132,35 @@ void test_control_status_matches_proc(void)
     ASSERT_CONTAINS(out, "\"workers\": [");
     ASSERT(has_pid(out, pids[0]));
     free(out);
+    snprintf(cmd, sizeof(cmd), "curl -sS -N --max-time 10 -X POST "
+             "--unix-socket %s http://zcluster/reload", path);
+    out = zt_capture(cmd);
+    ASSERT_CONTAINS(out, "{\"event\": \"started\", \"generation\": 2");
+    ASSERT_CONTAINS(out, "{\"event\": \"outcome\", \"ok\": true, \"outcome\": "
+                    "\"done\"");
+    free(out);
+    /* A body is read and dropped; past 4 KiB it is refused. */
+    snprintf(cmd, sizeof(cmd), "head -c 5000 /dev/zero | curl -sS --max-time "
+             "5 -X POST --data-binary @- -o /dev/null -w '%%{http_code}' "
+             "--unix-socket %s http://zcluster/reload", path);
+    out = zt_capture(cmd);
+    ASSERT_STREQ(out, "413");
+    free(out);
+    /* Two fleets: without -n, zclusterctl names them and exits 2. */
+    {
+        pid_t other[1];
+        int oport;
+        struct zt_proc *q = zt_fleet(1, other, &oport, "-n", "other", "-w",
+                                     "1", "-l", "127.0.0.1:0", "--",
+                                     zt_hello(), NULL);
+
+        ASSERT_EQ(ctl(&out, 5000, "status", NULL), 2);
+        ASSERT_CONTAINS(out, "2 fleets are running; say which with -n NAME");
+        ASSERT_CONTAINS(out, "  other (pid");
+        ASSERT_CONTAINS(out, "  shop (pid");
+        free(out);
+        zt_stop_fleet(q);
+    }
     zt_stop_fleet(p);
 }
 
