@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,16 +20,43 @@
 #include "proto/ctlpath.h"
 #include "zcluster.h"
 
+/* DIR/NAME/NAME.sock: a unit's RuntimeDirectory=zcluster/NAME. */
+static int nested_path(const char *dir, const char *name, char *out,
+                       size_t size)
+{
+    char sub[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    int n = snprintf(sub, sizeof(sub), "%s/%s", dir, name);
+
+    if (n < 0 || (size_t) n >= sizeof(sub))
+        return -ENAMETOOLONG;
+    return zc__control_path(sub, name, out, size);
+}
+
 int zc_control_path(const char *name, char *path, size_t size)
 {
     char dir[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    struct stat st;
     bool made;
     int r;
 
     if (!zc__control_name_ok(name))
         return -EINVAL;
     r = zc__control_dir(dir, sizeof(dir), &made);
-    return r < 0 ? r : zc__control_path(dir, name, path, size);
+    if (r < 0)
+        return r;
+    r = zc__control_path(dir, name, path, size);
+    if (r < 0 || stat(path, &st) == 0)
+        return r;
+    /* Not there: the place a systemd unit with RuntimeDirectory=zcluster/
+     * NAME gives it, if that exists. */
+    {
+        char nested[sizeof(dir)];
+
+        if (nested_path(dir, name, nested, sizeof(nested)) == 0 &&
+            stat(nested, &st) == 0 && strlen(nested) < size)
+            memcpy(path, nested, strlen(nested) + 1);
+    }
+    return 0;
 }
 
 /* A connected socket to path, or -errno. */
@@ -75,9 +103,36 @@ static int by_name(const void *a, const void *b)
                   ((const zc_control_fleet *) b)->name);
 }
 
+/* Adds the fleet of socket path (called name) if it answers. */
+static void add_fleet(const char *name, const char *path,
+                      zc_control_fleet *out, size_t max, size_t *n)
+{
+    zc_control_fleet f = { .pid = 0 };
+    int fd;
+
+    if (strlen(path) >= sizeof(f.path))
+        return;
+    snprintf(f.name, sizeof(f.name), "%s", name);
+    memcpy(f.path, path, strlen(path) + 1);
+    for (size_t i = 0; i < *n && i < max; i++)
+        if (strcmp(out[i].name, f.name) == 0)
+            return;         /* the direct socket wins over a nested one */
+    fd = dial(f.path, 1000);
+    if (fd < 0)
+        return;             /* stale: its fleet is gone */
+    f.pid = peer_pid(fd);
+    (void) close(fd);
+    if (*n < max)
+        out[*n] = f;
+    (*n)++;
+}
+
+/* Each DIR/NAME.sock, and each DIR/NAME/NAME.sock (a unit's
+ * RuntimeDirectory=zcluster/NAME), second. */
 int zc_control_list(zc_control_fleet *out, size_t max, size_t *n)
 {
-    char dir[sizeof(((zc_control_fleet *) 0)->path)];
+    char dir[sizeof(((zc_control_fleet *) 0)->path)], path[sizeof(dir)];
+    char name[ZC_CONTROL_NAME_MAX + 1];
     struct dirent *e;
     bool made;
     DIR *d;
@@ -86,26 +141,20 @@ int zc_control_list(zc_control_fleet *out, size_t max, size_t *n)
     *n = 0;
     if (r < 0)
         return r;
-    d = opendir(dir);
-    if (!d)
-        return -errno;
-    while ((e = readdir(d))) {
-        zc_control_fleet f = { .pid = 0 };
-        int fd;
-
-        if (!zc__control_name_of(e->d_name, f.name, sizeof(f.name)) ||
-            zc__control_path(dir, f.name, f.path, sizeof(f.path)) < 0)
-            continue;
-        fd = dial(f.path, 1000);
-        if (fd < 0)
-            continue;       /* stale: its fleet is gone */
-        f.pid = peer_pid(fd);
-        (void) close(fd);
-        if (*n < max)
-            out[*n] = f;
-        (*n)++;
+    for (int pass = 0; pass < 2; pass++) {
+        d = opendir(dir);
+        if (!d)
+            return -errno;
+        while ((e = readdir(d))) {
+            if (pass == 0 && zc__control_name_of(e->d_name, name, sizeof(name)) &&
+                zc__control_path(dir, name, path, sizeof(path)) == 0)
+                add_fleet(name, path, out, max, n);
+            else if (pass == 1 && zc__control_name_ok(e->d_name) &&
+                     nested_path(dir, e->d_name, path, sizeof(path)) == 0)
+                add_fleet(e->d_name, path, out, max, n);
+        }
+        (void) closedir(d);
     }
-    (void) closedir(d);
     if (*n)
         qsort(out, *n < max ? *n : max, sizeof(*out), by_name);
     return 0;

@@ -464,6 +464,24 @@ void test_control_names_and_places(void)
                  NULL);
     ASSERT_CONTAINS(p->log, "replacing the stale control socket");
     zt_stop_fleet(p);
+    /* A unit's RuntimeDirectory=zcluster/web: DIR/web/web.sock is found by
+     * name and listed. */
+    {
+        char web[300], sock[340], *out;
+
+        snprintf(web, sizeof(web), "%s/web", zt_tmpdir());
+        ASSERT(mkdir(web, 0700) == 0);
+        snprintf(sock, sizeof(sock), "%s/web.sock", web);
+        p = zt_fleet(1, pids, &port, "-n", "web", "-w", "1", "--control", sock,
+                     "-l", "127.0.0.1:0", "--", zt_hello(), NULL);
+        ASSERT_EQ(ctl(&out, 5000, "-n", "web", "status", NULL), 0);
+        ASSERT_CONTAINS(out, "fleet web:");
+        free(out);
+        ASSERT_EQ(ctl(&out, 5000, "list", NULL), 0);
+        ASSERT_CONTAINS(out, sock);
+        free(out);
+        zt_stop_fleet(p);
+    }
     /* --control none: no socket. */
     p = zt_fleet(1, pids, &port, "-n", "shop", "-w", "1", "--control", "none",
                  "-l", "127.0.0.1:0", "--", zt_hello(), NULL);
