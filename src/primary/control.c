@@ -13,17 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/compat.h"
 #include "base/list.h"
 #include "base/log.h"
-#include "proto/ctlpath.h"
 #include "proto/ctlreq.h"
 #include "primary/control.h"
+#include "primary/ctlsock.h"
 #include "primary/endpoint.h"
 #include "primary/http.h"
 #include "primary/reload.h"
@@ -52,11 +49,7 @@ struct waiter {
 struct zc__control {
     struct zc_primary *p;
     struct zc__http *http;
-    char path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
-    dev_t dev;
-    ino_t ino;
-    bool has_group;
-    gid_t group;
+    struct zc__ctlsock sock;        /* its file: path, group (ctlsock.c) */
     struct waiter *waiters;
     struct zc__timer check;         /* scale waiters, after events settle */
     uint64_t refusal_log_us;
@@ -288,7 +281,7 @@ static bool allowed(struct zc__control *ctl, struct zc__http_req *r,
         snprintf(who, size, "uid %lu (pid %ld)", (unsigned long) uid,
                  (long) pid);
         if (uid == 0 || uid == geteuid() ||
-            (ctl->has_group && zc__http_peer_in_group(r, ctl->group)))
+            (ctl->sock.has_group && zc__http_peer_in_group(r, ctl->sock.group)))
             return true;
     }
     if (now - ctl->refusal_log_us >= REFUSAL_LOG_US || !ctl->refusal_log_us) {
@@ -299,7 +292,7 @@ static bool allowed(struct zc__control *ctl, struct zc__http_req *r,
                      "line)", ctl->refusals_unsaid);
         zc_log(ZC_LOG_WARN, NS, "refused a control request from %s: only "
                "root, uid %lu%s may control this fleet%s", who,
-               (unsigned long) geteuid(), ctl->has_group
+               (unsigned long) geteuid(), ctl->sock.has_group
                ? " and members of the control group" : "", more);
         ctl->refusal_log_us = now;
         ctl->refusals_unsaid = 0;
@@ -549,14 +542,14 @@ static void on_request(void *ud, struct zc__http_req *r)
     switch (q.verb) {
     case ZC__CTL_STATUS:
         if (q.text) {
-            zc__status_text(p, ctl->path, q.color, &b);
+            zc__status_text(p, ctl->sock.path, q.color, &b);
             if (!b.failed) {
                 zc__http_reply(r, 200, "text/plain; charset=utf-8", b.data,
                                b.len, NULL);
                 return;
             }
         } else {
-            zc__status_json(p, ctl->path, &b);
+            zc__status_json(p, ctl->sock.path, &b);
         }
         reply_json(r, 200, &b);
         break;
@@ -600,114 +593,6 @@ static void on_done(void *ud, struct zc__http_req *r)
     free(w);
 }
 
-/* --- the socket --- */
-
-/* The pid of a live fleet at path, 0 if nothing listens there (stale),
- * -errno if that cannot be told. */
-static long probe(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    long pid;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-    if (fd < 0)
-        return -errno;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == -1 &&
-        errno != EAGAIN) {
-        pid = errno == ECONNREFUSED ? 0 : -errno;
-        (void) close(fd);
-        return pid;
-    }
-    pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0
-          ? (long) cred.pid : 1;
-    (void) close(fd);
-    return pid;
-}
-
-/* Binds ctl->path: 0, 1 when the fleet must run without it (said why),
- * or -EADDRINUSE when a live fleet has it (said). */
-static int bind_socket(struct zc__control *ctl, int *ret)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    mode_t mode = ctl->has_group ? 0660 : 0600, old;
-    int fd, r = 0;
-    long pid;
-
-    memcpy(sa.sun_path, ctl->path, strlen(ctl->path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        r = -errno;
-    /* Single-threaded: the umask is ours for the bind, so the socket is
-     * never reachable with a wider mode. */
-    old = umask(0777 & ~mode);
-    for (int tries = 0; r == 0 && tries < 2; tries++) {
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
-            break;
-        r = -errno;
-        if (r != -EADDRINUSE || tries)
-            break;
-        pid = probe(ctl->path);
-        if (pid > 0) {
-            zc_log(ZC_LOG_ERROR, NS, "cannot start: a fleet named %s is "
-                   "already running, pid %ld (its control socket is %s)",
-                   ctl->p->name, pid, ctl->path);
-            break;
-        }
-        zc_log(ZC_LOG_INFO, NS, "replacing the stale control socket %s left "
-               "by a fleet that is gone", ctl->path);
-        r = unlink(ctl->path) == 0 ? 0 : -errno;
-    }
-    (void) umask(old);
-    if (r == -EADDRINUSE) {
-        (void) close(fd);
-        return r;
-    }
-    if (r == 0 && ctl->has_group && chown(ctl->path, (uid_t) -1, ctl->group) == -1)
-        r = -errno;
-    if (r == 0 && listen(fd, MAX_CLIENTS) == -1)
-        r = -errno;
-    if (r < 0) {
-        zc_log(ZC_LOG_WARN, NS, "no control socket: cannot create %s: %s; the "
-               "fleet runs without one (zclusterctl cannot reach it; signals "
-               "still work)", ctl->path, zc_strerror(r));
-        if (fd >= 0)
-            (void) close(fd);
-        return 1;
-    }
-    *ret = fd;
-    return 0;
-}
-
-/* Where the socket goes, its directory made: 0, or 1 to run without. */
-static int place(struct zc__control *ctl)
-{
-    const char *control = ctl->p->opt.control;
-    char dir[sizeof(ctl->path)], why[256];
-    bool made;
-
-    if (control) {
-        snprintf(ctl->path, sizeof(ctl->path), "%s", control);
-        return 0;
-    }
-    if (zc__control_dir(dir, sizeof(dir), &made) < 0 ||
-        zc__control_path(dir, ctl->p->name, ctl->path, sizeof(ctl->path)) < 0) {
-        zc_log(ZC_LOG_WARN, NS, "no control socket: its path would be too "
-               "long; give --control PATH");
-        return 1;
-    }
-    if (made && zc__control_dir_make(dir, ctl->has_group ? ctl->group
-                                                         : (gid_t) -1,
-                                     why, sizeof(why)) < 0) {
-        zc_log(ZC_LOG_WARN, NS, "no control socket: %s; the fleet runs "
-               "without one (signals still work)", why);
-        return 1;
-    }
-    return 0;
-}
-
 int zc__control_start(struct zc_primary *p)
 {
     const struct zc__http_limits lim = { .timeout_ms = REQUEST_MS,
@@ -715,7 +600,6 @@ int zc__control_start(struct zc_primary *p)
     const struct zc__http_cb cb = { on_request, on_done, NULL };
     struct zc__control *ctl;
     struct zc__http_cb c = cb;
-    struct stat st;
     int fd = -1, r;
 
     if (p->opt.control && strcmp(p->opt.control, "none") == 0)
@@ -725,47 +609,33 @@ int zc__control_start(struct zc_primary *p)
         return -ENOMEM;
     ctl->p = p;
     zc__timer_init(&ctl->check, on_check);
-    if (p->opt.control_group) {
-        ctl->has_group = zc__group_parse(p->opt.control_group, &ctl->group) == 0;
-        if (!ctl->has_group)
-            zc_log(ZC_LOG_WARN, NS, "control group '%s' is gone: only root "
-                   "and uid %lu may control the fleet", p->opt.control_group,
-                   (unsigned long) geteuid());
-    }
-    r = place(ctl);
-    if (r == 0)
-        r = bind_socket(ctl, &fd);
+    r = zc__ctlsock_open(p, &ctl->sock, MAX_CLIENTS, &fd);
     if (r != 0) {
         free(ctl);
         return r < 0 ? r : 0;
-    }
-    if (stat(ctl->path, &st) == 0) {
-        ctl->dev = st.st_dev;
-        ctl->ino = st.st_ino;
     }
     c.ud = ctl;
     r = zc__http_start(&ctl->http, &p->loop, fd, &lim, &c);
     if (r < 0) {
         zc_log(ZC_LOG_WARN, NS, "no control socket: %s", zc_strerror(r));
-        (void) unlink(ctl->path);
+        zc__ctlsock_remove(&ctl->sock);
         free(ctl);
         return 0;
     }
     p->control = ctl;
-    zc_log(ZC_LOG_INFO, NS, "control socket %s (fleet %s, mode %s)", ctl->path,
-           p->name, ctl->has_group ? "0660" : "0600");
+    zc_log(ZC_LOG_INFO, NS, "control socket %s (fleet %s, mode %s)",
+           ctl->sock.path, p->name, ctl->sock.has_group ? "0660" : "0600");
     return 0;
 }
 
 const char *zc__control_path_of(const struct zc_primary *p)
 {
-    return p->control ? p->control->path : NULL;
+    return p->control ? p->control->sock.path : NULL;
 }
 
 void zc__control_stop(struct zc_primary *p)
 {
     struct zc__control *ctl = p->control;
-    struct stat st;
     char msg[96];
 
     if (!ctl)
@@ -777,10 +647,7 @@ void zc__control_stop(struct zc_primary *p)
         finish(w, w->verb == ZC__CTL_STOP, w->verb == ZC__CTL_STOP
                ? "done" : "interrupted", msg);
     zc__http_stop(ctl->http);
-    /* Only our own socket: a fleet started since may have replaced it. */
-    if (stat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
-        st.st_ino == ctl->ino)
-        (void) unlink(ctl->path);
+    zc__ctlsock_remove(&ctl->sock);
     while (ctl->waiters) {
         struct waiter *w = ctl->waiters;
 
