@@ -406,6 +406,12 @@ void test_control_permissions(void)
         ASSERT_CONTAINS(c->log, "permission denied: uid 65534");
         zt_proc_free(c);
         zt_wait_line(p, "refused a control request from uid 65534 (pid", 5000);
+        /* A second refusal within the second is not logged again. */
+        c = run(AS_NOBODY);
+        ASSERT_EQ(zt_exit_code(c, 5000), 4);
+        zt_proc_free(c);
+        zt_pump(p, 200);
+        ASSERT_EQ(zt_count(p, "refused a control request"), 1);
     }
     zt_stop_fleet(p);
     /* A member of the control group is served. */
