@@ -55,7 +55,7 @@ static void on_tick(struct zc__loop *l, struct zc__timer *t)
 {
     struct world *w = zc__container_of(t, struct world, tick);
     static char chunk[CHUNK], buf[65536];
-    ssize_t n;
+    ssize_t n = -1;
 
     if (!chunk[0]) {
         memset(chunk, 'x', sizeof(chunk));
