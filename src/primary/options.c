@@ -120,12 +120,14 @@ int zc__options_validate(const zc_options *o)
         return -EINVAL;
     }
     for (size_t i = 0; (r = zc__opt_at(i)); i++) {
-        const char *v = *(const char *const *) ((const char *) o + r->offset);
+        const char *v;
         char text[200];
 
-        if ((r->kind == ZC__OPT_NAME || r->kind == ZC__OPT_PATH ||
-             r->kind == ZC__OPT_GROUP) && v &&
-            zc__opt_check_text(r, v, text, sizeof(text)) < 0) {
+        if (r->kind != ZC__OPT_NAME && r->kind != ZC__OPT_PATH &&
+            r->kind != ZC__OPT_GROUP)
+            continue;           /* not a string field */
+        v = *(const char *const *) ((const char *) o + r->offset);
+        if (v && zc__opt_check_text(r, v, text, sizeof(text)) < 0) {
             zc_log(ZC_LOG_ERROR, NS, "invalid options: %s: %s", r->field, text);
             return -EINVAL;
         }
