@@ -209,6 +209,12 @@ typedef struct zc_options {
     /* A group (name or number) whose members may use the control socket
      * too; NULL: only root and our own uid. Borrowed. */
     const char *control_group;
+    /* Workers are Node.js cluster workers (docs/protocol.md, "Node.js
+     * workers"): each gets Node's IPC channel (NODE_CHANNEL_FD) and
+     * NODE_UNIQUE_ID, its server.listen() gets a socket of the primary's,
+     * its "listening" is its readiness, and it is stopped with Node's
+     * disconnect. */
+    bool node;
 } zc_options;
 
 /* Set every field of *o to its default. */

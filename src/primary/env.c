@@ -17,6 +17,8 @@ static const char *const protocol_vars[] = {
     "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=",
     "ZC_WORKER_ID=", "ZC_WORKER_SLOT=", "ZC_GENERATION=", "ZC_IPC_FD=",
     "ZC_IPC_MAX_MESSAGE=", "ZC_METRICS_FD=", "ZC_STICKY=",
+    /* a zcluster started by a Node primary must not hand its channel on */
+    "NODE_CHANNEL_FD=", "NODE_UNIQUE_ID=", "NODE_CHANNEL_SERIALIZATION_MODE=",
 };
 
 static bool is_protocol_var(const char *e)
@@ -45,7 +47,7 @@ int zc__env_init(struct zc_primary *p)
 
     for (char **v = environ; *v; v++)
         n++;
-    e->envp = calloc(n + 12, sizeof(*e->envp));
+    e->envp = calloc(n + 16, sizeof(*e->envp));
     for (size_t i = 0; i < p->n_listeners; i++)
         len += strlen(p->listeners[i].addr.name) + 1;
     e->fdnames = malloc(len);
@@ -79,6 +81,9 @@ int zc__env_init(struct zc_primary *p)
              3 + zc__env_worker_listeners(p));
     snprintf(e->ipc_max, sizeof(e->ipc_max), "ZC_IPC_MAX_MESSAGE=%u",
              p->opt.ipc_max_message);
+    /* --node: the same link is the worker's Node channel. */
+    snprintf(e->node_fd, sizeof(e->node_fd), "NODE_CHANNEL_FD=%zu",
+             3 + zc__env_worker_listeners(p));
     /* The shared metrics registry, when there is one, comes after it. */
     snprintf(e->metrics_fd, sizeof(e->metrics_fd), "ZC_METRICS_FD=%zu",
              4 + zc__env_worker_listeners(p));
@@ -114,6 +119,13 @@ char *zc__env_prepare(struct zc_primary *p, const struct worker *w,
     *ep++ = e->ipc_max;
     if (metrics)
         *ep++ = e->metrics_fd;
+    if (p->opt.node) {
+        snprintf(e->node_id, sizeof(e->node_id), "NODE_UNIQUE_ID=%llu",
+                 (unsigned long long) w->id);
+        *ep++ = e->node_fd;
+        *ep++ = e->node_id;
+        *ep++ = (char *) "NODE_CHANNEL_SERIALIZATION_MODE=json";
+    }
     *ep = NULL;
     return pid_value;
 }

@@ -19,6 +19,7 @@
 #include "base/loop.h"
 #include "primary/balance-t.h"
 #include "primary/collect-t.h"
+#include "primary/node-t.h"
 #include "primary/sticky-t.h"
 #include "zcluster.h"
 
@@ -35,6 +36,7 @@ struct zc__endpoint;
 struct zc__sticky;
 struct zc__least;
 struct zc__control;
+struct zc__node;
 
 /* Internal events, past the public ZC_EVENT_*: the application's
  * callbacks never see them. A restart ended: generation is its serial,
@@ -98,6 +100,7 @@ struct worker {
     struct collect_worker metrics;  /* collect.c */
     struct sticky_worker sticky;    /* sticky.c */
     struct balance_worker balance;  /* leastconn.c */
+    struct node_worker node;        /* node.c, with --node */
     /* its CPU and RSS as /proc last told them (status.c) */
     struct proc_sample {
         uint64_t at_us;             /* 0: never read */
@@ -170,6 +173,8 @@ struct worker_env {
     char ipc_fd[32];
     char ipc_max[48];
     char metrics_fd[32];
+    char node_fd[32];       /* --node: NODE_CHANNEL_FD, NODE_UNIQUE_ID */
+    char node_id[48];
     char *sticky;           /* "ZC_STICKY=a:b", NULL unless sticky */
 };
 
@@ -231,6 +236,7 @@ struct zc_primary {
     struct zc__sticky *sticky;      /* NULL without zc_options.sticky */
     struct zc__least *least;        /* NULL but with least-conn */
     struct zc__control *control;    /* NULL without a control socket */
+    struct zc__node *node;          /* --node: the servers bound for workers */
     /*
      * Set once by setup (run.c). A few events are seen by a file below
      * the one that decides what they mean: a worker's ready timer or

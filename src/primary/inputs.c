@@ -16,6 +16,7 @@
 #include "primary/inputs.h"
 #include "primary/leastconn.h"
 #include "primary/link.h"
+#include "primary/node.h"
 #include "primary/sticky.h"
 #include "primary/worker.h"
 #include "proto/notify.h"
@@ -102,6 +103,13 @@ void zc__inputs_link_io(struct zc__loop *l, struct zc__io *io, uint32_t events)
     (void) l;
     if (w->ipc.fd < 0)
         return;         /* closed earlier in this batch */
+    if (p->opt.node) {
+        /* Node's channel, not our frames (node.c). */
+        r = zc__node_read(p, w);
+        if (r != 0)
+            zc__link_failed(p, w, r);
+        return;
+    }
     if (events & EPOLLOUT) {
         r = zc__ipc_flush(&w->ipc);
         if (r == 0)
@@ -123,7 +131,9 @@ void zc__inputs_link_drain(struct zc_primary *p, struct worker *w)
 {
     int r = 0;
 
-    if (w->ipc.fd >= 0)
+    if (w->ipc.fd >= 0 && p->opt.node)
+        (void) zc__node_read(p, w);     /* EOF or not, it is closed next */
+    else if (w->ipc.fd >= 0)
         r = zc__ipc_read(&w->ipc, 64, on_frame, w);
     if (r < 0 && r != -ECONNRESET)
         zc__link_failed(p, w, r);

@@ -89,6 +89,10 @@ static const struct zc__opt rows[] = {
         "hash its client"),
     ROW("proxy-timeout", 0, ZC__OPT_DURATION, "MS", proxy_timeout_ms, 1,
         HOUR_MS, "the header must arrive within this"),
+    ROW("node", 0, ZC__OPT_FLAG, NULL, node, 0, 0,
+        "workers are Node.js cluster workers (node app.js): Node's IPC "
+        "channel, listen() answered with the primary's sockets, ready when "
+        "listening, stopped with Node's disconnect"),
     ROW("name", 'n', ZC__OPT_NAME, "NAME", name, 0, 0,
         "the fleet's name, for zclusterctl -n (default: the command's base "
         "name)"),
@@ -453,6 +457,11 @@ int zc_options_check(const zc_options *o, bool has_inherited, char *why,
         return say(why, why_size, "--proxy-protocol needs --sticky or "
                    "--balance least-conn: only then does the primary accept "
                    "connections and read their headers");
+    if (o->node && (o->sticky || o->balance == ZC_BALANCE_STICKY ||
+                    o->balance == ZC_BALANCE_LEAST_CONN))
+        return say(why, why_size, "--node takes --balance shared or reuseport "
+                   "(sticky and least-conn hand-offs to Node workers are not "
+                   "built yet)");
     if (o->sticky && o->n_listen == 0 && !has_inherited)
         return say(why, why_size, "--sticky needs a listen address (-l) for "
                    "the primary to accept on");

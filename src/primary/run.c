@@ -27,6 +27,7 @@
 #include "primary/lifecycle.h"
 #include "primary/link.h"
 #include "primary/listeners.h"
+#include "primary/node.h"
 #include "primary/options.h"
 #include "primary/primary.h"
 #include "primary/reload.h"
@@ -210,6 +211,7 @@ static void free_all(struct zc_primary *p)
 {
     for (struct worker *w = p->workers, *next; w; w = next) {
         next = w->next;
+        zc__node_forget(w);
         free(w);
     }
     for (struct worker *w = p->dead, *next; w; w = next) {
@@ -231,6 +233,7 @@ static void teardown(struct zc_primary *p)
     zc__collect_stop(p);
     zc__balance_close(p);
     zc__listeners_close(p);
+    zc__node_close_servers(p);
     if (p->notify_fd >= 0)
         (void) close(p->notify_fd);
     if (p->devnull >= 0)

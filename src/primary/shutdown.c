@@ -93,7 +93,10 @@ void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain)
             snprintf(stop_text, sizeof(stop_text), "signal %d", stop);
         for (struct worker *w = p->workers; w; w = w->next)
             by_message += zc__worker_stop(p, w, 0);
-        if (by_message == 0)
+        if (by_message && p->opt.node)
+            snprintf(how, sizeof(how), "%s with Node's disconnect (SIGKILL at "
+                     "the deadline)", by_message == p->n_alive ? "" : " some");
+        else if (by_message == 0)
             snprintf(how, sizeof(how), " with %s", stop_text);
         else if (by_message == p->n_alive)
             snprintf(how, sizeof(how), " with a shutdown message (%s if "

@@ -25,6 +25,7 @@
 #include "primary/env.h"
 #include "primary/events.h"
 #include "primary/link.h"
+#include "primary/node.h"
 #include "primary/worker.h"
 #include "proto/types.h"
 
@@ -117,6 +118,10 @@ static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
 
 void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)
 {
+    /* A Node worker is ready when it says "listening" (or READY=1): Node
+     * has no other sign, and a second up proves nothing. */
+    if (p->opt.node && p->opt.ready == ZC_READY_AUTO)
+        return;
     switch (p->opt.ready) {
     case ZC_READY_IMMEDIATE:
         p->hooks.ready(p, w, "immediate");
@@ -242,6 +247,13 @@ bool zc__worker_stop(struct zc_primary *p, struct worker *w,
     }
     if (ack_ms > STOP_ACK_MS)
         ack_ms = STOP_ACK_MS;
+    /* Node's graceful path is its own answer: the worker closes its
+     * servers, lets its connections end and exits, within the deadline. */
+    if (p->opt.node && zc__node_disconnect(p, w)) {
+        w->stop_acked = true;
+        arm_kill(p, w);
+        return true;
+    }
     snprintf(ms, sizeof(ms), "%u", p->opt.shutdown_timeout_ms);
     if (w->linked && zc__link_queue(p, w, "shutdown", ms, strlen(ms), NULL, 0) == 0 &&
         zc__timer_start(&p->loop, &w->timer, now + ack_ms * 1000ull) == 0)
@@ -273,6 +285,7 @@ void zc__worker_forget(struct zc_primary *p, struct worker *w)
     zc__timer_stop(&p->loop, &w->timer);
     zc__timer_stop(&p->loop, &w->ready_deadline);
     zc__worker_set_state(p, w, W_EXITED);
+    zc__node_forget(w);
     w->pid = -1;
     ZC__LIST_REMOVE(p->workers, w);
     w->next = p->dead;

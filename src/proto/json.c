@@ -181,3 +181,120 @@ int zc__json_field(const char *json, size_t len, const char *key, char *out,
     snprintf(out, size, "%.*s", (int) n, v);
     return (int) n;
 }
+
+/* --- validation: RFC 8259's grammar, nesting at most 64 deep --- */
+
+static const char *valid_value(const char *s, const char *end, int depth);
+
+static const char *valid_string(const char *s, const char *end)
+{
+    for (s++; s < end; s++) {
+        unsigned char c = (unsigned char) *s;
+
+        if (c == '"')
+            return s + 1;
+        if (c < 0x20)
+            return NULL;
+        if (c == '\\') {
+            if (++s >= end)
+                return NULL;
+            if (*s == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (s + i >= end || !strchr("0123456789abcdefABCDEF", s[i]) ||
+                        !s[i])
+                        return NULL;
+                s += 4;
+            } else if (!strchr("\"\\/bfnrt", *s) || !*s) {
+                return NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
+static const char *digits(const char *s, const char *end)
+{
+    const char *start = s;
+
+    while (s < end && *s >= '0' && *s <= '9')
+        s++;
+    return s > start ? s : NULL;
+}
+
+static const char *valid_number(const char *s, const char *end)
+{
+    if (s < end && *s == '-')
+        s++;
+    if (s < end && *s == '0')
+        s++;
+    else if (!(s = digits(s, end)))
+        return NULL;
+    if (s < end && *s == '.' && !(s = digits(s + 1, end)))
+        return NULL;
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (s < end && (*s == '+' || *s == '-'))
+            s++;
+        if (!(s = digits(s, end)))
+            return NULL;
+    }
+    return s;
+}
+
+static const char *valid_members(const char *s, const char *end, int depth,
+                                 char close, bool keys)
+{
+    s = skip_ws(s + 1, end);
+    if (s < end && *s == close)
+        return s + 1;
+    for (;;) {
+        if (keys) {
+            if (s >= end || *s != '"' || !(s = valid_string(s, end)))
+                return NULL;
+            s = skip_ws(s, end);
+            if (s >= end || *s != ':')
+                return NULL;
+            s = skip_ws(s + 1, end);
+        }
+        if (!(s = valid_value(s, end, depth + 1)))
+            return NULL;
+        s = skip_ws(s, end);
+        if (s < end && *s == close)
+            return s + 1;
+        if (s >= end || *s != ',')
+            return NULL;
+        s = skip_ws(s + 1, end);
+    }
+}
+
+static const char *valid_value(const char *s, const char *end, int depth)
+{
+    static const char *const words[] = { "true", "false", "null" };
+
+    if (s >= end || depth > 64)
+        return NULL;
+    switch (*s) {
+    case '{':
+        return valid_members(s, end, depth, '}', true);
+    case '[':
+        return valid_members(s, end, depth, ']', false);
+    case '"':
+        return valid_string(s, end);
+    default:
+        break;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+
+        if ((size_t) (end - s) >= n && memcmp(s, words[i], n) == 0)
+            return s + n;
+    }
+    return valid_number(s, end);
+}
+
+bool zc__json_valid(const char *json, size_t len)
+{
+    const char *end = json + len, *s = valid_value(skip_ws(json, end), end, 0);
+
+    return s && skip_ws(s, end) == end;
+}

@@ -2,6 +2,7 @@
 #ifndef ZC_JSON_H
 #define ZC_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The raw text of the value of top-level key in the object json[0..len):
@@ -15,5 +16,9 @@ int zc__json_find(const char *json, size_t len, const char *key,
  * -ENOENT, -EINVAL. */
 int zc__json_field(const char *json, size_t len, const char *key, char *out,
                    size_t size);
+
+/* Whether json[0..len) is one JSON value (RFC 8259), nesting at most 64
+ * deep, with only whitespace around it. */
+bool zc__json_valid(const char *json, size_t len);
 
 #endif

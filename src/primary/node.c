@@ -1,0 +1,330 @@
+/*
+ * zcluster as the primary of a Node.js cluster (--node): each worker runs
+ * with NODE_CHANNEL_FD on its link and NODE_UNIQUE_ID set, so Node makes
+ * it a cluster worker, and it speaks Node's channel to us (JSON lines,
+ * proto/nodemsg.c). What a primary must do for Node's cluster module:
+ *
+ *   online        said once; noted
+ *   queryServer   server.listen(): we answer with a listening socket we
+ *                 bind once and keep for the fleet's life (or an -l one),
+ *                 sent with the reply as Node's primary does ("shared"
+ *                 handles; Node's round-robin is replaced by --balance)
+ *   listening     the worker serves: that is its readiness
+ *   exitedAfterDisconnect  acknowledged: its exit is on purpose
+ *   NODE_HANDLE_ACK        the worker took the socket
+ *
+ * To stop a Node worker we send {"act":"disconnect"}: it closes its
+ * servers, lets its connections finish and closes its channel.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "proto/listen.h"
+#include "primary/balance.h"
+#include "primary/node.h"
+
+#define NS "zc:node"
+#define READ_MAX 65536
+#define MAX_SERVERS 64
+
+/* The sockets bound on workers' requests, kept until the fleet ends. */
+struct zc__node {
+    struct node_server {
+        char want[160];     /* what was asked: address:port:type:index */
+        char text[ZC__ADDR_TEXT_MAX];
+        int fd;
+    } servers[MAX_SERVERS];
+    size_t n;
+};
+
+/* One line, with an fd or not, written at once: these are rare and small,
+ * and a worker that does not read its channel loses it. */
+static int send_line(struct worker *w, const char *line, size_t len, int fd)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+    struct iovec iov = { .iov_base = (void *) line, .iov_len = len };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+    ssize_t n;
+
+    if (w->ipc.fd < 0)
+        return -ENOTCONN;
+    if (fd >= 0) {
+        struct cmsghdr *c;
+
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof(cbuf);
+        c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    n = sendmsg(w->ipc.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == (ssize_t) len)
+        return 0;
+    return n < 0 ? -errno : -EAGAIN;
+}
+
+/* A -l listener on that port takes the request, else a socket of ours. */
+static int listener_for(struct zc_primary *p, struct worker *w,
+                        const struct zc__node_msg *m, char *text, size_t size)
+{
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        const struct listener *ln = &p->listeners[i];
+        const char *colon = strrchr(ln->text, ':');
+
+        if (m->address_type != -1 && colon && m->port > 0 &&
+            atoll(colon + 1) == m->port) {
+            snprintf(text, size, "%s", ln->text);
+            return zc__balance_fd(ln, w->slot_index);
+        }
+    }
+    return -ENOENT;
+}
+
+/* What the worker asked for, as our address text. */
+static int address_of(const struct zc__node_msg *m, char *out, size_t size)
+{
+    int n;
+
+    if (m->address_type == -1)
+        n = snprintf(out, size, "unix:%s", m->address);
+    else if (m->address_null)
+        n = snprintf(out, size, ":%lld", m->port);
+    else if (m->address_type == 6)
+        n = snprintf(out, size, "[%s]:%lld", m->address, m->port);
+    else
+        n = snprintf(out, size, "%s:%lld", m->address, m->port);
+    return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* The socket for a queryServer: 0 with *fd, or -errno (told to the
+ * worker as Node's negative errno). */
+static int server_for(struct zc_primary *p, struct worker *w,
+                      const struct zc__node_msg *m, int *fd, char *text,
+                      size_t size)
+{
+    char want[160], addr[sizeof(m->address) + 16];
+    struct zc__node *t;
+    struct zc__addr a;
+    int r;
+
+    if (m->udp || m->has_fd)
+        return -ENOTSUP;
+    r = listener_for(p, w, m, text, size);
+    if (r >= 0) {
+        *fd = r;
+        return 0;
+    }
+    if (address_of(m, addr, sizeof(addr)) < 0)
+        return -ENAMETOOLONG;
+    snprintf(want, sizeof(want), "%s:%d:%lld", addr, m->address_type, m->index);
+    if (!p->node && !(p->node = calloc(1, sizeof(*p->node))))
+        return -ENOMEM;
+    t = p->node;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->servers[i].want, want) == 0) {
+            snprintf(text, size, "%s", t->servers[i].text);
+            *fd = t->servers[i].fd;
+            return 0;
+        }
+    if (t->n == MAX_SERVERS)
+        return -EMFILE;
+    r = zc__addr_parse(addr, &a);
+    if (r < 0)
+        return r;
+    r = zc__addr_listen(&a, 0, fd);
+    if (r < 0)
+        return r;
+    {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+
+        if (getsockname(*fd, (struct sockaddr *) &ss, &len) == 0)
+            zc__addr_format((struct sockaddr *) &ss, len, text, size);
+        else
+            snprintf(text, size, "%s", addr);
+    }
+    t->servers[t->n].fd = *fd;
+    snprintf(t->servers[t->n].want, sizeof(t->servers[t->n].want), "%s", want);
+    snprintf(t->servers[t->n].text, sizeof(t->servers[t->n].text), "%s", text);
+    t->n++;
+    zc_log(ZC_LOG_INFO, NS, "listening on %s for the Node workers (asked by "
+           "worker %llu)", text, (unsigned long long) w->id);
+    return 0;
+}
+
+static void query_server(struct zc_primary *p, struct worker *w,
+                         const struct zc__node_msg *m)
+{
+    char line[512], text[ZC__ADDR_TEXT_MAX], key[32];
+    int fd = -1, r;
+    size_t n;
+
+    r = server_for(p, w, m, &fd, text, sizeof(text));
+    if (r < 0)
+        zc_log(ZC_LOG_ERROR, NS, "worker %llu (slot %u) asked to listen on "
+               "%s port %lld: %s", (unsigned long long) w->id, w->slot_index,
+               m->address_null ? "all interfaces" : m->address, m->port,
+               r == -ENOTSUP ? "not supported (UDP, or an inherited fd)"
+                             : zc_strerror(r));
+    snprintf(key, sizeof(key), "zc%lld", m->index);
+    n = zc__node_query_reply(line, sizeof(line), m->seq, key, r < 0 ? r : 0,
+                             r == 0, w->node.seq++);
+    if (r == 0 && w->node.handle_out) {
+        /* Node's rule: one handle in flight. Workers ask one at a time
+         * in practice; a second is refused rather than queued. */
+        n = zc__node_query_reply(line, sizeof(line), m->seq, key, -EAGAIN,
+                                 false, w->node.seq - 1);
+        fd = -1;
+    }
+    r = send_line(w, line, n, r == 0 ? fd : -1);
+    if (r < 0)
+        zc_log(ZC_LOG_WARN, NS, "worker %llu: cannot answer on its channel: "
+               "%s", (unsigned long long) w->id, zc_strerror(r));
+    else if (fd >= 0)
+        w->node.handle_out = true;
+}
+
+static void cluster(struct zc_primary *p, struct worker *w,
+                    const struct zc__node_msg *m)
+{
+    char line[128];
+    size_t n;
+
+    if (strcmp(m->act, "online") == 0) {
+        w->node.online = true;
+        zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) is online",
+               (unsigned long long) w->id, w->slot_index);
+    } else if (strcmp(m->act, "queryServer") == 0) {
+        query_server(p, w, m);
+    } else if (strcmp(m->act, "listening") == 0) {
+        if (w->state == W_STARTING) {
+            char how[64];
+
+            snprintf(how, sizeof(how), "Node listening on port %lld", m->port);
+            p->hooks.ready(p, w, how);
+        }
+    } else if (strcmp(m->act, "exitedAfterDisconnect") == 0) {
+        w->node.exiting = true;
+        n = zc__node_cluster_ack(line, sizeof(line), m->seq, w->node.seq++);
+        (void) send_line(w, line, n, -1);
+    }
+    /* "close": the socket stays ours for the next worker */
+}
+
+static int on_line(void *ud, const char *s, size_t len)
+{
+    struct worker *w = ud;
+    struct zc_primary *p = w->p;
+    struct zc__node_msg m;
+    char why[128];
+
+    if (len == 0)
+        return 0;
+    if (zc__node_parse(s, len, &m, why, sizeof(why)) < 0) {
+        if (w->node.bad_lines++ == 0)
+            zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u) sent a message we "
+                   "cannot read on its channel (%s): \"%.*s\"; ignoring it and "
+                   "the next ones like it", (unsigned long long) w->id,
+                   w->slot_index, why, (int) (len < 80 ? len : 80), s);
+        return 0;
+    }
+    switch (m.kind) {
+    case ZC__NODE_CLUSTER:
+        cluster(p, w, &m);
+        break;
+    case ZC__NODE_HANDLE_ACK:
+        w->node.handle_out = false;
+        break;
+    case ZC__NODE_HANDLE_NACK:
+        w->node.handle_out = false;
+        zc_log(ZC_LOG_WARN, NS, "worker %llu did not receive a listening "
+               "socket (NODE_HANDLE_NACK)", (unsigned long long) w->id);
+        break;
+    default:
+        zc_log(ZC_LOG_DEBUG, NS, "worker %llu: message ignored: %.*s",
+               (unsigned long long) w->id, (int) (len < 80 ? len : 80), s);
+        break;
+    }
+    return 0;
+}
+
+int zc__node_read(struct zc_primary *p, struct worker *w)
+{
+    char buf[READ_MAX];
+
+    (void) p;
+    for (int i = 0; i < 16 && w->ipc.fd >= 0; i++) {
+        char cbuf[CMSG_SPACE(4 * sizeof(int))];
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                             .msg_control = cbuf,
+                             .msg_controllen = sizeof(cbuf) };
+        ssize_t n = recvmsg(w->ipc.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        int r;
+
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        /* A worker has no handle to give us: any fd it sends is closed. */
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+                    int fd;
+
+                    memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+                    (void) close(fd);
+                }
+        if (n == 0)
+            return 1;
+        r = zc__node_lines_feed(&w->node.lines, buf, (size_t) n, on_line, w);
+        if (r == -E2BIG) {
+            zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u) sent a line over "
+                   "%d bytes on its channel: closing it",
+                   (unsigned long long) w->id, w->slot_index,
+                   ZC__NODE_LINE_MAX);
+            return -EMSGSIZE;
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+bool zc__node_disconnect(struct zc_primary *p, struct worker *w)
+{
+    char line[96];
+    size_t n;
+
+    (void) p;
+    if (!w->node.online || w->node.disconnected || w->ipc.fd < 0)
+        return false;
+    n = zc__node_cluster_act(line, sizeof(line), "disconnect", w->node.seq++);
+    if (send_line(w, line, n, -1) < 0)
+        return false;
+    w->node.disconnected = true;
+    return true;
+}
+
+void zc__node_forget(struct worker *w)
+{
+    zc__node_lines_free(&w->node.lines);
+}
+
+void zc__node_close_servers(struct zc_primary *p)
+{
+    struct zc__node *t = p->node;
+
+    for (size_t i = 0; t && i < t->n; i++) {
+        if (strncmp(t->servers[i].text, "unix:/", 6) == 0)
+            (void) unlink(t->servers[i].text + 5);
+        (void) close(t->servers[i].fd);
+    }
+    free(t);
+    p->node = NULL;
+}

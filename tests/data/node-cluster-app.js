@@ -1,0 +1,27 @@
+// An app written for Node's own cluster module, as its docs show it: the
+// primary forks, the workers listen. Under `zcluster --node` the primary
+// branch never runs. GET / answers who served; /slow answers after 1.5 s;
+// /garbage writes a line that is not JSON on the channel.
+'use strict';
+const cluster = require('cluster');
+const http = require('http');
+const fs = require('fs');
+
+const port = Number(process.env.PORT || 8000);
+
+if (cluster.isPrimary) {
+  for (let i = 0; i < 2; i++) cluster.fork();
+  cluster.on('exit', (w, code) => console.log(`worker ${w.id} exited ${code}`));
+} else {
+  http.createServer((req, res) => {
+    if (req.url === '/slow')
+      return setTimeout(() => res.end(`slow done ${process.pid}\n`), 1500);
+    if (req.url === '/garbage') {
+      fs.writeSync(process.channel.fd, 'this is not json\n');
+      return res.end('sent\n');
+    }
+    res.setHeader('X-Worker-Pid', String(process.pid));
+    res.end(JSON.stringify({ id: cluster.worker.id, zc: process.env.ZC_WORKER_ID,
+                             isWorker: cluster.isWorker }) + '\n');
+  }).listen(port);
+}

@@ -1,0 +1,199 @@
+/*
+ * Node.js apps unchanged under `zcluster --node`, with the real node
+ * (Debian's nodejs): an app written for Node's cluster module serves from
+ * every worker, cluster.worker.id is ZC_WORKER_ID, a killed worker comes
+ * back, reloads under load lose nothing, TERM drains through Node's own
+ * disconnect, and a worker that writes garbage on its channel is told
+ * about, not obeyed.
+ */
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static const char *app(void)
+{
+    static char path[1100];
+    char cwd[1024];
+
+    if (access("/usr/bin/node", X_OK) != 0)
+        zt_skip("node is not installed (apt-get install nodejs)");
+    ASSERT(getcwd(cwd, sizeof(cwd)));
+    snprintf(path, sizeof(path), "%s/tests/data/node-cluster-app.js", cwd);
+    return path;
+}
+
+/* A free port for the app (it listens where PORT says). */
+static int free_port(void)
+{
+    struct sockaddr_in in = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(in);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    char text[16];
+
+    ASSERT(bind(fd, (struct sockaddr *) &in, sizeof(in)) == 0);
+    ASSERT(getsockname(fd, (struct sockaddr *) &in, &len) == 0);
+    port = ntohs(in.sin_port);
+    close(fd);
+    snprintf(text, sizeof(text), "%d", port);
+    setenv("PORT", text, 1);
+    return port;
+}
+
+static struct zt_proc *node_fleet(int n, pid_t *pids, int *port)
+{
+    char workers[8], want[64];
+    struct zt_proc *p;
+
+    *port = free_port();
+    snprintf(workers, sizeof(workers), "%d", n);
+    p = zt_zc("--node", "-n", "app", "-w", workers, "--shutdown-timeout", "5s",
+              "--", "/usr/bin/node", app(), NULL);
+    for (int i = 0; i < n; i++) {
+        unsigned long id;
+        int slot;
+        pid_t pid;
+        const char *l = zt_wait_line(p, ") started", 5000);
+
+        ASSERT(zt_parse_worker(l, &id, &slot, &pid));
+        pids[slot] = pid;
+    }
+    snprintf(want, sizeof(want), "all %d workers ready", n);
+    zt_wait_line(p, want, 15000);
+    ASSERT_CONTAINS(p->log, "(Node listening on port ");
+    return p;
+}
+
+void test_node_cluster_app_serves(void)
+{
+    pid_t pids[3], seen[3] = { 0 };
+    int port, n_seen = 0;
+    struct zt_proc *p = node_fleet(3, pids, &port);
+    char url[64], cmd[128];
+
+    /* One socket of the primary's, shared by the three. */
+    ASSERT_CONTAINS(p->log, "for the Node workers");
+    for (int i = 0; i < 200 && n_seen < 3; i++) {
+        struct zt_resp r;
+
+        ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
+        for (int k = 0; k <= n_seen; k++)
+            if (k == n_seen) {
+                ASSERT(n_seen < 3);
+                seen[n_seen++] = (pid_t) r.pid;
+                break;
+            } else if (seen[k] == r.pid) {
+                break;
+            }
+    }
+    ASSERT_EQ(n_seen, 3);
+    for (int i = 0; i < 3; i++)
+        ASSERT(seen[i] == pids[0] || seen[i] == pids[1] || seen[i] == pids[2]);
+    /* cluster.worker.id is the worker's id, and it is a cluster worker. */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 %s", url);
+    for (int i = 0; i < 5; i++) {
+        char *out = zt_capture(cmd), want[64];
+        int id = -1;
+
+        ASSERT(sscanf(out, "{\"id\":%d,", &id) == 1);
+        snprintf(want, sizeof(want), "\"zc\":\"%d\",\"isWorker\":true", id);
+        ASSERT_CONTAINS(out, want);
+        free(out);
+    }
+    /* kill -9: the slot's worker comes back and serves. */
+    ASSERT(kill(pids[1], SIGKILL) == 0);
+    zt_wait_line(p, "was killed by signal KILL", 5000);
+    zt_wait_line(p, "worker 4 (slot 1, pid", 5000);
+    zt_wait_line(p, "(Node listening on port", 10000);
+    for (int i = 0; i < 10; i++) {
+        struct zt_resp r;
+
+        ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
+        ASSERT(r.pid != pids[1]);
+    }
+    zt_stop_fleet(p);
+}
+
+/* 5 rolling reloads under 8 busy connections: not one request fails. */
+void test_node_reload_under_load(void)
+{
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p = node_fleet(2, pids, &port);
+    struct zt_load *l = zt_load_start(port, 8, false);
+    struct zt_load_result res;
+
+    for (int g = 2; g <= 6; g++) {
+        char want[64];
+
+        ASSERT(kill(p->pid, SIGHUP) == 0);
+        snprintf(want, sizeof(want), "reload to generation %d done", g);
+        zt_wait_line(p, want, 30000);
+    }
+    zt_load_stop(l, &res);
+    printf("# 5 reloads of 2 Node workers: %llu requests over %llu "
+           "connections, %llu failed\n", (unsigned long long) res.ok,
+           (unsigned long long) res.connects, (unsigned long long) res.failed);
+    ASSERT(res.ok > 100);
+    if (res.failed)
+        zt_fail(__FILE__, __LINE__, "%llu requests failed; the first: %s",
+                (unsigned long long) res.failed, res.first_error);
+    zt_stop_fleet(p);
+}
+
+/* TERM: Node's disconnect; a request in flight finishes; exit 0. A worker
+ * that writes garbage on its channel is told about once, and serves on. */
+void test_node_term_drains(void)
+{
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p = node_fleet(2, pids, &port);
+    char cmd[128], *out;
+
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 http://127.0.0.1:%d/garbage",
+             port);
+    out = zt_capture(cmd);
+    ASSERT_STREQ(out, "sent\n");
+    free(out);
+    zt_wait_line(p, "sent a message we cannot read", 5000);
+    out = zt_capture(cmd);
+    free(out);
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 10 http://127.0.0.1:%d/slow "
+             "> %s/slow.out &", port, zt_tmpdir());
+    ASSERT_EQ(system(cmd), 0);
+    /* the request is in before the stop */
+    for (uint64_t t0 = zt_now_ms(); zt_now_ms() - t0 < 300; )
+        zt_pump(p, 20);
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    zt_wait_line(p, "with Node's disconnect", 5000);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    /* once per worker: both requests may have reached the same one */
+    ASSERT_GE(zt_count(p, "sent a message we cannot read"), 1);
+    ASSERT_LE(zt_count(p, "sent a message we cannot read"), 2);
+    {
+        char path[300], buf[64] = "";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/slow.out", zt_tmpdir());
+        for (uint64_t t0 = zt_now_ms(); zt_now_ms() - t0 < 3000; ) {
+            f = fopen(path, "r");
+            if (f && fgets(buf, sizeof(buf), f) && strstr(buf, "slow done")) {
+                fclose(f);
+                break;
+            }
+            if (f)
+                fclose(f);
+            usleep(20000);      /* curl writes it: no event to wait for */
+        }
+        ASSERT_CONTAINS(buf, "slow done");
+    }
+    zt_proc_free(p);
+    zt_reap_all(3000);
+}
