@@ -131,7 +131,8 @@ $(BUILD)/bench/pingpong $(BUILD)/bench/respawn: $(BUILD)/bench/%: $(BUILD)/bench
 # CI runs each for a bounded time:
 #   build-fuzz/fuzz-frames -max_total_time=N NEW tests/fuzz/corpus-frames
 FUZZERS := build-fuzz/fuzz-parsers build-fuzz/fuzz-frames build-fuzz/fuzz-text \
-           build-fuzz/fuzz-region build-fuzz/fuzz-handoff build-fuzz/fuzz-control
+           build-fuzz/fuzz-region build-fuzz/fuzz-handoff build-fuzz/fuzz-control \
+           build-fuzz/fuzz-node
 fuzz: $(FUZZERS)
 
 build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) include/zcluster.h $(LIB_HDRS)

@@ -17,6 +17,8 @@ int zc__node_lines_feed(struct zc__node_lines *l, const char *s, size_t n,
 {
     size_t start = 0;
 
+    if (n == 0)
+        return 0;
     if (n > ZC__NODE_LINE_MAX + 1 - l->len && !memchr(s, '\n', n))
         return -E2BIG;
     if (l->len + n > l->cap) {
@@ -61,11 +63,16 @@ static int number(const char *line, size_t len, const char *key,
                   long long *out)
 {
     char text[32], *end;
-    int n = zc__json_field(line, len, key, text, sizeof(text));
+    const char *v;
+    size_t vlen;
+    int n = zc__json_find(line, len, key, &v, &vlen);
 
     if (n == -ENOENT)
         return 0;
-    if (n <= 0 || (size_t) n >= sizeof(text) || text[0] == '"')
+    if (n < 0 || !(*v == '-' || (*v >= '0' && *v <= '9')))
+        return -EINVAL;
+    n = zc__json_field(line, len, key, text, sizeof(text));
+    if (n <= 0 || (size_t) n >= sizeof(text))
         return -EINVAL;
     *out = strtoll(text, &end, 10);
     return *end ? -EINVAL : 1;
@@ -113,10 +120,10 @@ static int server(const char *line, size_t len, struct zc__node_msg *m,
              (t != 4 && t != 6 && t != -1))
         return fail(why, size, "addressType: expected 4, 6 or -1");
     m->address_type = (int) t;
-    if (number(line, len, "fd", &fd) < 0)
-        return fail(why, size, "fd: not a number");
     m->has_fd = zc__json_find(line, len, "fd", &v, &vlen) == 0 &&
                 !(vlen == 4 && memcmp(v, "null", 4) == 0);
+    if (m->has_fd && number(line, len, "fd", &fd) < 0)
+        return fail(why, size, "fd: not a number or null");
     if (number(line, len, "index", &m->index) < 0)
         return fail(why, size, "index: not a number");
     if (m->port < -1 || m->port > 65535)
