@@ -31,6 +31,7 @@ for task in "${@:-build}"; do
             need ar binutils
             need /usr/include/stdio.h libc6-dev
             need /usr/include/microhttpd.h libmicrohttpd-dev   # /metrics
+            need curl curl      # make check: curl --unix-socket, a real client
             ;;
         clang)
             need clang clang
