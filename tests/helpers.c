@@ -318,3 +318,48 @@ int helper_signals(int argc, char **argv)
     }
     return 0;
 }
+
+/*
+ * node_primary SCRIPT: a C primary (the library) of 2 Node workers
+ * running SCRIPT (--node), metrics on 127.0.0.1:0. A worker's "ping" is
+ * answered with "pong" (the same data) to that worker; "greet" is
+ * broadcast once both pinged.
+ */
+static int node_pings;
+
+static int on_ping(zc_msg *m, void *userdata)
+{
+    zc_primary *p = userdata;
+
+    zc_log(ZC_LOG_INFO, "test", "ping from worker %llu: %.*s",
+           (unsigned long long) m->worker_id, (int) m->len,
+           (const char *) m->data);
+    (void) zc_primary_send(p, m->worker_id, "pong", m->data, m->len, NULL, 0);
+    if (++node_pings == 2)
+        (void) zc_primary_broadcast(p, "greet", "{\"n\":2}", 7);
+    return 0;
+}
+
+static int node_primary_init(zc_primary *p, void *arg)
+{
+    (void) arg;
+    return zc_primary_on(p, "ping", on_ping, p);
+}
+
+int helper_node_primary(int argc, char **argv)
+{
+    char *command[] = { (char *) "/usr/bin/node", NULL, NULL };
+    zc_options o;
+
+    if (argc < 1)
+        return 2;
+    command[1] = argv[0];
+    zc_options_init(&o);
+    o.workers = 2;
+    o.node = true;
+    o.command = command;
+    o.shutdown_timeout_ms = 3000;
+    o.metrics = "127.0.0.1:0";
+    o.primary_init = node_primary_init;
+    return zc_cluster_run(argc + 3, argv - 3, NULL, NULL, &o);
+}

@@ -94,6 +94,16 @@ static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
     zc__handlers_run(&p->handlers, &m, NS);
 }
 
+/* A typed message from a Node worker (node.c): as a frame without fds. */
+static void on_node_message(struct worker *w, const char *type,
+                            const char *data, size_t len)
+{
+    struct zc__ipc_frame f = { .data = (const uint8_t *) data, .len = len };
+
+    snprintf(f.type, sizeof(f.type), "%s", type);
+    on_frame(NULL, &f, w);
+}
+
 void zc__inputs_link_io(struct zc__loop *l, struct zc__io *io, uint32_t events)
 {
     struct worker *w = zc__container_of(io, struct worker, ipc_io);
@@ -105,7 +115,7 @@ void zc__inputs_link_io(struct zc__loop *l, struct zc__io *io, uint32_t events)
         return;         /* closed earlier in this batch */
     if (p->opt.node) {
         /* Node's channel, not our frames (node.c). */
-        r = zc__node_read(p, w);
+        r = zc__node_read(p, w, on_node_message);
         if (r != 0)
             zc__link_failed(p, w, r);
         return;
@@ -132,7 +142,7 @@ void zc__inputs_link_drain(struct zc_primary *p, struct worker *w)
     int r = 0;
 
     if (w->ipc.fd >= 0 && p->opt.node)
-        (void) zc__node_read(p, w);     /* EOF or not, it is closed next */
+        (void) zc__node_read(p, w, on_node_message);   /* closed next */
     else if (w->ipc.fd >= 0)
         r = zc__ipc_read(&w->ipc, 64, on_frame, w);
     if (r < 0 && r != -ECONNRESET)

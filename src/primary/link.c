@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "primary/link.h"
+#include "primary/node.h"
 
 #define NS ZC__PNS
 
@@ -60,6 +61,13 @@ int zc__link_queue(struct zc_primary *p, struct worker *w, const char *type,
 
     if (w->ipc.fd < 0)
         return -ENOTCONN;
+    if (p->opt.node) {
+        /* Node's channel: JSON lines, no fds with typed messages. */
+        r = n_fds ? -EINVAL : zc__node_send(p, w, type, data, len);
+        if (r == -ENOBUFS)
+            p->ipc_dropped++;
+        return r;
+    }
     r = zc__ipc_send(&w->ipc, type, data, len, fds, n_fds, false);
     if (r == -ENOBUFS)
         p->ipc_dropped++;

@@ -13,6 +13,10 @@
  *   exitedAfterDisconnect  acknowledged: its exit is on purpose
  *   NODE_HANDLE_ACK        the worker took the socket
  *
+ * The module we rebuild sends {"_zhttp":true,"type":T,"data":D}: those are
+ * zcluster's typed messages both ways (T the type, D's JSON the payload);
+ * "zc.metrics" with a string of Prometheus text is a metrics snapshot.
+ *
  * To stop a Node worker we send {"act":"disconnect"}: it closes its
  * servers, lets its connections finish and closes its channel.
  */
@@ -23,8 +27,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/log.h"
+#include "proto/json.h"
 #include "proto/listen.h"
+#include "proto/types.h"
 #include "primary/balance.h"
 #include "primary/node.h"
 
@@ -218,9 +225,81 @@ static void cluster(struct zc_primary *p, struct worker *w,
     /* "close": the socket stays ours for the next worker */
 }
 
+/* {"_zhttp":true,"type":T,"data":D}: a typed message, delivered as one
+ * that came in a frame (D's JSON the payload; for "zc.metrics", the text
+ * of the string D). Other user messages are not ours to read. */
+static void typed(struct worker *w, const char *s, size_t len,
+                  zc__node_deliver_fn deliver)
+{
+    char flag[8], type[ZC_IPC_TYPE_MAX + 1];
+    const char *data = "null";
+    size_t dlen = 4;
+    int n;
+
+    if (zc__json_field(s, len, "_zhttp", flag, sizeof(flag)) != 4 ||
+        strcmp(flag, "true") != 0)
+        return;
+    n = zc__json_field(s, len, "type", type, sizeof(type));
+    if (n <= 0 || (size_t) n >= sizeof(type)) {
+        zc_log(ZC_LOG_DEBUG, NS, "worker %llu: a typed message without a "
+               "usable type", (unsigned long long) w->id);
+        return;
+    }
+    (void) zc__json_find(s, len, "data", &data, &dlen);
+    if (strcmp(type, ZC__MSG_METRICS) == 0 && *data == '"') {
+        char *text = malloc(dlen + 1);
+
+        n = text ? zc__json_field(s, len, "data", text, dlen + 1) : -ENOMEM;
+        if (n >= 0)
+            deliver(w, type, text, (size_t) n);
+        free(text);
+        return;
+    }
+    deliver(w, type, data, dlen);
+}
+
+int zc__node_send(struct zc_primary *p, struct worker *w, const char *type,
+                  const void *data, size_t len)
+{
+    struct zc__buf b = { 0 };
+    int r;
+
+    (void) p;
+    if (w->ipc.fd < 0 || !w->node.online)
+        return -ENOTCONN;
+    if (memchr(data, '\0', len))
+        return -EINVAL;
+    ZC__BUF_LIT(&b, "{\"_zhttp\":true,\"type\":");
+    zc__buf_json(&b, type);
+    ZC__BUF_LIT(&b, ",\"data\":");
+    if (!len) {
+        ZC__BUF_LIT(&b, "null");
+    } else if (zc__json_valid(data, len)) {
+        zc__buf_add(&b, data, len);
+    } else {
+        /* Not JSON: the payload goes as a string. */
+        char *text = strndup(data, len);
+
+        if (text)
+            zc__buf_json(&b, text);
+        b.failed |= !text;
+        free(text);
+    }
+    ZC__BUF_LIT(&b, "}\n");
+    r = b.failed ? -ENOMEM : send_line(w, b.data, b.len, -1);
+    free(b.data);
+    return r == -EAGAIN ? -ENOBUFS : r;
+}
+
+struct reading {
+    struct worker *w;
+    zc__node_deliver_fn deliver;
+};
+
 static int on_line(void *ud, const char *s, size_t len)
 {
-    struct worker *w = ud;
+    struct reading *rd = ud;
+    struct worker *w = rd->w;
     struct zc_primary *p = w->p;
     struct zc__node_msg m;
     char why[128];
@@ -247,6 +326,9 @@ static int on_line(void *ud, const char *s, size_t len)
         zc_log(ZC_LOG_WARN, NS, "worker %llu did not receive a listening "
                "socket (NODE_HANDLE_NACK)", (unsigned long long) w->id);
         break;
+    case ZC__NODE_USER:
+        typed(w, s, len, rd->deliver);
+        break;
     default:
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu: message ignored: %.*s",
                (unsigned long long) w->id, (int) (len < 80 ? len : 80), s);
@@ -255,8 +337,10 @@ static int on_line(void *ud, const char *s, size_t len)
     return 0;
 }
 
-int zc__node_read(struct zc_primary *p, struct worker *w)
+int zc__node_read(struct zc_primary *p, struct worker *w,
+                  zc__node_deliver_fn deliver)
 {
+    struct reading rd = { w, deliver };
     char buf[READ_MAX];
 
     (void) p;
@@ -282,7 +366,7 @@ int zc__node_read(struct zc_primary *p, struct worker *w)
                 }
         if (n == 0)
             return 1;
-        r = zc__node_lines_feed(&w->node.lines, buf, (size_t) n, on_line, w);
+        r = zc__node_lines_feed(&w->node.lines, buf, (size_t) n, on_line, &rd);
         if (r == -E2BIG) {
             zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u) sent a line over "
                    "%d bytes on its channel: closing it",
@@ -298,12 +382,14 @@ int zc__node_read(struct zc_primary *p, struct worker *w)
 
 bool zc__node_disconnect(struct zc_primary *p, struct worker *w)
 {
-    char line[96];
+    char line[96], ms[48];
     size_t n;
 
-    (void) p;
     if (!w->node.online || w->node.disconnected || w->ipc.fd < 0)
         return false;
+    /* The module's workers hear "shutdown" first, as its primary says it. */
+    snprintf(ms, sizeof(ms), "{\"timeout\":%u}", p->opt.shutdown_timeout_ms);
+    (void) zc__node_send(p, w, ZC__MSG_SHUTDOWN, ms, strlen(ms));
     n = zc__node_cluster_act(line, sizeof(line), "disconnect", w->node.seq++);
     if (send_line(w, line, n, -1) < 0)
         return false;

@@ -4,13 +4,23 @@
 
 #include "primary/fleet.h"
 
+/* A typed message from a Node worker, handed to what handles frames. */
+typedef void (*zc__node_deliver_fn)(struct worker *w, const char *type,
+                                    const char *data, size_t len);
+
 /* Reads w's channel (its link's fd): online, queryServer, listening,
- * handle acknowledgements. Returns 0, 1 at EOF, or -errno: the caller
- * closes the link. */
-int zc__node_read(struct zc_primary *p, struct worker *w);
+ * handle acknowledgements; typed messages go to deliver. Returns 0, 1 at
+ * EOF, or -errno: the caller closes the link. */
+int zc__node_read(struct zc_primary *p, struct worker *w,
+                  zc__node_deliver_fn deliver);
 /* Node's graceful stop: {"act":"disconnect"} (the worker closes its
  * servers, then its channel, and exits). Returns whether it went. */
 bool zc__node_disconnect(struct zc_primary *p, struct worker *w);
+/* A typed message to a Node worker: {"_zhttp":true,"type":T,"data":D},
+ * D the payload if it is JSON, else the payload as a string. Returns 0 or
+ * -errno as zc_primary_send(). */
+int zc__node_send(struct zc_primary *p, struct worker *w, const char *type,
+                  const void *data, size_t len);
 /* The channel's state is dropped with the link. */
 void zc__node_forget(struct worker *w);
 /* The servers bound for Node workers are closed (at the fleet's end). */

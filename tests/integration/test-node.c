@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -194,6 +195,74 @@ void test_node_term_drains(void)
         }
         ASSERT_CONTAINS(buf, "slow done");
     }
+    zt_proc_free(p);
+    zt_reap_all(3000);
+}
+
+/*
+ * The spec's own module (shared/spec/cluster.js, its ./debug stubbed) in
+ * the workers, a C primary: sendToPrimary reaches zc_primary_on, the
+ * answer reaches onMessage, a broadcast reaches both, and the module's
+ * "shutdown" is delivered before Node's disconnect.
+ */
+void test_node_zero_server_messages(void)
+{
+    char dir[300], path[400], cmd[900];
+    struct zt_proc *p;
+    char *argv[6];
+
+    (void) app();                   /* skips without node */
+    snprintf(dir, sizeof(dir), "%s/zs", zt_tmpdir());
+    ASSERT(mkdir(dir, 0700) == 0);
+    snprintf(cmd, sizeof(cmd), "cp ../shared/spec/cluster.js %s/ 2>/dev/null || "
+             "cp ../../shared/spec/cluster.js %s/", dir, dir);
+    if (system(cmd) != 0)
+        zt_skip("the spec's cluster.js is not beside the tree");
+    snprintf(path, sizeof(path), "%s/debug.js", dir);
+    zt_write_file(path, "module.exports = (ns) => { const f = (...a) => "
+                  "console.error(ns, ...a); return { info: f, warn: f, "
+                  "error: f, debug: () => {} }; };\n");
+    snprintf(path, sizeof(path), "%s/worker.js", dir);
+    zt_write_file(path,
+        "const { clusterize: cluster } = require('./cluster.js');\n"
+        "cluster((mgr) => {\n"
+        "  const id = process.env.ZC_WORKER_ID;\n"
+        "  mgr.onMessage('pong', (d) => console.error(`worker ${id} got pong ${JSON.stringify(d)}`));\n"
+        "  mgr.onMessage('greet', (d) => console.error(`worker ${id} got greet ${JSON.stringify(d)}`));\n"
+        "  mgr.onMessage('shutdown', (d) => console.error(`worker ${id} got shutdown ${JSON.stringify(d)}`));\n"
+        "  const text = '# TYPE node_app_requests_total counter\\nnode_app_requests_total 7\\n';\n"
+        "  mgr.onMessage('zc.metrics.collect', () => mgr.sendToPrimary('zc.metrics', text));\n"
+        "  mgr.sendToPrimary('zc.metrics', text);\n"
+        "  require('http').createServer((q, s) => s.end('x')).listen(0);\n"
+        "  mgr.sendToPrimary('ping', { from: Number(id), list: [1, 'two'] });\n"
+        "});\n");
+    argv[0] = (char *) zt_self();
+    argv[1] = (char *) "--helper";
+    argv[2] = (char *) "node_primary";
+    argv[3] = path;
+    argv[4] = NULL;
+    p = zt_start(argv, NULL);
+    zt_wait_line(p, "ping from worker 1: {\"from\":1,\"list\":[1,\"two\"]}", 15000);
+    zt_wait_line(p, "worker 1 got pong {\"from\":1,\"list\":[1,\"two\"]}", 15000);
+    for (uint64_t t0 = zt_now_ms(); zt_count(p, "got greet {\"n\":2}") < 2; ) {
+        ASSERT(zt_now_ms() - t0 < 15000);
+        zt_pump(p, 50);
+    }
+    ASSERT_EQ(zt_count(p, "got pong"), 2);
+    /* Prometheus text from each (prom-client's register.metrics() would
+     * do), summed over the fleet. */
+    {
+        const char *at = strstr(p->log, "serving http://127.0.0.1:"), *body;
+        static char buf[65536];
+
+        ASSERT(at);
+        ASSERT_EQ(zt_http_fetch(atoi(at + strlen("serving http://127.0.0.1:")),
+                                "/metrics", buf, sizeof(buf), &body), 200);
+        ASSERT_CONTAINS(body, "\nnode_app_requests_total 14\n");
+    }
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    ASSERT_GE(zt_count(p, "got shutdown {\"timeout\":3000}"), 1);
     zt_proc_free(p);
     zt_reap_all(3000);
 }
