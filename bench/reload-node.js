@@ -7,7 +7,10 @@
 // a replacement, wait for 'listening' (at most 10 s), disconnect the old
 // one, wait for its exit (at most 10 s, then kill). It prints
 // "reload done in N ms" at the end. Workers wait STARTUP_MS before they
-// listen, as zcluster-hello --startup-delay does.
+// listen, as zcluster-hello --startup-delay does, and say their pid in
+// X-Worker-Slot (bench/balance.lua counts answers per worker). A crashed
+// worker is forked again after RESPAWN_MS (1000). bench/node.sh runs the
+// same file under `zcluster --node`, where only the worker branch runs.
 'use strict';
 const cluster = require('node:cluster');
 const http = require('node:http');
@@ -25,7 +28,8 @@ if (cluster.isPrimary) {
         w.on('exit', (code) => {
             live.delete(w.id);
             // The spec respawns a worker that exits non-zero.
-            if (!stopping && code !== 0) setTimeout(fork, 1000);
+            if (!stopping && code !== 0)
+                setTimeout(fork, Number(process.env.RESPAWN_MS || 1000));
         });
         return w;
     };
@@ -66,7 +70,8 @@ if (cluster.isPrimary) {
     const body = `hello from pid ${process.pid}\n`;
     const server = http.createServer((req, res) => {
         res.writeHead(200, { 'Content-Type': 'text/plain',
-                             'Content-Length': body.length });
+                             'Content-Length': body.length,
+                             'X-Worker-Slot': String(process.pid) });
         res.end(body);
     });
     setTimeout(() => server.listen(port, '127.0.0.1'), startupMs);

@@ -203,6 +203,7 @@ static int on_line(const char *line, size_t len, void *ud)
 
 static int find(const struct opts *o, char *path, size_t size, const char **fleet)
 {
+    static char found[ZC_CONTROL_NAME_MAX + 1];
     zc_control_fleet f[MAX_FLEETS];
     size_t n = 0;
     int r;
@@ -233,7 +234,9 @@ static int find(const struct opts *o, char *path, size_t size, const char **flee
         return EX_USAGE;
     }
     snprintf(path, size, "%s", f[0].path);
-    *fleet = strrchr(f[0].path, '/') ? f[0].name : f[0].path;
+    /* f is ours alone: the name the answers are told under outlives it. */
+    snprintf(found, sizeof(found), "%s", f[0].name);
+    *fleet = found;
     return 0;
 }
 

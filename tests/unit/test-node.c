@@ -128,8 +128,8 @@ void test_node_messages(void)
 void test_json_valid(void)
 {
     static const char *const good[] = {
-        "{}", "[]", "0", "-0.5e+3", "\"a\\u00e9\\n\"", " {\"a\" : [1, true, null, "
-        "{\"b\": false}]} ", "1E5", "[[[[]]]]",
+        "{}", "[]", "0", "-0.5e+3", "\"a\\u00e9\\n\"",
+        (" {\"a\" : [1, true, null, {\"b\": false}]} "), "1E5", "[[[[]]]]",
     };
     static const char *const bad[] = {
         "", "{", "[1,]", "{\"a\"}", "{a:1}", "01", "1.", ".5", "tru", "nul",
