@@ -70,7 +70,9 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
 static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
                            const struct rusage *ru)
 {
-    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    /* A Node worker whose channel we cut exits 0 (Node's way when its
+     * primary goes): it did not stop on purpose. */
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !w->node.cut;
     struct reload *R = &p->reload;
     struct slot *s;
     char what[320];

@@ -15,6 +15,8 @@ struct node_worker {
     bool disconnected;              /* we sent "disconnect" */
     bool exiting;                   /* it said "exitedAfterDisconnect" */
     unsigned bad_lines;             /* lines we could not read, said once */
+    bool cut;                       /* we closed its channel: its exit 0,
+                                       which Node then makes, is a failure */
 };
 
 #endif

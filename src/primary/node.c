@@ -369,9 +369,11 @@ int zc__node_read(struct zc_primary *p, struct worker *w,
         r = zc__node_lines_feed(&w->node.lines, buf, (size_t) n, on_line, &rd);
         if (r == -E2BIG) {
             zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u) sent a line over "
-                   "%d bytes on its channel: closing it",
+                   "%d bytes on its channel: closing it (Node then stops the "
+                   "worker; its exit counts as a failure)",
                    (unsigned long long) w->id, w->slot_index,
                    ZC__NODE_LINE_MAX);
+            w->node.cut = true;
             return -EMSGSIZE;
         }
         if (r < 0)

@@ -1,7 +1,9 @@
 // An app written for Node's own cluster module, as its docs show it: the
 // primary forks, the workers listen. Under `zcluster --node` the primary
 // branch never runs. GET / answers who served; /slow answers after 1.5 s;
-// /garbage writes a line that is not JSON on the channel.
+// /garbage writes a line that is not JSON on the channel; /huge sends a
+// message of 2 MiB; /elsewhere asks to listen on an address
+// that is not this host's and answers with the error.
 'use strict';
 const cluster = require('cluster');
 const http = require('http');
@@ -16,6 +18,16 @@ if (cluster.isPrimary) {
   http.createServer((req, res) => {
     if (req.url === '/slow')
       return setTimeout(() => res.end(`slow done ${process.pid}\n`), 1500);
+    if (req.url === '/huge') {
+      process.send({ big: 'x'.repeat(2 * 1024 * 1024) });
+      return res.end('sent\n');
+    }
+    if (req.url === '/elsewhere') {
+      const other = http.createServer();
+      other.on('error', (e) => res.end(`error ${e.code}\n`));
+      other.on('listening', () => res.end('listening?!\n'));
+      return other.listen(port, '192.0.2.1');
+    }
     if (req.url === '/garbage') {
       fs.writeSync(process.channel.fd, 'this is not json\n');
       return res.end('sent\n');

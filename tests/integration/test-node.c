@@ -119,6 +119,27 @@ void test_node_cluster_app_serves(void)
         ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
         ASSERT(r.pid != pids[1]);
     }
+    /* An address that is not this host's: the worker hears the error as
+     * Node's own primary would say it; the primary says why. */
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 %selsewhere", url);
+    {
+        char *o = zt_capture(cmd);
+
+        ASSERT_STREQ(o, "error EADDRNOTAVAIL\n");
+        free(o);
+    }
+    zt_wait_line(p, "asked to listen on 192.0.2.1 port", 5000);
+    /* A line of 2 MiB: that worker's channel is closed, it exits, and it
+     * is respawned as a failure; the others serve on. */
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 %shuge", url);
+    free(zt_capture(cmd));
+    zt_wait_line(p, "sent a line over 1048576 bytes on its channel", 5000);
+    zt_wait_line(p, "restarting in", 10000);
+    for (int i = 0; i < 10; i++) {
+        struct zt_resp r;
+
+        ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
+    }
     zt_stop_fleet(p);
 }
 
