@@ -340,10 +340,28 @@ static int on_ping(zc_msg *m, void *userdata)
     return 0;
 }
 
+/* "big": 600 KB back, more than the channel's socket takes at once. */
+static int on_big(zc_msg *m, void *userdata)
+{
+    zc_primary *p = userdata;
+    size_t n = 600 * 1024;
+    char *s = malloc(n + 2);
+    int r;
+
+    if (!s)
+        return -ENOMEM;
+    memset(s, 'x', n + 2);
+    s[0] = s[n + 1] = '"';
+    r = zc_primary_send(p, m->worker_id, "bigreply", s, n + 2, NULL, 0);
+    free(s);
+    return r;
+}
+
 static int node_primary_init(zc_primary *p, void *arg)
 {
     (void) arg;
-    return zc_primary_on(p, "ping", on_ping, p);
+    return zc_primary_on(p, "big", on_big, p) < 0 ? -1
+         : zc_primary_on(p, "ping", on_ping, p);
 }
 
 int helper_node_primary(int argc, char **argv)

@@ -115,9 +115,14 @@ void zc__inputs_link_io(struct zc__loop *l, struct zc__io *io, uint32_t events)
         return;         /* closed earlier in this batch */
     if (p->opt.node) {
         /* Node's channel, not our frames (node.c). */
-        r = zc__node_read(p, w, on_node_message);
+        if (events & EPOLLOUT)
+            r = zc__node_flush(w);
+        if (r == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+            r = zc__node_read(p, w, on_node_message);
         if (r != 0)
             zc__link_failed(p, w, r);
+        else
+            zc__link_update_events(p, w);
         return;
     }
     if (events & EPOLLOUT) {

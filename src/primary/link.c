@@ -19,7 +19,8 @@
  * wake the loop forever. */
 void zc__link_update_events(struct zc_primary *p, struct worker *w)
 {
-    uint32_t want = EPOLLIN | (zc__ipc_pending(&w->ipc) || w->sticky.blocked
+    uint32_t want = EPOLLIN | (zc__ipc_pending(&w->ipc) || w->sticky.blocked ||
+                               (p->opt.node && zc__node_pending(w))
                                ? EPOLLOUT : 0);
 
     if (w->ipc.fd >= 0 && want != w->ipc_events &&
@@ -66,6 +67,8 @@ int zc__link_queue(struct zc_primary *p, struct worker *w, const char *type,
         r = n_fds ? -EINVAL : zc__node_send(p, w, type, data, len);
         if (r == -ENOBUFS)
             p->ipc_dropped++;
+        if (r == 0)
+            zc__link_update_events(p, w);
         return r;
     }
     r = zc__ipc_send(&w->ipc, type, data, len, fds, n_fds, false);

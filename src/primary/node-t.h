@@ -7,8 +7,19 @@
 
 #include "proto/nodemsg.h"
 
+/* A line waiting to be written whole (node.c): a socket may take part of
+ * one; the rest goes first when it has room. */
+struct node_out {
+    struct node_out *next;
+    size_t len, off;
+    int fd;                         /* goes with the line's first byte */
+    char data[];
+};
+
 struct node_worker {
     struct zc__node_lines lines;    /* what its channel sent, cut in lines */
+    struct node_out *out, *out_tail;    /* lines not yet written, in order */
+    size_t out_bytes;
     long long seq;                  /* of the next message we send */
     bool online;                    /* it said "online" */
     bool handle_out;                /* a handle sent and not acknowledged */

@@ -49,32 +49,82 @@ struct zc__node {
     size_t n;
 };
 
-/* One line, with an fd or not, written at once: these are rare and small,
- * and a worker that does not read its channel loses it. */
+/* Writes what the queue holds, in order; a line is never cut short on
+ * the channel (Node would read the rest as a broken message). Returns 0
+ * (all out, or the socket is full: EPOLLOUT says when), or -errno. */
+static int flush(struct worker *w)
+{
+    while (w->node.out) {
+        struct node_out *o = w->node.out;
+        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+        struct iovec iov = { .iov_base = o->data + o->off,
+                             .iov_len = o->len - o->off };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (o->off == 0 && o->fd >= 0) {
+            struct cmsghdr *c;
+
+            mh.msg_control = cbuf;
+            mh.msg_controllen = sizeof(cbuf);
+            c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &o->fd, sizeof(int));
+        }
+        n = sendmsg(w->ipc.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        o->off += (size_t) n;
+        w->node.out_bytes -= (size_t) n;
+        if (o->off < o->len)
+            return 0;
+        w->node.out = o->next;
+        if (!w->node.out)
+            w->node.out_tail = NULL;
+        free(o);
+    }
+    return 0;
+}
+
+/* Queues one line (with an fd or not) and writes what the socket takes.
+ * The fd is ours to keep open until it went: it is a socket the primary
+ * keeps anyway. A worker that lets ipc_queue_max pile up loses the line:
+ * -ENOBUFS. */
 static int send_line(struct worker *w, const char *line, size_t len, int fd)
 {
-    char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-    struct iovec iov = { .iov_base = (void *) line, .iov_len = len };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-    ssize_t n;
+    struct node_out *o;
 
     if (w->ipc.fd < 0)
         return -ENOTCONN;
-    if (fd >= 0) {
-        struct cmsghdr *c;
+    if (w->node.out && w->node.out_bytes + len > w->p->opt.ipc_queue_max)
+        return -ENOBUFS;
+    o = malloc(sizeof(*o) + len);
+    if (!o)
+        return -ENOMEM;
+    o->next = NULL;
+    o->len = len;
+    o->off = 0;
+    o->fd = fd;
+    memcpy(o->data, line, len);
+    if (w->node.out_tail)
+        w->node.out_tail->next = o;
+    else
+        w->node.out = o;
+    w->node.out_tail = o;
+    w->node.out_bytes += len;
+    return flush(w);
+}
 
-        mh.msg_control = cbuf;
-        mh.msg_controllen = sizeof(cbuf);
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
-    n = sendmsg(w->ipc.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n == (ssize_t) len)
-        return 0;
-    return n < 0 ? -errno : -EAGAIN;
+int zc__node_flush(struct worker *w)
+{
+    return w->ipc.fd < 0 ? 0 : flush(w);
+}
+
+bool zc__node_pending(const struct worker *w)
+{
+    return w->node.out != NULL;
 }
 
 /* A -l listener on that port takes the request, else a socket of ours. */
@@ -288,7 +338,7 @@ int zc__node_send(struct zc_primary *p, struct worker *w, const char *type,
     ZC__BUF_LIT(&b, "}\n");
     r = b.failed ? -ENOMEM : send_line(w, b.data, b.len, -1);
     free(b.data);
-    return r == -EAGAIN ? -ENOBUFS : r;
+    return r;
 }
 
 struct reading {
@@ -402,6 +452,14 @@ bool zc__node_disconnect(struct zc_primary *p, struct worker *w)
 void zc__node_forget(struct worker *w)
 {
     zc__node_lines_free(&w->node.lines);
+    while (w->node.out) {
+        struct node_out *o = w->node.out;
+
+        w->node.out = o->next;
+        free(o);
+    }
+    w->node.out_tail = NULL;
+    w->node.out_bytes = 0;
 }
 
 void zc__node_close_servers(struct zc_primary *p)

@@ -21,6 +21,10 @@ bool zc__node_disconnect(struct zc_primary *p, struct worker *w);
  * -errno as zc_primary_send(). */
 int zc__node_send(struct zc_primary *p, struct worker *w, const char *type,
                   const void *data, size_t len);
+/* Writes what waits for w's channel (at EPOLLOUT): 0 or -errno. */
+int zc__node_flush(struct worker *w);
+/* Whether something waits to be written (the link watches EPOLLOUT). */
+bool zc__node_pending(const struct worker *w);
 /* The channel's state is dropped with the link. */
 void zc__node_forget(struct worker *w);
 /* The servers bound for Node workers are closed (at the fleet's end). */

@@ -253,6 +253,8 @@ void test_node_zero_server_messages(void)
         "  mgr.onMessage('shutdown', (d) => console.error(`worker ${id} got shutdown ${JSON.stringify(d)}`));\n"
         "  const text = '# TYPE node_app_requests_total counter\\nnode_app_requests_total 7\\n';\n"
         "  mgr.onMessage('zc.metrics.collect', () => mgr.sendToPrimary('zc.metrics', text));\n"
+        "  mgr.onMessage('bigreply', (d) => console.error(`worker ${id} got big ${d.length}`));\n"
+        "  mgr.sendToPrimary('big', {});\n"
         "  mgr.sendToPrimary('zc.metrics', text);\n"
         "  require('http').createServer((q, s) => s.end('x')).listen(0);\n"
         "  mgr.sendToPrimary('ping', { from: Number(id), list: [1, 'two'] });\n"
@@ -270,6 +272,12 @@ void test_node_zero_server_messages(void)
         zt_pump(p, 50);
     }
     ASSERT_EQ(zt_count(p, "got pong"), 2);
+    /* 600 KB each: written in pieces as each channel takes them, never
+     * a line cut short. */
+    for (uint64_t t0 = zt_now_ms(); zt_count(p, "got big 614400") < 2; ) {
+        ASSERT(zt_now_ms() - t0 < 15000);
+        zt_pump(p, 50);
+    }
     /* Prometheus text from each (prom-client's register.metrics() would
      * do), summed over the fleet. */
     {
