@@ -212,6 +212,7 @@ struct zc_primary {
     bool said_own_sockets;  /* warn_own_sockets() has spoken */
     bool shutting_down;
     bool killing;           /* SIGKILL already sent to every worker */
+    bool node_signalled;    /* --node: the stop signal went at the timeout */
     bool announced_ready;
     bool any_failed;        /* a worker failed and was not respawned */
     unsigned n_alive;       /* spawned and not yet reaped */

@@ -28,7 +28,8 @@
 /* Its link took everything: connections waiting for it may go now. */
 static void link_writable(struct zc_primary *p, struct worker *w)
 {
-    if (w->sticky.blocked && !zc__ipc_pending(&w->ipc)) {
+    if (w->sticky.blocked && !zc__ipc_pending(&w->ipc) &&
+        !(p->opt.node && zc__node_pending(w))) {
         w->sticky.blocked = false;
         if (w->slot)
             zc__sticky_kick(p, w->slot);
@@ -115,8 +116,11 @@ void zc__inputs_link_io(struct zc__loop *l, struct zc__io *io, uint32_t events)
         return;         /* closed earlier in this batch */
     if (p->opt.node) {
         /* Node's channel, not our frames (node.c). */
-        if (events & EPOLLOUT)
+        if (events & EPOLLOUT) {
             r = zc__node_flush(w);
+            if (r == 0)
+                link_writable(p, w);
+        }
         if (r == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
             r = zc__node_read(p, w, on_node_message);
         if (r != 0)

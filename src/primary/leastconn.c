@@ -31,6 +31,7 @@
 #include "primary/accept.h"
 #include "primary/leastconn.h"
 #include "primary/link.h"
+#include "primary/node.h"
 #include "proto/handoff.h"
 #include "proto/types.h"
 
@@ -66,7 +67,8 @@ uint64_t zc__least_open(const struct worker *w)
 
 static bool takes(const struct zc_primary *p, const struct worker *w)
 {
-    return w && w->state == W_READY && w->linked && w->ipc.fd >= 0 &&
+    return w && w->state == W_READY && (w->linked || w->node.online) &&
+           w->ipc.fd >= 0 &&
            !w->sticky.blocked && w->slot && w->slot->w == w &&
            (!p->opt.max_conns_per_worker ||
             zc__least_open(w) < p->opt.max_conns_per_worker);
@@ -106,9 +108,13 @@ static bool hand_off(struct zc__least *lc, struct worker *w, struct conn *c)
     char line[ZC__CONN_LINE];
     size_t len = zc__handoff_line(line, c->listener, c->client, c->client_port,
                                   c->proxied ? c->server : NULL, c->server_port);
-    int r = zc__ipc_send_now(&w->ipc, ZC__MSG_CONN, line, len, &c->fd, 1);
+    int r = lc->p->opt.node ? zc__node_handoff(w, c->fd)
+          : zc__ipc_send_now(&w->ipc, ZC__MSG_CONN, line, len, &c->fd, 1);
 
-    if (r < 0 || zc__ipc_pending(&w->ipc)) {
+    if (r == -ENOBUFS)
+        r = -EAGAIN;        /* a Node worker's queue is full: it waits */
+    if (r < 0 || zc__ipc_pending(&w->ipc) ||
+        (lc->p->opt.node && zc__node_pending(w))) {
         /* Full (EPOLLOUT says when it drains), or broken (the worker is on
          * its way out, and its exit clears this with it). */
         w->sticky.blocked = true;

@@ -13,6 +13,8 @@ struct node_out {
     struct node_out *next;
     size_t len, off;
     int fd;                         /* goes with the line's first byte */
+    bool own_fd;                    /* a handed-off connection: closed once
+                                       it went (or with the queue) */
     char data[];
 };
 

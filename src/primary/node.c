@@ -21,6 +21,7 @@
  * servers, lets its connections finish and closes its channel.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,10 @@ static int flush(struct worker *w)
         n = sendmsg(w->ipc.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        if (o->own_fd && o->fd >= 0) {
+            (void) close(o->fd);    /* in flight now: the worker has it */
+            o->fd = -1;
+        }
         o->off += (size_t) n;
         w->node.out_bytes -= (size_t) n;
         if (o->off < o->len)
@@ -92,7 +97,8 @@ static int flush(struct worker *w)
  * The fd is ours to keep open until it went: it is a socket the primary
  * keeps anyway. A worker that lets ipc_queue_max pile up loses the line:
  * -ENOBUFS. */
-static int send_line(struct worker *w, const char *line, size_t len, int fd)
+static int queue_line(struct worker *w, const char *line, size_t len, int fd,
+                      bool own_fd)
 {
     struct node_out *o;
 
@@ -107,6 +113,7 @@ static int send_line(struct worker *w, const char *line, size_t len, int fd)
     o->len = len;
     o->off = 0;
     o->fd = fd;
+    o->own_fd = own_fd;
     memcpy(o->data, line, len);
     if (w->node.out_tail)
         w->node.out_tail->next = o;
@@ -115,6 +122,28 @@ static int send_line(struct worker *w, const char *line, size_t len, int fd)
     w->node.out_tail = o;
     w->node.out_bytes += len;
     return flush(w);
+}
+
+static int send_line(struct worker *w, const char *line, size_t len, int fd)
+{
+    return queue_line(w, line, len, fd, false);
+}
+
+int zc__node_handoff(struct worker *w, int fd)
+{
+    static const char line[] = "{\"cmd\":\"NODE_HANDLE\",\"type\":"
+        "\"net.Socket\",\"msg\":{\"_zhttp\":true,\"type\":"
+        "\"sticky:connection\"}}\n";
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 3), r;
+
+    if (own < 0)
+        return -errno;
+    r = queue_line(w, line, sizeof(line) - 1, own, true);
+    if (r < 0 && (!w->node.out_tail || w->node.out_tail->fd != own))
+        (void) close(own);
+    else if (r < 0)
+        r = 0;              /* queued, the socket broke: closed with it */
+    return r;
 }
 
 int zc__node_flush(struct worker *w)
@@ -258,6 +287,11 @@ static void cluster(struct zc_primary *p, struct worker *w,
         w->node.online = true;
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) is online",
                (unsigned long long) w->id, w->slot_index);
+        /* When the primary accepts (sticky, least-conn), a worker does
+         * not listen: online is all it will say. */
+        if (ZC__PRIMARY_ACCEPTS(p) && w->state == W_STARTING &&
+            p->opt.ready == ZC_READY_AUTO)
+            p->hooks.ready(p, w, "Node online");
     } else if (strcmp(m->act, "queryServer") == 0) {
         query_server(p, w, m);
     } else if (strcmp(m->act, "listening") == 0) {
@@ -456,6 +490,8 @@ void zc__node_forget(struct worker *w)
         struct node_out *o = w->node.out;
 
         w->node.out = o->next;
+        if (o->own_fd && o->fd >= 0)
+            (void) close(o->fd);
         free(o);
     }
     w->node.out_tail = NULL;

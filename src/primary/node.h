@@ -21,6 +21,11 @@ bool zc__node_disconnect(struct zc_primary *p, struct worker *w);
  * -errno as zc_primary_send(). */
 int zc__node_send(struct zc_primary *p, struct worker *w, const char *type,
                   const void *data, size_t len);
+/* Hands connection fd (the caller keeps its copy and closes it) to w as
+ * the module's primary does: {"_zhttp":true,"type":"sticky:connection"}
+ * with the socket, a NODE_HANDLE of type net.Socket. Returns 0 (sent, or
+ * queued in order), or -ENOBUFS / -errno: not taken. */
+int zc__node_handoff(struct worker *w, int fd);
 /* Writes what waits for w's channel (at EPOLLOUT): 0 or -errno. */
 int zc__node_flush(struct worker *w);
 /* Whether something waits to be written (the link watches EPOLLOUT). */

@@ -457,11 +457,6 @@ int zc_options_check(const zc_options *o, bool has_inherited, char *why,
         return say(why, why_size, "--proxy-protocol needs --sticky or "
                    "--balance least-conn: only then does the primary accept "
                    "connections and read their headers");
-    if (o->node && (o->sticky || o->balance == ZC_BALANCE_STICKY ||
-                    o->balance == ZC_BALANCE_LEAST_CONN))
-        return say(why, why_size, "--node takes --balance shared or reuseport "
-                   "(sticky and least-conn hand-offs to Node workers are not "
-                   "built yet)");
     if (o->sticky && o->n_listen == 0 && !has_inherited)
         return say(why, why_size, "--sticky needs a listen address (-l) for "
                    "the primary to accept on");

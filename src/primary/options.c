@@ -108,9 +108,7 @@ int zc__options_validate(const zc_options *o)
         why = "metrics_memory: must be whole pages from 4 KiB to 1 GiB";
     else if (o->balance < ZC_BALANCE_SHARED || o->balance > ZC_BALANCE_STICKY)
         why = "balance: unknown mode";
-    else if (o->node && (o->sticky || o->balance == ZC_BALANCE_STICKY ||
-                         o->balance == ZC_BALANCE_LEAST_CONN))
-        why = "node: takes shared or reuseport balancing only (for now)";
+
     else if (o->sticky && o->balance != ZC_BALANCE_STICKY)
         why = "sticky: contradicts balance (sticky is ZC_BALANCE_STICKY)";
     else if (o->proxy_protocol && o->balance != ZC_BALANCE_STICKY &&

@@ -30,6 +30,21 @@ void zc__shutdown_on_timeout(struct zc__loop *l, struct zc__timer *t)
     struct zc_primary *p = zc__container_of(t, struct zc_primary, shutdown_timer);
 
     (void) l;
+    /* Node workers were asked with Node's disconnect: the stop signal
+     * comes first, SIGKILL a second later. */
+    if (p->opt.node && !p->node_signalled) {
+        p->node_signalled = true;
+        zc_log(ZC_LOG_WARN, NS, "shutdown timeout of %u ms reached: sending "
+               "the stop signal to %u remaining worker%s, SIGKILL in 1000 ms",
+               p->opt.shutdown_timeout_ms, p->n_alive, PLURAL(p->n_alive));
+        for (struct worker *w = p->workers; w; w = w->next) {
+            zc__worker_signal(w, p->opt.stop_signal);
+            w->signalled = true;
+        }
+        if (zc__timer_start(&p->loop, &p->shutdown_timer,
+                            zc__now_us() + 1000000ull) == 0)
+            return;
+    }
     zc_log(ZC_LOG_WARN, NS, "shutdown timeout of %u ms reached: killing %u "
            "remaining worker%s with SIGKILL", p->opt.shutdown_timeout_ms,
            p->n_alive, PLURAL(p->n_alive));
@@ -94,8 +109,9 @@ void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain)
         for (struct worker *w = p->workers; w; w = w->next)
             by_message += zc__worker_stop(p, w, 0);
         if (by_message && p->opt.node)
-            snprintf(how, sizeof(how), "%s with Node's disconnect (SIGKILL at "
-                     "the deadline)", by_message == p->n_alive ? "" : " some");
+            snprintf(how, sizeof(how), "%s with Node's disconnect (%s at the "
+                     "deadline, SIGKILL a second later)",
+                     by_message == p->n_alive ? "" : " some", stop_text);
         else if (by_message == 0)
             snprintf(how, sizeof(how), " with %s", stop_text);
         else if (by_message == p->n_alive)

@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "primary/accept.h"
 #include "primary/link.h"
+#include "primary/node.h"
 #include "primary/sticky.h"
 
 #define NS "zc:sticky"
@@ -49,7 +50,8 @@ struct zc__sticky {
 /* Whether w takes connections: ready, linked, serving its slot. */
 static bool takes(const struct worker *w)
 {
-    return w && w->state == W_READY && w->linked && w->ipc.fd >= 0 &&
+    return w && w->state == W_READY && (w->linked || w->node.online) &&
+           w->ipc.fd >= 0 &&
            w->slot && w->slot->w == w;
 }
 
@@ -149,6 +151,18 @@ static size_t hand_off(struct zc__sticky *st, struct worker *w,
 {
     size_t done = 0;
 
+    /* Node workers take them as the module's primary gives them: one
+     * socket per message, in order on the channel (node.c). */
+    while (st->p->opt.node && done < n && zc__node_handoff(w, c[done]->fd) == 0)
+        done++;
+    if (st->p->opt.node) {
+        if (done < n || zc__node_pending(w)) {
+            w->sticky.blocked = true;
+            zc__link_watch(st->p, w);
+        }
+        st->stats.handoffs += done;
+        return done;
+    }
     while (done < n) {
         char payload[ZC_IPC_FDS_MAX * ZC__CONN_LINE];
         int fds[ZC_IPC_FDS_MAX];
@@ -330,7 +344,7 @@ static void on_wait_timer(struct zc__loop *l, struct zc__timer *t)
 
         s->sticky.down = true;
         /* A ready worker that never said hello can take nothing. */
-        if (s->w && s->w->state == W_READY && !s->w->linked)
+        if (s->w && s->w->state == W_READY && !s->w->linked && !s->w->node.online)
             zc_log(ZC_LOG_WARN, NS, "slot %u: worker %llu is ready but has "
                    "not said hello on its IPC link, so it cannot take "
                    "connections (docs/protocol.md, \"Sticky sessions\")",

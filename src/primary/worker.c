@@ -30,6 +30,9 @@
 #include "proto/types.h"
 
 #define NS ZC__PNS
+/* --node: between the stop signal that follows a late disconnect and
+ * SIGKILL. */
+#define NODE_GRACE_MS 1000u
 /* How long a linked worker has to answer "shutdown" with "stopping"
  * before it gets the stop signal as well (at most half the timeout). */
 #define STOP_ACK_MS 1000
@@ -106,6 +109,17 @@ static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
                (unsigned long long) w->id, w->slot_index, (int) w->pid);
         zc__worker_signal(w, p->opt.stop_signal);
         w->signalled = true;
+        arm_kill(p, w);
+    } else if (w->state == W_DRAINING && p->opt.node && !w->signalled) {
+        /* Node's disconnect did not end it in time: the stop signal now,
+         * SIGKILL a second later. */
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) still running "
+               "%u ms after Node's disconnect: sending it the stop signal, "
+               "SIGKILL in %u ms", (unsigned long long) w->id, w->slot_index,
+               (int) w->pid, p->opt.shutdown_timeout_ms, NODE_GRACE_MS);
+        zc__worker_signal(w, p->opt.stop_signal);
+        w->signalled = true;
+        w->kill_at_us = zc__now_us() + NODE_GRACE_MS * 1000ull;
         arm_kill(p, w);
     } else if (w->state == W_DRAINING) {
         zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) still running "

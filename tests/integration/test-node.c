@@ -295,3 +295,87 @@ void test_node_zero_server_messages(void)
     zt_proc_free(p);
     zt_reap_all(3000);
 }
+
+static char *sticky_app(void)
+{
+    static char path[1100];
+    char cwd[1024];
+
+    (void) app();
+    ASSERT(getcwd(cwd, sizeof(cwd)));
+    snprintf(path, sizeof(path), "%s/tests/data/node-sticky-app.js", cwd);
+    return path;
+}
+
+/* Who answers a client at src (curl --interface): its pid. */
+static long answered_by(int port, const char *src)
+{
+    char cmd[200], *out;
+    long pid = -1;
+
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 --interface %s "
+             "http://127.0.0.1:%d/", src, port);
+    out = zt_capture(cmd);
+    if (strstr(out, " -> "))
+        pid = atol(strstr(out, " -> ") + 4);
+    free(out);
+    return pid;
+}
+
+/* --sticky and least-conn with Node workers: the primary accepts and
+ * hands each connection over the channel as the module's primary does; a
+ * worker written for it serves it; a client stays on its worker. */
+void test_node_sticky_handoff(void)
+{
+    static const char *const clients[] = { "127.0.0.2", "127.0.0.3",
+                                           "127.0.0.4", "127.0.0.5" };
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p;
+
+    p = zt_fleet(2, pids, &port, "--node", "--sticky", "-w", "2", "-l",
+                 "127.0.0.1:0", "--", "/usr/bin/node", sticky_app(), NULL);
+    ASSERT_CONTAINS(p->log, "(Node online)");
+    for (size_t i = 0; i < 4; i++) {
+        long first = answered_by(port, clients[i]);
+
+        ASSERT(first == pids[0] || first == pids[1]);
+        for (int k = 0; k < 3; k++)
+            ASSERT_EQ(answered_by(port, clients[i]), first);
+    }
+    zt_stop_fleet(p);
+    p = zt_fleet(2, pids, &port, "--node", "--balance", "least-conn", "-w", "2",
+                 "-l", "127.0.0.1:0", "--", "/usr/bin/node", sticky_app(), NULL);
+    for (int i = 0; i < 10; i++) {
+        long by = answered_by(port, "127.0.0.1");
+
+        ASSERT(by == pids[0] || by == pids[1]);
+    }
+    zt_stop_fleet(p);
+}
+
+/* A worker whose drain does not end (a request that is never answered):
+ * Node's disconnect, then at --shutdown-timeout the stop signal, then
+ * SIGKILL a second later if that did not do. */
+void test_node_late_worker_signalled(void)
+{
+    char cmd[200];
+    struct zt_proc *p;
+    int port = free_port();
+
+    p = zt_zc("--node", "-n", "app", "-w", "1", "--shutdown-timeout", "1s",
+              "--", "/usr/bin/node", app(), NULL);
+    zt_wait_line(p, "all 1 workers ready", 15000);
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 10 -o /dev/null "
+             "http://127.0.0.1:%d/hang &", port);
+    ASSERT_EQ(system(cmd), 0);
+    for (uint64_t t0 = zt_now_ms(); zt_now_ms() - t0 < 300; )
+        zt_pump(p, 20);
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    zt_wait_line(p, "with Node's disconnect (SIGTERM at the deadline", 5000);
+    zt_wait_line(p, "sending the stop signal to 1 remaining worker", 5000);
+    zt_wait_line(p, "was killed by signal TERM during shutdown", 5000);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    zt_proc_free(p);
+    zt_reap_all(12000);
+}
