@@ -379,3 +379,30 @@ void test_node_late_worker_signalled(void)
     zt_proc_free(p);
     zt_reap_all(12000);
 }
+
+/* An -l address on the port the app listens on is the socket its workers
+ * get; with --balance reuseport each worker gets its own slot's socket of
+ * the group, and both serve. */
+void test_node_listener_reuseport(void)
+{
+    char addr[32];
+    pid_t pids[2], seen[2] = { 0 };
+    int port = free_port(), lport, n_seen = 0;
+    struct zt_proc *p;
+
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    p = zt_fleet(2, pids, &lport, "--node", "--balance", "reuseport", "-w", "2",
+                 "-l", addr, "--", "/usr/bin/node", app(), NULL);
+    ASSERT_EQ(lport, port);
+    ASSERT_EQ(zt_count(p, "for the Node workers"), 0);
+    for (int i = 0; i < 200 && n_seen < 2; i++) {
+        struct zt_resp r;
+
+        ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
+        ASSERT(r.pid == pids[0] || r.pid == pids[1]);
+        if (n_seen == 0 || (n_seen == 1 && seen[0] != r.pid))
+            seen[n_seen++] = (pid_t) r.pid;
+    }
+    ASSERT_EQ(n_seen, 2);
+    zt_stop_fleet(p);
+}
