@@ -97,24 +97,37 @@ int zc__proc_open(void)
     return open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-bool zc__proc_stat(int proc, pid_t pid, unsigned long long *ticks,
-                   long long *rss)
+/* /proc/PID/FILE into buf, terminated (proc: an fd of /proc, or -1).
+ * Returns false if it cannot be read. */
+static bool read_proc(int proc, pid_t pid, const char *file, char *buf,
+                      size_t size)
 {
-    char path[64], buf[1024], *s;
-    unsigned long long ut = 0, st = 0;
+    char path[64];
     ssize_t n;
-    int fd, field = 2;
+    int fd;
 
-    snprintf(path, sizeof(path), "%s%d/stat", proc >= 0 ? "" : "/proc/",
-             (int) pid);
+    snprintf(path, sizeof(path), "%s%d/%s", proc >= 0 ? "" : "/proc/",
+             (int) pid, file);
     fd = openat(proc >= 0 ? proc : AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    n = read(fd, buf, sizeof(buf) - 1);
+    n = read(fd, buf, size - 1);
     (void) close(fd);
     if (n <= 0)
         return false;
     buf[n] = '\0';
+    return true;
+}
+
+bool zc__proc_stat(int proc, pid_t pid, unsigned long long *ticks,
+                   long long *rss)
+{
+    char buf[1024], *s;
+    unsigned long long ut = 0, st = 0;
+    int field = 2;
+
+    if (!read_proc(proc, pid, "stat", buf, sizeof(buf)))
+        return false;
     /* The name (field 2) may hold spaces and parentheses: skip to its end.
      * Then fields are single-space separated; only 14, 15 and 24 are
      * read (status calls this for a thousand workers at a time). */
@@ -182,11 +195,9 @@ int zc__group_parse(const char *s, gid_t *gid)
 
 bool zc__proc_usage(int proc, pid_t pid, uint64_t *cpu_ns, long long *rss)
 {
-    char path[64], buf[128], *end;
+    char buf[128], *end;
     struct timespec ts;
     clockid_t clock;
-    ssize_t n;
-    int fd;
 
     /* CPU from the process's CPU clock: one system call, no /proc. */
     if (clock_getcpuclockid(pid, &clock) != 0 ||
@@ -194,16 +205,8 @@ bool zc__proc_usage(int proc, pid_t pid, uint64_t *cpu_ns, long long *rss)
         return false;
     *cpu_ns = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
     /* RSS from statm, far cheaper for the kernel than stat. */
-    snprintf(path, sizeof(path), "%s%d/statm", proc >= 0 ? "" : "/proc/",
-             (int) pid);
-    fd = openat(proc >= 0 ? proc : AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_proc(proc, pid, "statm", buf, sizeof(buf)))
         return false;
-    n = read(fd, buf, sizeof(buf) - 1);
-    (void) close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     /* "size resident shared ...", in pages */
     (void) strtoll(buf, &end, 10);
     if (*end != ' ')

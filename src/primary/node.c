@@ -265,6 +265,10 @@ static void query_server(struct zc_primary *p, struct worker *w,
     if (r == 0 && w->node.handle_out) {
         /* Node's rule: one handle in flight. Workers ask one at a time
          * in practice; a second is refused rather than queued. */
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u) asked for another "
+               "server before it acknowledged the last socket "
+               "(NODE_HANDLE_ACK): refused with EAGAIN",
+               (unsigned long long) w->id, w->slot_index);
         n = zc__node_query_reply(line, sizeof(line), m->seq, key, -EAGAIN,
                                  false, w->node.seq - 1);
         fd = -1;

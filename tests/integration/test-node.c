@@ -406,3 +406,25 @@ void test_node_listener_reuseport(void)
     ASSERT_EQ(n_seen, 2);
     zt_stop_fleet(p);
 }
+
+/* A worker that never acknowledges the socket it was sent: its second
+ * queryServer is refused with EAGAIN and a log line; nothing piles up. */
+void test_node_ack_never_comes(void)
+{
+    char script[1100], cwd[1024];
+    struct zt_proc *p;
+
+    if (access("/usr/bin/python3", X_OK) != 0)
+        zt_skip("python3 is not installed");
+    ASSERT(getcwd(cwd, sizeof(cwd)));
+    snprintf(script, sizeof(script), "%s/tests/data/node-no-ack.py", cwd);
+    p = zt_zc("--node", "-n", "noack", "-w", "1", "--shutdown-timeout", "1s",
+              "--", "/usr/bin/python3",
+              script, NULL);
+    zt_wait_line(p, "all 1 workers ready", 10000);
+    /* the worker's lines and the primary's come in either order */
+    ASSERT_EQ(zt_count(p, "reply errno 0"), 1);
+    ASSERT_EQ(zt_count(p, "reply errno -11"), 1);
+    ASSERT_EQ(zt_count(p, "before it acknowledged the last socket"), 1);
+    zt_stop_fleet(p);
+}
