@@ -355,7 +355,7 @@ int zc__node_send(struct zc_primary *p, struct worker *w, const char *type,
     (void) p;
     if (w->ipc.fd < 0 || !w->node.online)
         return -ENOTCONN;
-    if (memchr(data, '\0', len))
+    if (len && memchr(data, '\0', len))
         return -EINVAL;
     ZC__BUF_LIT(&b, "{\"_zhttp\":true,\"type\":");
     zc__buf_json(&b, type);
