@@ -22,30 +22,8 @@ void zc__reader_init(struct zc__reader *r, zc__line_fn fn, void *ud)
 
 void zc__reader_free(struct zc__reader *r)
 {
-    free(r->line);
-    r->line = NULL;
-}
-
-static int keep(struct zc__reader *r, const char *s, size_t n, size_t max)
-{
-    if (r->len + n > max)
-        return -E2BIG;
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 256;
-        char *v;
-
-        while (cap < r->len + n + 1)
-            cap *= 2;
-        v = realloc(r->line, cap);
-        if (!v)
-            return -ENOMEM;
-        r->line = v;
-        r->cap = cap;
-    }
-    memcpy(r->line + r->len, s, n);
-    r->len += n;
-    r->line[r->len] = '\0';
-    return 0;
+    free(r->line.data);
+    r->line = (struct zc__buf) { 0 };
 }
 
 /* A whole number in hex (a chunk size, extensions after ';' ignored). */
@@ -134,14 +112,17 @@ static int body(struct zc__reader *r, const char *s, size_t n)
     while (n) {
         const char *nl = memchr(s, '\n', n);
         size_t k = nl ? (size_t) (nl - s) : n;
-        int rc = keep(r, s, k, ZC__LINE_MAX);
+        int rc;
 
-        if (rc < 0)
-            return rc;
+        if (r->line.len + k > ZC__LINE_MAX)
+            return -E2BIG;
+        zc__buf_add(&r->line, s, k);
+        if (r->line.failed)
+            return -ENOMEM;
         if (!nl)
             return 0;
-        rc = r->fn(r->line ? r->line : "", r->len, r->ud);
-        r->len = 0;
+        rc = r->fn(r->line.data ? r->line.data : "", r->line.len, r->ud);
+        r->line.len = 0;
         if (rc < 0)
             return rc;
         s += k + 1;
@@ -153,9 +134,9 @@ static int body(struct zc__reader *r, const char *s, size_t n)
 /* The last line of a body with no newline at its end. */
 static int flush(struct zc__reader *r)
 {
-    int rc = r->len ? r->fn(r->line, r->len, r->ud) : 0;
+    int rc = r->line.len ? r->fn(r->line.data, r->line.len, r->ud) : 0;
 
-    r->len = 0;
+    r->line.len = 0;
     return rc;
 }
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
+
 #define ZC__LINE_MAX (1024 * 1024)
 
 typedef int (*zc__line_fn)(const char *line, size_t len, void *ud);
@@ -21,8 +23,7 @@ struct zc__reader {
     bool chunked;
     bool has_length;
     uint64_t left;          /* of the body (length) or of the chunk */
-    char *line;             /* the body's line being gathered */
-    size_t len, cap;
+    struct zc__buf line;    /* the body's line being gathered */
     char head[1024];        /* a status, header, chunk-size or trailer line */
     size_t head_len;
     zc__line_fn fn;

@@ -63,8 +63,8 @@ struct zc__http_req {
     bool woken;
     bool suspended;
     bool streaming, ended, cut;
-    char *out;                      /* a stream's bytes not yet taken */
-    size_t out_len, out_off, out_cap;
+    struct zc__buf out;             /* a stream's bytes, */
+    size_t out_off;                 /* of which MHD has taken this many */
 };
 
 struct zc__http {
@@ -202,7 +202,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     ZC__LIST_REMOVE(h->reqs, r);
     if (r->state != R_NEW && h->cb.done)
         h->cb.done(h->cb.ud, r);
-    free(r->out);
+    free(r->out.data);
     free(r);
 }
 
@@ -256,7 +256,7 @@ void zc__http_reply_text(struct zc__http_req *r, unsigned code,
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct zc__http_req *r = cls;
-    size_t n = r->out_len - r->out_off;
+    size_t n = r->out.len - r->out_off;
 
     (void) pos;
     if (r->cut)
@@ -264,10 +264,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (n) {
         if (n > max)
             n = max;
-        memcpy(buf, r->out + r->out_off, n);
+        memcpy(buf, r->out.data + r->out_off, n);
         r->out_off += n;
-        if (r->out_off == r->out_len)
-            r->out_off = r->out_len = 0;
+        if (r->out_off == r->out.len)
+            r->out_off = r->out.len = 0;
         return (ssize_t) n;
     }
     if (r->ended)
@@ -301,7 +301,7 @@ static void cut_off(struct zc__http_req *r)
 
 int zc__http_write(struct zc__http_req *r, const char *s, size_t n)
 {
-    size_t held = r->out_len - r->out_off;
+    size_t held = r->out.len - r->out_off;
 
     if (!r->streaming || r->ended || r->cut)
         return -EPIPE;
@@ -312,26 +312,15 @@ int zc__http_write(struct zc__http_req *r, const char *s, size_t n)
         return -ENOBUFS;
     }
     if (r->out_off) {
-        memmove(r->out, r->out + r->out_off, held);
+        memmove(r->out.data, r->out.data + r->out_off, held);
         r->out_off = 0;
-        r->out_len = held;
+        r->out.len = held;
     }
-    if (r->out_len + n > r->out_cap) {
-        size_t cap = r->out_cap ? r->out_cap : 512;
-        char *v;
-
-        while (cap < r->out_len + n)
-            cap *= 2;
-        v = realloc(r->out, cap);
-        if (!v) {
-            cut_off(r);
-            return -ENOMEM;
-        }
-        r->out = v;
-        r->out_cap = cap;
+    zc__buf_add(&r->out, s, n);
+    if (r->out.failed) {
+        cut_off(r);
+        return -ENOMEM;
     }
-    memcpy(r->out + r->out_len, s, n);
-    r->out_len += n;
     resume(r);
     return 0;
 }
@@ -366,14 +355,8 @@ void zc__http_wake(struct zc__http *h)
 
 const char *zc__http_method(const struct zc__http_req *r) { return r->method; }
 const char *zc__http_path(const struct zc__http_req *r) { return r->path; }
-size_t zc__http_body_size(const struct zc__http_req *r) { return r->body; }
 void zc__http_set_data(struct zc__http_req *r, void *data) { r->data = data; }
 void *zc__http_data(const struct zc__http_req *r) { return r->data; }
-
-const char *zc__http_arg(const struct zc__http_req *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, name);
-}
 
 struct args_walk {
     void (*fn)(void *ud, const char *key, const char *value);

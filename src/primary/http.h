@@ -53,11 +53,9 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
                    const struct zc__http_cb *cb);
 void zc__http_stop(struct zc__http *h);
 
-/* The request's method, path (without the query), and a query argument
- * (NULL if absent; "" for "?name"). */
+/* The request's method and path (without the query). */
 const char *zc__http_method(const struct zc__http_req *r);
 const char *zc__http_path(const struct zc__http_req *r);
-const char *zc__http_arg(const struct zc__http_req *r, const char *name);
 /* Calls fn for each query argument (value NULL for "?name" alone), in
  * order; returns how many. */
 size_t zc__http_args(const struct zc__http_req *r,
@@ -66,8 +64,6 @@ size_t zc__http_args(const struct zc__http_req *r,
 /* Whether the client (a unix socket's) has gid as its group or one of
  * its supplementary groups. */
 bool zc__http_peer_in_group(const struct zc__http_req *r, gid_t gid);
-/* Bytes of body the client sent (a body is read and dropped). */
-size_t zc__http_body_size(const struct zc__http_req *r);
 /* The client's credentials (a unix socket's SO_PEERCRED); false if the
  * transport has none. */
 bool zc__http_peer(const struct zc__http_req *r, pid_t *pid, uid_t *uid,

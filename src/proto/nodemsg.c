@@ -15,46 +15,36 @@ int zc__node_lines_feed(struct zc__node_lines *l, const char *s, size_t n,
                         int (*fn)(void *ud, const char *line, size_t len),
                         void *ud)
 {
+    struct zc__buf *b = &l->b;
     size_t start = 0;
 
     if (n == 0)
         return 0;
-    if (n > ZC__NODE_LINE_MAX + 1 - l->len && !memchr(s, '\n', n))
+    if (n > ZC__NODE_LINE_MAX + 1 - b->len && !memchr(s, '\n', n))
         return -E2BIG;
-    if (l->len + n > l->cap) {
-        size_t cap = l->cap ? l->cap : 4096;
-        char *v;
-
-        while (cap < l->len + n)
-            cap *= 2;
-        v = realloc(l->buf, cap);
-        if (!v)
-            return -ENOMEM;
-        l->buf = v;
-        l->cap = cap;
-    }
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
-    for (size_t i = 0; i < l->len; i++) {
+    zc__buf_add(b, s, n);
+    if (b->failed)
+        return -ENOMEM;
+    for (size_t i = 0; i < b->len; i++) {
         int r;
 
-        if (l->buf[i] != '\n')
+        if (b->data[i] != '\n')
             continue;
         if (i - start > ZC__NODE_LINE_MAX)
             return -E2BIG;
-        r = fn(ud, l->buf + start, i - start);
+        r = fn(ud, b->data + start, i - start);
         if (r < 0)
             return r;
         start = i + 1;
     }
-    memmove(l->buf, l->buf + start, l->len - start);
-    l->len -= start;
-    return l->len > ZC__NODE_LINE_MAX ? -E2BIG : 0;
+    memmove(b->data, b->data + start, b->len - start + 1);  /* and its NUL */
+    b->len -= start;
+    return b->len > ZC__NODE_LINE_MAX ? -E2BIG : 0;
 }
 
 void zc__node_lines_free(struct zc__node_lines *l)
 {
-    free(l->buf);
+    free(l->b.data);
     *l = (struct zc__node_lines) { 0 };
 }
 

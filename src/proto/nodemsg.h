@@ -12,13 +12,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/buf.h"
+
 /* A line longer than this closes the channel. */
 #define ZC__NODE_LINE_MAX (1024 * 1024)
 
 /* Cuts a byte stream into lines. Zero it to start. */
 struct zc__node_lines {
-    char *buf;
-    size_t len, cap;
+    struct zc__buf b;       /* what came after the last complete line */
 };
 
 /* Appends n bytes and calls fn for each complete line (without its
