@@ -119,14 +119,13 @@ static bool read_proc(int proc, pid_t pid, const char *file, char *buf,
     return true;
 }
 
-bool zc__proc_stat(int proc, pid_t pid, unsigned long long *ticks,
-                   long long *rss)
+bool zc__proc_stat(pid_t pid, unsigned long long *ticks, long long *rss)
 {
     char buf[1024], *s;
     unsigned long long ut = 0, st = 0;
     int field = 2;
 
-    if (!read_proc(proc, pid, "stat", buf, sizeof(buf)))
+    if (!read_proc(-1, pid, "stat", buf, sizeof(buf)))
         return false;
     /* The name (field 2) may hold spaces and parentheses: skip to its end.
      * Then fields are single-space separated; only 14, 15 and 24 are

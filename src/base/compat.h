@@ -25,10 +25,8 @@ int zc__signal_parse(const char *s);
  * an fd, or -1. */
 int zc__proc_open(void);
 /* User and system CPU ticks and resident pages of pid, from
- * /proc/PID/stat (proc: from zc__proc_open(), or -1); false if it cannot
- * be read. */
-bool zc__proc_stat(int proc, pid_t pid, unsigned long long *ticks,
-                   long long *rss);
+ * /proc/PID/stat; false if it cannot be read. */
+bool zc__proc_stat(pid_t pid, unsigned long long *ticks, long long *rss);
 
 /* The CPU time (user and system, ns) and resident pages of pid, with one
  * clock read and /proc/PID/statm (proc: from zc__proc_open(), or -1);

@@ -39,7 +39,6 @@
 
 struct waiter {
     struct waiter *prev, *next;
-    struct zc__control *ctl;
     struct zc__http_req *r;
     enum zc__ctl_verb verb;
     uint64_t target;        /* reload: generation; restart: serial; scale: N */
@@ -202,9 +201,14 @@ void zc__control_event(struct zc_primary *p, const zc_event *e,
         }
     }
     /* A scale's end is a state (so many ready, the others gone), seen
-     * once the batch of events that led to it is handled. */
+     * once the batch of events that led to it is handled: only when a
+     * scale waits, so a fleet's own spawns and exits cost nothing here. */
     if (e->type <= ZC_EVENT_RESPAWN)
-        (void) zc__timer_start(&p->loop, &ctl->check, zc__now_us());
+        for (struct waiter *w = ctl->waiters; w; w = w->next)
+            if (w->verb == ZC__CTL_SCALE && !w->over) {
+                (void) zc__timer_start(&p->loop, &ctl->check, zc__now_us());
+                break;
+            }
     /* Stop waiters hear of the exits, which are the stop's steps. */
     if (e->type == ZC_EVENT_EXITED)
         for (struct waiter *w = ctl->waiters; w; w = w->next)
@@ -311,7 +315,7 @@ static struct waiter *stream(struct zc__control *ctl, struct zc__http_req *r,
         reply_error(r, 500, "out of memory", NULL);
         return NULL;
     }
-    *w = (struct waiter) { .ctl = ctl, .r = r, .verb = verb, .target = target };
+    *w = (struct waiter) { .r = r, .verb = verb, .target = target };
     ZC__LIST_PUSH(ctl->waiters, w);
     zc__http_set_data(r, w);
     zc__http_stream(r, 200, LINES);
@@ -626,11 +630,6 @@ int zc__control_start(struct zc_primary *p)
     zc_log(ZC_LOG_INFO, NS, "control socket %s (fleet %s, mode %s)",
            ctl->sock.path, p->name, ctl->sock.has_group ? "0660" : "0600");
     return 0;
-}
-
-const char *zc__control_path_of(const struct zc_primary *p)
-{
-    return p->control ? p->control->sock.path : NULL;
 }
 
 void zc__control_stop(struct zc_primary *p)

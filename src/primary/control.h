@@ -13,7 +13,5 @@ void zc__control_stop(struct zc_primary *p);
 /* The fleet's events (fleet_hooks.event). */
 void zc__control_event(struct zc_primary *p, const zc_event *e,
                        const char *why);
-/* Its path, or NULL without one. */
-const char *zc__control_path_of(const struct zc_primary *p);
 
 #endif

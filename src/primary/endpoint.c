@@ -298,7 +298,7 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
     family(b, "zcluster_primary_start_time_seconds", "gauge",
            "When the primary started, in seconds since the epoch.");
     sample(b, "zcluster_primary_start_time_seconds", "", m->start_time_s);
-    if (zc__proc_stat(-1, getpid(), &ticks, &pages)) {
+    if (zc__proc_stat(getpid(), &ticks, &pages)) {
         family(b, "zcluster_primary_cpu_seconds_total", "counter",
                "User and system CPU time of the primary.");
         sample(b, "zcluster_primary_cpu_seconds_total", "",

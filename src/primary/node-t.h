@@ -26,7 +26,6 @@ struct node_worker {
     bool online;                    /* it said "online" */
     bool handle_out;                /* a handle sent and not acknowledged */
     bool disconnected;              /* we sent "disconnect" */
-    bool exiting;                   /* it said "exitedAfterDisconnect" */
     unsigned bad_lines;             /* lines we could not read, said once */
     bool cut;                       /* we closed its channel: its exit 0,
                                        which Node then makes, is a failure */

@@ -306,7 +306,7 @@ static void cluster(struct zc_primary *p, struct worker *w,
             p->hooks.ready(p, w, how);
         }
     } else if (strcmp(m->act, "exitedAfterDisconnect") == 0) {
-        w->node.exiting = true;
+        /* Its exit 0 will be on purpose, as any clean exit is. */
         n = zc__node_cluster_ack(line, sizeof(line), m->seq, w->node.seq++);
         (void) send_line(w, line, n, -1);
     }

@@ -18,6 +18,8 @@ if (cluster.isPrimary) {
   http.createServer((req, res) => {
     if (req.url === '/slow')
       return setTimeout(() => res.end(`slow done ${process.pid}\n`), 1500);
+    if (req.url === '/leave')       /* Node's own worker.disconnect() */
+      return res.end('bye\n', () => cluster.worker.disconnect());
     if (req.url === '/hang')
       return;                       /* never answered: holds the drain */
     if (req.url === '/huge') {

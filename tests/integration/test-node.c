@@ -428,3 +428,29 @@ void test_node_ack_never_comes(void)
     ASSERT_EQ(zt_count(p, "before it acknowledged the last socket"), 1);
     zt_stop_fleet(p);
 }
+
+/* A worker that leaves by Node's own worker.disconnect(): the primary
+ * acknowledges its exitedAfterDisconnect (or Node would wait for ever),
+ * and its exit 0 is on purpose, not a crash; the other worker serves on. */
+void test_node_worker_disconnects_itself(void)
+{
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p = node_fleet(2, pids, &port);
+    char cmd[128], *out;
+
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 http://127.0.0.1:%d/leave",
+             port);
+    out = zt_capture(cmd);
+    ASSERT_STREQ(out, "bye\n");
+    free(out);
+    zt_wait_line(p, "exited with status 0; not restarting it (it stopped on "
+                 "purpose)", 10000);
+    ASSERT_EQ(zt_count(p, "restarting in"), 0);
+    for (int i = 0; i < 5; i++) {
+        struct zt_resp r;
+
+        ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
+    }
+    zt_stop_fleet(p);
+}
