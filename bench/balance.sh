@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load spread, side by side in one run (see bench/README.md, "Load
-# spread"): zcluster's shared socket, its SO_REUSEPORT group and
-# least-conn, against Node's cluster with its round-robin scheduling and
+# spread"): zcluster's shared socket, its SO_REUSEPORT group (round-robin
+# with eBPF, and at random without CAP_BPF) and least-conn, against Node's cluster with its round-robin scheduling and
 # with SCHED_NONE (workers accept from one shared socket).
 #
 #   bench/balance.sh [SECONDS]        default 5 s per run
@@ -10,7 +10,8 @@
 #     per worker, max/min (a worker with none makes it "inf": an idle
 #     worker);
 # (b) uneven load, 4 workers, 64 connections, every 10th request
-#     /burn?us=2000: throughput and latency p50/p99/max.
+#     /burn?us=2000: throughput and latency p50/p99/max;
+# (c) 4 workers, c256, REPEAT runs (5) of shared and reuseport: max/min.
 # Everything runs on 127.0.0.1; every run is bounded by wrk's -d.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,10 @@ start() {   # start MODE WORKERS
         node-none)
             NODE_CLUSTER_SCHED_POLICY=none node bench/balance-node.js "$port" "$n" \
                 2>>"$out/balance.log" & ;;
+        reuseport-random)   # no CAP_BPF: the classic program's random pick
+            setpriv --reuid=65534 --regid=65534 --clear-groups build/zcluster \
+                -w "$n" -l "127.0.0.1:$port" --balance reuseport --control none \
+                -- build/zcluster-hello 2>>"$out/balance.log" & ;;
         *)
             build/zcluster -w "$n" -l "127.0.0.1:$port" --balance "$mode" -- \
                 build/zcluster-hello 2>>"$out/balance.log" & ;;
@@ -54,7 +59,11 @@ ratio() {
         if (k < n || min == 0) print "inf (" k " of " n " busy)"; else printf "%.2f\n", max / min }'
 }
 
+# reuseport is round-robin (eBPF) as root, reuseport-random what a primary
+# without CAP_BPF does; the latter needs root to drop it (setpriv).
 modes="shared reuseport least-conn node-rr node-none"
+[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+    modes="shared reuseport reuseport-random least-conn node-rr node-none"
 echo "# bench/balance.sh, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
 echo "cpu: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
@@ -93,4 +102,21 @@ for mode in $modes; do
         /^requests / { err = $4 }
         END { printf "| %s | %.0f | %.2f ms | %.2f ms | %.1f ms | %s | %s |\n", m, rps,
               p50 / 1000, p99 / 1000, max / 1000, r, err }' "$out/balance-$mode-burn.txt"
+done
+echo
+echo "## The reuseport target, repeated: 4 workers, c256, ${REPEAT:=5} runs"
+echo
+echo "| mode | max/min, each run | median |"
+echo "| --- | --- | --- |"
+for mode in shared reuseport reuseport-random; do
+    case " $modes " in *" $mode "*) ;; *) continue ;; esac
+    start "$mode" 4
+    runs=()
+    for i in $(seq "$REPEAT"); do
+        run 256 > "$out/balance-$mode-repeat.txt"
+        runs+=("$(ratio 4 < "$out/balance-$mode-repeat.txt")")
+    done
+    cleanup
+    pids=()
+    echo "| $mode | ${runs[*]} | $(printf '%s\n' "${runs[@]}" | grep -v inf | median) |"
 done

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto/roundrobin.h"
+
 struct balance_listener {
     /* --balance reuseport, TCP: the group's sockets, fds[k] slot k's
      * (fds[0] is the listener's own fd). Sockets of slots scaled away stay
@@ -13,6 +15,7 @@ struct balance_listener {
      * the group is its slot for the fleet's life. n 0: shared. */
     int *fds;
     unsigned n, cap;
+    struct zc__rr rr;           /* its round-robin maps, if round_robin */
 };
 
 struct balance_worker {
@@ -24,6 +27,7 @@ struct balance_fleet {
     unsigned n_live, cap_live;
     bool steered;               /* a program is attached */
     bool said_no_steering;      /* the kernel refused one: steering is off */
+    bool round_robin;           /* eBPF round-robin (roundrobin.c), not random */
     uint64_t steer_changes;     /* programs attached */
     uint64_t waited;            /* queued on a slot whose worker died */
 };

@@ -10,9 +10,12 @@
  * nothing queued: those connections wait in its slot's socket for the
  * replacement, and during a reload step the old and new worker of a slot
  * share it. New connections must not wait behind a dead worker, so a
- * classic BPF program (proto/steer.c) picks among the sockets of the slots
- * whose worker is ready; it is attached again whenever that set changes,
- * before the loop waits. A socket's index in the group is the order it
+ * program in the kernel picks among the sockets of the slots whose worker
+ * is ready: round-robin with eBPF where the primary may load it
+ * (proto/roundrobin.c: CAP_BPF, so as root), the set changed by a map
+ * update; else at random with a classic program (proto/steer.c, no
+ * privilege), attached again whenever the set changes. Both run before
+ * the loop waits. A socket's index in the group is the order it
  * started listening in, which is why sockets are only ever added (a slot
  * scaled away keeps its socket, left out of the choice, for the day the
  * slot comes back) and the index of slot k's socket is k.
@@ -60,7 +63,7 @@ static void bound_address(const struct listener *ln, struct zc__addr *a)
 }
 
 /* Sockets for slots up to n in ln's group. Returns 0 or -errno (logged). */
-static int group_grow(struct listener *ln, unsigned n)
+static int group_grow(struct listener *ln, unsigned n, bool round_robin)
 {
     struct balance_listener *b = &ln->balance;
     struct zc__addr a;
@@ -89,9 +92,53 @@ static int group_grow(struct listener *ln, unsigned n)
                    zc_strerror(r));
             return r;
         }
+        if (round_robin && (r = zc__rr_add(&b->rr, b->n, b->fds[b->n])) < 0) {
+            zc_log(ZC_LOG_ERROR, NS, "cannot add slot %u's socket on %s to "
+                   "the round-robin map: %s", b->n, ln->text, zc_strerror(r));
+            (void) close(b->fds[b->n]);
+            return r;
+        }
         b->n++;
     }
     return 0;
+}
+
+static void rr_close_all(struct zc_primary *p)
+{
+    for (size_t i = 0; i < p->n_listeners; i++)
+        zc__rr_close(&p->listeners[i].balance.rr);
+    p->balance.round_robin = false;
+}
+
+/* Round-robin maps for every group, or for none (then the classic random
+ * pick, said once with why). */
+static void rr_open(struct zc_primary *p)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < p->n_listeners; i++)
+        p->listeners[i].balance.rr = (struct zc__rr) { -1, -1, -1 };
+
+    for (size_t i = 0; i < p->n_listeners && r == 0; i++) {
+        struct balance_listener *b = &p->listeners[i].balance;
+
+        if (b->n == 0)
+            continue;
+        r = zc__rr_open(&b->rr);
+        for (unsigned k = 0; k < b->n && r == 0; k++)
+            r = zc__rr_add(&b->rr, k, b->fds[k]);
+    }
+    if (r == 0) {
+        p->balance.round_robin = true;
+        return;
+    }
+    rr_close_all(p);
+    zc_log(ZC_LOG_INFO, NS, "new connections go to the ready slots at random, "
+           "not round-robin: that needs an eBPF program, %s",
+           r == -EPERM ? "which takes CAP_BPF (root)"
+                       : "which this kernel refused");
+    if (r != -EPERM)
+        zc_log(ZC_LOG_DEBUG, NS, "eBPF round-robin: %s", zc_strerror(r));
 }
 
 static int grow(struct zc_primary *p, struct listener *ln, unsigned n)
@@ -100,7 +147,7 @@ static int grow(struct zc_primary *p, struct listener *ln, unsigned n)
 
     if (!groupable(p, ln))
         return 0;
-    r = group_grow(ln, n);
+    r = group_grow(ln, n, p->balance.round_robin);
     if (r == -ENOMEM)
         zc_log(ZC_LOG_ERROR, NS, "no memory for the sockets of %u slots on %s",
                n, ln->text);
@@ -129,6 +176,7 @@ int zc__balance_open(struct zc_primary *p)
                "per slot; new connections go to the slots whose worker is "
                "ready", ln->text, ln->balance.n);
     }
+    rr_open(p);
     return 0;
 }
 
@@ -213,24 +261,43 @@ static void say_left_out(const struct zc_primary *p, unsigned n_live,
            out ? ")" : "");
 }
 
-void zc__balance_steer(struct zc_primary *p)
+/* The round-robin program's live set is a map: one update per group, and
+ * the program attached the first time. False (logged) when the kernel
+ * refused either: the classic program takes over. */
+static bool steer_rr(struct zc_primary *p, unsigned n_live)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < p->n_listeners && r == 0; i++) {
+        struct balance_listener *b = &p->listeners[i].balance;
+
+        if (b->n == 0)
+            continue;
+        r = zc__rr_live(&b->rr, p->balance.live, n_live);
+        if (r == 0 && !p->balance.steered)
+            r = zc__rr_attach(&b->rr, b->fds[0]);
+    }
+    if (r == 0)
+        return true;
+    zc_log(ZC_LOG_WARN, NS, "round-robin steering failed (%s): new "
+           "connections go to the ready slots at random from now on",
+           zc_strerror(r));
+    rr_close_all(p);
+    return false;
+}
+
+static bool steer_random(struct zc_primary *p, unsigned n_live)
 {
     struct balance_fleet *b = &p->balance;
     struct sock_filter code[2 * ZC__STEER_MAX + 8];
     struct sock_fprog prog = { .filter = code };
-    unsigned n_live = 0;
     int n;
 
-    /* A kernel that refused the program once refuses it again: the
-     * fleet keeps the kernel's own spread, as logged then. */
-    if (p->opt.balance != ZC_BALANCE_REUSEPORT || p->shutting_down ||
-        b->said_no_steering || !live_changed(p, &n_live))
-        return;
     /* Past what one program can name: the kernel's own spread. */
     n = zc__steer_program(b->live, n_live > ZC__STEER_MAX ? 0 : n_live, code,
                           sizeof(code) / sizeof(code[0]));
     if (n < 0)
-        return;
+        return false;
     prog.len = (unsigned short) n;
     for (size_t i = 0; i < p->n_listeners; i++) {
         const struct listener *ln = &p->listeners[i];
@@ -244,8 +311,23 @@ void zc__balance_steer(struct zc_primary *p)
                "them over every slot from now on, and those of a slot with no "
                "worker wait for it", ln->text, zc_strerror(-errno));
         b->said_no_steering = true;
-        return;
+        return false;
     }
+    return true;
+}
+
+void zc__balance_steer(struct zc_primary *p)
+{
+    struct balance_fleet *b = &p->balance;
+    unsigned n_live = 0;
+
+    /* A kernel that refused the program once refuses it again: the
+     * fleet keeps the kernel's own spread, as logged then. */
+    if (p->opt.balance != ZC_BALANCE_REUSEPORT || p->shutting_down ||
+        b->said_no_steering || !live_changed(p, &n_live))
+        return;
+    if (!(b->round_robin && steer_rr(p, n_live)) && !steer_random(p, n_live))
+        return;
     say_left_out(p, n_live, b->steered && n_live < b->n_live);
     b->n_live = n_live;
     b->steered = true;
@@ -285,8 +367,11 @@ void zc__balance_close(struct zc_primary *p)
         for (unsigned k = 1; k < b->n; k++)
             (void) close(b->fds[k]);
         free(b->fds);
+        if (p->balance.round_robin)
+            zc__rr_close(&b->rr);
         *b = (struct balance_listener) { 0 };
     }
+    p->balance.round_robin = false;
     free(p->balance.live);
     p->balance.live = NULL;
 }

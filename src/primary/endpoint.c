@@ -172,6 +172,11 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
     family(b, "zcluster_balance_slots_steered", "gauge",
            "Slots new connections go to now: those whose worker is ready.");
     sample(b, "zcluster_balance_slots_steered", "", p->balance.n_live);
+    family(b, "zcluster_balance_round_robin", "gauge",
+           "1 when new connections go round the ready slots (eBPF), 0 when "
+           "at random (classic BPF, without CAP_BPF) or by the kernel's hash.");
+    sample(b, "zcluster_balance_round_robin", "",
+           p->balance.round_robin && p->balance.steered);
     family(b, "zcluster_balance_waited_total", "counter",
            "Connections that were queued in a slot's socket when its worker "
            "died, and waited there for the next one.");

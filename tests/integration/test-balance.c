@@ -38,6 +38,26 @@ static int sockets_of(pid_t pid)
     return n;
 }
 
+static int metrics_port(struct zt_proc *p)
+{
+    const char *at = strstr(p->log, "serving http://127.0.0.1:");
+
+    ASSERT(at);
+    return atoi(at + strlen("serving http://127.0.0.1:"));
+}
+
+/* A sample's value from /metrics (key: name, labels and a space), -1 if
+ * absent. */
+static long metric_of(int mport, const char *key)
+{
+    static char buf[65536];
+    const char *body, *at;
+
+    ASSERT_EQ(zt_http_fetch(mport, "/metrics", buf, sizeof(buf), &body), 200);
+    at = strstr(body, key);
+    return at ? atol(at + strlen(key)) : -1;
+}
+
 /* n requests, each on a new connection: every one answered 200, within
  * limit_ms in all; returns how many each slot answered. */
 static void requests(int port, int n, int *per_slot, int slots,
@@ -54,8 +74,9 @@ static void requests(int port, int n, int *per_slot, int slots,
     ASSERT_LE(zt_now_ms() - start, limit_ms);
 }
 
-/* 200 keep-alive connections over 4 slots: each slot gets at least half
- * its fair share (a shared socket gives most of them to one worker). */
+/* 200 keep-alive connections, opened one by one, over 4 slots: as root
+ * the eBPF program goes round the ready slots, 50 each; a shared socket
+ * gives most of them to one worker. */
 void test_balance_reuseport_spread(void)
 {
     int fds[200], per_slot[4] = { 0 }, port;
@@ -63,9 +84,12 @@ void test_balance_reuseport_spread(void)
     struct zt_proc *p;
     struct zt_resp r;
 
+    if (geteuid() != 0)
+        zt_skip("round-robin steering needs CAP_BPF (root)");
     p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
-                 "reuseport", "--", zt_hello(), NULL);
+                 "reuseport", "--metrics", "127.0.0.1:0", "--", zt_hello(), NULL);
     ASSERT_CONTAINS(p->log, "a SO_REUSEPORT group of 4 sockets");
+    ASSERT(!strstr(p->log, "not round-robin"));
     for (int i = 0; i < 200; i++)
         ASSERT((fds[i] = zt_http_connect(port)) >= 0);
     for (int i = 0; i < 200; i++) {
@@ -75,6 +99,43 @@ void test_balance_reuseport_spread(void)
         close(fds[i]);
     }
     fprintf(stderr, "# 200 keep-alive connections: %d %d %d %d per slot\n",
+            per_slot[0], per_slot[1], per_slot[2], per_slot[3]);
+    for (int k = 0; k < 4; k++)
+        ASSERT_EQ(per_slot[k], 50);
+    ASSERT_EQ(metric_of(metrics_port(p), "zcluster_balance_round_robin "), 1);
+    zt_stop_fleet(p);
+}
+
+/* Without CAP_BPF (the primary as nobody) the classic program picks at
+ * random, says why, and still spreads: no slot under half its share. */
+void test_balance_reuseport_unprivileged(void)
+{
+    char *argv[] = { (char *) "/usr/bin/setpriv", (char *) "--reuid=65534",
+                     (char *) "--regid=65534", (char *) "--clear-groups",
+                     (char *) zt_zcluster(), (char *) "-w", (char *) "4",
+                     (char *) "-l", (char *) "127.0.0.1:0", (char *) "--balance",
+                     (char *) "reuseport", (char *) "--control", (char *) "none",
+                     (char *) "--", (char *) zt_hello(), NULL };
+    int fds[200], per_slot[4] = { 0 }, port;
+    struct zt_proc *p;
+    struct zt_resp r;
+
+    if (access("/usr/bin/setpriv", X_OK) != 0 || geteuid() != 0)
+        zt_skip("needs root and setpriv (util-linux)");
+    p = zt_start(argv, NULL);
+    zt_wait_line(p, "all 4 workers ready", 10000);
+    ASSERT_CONTAINS(p->log, "at random, not round-robin: that needs an eBPF "
+                    "program, which takes CAP_BPF (root)");
+    port = zt_parse_port(p->log);
+    for (int i = 0; i < 200; i++)
+        ASSERT((fds[i] = zt_http_connect(port)) >= 0);
+    for (int i = 0; i < 200; i++) {
+        ASSERT_EQ(zt_http_request(fds[i], &r), 200);
+        ASSERT(r.slot >= 0 && r.slot < 4);
+        per_slot[r.slot]++;
+        close(fds[i]);
+    }
+    fprintf(stderr, "# at random: %d %d %d %d per slot\n",
             per_slot[0], per_slot[1], per_slot[2], per_slot[3]);
     for (int k = 0; k < 4; k++)
         ASSERT_GE(per_slot[k], 25);
@@ -207,25 +268,13 @@ void test_balance_crashing_slot(void)
     zt_stop_fleet(p);
 }
 
-static int metrics_port(struct zt_proc *p)
-{
-    const char *at = strstr(p->log, "serving http://127.0.0.1:");
-
-    ASSERT(at);
-    return atoi(at + strlen("serving http://127.0.0.1:"));
-}
-
 /* zcluster_slot_connections_open{slot="k"} from /metrics, -1 if absent. */
 static long open_of(int mport, int slot)
 {
-    static char buf[65536];
     char key[64];
-    const char *body, *at;
 
     snprintf(key, sizeof(key), "zcluster_slot_connections_open{slot=\"%d\"} ", slot);
-    ASSERT_EQ(zt_http_fetch(mport, "/metrics", buf, sizeof(buf), &body), 200);
-    at = strstr(body, key);
-    return at ? atol(at + strlen(key)) : -1;
+    return metric_of(mport, key);
 }
 
 /* A keep-alive connection that has had its first answer: its slot. */

@@ -1,0 +1,36 @@
+/* Round-robin over the live sockets of a SO_REUSEPORT group, in the
+ * kernel, with eBPF (roundrobin.c). */
+#ifndef ZC_ROUNDROBIN_H
+#define ZC_ROUNDROBIN_H
+
+/* The most sockets one group can name (the steering maps' size). */
+#define ZC__RR_MAX 4096
+
+struct zc__rr {
+    int prog;                   /* the program; -1: none */
+    int socks;                  /* REUSEPORT_SOCKARRAY: index k, socket of slot k */
+    int state;                  /* ARRAY of one: counter, n_live, live[] */
+};
+
+/*
+ * Makes the maps and loads the program for one group (up to ZC__RR_MAX
+ * sockets). Returns 0, or -errno with rr left closed: -EPERM without
+ * CAP_BPF (or CAP_SYS_ADMIN), -EINVAL or -ENOTSUPP where the kernel lacks
+ * a part (atomic fetch-add, the reuseport program type). Nothing is
+ * steered until zc__rr_attach.
+ */
+int zc__rr_open(struct zc__rr *rr);
+
+/* Slot k's socket goes at index k; fd must listen, with SO_REUSEPORT. */
+int zc__rr_add(struct zc__rr *rr, unsigned index, int fd);
+
+/* From now on new connections go round live[0..n) (indexes given to
+ * zc__rr_add); n 0: the kernel's own hash over every socket. */
+int zc__rr_live(struct zc__rr *rr, const unsigned *live, unsigned n);
+
+/* Attaches the program to fd's group (replacing any classic one). */
+int zc__rr_attach(struct zc__rr *rr, int fd);
+
+void zc__rr_close(struct zc__rr *rr);
+
+#endif
