@@ -193,12 +193,18 @@ static int say(char *why, size_t size, const char *fmt, ...)
 static int set_duration(zc_options *o, const struct zc__opt *r, const char *v,
                         char *why, size_t size)
 {
+    uint32_t cap = r->max > DAY_MS ? (uint32_t) r->max : DAY_MS, ms;
     char range[64];
-    uint32_t ms;
+    int e = zc__parse_duration_ms(v, cap, &ms);
 
-    if (zc__parse_duration_ms(v, DAY_MS, &ms) < 0)
-        return say(why, size, "invalid --%s '%s': expected a duration from 0 "
-                   "to 24 hours, such as 500, 500ms or 2s", r->info.name, v);
+    if (e == -ERANGE) {
+        duration_text(range, sizeof(range), cap);
+        return say(why, size, "invalid --%s '%s': must be at most %s",
+                   r->info.name, v, range);
+    }
+    if (e < 0)
+        return say(why, size, "invalid --%s '%s': expected a duration such "
+                   "as 500, 500ms, 2s, 5m or 1h", r->info.name, v);
     if (r->max && (ms < r->min || ms > r->max)) {
         zc__opt_range_text(r, range, sizeof(range));
         return say(why, size, "invalid --%s '%s': must be %s", r->info.name,

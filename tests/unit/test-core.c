@@ -31,6 +31,29 @@ void test_backoff_arithmetic(void)
     ASSERT_EQ(zc__backoff_ms(5000, 2, 1000, 1), 1000);
 }
 
+void test_parse_size(void)
+{
+    static const struct { const char *s; uint64_t v; } ok[] = {
+        { "0", 0 }, { "4096", 4096 }, { "4096B", 4096 }, { "512K", 524288 },
+        { "512k", 524288 }, { "512KB", 524288 }, { "512KiB", 524288 },
+        { "768M", 805306368 }, { "768MB", 805306368 }, { "768MiB", 805306368 },
+        { "1.5G", 1610612736 }, { "1g", 1073741824 }, { "2T", 2199023255552ull },
+    };
+    static const char *const bad[] = {
+        "", "M", "-1M", "12Q", "12MM", "12Mi", "12 M", "0x10", "1e3", "1..2G",
+        "12mb ", "inf", "nan",
+    };
+    uint64_t v;
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        ASSERT_EQ(zc__parse_size(ok[i].s, UINT64_MAX / 2, &v), 0);
+        ASSERT_EQ(v, ok[i].v);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ASSERT_EQ(zc__parse_size(bad[i], UINT64_MAX / 2, &v), -EINVAL);
+    ASSERT_EQ(zc__parse_size("2G", 1073741824, &v), -ERANGE);
+}
+
 void test_parse_duration(void)
 {
     uint32_t ms = 0;
@@ -50,7 +73,15 @@ void test_parse_duration(void)
     ASSERT_EQ(ms, 0);
     ASSERT_EQ(zc__parse_duration_ms("2m", 100000, &ms), -ERANGE);
     ASSERT_EQ(zc__parse_duration_ms("-1", 100000, &ms), -EINVAL);
-    ASSERT_EQ(zc__parse_duration_ms("1h", 100000, &ms), -EINVAL);
+    ASSERT_EQ(zc__parse_duration_ms("1h", 100000, &ms), -ERANGE);
+    ASSERT_EQ(zc__parse_duration_ms("1h", 86400000, &ms), 0);
+    ASSERT_EQ(ms, 3600000u);
+    ASSERT_EQ(zc__parse_duration_ms("1.5h", 86400000, &ms), 0);
+    ASSERT_EQ(ms, 5400000u);
+    ASSERT_EQ(zc__parse_duration_ms("0x10", 100000, &ms), -EINVAL);
+    ASSERT_EQ(zc__parse_duration_ms("1e3", 100000, &ms), -EINVAL);
+    ASSERT_EQ(zc__parse_duration_ms("1..5s", 100000, &ms), -EINVAL);
+    ASSERT_EQ(zc__parse_duration_ms("1hh", 100000000, &ms), -EINVAL);
     ASSERT_EQ(zc__parse_duration_ms("", 100000, &ms), -EINVAL);
     ASSERT_EQ(zc__parse_duration_ms("s", 100000, &ms), -EINVAL);
     ASSERT_EQ(zc__parse_duration_ms("1e400", 100000, &ms), -EINVAL);

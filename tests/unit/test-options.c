@@ -15,7 +15,7 @@ static const char *bad_value(const struct zc__opt *r)
     case ZC__OPT_UINT:
         return "12x";
     case ZC__OPT_DURATION:
-        return "2h";            /* hours are not a unit (yet) */
+        return "2d";            /* days are not a unit */
     case ZC__OPT_FACTOR:
         return "0.5";
     case ZC__OPT_SIGNAL:
