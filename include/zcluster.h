@@ -78,6 +78,14 @@ enum {
     ZC_BALANCE_STICKY
 };
 
+/* What a watchdog miss does (zc_options.watchdog_action). */
+enum {
+    /* watchdog_signal, then SIGKILL after watchdog_grace_ms; the slot's
+     * next worker starts without waiting for it to go */
+    ZC_WATCHDOG_KILL = 0,
+    ZC_WATCHDOG_LOG         /* logged and counted, nothing else */
+};
+
 typedef struct zc_primary zc_primary;
 
 /*
@@ -215,6 +223,41 @@ typedef struct zc_options {
      * its "listening" is its readiness, and it is stopped with Node's
      * disconnect. */
     bool node;
+    /*
+     * Worker health (docs/health.md). The watchdog: a worker silent for
+     * watchdog_ms (0, the default: off; else at least 100) misses. Linked
+     * workers are pinged by the library from zc_worker_dispatch() and
+     * zc_worker_run(); others send WATCHDOG=1 (systemd's protocol: they get
+     * WATCHDOG_USEC and WATCHDOG_PID). A worker is watched from its first
+     * ping, or from readiness with watchdog_require.
+     */
+    uint32_t watchdog_ms;
+    bool watchdog_require;
+    int watchdog_signal;            /* default SIGABRT */
+    uint32_t watchdog_grace_ms;     /* then SIGKILL, default 5000 */
+    int watchdog_action;            /* ZC_WATCHDOG_*, default KILL */
+    /* Recycling: a worker up this long (0, default: no limit), or whose
+     * resident memory exceeds max_memory bytes (0: none; read from /proc
+     * every 5 s, or every watchdog period if shorter), is replaced, new
+     * worker first, like one step of a reload. Each worker's limits are
+     * lowered by a random part of up to recycle_jitter (0..1, default 0.1)
+     * so that workers started together do not recycle together. */
+    uint32_t max_lifetime_ms;
+    uint64_t max_memory;
+    double recycle_jitter;
+    unsigned recycle_concurrency;   /* at once, default 1 */
+    uint32_t recycle_spacing_ms;    /* between two starts, default 10000 */
+    /* Give-up: a slot whose workers failed give_up_count times (0, the
+     * default: never give up) within give_up_window_ms stops respawning
+     * and is failed; it is tried again after failed_retry_ms (default 5
+     * minutes; 0: never), by a restart of it, or by a reload. */
+    unsigned give_up_count;
+    uint32_t give_up_window_ms;
+    uint32_t failed_retry_ms;
+    /* Each respawn delay d becomes d * (1 - backoff_jitter * u), u uniform
+     * in [0, 1): slots that crashed together come back apart. 0..1,
+     * default 0.5. */
+    double backoff_jitter;
 } zc_options;
 
 /* Set every field of *o to its default. */
@@ -396,9 +439,23 @@ enum {
     ZC_EVENT_READY,         /* counts as ready (the --ready policy) */
     ZC_EVENT_EXITED,        /* reaped: status is the wait status */
     ZC_EVENT_RESPAWN,       /* a new worker for the slot in delay_ms */
-    ZC_EVENT_RELOADED       /* a rolling reload ended: status is a
+    ZC_EVENT_RELOADED,      /* a rolling reload ended: status is a
                                ZC_RELOAD_*, generation its generation;
                                worker_id 0, slot and pid -1 */
+    ZC_EVENT_WATCHDOG,      /* a worker missed its watchdog: delay_ms is how
+                               long it was silent, status the action
+                               (ZC_WATCHDOG_*) */
+    ZC_EVENT_RECYCLE,       /* a worker is being recycled: status is a
+                               ZC_RECYCLE_* */
+    ZC_EVENT_GAVE_UP        /* a slot failed give_up_count times within the
+                               window and stopped respawning: delay_ms is
+                               when it is tried again (0: never) */
+};
+
+/* Why a worker is recycled (ZC_EVENT_RECYCLE's status). */
+enum {
+    ZC_RECYCLE_LIFETIME = 0,    /* up max_lifetime_ms (less its jitter) */
+    ZC_RECYCLE_MEMORY           /* resident memory over max_memory */
 };
 
 /* How a rolling reload ended (ZC_EVENT_RELOADED's status). */

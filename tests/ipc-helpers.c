@@ -500,6 +500,7 @@ int helper_ipc_fleet(int argc, char **argv)
     o.listen = listen;
     o.n_listen = 1;
     o.respawn_delay_ms = 100;
+    o.backoff_jitter = 0;       /* the test reads the delay */
     o.shutdown_timeout_ms = 600;
     o.primary_init = primary_init;
     if (strcmp(mode, "python") == 0 && mode_arg) {

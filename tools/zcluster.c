@@ -78,7 +78,7 @@ static void help(void)
     }
     printf("  -h, --help                  show this help\n"
            "  -V, --version               show the version\n\n"
-           "Durations take ms, s or m (\"500\", \"500ms\", \"2s\").\n"
+           "Durations take ms, s, m or h (\"500\", \"500ms\", \"2s\", \"1h\"); sizes K, M, G (powers of 1024).\n"
            "Signals: TERM/INT drain and exit (a second one kills at once), "
            "QUIT kills at once,\n"
            "HUP reloads worker by worker, TTIN adds a worker, TTOU removes one.\n"

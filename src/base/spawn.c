@@ -99,6 +99,8 @@ static void child(const struct zc__spawn *s, pid_t parent, int errfd)
             (void) setrlimit(RLIMIT_NOFILE, s->nofile);
         if (s->listen_pid)
             put_decimal(s->listen_pid, (unsigned long) getpid());
+        if (s->watchdog_pid)
+            put_decimal(s->watchdog_pid, (unsigned long) getpid());
         execve(s->path, s->argv, s->envp);
         err = -errno;
     }

@@ -17,6 +17,7 @@ struct zc__spawn {
      * the child writes its own pid there, the only value it cannot know
      * before fork. */
     char *listen_pid;
+    char *watchdog_pid;         /* the same, for "WATCHDOG_PID=" */
     const int *fds;             /* placed at 3, 4, ... in this order */
     int n_fds;
     int stdin_fd;               /* dup2'ed onto 0; -1 keeps ours */

@@ -39,7 +39,11 @@ struct zc__mhead {
      * (zc_worker_conn_closed), for least-conn balancing. Was reserved (0)
      * in the first workers of this version: they simply never count. */
     _Atomic uint64_t conns_closed;
-    uint64_t reserved[4];
+    /* Watchdog pings (--watchdog): the worker's library adds one each time
+     * its loop turns; the primary only looks whether it moved. Reserved
+     * (0) before: such workers are simply never watched by it. */
+    _Atomic uint64_t pings;
+    uint64_t reserved[3];
 };
 
 enum { ZC__MREC_FAMILY = 1, ZC__MREC_SERIES = 2 };
@@ -72,6 +76,10 @@ bool zc__utf8_valid(const char *s, size_t len);
 /* This process's own registry, once something has been registered in it
  * (a library-mode primary's metrics are served with the fleet's). */
 bool zc__metrics_own_region(const void **base, size_t *size);
+
+/* The watchdog ping cell of this worker's region shared with its primary,
+ * mapping it if need be; NULL without one (no ZC_METRICS_FD). */
+_Atomic uint64_t *zc__metrics_ping_cell(void);
 
 /* Writes the header of a fresh (zeroed) region. */
 void zc__metrics_format(void *base, size_t size);

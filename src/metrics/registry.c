@@ -48,6 +48,7 @@ struct family {
 static struct {
     pthread_mutex_t lock;
     bool opened;
+    bool shared;                /* base is the region the primary reads */
     char *base;
     size_t size;
     size_t desc;                /* where the next descriptor goes */
@@ -184,6 +185,7 @@ static bool map_shared(void)
     }
     reg.base = base;
     reg.size = (size_t) st.st_size;
+    reg.shared = true;
     return true;
 }
 
@@ -625,6 +627,17 @@ void zc_worker_conn_closed(void)
     }
     h = (struct zc__mhead *) (void *) reg.base;
     atomic_fetch_add_explicit(&h->conns_closed, 1, memory_order_relaxed);
+}
+
+_Atomic uint64_t *zc__metrics_ping_cell(void)
+{
+    bool shared;
+
+    (void) pthread_mutex_lock(&reg.lock);
+    (void) open_region();
+    shared = reg.opened && reg.shared;
+    (void) pthread_mutex_unlock(&reg.lock);
+    return shared ? &((struct zc__mhead *) (void *) reg.base)->pings : NULL;
 }
 
 void zc_metric_inc(zc_metric *m)

@@ -22,6 +22,7 @@
 #include "primary/endpoint.h"
 #include "primary/http.h"
 #include "primary/leastconn.h"
+#include "primary/recycle.h"
 #include "primary/status.h"
 #include "primary/sticky.h"
 
@@ -252,6 +253,46 @@ static void least_metrics(struct zc__endpoint *m, struct zc__buf *b)
            (double) st.closed);
 }
 
+/* Worker health: the watchdog, recycling, give-up (docs/health.md). */
+static void health_metrics(struct zc_primary *p, struct zc__buf *b)
+{
+    static const char *const states[] = { "starting", "ready", "draining",
+                                          "backoff", "failed", "stopped",
+                                          "empty" };
+    unsigned n[7] = { 0 };
+    char l[48];
+
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        const char *st = zc__status_slot_state(p->slots[i]);
+
+        for (int k = 0; k < 7; k++)
+            n[k] += strcmp(st, states[k]) == 0;
+    }
+    family(b, "zcluster_slot_state", "gauge",
+           "Slots by state: their worker's (starting, ready, draining), or "
+           "what they wait for (backoff, failed: given up on, stopped, empty).");
+    for (int k = 0; k < 7; k++) {
+        snprintf(l, sizeof(l), "{state=\"%s\"}", states[k]);
+        sample(b, "zcluster_slot_state", l, n[k]);
+    }
+    family(b, "zcluster_watchdog_misses_total", "counter",
+           "Workers silent for a watchdog period, by what was done.");
+    sample(b, "zcluster_watchdog_misses_total", "{action=\"kill\"}",
+           (double) p->health.misses[ZC_WATCHDOG_KILL]);
+    sample(b, "zcluster_watchdog_misses_total", "{action=\"log\"}",
+           (double) p->health.misses[ZC_WATCHDOG_LOG]);
+    family(b, "zcluster_recycles_total", "counter",
+           "Workers replaced on purpose, new one first, by reason.");
+    for (int k = ZC_RECYCLE_LIFETIME; k <= ZC_RECYCLE_MEMORY; k++) {
+        snprintf(l, sizeof(l), "{reason=\"%s\"}", zc__recycle_reason_name(k));
+        sample(b, "zcluster_recycles_total", l, (double) p->health.recycles[k]);
+    }
+    family(b, "zcluster_give_ups_total", "counter",
+           "Times a slot failed --give-up N times within its window and "
+           "stopped respawning.");
+    sample(b, "zcluster_give_ups_total", "", (double) p->health.give_ups);
+}
+
 static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
     static const char *const states[] = { "starting", "ready", "draining" };
@@ -283,6 +324,7 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
            "Generation of the latest reload; 1 before any.");
     sample(b, "zcluster_generation", "", (double) p->generation);
     slot_metrics(m, b);
+    health_metrics(p, b);
     family(b, "zcluster_reloads_total", "counter", "Rolling reloads by outcome.");
     for (int i = 0; i < 3; i++) {
         snprintf(l, sizeof(l), "{outcome=\"%s\"}", outcomes[i]);
@@ -356,8 +398,21 @@ static void readyz(struct zc__endpoint *m, struct zc__http_req *r)
     struct zc_primary *p = m->p;
     struct zc__buf out = { 0 };
 
-    if (!p->shutting_down && p->n_ready > 0) {
+    unsigned failed = 0;
+
+    for (unsigned i = 0; i < p->n_slots; i++)
+        failed += p->slots[i]->state == SLOT_FAILED && !p->slots[i]->w;
+    if (!p->shutting_down && p->n_ready > 0 && failed == 0) {
         zc__http_reply_text(r, 200, TEXT, "ready\n");
+        return;
+    }
+    /* Serving still, with fewer: ready for a load balancer, degraded for
+     * whoever reads why. */
+    if (!p->shutting_down && p->n_ready > 0) {
+        zc__buf_printf(&out, "ready, degraded: %u of %u slots failed (given "
+                       "up on); %u workers ready\n", failed, p->n_slots,
+                       p->n_ready);
+        zc__http_reply(r, 200, TEXT, out.data, out.failed ? 0 : out.len, NULL);
         return;
     }
     if (p->shutting_down)

@@ -19,6 +19,8 @@ static const char *const protocol_vars[] = {
     "ZC_IPC_MAX_MESSAGE=", "ZC_METRICS_FD=", "ZC_STICKY=",
     /* a zcluster started by a Node primary must not hand its channel on */
     "NODE_CHANNEL_FD=", "NODE_UNIQUE_ID=", "NODE_CHANNEL_SERIALIZATION_MODE=",
+    /* our own manager's watchdog is ours, not the workers' */
+    "WATCHDOG_USEC=", "WATCHDOG_PID=",
 };
 
 static bool is_protocol_var(const char *e)
@@ -47,7 +49,7 @@ int zc__env_init(struct zc_primary *p)
 
     for (char **v = environ; *v; v++)
         n++;
-    e->envp = calloc(n + 16, sizeof(*e->envp));
+    e->envp = calloc(n + 24, sizeof(*e->envp));   /* ours: 17 at most */
     for (size_t i = 0; i < p->n_listeners; i++)
         len += strlen(p->listeners[i].addr.name) + 1;
     e->fdnames = malloc(len);
@@ -76,6 +78,9 @@ int zc__env_init(struct zc_primary *p)
     }
     /* Only the child's copy of this buffer ever gets the digits. */
     strcpy(e->listen_pid, "LISTEN_PID=");
+    strcpy(e->watchdog_pid, "WATCHDOG_PID=");
+    snprintf(e->watchdog_usec, sizeof(e->watchdog_usec), "WATCHDOG_USEC=%llu",
+             (unsigned long long) p->opt.watchdog_ms * 1000ull);
     /* The link comes right after the listeners in the fd plan. */
     snprintf(e->ipc_fd, sizeof(e->ipc_fd), "ZC_IPC_FD=%zu",
              3 + zc__env_worker_listeners(p));
@@ -90,9 +95,10 @@ int zc__env_init(struct zc_primary *p)
     return 0;
 }
 
-/* Fills in the per-worker values; returns where LISTEN_PID's value goes. */
+/* Fills in the per-worker values; returns where LISTEN_PID's value goes,
+ * and where WATCHDOG_PID's does in *watchdog_pid (NULL: none). */
 char *zc__env_prepare(struct zc_primary *p, const struct worker *w,
-                      bool metrics)
+                      bool metrics, char **watchdog_pid)
 {
     struct worker_env *e = &p->env;
     char **ep = e->envp + e->n_base;
@@ -107,6 +113,12 @@ char *zc__env_prepare(struct zc_primary *p, const struct worker *w,
         *ep++ = e->listen_pid;
     }
     *ep++ = e->notify;
+    *watchdog_pid = NULL;
+    if (p->opt.watchdog_ms) {
+        *ep++ = e->watchdog_usec;
+        *ep++ = e->watchdog_pid;
+        *watchdog_pid = e->watchdog_pid + strlen("WATCHDOG_PID=");
+    }
     snprintf(e->id, sizeof(e->id), "ZC_WORKER_ID=%llu",
              (unsigned long long) w->id);
     snprintf(e->slot, sizeof(e->slot), "ZC_WORKER_SLOT=%u", w->slot_index);

@@ -15,7 +15,7 @@ int zc__env_init(struct zc_primary *p);
 /* Fills in w's values (metrics: it gets ZC_METRICS_FD); returns where
  * the child writes its pid for LISTEN_PID, or NULL when it has none. */
 char *zc__env_prepare(struct zc_primary *p, const struct worker *w,
-                      bool metrics);
+                      bool metrics, char **watchdog_pid);
 /* The path the next worker executes, into buf. Returns 0 or -errno. */
 int zc__env_resolve_exec(struct zc_primary *p, char *buf, size_t size);
 /* p->self_path from argv0 (library mode). Returns 0 or -errno. */

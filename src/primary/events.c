@@ -45,8 +45,8 @@ void zc__notify_status(struct zc_primary *p)
         snprintf(text, sizeof(text), "%u of %u workers ready, generation "
                  "%llu%s", p->n_ready, p->n_slots,
                  (unsigned long long) p->generation,
-                 p->reload.active ? (p->reload.restart ? ", restarting"
-                                                       : ", reloading") : "");
+                 !p->reload.active ? "" : p->reload.recycle ? ", recycling"
+                 : p->reload.restart ? ", restarting" : ", reloading");
     if (strcmp(text, p->sd_status) == 0)
         return;
     memcpy(p->sd_status, text, sizeof(text));

@@ -19,6 +19,7 @@
 #include "base/loop.h"
 #include "primary/balance-t.h"
 #include "primary/collect-t.h"
+#include "primary/health-t.h"
 #include "primary/node-t.h"
 #include "primary/sticky-t.h"
 #include "zcluster.h"
@@ -55,7 +56,8 @@ enum slot_state {
     SLOT_EMPTY,     /* no worker, nothing scheduled */
     SLOT_BACKOFF,   /* waiting for its respawn timer */
     SLOT_RUNNING,   /* has a worker */
-    SLOT_DONE       /* stopped for good (exit 0, or --respawn never) */
+    SLOT_DONE,      /* stopped for good (exit 0, or --respawn never) */
+    SLOT_FAILED     /* given up on (--give-up); its timer: the retry, if any */
 };
 
 enum worker_state {
@@ -101,6 +103,7 @@ struct worker {
     struct sticky_worker sticky;    /* sticky.c */
     struct balance_worker balance;  /* leastconn.c */
     struct node_worker node;        /* node.c, with --node */
+    struct health_worker health;    /* watchdog.c, recycle.c */
     /* its CPU and RSS as /proc last told them (status.c) */
     struct proc_sample {
         uint64_t at_us;             /* 0: never read */
@@ -125,6 +128,7 @@ struct slot {
     uint64_t restarts;          /* respawns scheduled, ever */
     struct collect_slot metrics;    /* collect.c */
     struct sticky_slot sticky;      /* sticky.c */
+    struct health_slot health;      /* respawn.c (give-up) */
 };
 
 /*
@@ -137,6 +141,9 @@ struct reload {
     bool again;             /* a reload asked for while active */
     bool pumping;           /* in reload_pump: do not re-enter */
     bool restart;           /* a restart of the slots in pick */
+    bool recycle;           /* that restart is a recycle (recycle.c) */
+    unsigned surge;         /* steps at a time: --max-surge, or a
+                               recycle's --recycle-concurrency */
     uint64_t serial;        /* of this walk, for step_of; restarts say it */
     char name[64];          /* "reload to generation 3", for the log */
     uint64_t pick[ZC_MAX_WORKERS / 64];     /* a restart's slots, a bit each */
@@ -166,6 +173,8 @@ struct worker_env {
     char *fdnames;          /* "LISTEN_FDNAMES=a:b" */
     char listen_fds[32];
     char listen_pid[40];    /* the child writes its pid after the '=' */
+    char watchdog_usec[40]; /* --watchdog: systemd's two variables */
+    char watchdog_pid[40];  /* as listen_pid */
     char notify[128];
     char id[48];
     char slot[32];
@@ -230,6 +239,7 @@ struct zc_primary {
     struct rlimit nofile;   /* as we found it; what workers get */
     bool nofile_raised;
     struct balance_fleet balance;   /* balance.c */
+    struct health_fleet health;     /* watchdog.c, recycle.c, respawn.c */
     uint64_t reload_outcomes[3];    /* reloads ended, by ZC_RELOAD_* */
     uint64_t ipc_dropped;           /* messages not delivered (link.c) */
     struct zc__metrics *metrics;    /* NULL without zc_options.metrics */

@@ -18,6 +18,7 @@
 #include "primary/link.h"
 #include "primary/node.h"
 #include "primary/sticky.h"
+#include "primary/watchdog.h"
 #include "primary/worker.h"
 #include "proto/notify.h"
 #include "proto/types.h"
@@ -180,8 +181,10 @@ static void on_notify_message(struct zc_primary *p, pid_t pid, const char *msg)
     if (!w) {
         zc_log(ZC_LOG_DEBUG, NS, "ignoring a notify message from pid %d, "
                "which is not a worker", (int) pid);
+        zc__watchdog_stranger(p, pid, msg);
         return;
     }
+    zc__watchdog_notify(p, w, msg);
     if (zc__notify_get(msg, "STATUS", w->status, sizeof(w->status)))
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) status: %s",
                (unsigned long long) w->id, w->slot_index, w->status);

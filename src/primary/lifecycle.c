@@ -19,6 +19,7 @@
 #include "primary/inputs.h"
 #include "primary/leastconn.h"
 #include "primary/lifecycle.h"
+#include "primary/recycle.h"
 #include "primary/reload.h"
 #include "primary/respawn.h"
 #include "primary/sticky.h"
@@ -58,6 +59,7 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
     /* Its slot's clients, waiting or to come, are its own now; and its
      * socket takes new connections before anyone is told it is ready. */
     if (s && s->w == w) {
+        zc__recycle_ready(p, w);
         zc__sticky_kick(p, s);
         zc__least_kick(p);
         zc__balance_steer(p);
@@ -103,8 +105,9 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
         return;
     }
     if (w->retired) {
-        zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; retired, drained "
-               "in %llu ms", what,
+        zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; %s %llu ms", what,
+               w->health.hung ? "it had missed its watchdog and was replaced; "
+               "gone in" : "retired, drained in",
                (unsigned long long) ((zc__now_us() - w->stop_us) / 1000));
         if (R->active && w->step_of == R->serial)
             R->stepping--;

@@ -102,6 +102,37 @@ static const struct zc__opt rows[] = {
         "control socket"),
     ROW("control-group", 0, ZC__OPT_GROUP, "GROUP", control_group, 0, 0,
         "members of GROUP may use the control socket too (mode 0660)"),
+    ROW("backoff-jitter", 0, ZC__OPT_FACTOR, "F", backoff_jitter, 0, 1,
+        "each respawn delay d becomes d * (1 - F * u), u random in [0, 1), "
+        "so slots that crashed together come back apart"),
+    ROW("watchdog", 0, ZC__OPT_DURATION, "DUR", watchdog_ms, 0, DAY_MS,
+        "a worker that does not ping for DUR is hung (0: off; at least "
+        "100ms): linked workers ping from their loop, others send WATCHDOG=1"),
+    ROW("watchdog-require", 0, ZC__OPT_FLAG, NULL, watchdog_require, 0, 0,
+        "watch every worker from readiness, not from its first ping"),
+    ROW("watchdog-signal", 0, ZC__OPT_SIGNAL, "SIG", watchdog_signal, 0, 0,
+        "sent to a hung worker first (for a core dump)"),
+    ROW("watchdog-grace", 0, ZC__OPT_DURATION, "DUR", watchdog_grace_ms, 0,
+        0, "then SIGKILL after this"),
+    ROW("watchdog-action", 0, ZC__OPT_WATCHDOG_ACTION, "ACTION",
+        watchdog_action, 0, 0, "kill (signal, grace, SIGKILL; its slot's "
+        "next worker starts at once) or log (log and count only)"),
+    ROW("max-lifetime", 0, ZC__OPT_DURATION, "DUR", max_lifetime_ms, 0,
+        ZC__MONTH_MS, "recycle a worker up this long (0: never)"),
+    ROW("max-memory", 0, ZC__OPT_SIZE, "SIZE", max_memory, 0, 0,
+        "recycle a worker whose resident memory exceeds SIZE (768M, 2GiB; "
+        "0: never)"),
+    ROW("recycle-jitter", 0, ZC__OPT_FACTOR, "F", recycle_jitter, 0, 1,
+        "each worker's limits are lowered by a random part of up to F"),
+    ROW("recycle-concurrency", 0, ZC__OPT_UINT, "N", recycle_concurrency, 1,
+        ZC_MAX_WORKERS, "workers recycled at once"),
+    ROW("recycle-spacing", 0, ZC__OPT_DURATION, "DUR", recycle_spacing_ms, 0,
+        0, "at least this between the starts of two recycles"),
+    ROW("give-up", 0, ZC__OPT_GIVE_UP, "N/DUR", give_up_count, 0, 0,
+        "a slot whose workers failed N times within DUR stops respawning "
+        "and is failed"),
+    ROW("failed-retry", 0, ZC__OPT_DURATION, "DUR", failed_retry_ms, 0,
+        ZC__MONTH_MS, "try a failed slot again after DUR (0: never)"),
 };
 
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
@@ -113,6 +144,9 @@ static const char *const ready_names[] = {
 static const char *const balance_names[] = {
     [ZC_BALANCE_SHARED] = "shared", [ZC_BALANCE_REUSEPORT] = "reuseport",
     [ZC_BALANCE_LEAST_CONN] = "least-conn", [ZC_BALANCE_STICKY] = "sticky",
+};
+static const char *const watchdog_action_names[] = {
+    [ZC_WATCHDOG_KILL] = "kill", [ZC_WATCHDOG_LOG] = "log",
 };
 static const char *const respawn_names[] = {
     [ZC_RESPAWN_ON_FAILURE] = "on-failure", [ZC_RESPAWN_ALWAYS] = "always",
@@ -291,6 +325,59 @@ static int set_balance(zc_options *o, const char *v, char *why, size_t size)
                "reuseport, least-conn or sticky", v);
 }
 
+static int set_size(zc_options *o, const struct zc__opt *r, const char *v,
+                    char *why, size_t size)
+{
+    uint64_t n;
+
+    if (zc__parse_size(v, UINT64_MAX / 2, &n) < 0)
+        return say(why, size, "invalid --%s '%s': expected a size such as "
+                   "768M, 768MiB, 2G or 1048576 (bytes; K, M, G, T are powers "
+                   "of 1024)", r->info.name, v);
+    *(uint64_t *) field(o, r) = n;
+    return 0;
+}
+
+static int set_give_up(zc_options *o, const char *v, char *why, size_t size)
+{
+    const char *slash = strchr(v, '/');
+    unsigned long n;
+    char count[16];
+    uint32_t ms;
+
+    if (strcmp(v, "off") == 0) {
+        o->give_up_count = 0;
+        o->give_up_window_ms = 0;
+        return 0;
+    }
+    if (!slash || (size_t) (slash - v) >= sizeof(count))
+        goto bad;
+    memcpy(count, v, (size_t) (slash - v));
+    count[slash - v] = '\0';
+    if (zc__parse_uint(count, 1, ZC__GIVE_UP_MAX, &n) < 0 ||
+        zc__parse_duration_ms(slash + 1, DAY_MS, &ms) < 0 || ms == 0)
+        goto bad;
+    o->give_up_count = (unsigned) n;
+    o->give_up_window_ms = ms;
+    return 0;
+bad:
+    return say(why, size, "invalid --give-up '%s': expected N/DUR, N "
+               "failures (1 to %d) within DUR (more than 0, at most 24 "
+               "hours), such as 5/60s; or off", v, ZC__GIVE_UP_MAX);
+}
+
+static int set_watchdog_action(zc_options *o, const char *v, char *why,
+                               size_t size)
+{
+    for (int i = ZC_WATCHDOG_KILL; i <= ZC_WATCHDOG_LOG; i++)
+        if (strcmp(v, watchdog_action_names[i]) == 0) {
+            o->watchdog_action = i;
+            return 0;
+        }
+    return say(why, size, "invalid --watchdog-action '%s': expected kill or "
+               "log", v);
+}
+
 static int set_listen(zc_options *o, const char *v, char *why, size_t size)
 {
     if (zc_address_check(v) < 0)
@@ -373,6 +460,12 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
         return set_balance(o, value, why, why_size);
     case ZC__OPT_LISTEN:
         return set_listen(o, value, why, why_size);
+    case ZC__OPT_SIZE:
+        return set_size(o, r, value, why, why_size);
+    case ZC__OPT_GIVE_UP:
+        return set_give_up(o, value, why, why_size);
+    case ZC__OPT_WATCHDOG_ACTION:
+        return set_watchdog_action(o, value, why, why_size);
     case ZC__OPT_NAME:
     case ZC__OPT_PATH:
     case ZC__OPT_GROUP:
@@ -433,6 +526,15 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
                                                     : "?");
     case ZC__OPT_FLAG:
         return text(buf, size, "%s", *(const bool *) f ? "on" : "off");
+    case ZC__OPT_SIZE:
+        return text(buf, size, "%llu", (unsigned long long) *(const uint64_t *) f);
+    case ZC__OPT_GIVE_UP:
+        return o->give_up_count ? text(buf, size, "%u/%ums", o->give_up_count,
+                                       o->give_up_window_ms)
+                                : text(buf, size, "off");
+    case ZC__OPT_WATCHDOG_ACTION:
+        return text(buf, size, "%s", o->watchdog_action == ZC_WATCHDOG_LOG
+                    ? "log" : "kill");
     case ZC__OPT_LISTEN:
         return o->n_listen ? text(buf, size, "%s", o->listen[0])
                            : text(buf, size, "none");
@@ -466,6 +568,14 @@ int zc_options_check(const zc_options *o, bool has_inherited, char *why,
     if (o->sticky && o->n_listen == 0 && !has_inherited)
         return say(why, why_size, "--sticky needs a listen address (-l) for "
                    "the primary to accept on");
+    if (o->watchdog_ms && o->watchdog_ms < ZC__WATCHDOG_MIN_MS)
+        return say(why, why_size, "--watchdog %u ms is shorter than the "
+                   "primary can honour: at least %d ms (0: off)",
+                   o->watchdog_ms, ZC__WATCHDOG_MIN_MS);
+    if ((o->watchdog_require || o->watchdog_action != ZC_WATCHDOG_KILL) &&
+        !o->watchdog_ms)
+        return say(why, why_size, "--watchdog-require and --watchdog-action "
+                   "need --watchdog DUR");
     if (o->balance == ZC_BALANCE_LEAST_CONN && o->n_listen == 0 && !has_inherited)
         return say(why, why_size, "--balance least-conn needs a listen "
                    "address (-l) for the primary to accept on");

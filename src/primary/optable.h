@@ -6,6 +6,15 @@
 
 #include "zcluster.h"
 
+/* The shortest watchdog period: the primary's timers and the kernel's
+ * scheduling are good to a few ms, and a ping every 50 ms is cheap, but a
+ * shorter period would judge workers by the scheduler's noise. */
+#define ZC__WATCHDOG_MIN_MS 100
+/* The most failures a --give-up window counts. */
+#define ZC__GIVE_UP_MAX 100
+/* The longest lifetime and retry: a month. */
+#define ZC__MONTH_MS 2592000000u
+
 enum zc__opt_kind {
     ZC__OPT_FLAG,           /* bool, no value */
     ZC__OPT_UINT,           /* unsigned, whole number in [min, max] */
@@ -20,6 +29,9 @@ enum zc__opt_kind {
     ZC__OPT_NAME,           /* const char *, a fleet name */
     ZC__OPT_PATH,           /* const char *, an absolute path or "none" */
     ZC__OPT_GROUP,          /* const char *, a group name or number */
+    ZC__OPT_SIZE,           /* uint64_t bytes, "768M"; at most max */
+    ZC__OPT_GIVE_UP,        /* give_up_count and give_up_window_ms: "N/DUR" */
+    ZC__OPT_WATCHDOG_ACTION,/* watchdog_action: kill or log */
 };
 
 struct zc__opt {

@@ -39,6 +39,14 @@ void zc_options_init(zc_options *o)
     o->sticky_wait_ms = 2000;
     o->sticky_queue = 1024;
     o->proxy_timeout_ms = 5000;
+    o->watchdog_signal = SIGABRT;
+    o->watchdog_grace_ms = 5000;
+    o->watchdog_action = ZC_WATCHDOG_KILL;
+    o->recycle_jitter = 0.1;
+    o->recycle_concurrency = 1;
+    o->recycle_spacing_ms = 10000;
+    o->failed_retry_ms = 300000;
+    o->backoff_jitter = 0.5;
 }
 
 /* A row's range, on the field as the library's caller set it. Durations
@@ -108,6 +116,18 @@ int zc__options_validate(const zc_options *o)
         why = "metrics_memory: must be whole pages from 4 KiB to 1 GiB";
     else if (o->balance < ZC_BALANCE_SHARED || o->balance > ZC_BALANCE_STICKY)
         why = "balance: unknown mode";
+    else if (o->watchdog_ms && o->watchdog_ms < ZC__WATCHDOG_MIN_MS)
+        why = "watchdog_ms: shorter than the primary can honour (at least "
+              "100 ms; 0: off)";
+    else if (o->watchdog_signal <= 0 || o->watchdog_signal >= NSIG ||
+             o->watchdog_signal == SIGSTOP || o->watchdog_signal == SIGKILL)
+        why = "watchdog_signal: not a signal a worker can be sent first "
+              "(SIGKILL follows it anyway)";
+    else if (o->watchdog_action != ZC_WATCHDOG_KILL &&
+             o->watchdog_action != ZC_WATCHDOG_LOG)
+        why = "watchdog_action: unknown action";
+    else if ((o->give_up_count == 0) != (o->give_up_window_ms == 0))
+        why = "give_up_count and give_up_window_ms: set both, or neither";
 
     else if (o->sticky && o->balance != ZC_BALANCE_STICKY)
         why = "sticky: contradicts balance (sticky is ZC_BALANCE_STICKY)";

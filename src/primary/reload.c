@@ -118,6 +118,7 @@ void zc__reload_failed(struct zc_primary *p, const struct slot *failed,
         if (!s->w && (s->state == SLOT_EMPTY || s->state == SLOT_BACKOFF) &&
             !zc__timer_is_active(&s->timer))
             zc__respawn_schedule(p, s, zc__respawn_count_crash(p, s));
+        zc__respawn_retry_later(p, s);      /* a failed slot tried in vain */
         kept += s->generation != R->generation;
     }
     if (R->restart)
@@ -162,7 +163,8 @@ static void start_replacement(struct zc_primary *p, struct slot *s)
     struct worker *w;
     int r;
 
-    if (s->state == SLOT_BACKOFF)
+    /* A slot backing off, or given up on, is tried at once. */
+    if (s->state == SLOT_BACKOFF || s->state == SLOT_FAILED)
         zc__timer_stop(&p->loop, &s->timer);
     snprintf(old, sizeof(old), "replacing worker %llu",
              s->w ? (unsigned long long) s->w->id : 0ull);
@@ -242,9 +244,8 @@ void zc__reload_pump(struct zc_primary *p)
     R->pumping = true;
     /* A slot waiting for its respawn will have a process again: count it,
      * or the respawn could take the fleet past N + max_surge. */
-    while (R->active && R->next < p->n_slots &&
-           R->stepping < p->opt.max_surge &&
-           p->n_alive + respawns_due(p) < p->n_slots + p->opt.max_surge) {
+    while (R->active && R->next < p->n_slots && R->stepping < R->surge &&
+           p->n_alive + respawns_due(p) < p->n_slots + R->surge) {
         struct slot *s = p->slots[R->next++];
 
         if (R->restart ? picked(R, s->index) : s->generation != R->generation)
@@ -308,7 +309,8 @@ int zc__reload_start(struct zc_primary *p, const char *by)
     p->generation++;
     *R = (struct reload) { .active = true, .generation = p->generation,
                            .serial = ++p->walks, .start_us = zc__now_us(),
-                           .min_ready = p->n_ready, .max_alive = p->n_alive };
+                           .min_ready = p->n_ready, .max_alive = p->n_alive,
+                           .surge = p->opt.max_surge };
     snprintf(R->name, sizeof(R->name), "reload to generation %llu",
              (unsigned long long) R->generation);
     /* systemd's Type=notify-reload: the reload it asked for is under way
@@ -329,8 +331,8 @@ int zc__reload_start(struct zc_primary *p, const char *by)
     return 0;
 }
 
-int zc__restart_start(struct zc_primary *p, const uint64_t *slots,
-                      const char *by)
+static int walk_start(struct zc_primary *p, const uint64_t *slots,
+                      const char *by, bool recycle, unsigned surge)
 {
     struct reload *R = &p->reload;
     char which[48];
@@ -339,17 +341,29 @@ int zc__restart_start(struct zc_primary *p, const uint64_t *slots,
         return -ECANCELED;
     if (R->active)
         return -EBUSY;
-    *R = (struct reload) { .active = true, .restart = true,
+    *R = (struct reload) { .active = true, .restart = true, .recycle = recycle,
                            .generation = p->generation, .serial = ++p->walks,
                            .start_us = zc__now_us(), .min_ready = p->n_ready,
-                           .max_alive = p->n_alive };
+                           .max_alive = p->n_alive, .surge = surge };
     memcpy(R->pick, slots, sizeof(R->pick));
     zc__ctl_slots_text(R->pick, which, sizeof(which));
-    snprintf(R->name, sizeof(R->name), "restart of %s", which);
+    snprintf(R->name, sizeof(R->name), "%s of %s",
+             recycle ? "recycle" : "restart", which);
     zc_log(ZC_LOG_INFO, NS, "%s: %s, %u at a time, each new worker to be "
-           "ready within %u ms", by, R->name, p->opt.max_surge,
-           p->opt.ready_timeout_ms);
+           "ready within %u ms", by, R->name, surge, p->opt.ready_timeout_ms);
     zc__notify_status(p);
     zc__reload_pump(p);
     return 0;
+}
+
+int zc__restart_start(struct zc_primary *p, const uint64_t *slots,
+                      const char *by)
+{
+    return walk_start(p, slots, by, false, p->opt.max_surge);
+}
+
+int zc__recycle_walk(struct zc_primary *p, const uint64_t *slots,
+                     const char *by)
+{
+    return walk_start(p, slots, by, true, p->opt.recycle_concurrency);
 }

@@ -23,4 +23,9 @@ void zc__reload_interrupted(struct zc_primary *p, const char *by);
 int zc__restart_start(struct zc_primary *p, const uint64_t *slots,
                       const char *by);
 
+/* The same walk for a recycle (recycle.c): --recycle-concurrency at a
+ * time, named "recycle of ...". */
+int zc__recycle_walk(struct zc_primary *p, const uint64_t *slots,
+                     const char *by);
+
 #endif

@@ -7,13 +7,22 @@
  * does), is what makes a crash loop actually back off.
  *
  *   slot  EMPTY --spawn--> RUNNING --crash--> BACKOFF --timer--> RUNNING
- *                             `-- exit 0, or --respawn never --> DONE
+ *                             |-- exit 0, or --respawn never --> DONE
+ *                             `-- N failures within DUR --> FAILED --retry-->
+ *
+ * Give-up (--give-up N/DUR) is a window on the slot's failures: crashes,
+ * failed starts, watchdog kills, and with it workers never ready. A
+ * failed slot is left alone, the others serve; its timer, when
+ * --failed-retry is set, tries it again. The respawn delay is jittered
+ * (--backoff-jitter) so that slots that crashed together come back apart.
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "primary/events.h"
@@ -33,6 +42,19 @@ uint64_t zc__backoff_ms(uint32_t base_ms, double factor, uint32_t cap_ms,
     if (!(d <= cap_ms))     /* also catches NaN */
         d = cap_ms;
     return (uint64_t) d;
+}
+
+double zc__respawn_uniform(struct zc_primary *p)
+{
+    uint64_t *x = &p->health.rng;
+
+    /* xorshift64*: the jitters need spread, not secrecy. */
+    if (!*x)
+        *x = (zc__now_us() << 20) ^ (uint64_t) getpid() ^ 0x9e3779b97f4a7c15ull;
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return (double) ((*x * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0;
 }
 
 void zc__respawn_schedule(struct zc_primary *p, struct slot *s, uint64_t delay_ms)
@@ -66,8 +88,98 @@ uint64_t zc__respawn_count_crash(struct zc_primary *p, struct slot *s)
         s->crashes = 0;
     if (s->crashes < UINT_MAX)
         s->crashes++;
-    return zc__backoff_ms(p->opt.respawn_delay_ms, p->opt.backoff_factor,
-                          p->opt.max_respawn_delay_ms, s->crashes);
+    return (uint64_t) ((double) zc__backoff_ms(p->opt.respawn_delay_ms,
+                                               p->opt.backoff_factor,
+                                               p->opt.max_respawn_delay_ms,
+                                               s->crashes) *
+                       (1.0 - p->opt.backoff_jitter * zc__respawn_uniform(p)));
+}
+
+/* "5m00s", "60 s", "1.5 s": a window or a retry as the log says it. */
+static void say_ms(char *buf, size_t size, uint64_t ms)
+{
+    if (ms >= 60000)
+        snprintf(buf, size, "%llum%02llus", (unsigned long long) (ms / 60000),
+                 (unsigned long long) (ms / 1000 % 60));
+    else
+        snprintf(buf, size, "%llu.%llu s", (unsigned long long) (ms / 1000),
+                 (unsigned long long) (ms % 1000 / 100));
+}
+
+void zc__respawn_retry_later(struct zc_primary *p, struct slot *s)
+{
+    if (s->state == SLOT_FAILED && p->opt.failed_retry_ms &&
+        !zc__timer_is_active(&s->timer) &&
+        zc__timer_start(&p->loop, &s->timer,
+                        zc__now_us() + p->opt.failed_retry_ms * 1000ull) < 0)
+        zc_log(ZC_LOG_ERROR, NS, "slot %u: out of memory for its retry "
+               "timer; it stays failed until restarted", s->index);
+}
+
+/* The slot failed too often: it stops respawning, and says why. */
+static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
+{
+    struct health_slot *h = &s->health;
+    char window[32], retry[64], whys[3 * 170] = "";
+    unsigned serving = 0;
+    zc_event e = { .type = ZC_EVENT_GAVE_UP, .worker_id = s->last_id,
+                   .slot = (int) s->index, .pid = -1,
+                   .generation = s->generation,
+                   .delay_ms = p->opt.failed_retry_ms };
+
+    s->state = SLOT_FAILED;
+    h->failed_us = zc__now_us();
+    h->n_fails = 0;             /* a retry starts a fresh window */
+    p->health.give_ups++;
+    p->any_failed = true;
+    for (unsigned i = 0; i < p->n_slots; i++)
+        serving += p->slots[i]->w && p->slots[i]->w->state == W_READY;
+    for (unsigned i = 1; i < h->n_why; i++)
+        snprintf(whys + strlen(whys), sizeof(whys) - strlen(whys), "; before: %s",
+                 h->why[i]);
+    say_ms(window, sizeof(window), p->opt.give_up_window_ms);
+    if (p->opt.failed_retry_ms) {
+        char in[32];
+
+        say_ms(in, sizeof(in), p->opt.failed_retry_ms);
+        snprintf(retry, sizeof(retry), "trying it again in %s", in);
+    } else {
+        snprintf(retry, sizeof(retry), "not trying it again (--failed-retry 0)");
+    }
+    zc_log(ZC_LOG_ERROR, NS, "%s; slot %u failed %u times within %s: giving up "
+           "on it, %s; %u worker%s still serving%s", h->why[0], s->index, recent,
+           window, retry, serving, PLURAL(serving), whys);
+    zc__emit(p, &e);
+    zc__respawn_retry_later(p, s);
+    zc__notify_status(p);
+    zc__respawn_check_end(p);
+}
+
+bool zc__respawn_counts_failure(struct zc_primary *p, struct slot *s,
+                                const char *why)
+{
+    struct health_slot *h = &s->health;
+    uint64_t now = zc__now_us();
+    unsigned recent = 0;
+
+    memmove(h->why[1], h->why[0], sizeof(h->why[0]) * (ZC__WHYS_KEPT - 1));
+    snprintf(h->why[0], sizeof(h->why[0]), "%s", why);
+    if (h->n_why < ZC__WHYS_KEPT)
+        h->n_why++;
+    if (!p->opt.give_up_count)
+        return false;
+    h->fails_us[h->next_fail] = now;
+    h->next_fail = (h->next_fail + 1) % ZC__FAILS_KEPT;
+    if (h->n_fails < ZC__FAILS_KEPT)
+        h->n_fails++;
+    for (unsigned i = 0; i < h->n_fails; i++)
+        recent += now - h->fails_us[(h->next_fail + ZC__FAILS_KEPT - 1 - i) %
+                                    ZC__FAILS_KEPT] <=
+                  p->opt.give_up_window_ms * 1000ull;
+    if (recent < p->opt.give_up_count)
+        return false;
+    give_up(p, s, recent);
+    return true;
 }
 
 static void on_slot_timer(struct zc__loop *l, struct zc__timer *t)
@@ -75,8 +187,32 @@ static void on_slot_timer(struct zc__loop *l, struct zc__timer *t)
     struct slot *s = zc__container_of(t, struct slot, timer);
 
     (void) l;
-    if (s->state == SLOT_BACKOFF)
+    if (s->state == SLOT_FAILED)
+        zc_log(ZC_LOG_INFO, NS, "slot %u: trying it again, %llu s after it was "
+               "given up on (--failed-retry)", s->index, (unsigned long long)
+               ((zc__now_us() - s->health.failed_us) / 1000000));
+    if (s->state == SLOT_BACKOFF || s->state == SLOT_FAILED)
         zc__respawn_spawn_slot(s->p, s);
+}
+
+/* With --give-up, a worker never ready is a failure like a crash: it is
+ * stopped, and its slot goes on as if it had died. */
+static void on_never_ready(struct zc__loop *l, struct zc__timer *t)
+{
+    struct worker *w = zc__container_of(t, struct worker, ready_deadline);
+    struct zc_primary *p = w->p;
+    struct slot *s = w->slot;
+    char what[200];
+
+    (void) l;
+    if (w->state != W_STARTING || !s || s->w != w)
+        return;
+    snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) was not ready "
+             "within %u ms (--ready-timeout); stopping it",
+             (unsigned long long) w->id, s->index, (int) w->pid,
+             p->opt.ready_timeout_ms);
+    zc__worker_retire(p, w);
+    zc__respawn_lost_worker(p, s, false, what);
 }
 
 static void spawn_failed(struct zc_primary *p, struct slot *s, const char *what,
@@ -84,10 +220,15 @@ static void spawn_failed(struct zc_primary *p, struct slot *s, const char *what,
 {
     uint64_t delay = zc__respawn_count_crash(p, s);
 
-    zc_log(ZC_LOG_ERROR, NS, "worker %llu (slot %u) could not be started: %s: "
-           "%s; retrying in %llu ms (failure %u in a row)",
-           (unsigned long long) s->last_id, s->index, what, zc_strerror(r),
-           (unsigned long long) delay, s->crashes);
+    char why[PATH_MAX + 96];
+
+    snprintf(why, sizeof(why), "worker %llu (slot %u) could not be started: "
+             "%s: %s", (unsigned long long) s->last_id, s->index, what,
+             zc_strerror(r));
+    if (zc__respawn_counts_failure(p, s, why))
+        return;
+    zc_log(ZC_LOG_ERROR, NS, "%s; retrying in %llu ms (failure %u in a row)",
+           why, (unsigned long long) delay, s->crashes);
     zc__respawn_schedule(p, s, delay);
 }
 
@@ -104,6 +245,11 @@ void zc__respawn_spawn_slot(struct zc_primary *p, struct slot *s)
     s->w = w;
     s->state = SLOT_RUNNING;
     s->ready_us = 0;
+    if (p->opt.give_up_count) {
+        zc__timer_init(&w->ready_deadline, on_never_ready);
+        (void) zc__timer_start(&p->loop, &w->ready_deadline, w->started_us +
+                               p->opt.ready_timeout_ms * 1000ull);
+    }
     zc__worker_ready_policy(p, w);
 }
 
@@ -136,6 +282,8 @@ void zc__respawn_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
         delay = p->opt.respawn_delay_ms;
     } else {
         delay = zc__respawn_count_crash(p, s);
+        if (zc__respawn_counts_failure(p, s, what))
+            return;
     }
     zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; restarting in %llu ms "
            "(failure %u in a row)", what, (unsigned long long) delay, s->crashes);
@@ -146,11 +294,27 @@ void zc__respawn_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
  * --respawn never): nothing is left to supervise. */
 void zc__respawn_check_end(struct zc_primary *p)
 {
+    bool failed = false;
+
     if (p->n_alive > 0 || p->reload.active)
         return;
-    for (unsigned i = 0; i < p->n_slots; i++)
-        if (p->slots[i]->state != SLOT_DONE && p->slots[i]->state != SLOT_EMPTY)
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        const struct slot *s = p->slots[i];
+
+        if (s->state == SLOT_FAILED && !zc__timer_is_active(&s->timer))
+            failed = true;
+        else if (s->state != SLOT_DONE && s->state != SLOT_EMPTY)
             return;
+    }
+    if (failed) {
+        zc_log(ZC_LOG_ERROR, NS, "no worker is running: every slot failed or "
+               "stopped, and a failed slot is not tried again (--failed-retry "
+               "0); exiting with status 1 for the service manager to take "
+               "over (systemd's Restart=, Kubernetes)");
+        p->exit_status = 1;
+        zc__loop_stop(&p->loop);
+        return;
+    }
     zc_log(p->any_failed ? ZC_LOG_WARN : ZC_LOG_INFO, NS,
            "no worker is running and none will be restarted; exiting with "
            "status %d", p->any_failed ? 1 : 0);

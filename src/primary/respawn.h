@@ -14,7 +14,10 @@
  */
 uint64_t zc__backoff_ms(uint32_t base_ms, double factor, uint32_t cap_ms,
                         unsigned crashes);
-/* A crash, or a failed start: counted on the slot; returns the backoff. */
+/* Uniform in [0, 1), for the jitters. */
+double zc__respawn_uniform(struct zc_primary *p);
+/* A crash, or a failed start: counted on the slot; returns the backoff,
+ * jittered. */
 uint64_t zc__respawn_count_crash(struct zc_primary *p, struct slot *s);
 /* The slot waits delay_ms, then starts a worker. */
 void zc__respawn_schedule(struct zc_primary *p, struct slot *s,
@@ -25,6 +28,13 @@ void zc__respawn_spawn_slot(struct zc_primary *p, struct slot *s);
  * it): respawn, or not. */
 void zc__respawn_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
                              const char *what);
+/* A failure of the slot (why: the log's words for it), in its give-up
+ * window: true when the slot is failed now (said and handled), false
+ * when it goes on as usual. */
+bool zc__respawn_counts_failure(struct zc_primary *p, struct slot *s,
+                                const char *why);
+/* A failed slot's retry, if --failed-retry is set and none is due. */
+void zc__respawn_retry_later(struct zc_primary *p, struct slot *s);
 /* Ends the loop when nothing runs and nothing will be restarted. */
 void zc__respawn_check_end(struct zc_primary *p);
 /* Every worker is reaped after a shutdown: the loop may end. */

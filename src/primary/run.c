@@ -31,11 +31,13 @@
 #include "primary/options.h"
 #include "primary/primary.h"
 #include "primary/reload.h"
+#include "primary/recycle.h"
 #include "primary/respawn.h"
 #include "primary/scale.h"
 #include "primary/shutdown.h"
 #include "primary/signals.h"
 #include "primary/sticky.h"
+#include "primary/watchdog.h"
 #include "primary/worker.h"
 #include "proto/ctlpath.h"
 #include "proto/handlers.h"
@@ -182,9 +184,10 @@ static int setup(struct zc_primary *p, char **argv)
     r = zc__loop_add(&p->loop, &p->notify_io, EPOLLIN);
     if (r < 0)
         return setup_failed("notify socket", r);
-    /* Least-conn reads closes from the registries workers share. */
-    if ((p->opt.metrics || p->opt.balance == ZC_BALANCE_LEAST_CONN) &&
-        zc__collect_start(p) < 0)
+    /* Least-conn reads closes from the registries workers share, and the
+     * watchdog their pings. */
+    if ((p->opt.metrics || p->opt.balance == ZC_BALANCE_LEAST_CONN ||
+         p->opt.watchdog_ms) && zc__collect_start(p) < 0)
         return setup_failed("metrics", -ENOMEM);
     if (p->opt.metrics && (r = zc__endpoint_start(p)) < 0)
         return r;           /* logged with its address */
@@ -289,6 +292,8 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     }
     zc_log(ZC_LOG_INFO, NS, "starting %u worker%s: %s", p.n_slots,
            PLURAL(p.n_slots), p.self_path ? p.self_path : p.argv[0]);
+    zc__watchdog_start(&p);
+    zc__recycle_start(&p);
     for (unsigned i = 0; i < p.n_slots && !p.loop.stop; i++)
         zc__respawn_spawn_slot(&p, p.slots[i]);
     p.started = true;

@@ -61,6 +61,18 @@ bool zc__status_sample(struct worker *w, int proc, uint64_t now,
     return s->ok;
 }
 
+const char *zc__status_slot_state(const struct slot *s)
+{
+    if (s->w)
+        return worker_state(s->w);
+    switch (s->state) {
+    case SLOT_BACKOFF: return "backoff";
+    case SLOT_DONE: return "stopped";
+    case SLOT_FAILED: return "failed";
+    default: return "empty";
+    }
+}
+
 static void fill(struct row *r, uint64_t now, long page)
 {
     uint64_t ns;
@@ -75,19 +87,10 @@ static void fill(struct row *r, uint64_t now, long page)
         }
         return;
     }
-    switch (r->s->state) {
-    case SLOT_BACKOFF:
-        r->state = "backoff";
-        if (r->s->timer.deadline_us > now)
-            r->backoff_left_ms = (r->s->timer.deadline_us - now) / 1000;
-        break;
-    case SLOT_DONE:
-        r->state = "stopped";
-        break;
-    default:
-        r->state = "empty";
-        break;
-    }
+    r->state = zc__status_slot_state(r->s);
+    /* Backing off, or a failed slot's retry: when its next worker comes. */
+    if (zc__timer_is_active(&r->s->timer) && r->s->timer.deadline_us > now)
+        r->backoff_left_ms = (r->s->timer.deadline_us - now) / 1000;
 }
 
 typedef void (*row_fn)(struct zc_primary *p, const struct row *r, void *ud);
@@ -130,12 +133,22 @@ static void each_row(struct zc_primary *p, row_fn fn, void *ud)
         (void) close(proc);
 }
 
+static unsigned failed_slots(const struct zc_primary *p)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < p->n_slots; i++)
+        n += p->slots[i]->state == SLOT_FAILED && !p->slots[i]->w;
+    return n;
+}
+
 static const char *fleet_state(const struct zc_primary *p)
 {
     if (p->shutting_down)
         return "stopping";
     if (p->reload.active)
-        return p->reload.restart ? "restarting" : "reloading";
+        return p->reload.recycle ? "recycling"
+             : p->reload.restart ? "restarting" : "reloading";
     return p->announced_ready ? "running" : "starting";
 }
 
@@ -205,6 +218,19 @@ static void json_row(struct zc_primary *p, const struct row *r, void *ud)
     if (r->s && r->s->state == SLOT_BACKOFF && !r->w)
         zc__buf_printf(b, ", \"backoff_left_ms\": %llu",
                        (unsigned long long) r->backoff_left_ms);
+    if (r->s && r->s->state == SLOT_FAILED && r->role == SERVING) {
+        if (zc__timer_is_active(&r->s->timer))
+            zc__buf_printf(b, ", \"retry_left_ms\": %llu",
+                           (unsigned long long) r->backoff_left_ms);
+        else
+            ZC__BUF_LIT(b, ", \"retry_left_ms\": null");
+        ZC__BUF_LIT(b, ", \"last_failures\": [");
+        for (unsigned i = 0; i < r->s->health.n_why; i++) {
+            zc__buf_add(b, ", ", i ? 2 : 0);
+            zc__buf_json(b, r->s->health.why[i]);
+        }
+        ZC__BUF_LIT(b, "]");
+    }
     if (r->has_proc)
         zc__buf_printf(b, ", \"cpu_s\": %llu.%02llu, \"rss_bytes\": %lld",
                        r->cpu_ms / 1000, r->cpu_ms % 1000 / 10, r->rss);
@@ -236,6 +262,14 @@ void zc__status_json(struct zc_primary *p, const char *control,
     }
     ZC__BUF_LIT(b, "],\n    \"control\": ");
     zc__buf_json(b, control);
+    zc__buf_printf(b, ",\n    \"health\": {\"watchdog_misses\": {\"kill\": "
+                   "%llu, \"log\": %llu}, \"recycles\": {\"lifetime\": %llu, "
+                   "\"memory\": %llu}, \"give_ups\": %llu, \"failed_slots\": %u}",
+                   (unsigned long long) p->health.misses[ZC_WATCHDOG_KILL],
+                   (unsigned long long) p->health.misses[ZC_WATCHDOG_LOG],
+                   (unsigned long long) p->health.recycles[ZC_RECYCLE_LIFETIME],
+                   (unsigned long long) p->health.recycles[ZC_RECYCLE_MEMORY],
+                   (unsigned long long) p->health.give_ups, failed_slots(p));
     ZC__BUF_LIT(b, ",\n    \"last_reload\": ");
     if (p->last_reload.generation) {
         char at[32];
@@ -293,7 +327,8 @@ static const char *state_color(const char *state)
 {
     if (strcmp(state, "ready") == 0)
         return "\033[32m";
-    if (strcmp(state, "backoff") == 0 || strcmp(state, "stopped") == 0)
+    if (strcmp(state, "backoff") == 0 || strcmp(state, "stopped") == 0 ||
+        strcmp(state, "failed") == 0)
         return "\033[31m";
     return "\033[33m";
 }
@@ -319,6 +354,12 @@ static void text_row(struct zc_primary *p, const struct row *r, void *ud)
         snprintf(state, sizeof(state), "backoff %llu.%01llus",
                  (unsigned long long) r->backoff_left_ms / 1000,
                  (unsigned long long) r->backoff_left_ms % 1000 / 100);
+    else if (!r->w && r->s && r->s->state == SLOT_FAILED &&
+             zc__timer_is_active(&r->s->timer)) {
+        span(up, sizeof(up), (double) r->backoff_left_ms / 1000.0);
+        snprintf(state, sizeof(state), "failed, retry %s", up);
+        snprintf(up, sizeof(up), "-");
+    }
     else if (r->role != SERVING)
         snprintf(state, sizeof(state), "%s (%s)", r->state,
                  r->role == REPLACEMENT ? "new" : "retiring");
@@ -334,7 +375,8 @@ static void text_row(struct zc_primary *p, const struct row *r, void *ud)
                    (r->w ? r->w->generation : r->s->generation),
                    t->color ? state_color(r->state) : "", state,
                    t->color ? "\033[0m" : "", up, restarts, fails, cpu, rss,
-                   r->w ? r->w->status : "");
+                   r->w ? r->w->status : r->s && r->s->state == SLOT_FAILED &&
+                   r->s->health.n_why ? r->s->health.why[0] : "");
 }
 
 void zc__status_text(struct zc_primary *p, const char *control, bool color,
@@ -355,6 +397,20 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
         ZC__BUF_LIT(b, "\n");
     }
     zc__buf_printf(b, "control: %s\n", control);
+    if (p->health.misses[0] + p->health.misses[1] + p->health.recycles[0] +
+        p->health.recycles[1] + p->health.give_ups)
+        zc__buf_printf(b, "health: %llu watchdog miss%s, %llu recycle%s "
+                       "(lifetime %llu, memory %llu), %llu give-up%s, %u slot%s "
+                       "failed now\n",
+                       (unsigned long long) (p->health.misses[0] + p->health.misses[1]),
+                       p->health.misses[0] + p->health.misses[1] == 1 ? "" : "es",
+                       (unsigned long long) (p->health.recycles[0] + p->health.recycles[1]),
+                       PLURAL(p->health.recycles[0] + p->health.recycles[1]),
+                       (unsigned long long) p->health.recycles[0],
+                       (unsigned long long) p->health.recycles[1],
+                       (unsigned long long) p->health.give_ups,
+                       PLURAL(p->health.give_ups), failed_slots(p),
+                       PLURAL(failed_slots(p)));
     if (p->last_reload.generation) {
         span(up, sizeof(up), seconds_since(p->last_reload.end_us));
         zc__buf_printf(b, "last reload: generation %llu %s %s ago\n",

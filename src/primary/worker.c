@@ -121,6 +121,12 @@ static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
         w->signalled = true;
         w->kill_at_us = zc__now_us() + NODE_GRACE_MS * 1000ull;
         arm_kill(p, w);
+    } else if (w->state == W_DRAINING && w->health.hung) {
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) still running "
+               "%u ms after the watchdog's signal: killing it with SIGKILL",
+               (unsigned long long) w->id, w->slot_index, (int) w->pid,
+               p->opt.watchdog_grace_ms);
+        zc__worker_signal(w, SIGKILL);
     } else if (w->state == W_DRAINING) {
         zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) still running "
                "%u ms after it was asked to stop: killing it with SIGKILL",
@@ -206,7 +212,7 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
     (void) zc__collect_spawning(p, w, &metrics_fd);  /* logged; not fatal */
     if (metrics_fd >= 0)
         fds[sp.n_fds++] = metrics_fd;
-    sp.listen_pid = zc__env_prepare(p, w, metrics_fd >= 0);
+    sp.listen_pid = zc__env_prepare(p, w, metrics_fd >= 0, &sp.watchdog_pid);
     r = zc__spawn(&sp, &pid);
     (void) close(pair[1]);
     zc__collect_spawned(p, w, metrics_fd);
@@ -284,6 +290,25 @@ void zc__worker_retire(struct zc_primary *p, struct worker *w)
     w->retired = true;
     w->slot = NULL;
     (void) zc__worker_stop(p, w, zc__now_us() + p->opt.shutdown_timeout_ms * 1000ull);
+}
+
+void zc__worker_kill_after(struct zc_primary *p, struct worker *w, int sig,
+                           uint32_t grace_ms)
+{
+    uint64_t now = zc__now_us();
+
+    w->retired = true;
+    w->slot = NULL;
+    zc__timer_stop(&p->loop, &w->ready_deadline);
+    zc__worker_set_state(p, w, W_DRAINING);
+    w->stop_sent = w->signalled = true;
+    w->stop_us = now;
+    w->kill_at_us = now + grace_ms * 1000ull;
+    zc__worker_signal(w, sig);
+    /* A stopped process would keep the signal pending until the grace
+     * ends: continue it, so a core is written now. */
+    zc__worker_signal(w, SIGCONT);
+    arm_kill(p, w);
 }
 
 void zc__worker_stop_acked(struct zc_primary *p, struct worker *w)

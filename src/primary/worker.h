@@ -34,6 +34,10 @@ bool zc__worker_stop(struct zc_primary *p, struct worker *w,
                      uint64_t kill_at_us);
 /* Out of its slot for good: it drains, within shutdown_timeout. */
 void zc__worker_retire(struct zc_primary *p, struct worker *w);
+/* Out of its slot at once, with no drain: sig now (and SIGCONT, so that a
+ * stopped worker takes it), SIGKILL after grace_ms. */
+void zc__worker_kill_after(struct zc_primary *p, struct worker *w, int sig,
+                           uint32_t grace_ms);
 /* It said it is stopping: no stop signal needed. */
 void zc__worker_stop_acked(struct zc_primary *p, struct worker *w);
 /* Reaped: out of the list, onto the dead one until the loop waits. */

@@ -31,6 +31,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "base/parse.h"
+#include "metrics/layout.h"
 
 #define NS "zc:worker"
 #define LINK_QUEUE_MAX (1024 * 1024)
@@ -39,7 +40,7 @@
 #define MAX_EVENTS 32
 #define LINK_READS 16               /* 64 KiB reads per wake-up */
 
-enum source_kind { SRC_LINK, SRC_SIGNAL, SRC_TIMER, SRC_APP };
+enum source_kind { SRC_LINK, SRC_SIGNAL, SRC_TIMER, SRC_WATCHDOG, SRC_APP };
 
 /* Something in the epoll set; epoll's data.ptr points here. */
 struct source {
@@ -62,8 +63,13 @@ struct zc_worker {
     int epfd;
     struct zc__ipc link;        /* fd -1: no link, or it ended */
     uint32_t link_events;       /* what the link is registered for */
-    struct source link_src, sig_src, timer_src;
+    struct source link_src, sig_src, timer_src, wd_src;
     int sigfd, timerfd;
+    /* --watchdog: the cell the primary watches, bumped at every turn of
+     * the loop; wdfd wakes the loop twice a period so an idle worker
+     * pings too. NULL and -1 without a watchdog. */
+    _Atomic uint64_t *ping;
+    int wdfd;
     sigset_t old_mask;          /* restored by zc_worker_free */
     struct zc__handlers handlers;
     struct source **watches;
@@ -400,6 +406,12 @@ static void process(struct zc_worker *w, const struct epoll_event *ev, int n)
         case SRC_TIMER:
             on_drain_timeout(w);
             break;
+        case SRC_WATCHDOG: {
+            uint64_t ticks;
+
+            (void) !read(w->wdfd, &ticks, sizeof(ticks));
+            break;
+        }
         case SRC_APP:
             r = s->fn(s->fd, ev[i].events, s->userdata);
             if (r < 0)
@@ -428,7 +440,13 @@ static void process(struct zc_worker *w, const struct epoll_event *ev, int n)
 static int wait_and_process(struct zc_worker *w, int timeout_ms)
 {
     struct epoll_event ev[MAX_EVENTS];
-    int n = epoll_wait(w->epfd, ev, MAX_EVENTS, timeout_ms);
+    int n;
+
+    /* The watchdog's ping: a store the primary sees, no system call. A
+     * loop that stops turning stops it, which is the point. */
+    if (w->ping)
+        atomic_fetch_add_explicit(w->ping, 1, memory_order_relaxed);
+    n = epoll_wait(w->epfd, ev, MAX_EVENTS, timeout_ms);
 
     if (n == -1)
         return errno == EINTR ? 0 : -errno;
@@ -570,6 +588,37 @@ static int open_link(struct zc_worker *w)
     return zc__ipc_send(&w->link, ZC__MSG_HELLO, "1", 1, NULL, 0, false);
 }
 
+/*
+ * --watchdog, for a worker that shares a region with its primary: the
+ * period comes as systemd gives it (WATCHDOG_USEC, for WATCHDOG_PID), and
+ * a timerfd at half of it keeps an idle loop turning. Without a region
+ * the application may still send WATCHDOG=1 itself (sd_notify).
+ */
+static int watchdog_open(struct zc_worker *w)
+{
+    const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+    unsigned long us, who;
+    struct itimerspec its;
+
+    if (!usec || zc__parse_uint(usec, 1, UINT32_MAX * 1000ul, &us) < 0 ||
+        (pid && (zc__parse_uint(pid, 1, INT32_MAX, &who) < 0 ||
+                 who != (unsigned long) getpid())))
+        return 0;
+    w->ping = zc__metrics_ping_cell();
+    if (!w->ping)
+        return 0;
+    w->wdfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (w->wdfd == -1)
+        return -errno;
+    us /= 2;
+    its.it_value.tv_sec = its.it_interval.tv_sec = (time_t) (us / 1000000);
+    its.it_value.tv_nsec = its.it_interval.tv_nsec = (long) (us % 1000000) * 1000;
+    if (timerfd_settime(w->wdfd, 0, &its, NULL) == -1)
+        return -errno;
+    w->wd_src = (struct source) { .kind = SRC_WATCHDOG, .fd = w->wdfd };
+    return epoll_set(w, EPOLL_CTL_ADD, &w->wd_src, EPOLLIN);
+}
+
 int zc_worker_new(zc_worker **ret, int flags)
 {
     struct zc_worker *w;
@@ -580,7 +629,7 @@ int zc_worker_new(zc_worker **ret, int flags)
     w = calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;
-    w->link.fd = w->sigfd = -1;
+    w->link.fd = w->sigfd = w->wdfd = -1;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (w->epfd == -1 || w->timerfd == -1) {
@@ -593,6 +642,8 @@ int zc_worker_new(zc_worker **ret, int flags)
         r = take_signals(w);
     if (r == 0)
         r = open_link(w);
+    if (r == 0)
+        r = watchdog_open(w);
     if (r < 0)
         goto fail;
     *ret = w;
@@ -619,6 +670,8 @@ void zc_worker_free(zc_worker *w)
     }
     if (w->timerfd >= 0)
         (void) close(w->timerfd);
+    if (w->wdfd >= 0)
+        (void) close(w->wdfd);
     if (w->epfd >= 0)
         (void) close(w->epfd);
     for (size_t i = 0; i < w->n_watches; i++)

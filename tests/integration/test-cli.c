@@ -58,7 +58,8 @@ void test_cli_bad_input(void)
     EXPECT(2, "invalid --ready 'delay:soon'", "--ready", "delay:soon", "/bin/true");
     EXPECT(2, "invalid --respawn 'maybe'", "--respawn", "maybe", "/bin/true");
     EXPECT(2, "invalid --respawn-delay '-5'", "--respawn-delay", "-5", "/bin/true");
-    EXPECT(2, "invalid --shutdown-timeout '2h'", "--shutdown-timeout", "2h", "/bin/true");
+    EXPECT(2, "invalid --shutdown-timeout '2d'", "--shutdown-timeout", "2d", "/bin/true");
+    EXPECT(2, "invalid --shutdown-timeout '25h': must be at most 24 hours", "--shutdown-timeout", "25h", "/bin/true");
     EXPECT(2, "invalid --ready-timeout '0': must be at least 1 ms",
            "--ready-timeout", "0", "/bin/true");
     EXPECT(2, "invalid --ready-timeout 'soon'", "--ready-timeout", "soon", "/bin/true");
@@ -77,7 +78,7 @@ void test_cli_bad_input(void)
     EXPECT(2, "--proxy-protocol needs --sticky", "--proxy-protocol", "-l",
            "127.0.0.1:0", "/bin/true");
     EXPECT(2, "--sticky needs a listen address (-l)", "--sticky", "/bin/true");
-    EXPECT(2, "invalid --sticky-wait '2h'", "--sticky-wait", "2h", "/bin/true");
+    EXPECT(2, "invalid --sticky-wait '2h': must be at most 1 hour", "--sticky-wait", "2h", "/bin/true");
     EXPECT(2, "invalid --sticky-queue '0'", "--sticky-queue", "0", "/bin/true");
     EXPECT(2, "invalid --sticky-queue 'many'", "--sticky-queue", "many", "/bin/true");
     EXPECT(2, "invalid --proxy-timeout '0'", "--proxy-timeout", "0", "/bin/true");

@@ -182,7 +182,7 @@ void test_control_status_backoff_and_reload(void)
                  "[ \"$ZC_WORKER_SLOT\" = 1 ] && [ -e \"$0.crash\" ] && exit 3\n"
                  "exec sleep 60\n");
     p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2", "--ready",
-                 "delay:300", "--respawn-delay", "5s", "--max-respawn-delay",
+                 "delay:300", "--respawn-delay", "5s", "--backoff-jitter", "0", "--max-respawn-delay",
                  "5s", "--", script, NULL);
     /* Slot 1 crashes: its respawn waits 5 s. */
     snprintf(script + strlen(script), 16, ".crash");

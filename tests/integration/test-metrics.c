@@ -105,7 +105,7 @@ void test_metrics_sum_kill_reload(void)
 
     ASSERT(buf);
     p = zt_fleet(3, pids, &port, "-w", "3", "--metrics", "127.0.0.1:0",
-                 "--respawn-delay", "300", "--", zt_self(), "--helper",
+                 "--respawn-delay", "300", "--backoff-jitter", "0", "--", zt_self(), "--helper",
                  "metrics_worker", "1000", "100", NULL);
     mport = metrics_port(p);
     ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);

@@ -33,7 +33,7 @@ void test_backoff_grows_and_resets(void)
     /* Crash 4 times at once, then stay ready 500 ms (longer than the
      * 300 ms reset) before crashing, then crash once more, then stay. */
     static const long want[] = { 100, 200, 400, 400, 100, 200 };
-    struct zt_proc *p = zt_zc("-w", "1", "--respawn-delay", "100",
+    struct zt_proc *p = zt_zc("-w", "1", "--respawn-delay", "100", "--backoff-jitter", "0",
                               "--backoff-factor", "2", "--max-respawn-delay", "400",
                               "--backoff-reset", "300", "--", zt_self(), "--helper",
                               "counter", zt_tmpdir(), "c,c,c,c,s500,c", NULL);
@@ -67,7 +67,7 @@ void test_exit_status_policies(void)
 
     /* Exit 0 is "stopped on purpose": not respawned; when no worker is
      * left the primary exits 0. */
-    p = zt_zc("-w", "2", "--respawn-delay", "0", "--", zt_self(), "--helper",
+    p = zt_zc("-w", "2", "--respawn-delay", "0", "--backoff-jitter", "0", "--", zt_self(), "--helper",
               "ready_then_exit", "0", NULL);
     ASSERT_EQ(zt_exit_code(p, 10000), 0);
     ASSERT_EQ(zt_count(p, "not restarting it (it stopped on purpose)"), 2);
@@ -96,7 +96,7 @@ void test_exit_status_policies(void)
     zt_reap_all(2000);
 
     /* --respawn always: exit 0 comes back too, at the base delay. */
-    p = zt_zc("-w", "1", "--respawn", "always", "--respawn-delay", "10", "--",
+    p = zt_zc("-w", "1", "--respawn", "always", "--respawn-delay", "10", "--backoff-jitter", "0", "--",
               zt_self(), "--helper", "ready_then_exit", "0", NULL);
     for (int i = 0; i < 3; i++) {
         const char *l = zt_wait_line(p, "exited with status 0; restarting in", 5000);
@@ -108,7 +108,7 @@ void test_exit_status_policies(void)
 
 static void expect_exec_failure(const char *command, const char *why)
 {
-    struct zt_proc *p = zt_zc("-w", "1", "--respawn-delay", "50",
+    struct zt_proc *p = zt_zc("-w", "1", "--respawn-delay", "50", "--backoff-jitter", "0",
                               "--max-respawn-delay", "200", "--", command, NULL);
     static const long want[] = { 50, 100, 200, 200 };
     uint64_t t0 = zt_now_ms();
@@ -190,7 +190,7 @@ void test_scale_thousand(void)
     uint64_t t0;
     int n = 0;
 
-    p = zt_zc("-w", "1000", "--ready", "immediate", "--respawn-delay", "0",
+    p = zt_zc("-w", "1000", "--ready", "immediate", "--respawn-delay", "0", "--backoff-jitter", "0",
               "--", zt_self(), "--helper", "never_ready", NULL);
     zt_wait_line(p, "all 1000 workers ready", 30000);
     for (const char *s = p->log; (s = strstr(s, "worker ")) && n < N; s++) {

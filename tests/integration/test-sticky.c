@@ -264,7 +264,7 @@ void test_sticky_kill_waits_and_returns(void)
     unsigned long id1;
 
     p = zt_fleet(3, pids, &port, "--sticky", "-w", "3", "-l", "127.0.0.1:0",
-                 "--sticky-wait", "1000", "--respawn-delay", "200",
+                 "--sticky-wait", "1000", "--respawn-delay", "200", "--backoff-jitter", "0",
                  "--backoff-factor", "10", "--", zt_self(), "--helper",
                  "sticky_worker", NULL);
     for (unsigned s = 0; s < 3; s++) {
@@ -365,7 +365,7 @@ void test_sticky_dead_worker_closes_handed(void)
     char src[32], buf[256];
 
     p = zt_fleet(2, pids, &port, "--sticky", "-w", "2", "-l", "127.0.0.1:0",
-                 "--respawn-delay", "100", "--", zt_self(), "--helper",
+                 "--respawn-delay", "100", "--backoff-jitter", "0", "--", zt_self(), "--helper",
                  "sticky_worker", NULL);
     addr_for_slot(0, 2, 10, src);
     a = ask(src, "127.0.0.1", port);
@@ -690,7 +690,7 @@ void test_sticky_scale_down_rehashes(void)
     char src[32], buf[64];
 
     p = zt_fleet(3, pids, &port, "--sticky", "-w", "3", "-l", "127.0.0.1:0",
-                 "--sticky-wait", "10s", "--respawn-delay", "5000", "--",
+                 "--sticky-wait", "10s", "--respawn-delay", "5000", "--backoff-jitter", "0", "--",
                  zt_self(), "--helper", "sticky_worker", NULL);
     addr_for_slot(2, 3, 10, src);
     ASSERT(kill(pids[2], SIGKILL) == 0);

@@ -17,7 +17,7 @@ static const char *bad_value(const struct zc__opt *r)
     case ZC__OPT_DURATION:
         return "2d";            /* days are not a unit */
     case ZC__OPT_FACTOR:
-        return "0.5";
+        return "2x";
     case ZC__OPT_SIGNAL:
         return "KILL";
     case ZC__OPT_READY:
@@ -35,6 +35,12 @@ static const char *bad_value(const struct zc__opt *r)
         return "relative.sock";
     case ZC__OPT_GROUP:
         return "no-such-group-zc";
+    case ZC__OPT_SIZE:
+        return "12Q";
+    case ZC__OPT_GIVE_UP:
+        return "5";
+    case ZC__OPT_WATCHDOG_ACTION:
+        return "shout";
     default:
         return NULL;
     }

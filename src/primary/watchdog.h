@@ -1,0 +1,19 @@
+/* The workers' watchdog (watchdog.c). */
+#ifndef ZC_WATCHDOG_H
+#define ZC_WATCHDOG_H
+
+#include <sys/types.h>
+
+#include "primary/fleet.h"
+
+/* Starts the periodic look, with --watchdog. */
+void zc__watchdog_start(struct zc_primary *p);
+/* A notify message from worker w: WATCHDOG=1, WATCHDOG=trigger, and
+ * WATCHDOG_USEC= (refused, said once). */
+void zc__watchdog_notify(struct zc_primary *p, struct worker *w,
+                         const char *msg);
+/* A notify message from a pid that is not a worker: a WATCHDOG= in it is
+ * said once, and ignored. */
+void zc__watchdog_stranger(struct zc_primary *p, pid_t pid, const char *msg);
+
+#endif
