@@ -8,6 +8,8 @@
  *                               sticky sessions: the primary accepts and
  *                               hands each client to its slot's worker
  *
+ * GET /burn?us=N spins the CPU for N microseconds first, GET /grow?kb=N
+ * keeps N KiB more memory for good (benches and the recycling demo).
  * Every response names the worker (X-Worker-Slot, X-Worker-Pid,
  * X-Worker-Id, X-Worker-Generation). On SIGTERM, SIGINT or the primary's shutdown message (its
  * link, in its own epoll loop) it drains: stops accepting, answers
@@ -291,6 +293,28 @@ static void burn(const char *path, const char *end)
         ;
 }
 
+/* GET /grow?kb=N keeps N KiB more (at most 64 MiB a request), touched,
+ * for good: a leak on demand, to see --max-memory recycle a worker. */
+static void grow(const char *path, const char *end)
+{
+    static const char prefix[] = "/grow?kb=";
+    static void *kept;          /* a chain of the blocks: kept, not lost */
+    unsigned long kb = 0;
+    char *p;
+
+    if ((size_t) (end - path) <= sizeof(prefix) - 1 ||
+        memcmp(path, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    for (path += sizeof(prefix) - 1; path < end && *path >= '0' && *path <= '9'; path++)
+        if ((kb = kb * 10 + (unsigned long) (*path - '0')) > 65536)
+            kb = 65536;
+    if (kb == 0 || !(p = malloc(kb * 1024)))
+        return;
+    memset(p, 1, kb * 1024);        /* resident, and never freed */
+    memcpy(p, &kept, sizeof(kept));
+    kept = p;
+}
+
 /* Handles one complete request head of n bytes. Returns false when the
  * connection must stop reading (an error response was queued). */
 static bool handle_request(struct conn *c, const char *req, size_t n)
@@ -332,6 +356,7 @@ static bool handle_request(struct conn *c, const char *req, size_t n)
                   : (v && has_token(v, vlen, "keep-alive"));
     c->body_left = clen;
     burn(sp1 + 1, sp2);
+    grow(sp1 + 1, sp2);
     respond(c, 200, "OK", sp1 - req == 4 && strncmp(req, "HEAD", 4) == 0, !keep);
     return true;
 }

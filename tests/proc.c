@@ -396,10 +396,11 @@ struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
     va_start(ap, arg);
     p = start_zc(arg, ap);
     va_end(ap);
-    *port = 0;
+    if (port)
+        *port = 0;
     /* Listeners are logged before "starting N workers". */
     zt_wait_line(p, "zc:primary: starting ", 5000);
-    for (const char *s = p->log; (s = strstr(s, "listening on ")); s++)
+    for (const char *s = p->log; port && (s = strstr(s, "listening on ")); s++)
         if (strncmp(s + 13, "unix:", 5) != 0) {
             *port = zt_parse_port(s);
             break;

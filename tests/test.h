@@ -93,7 +93,7 @@ int zt_wait_exit(struct zt_proc *p, int timeout_ms);
 /* zt_start(zcluster ARGS...), the list ending with NULL. */
 struct zt_proc *zt_zc(const char *arg, ...) __attribute__((sentinel));
 /* Starts zcluster, waits for "all N workers ready", fills pids[slot] and
- * the port of the first TCP listener (0 if none). */
+ * the port of the first TCP listener (0 if none; port may be NULL). */
 struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
     __attribute__((sentinel));
 /* Sends SIGSTOP and waits until /proc says the process is stopped. */

@@ -184,7 +184,7 @@ static void on_notify_message(struct zc_primary *p, pid_t pid, const char *msg)
         zc__watchdog_stranger(p, pid, msg);
         return;
     }
-    zc__watchdog_notify(p, w, msg);
+    zc__watchdog_notify(p, w, pid, msg);
     if (zc__notify_get(msg, "STATUS", w->status, sizeof(w->status)))
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) status: %s",
                (unsigned long long) w->id, w->slot_index, w->status);

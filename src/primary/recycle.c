@@ -126,6 +126,25 @@ static uint64_t find_due(struct zc_primary *p, uint64_t now, bool memory)
     return next;
 }
 
+static bool picked(const uint64_t *pick, unsigned slot)
+{
+    return (pick[slot / 64] >> (slot % 64)) & 1;
+}
+
+/* The due worker that started first, not picked yet: the first due go
+ * first, whatever their replacements' lifetimes say. */
+static struct worker *oldest_due(struct zc_primary *p, const uint64_t *pick)
+{
+    struct worker *best = NULL;
+
+    for (struct worker *w = p->workers; w; w = w->next)
+        if (serving(w) && w->health.limits_set && w->health.recycle_reason >= 0 &&
+            !picked(pick, w->slot_index) &&
+            (!best || w->started_us < best->started_us))
+            best = w;
+    return best;
+}
+
 /* Starts the due ones the rules allow; returns when to look again for
  * them (0: nothing is waiting). */
 static uint64_t start_due(struct zc_primary *p, uint64_t now)
@@ -145,15 +164,17 @@ static uint64_t start_due(struct zc_primary *p, uint64_t now)
     spacing_end = H->recycle_started_us + p->opt.recycle_spacing_ms * 1000ull;
     if (H->recycle_started_us && now < spacing_end)
         return spacing_end;
-    for (struct worker *w = p->workers; w && n < p->opt.recycle_concurrency;
-         w = w->next) {
-        struct health_worker *h = &w->health;
-        zc_event e = { .type = ZC_EVENT_RECYCLE, .worker_id = w->id,
-                       .slot = (int) w->slot_index, .pid = w->pid,
-                       .generation = w->generation };
+    while (n < p->opt.recycle_concurrency) {
+        struct worker *w = oldest_due(p, pick);
+        struct health_worker *h;
+        zc_event e;
 
-        if (!serving(w) || !h->limits_set || h->recycle_reason < 0)
-            continue;
+        if (!w)
+            break;
+        h = &w->health;
+        e = (zc_event) { .type = ZC_EVENT_RECYCLE, .worker_id = w->id,
+                         .slot = (int) w->slot_index, .pid = w->pid,
+                         .generation = w->generation };
         pick[w->slot_index / 64] |= 1ull << (w->slot_index % 64);
         e.status = h->recycle_reason;
         H->recycles[h->recycle_reason]++;

@@ -104,6 +104,9 @@ static void judge(struct zc_primary *p, struct worker *w, uint64_t now)
 
     if (!serving(w))
         return;
+    zc_log(ZC_LOG_TRACE, NS, "watchdog: worker %llu, cell %s, heard %llu ms ago",
+           (unsigned long long) w->id, m ? "shared" : "none",
+           h->heard_us ? (unsigned long long) ((now - h->heard_us) / 1000) : 0ull);
     if (m) {
         uint64_t n = atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) m)->pings,
                                           memory_order_relaxed);
@@ -172,10 +175,17 @@ void zc__watchdog_start(struct zc_primary *p)
            p->opt.watchdog_require ? "readiness" : "their first ping");
 }
 
-void zc__watchdog_notify(struct zc_primary *p, struct worker *w,
+void zc__watchdog_notify(struct zc_primary *p, struct worker *w, pid_t pid,
                          const char *msg)
 {
     char v[32];
+
+    /* Its children may say READY=1 for it (a wrapper's), but a ping is
+     * the worker's own: a child pinging for a hung parent hides it. */
+    if (pid != w->pid) {
+        zc__watchdog_stranger(p, pid, msg);
+        return;
+    }
 
     if (zc__notify_get(msg, "WATCHDOG_USEC", v, sizeof(v)) &&
         !p->health.said_usec) {
@@ -205,6 +215,6 @@ void zc__watchdog_stranger(struct zc_primary *p, pid_t pid, const char *msg)
         return;
     p->health.said_stranger = true;
     zc_log(ZC_LOG_WARN, NS, "WATCHDOG= from pid %d, which is not a worker: "
-           "ignored (only a worker's own pid, its WATCHDOG_PID, pings; said "
-           "once)", (int) pid);
+           "ignored (only a worker's own pid, its WATCHDOG_PID, pings, not "
+           "its children; said once)", (int) pid);
 }

@@ -607,6 +607,9 @@ static int watchdog_open(struct zc_worker *w)
     w->ping = zc__metrics_ping_cell();
     if (!w->ping)
         return 0;
+    /* Watched from now on, not from the first turn of a loop that may
+     * not have started yet. */
+    atomic_fetch_add_explicit(w->ping, 1, memory_order_relaxed);
     w->wdfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (w->wdfd == -1)
         return -errno;
