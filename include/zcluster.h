@@ -639,6 +639,10 @@ ZC_EXPORT int zc_worker_fd(const zc_worker *w);
 /*
  * Does whatever is ready without blocking: reads and dispatches messages,
  * writes queued ones, handles signals, drain deadlines and watched fds.
+ * Each call is also the watchdog's ping (zcluster --watchdog): the fd
+ * above becomes readable twice a period for it, so a loop that calls this
+ * whenever the fd is readable is never taken for hung, and one that stops
+ * turning for a period is (docs/health.md).
  * Returns 0 to carry on, 1 once the drain has finished (the worker should
  * now exit), or -errno.
  */

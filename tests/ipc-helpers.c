@@ -30,7 +30,8 @@ static uint64_t slot0_id;       /* the worker of slot 0, for "slow" */
 /* -- primary side --------------------------------------------------------- */
 
 static const char *const event_names[] = {
-    "spawned", "ready", "exited", "respawn", "reloaded",
+    "spawned", "ready", "exited", "respawn", "reloaded", "watchdog",
+    "recycle", "gave-up",
 };
 
 static long fd_count(void)
@@ -467,6 +468,12 @@ static int worker_main(int argc, char **argv, void *arg)
     zc_worker_ready();
     if (strcmp(mode, "deaf") == 0 || (strcmp(mode, "slow") == 0 && zc_worker_slot() == 0))
         return wait_term();
+    /* health: slot 0's first worker hangs, slot 2's always crash. */
+    if (strcmp(mode, "health") == 0 && zc_worker_slot() == 0 && zc_worker_id() == 1)
+        for (int i = 0; i < 100; i++)
+            usleep(100000);
+    if (strcmp(mode, "health") == 0 && zc_worker_slot() == 2)
+        return 3;
     if (strcmp(mode, "flood") == 0 && zc_worker_slot() == 0)
         r = worker_flood(mode_arg ? strtoul(mode_arg, NULL, 10) : 1000000);
     else {
@@ -503,6 +510,15 @@ int helper_ipc_fleet(int argc, char **argv)
     o.backoff_jitter = 0;       /* the test reads the delay */
     o.shutdown_timeout_ms = 600;
     o.primary_init = primary_init;
+    if (strcmp(mode, "health") == 0) {
+        o.watchdog_ms = 300;
+        o.max_lifetime_ms = 1000;
+        o.recycle_jitter = 0;
+        o.give_up_count = 2;
+        o.give_up_window_ms = 10000;
+        o.failed_retry_ms = 0;
+        o.respawn_delay_ms = 50;
+    }
     if (strcmp(mode, "python") == 0 && mode_arg) {
         command[1] = (char *) mode_arg;
         o.command = command;

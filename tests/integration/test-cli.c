@@ -82,8 +82,52 @@ void test_cli_bad_input(void)
     EXPECT(2, "invalid --sticky-queue '0'", "--sticky-queue", "0", "/bin/true");
     EXPECT(2, "invalid --sticky-queue 'many'", "--sticky-queue", "many", "/bin/true");
     EXPECT(2, "invalid --proxy-timeout '0'", "--proxy-timeout", "0", "/bin/true");
+    /* Worker health */
+    EXPECT(2, "--watchdog 50 ms is shorter than the primary can honour: at "
+           "least 100 ms (0: off)", "--watchdog", "50ms", "/bin/true");
+    EXPECT(2, "invalid --watchdog 'soon'", "--watchdog", "soon", "/bin/true");
+    EXPECT(2, "--watchdog-require and --watchdog-action need --watchdog DUR",
+           "--watchdog-require", "/bin/true");
+    EXPECT(2, "invalid --watchdog-action 'shout': expected kill or log",
+           "--watchdog", "1s", "--watchdog-action", "shout", "/bin/true");
+    EXPECT(2, "invalid --watchdog-signal 'KILL'", "--watchdog-signal", "KILL",
+           "/bin/true");
+    EXPECT(2, "invalid --max-lifetime '800h': must be at most 720 hours",
+           "--max-lifetime", "800h", "/bin/true");
+    EXPECT(2, "invalid --max-memory '12Q': expected a size such as 768M",
+           "--max-memory", "12Q", "/bin/true");
+    EXPECT(2, "invalid --max-memory '-1M'", "--max-memory", "-1M", "/bin/true");
+    EXPECT(2, "invalid --recycle-jitter '1.5': expected a number from 0 to 1",
+           "--recycle-jitter", "1.5", "/bin/true");
+    EXPECT(2, "invalid --backoff-jitter '-0.1'", "--backoff-jitter", "-0.1",
+           "/bin/true");
+    EXPECT(2, "invalid --recycle-concurrency '0'", "--recycle-concurrency", "0",
+           "/bin/true");
+    EXPECT(2, "invalid --give-up '5': expected N/DUR", "--give-up", "5", "/bin/true");
+    EXPECT(2, "invalid --give-up '0/60s'", "--give-up", "0/60s", "/bin/true");
+    EXPECT(2, "invalid --give-up '5/0'", "--give-up", "5/0", "/bin/true");
+    EXPECT(2, "invalid --give-up 'x/1s'", "--give-up", "x/1s", "/bin/true");
+    EXPECT(2, "invalid --give-up '101/1s'", "--give-up", "101/1s", "/bin/true");
+    EXPECT(2, "invalid --give-up '5/1s/'", "--give-up", "5/1s/", "/bin/true");
+    EXPECT(2, "invalid --failed-retry 'later'", "--failed-retry", "later", "/bin/true");
     EXPECT(0, "Usage: zcluster", "--help");
     EXPECT(0, "zcluster " ZC_VERSION, "--version");
+}
+
+/* The health options as people write them are taken. */
+void test_cli_health_options(void)
+{
+    struct zt_proc *p = zt_zc("-w", "1", "--control", "none", "--watchdog", "1h",
+                              "--watchdog-action", "log", "--give-up", "5/60s",
+                              "--max-memory", "768MiB", "--max-lifetime", "2h",
+                              "--recycle-jitter", "0.2", "--backoff-jitter", "0",
+                              "--failed-retry", "0", "--recycle-spacing", "1m",
+                              "/bin/true", NULL);
+
+    ASSERT_EQ(zt_exit_code(p, 5000), 0);
+    ASSERT_CONTAINS(p->log, "watchdog: a worker silent for 3600000 ms is logged");
+    ASSERT_CONTAINS(p->log, "exiting with status 0");
+    zt_proc_free(p);
 }
 
 void test_cli_listen_errors(void)

@@ -405,3 +405,17 @@ void test_ipc_cli_python_worker(void)
     ASSERT_EQ(zt_count(p, "did not answer"), 0);
     zt_proc_free(p);
 }
+
+/* The health events reach zc_primary_on_event: a watchdog miss (slot 0's
+ * first worker hangs), a recycle (a second's lifetime) and a give-up
+ * (slot 2 always crashes). */
+void test_ipc_health_events(void)
+{
+    struct zt_proc *p = ipc_fleet("health", "3", NULL);
+
+    zt_wait_line(p, "test: event gave-up worker", 5000);
+    zt_wait_line(p, "test: event watchdog worker 1 slot 0 status 0", 5000);
+    zt_wait_line(p, "test: event recycle worker", 5000);
+    ASSERT_EQ(zt_count(p, "test: event gave-up"), 1);
+    zt_stop_fleet(p);
+}
