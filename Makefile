@@ -116,10 +116,11 @@ $(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a $(BUILD)/src/base/notl
 # linked like them, so a change to the link cannot break them unseen: CI
 # builds them with every compiler.
 BENCH_PROGS := $(BUILD)/bench/ipc $(BUILD)/bench/metrics \
-               $(BUILD)/bench/pingpong $(BUILD)/bench/respawn
+               $(BUILD)/bench/pingpong $(BUILD)/bench/respawn \
+               $(BUILD)/bench/dispatch
 bench: $(BENCH_PROGS)
 
-$(BUILD)/bench/ipc $(BUILD)/bench/metrics: $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
+$(BUILD)/bench/ipc $(BUILD)/bench/metrics $(BUILD)/bench/dispatch: $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libzcluster.a $(LIBS) $(PROG_LIBS) -lpthread
 

@@ -3,7 +3,8 @@
 #   scripts/deps.sh build    compiler and headers (make, make check, make demo)
 #   scripts/deps.sh clang    clang, for the second compiler CI builds with
 #   scripts/deps.sh ci       clang, valgrind, pkg-config, libFuzzer, node (.ci/run)
-#   scripts/deps.sh bench    wrk, hyperfine, curl, Server::Starter (bench/)
+#   scripts/deps.sh bench    wrk, hyperfine, curl, Server::Starter, Node,
+#                            strace, gunicorn (bench/)
 # As root it installs what is missing (apt-get update once, then install);
 # otherwise it says exactly what to install and fails.
 set -eu
@@ -32,6 +33,9 @@ for task in "${@:-build}"; do
             need /usr/include/stdio.h libc6-dev
             need /usr/include/microhttpd.h libmicrohttpd-dev   # /metrics
             need curl curl      # make check: curl --unix-socket, a real client
+            # make check: workers in Python (the systemd-protocol watchdog,
+            # examples/worker.py)
+            need /usr/bin/python3 python3
             ;;
         clang)
             need clang clang
@@ -55,6 +59,8 @@ for task in "${@:-build}"; do
             need curl curl
             need start_server libserver-starter-perl   # bench/reload.sh
             need node nodejs        # the Node peers of bench/*.sh
+            need strace strace      # bench/health.sh: system calls per ping
+            need /usr/lib/python3/dist-packages/gunicorn/__init__.py gunicorn   # bench/health.sh
             ;;
         *)
             echo "deps.sh: unknown task '$task' (build, clang, ci, bench)" >&2

@@ -84,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = malloc(size + 1), *split;
     unsigned long n;
     uint32_t ms;
+    uint64_t bytes;
     char val[64];
 
     if (!s)
@@ -97,6 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (zc__parse_duration_ms(s, 86400000u, &ms) == 0 && ms > 86400000u)
         abort();
     if (zc__parse_uint(s, 1, 4096, &n) == 0 && (n < 1 || n > 4096))
+        abort();
+    if (zc__parse_size(s, 1ull << 40, &bytes) == 0 && bytes > 1ull << 40)
         abort();
     (void) zc__signal_parse(s);
     (void) zc__log_level_parse(s);

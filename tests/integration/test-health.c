@@ -396,6 +396,21 @@ void test_health_give_up_and_retry(void)
     ASSERT_EQ(metric(mport, "zcluster_slot_state{state=\"failed\"}"), 1);
     ASSERT_EQ(metric(mport, "zcluster_give_ups_total"), 1);
     ASSERT_EQ(zt_count(p, "(slot 1) could not be started"), 0);
+    {
+        /* Status shows it, and why. */
+        char *argv[] = { (char *) zt_zclusterctl(), (char *) "-n", (char *) "shop",
+                         (char *) "status", (char *) "--json", NULL };
+        struct zt_proc *c = zt_start(argv, NULL);
+
+        ASSERT_EQ(zt_exit_code(c, 5000), 0);
+        ASSERT_CONTAINS(c->log, "{\"slot\": 1, \"role\": \"serving\", "
+                        "\"state\": \"failed\", \"worker\": null");
+        ASSERT_CONTAINS(c->log, "\"retry_left_ms\": ");
+        ASSERT_CONTAINS(c->log, "\"last_failures\": [\"worker ");
+        ASSERT_CONTAINS(c->log, "exited with status 3\", \"worker ");
+        ASSERT_CONTAINS(c->log, "\"give_ups\": 1, \"failed_slots\": 1}");
+        zt_proc_free(c);
+    }
     zt_write_file(fixed, "");
     zt_wait_line(p, "slot 1: trying it again", 3000);
     zt_wait_line(p, "(slot 1, pid", 2000);
