@@ -219,7 +219,6 @@ static void spawn_failed(struct zc_primary *p, struct slot *s, const char *what,
                          int r)
 {
     uint64_t delay = zc__respawn_count_crash(p, s);
-
     char why[PATH_MAX + 96];
 
     snprintf(why, sizeof(why), "worker %llu (slot %u) could not be started: "
@@ -254,8 +253,8 @@ void zc__respawn_spawn_slot(struct zc_primary *p, struct slot *s)
 }
 
 /* A slot whose serving worker exited on its own: respawn, or not. */
-void zc__respawn_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
-                             const char *what)
+static void lost(struct zc_primary *p, struct slot *s, bool clean,
+                 const char *what, bool hung)
 {
     uint64_t delay;
 
@@ -284,10 +283,27 @@ void zc__respawn_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
         delay = zc__respawn_count_crash(p, s);
         if (zc__respawn_counts_failure(p, s, what))
             return;
+        /* A hung worker kept its slot out of service for a period or two
+         * already: its first replacement starts at once (it still counts,
+         * so a slot that hangs again backs off). */
+        if (hung && s->crashes == 1)
+            delay = 0;
     }
     zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; restarting in %llu ms "
            "(failure %u in a row)", what, (unsigned long long) delay, s->crashes);
     zc__respawn_schedule(p, s, delay);
+}
+
+void zc__respawn_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
+                             const char *what)
+{
+    lost(p, s, clean, what, false);
+}
+
+void zc__respawn_hung_worker(struct zc_primary *p, struct slot *s,
+                             const char *what)
+{
+    lost(p, s, false, what, true);
 }
 
 /* Everything ended on its own (exit 0 without --respawn always, or

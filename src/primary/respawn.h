@@ -35,6 +35,10 @@ bool zc__respawn_counts_failure(struct zc_primary *p, struct slot *s,
                                 const char *why);
 /* A failed slot's retry, if --failed-retry is set and none is due. */
 void zc__respawn_retry_later(struct zc_primary *p, struct slot *s);
+/* The same for a worker killed as hung (the watchdog): a failure, whose
+ * replacement starts at once the first time in a row. */
+void zc__respawn_hung_worker(struct zc_primary *p, struct slot *s,
+                             const char *what);
 /* Ends the loop when nothing runs and nothing will be restarted. */
 void zc__respawn_check_end(struct zc_primary *p);
 /* Every worker is reaped after a shutdown: the loop may end. */

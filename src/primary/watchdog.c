@@ -13,8 +13,9 @@
  * the primary once a period. A miss is logged with what the worker said
  * last; then --watchdog-signal (ABRT: a core, a stack), SIGKILL after
  * --watchdog-grace, and the slot goes on as if its worker had died: the
- * next one is started without waiting for the hung one to go, and it is a
- * failure for the backoff and --give-up.
+ * next one is started at once, without waiting for the hung one to go
+ * (after the backoff if the slot failed just before), and it is a failure
+ * for the backoff and --give-up.
  *
  * Starvation is not a hang: when our own timer fires late by more than
  * half a period, the host did not schedule us, nor maybe the workers, and
@@ -92,7 +93,7 @@ static void missed(struct zc_primary *p, struct worker *w, uint64_t now,
     zc__worker_kill_after(p, w, p->opt.watchdog_signal, p->opt.watchdog_grace_ms);
     snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) missed its "
              "watchdog", (unsigned long long) w->id, s->index, (int) w->pid);
-    zc__respawn_lost_worker(p, s, false, what);
+    zc__respawn_hung_worker(p, s, what);
     zc__balance_slot_lost(p, s);
 }
 

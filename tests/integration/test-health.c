@@ -111,7 +111,7 @@ void test_health_watchdog_linked_blocks(void)
     ASSERT(sscanf(strstr(line, "(slot "), "(slot %d, pid %d)", &slot, &hung) == 2);
     ASSERT_EQ(slot, 0);
     ASSERT_EQ(hung, pids[0]);
-    wait_log(p, "missed its watchdog; restarting in 50 ms (failure 1 in a row)", 1000);
+    wait_log(p, "missed its watchdog; restarting in 0 ms (failure 1 in a row)", 1000);
     wait_log(p, "it had missed its watchdog and was replaced", 3000);
     ASSERT(zt_wait_gone(hung, 1000));
     snprintf(want, sizeof(want), "worker 3 (slot 0, pid");
@@ -337,7 +337,7 @@ void test_health_recycle_lifetime(void)
             fprintf(stderr, "# recycle %d started %ld ms after the one before\n",
                     i + 1, at[i] - at[i - 1]);
         if (i)
-            ASSERT_GE(at[i] - at[i - 1], 400);
+            ASSERT_GE(at[i] - at[i - 1], 398);     /* log times: to the ms */
     }
     zt_load_stop(l, &res);
     fprintf(stderr, "# %llu requests (a connection each) over 4 recycles, "
