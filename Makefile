@@ -136,12 +136,22 @@ FUZZERS := build-fuzz/fuzz-parsers build-fuzz/fuzz-frames build-fuzz/fuzz-text \
            build-fuzz/fuzz-node
 fuzz: $(FUZZERS)
 
-build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) include/zcluster.h $(LIB_HDRS)
-	@mkdir -p build-fuzz
+# The library is compiled once for all of them (instrumented, not linked
+# with libFuzzer's main), each target only links its own entry point.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -Iinclude -Isrc \
+               -fno-sanitize-recover=all
+FUZZ_OBJS := $(patsubst %.c,build-fuzz/obj/%.o,$(LIB_SRCS))
+.SECONDARY: $(FUZZ_OBJS)
+
+build-fuzz/obj/%.o: %.c include/zcluster.h $(LIB_HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(call say,FUZZCC,$@)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_OBJS)
 	$(call say,FUZZ,$@)
-	$(Q)clang -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -Iinclude -Isrc \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o $@ $< $(LIB_SRCS) -lmicrohttpd
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(FUZZ_OBJS) -lmicrohttpd
 
 # Debian packages the build and the tests need (scripts/deps.sh installs
 # them as root, or says what to install).
