@@ -42,7 +42,10 @@ def on_usr1(signum, frame):
 
 signal.signal(signal.SIGUSR1, on_usr1)
 signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
-notify("READY=1\nSTATUS=pinging every %d us" % (usec // 3))
+# The first ping goes with READY=1: watched from readiness on, whatever
+# happens next.
+first = "WATCHDOG=1\n" if mode == "ping" else ""
+notify("READY=1\n%sSTATUS=pinging every %d us" % (first, usec // 3))
 if mode == "stranger":
     notify("WATCHDOG_USEC=1")
     if os.fork() == 0:
