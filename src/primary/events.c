@@ -34,6 +34,35 @@ void zc__emit(struct zc_primary *p, const zc_event *e)
     zc__emit_why(p, e, NULL);
 }
 
+void zc__announce_if_ready(struct zc_primary *p)
+{
+    unsigned ready = 0, failed = 0;
+
+    if (p->announced_ready)
+        return;
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        const struct slot *s = p->slots[i];
+
+        if (s->w && s->w->state == W_READY)
+            ready++;
+        else if (!s->w && s->state == SLOT_FAILED)
+            failed++;
+        else
+            return;
+    }
+    if (!ready)
+        return;
+    p->announced_ready = true;
+    if (failed)
+        zc_log(ZC_LOG_WARN, NS, "%u of %u workers ready, %u slot%s failed "
+               "(given up on): serving, degraded", ready, p->n_slots, failed,
+               PLURAL(failed));
+    else
+        zc_log(ZC_LOG_INFO, NS, "all %u workers ready", p->n_slots);
+    /* Our own manager (systemd Type=notify) learns we are up. */
+    (void) zc_notify("READY=1");
+}
+
 void zc__notify_status(struct zc_primary *p)
 {
     char text[sizeof(p->sd_status)], msg[sizeof(p->sd_status) + 8];

@@ -10,6 +10,9 @@ void zc__emit(struct zc_primary *p, const zc_event *e);
 /* The same, with the log's words for how a reload or restart ended (the
  * control socket's clients get them). */
 void zc__emit_why(struct zc_primary *p, const zc_event *e, const char *why);
+/* Once, when every slot has a ready worker (or was given up on, with at
+ * least one ready): said in the log, and READY=1 to our manager. */
+void zc__announce_if_ready(struct zc_primary *p);
 /* Tells our manager (systemd's STATUS=) how many workers are ready, when
  * that changed. No-op without NOTIFY_SOCKET. */
 void zc__notify_status(struct zc_primary *p);

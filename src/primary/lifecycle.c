@@ -28,19 +28,6 @@
 
 #define NS ZC__PNS
 
-static void announce_if_all_ready(struct zc_primary *p)
-{
-    if (p->announced_ready)
-        return;
-    for (unsigned i = 0; i < p->n_slots; i++)
-        if (!p->slots[i]->w || p->slots[i]->w->state != W_READY)
-            return;
-    p->announced_ready = true;
-    zc_log(ZC_LOG_INFO, NS, "all %u workers ready", p->n_slots);
-    /* Our own manager (systemd Type=notify) learns we are up. */
-    (void) zc_notify("READY=1");
-}
-
 void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how)
 {
     uint64_t now = zc__now_us();
@@ -65,7 +52,7 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
         zc__least_kick(p);
         zc__balance_steer(p);
     }
-    announce_if_all_ready(p);
+    zc__announce_if_ready(p);
     zc__notify_status(p);
 }
 

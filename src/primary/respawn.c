@@ -151,6 +151,7 @@ static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
            window, retry, serving, PLURAL(serving), whys);
     zc__emit(p, &e);
     zc__respawn_retry_later(p, s);
+    zc__announce_if_ready(p);
     zc__notify_status(p);
     zc__respawn_check_end(p);
 }

@@ -149,6 +149,8 @@ static const char *fleet_state(const struct zc_primary *p)
     if (p->reload.active)
         return p->reload.recycle ? "recycling"
              : p->reload.restart ? "restarting" : "reloading";
+    if (failed_slots(p))
+        return "degraded";
     return p->announced_ready ? "running" : "starting";
 }
 

@@ -385,6 +385,8 @@ void test_health_give_up_and_retry(void)
     ASSERT_CONTAINS(line, "exited with status 3; slot 1 failed 3 times within "
                     "10.0 s: giving up on it, trying it again in 1.5 s; 2 "
                     "workers still serving; before:");
+    wait_log(p, "2 of 3 workers ready, 1 slot failed (given up on): serving, "
+             "degraded", 2000);
     port = zt_parse_port(p->log);
     mport = metrics_port(p);
     for (int i = 0; i < 10; i++) {
@@ -409,6 +411,7 @@ void test_health_give_up_and_retry(void)
         ASSERT_CONTAINS(c->log, "\"last_failures\": [\"worker ");
         ASSERT_CONTAINS(c->log, "exited with status 3\", \"worker ");
         ASSERT_CONTAINS(c->log, "\"give_ups\": 1, \"failed_slots\": 1}");
+        ASSERT_CONTAINS(c->log, "\"state\": \"degraded\"");
         zt_proc_free(c);
     }
     zt_write_file(fixed, "");
