@@ -424,8 +424,9 @@ void test_health_give_up_and_retry(void)
     zt_stop_fleet(p);
 }
 
-/* Without a retry, a restart of the slot (zclusterctl) tries it at once;
- * and when every slot fails with no retry, zcluster exits 1 and says why. */
+/* Without a retry, a restart of the slot (zclusterctl) tries it at once,
+ * and so does a reload; when every slot fails with no retry, zcluster
+ * exits 1 and says why. */
 void test_health_give_up_restart_and_exit(void)
 {
     char fixed[300];
@@ -444,6 +445,18 @@ void test_health_give_up_restart_and_exit(void)
     ASSERT_EQ(zt_exit_code(c, 10000), 0);
     zt_proc_free(c);
     zt_wait_line(p, "restart of slot 1 done", 3000);
+    zt_stop_fleet(p);
+
+    /* A reload, too, tries a failed slot at once. */
+    unlink(fixed);
+    p = zt_zc("-w", "2", "-l", "127.0.0.1:0", "--give-up", "2/10s",
+              "--failed-retry", "0", "--respawn-delay", "20",
+              "--backoff-jitter", "0", "--", script, NULL);
+    zt_wait_line(p, "giving up on it", 5000);
+    zt_write_file(fixed, "");
+    ASSERT(kill(p->pid, SIGHUP) == 0);
+    zt_wait_line(p, "reload to generation 2 done", 5000);
+    ASSERT_CONTAINS(p->log, "(slot 1, pid");
     zt_stop_fleet(p);
 
     p = zt_zc("-w", "2", "--give-up", "2/10s", "--failed-retry", "0",
