@@ -5,9 +5,10 @@
 # client staying on its slot; a worker is killed and its client's next
 # request waits for the respawned worker of the same slot; a rolling
 # reload (zclusterctl reload, step by step and with its outcome) replaces
-# both workers with nobody moving; zclusterctl status lists them; /metrics then
-# shows the requests, the restart and the hand-offs. The fleet keeps
-# running until ^C, which drains it.
+# both workers with nobody moving; a worker made to grow past --max-memory
+# is recycled, new one first; zclusterctl status lists them; /metrics then
+# shows the requests, the restart, the recycle and the hand-offs. The
+# fleet keeps running until ^C, which drains it.
 set -eu
 build=${1:-build}
 addr=${ZC_DEMO_ADDR:-127.0.0.1:8080}
@@ -23,6 +24,7 @@ cat <<MSG
 ==       $build/zclusterctl -n demo status   (every worker: pid, state, CPU, RSS)
 ==       $build/zclusterctl -n demo reload   (rolling reload; exits with its outcome)
 ==       $build/zclusterctl -n demo scale +1 (one worker more)
+==       curl ${url}grow?kb=65536  (64 MiB more: over --max-memory, recycled)
 ==       curl -s $murl   (the fleet's metrics)
 == ^C drains the workers and exits
 MSG
@@ -58,12 +60,25 @@ if command -v curl >/dev/null 2>&1; then
         echo "== zclusterctl -n demo reload: a rolling reload, step by step"
         "$build/zclusterctl" -n demo reload 2>&1 | sed 's/^/==   /'
         for c in 127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4; do who "$c"; done
+        before=$(curl -s --interface 127.0.0.1 -D - -o /dev/null "$url" | tr -d '\r' |
+                 sed -n 's/^X-Worker-Pid: //p')
+        echo "== curl --interface 127.0.0.1 ${url}grow?kb=65536: pid $before keeps 64 MiB more, over --max-memory 48M"
+        curl -s --interface 127.0.0.1 -o /dev/null "${url}grow?kb=65536"
+        i=0
+        while [ $i -lt 60 ] && [ "$(curl -s --interface 127.0.0.1 -D - -o /dev/null "$url" |
+                tr -d '\r' | sed -n 's/^X-Worker-Pid: //p')" = "$before" ]; do
+            i=$((i + 1))
+            sleep 0.1
+        done
+        echo "== recycled (read every 2 s; the new worker first, then pid $before drains):"
+        who 127.0.0.1
         echo "== zclusterctl -n demo status:"
         "$build/zclusterctl" -n demo status | sed 's/^/==   /'
         echo "== $murl (part of it):"
-        curl -s "$murl" | grep -E '^(hello_requests_total|hello_request_duration_seconds_(count|sum)|zcluster_slot_restarts_total|zcluster_reloads_total\{outcome="done"\}|zcluster_workers\{|zcluster_sticky_(handoffs_total|rerouted_total))' |
+        curl -s "$murl" | grep -E '^(hello_requests_total|hello_request_duration_seconds_(count|sum)|zcluster_slot_restarts_total|zcluster_reloads_total\{outcome="done"\}|zcluster_recycles_total|zcluster_workers\{|zcluster_sticky_(handoffs_total|rerouted_total))' |
             sed 's/^/==   /'
     ) &
 fi
 exec "$build/zcluster" --name demo --sticky -w 2 -l "$addr" --metrics "$maddr" \
-    --respawn-delay 250 -- "$build/zcluster-hello" --startup-delay 300
+    --respawn-delay 250 --watchdog 2s --max-memory 48M -- \
+    "$build/zcluster-hello" --startup-delay 300
