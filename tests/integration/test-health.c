@@ -75,9 +75,11 @@ void test_health_watchdog_linked_blocks(void)
     const char *line;
     char want[64];
 
-    p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--watchdog",
-                 PERIOD, "--respawn-delay", "50", "--backoff-jitter", "0", "--",
-                 zt_hello(), NULL);
+    /* reuseport: a shared socket may give every new connection to one
+     * worker, and the test needs one to each. */
+    p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--balance",
+                 "reuseport", "--watchdog", PERIOD, "--respawn-delay", "50",
+                 "--backoff-jitter", "0", "--", zt_hello(), NULL);
     ASSERT_CONTAINS(p->log, "watchdog: a worker silent for 300 ms is killed");
     /* A keep-alive connection to each worker. */
     for (int i = 0; i < 200 && (fds[0] < 0 || fds[1] < 0); i++) {
