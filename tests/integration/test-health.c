@@ -385,8 +385,8 @@ void test_health_give_up_and_retry(void)
               NULL);
     line = zt_wait_line(p, "giving up on it", 5000);
     ASSERT_CONTAINS(line, "exited with status 3; slot 1 failed 3 times within "
-                    "10.0 s: giving up on it, trying it again in 1.5 s; 2 "
-                    "workers still serving; before:");
+                    "10.0 s: giving up on it, trying it again in 1.5 s; ");
+    ASSERT_CONTAINS(line, " still serving; before: worker ");
     wait_log(p, "2 of 3 workers ready, 1 slot failed (given up on): serving, "
              "degraded", 2000);
     port = zt_parse_port(p->log);
@@ -440,8 +440,7 @@ void test_health_give_up_restart_and_exit(void)
     p = zt_zc("-w", "2", "-l", "127.0.0.1:0", "--give-up", "2/10s",
               "--failed-retry", "0", "--respawn-delay", "20",
               "--backoff-jitter", "0", "--", script, NULL);
-    zt_wait_line(p, "not trying it again (--failed-retry 0); 1 worker still "
-                 "serving", 5000);
+    zt_wait_line(p, "not trying it again (--failed-retry 0); ", 5000);
     zt_write_file(fixed, "");
     c = zt_start(argv, NULL);
     ASSERT_EQ(zt_exit_code(c, 10000), 0);
