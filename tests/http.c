@@ -177,6 +177,15 @@ double zt_sample(const char *body, const char *key)
     return NAN;
 }
 
+double zt_metric(int mport, const char *key)
+{
+    static char buf[256 * 1024];
+    const char *body;
+
+    ASSERT_EQ(zt_http_fetch(mport, "/metrics", buf, sizeof(buf), &body), 200);
+    return zt_sample(body, key);
+}
+
 int zt_unix_connect(const char *path)
 {
     int fd = connect_to(0, path);

@@ -475,17 +475,31 @@ void zt_stop_fleet(struct zt_proc *p)
     zt_proc_free(p);
 }
 
-const char *zt_worker_py(void)
+const char *zt_path(const char *rel)
 {
-    static char path[1100];
-    char cwd[1024];
+    static char paths[4][1100];
+    static unsigned next;
+    char *path = paths[next++ % 4], cwd[1024];
 
-    if (access("/usr/bin/python3", X_OK) != 0)
-        zt_skip("python3 is not installed");
     ASSERT(getcwd(cwd, sizeof(cwd)));
-    snprintf(path, sizeof(path), "%s/examples/worker.py", cwd);
+    snprintf(path, sizeof(paths[0]), "%s/%s", cwd, rel);
     ASSERT_EQ(access(path, R_OK), 0);
     return path;
+}
+
+const char *zt_worker_py(void)
+{
+    if (access("/usr/bin/python3", X_OK) != 0)
+        zt_skip("python3 is not installed");
+    return zt_path("examples/worker.py");
+}
+
+int zt_metrics_port(struct zt_proc *p)
+{
+    const char *at = strstr(p->log, "serving http://127.0.0.1:");
+
+    ASSERT(at);
+    return atoi(at + strlen("serving http://127.0.0.1:"));
 }
 
 int zt_count_in(const char *hay, const char *needle)

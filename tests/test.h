@@ -58,6 +58,9 @@ const char *zt_zclusterctl(void);
 /* examples/worker.py, as an absolute path; skips the test without
  * /usr/bin/python3. */
 const char *zt_worker_py(void);
+/* The absolute path of rel, a file of the tree (tests run at its root);
+ * the last four answers stay valid. */
+const char *zt_path(const char *rel);
 /* A fresh private directory for this test (removed by the runner). */
 const char *zt_tmpdir(void);
 
@@ -113,6 +116,8 @@ void zt_proc_free(struct zt_proc *p);
 /* "started" lines look like "worker 3 (slot 1, pid 4121) started": fill
  * the numbers from a line. Returns false if it does not parse. */
 bool zt_parse_worker(const char *line, unsigned long *id, int *slot, pid_t *pid);
+/* The port of p's metrics endpoint, from its "serving http://" line. */
+int zt_metrics_port(struct zt_proc *p);
 /* Port from a "listening on 127.0.0.1:PORT" line. */
 int zt_parse_port(const char *line);
 
@@ -148,6 +153,8 @@ int zt_http_fetch(int port, const char *path, char *buf, size_t size,
 /* The value of the Prometheus sample whose text before the value is key
  * ("name{a=\"b\"}"); NAN if there is none. */
 double zt_sample(const char *body, const char *key);
+/* That value in the /metrics served on 127.0.0.1:mport (NAN if none). */
+double zt_metric(int mport, const char *key);
 /* A keep-alive connection. */
 int zt_http_connect(int port);
 int zt_http_request(int fd, struct zt_resp *r);

@@ -1,5 +1,6 @@
 /* Number and duration parsing: strict, so "10x" or "-1" is an error and
  * never a silent 10 or 4294967295. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -27,16 +28,23 @@ int zc__parse_uint(const char *s, unsigned long min, unsigned long max,
     return 0;
 }
 
-/* Digits with at most one '.': what strtod may read here (it would also
- * take "0x10", "1e3" and "inf"). */
-static bool plain_number(const char *s)
+/* A number of digits with at most one '.', into *v, and where its unit
+ * starts; false for anything else (strtod alone would also take "0x10",
+ * "1e3" and "inf"). */
+static bool read_number(const char *s, double *v, char **end)
 {
+    const char *c = s;
     bool dot = false;
 
-    for (; (*s >= '0' && *s <= '9') || (*s == '.' && !dot); s++)
-        dot |= *s == '.';
-    return !(*s == 'x' || *s == 'X' || *s == 'e' || *s == 'E' ||
-             (*s >= '0' && *s <= '9') || *s == '.');
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    for (; (*c >= '0' && *c <= '9') || (*c == '.' && !dot); c++)
+        dot |= *c == '.';
+    if (*c == 'x' || *c == 'X' || *c == 'e' || *c == 'E' || *c == '.')
+        return false;
+    errno = 0;
+    *v = strtod(s, end);
+    return !errno && __builtin_isfinite(*v);
 }
 
 int zc__parse_duration_ms(const char *s, uint32_t max_ms, uint32_t *ret)
@@ -48,11 +56,7 @@ int zc__parse_duration_ms(const char *s, uint32_t max_ms, uint32_t *ret)
     char *end;
     double v;
 
-    if (!s || *s < '0' || *s > '9' || !plain_number(s))
-        return -EINVAL;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || !__builtin_isfinite(v))
+    if (!read_number(s, &v, &end))
         return -EINVAL;
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strcmp(end, units[i].unit) != 0)
@@ -70,28 +74,21 @@ int zc__parse_size(const char *s, uint64_t max, uint64_t *ret)
 {
     /* Powers of 1024 whichever way they are written, as systemd's
      * MemoryMax= and ps read them: "768M", "768MB" and "768MiB" agree. */
-    static const char *const units[] = { "K", "M", "G", "T" };
-    double v, scale = 1;
+    static const char units[] = "KMGT";
+    const char *unit;
+    double v;
     char *end;
 
-    if (!s || *s < '0' || *s > '9' || !plain_number(s))
-        return -EINVAL;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || !__builtin_isfinite(v))
+    if (!read_number(s, &v, &end))
         return -EINVAL;
     if (*end && strcmp(end, "B") != 0) {
-        size_t i = 0;
-
-        while (i < 4 && (end[0] != units[i][0] && end[0] != units[i][0] + 32))
-            i++;
-        if (i == 4 || (end[1] && strcmp(end + 1, "B") != 0 &&
-                       strcmp(end + 1, "iB") != 0))
+        unit = strchr(units, toupper((unsigned char) *end));
+        if (!unit || !*unit || (end[1] && strcmp(end + 1, "B") != 0 &&
+                                strcmp(end + 1, "iB") != 0))
             return -EINVAL;
-        for (size_t k = 0; k <= i; k++)
-            scale *= 1024;
+        for (const char *u = units; u <= unit; u++)
+            v *= 1024;
     }
-    v *= scale;
     if (v > (double) max)
         return -ERANGE;
     *ret = (uint64_t) (v + 0.5);

@@ -398,10 +398,8 @@ static void readyz(struct zc__endpoint *m, struct zc__http_req *r)
     struct zc_primary *p = m->p;
     struct zc__buf out = { 0 };
 
-    unsigned failed = 0;
+    unsigned failed = zc__status_failed_slots(p);
 
-    for (unsigned i = 0; i < p->n_slots; i++)
-        failed += p->slots[i]->state == SLOT_FAILED && !p->slots[i]->w;
     if (!p->shutting_down && p->n_ready > 0 && failed == 0) {
         zc__http_reply_text(r, 200, TEXT, "ready\n");
         return;

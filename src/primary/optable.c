@@ -153,6 +153,23 @@ static const char *const respawn_names[] = {
     [ZC_RESPAWN_NEVER] = "never",
 };
 
+#define N_NAMES(a) ((int) (sizeof(a) / sizeof((a)[0])))
+
+/* v's index among the n names, or -1. */
+static int name_index(const char *const *names, int n, const char *v)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(v, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* The i-th of n names, "?" out of range (a library caller's field). */
+static const char *nth_name(const char *const *names, int n, int i)
+{
+    return i >= 0 && i < n ? names[i] : "?";
+}
+
 const struct zc__opt *zc__opt_at(size_t i)
 {
     return i < N_ROWS ? &rows[i] : NULL;
@@ -289,11 +306,13 @@ static int set_signal(zc_options *o, const struct zc__opt *r, const char *v,
 
 static int set_ready(zc_options *o, const char *v, char *why, size_t size)
 {
-    for (int i = ZC_READY_AUTO; i < ZC_READY_DELAY; i++)
-        if (strcmp(v, ready_names[i]) == 0) {
-            o->ready = i;
-            return 0;
-        }
+    /* every name but "delay", which takes its time after a colon */
+    int i = name_index(ready_names, ZC_READY_DELAY, v);
+
+    if (i >= 0) {
+        o->ready = i;
+        return 0;
+    }
     if (strncmp(v, "delay:", 6) == 0 &&
         zc__parse_duration_ms(v + 6, DAY_MS, &o->ready_delay_ms) == 0) {
         o->ready = ZC_READY_DELAY;
@@ -305,24 +324,24 @@ static int set_ready(zc_options *o, const char *v, char *why, size_t size)
 
 static int set_respawn(zc_options *o, const char *v, char *why, size_t size)
 {
-    for (int i = ZC_RESPAWN_ON_FAILURE; i <= ZC_RESPAWN_NEVER; i++)
-        if (strcmp(v, respawn_names[i]) == 0) {
-            o->respawn = i;
-            return 0;
-        }
-    return say(why, size, "invalid --respawn '%s': expected on-failure, "
-               "always or never", v);
+    int i = name_index(respawn_names, N_NAMES(respawn_names), v);
+
+    if (i < 0)
+        return say(why, size, "invalid --respawn '%s': expected on-failure, "
+                   "always or never", v);
+    o->respawn = i;
+    return 0;
 }
 
 static int set_balance(zc_options *o, const char *v, char *why, size_t size)
 {
-    for (int i = ZC_BALANCE_SHARED; i <= ZC_BALANCE_STICKY; i++)
-        if (strcmp(v, balance_names[i]) == 0) {
-            o->balance = i;
-            return 0;
-        }
-    return say(why, size, "invalid --balance '%s': expected shared, "
-               "reuseport, least-conn or sticky", v);
+    int i = name_index(balance_names, N_NAMES(balance_names), v);
+
+    if (i < 0)
+        return say(why, size, "invalid --balance '%s': expected shared, "
+                   "reuseport, least-conn or sticky", v);
+    o->balance = i;
+    return 0;
 }
 
 static int set_size(zc_options *o, const struct zc__opt *r, const char *v,
@@ -369,13 +388,13 @@ bad:
 static int set_watchdog_action(zc_options *o, const char *v, char *why,
                                size_t size)
 {
-    for (int i = ZC_WATCHDOG_KILL; i <= ZC_WATCHDOG_LOG; i++)
-        if (strcmp(v, watchdog_action_names[i]) == 0) {
-            o->watchdog_action = i;
-            return 0;
-        }
-    return say(why, size, "invalid --watchdog-action '%s': expected kill or "
-               "log", v);
+    int i = name_index(watchdog_action_names, N_NAMES(watchdog_action_names), v);
+
+    if (i < 0)
+        return say(why, size, "invalid --watchdog-action '%s': expected kill "
+                   "or log", v);
+    o->watchdog_action = i;
+    return 0;
 }
 
 static int set_listen(zc_options *o, const char *v, char *why, size_t size)
@@ -514,16 +533,14 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
     case ZC__OPT_READY:
         if (o->ready == ZC_READY_DELAY)
             return text(buf, size, "delay:%u", o->ready_delay_ms);
-        return text(buf, size, "%s", o->ready >= 0 && o->ready < ZC_READY_DELAY
-                    ? ready_names[o->ready] : "?");
+        return text(buf, size, "%s", nth_name(ready_names, ZC_READY_DELAY,
+                                              o->ready));
     case ZC__OPT_RESPAWN:
-        return text(buf, size, "%s", o->respawn >= 0 &&
-                    o->respawn <= ZC_RESPAWN_NEVER ? respawn_names[o->respawn]
-                                                   : "?");
+        return text(buf, size, "%s", nth_name(respawn_names,
+                                              N_NAMES(respawn_names), o->respawn));
     case ZC__OPT_BALANCE:
-        return text(buf, size, "%s", o->balance >= 0 &&
-                    o->balance <= ZC_BALANCE_STICKY ? balance_names[o->balance]
-                                                    : "?");
+        return text(buf, size, "%s", nth_name(balance_names,
+                                              N_NAMES(balance_names), o->balance));
     case ZC__OPT_FLAG:
         return text(buf, size, "%s", *(const bool *) f ? "on" : "off");
     case ZC__OPT_SIZE:
@@ -533,8 +550,9 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
                                        o->give_up_window_ms)
                                 : text(buf, size, "off");
     case ZC__OPT_WATCHDOG_ACTION:
-        return text(buf, size, "%s", o->watchdog_action == ZC_WATCHDOG_LOG
-                    ? "log" : "kill");
+        return text(buf, size, "%s", nth_name(watchdog_action_names,
+                                              N_NAMES(watchdog_action_names),
+                                              o->watchdog_action));
     case ZC__OPT_LISTEN:
         return o->n_listen ? text(buf, size, "%s", o->listen[0])
                            : text(buf, size, "none");
@@ -558,8 +576,7 @@ int zc_options_check(const zc_options *o, bool has_inherited, char *why,
         o->balance != ZC_BALANCE_SHARED)
         return say(why, why_size, "--sticky and --balance %s contradict each "
                    "other: --sticky is --balance sticky",
-                   o->balance >= 0 && o->balance <= ZC_BALANCE_STICKY
-                   ? balance_names[o->balance] : "?");
+                   nth_name(balance_names, N_NAMES(balance_names), o->balance));
     if (o->proxy_protocol && !o->sticky && o->balance != ZC_BALANCE_STICKY &&
         o->balance != ZC_BALANCE_LEAST_CONN)
         return say(why, why_size, "--proxy-protocol needs --sticky or "

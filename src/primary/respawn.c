@@ -121,7 +121,6 @@ static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
 {
     struct health_slot *h = &s->health;
     char window[32], retry[64], whys[3 * 170] = "";
-    unsigned serving = 0;
     zc_event e = { .type = ZC_EVENT_GAVE_UP, .worker_id = s->last_id,
                    .slot = (int) s->index, .pid = -1,
                    .generation = s->generation,
@@ -132,8 +131,6 @@ static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
     h->n_fails = 0;             /* a retry starts a fresh window */
     p->health.give_ups++;
     p->any_failed = true;
-    for (unsigned i = 0; i < p->n_slots; i++)
-        serving += p->slots[i]->w && p->slots[i]->w->state == W_READY;
     for (unsigned i = 1; i < h->n_why; i++)
         snprintf(whys + strlen(whys), sizeof(whys) - strlen(whys), "; before: %s",
                  h->why[i]);
@@ -148,7 +145,7 @@ static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
     }
     zc_log(ZC_LOG_ERROR, NS, "%s; slot %u failed %u times within %s: giving up "
            "on it, %s; %u worker%s still serving%s", h->why[0], s->index, recent,
-           window, retry, serving, PLURAL(serving), whys);
+           window, retry, p->n_ready, PLURAL(p->n_ready), whys);
     zc__emit(p, &e);
     zc__respawn_retry_later(p, s);
     zc__announce_if_ready(p);

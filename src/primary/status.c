@@ -133,7 +133,7 @@ static void each_row(struct zc_primary *p, row_fn fn, void *ud)
         (void) close(proc);
 }
 
-static unsigned failed_slots(const struct zc_primary *p)
+unsigned zc__status_failed_slots(const struct zc_primary *p)
 {
     unsigned n = 0;
 
@@ -149,7 +149,7 @@ static const char *fleet_state(const struct zc_primary *p)
     if (p->reload.active)
         return p->reload.recycle ? "recycling"
              : p->reload.restart ? "restarting" : "reloading";
-    if (failed_slots(p))
+    if (zc__status_failed_slots(p))
         return "degraded";
     return p->announced_ready ? "running" : "starting";
 }
@@ -271,7 +271,8 @@ void zc__status_json(struct zc_primary *p, const char *control,
                    (unsigned long long) p->health.misses[ZC_WATCHDOG_LOG],
                    (unsigned long long) p->health.recycles[ZC_RECYCLE_LIFETIME],
                    (unsigned long long) p->health.recycles[ZC_RECYCLE_MEMORY],
-                   (unsigned long long) p->health.give_ups, failed_slots(p));
+                   (unsigned long long) p->health.give_ups,
+                   zc__status_failed_slots(p));
     ZC__BUF_LIT(b, ",\n    \"last_reload\": ");
     if (p->last_reload.generation) {
         char at[32];
@@ -381,6 +382,26 @@ static void text_row(struct zc_primary *p, const struct row *r, void *ud)
                    r->s->health.n_why ? r->s->health.why[0] : "");
 }
 
+/* "health: ..." in the table's head, once anything has happened. */
+static void health_line(const struct zc_primary *p, struct zc__buf *b)
+{
+    const struct health_fleet *h = &p->health;
+    uint64_t misses = h->misses[0] + h->misses[1];
+    uint64_t recycles = h->recycles[0] + h->recycles[1];
+    unsigned failed = zc__status_failed_slots(p);
+
+    if (!misses && !recycles && !h->give_ups)
+        return;
+    zc__buf_printf(b, "health: %llu watchdog miss%s, %llu recycle%s (lifetime "
+                   "%llu, memory %llu), %llu give-up%s, %u slot%s failed now\n",
+                   (unsigned long long) misses, misses == 1 ? "" : "es",
+                   (unsigned long long) recycles, PLURAL(recycles),
+                   (unsigned long long) h->recycles[ZC_RECYCLE_LIFETIME],
+                   (unsigned long long) h->recycles[ZC_RECYCLE_MEMORY],
+                   (unsigned long long) h->give_ups, PLURAL(h->give_ups),
+                   failed, PLURAL(failed));
+}
+
 void zc__status_text(struct zc_primary *p, const char *control, bool color,
                      struct zc__buf *b)
 {
@@ -399,20 +420,7 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
         ZC__BUF_LIT(b, "\n");
     }
     zc__buf_printf(b, "control: %s\n", control);
-    if (p->health.misses[0] + p->health.misses[1] + p->health.recycles[0] +
-        p->health.recycles[1] + p->health.give_ups)
-        zc__buf_printf(b, "health: %llu watchdog miss%s, %llu recycle%s "
-                       "(lifetime %llu, memory %llu), %llu give-up%s, %u slot%s "
-                       "failed now\n",
-                       (unsigned long long) (p->health.misses[0] + p->health.misses[1]),
-                       p->health.misses[0] + p->health.misses[1] == 1 ? "" : "es",
-                       (unsigned long long) (p->health.recycles[0] + p->health.recycles[1]),
-                       PLURAL(p->health.recycles[0] + p->health.recycles[1]),
-                       (unsigned long long) p->health.recycles[0],
-                       (unsigned long long) p->health.recycles[1],
-                       (unsigned long long) p->health.give_ups,
-                       PLURAL(p->health.give_ups), failed_slots(p),
-                       PLURAL(failed_slots(p)));
+    health_line(p, b);
     if (p->last_reload.generation) {
         span(up, sizeof(up), seconds_since(p->last_reload.end_us));
         zc__buf_printf(b, "last reload: generation %llu %s %s ago\n",

@@ -14,6 +14,8 @@ void zc__status_json(struct zc_primary *p, const char *control,
 void zc__status_text(struct zc_primary *p, const char *control, bool color,
                      struct zc__buf *b);
 
+/* Slots given up on (--give-up) and not tried again yet. */
+unsigned zc__status_failed_slots(const struct zc_primary *p);
 /* "ready", "starting", "draining" (its worker's), "backoff", "failed",
  * "stopped", "empty". */
 const char *zc__status_slot_state(const struct slot *s);

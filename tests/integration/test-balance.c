@@ -2,6 +2,7 @@
  * nothing lost when a worker dies or the fleet is scaled; --balance
  * least-conn: even open counts, closes seen, backpressure. */
 #include <dirent.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,26 +39,6 @@ static int sockets_of(pid_t pid)
     return n;
 }
 
-static int metrics_port(struct zt_proc *p)
-{
-    const char *at = strstr(p->log, "serving http://127.0.0.1:");
-
-    ASSERT(at);
-    return atoi(at + strlen("serving http://127.0.0.1:"));
-}
-
-/* A sample's value from /metrics (key: name, labels and a space), -1 if
- * absent. */
-static long metric_of(int mport, const char *key)
-{
-    static char buf[65536];
-    const char *body, *at;
-
-    ASSERT_EQ(zt_http_fetch(mport, "/metrics", buf, sizeof(buf), &body), 200);
-    at = strstr(body, key);
-    return at ? atol(at + strlen(key)) : -1;
-}
-
 /* n requests, each on a new connection: every one answered 200, within
  * limit_ms in all; returns how many each slot answered. */
 static void requests(int port, int n, int *per_slot, int slots,
@@ -74,22 +55,13 @@ static void requests(int port, int n, int *per_slot, int slots,
     ASSERT_LE(zt_now_ms() - start, limit_ms);
 }
 
-/* 200 keep-alive connections, opened one by one, over 4 slots: as root
- * the eBPF program goes round the ready slots, 50 each; a shared socket
- * gives most of them to one worker. */
-void test_balance_reuseport_spread(void)
+/* 200 keep-alive connections opened one by one, all before the first
+ * request, over 4 slots: how many each slot answered. */
+static void keepalive_spread(int port, int *per_slot)
 {
-    int fds[200], per_slot[4] = { 0 }, port;
-    pid_t pids[4];
-    struct zt_proc *p;
     struct zt_resp r;
+    int fds[200];
 
-    if (geteuid() != 0)
-        zt_skip("round-robin steering needs CAP_BPF (root)");
-    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
-                 "reuseport", "--metrics", "127.0.0.1:0", "--", zt_hello(), NULL);
-    ASSERT_CONTAINS(p->log, "a SO_REUSEPORT group of 4 sockets");
-    ASSERT(!strstr(p->log, "not round-robin"));
     for (int i = 0; i < 200; i++)
         ASSERT((fds[i] = zt_http_connect(port)) >= 0);
     for (int i = 0; i < 200; i++) {
@@ -98,11 +70,29 @@ void test_balance_reuseport_spread(void)
         per_slot[r.slot]++;
         close(fds[i]);
     }
+}
+
+/* 200 keep-alive connections, opened one by one, over 4 slots: as root
+ * the eBPF program goes round the ready slots, 50 each; a shared socket
+ * gives most of them to one worker. */
+void test_balance_reuseport_spread(void)
+{
+    int per_slot[4] = { 0 }, port;
+    pid_t pids[4];
+    struct zt_proc *p;
+
+    if (geteuid() != 0)
+        zt_skip("round-robin steering needs CAP_BPF (root)");
+    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
+                 "reuseport", "--metrics", "127.0.0.1:0", "--", zt_hello(), NULL);
+    ASSERT_CONTAINS(p->log, "a SO_REUSEPORT group of 4 sockets");
+    ASSERT(!strstr(p->log, "not round-robin"));
+    keepalive_spread(port, per_slot);
     fprintf(stderr, "# 200 keep-alive connections: %d %d %d %d per slot\n",
             per_slot[0], per_slot[1], per_slot[2], per_slot[3]);
     for (int k = 0; k < 4; k++)
         ASSERT_EQ(per_slot[k], 50);
-    ASSERT_EQ(metric_of(metrics_port(p), "zcluster_balance_round_robin "), 1);
+    ASSERT_EQ(zt_metric(zt_metrics_port(p), "zcluster_balance_round_robin"), 1);
     zt_stop_fleet(p);
 }
 
@@ -116,9 +106,8 @@ void test_balance_reuseport_unprivileged(void)
                      (char *) "-l", (char *) "127.0.0.1:0", (char *) "--balance",
                      (char *) "reuseport", (char *) "--control", (char *) "none",
                      (char *) "--", (char *) zt_hello(), NULL };
-    int fds[200], per_slot[4] = { 0 }, port;
+    int per_slot[4] = { 0 }, port;
     struct zt_proc *p;
-    struct zt_resp r;
 
     if (access("/usr/bin/setpriv", X_OK) != 0 || geteuid() != 0)
         zt_skip("needs root and setpriv (util-linux)");
@@ -127,14 +116,7 @@ void test_balance_reuseport_unprivileged(void)
     ASSERT_CONTAINS(p->log, "at random, not round-robin: that needs an eBPF "
                     "program, which takes CAP_BPF (root)");
     port = zt_parse_port(p->log);
-    for (int i = 0; i < 200; i++)
-        ASSERT((fds[i] = zt_http_connect(port)) >= 0);
-    for (int i = 0; i < 200; i++) {
-        ASSERT_EQ(zt_http_request(fds[i], &r), 200);
-        ASSERT(r.slot >= 0 && r.slot < 4);
-        per_slot[r.slot]++;
-        close(fds[i]);
-    }
+    keepalive_spread(port, per_slot);
     fprintf(stderr, "# at random: %d %d %d %d per slot\n",
             per_slot[0], per_slot[1], per_slot[2], per_slot[3]);
     for (int k = 0; k < 4; k++)
@@ -272,9 +254,11 @@ void test_balance_crashing_slot(void)
 static long open_of(int mport, int slot)
 {
     char key[64];
+    double v;
 
-    snprintf(key, sizeof(key), "zcluster_slot_connections_open{slot=\"%d\"} ", slot);
-    return metric_of(mport, key);
+    snprintf(key, sizeof(key), "zcluster_slot_connections_open{slot=\"%d\"}", slot);
+    v = zt_metric(mport, key);
+    return isnan(v) ? -1 : (long) v;
 }
 
 /* A keep-alive connection that has had its first answer: its slot. */
@@ -301,7 +285,7 @@ void test_least_conn_even(void)
     p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
                  "least-conn", "--metrics", "127.0.0.1:0", "--",
                  zt_hello(), NULL);
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     for (int i = 0; i < 100; i++) {
         slot_of[i] = open_one(port, &fds[i]);
         ASSERT(slot_of[i] >= 0 && slot_of[i] < 4);

@@ -22,14 +22,9 @@
 
 static const char *py_worker(void)
 {
-    static char path[1100];
-    char cwd[1024];
-
     if (access("/usr/bin/python3", X_OK) != 0)
         zt_skip("python3 is not installed");
-    ASSERT(getcwd(cwd, sizeof(cwd)));
-    snprintf(path, sizeof(path), "%s/tests/data/watchdog-worker.py", cwd);
-    return path;
+    return zt_path("tests/data/watchdog-worker.py");
 }
 
 /* Waits until needle is anywhere in p's log (order-free, unlike
@@ -42,23 +37,6 @@ static void wait_log(struct zt_proc *p, const char *needle, int timeout_ms)
         ASSERT(zt_now_ms() < end);
         zt_pump(p, 20);
     }
-}
-
-static int metrics_port(struct zt_proc *p)
-{
-    const char *at = strstr(p->log, "serving http://127.0.0.1:");
-
-    ASSERT(at);
-    return atoi(at + strlen("serving http://127.0.0.1:"));
-}
-
-static double metric(int mport, const char *key)
-{
-    static char buf[65536];
-    const char *body;
-
-    ASSERT_EQ(zt_http_fetch(mport, "/metrics", buf, sizeof(buf), &body), 200);
-    return zt_sample(body, key);
 }
 
 /* A linked worker whose loop blocks (zcluster-hello spinning a second on
@@ -211,14 +189,14 @@ void test_health_watchdog_log_only(void)
     p = zt_fleet(2, pids, NULL, "-w", "2", "-l", "127.0.0.1:0", "--watchdog",
                  "200ms", "--watchdog-action", "log", "--metrics", "127.0.0.1:0",
                  "--", zt_hello(), NULL);
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     zt_stop(pids[0]);
     zt_wait_line(p, "--watchdog-action log: leaving it running", 2000);
     ASSERT(!zt_try_line(p, "missed its watchdog", 800));   /* once */
     ASSERT(zt_alive(pids[0]));
     zt_wait_state(pids[0], 'T');
-    ASSERT_EQ(metric(mport, "zcluster_watchdog_misses_total{action=\"log\"}"), 1);
-    ASSERT_EQ(metric(mport, "zcluster_watchdog_misses_total{action=\"kill\"}"), 0);
+    ASSERT_EQ(zt_metric(mport, "zcluster_watchdog_misses_total{action=\"log\"}"), 1);
+    ASSERT_EQ(zt_metric(mport, "zcluster_watchdog_misses_total{action=\"kill\"}"), 0);
     ASSERT(kill(pids[0], SIGCONT) == 0);
     zt_wait_line(p, "pinged its watchdog again", 2000);
     ASSERT(zt_alive(pids[0]) && zt_alive(pids[1]));
@@ -288,7 +266,7 @@ void test_health_recycle_memory(void)
     p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--max-memory",
                  "100M", "--recycle-jitter", "0", "--metrics", "127.0.0.1:0",
                  "--", zt_hello(), NULL);
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     l = zt_load_start(port, 8, true);
     /* 128 MiB more on whichever worker takes the connection. */
     fd = zt_http_connect(port);
@@ -309,7 +287,7 @@ void test_health_recycle_memory(void)
             (unsigned long long) res.ok, (unsigned long long) res.failed);
     ASSERT_EQ(res.failed, 0);
     ASSERT_GE(res.ok, 100);
-    ASSERT_EQ(metric(mport, "zcluster_recycles_total{reason=\"memory\"}"), 1);
+    ASSERT_EQ(zt_metric(mport, "zcluster_recycles_total{reason=\"memory\"}"), 1);
     ASSERT_EQ(zt_count(p, "in a row"), 0);
     zt_stop_fleet(p);
 }
@@ -390,15 +368,15 @@ void test_health_give_up_and_retry(void)
     wait_log(p, "2 of 3 workers ready, 1 slot failed (given up on): serving, "
              "degraded", 2000);
     port = zt_parse_port(p->log);
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     for (int i = 0; i < 10; i++) {
         ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
         ASSERT(r.slot != 1);
     }
     ASSERT_EQ(zt_http_fetch(mport, "/readyz", buf, sizeof(buf), &body), 200);
     ASSERT_CONTAINS(body, "ready, degraded: 1 of 3 slots failed");
-    ASSERT_EQ(metric(mport, "zcluster_slot_state{state=\"failed\"}"), 1);
-    ASSERT_EQ(metric(mport, "zcluster_give_ups_total"), 1);
+    ASSERT_EQ(zt_metric(mport, "zcluster_slot_state{state=\"failed\"}"), 1);
+    ASSERT_EQ(zt_metric(mport, "zcluster_give_ups_total"), 1);
     ASSERT_EQ(zt_count(p, "(slot 1) could not be started"), 0);
     {
         /* Status shows it, and why. */
@@ -422,7 +400,7 @@ void test_health_give_up_and_retry(void)
     zt_wait_line(p, "ready in", 3000);
     ASSERT_EQ(zt_http_fetch(mport, "/readyz", buf, sizeof(buf), &body), 200);
     ASSERT_STREQ(body, "ready\n");
-    ASSERT_EQ(metric(mport, "zcluster_slot_state{state=\"ready\"}"), 3);
+    ASSERT_EQ(zt_metric(mport, "zcluster_slot_state{state=\"ready\"}"), 3);
     zt_stop_fleet(p);
 }
 

@@ -15,15 +15,6 @@
 
 #define BODY_MAX (4 << 20)
 
-/* The endpoint's port, from its start-up line. */
-static int metrics_port(struct zt_proc *p)
-{
-    const char *at = strstr(p->log, "serving http://127.0.0.1:");
-
-    ASSERT(at);
-    return atoi(at + strlen("serving http://127.0.0.1:"));
-}
-
 static int dial(int port)
 {
     int fd = zt_http_connect(port);
@@ -107,7 +98,7 @@ void test_metrics_sum_kill_reload(void)
     p = zt_fleet(3, pids, &port, "-w", "3", "--metrics", "127.0.0.1:0",
                  "--respawn-delay", "300", "--backoff-jitter", "0", "--", zt_self(), "--helper",
                  "metrics_worker", "1000", "100", NULL);
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
     ASSERT_CONTAINS(buf, "Content-Type: text/plain; version=0.0.4");
     ASSERT_VALUE(body, "events_total{kind=\"a\"}", 3000);
@@ -206,7 +197,7 @@ void test_metrics_text_workers(void)
     const char *body;
     pid_t pids[2];
     struct zt_proc *p = python_fleet(NULL, pids);
-    int mport = metrics_port(p);
+    int mport = zt_metrics_port(p);
     uint64_t t0;
 
     for (int k = 1; k <= 3; k++) {
@@ -232,7 +223,7 @@ void test_metrics_text_workers(void)
     /* Workers that never answer: the scrape waits --metrics-wait, then
      * shows their last snapshot (the one sent at start). */
     p = python_fleet("WORKER_PY_DEAF_METRICS=1", pids);
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     for (int k = 0; k < 2; k++) {
         t0 = zt_now_ms();
         ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
@@ -265,7 +256,7 @@ void test_metrics_http_bad_requests(void)
     p = zt_fleet(1, pids, &port, "-w", "1", "--metrics", "127.0.0.1:0",
                  "--metrics-timeout", "600", "--", zt_self(), "--helper",
                  "metrics_worker", "1", NULL);
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     ASSERT_EQ(get(mport, "/nope", buf, BODY_MAX, &body), 404);
     ASSERT_EQ(get(mport, "/healthz", buf, BODY_MAX, &body), 200);
     ASSERT_STREQ(body, "ok\n");
@@ -344,7 +335,7 @@ void test_metrics_readyz(void)
     int port, mport;
 
     zt_wait_line(p, "started", 5000);
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     ASSERT_EQ(get(mport, "/readyz", buf, sizeof(buf), &body), 503);
     ASSERT_CONTAINS(body, "not ready: no worker is ready yet (1 running)");
     ASSERT_EQ(get(mport, "/healthz", buf, sizeof(buf), &body), 200);
@@ -352,7 +343,7 @@ void test_metrics_readyz(void)
 
     p = zt_fleet(1, pids, &port, "-w", "1", "--metrics", "127.0.0.1:0", "--",
                  zt_self(), "--helper", "metrics_worker", "1", NULL);
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     ASSERT_EQ(get(mport, "/readyz", buf, sizeof(buf), &body), 200);
     ASSERT_STREQ(body, "ready\n");
     zt_stop_fleet(p);
@@ -375,7 +366,7 @@ void test_endpoint_room_for_probe(void)
                                  "127.0.0.1:0", "--metrics", "127.0.0.1:0",
                                  "--", zt_hello(), NULL);
 
-    mport = metrics_port(p);
+    mport = zt_metrics_port(p);
     for (int i = 0; i < IDLE; i++)
         idle[i] = zt_http_connect(mport);
     drip = zt_http_connect(mport);

@@ -19,14 +19,9 @@
 
 static const char *app(void)
 {
-    static char path[1100];
-    char cwd[1024];
-
     if (access("/usr/bin/node", X_OK) != 0)
         zt_skip("node is not installed (apt-get install nodejs)");
-    ASSERT(getcwd(cwd, sizeof(cwd)));
-    snprintf(path, sizeof(path), "%s/tests/data/node-cluster-app.js", cwd);
-    return path;
+    return zt_path("tests/data/node-cluster-app.js");
 }
 
 /* A free port for the app (it listens where PORT says). */
@@ -280,15 +275,7 @@ void test_node_zero_server_messages(void)
     }
     /* Prometheus text from each (prom-client's register.metrics() would
      * do), summed over the fleet. */
-    {
-        const char *at = strstr(p->log, "serving http://127.0.0.1:"), *body;
-        static char buf[65536];
-
-        ASSERT(at);
-        ASSERT_EQ(zt_http_fetch(atoi(at + strlen("serving http://127.0.0.1:")),
-                                "/metrics", buf, sizeof(buf), &body), 200);
-        ASSERT_CONTAINS(body, "\nnode_app_requests_total 14\n");
-    }
+    ASSERT_EQ(zt_metric(zt_metrics_port(p), "node_app_requests_total"), 14);
     ASSERT(kill(p->pid, SIGTERM) == 0);
     ASSERT_EQ(zt_exit_code(p, 10000), 0);
     ASSERT_GE(zt_count(p, "got shutdown {\"timeout\":3000}"), 1);
@@ -296,15 +283,10 @@ void test_node_zero_server_messages(void)
     zt_reap_all(3000);
 }
 
-static char *sticky_app(void)
+static const char *sticky_app(void)
 {
-    static char path[1100];
-    char cwd[1024];
-
     (void) app();
-    ASSERT(getcwd(cwd, sizeof(cwd)));
-    snprintf(path, sizeof(path), "%s/tests/data/node-sticky-app.js", cwd);
-    return path;
+    return zt_path("tests/data/node-sticky-app.js");
 }
 
 /* Who answers a client at src (curl --interface): its pid. */
@@ -411,13 +393,12 @@ void test_node_listener_reuseport(void)
  * queryServer is refused with EAGAIN and a log line; nothing piles up. */
 void test_node_ack_never_comes(void)
 {
-    char script[1100], cwd[1024];
+    const char *script;
     struct zt_proc *p;
 
     if (access("/usr/bin/python3", X_OK) != 0)
         zt_skip("python3 is not installed");
-    ASSERT(getcwd(cwd, sizeof(cwd)));
-    snprintf(script, sizeof(script), "%s/tests/data/node-no-ack.py", cwd);
+    script = zt_path("tests/data/node-no-ack.py");
     p = zt_zc("--node", "-n", "noack", "-w", "1", "--shutdown-timeout", "1s",
               "--", "/usr/bin/python3",
               script, NULL);
