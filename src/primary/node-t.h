@@ -18,13 +18,24 @@ struct node_out {
     char data[];
 };
 
+/* A queryServer waiting for the socket before it to be acknowledged. */
+struct node_query {
+    struct node_query *next;
+    struct zc__node_msg m;
+};
+
 struct node_worker {
     struct zc__node_lines lines;    /* what its channel sent, cut in lines */
     struct node_out *out, *out_tail;    /* lines not yet written, in order */
     size_t out_bytes;
     long long seq;                  /* of the next message we send */
     bool online;                    /* it said "online" */
-    bool handle_out;                /* a handle sent and not acknowledged */
+    /* Handles (sockets) queued for it and acknowledged by it, counted:
+     * acknowledgements come in the order the handles went. */
+    unsigned long long handles, acked;
+    unsigned long long query_handle;    /* the last queryServer's handle */
+    struct node_query *queries, *queries_tail;  /* waiting, in order */
+    unsigned n_queries;
     bool disconnected;              /* we sent "disconnect" */
     unsigned bad_lines;             /* lines we could not read, said once */
     bool cut;                       /* we closed its channel: its exit 0,

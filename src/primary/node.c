@@ -115,6 +115,8 @@ static int queue_line(struct worker *w, const char *line, size_t len, int fd,
     o->fd = fd;
     o->own_fd = own_fd;
     memcpy(o->data, line, len);
+    if (fd >= 0)
+        w->node.handles++;
     if (w->node.out_tail)
         w->node.out_tail->next = o;
     else
@@ -156,9 +158,19 @@ bool zc__node_pending(const struct worker *w)
     return w->node.out != NULL;
 }
 
+/* The socket that answers a queryServer. Its key names it to the
+ * worker, which keeps its servers' handles by key (Node's primary says
+ * address:port:type:fd:index; any text unique to the socket will do). */
+struct server {
+    int fd;
+    bool fresh;                     /* bound for this request */
+    char text[ZC__ADDR_TEXT_MAX];
+    char key[32];
+};
+
 /* A -l listener on that port takes the request, else a socket of ours. */
 static int listener_for(struct zc_primary *p, struct worker *w,
-                        const struct zc__node_msg *m, char *text, size_t size)
+                        const struct zc__node_msg *m, struct server *sv)
 {
     for (size_t i = 0; i < p->n_listeners; i++) {
         const struct listener *ln = &p->listeners[i];
@@ -166,7 +178,8 @@ static int listener_for(struct zc_primary *p, struct worker *w,
 
         if (m->address_type != -1 && colon && m->port > 0 &&
             atoll(colon + 1) == m->port) {
-            snprintf(text, size, "%s", ln->text);
+            snprintf(sv->text, sizeof(sv->text), "%s", ln->text);
+            snprintf(sv->key, sizeof(sv->key), "zc-l%zu", i);
             return zc__balance_fd(ln, w->slot_index);
         }
     }
@@ -189,11 +202,10 @@ static int address_of(const struct zc__node_msg *m, char *out, size_t size)
     return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* The socket for a queryServer: 0 with *fd, or -errno (told to the
- * worker as Node's negative errno). */
+/* The socket for a queryServer: 0 with sv filled, or -errno (told to
+ * the worker as Node's negative errno). */
 static int server_for(struct zc_primary *p, struct worker *w,
-                      const struct zc__node_msg *m, int *fd, char *text,
-                      size_t size)
+                      const struct zc__node_msg *m, struct server *sv)
 {
     char want[160], addr[sizeof(m->address) + 16];
     struct zc__node *t;
@@ -202,9 +214,9 @@ static int server_for(struct zc_primary *p, struct worker *w,
 
     if (m->udp || m->has_fd)
         return -ENOTSUP;
-    r = listener_for(p, w, m, text, size);
+    r = listener_for(p, w, m, sv);
     if (r >= 0) {
-        *fd = r;
+        sv->fd = r;
         return 0;
     }
     if (address_of(m, addr, sizeof(addr)) < 0)
@@ -215,8 +227,9 @@ static int server_for(struct zc_primary *p, struct worker *w,
     t = p->node;
     for (size_t i = 0; i < t->n; i++)
         if (strcmp(t->servers[i].want, want) == 0) {
-            snprintf(text, size, "%s", t->servers[i].text);
-            *fd = t->servers[i].fd;
+            snprintf(sv->text, sizeof(sv->text), "%s", t->servers[i].text);
+            snprintf(sv->key, sizeof(sv->key), "zc-n%zu", i);
+            sv->fd = t->servers[i].fd;
             return 0;
         }
     if (t->n == MAX_SERVERS)
@@ -224,61 +237,135 @@ static int server_for(struct zc_primary *p, struct worker *w,
     r = zc__addr_parse(addr, &a);
     if (r < 0)
         return r;
-    r = zc__addr_listen(&a, 0, fd);
+    r = zc__addr_listen(&a, 0, &sv->fd);
     if (r < 0)
         return r;
     {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
 
-        if (getsockname(*fd, (struct sockaddr *) &ss, &len) == 0)
-            zc__addr_format((struct sockaddr *) &ss, len, text, size);
+        if (getsockname(sv->fd, (struct sockaddr *) &ss, &len) == 0)
+            zc__addr_format((struct sockaddr *) &ss, len, sv->text,
+                            sizeof(sv->text));
         else
-            snprintf(text, size, "%s", addr);
+            snprintf(sv->text, sizeof(sv->text), "%s", addr);
     }
-    t->servers[t->n].fd = *fd;
+    snprintf(sv->key, sizeof(sv->key), "zc-n%zu", t->n);
+    t->servers[t->n].fd = sv->fd;
     snprintf(t->servers[t->n].want, sizeof(t->servers[t->n].want), "%s", want);
-    snprintf(t->servers[t->n].text, sizeof(t->servers[t->n].text), "%s", text);
+    snprintf(t->servers[t->n].text, sizeof(t->servers[t->n].text), "%s",
+             sv->text);
     t->n++;
-    zc_log(ZC_LOG_INFO, NS, "listening on %s for the Node workers (asked by "
-           "worker %llu)", text, (unsigned long long) w->id);
+    sv->fresh = true;
     return 0;
+}
+
+/* The socket bound last is closed again: the worker that asked for it
+ * was not told of it, so nobody would ever accept on it. */
+static void unbind_last(struct zc_primary *p)
+{
+    struct node_server *sv = &p->node->servers[--p->node->n];
+
+    if (strncmp(sv->text, "unix:/", 6) == 0)
+        (void) unlink(sv->text + 5);
+    (void) close(sv->fd);
 }
 
 static void query_server(struct zc_primary *p, struct worker *w,
                          const struct zc__node_msg *m)
 {
-    char line[512], text[ZC__ADDR_TEXT_MAX], key[32];
-    int fd = -1, r;
+    struct server sv = { .fd = -1, .key = "zc-none" };
+    char line[512];
+    int r;
     size_t n;
 
-    r = server_for(p, w, m, &fd, text, sizeof(text));
+    r = server_for(p, w, m, &sv);
     if (r < 0)
         zc_log(ZC_LOG_ERROR, NS, "worker %llu (slot %u) asked to listen on "
                "%s port %lld: %s", (unsigned long long) w->id, w->slot_index,
                m->address_null ? "all interfaces" : m->address, m->port,
                r == -ENOTSUP ? "not supported (UDP, or an inherited fd)"
                              : zc_strerror(r));
-    snprintf(key, sizeof(key), "zc%lld", m->index);
-    n = zc__node_query_reply(line, sizeof(line), m->seq, key, r < 0 ? r : 0,
-                             r == 0, w->node.seq++);
-    if (r == 0 && w->node.handle_out) {
-        /* Node's rule: one handle in flight. Workers ask one at a time
-         * in practice; a second is refused rather than queued. */
-        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u) asked for another "
-               "server before it acknowledged the last socket "
-               "(NODE_HANDLE_ACK): refused with EAGAIN",
-               (unsigned long long) w->id, w->slot_index);
-        n = zc__node_query_reply(line, sizeof(line), m->seq, key, -EAGAIN,
-                                 false, w->node.seq - 1);
-        fd = -1;
-    }
-    r = send_line(w, line, n, r == 0 ? fd : -1);
-    if (r < 0)
+    n = zc__node_query_reply(line, sizeof(line), m->seq, sv.key,
+                             r < 0 ? r : 0, r == 0, w->node.seq++);
+    r = send_line(w, line, n, r == 0 ? sv.fd : -1);
+    if (r < 0) {
         zc_log(ZC_LOG_WARN, NS, "worker %llu: cannot answer on its channel: "
                "%s", (unsigned long long) w->id, zc_strerror(r));
-    else if (fd >= 0)
-        w->node.handle_out = true;
+        if (sv.fresh)
+            unbind_last(p);
+        return;
+    }
+    if (sv.fresh)
+        zc_log(ZC_LOG_INFO, NS, "listening on %s for the Node workers (asked "
+               "by worker %llu)", sv.text, (unsigned long long) w->id);
+    if (sv.fd >= 0)
+        w->node.query_handle = w->node.handles;
+}
+
+/*
+ * Node's own primary sends nothing more on a channel while a handle it
+ * sent is not acknowledged, so a worker's second server.listen() is
+ * answered after the first socket's NODE_HANDLE_ACK, in order. Requests
+ * wait here, not yet bound: one that is never answered (its worker never
+ * acknowledges, or dies) leaves no socket behind.
+ */
+static void serve_queries(struct zc_primary *p, struct worker *w)
+{
+    struct node_worker *nw = &w->node;
+
+    while (nw->queries && nw->acked >= nw->query_handle && w->ipc.fd >= 0) {
+        struct node_query *q = nw->queries;
+
+        nw->queries = q->next;
+        if (!nw->queries)
+            nw->queries_tail = NULL;
+        nw->n_queries--;
+        query_server(p, w, &q->m);
+        free(q);
+    }
+}
+
+static void queue_query(struct zc_primary *p, struct worker *w,
+                        const struct zc__node_msg *m)
+{
+    struct node_worker *nw = &w->node;
+    struct node_query *q = NULL;
+
+    if (nw->n_queries < MAX_SERVERS)
+        q = malloc(sizeof(*q));
+    if (!q) {
+        char line[256];
+        size_t n = zc__node_query_reply(line, sizeof(line), m->seq, "zc0",
+                                        -EAGAIN, false, nw->seq++);
+
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u) asked for more than %d "
+               "servers before its sockets were acknowledged: refused with "
+               "EAGAIN", (unsigned long long) w->id, w->slot_index,
+               MAX_SERVERS);
+        (void) send_line(w, line, n, -1);
+        return;
+    }
+    q->next = NULL;
+    q->m = *m;
+    if (nw->queries_tail)
+        nw->queries_tail->next = q;
+    else
+        nw->queries = q;
+    nw->queries_tail = q;
+    nw->n_queries++;
+    if (nw->acked < nw->query_handle)
+        zc_log(ZC_LOG_DEBUG, NS, "worker %llu: its queryServer waits for the "
+               "last socket's acknowledgement", (unsigned long long) w->id);
+    serve_queries(p, w);
+}
+
+/* A handle arrived (or did not): the next request may be answered. */
+static void acknowledged(struct zc_primary *p, struct worker *w)
+{
+    if (w->node.acked < w->node.handles)
+        w->node.acked++;
+    serve_queries(p, w);
 }
 
 static void cluster(struct zc_primary *p, struct worker *w,
@@ -297,7 +384,7 @@ static void cluster(struct zc_primary *p, struct worker *w,
             p->opt.ready == ZC_READY_AUTO)
             p->hooks.ready(p, w, "Node online");
     } else if (strcmp(m->act, "queryServer") == 0) {
-        query_server(p, w, m);
+        queue_query(p, w, m);
     } else if (strcmp(m->act, "listening") == 0) {
         if (w->state == W_STARTING) {
             char how[64];
@@ -407,12 +494,13 @@ static int on_line(void *ud, const char *s, size_t len)
         cluster(p, w, &m);
         break;
     case ZC__NODE_HANDLE_ACK:
-        w->node.handle_out = false;
+        acknowledged(p, w);
         break;
     case ZC__NODE_HANDLE_NACK:
-        w->node.handle_out = false;
-        zc_log(ZC_LOG_WARN, NS, "worker %llu did not receive a listening "
-               "socket (NODE_HANDLE_NACK)", (unsigned long long) w->id);
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u) did not receive a "
+               "socket sent to it (NODE_HANDLE_NACK)",
+               (unsigned long long) w->id, w->slot_index);
+        acknowledged(p, w);
         break;
     case ZC__NODE_USER:
         typed(w, s, len, rd->deliver);
@@ -500,6 +588,14 @@ void zc__node_forget(struct worker *w)
     }
     w->node.out_tail = NULL;
     w->node.out_bytes = 0;
+    while (w->node.queries) {
+        struct node_query *q = w->node.queries;
+
+        w->node.queries = q->next;
+        free(q);
+    }
+    w->node.queries_tail = NULL;
+    w->node.n_queries = 0;
 }
 
 void zc__node_close_servers(struct zc_primary *p)
