@@ -126,7 +126,9 @@ void zc__inputs_link_io(struct zc__loop *l, struct zc__io *io, uint32_t events)
             r = zc__node_read(p, w, on_node_message);
         if (r != 0)
             zc__link_failed(p, w, r);
-        else
+        if (r == 1 && w->node.disconnected)
+            zc__worker_node_closed(p, w);
+        else if (r == 0)
             zc__link_update_events(p, w);
         return;
     }

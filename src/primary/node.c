@@ -375,14 +375,23 @@ static void cluster(struct zc_primary *p, struct worker *w,
     size_t n;
 
     if (strcmp(m->act, "online") == 0) {
+        if (w->node.online)
+            return;
         w->node.online = true;
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) is online",
                (unsigned long long) w->id, w->slot_index);
+        if (w->state != W_STARTING || p->opt.ready != ZC_READY_AUTO)
+            return;
         /* When the primary accepts (sticky, least-conn), a worker does
-         * not listen: online is all it will say. */
-        if (ZC__PRIMARY_ACCEPTS(p) && w->state == W_STARTING &&
-            p->opt.ready == ZC_READY_AUTO)
+         * not listen: online is all it will say. Otherwise a worker that
+         * serves nothing (a queue's consumer) or binds its own socket
+         * (listen({exclusive: true})) never says "listening": it is
+         * ready by --ready auto's timer, counted from here. */
+        if (ZC__PRIMARY_ACCEPTS(p))
             p->hooks.ready(p, w, "Node online");
+        else if (zc__timer_start(&p->loop, &w->timer, zc__now_us() +
+                                 p->opt.ready_delay_ms * 1000ull) < 0)
+            p->hooks.ready(p, w, "Node online; no memory for a ready timer");
     } else if (strcmp(m->act, "queryServer") == 0) {
         queue_query(p, w, m);
     } else if (strcmp(m->act, "listening") == 0) {

@@ -100,8 +100,9 @@ static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
     (void) l;
     if (w->state == W_STARTING) {
         snprintf(how, sizeof(how), p->opt.ready == ZC_READY_DELAY
-                 ? "ready delay of %u ms elapsed" : "up %u ms without READY=1",
-                 p->opt.ready_delay_ms);
+                 ? "ready delay of %u ms elapsed" : p->opt.node
+                 ? "online %u ms without listening or READY=1"
+                 : "up %u ms without READY=1", p->opt.ready_delay_ms);
         p->hooks.ready(p, w, how);
     } else if (w->state == W_DRAINING && !w->signalled && !w->stop_acked) {
         zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) did not answer "
@@ -111,12 +112,21 @@ static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
         w->signalled = true;
         arm_kill(p, w);
     } else if (w->state == W_DRAINING && p->opt.node && !w->signalled) {
-        /* Node's disconnect did not end it in time: the stop signal now,
-         * SIGKILL a second later. */
-        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) still running "
-               "%u ms after Node's disconnect: sending it the stop signal, "
-               "SIGKILL in %u ms", (unsigned long long) w->id, w->slot_index,
-               (int) w->pid, p->opt.shutdown_timeout_ms, NODE_GRACE_MS);
+        /* Node's disconnect did not end it in time, or it closed its
+         * channel and lingers: the stop signal now, SIGKILL a second
+         * later. */
+        if (w->ipc.fd < 0)
+            zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) closed its "
+                   "channel after Node's disconnect but still runs %u ms later "
+                   "(a timer or a socket of its own keeps it): sending it the "
+                   "stop signal, SIGKILL in %u ms", (unsigned long long) w->id,
+                   w->slot_index, (int) w->pid, NODE_GRACE_MS, NODE_GRACE_MS);
+        else
+            zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) still "
+                   "running %u ms after Node's disconnect: sending it the stop "
+                   "signal, SIGKILL in %u ms", (unsigned long long) w->id,
+                   w->slot_index, (int) w->pid, p->opt.shutdown_timeout_ms,
+                   NODE_GRACE_MS);
         zc__worker_signal(w, p->opt.stop_signal);
         w->signalled = true;
         w->kill_at_us = zc__now_us() + NODE_GRACE_MS * 1000ull;
@@ -138,8 +148,8 @@ static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
 
 void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)
 {
-    /* A Node worker is ready when it says "listening" (or READY=1): Node
-     * has no other sign, and a second up proves nothing. */
+    /* A Node worker's second counts from its "online" (node.c starts the
+     * timer then): Node itself takes longer than that to start. */
     if (p->opt.node && p->opt.ready == ZC_READY_AUTO)
         return;
     switch (p->opt.ready) {
@@ -309,6 +319,22 @@ void zc__worker_kill_after(struct zc_primary *p, struct worker *w, int sig,
      * ends: continue it, so a core is written now. */
     zc__worker_signal(w, SIGCONT);
     arm_kill(p, w);
+}
+
+/*
+ * Node closes a worker's channel after our disconnect once its servers
+ * have closed, that is once its connections are done: its drain is over.
+ * One still running a moment later is kept alive by something else (an
+ * interval of a queue's consumer, a socket of its own), and gets the stop
+ * signal, as Node's own primary sends it once the channel is closed.
+ */
+void zc__worker_node_closed(struct zc_primary *p, struct worker *w)
+{
+    if (w->state != W_DRAINING || w->signalled || w->pid <= 0)
+        return;
+    if (zc__timer_start(&p->loop, &w->timer,
+                        zc__now_us() + NODE_GRACE_MS * 1000ull) < 0)
+        zc__worker_signal(w, p->opt.stop_signal);
 }
 
 void zc__worker_stop_acked(struct zc_primary *p, struct worker *w)

@@ -475,6 +475,45 @@ void test_node_three_servers(void)
     zt_stop_fleet(p);
 }
 
+/* Node workers that never say "listening" (a queue's consumer, and one
+ * that binds its own socket) are ready by --ready auto's timer after
+ * "online": the fleet is ready, /readyz says so, a reload goes through,
+ * and a stop does not wait out the shutdown timeout for a consumer whose
+ * timer outlives Node's disconnect. */
+void test_node_never_listens(void)
+{
+    static const char *const modes[] = { "consumer", "exclusive" };
+
+    (void) app();
+    for (size_t i = 0; i < 2; i++) {
+        char body[256];
+        const char *b;
+        struct zt_proc *p;
+        uint64_t t0;
+        int mport;
+
+        setenv("MODE", modes[i], 1);
+        p = zt_zc("--node", "-n", "quiet", "-w", "2", "--max-surge", "2",
+                  "--metrics", "127.0.0.1:0", "--shutdown-timeout", "20s", "--",
+                  "/usr/bin/node", zt_path("tests/data/node-no-listen.js"), NULL);
+        zt_wait_line(p, "all 2 workers ready", 10000);
+        ASSERT_CONTAINS(p->log, "without listening or READY=1");
+        mport = zt_metrics_port(p);
+        ASSERT_EQ(zt_http_fetch(mport, "/readyz", body, sizeof(body), &b), 200);
+        ASSERT(kill(p->pid, SIGHUP) == 0);
+        zt_wait_line(p, "reload to generation 2 done", 15000);
+        t0 = zt_now_ms();
+        ASSERT(kill(p->pid, SIGTERM) == 0);
+        ASSERT_EQ(zt_exit_code(p, 15000), 0);
+        printf("# %s: stopped in %llu ms\n", modes[i],
+               (unsigned long long) (zt_now_ms() - t0));
+        ASSERT_LE(zt_now_ms() - t0, 5000);
+        ASSERT_EQ(zt_count(p, "shutdown timeout"), 0);
+        zt_proc_free(p);
+        zt_reap_all(3000);
+    }
+}
+
 /* A worker that leaves by Node's own worker.disconnect(): the primary
  * acknowledges its exitedAfterDisconnect (or Node would wait for ever),
  * and its exit 0 is on purpose, not a crash; the other worker serves on. */
