@@ -35,6 +35,7 @@ struct zc__endpoint {
     struct zc__http *http;
     double start_time_s;            /* unix time */
     long page_size, ticks;
+    char address[ZC__ADDR_TEXT_MAX];    /* where it listens, its port known */
 };
 
 static void family(struct zc__buf *b, const char *name, const char *type,
@@ -321,8 +322,9 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
     family(b, "zcluster_slots", "gauge", "Worker slots configured.");
     sample(b, "zcluster_slots", "", p->n_slots);
     family(b, "zcluster_generation", "gauge",
-           "Generation of the latest reload; 1 before any.");
-    sample(b, "zcluster_generation", "", (double) p->generation);
+           "Generation the fleet runs: of the last reload that went "
+           "through; 1 before any.");
+    sample(b, "zcluster_generation", "", (double) p->running_generation);
     slot_metrics(m, b);
     health_metrics(p, b);
     family(b, "zcluster_reloads_total", "counter", "Rolling reloads by outcome.");
@@ -453,7 +455,6 @@ int zc__endpoint_start(struct zc_primary *p)
     struct zc__http_cb cb = { .request = on_request };
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    char text[ZC__ADDR_TEXT_MAX];
     struct zc__endpoint *m;
     struct zc__addr a;
     struct timespec ts;
@@ -482,9 +483,10 @@ int zc__endpoint_start(struct zc_primary *p)
     clock_gettime(CLOCK_REALTIME, &ts);
     m->start_time_s = (double) ts.tv_sec + ts.tv_nsec / 1e9;
     if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0)
-        zc__addr_format((struct sockaddr *) &ss, len, text, sizeof(text));
+        zc__addr_format((struct sockaddr *) &ss, len, m->address,
+                        sizeof(m->address));
     else
-        snprintf(text, sizeof(text), "%s", p->opt.metrics);
+        snprintf(m->address, sizeof(m->address), "%s", p->opt.metrics);
     cb.ud = m;
     r = zc__http_start(&m->http, &p->loop, fd, &lim, &cb);
     if (r < 0) {
@@ -496,8 +498,13 @@ int zc__endpoint_start(struct zc_primary *p)
     p->endpoint = m;
     p->metrics->http = m->http;
     zc_log(ZC_LOG_INFO, NS, "serving http://%s/metrics, /healthz and /readyz",
-           text);
+           m->address);
     return 0;
+}
+
+const char *zc__endpoint_address(const struct zc_primary *p)
+{
+    return p->endpoint ? p->endpoint->address : NULL;
 }
 
 void zc__endpoint_stop(struct zc_primary *p)

@@ -73,7 +73,7 @@ void zc__notify_status(struct zc_primary *p)
     else
         snprintf(text, sizeof(text), "%u of %u workers ready, generation "
                  "%llu%s", p->n_ready, p->n_slots,
-                 (unsigned long long) p->generation,
+                 (unsigned long long) p->running_generation,
                  !p->reload.active ? "" : p->reload.recycle ? ", recycling"
                  : p->reload.restart ? ", restarting" : ", reloading");
     if (strcmp(text, p->sd_status) == 0)

@@ -206,6 +206,8 @@ struct zc_primary {
     struct worker_env env;
     uint64_t next_worker_id;
     uint64_t generation;    /* the latest, started by the latest reload */
+    uint64_t running_generation;    /* of the last reload that went
+                                       through: what the fleet runs */
     struct reload reload;
     struct last_reload last_reload;
     uint64_t walks;             /* reloads and restarts started, ever */

@@ -607,6 +607,16 @@ void zc__node_forget(struct worker *w)
     w->node.n_queries = 0;
 }
 
+size_t zc__node_servers(const struct zc_primary *p)
+{
+    return p->node ? p->node->n : 0;
+}
+
+const char *zc__node_server_text(const struct zc_primary *p, size_t i)
+{
+    return p->node && i < p->node->n ? p->node->servers[i].text : NULL;
+}
+
 void zc__node_close_servers(struct zc_primary *p)
 {
     struct zc__node *t = p->node;

@@ -32,6 +32,10 @@ int zc__node_flush(struct worker *w);
 bool zc__node_pending(const struct worker *w);
 /* The channel's state is dropped with the link. */
 void zc__node_forget(struct worker *w);
+/* The sockets bound on Node workers' requests: how many, and the address
+ * of the i-th (NULL past the end), for status. */
+size_t zc__node_servers(const struct zc_primary *p);
+const char *zc__node_server_text(const struct zc_primary *p, size_t i);
 /* The servers bound for Node workers are closed (at the fleet's end). */
 void zc__node_close_servers(struct zc_primary *p);
 

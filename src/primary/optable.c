@@ -38,23 +38,23 @@ static const struct zc__opt rows[] = {
         "names it"),
     ROW("ready", 0, ZC__OPT_READY, "POLICY", ready, 0, 0,
         "when a worker is ready: auto (READY=1 or 1 s up), notify, "
-        "immediate, delay:MS"),
+        "immediate, delay:DUR"),
     ROW("respawn", 0, ZC__OPT_RESPAWN, "WHEN", respawn, 0, 0,
         "which exits are followed by a new worker: on-failure, always, "
         "never"),
-    ROW("respawn-delay", 0, ZC__OPT_DURATION, "MS", respawn_delay_ms, 0, 0,
+    ROW("respawn-delay", 0, ZC__OPT_DURATION, "DUR", respawn_delay_ms, 0, 0,
         "delay before the first respawn"),
-    ROW("max-respawn-delay", 0, ZC__OPT_DURATION, "MS", max_respawn_delay_ms,
+    ROW("max-respawn-delay", 0, ZC__OPT_DURATION, "DUR", max_respawn_delay_ms,
         0, 0, "cap of the exponential backoff"),
     ROW("backoff-factor", 0, ZC__OPT_FACTOR, "F", backoff_factor, 1, 1000,
         "backoff growth per crash in a row"),
-    ROW("backoff-reset", 0, ZC__OPT_DURATION, "MS", backoff_reset_ms, 0, 0,
+    ROW("backoff-reset", 0, ZC__OPT_DURATION, "DUR", backoff_reset_ms, 0, 0,
         "ready this long clears the crash count"),
-    ROW("shutdown-timeout", 0, ZC__OPT_DURATION, "MS", shutdown_timeout_ms,
+    ROW("shutdown-timeout", 0, ZC__OPT_DURATION, "DUR", shutdown_timeout_ms,
         0, 0, "drain time before SIGKILL"),
     ROW("stop-signal", 0, ZC__OPT_SIGNAL, "SIG", stop_signal, 0, 0,
         "signal that asks a worker to drain"),
-    ROW("ready-timeout", 0, ZC__OPT_DURATION, "MS", ready_timeout_ms, 1,
+    ROW("ready-timeout", 0, ZC__OPT_DURATION, "DUR", ready_timeout_ms, 1,
         DAY_MS, "a reload's new worker must be ready within this, or the "
         "reload stops"),
     ROW("max-surge", 0, ZC__OPT_UINT, "K", max_surge, 1, ZC_MAX_WORKERS,
@@ -62,9 +62,9 @@ static const struct zc__opt rows[] = {
     ROW("metrics", 0, ZC__OPT_ADDRESS, "ADDR", metrics, 0, 0,
         "serve /metrics, /healthz and /readyz on HOST:PORT (Prometheus "
         "text format)"),
-    ROW("metrics-timeout", 0, ZC__OPT_DURATION, "MS", metrics_timeout_ms,
+    ROW("metrics-timeout", 0, ZC__OPT_DURATION, "DUR", metrics_timeout_ms,
         100, HOUR_MS, "a client's request must arrive within this"),
-    ROW("metrics-wait", 0, ZC__OPT_DURATION, "MS", metrics_wait_ms, 1, 60000,
+    ROW("metrics-wait", 0, ZC__OPT_DURATION, "DUR", metrics_wait_ms, 1, 60000,
         "a scrape waits this long for workers that report metrics by "
         "message"),
     ROW("balance", 0, ZC__OPT_BALANCE, "MODE", balance, 0, 0,
@@ -79,7 +79,7 @@ static const struct zc__opt rows[] = {
         "the same as --balance sticky: the primary accepts and hands each "
         "connection to the worker of the slot its client address hashes to "
         "(Node-style DJB2)"),
-    ROW("sticky-wait", 0, ZC__OPT_DURATION, "MS", sticky_wait_ms, 0, HOUR_MS,
+    ROW("sticky-wait", 0, ZC__OPT_DURATION, "DUR", sticky_wait_ms, 0, HOUR_MS,
         "a connection waits this long for its slot's worker, then goes to "
         "the next slot"),
     ROW("sticky-queue", 0, ZC__OPT_UINT, "N", sticky_queue, 1, 1000000,
@@ -87,7 +87,7 @@ static const struct zc__opt rows[] = {
     ROW("proxy-protocol", 0, ZC__OPT_FLAG, NULL, proxy_protocol, 0, 0,
         "with --sticky: connections start with a PROXY v1 or v2 header; "
         "hash its client"),
-    ROW("proxy-timeout", 0, ZC__OPT_DURATION, "MS", proxy_timeout_ms, 1,
+    ROW("proxy-timeout", 0, ZC__OPT_DURATION, "DUR", proxy_timeout_ms, 1,
         HOUR_MS, "the header must arrive within this"),
     ROW("node", 0, ZC__OPT_FLAG, NULL, node, 0, 0,
         "workers are Node.js cluster workers (node app.js): Node's IPC "
@@ -496,6 +496,33 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
 
 static int text(char *buf, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
 
+/* A duration as the tool takes it, in its largest exact unit: "30s",
+ * "5m", "1h", "250ms"; "0". */
+static int duration(char *buf, size_t size, uint32_t ms)
+{
+    if (ms && ms % HOUR_MS == 0)
+        return text(buf, size, "%uh", ms / HOUR_MS);
+    if (ms && ms % 60000 == 0)
+        return text(buf, size, "%um", ms / 60000);
+    if (ms && ms % 1000 == 0)
+        return text(buf, size, "%us", ms / 1000);
+    return text(buf, size, ms ? "%ums" : "%u", ms);
+}
+
+/* A size in its largest exact power of 1024: "48M", "2G"; bytes else. */
+static int size_text(char *buf, size_t size, uint64_t n)
+{
+    static const char units[] = "KMGT";
+    int u = -1;
+
+    while (n && n % 1024 == 0 && u < 3) {
+        n /= 1024;
+        u++;
+    }
+    return u < 0 ? text(buf, size, "%llu", (unsigned long long) n)
+                 : text(buf, size, "%llu%c", (unsigned long long) n, units[u]);
+}
+
 static int text(char *buf, size_t size, const char *fmt, ...)
 {
     va_list ap;
@@ -523,7 +550,7 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
             return text(buf, size, "one per CPU");
         return text(buf, size, "%u", *(const unsigned *) f);
     case ZC__OPT_DURATION:
-        return text(buf, size, "%u", *(const uint32_t *) f);
+        return duration(buf, size, *(const uint32_t *) f);
     case ZC__OPT_FACTOR:
         return text(buf, size, "%g", *(const double *) f);
     case ZC__OPT_SIGNAL:
@@ -531,8 +558,12 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
         return name_of ? text(buf, size, "%s", name_of)
                        : text(buf, size, "%d", *(const int *) f);
     case ZC__OPT_READY:
-        if (o->ready == ZC_READY_DELAY)
-            return text(buf, size, "delay:%u", o->ready_delay_ms);
+        if (o->ready == ZC_READY_DELAY) {
+            char d[24];
+
+            duration(d, sizeof(d), o->ready_delay_ms);
+            return text(buf, size, "delay:%s", d);
+        }
         return text(buf, size, "%s", nth_name(ready_names, ZC_READY_DELAY,
                                               o->ready));
     case ZC__OPT_RESPAWN:
@@ -544,11 +575,15 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
     case ZC__OPT_FLAG:
         return text(buf, size, "%s", *(const bool *) f ? "on" : "off");
     case ZC__OPT_SIZE:
-        return text(buf, size, "%llu", (unsigned long long) *(const uint64_t *) f);
+        return size_text(buf, size, *(const uint64_t *) f);
     case ZC__OPT_GIVE_UP:
-        return o->give_up_count ? text(buf, size, "%u/%ums", o->give_up_count,
-                                       o->give_up_window_ms)
-                                : text(buf, size, "off");
+        if (o->give_up_count) {
+            char d[24];
+
+            duration(d, sizeof(d), o->give_up_window_ms);
+            return text(buf, size, "%u/%s", o->give_up_count, d);
+        }
+        return text(buf, size, "off");
     case ZC__OPT_WATCHDOG_ACTION:
         return text(buf, size, "%s", nth_name(watchdog_action_names,
                                               N_NAMES(watchdog_action_names),

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "proto/ctlreq.h"
 #include "primary/events.h"
+#include "primary/node.h"
 #include "primary/reload.h"
 #include "primary/respawn.h"
 #include "primary/worker.h"
@@ -79,6 +80,8 @@ static void reload_done(struct zc_primary *p)
     char why[256];
 
     R->active = false;
+    if (!R->restart)
+        p->running_generation = R->generation;
     snprintf(why, sizeof(why), "%s done in %llu ms: %u of %u slots replaced; "
              "never fewer than %u ready workers, never more than %u "
              "processes", R->name, reload_ms(p), R->replaced,
@@ -257,8 +260,8 @@ void zc__reload_pump(struct zc_primary *p)
 }
 
 /*
- * Without listeners of ours, workers bind their own sockets (SO_REUSEPORT,
- * say). Then a retired worker's socket closes with whatever waits in its
+ * Without listeners of ours (-l, or bound for Node workers' listen()),
+ * workers bind their own sockets (SO_REUSEPORT, say). Then a retired worker's socket closes with whatever waits in its
  * accept queue: reset, unless the kernel moves it to the other sockets of
  * the group (net.ipv4.tcp_migrate_req, Linux 5.14). Said once per fleet.
  */
@@ -268,7 +271,7 @@ static void warn_own_sockets(struct zc_primary *p)
     char v = '?';
     int fd;
 
-    if (p->said_own_sockets || p->n_listeners > 0)
+    if (p->said_own_sockets || p->n_listeners > 0 || zc__node_servers(p) > 0)
         return;
     p->said_own_sockets = true;
     fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -269,7 +269,7 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
         p.opt.balance = ZC_BALANCE_STICKY;
     p.n_slots = o->workers ? o->workers : cpu_count();
     p.next_worker_id = 1;
-    p.generation = 1;
+    p.generation = p.running_generation = 1;
     if (zc__options_validate(&p.opt) < 0)
         return 2;
     sanitize_stdio();

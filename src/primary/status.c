@@ -11,6 +11,8 @@
 
 #include "base/compat.h"
 #include "proto/ctlreq.h"
+#include "primary/endpoint.h"
+#include "primary/node.h"
 #include "primary/status.h"
 
 /* Reading /proc costs the kernel ~8 us a worker; a thousand workers read
@@ -185,6 +187,36 @@ static void tenths_since(char *out, size_t size, uint64_t us, uint64_t now)
              (unsigned long long) (t % 10));
 }
 
+/* Every listening address: -l ones (and systemd's), then those bound
+ * for Node workers' server.listen(). NULL past the end. */
+static const char *socket_text(const struct zc_primary *p, size_t i)
+{
+    if (i < p->n_listeners)
+        return p->listeners[i].text;
+    return zc__node_server_text(p, i - p->n_listeners);
+}
+
+/* "reuseport (round-robin)": the mode, and for reuseport how it steers. */
+static void balance_text(const struct zc_primary *p, char *out, size_t size)
+{
+    char mode[16];
+
+    (void) zc_option_format(&p->opt, "balance", mode, sizeof(mode));
+    if (p->opt.balance == ZC_BALANCE_REUSEPORT)
+        snprintf(out, size, "%s (%s)", mode, p->balance.round_robin
+                 ? "round-robin" : "random");
+    else
+        snprintf(out, size, "%s", mode);
+}
+
+/* An option as the command line takes it, or "off" when it is unset. */
+static void limit_text(const struct zc_primary *p, const char *name,
+                       bool set, char *out, size_t size)
+{
+    if (!set || zc_option_format(&p->opt, name, out, size) < 0)
+        snprintf(out, size, "off");
+}
+
 /* --- JSON --- */
 
 struct json_rows {
@@ -254,15 +286,40 @@ void zc__status_json(struct zc_primary *p, const char *control,
     zc__buf_printf(b, ",\n    \"pid\": %d,\n    \"zcluster\": \"%s\",\n"
                    "    \"uptime_s\": %.1f,\n    \"state\": \"%s\",\n"
                    "    \"generation\": %llu,\n    \"workers\": {\"wanted\": "
-                   "%u, \"ready\": %u, \"processes\": %u},\n    \"sockets\": [",
+                   "%u, \"ready\": %u, \"processes\": %u},\n    \"command\": [",
                    (int) getpid(), ZC_VERSION, seconds_since(p->start_us),
-                   fleet_state(p), (unsigned long long) p->generation,
+                   fleet_state(p), (unsigned long long) p->running_generation,
                    p->n_slots, p->n_ready, p->n_alive);
-    for (size_t i = 0; i < p->n_listeners; i++) {
-        zc__buf_add(b, i ? ", " : "", i ? 2 : 0);
-        zc__buf_json(b, p->listeners[i].text);
+    for (size_t i = 0; p->argv[i]; i++) {
+        zc__buf_add(b, ", ", i ? 2 : 0);
+        zc__buf_json(b, p->argv[i]);
     }
-    ZC__BUF_LIT(b, "],\n    \"control\": ");
+    ZC__BUF_LIT(b, "],\n    \"balance\": ");
+    {
+        char mode[32];
+
+        (void) zc_option_format(&p->opt, "balance", mode, sizeof(mode));
+        zc__buf_json(b, mode);
+    }
+    if (p->opt.balance == ZC_BALANCE_REUSEPORT)
+        zc__buf_printf(b, ", \"steering\": \"%s\"", p->balance.round_robin
+                       ? "round-robin" : "random");
+    ZC__BUF_LIT(b, ",\n    \"sockets\": [");
+    for (size_t i = 0; socket_text(p, i); i++) {
+        zc__buf_add(b, ", ", i ? 2 : 0);
+        zc__buf_json(b, socket_text(p, i));
+    }
+    ZC__BUF_LIT(b, "],\n    \"metrics\": ");
+    if (zc__endpoint_address(p))
+        zc__buf_json(b, zc__endpoint_address(p));
+    else
+        ZC__BUF_LIT(b, "null");
+    zc__buf_printf(b, ",\n    \"limits\": {\"watchdog_ms\": %u, "
+                   "\"max_memory_bytes\": %llu, \"max_lifetime_ms\": %u, "
+                   "\"shutdown_timeout_ms\": %u}", p->opt.watchdog_ms,
+                   (unsigned long long) p->opt.max_memory,
+                   p->opt.max_lifetime_ms, p->opt.shutdown_timeout_ms);
+    ZC__BUF_LIT(b, ",\n    \"control\": ");
     zc__buf_json(b, control);
     zc__buf_printf(b, ",\n    \"health\": {\"watchdog_misses\": {\"kill\": "
                    "%llu, \"log\": %llu}, \"recycles\": {\"lifetime\": %llu, "
@@ -406,19 +463,34 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
                      struct zc__buf *b)
 {
     struct table t = { b, color };
-    char up[32];
+    char up[32], bal[64];
 
     span(up, sizeof(up), seconds_since(p->start_us));
     zc__buf_printf(b, "fleet %s: pid %d, zcluster %s, up %s, %s, generation "
                    "%llu; %u of %u workers ready\n", p->name, (int) getpid(),
                    ZC_VERSION, up, fleet_state(p),
-                   (unsigned long long) p->generation, p->n_ready, p->n_slots);
-    if (p->n_listeners) {
-        ZC__BUF_LIT(b, "sockets:");
-        for (size_t i = 0; i < p->n_listeners; i++)
-            zc__buf_printf(b, " %s", p->listeners[i].text);
-        ZC__BUF_LIT(b, "\n");
+                   (unsigned long long) p->running_generation, p->n_ready, p->n_slots);
+    ZC__BUF_LIT(b, "command:");
+    for (size_t i = 0; p->argv[i]; i++)
+        zc__buf_printf(b, " %s", p->argv[i]);
+    balance_text(p, bal, sizeof(bal));
+    zc__buf_printf(b, "\nsockets:%s", socket_text(p, 0) ? "" : " none");
+    for (size_t i = 0; socket_text(p, i); i++)
+        zc__buf_printf(b, "%s %s", i ? "," : "", socket_text(p, i));
+    zc__buf_printf(b, " (balance %s)\n", bal);
+    {
+        char dog[32], mem[32], life[32];
+
+        limit_text(p, "watchdog", p->opt.watchdog_ms, dog, sizeof(dog));
+        limit_text(p, "max-memory", p->opt.max_memory, mem, sizeof(mem));
+        limit_text(p, "max-lifetime", p->opt.max_lifetime_ms, life,
+                   sizeof(life));
+        zc__buf_printf(b, "limits: watchdog %s, max memory %s, max lifetime "
+                       "%s\n", dog, mem, life);
     }
+    zc__buf_printf(b, "metrics: %s%s%s\n", zc__endpoint_address(p) ? "http://"
+                   : "", zc__endpoint_address(p) ? zc__endpoint_address(p)
+                   : "off (--metrics)", zc__endpoint_address(p) ? "/metrics" : "");
     zc__buf_printf(b, "control: %s\n", control);
     health_line(p, b);
     if (p->last_reload.generation) {

@@ -246,8 +246,21 @@ void test_control_reload_outcomes(void)
     ASSERT_EQ(children_of(p->pid, kids, 4), 2);
     ASSERT(kids[0] == pids[0] || kids[0] == pids[1]);
     ASSERT(kids[1] == pids[0] || kids[1] == pids[1]);
+    /* The generation that runs is still 2; the failed one is the last
+     * reload's, apart. */
     ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", "--json", NULL), 0);
     ASSERT_CONTAINS(out, "\"outcome\": \"failed\"");
+    ASSERT_CONTAINS(out, "\"generation\": 2,\n    \"workers\": {");
+    ASSERT_CONTAINS(out, "\"last_reload\": {\"generation\": 3, \"outcome\": "
+                    "\"failed\"");
+    ASSERT_EQ(zt_count_in(out, "\"generation\": 2, \"uptime_s\""), 2);
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", NULL), 0);
+    ASSERT_CONTAINS(out, ", generation 2; 2 of 2 workers ready");
+    ASSERT_CONTAINS(out, "last reload: generation 3 failed");
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "metrics", NULL), 0);
+    ASSERT_CONTAINS(out, "\nzcluster_generation 2\n");
     free(out);
     /* --no-wait returns at once; the reload goes on (and fails). */
     write_script(script, "#!/bin/sh\nexec sleep 60\n");
@@ -263,6 +276,45 @@ void test_control_reload_outcomes(void)
     ASSERT_CONTAINS(out, "{\"event\": \"started\", \"generation\": 5");
     ASSERT_CONTAINS(out, "{\"event\": \"outcome\", \"ok\": true, \"outcome\": "
                     "\"done\"");
+    free(out);
+    zt_stop_fleet(p);
+}
+
+/* Status says what an operator asks first: the command, the balance
+ * mode, the limits, the metrics address, the listeners. */
+void test_control_status_says_the_fleet(void)
+{
+    pid_t pids[2];
+    int port, mport;
+    char *out, want[160];
+    struct zt_proc *p;
+
+    p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2", "-l", "127.0.0.1:0",
+                 "--balance", "reuseport", "--metrics", "127.0.0.1:0",
+                 "--watchdog", "2s", "--max-memory", "48M", "--", zt_hello(),
+                 "--startup-delay", "0", NULL);
+    mport = zt_metrics_port(p);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", "--json", NULL), 0);
+    snprintf(want, sizeof(want), "\"command\": [\"%s\", \"--startup-delay\", "
+             "\"0\"]", zt_hello());
+    ASSERT_CONTAINS(out, want);
+    ASSERT_CONTAINS(out, "\"balance\": \"reuseport\", \"steering\": \"");
+    snprintf(want, sizeof(want), "\"sockets\": [\"127.0.0.1:%d\"]", port);
+    ASSERT_CONTAINS(out, want);
+    snprintf(want, sizeof(want), "\"metrics\": \"127.0.0.1:%d\"", mport);
+    ASSERT_CONTAINS(out, want);
+    ASSERT_CONTAINS(out, "\"limits\": {\"watchdog_ms\": 2000, "
+                    "\"max_memory_bytes\": 50331648, \"max_lifetime_ms\": 0");
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", NULL), 0);
+    snprintf(want, sizeof(want), "command: %s --startup-delay 0\n", zt_hello());
+    ASSERT_CONTAINS(out, want);
+    snprintf(want, sizeof(want), "sockets: 127.0.0.1:%d (balance reuseport (",
+             port);
+    ASSERT_CONTAINS(out, want);
+    ASSERT_CONTAINS(out, "limits: watchdog 2s, max memory 48M, max lifetime off");
+    snprintf(want, sizeof(want), "metrics: http://127.0.0.1:%d/metrics\n", mport);
+    ASSERT_CONTAINS(out, want);
     free(out);
     zt_stop_fleet(p);
 }

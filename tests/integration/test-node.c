@@ -144,6 +144,31 @@ void test_node_cluster_app_serves(void)
     zt_stop_fleet(p);
 }
 
+/* The socket the primary bound for the Node workers is the fleet's: a
+ * reload does not warn that the fleet has none, and status lists it. */
+void test_node_socket_in_status(void)
+{
+    pid_t pids[1];
+    int port;
+    struct zt_proc *p = node_fleet(1, pids, &port);
+    char cmd[400], want[64], *out;
+
+    ASSERT(kill(p->pid, SIGHUP) == 0);
+    zt_wait_line(p, "reload to generation 2 done", 15000);
+    ASSERT_EQ(zt_count(p, "no listening sockets of ours"), 0);
+    snprintf(cmd, sizeof(cmd), "%s -n app status --json", zt_zclusterctl());
+    out = zt_capture(cmd);
+    snprintf(want, sizeof(want), "\"sockets\": [\"[::]:%d\"]", port);
+    ASSERT_CONTAINS(out, want);
+    free(out);
+    snprintf(cmd, sizeof(cmd), "%s -n app status", zt_zclusterctl());
+    out = zt_capture(cmd);
+    snprintf(want, sizeof(want), "sockets: [::]:%d (balance shared)", port);
+    ASSERT_CONTAINS(out, want);
+    free(out);
+    zt_stop_fleet(p);
+}
+
 /* 5 rolling reloads under 8 busy connections: not one request fails. */
 void test_node_reload_under_load(void)
 {
