@@ -341,6 +341,13 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
            "Messages not delivered: a worker's queue was full, or its frame "
            "was refused.");
     sample(b, "zcluster_ipc_dropped_total", "", (double) p->ipc_dropped);
+    if (p->opt.node) {
+        family(b, "zcluster_node_messages_ignored_total", "counter",
+               "Messages Node workers sent with process.send() that are not "
+               "zcluster's: the app's own primary branch would have read them.");
+        sample(b, "zcluster_node_messages_ignored_total", "",
+               (double) p->node_stats.ignored);
+    }
     sticky_metrics(m, b);
     least_metrics(m, b);
     listen_metrics(m, b);

@@ -250,6 +250,7 @@ struct zc_primary {
     struct zc__least *least;        /* NULL but with least-conn */
     struct zc__control *control;    /* NULL without a control socket */
     struct zc__node *node;          /* --node: the servers bound for workers */
+    struct node_fleet node_stats;   /* node.c */
     /*
      * Set once by setup (run.c). A few events are seen by a file below
      * the one that decides what they mean: a worker's ready timer or

@@ -4,6 +4,7 @@
 #define ZC_NODE_T_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "proto/nodemsg.h"
 
@@ -38,8 +39,14 @@ struct node_worker {
     unsigned n_queries;
     bool disconnected;              /* we sent "disconnect" */
     unsigned bad_lines;             /* lines we could not read, said once */
+    unsigned ignored;               /* process.send()s not for us, said once */
     bool cut;                       /* we closed its channel: its exit 0,
                                        which Node then makes, is a failure */
+};
+
+/* The fleet's count of them, for /metrics. */
+struct node_fleet {
+    uint64_t ignored;               /* process.send()s of no zcluster type */
 };
 
 #endif

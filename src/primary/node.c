@@ -412,6 +412,28 @@ static void cluster(struct zc_primary *p, struct worker *w,
 /* {"_zhttp":true,"type":T,"data":D}: a typed message, delivered as one
  * that came in a frame (D's JSON the payload; for "zc.metrics", the text
  * of the string D). Other user messages are not ours to read. */
+/*
+ * What an app's worker sends to its primary with process.send() was read
+ * by the app's own primary branch (cluster.on('message')), which does not
+ * run under zcluster: zcluster is the primary. Counted, and said once per
+ * worker, with what to do instead.
+ */
+static void not_ours(struct worker *w, const char *s, size_t len)
+{
+    w->p->node_stats.ignored++;
+    if (w->node.ignored++)
+        return;
+    zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u) sent a message with "
+           "process.send() that is not a zcluster message: \"%.*s\"; ignoring "
+           "it and its next ones (zcluster_node_messages_ignored_total counts "
+           "them). Under zcluster the app's primary branch (cluster.isPrimary: "
+           "cluster.on('message'), cluster.on('exit')) does not run; send "
+           "{\"_zhttp\":true,\"type\":T,\"data\":D} to reach zc_primary_on(), "
+           "see docs/protocol.md, \"Node.js workers\"",
+           (unsigned long long) w->id, w->slot_index,
+           (int) (len < 80 ? len : 80), s);
+}
+
 static void typed(struct worker *w, const char *s, size_t len,
                   zc__node_deliver_fn deliver)
 {
@@ -421,8 +443,10 @@ static void typed(struct worker *w, const char *s, size_t len,
     int n;
 
     if (zc__json_field(s, len, "_zhttp", flag, sizeof(flag)) != 4 ||
-        strcmp(flag, "true") != 0)
+        strcmp(flag, "true") != 0) {
+        not_ours(w, s, len);
         return;
+    }
     n = zc__json_field(s, len, "type", type, sizeof(type));
     if (n <= 0 || (size_t) n >= sizeof(type)) {
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu: a typed message without a "

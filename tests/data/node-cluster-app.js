@@ -2,7 +2,8 @@
 // primary forks, the workers listen. Under `zcluster --node` the primary
 // branch never runs. GET / answers who served; /slow answers after 1.5 s;
 // /garbage writes a line that is not JSON on the channel; /huge sends a
-// message of 2 MiB; /elsewhere asks to listen on an address
+// message of 2 MiB; /tell sends two messages meant for the app's own
+// primary; /elsewhere asks to listen on an address
 // that is not this host's and answers with the error.
 'use strict';
 const cluster = require('cluster');
@@ -31,6 +32,11 @@ if (cluster.isPrimary) {
       other.on('error', (e) => res.end(`error ${e.code}\n`));
       other.on('listening', () => res.end('listening?!\n'));
       return other.listen(port, '192.0.2.1');
+    }
+    if (req.url === '/tell') {     /* for the app's own primary branch */
+      process.send({ hits: 1 });
+      process.send({ hits: 2 });
+      return res.end('told\n');
     }
     if (req.url === '/garbage') {
       fs.writeSync(process.channel.fd, 'this is not json\n');

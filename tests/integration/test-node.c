@@ -539,6 +539,39 @@ void test_node_never_listens(void)
     }
 }
 
+/* Messages an app's worker sends its own primary branch (which does not
+ * run under zcluster) are counted, and said once per worker with what to
+ * do instead. */
+void test_node_primary_branch_messages(void)
+{
+    pid_t pids[1];
+    int port;
+    struct zt_proc *p = node_fleet(1, pids, &port);
+    char cmd[300], *out;
+
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 http://127.0.0.1:%d/tell",
+             port);
+    for (int i = 0; i < 2; i++) {
+        out = zt_capture(cmd);
+        ASSERT_STREQ(out, "told\n");
+        free(out);
+    }
+    zt_wait_line(p, "sent a message with process.send() that is not a "
+                 "zcluster message: \"{\"hits\":1}\"", 5000);
+    snprintf(cmd, sizeof(cmd), "%s -n app metrics", zt_zclusterctl());
+    for (uint64_t t0 = zt_now_ms(); ; ) {
+        out = zt_capture(cmd);
+        if (strstr(out, "\nzcluster_node_messages_ignored_total 4\n"))
+            break;
+        ASSERT(zt_now_ms() - t0 < 5000);
+        free(out);
+        zt_pump(p, 50);
+    }
+    free(out);
+    ASSERT_EQ(zt_count(p, "that is not a zcluster message"), 1);
+    zt_stop_fleet(p);
+}
+
 /* A worker that leaves by Node's own worker.disconnect(): the primary
  * acknowledges its exitedAfterDisconnect (or Node would wait for ever),
  * and its exit 0 is on purpose, not a crash; the other worker serves on. */
