@@ -811,16 +811,19 @@ typedef struct zc_control_fleet {
 } zc_control_fleet;
 
 /*
- * The fleets of this user in the default directory (the one a fleet
- * started by this user with no --control would use): those that answer a
- * connection, sorted by name. Writes at most max, sets *n to how many
- * there are. Returns 0, or -errno if the directory cannot be read
- * (-ENOENT: no fleet ever ran).
+ * The fleets this user may control: those in this user's default
+ * directory (the one a fleet started by this user with no --control would
+ * use), then root's (/run/zcluster), that answer a connection, sorted by
+ * name. Writes at most max, sets *n to how many there are. Returns 0, or
+ * -errno if neither directory can be read (-ENOENT: no fleet ever ran).
  */
 ZC_EXPORT int zc_control_list(zc_control_fleet *out, size_t max, size_t *n);
 
-/* The socket of fleet name in the default directory (whether or not it
- * exists). 0, -EINVAL for a bad name, -ENAMETOOLONG. */
+/* The socket of fleet name: the first that exists of this user's default
+ * directory, a unit's RuntimeDirectory=zcluster/NAME in it, then root's
+ * /run/zcluster likewise; else the one in this user's directory. A socket
+ * there that this user may not connect to answers -EACCES. 0, -EINVAL for
+ * a bad name, -ENAMETOOLONG. */
 ZC_EXPORT int zc_control_path(const char *name, char *path, size_t size);
 
 /* Called with each line of an answer's body, without its newline; a

@@ -61,6 +61,10 @@ const char *zt_worker_py(void);
 /* The absolute path of rel, a file of the tree (tests run at its root);
  * the last four answers stay valid. */
 const char *zt_path(const char *rel);
+/* A /run of the test's own (a mount namespace, a tmpfs), the default
+ * places of RUNTIME_DIRECTORY and XDG_RUNTIME_DIR unset; skips the test
+ * without root. */
+void zt_private_run(void);
 /* A fresh private directory for this test (removed by the runner). */
 const char *zt_tmpdir(void);
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -265,6 +266,23 @@ static int list(const struct opts *o)
     return EX_DONE;
 }
 
+/* A socket this user may not use: whose it is, and what would do. */
+static int denied(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) == 0)
+        fprintf(stderr, "zclusterctl: permission denied: %s belongs to uid "
+                "%lu (mode %04o); run zclusterctl as that user or root, or "
+                "start the fleet with --control-group GROUP and be a member "
+                "of GROUP\n", path, (unsigned long) st.st_uid,
+                (unsigned) (st.st_mode & 0777));
+    else
+        fprintf(stderr, "zclusterctl: permission denied: %s (only root, the "
+                "fleet's user and its control group may use it)\n", path);
+    return EX_DENIED;
+}
+
 /* --- verbs into requests --- */
 
 static int join_slots(const struct opts *o, int from, char *out, size_t size)
@@ -416,11 +434,8 @@ int main(int argc, char **argv)
                 a.fleet, path);
         return EX_NOFLEET;
     }
-    if (r == -EACCES || r == -EPERM) {
-        fprintf(stderr, "zclusterctl: permission denied: %s (only root, the "
-                "fleet's user and its control group may use it)\n", path);
-        return EX_DENIED;
-    }
+    if (r == -EACCES || r == -EPERM)
+        return denied(path);
     if (r == -ETIMEDOUT) {
         fprintf(stderr, "zclusterctl: %s: no outcome within the timeout; the "
                 "operation goes on\n", a.fleet);

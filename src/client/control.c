@@ -33,30 +33,46 @@ static int nested_path(const char *dir, const char *name, char *out,
     return zc__control_path(sub, name, out, size);
 }
 
-int zc_control_path(const char *name, char *path, size_t size)
+/* Where fleet name's socket may be: this user's place first, then root's
+ * (ZC__CONTROL_SYSTEM_DIR), each as DIR/NAME.sock and as DIR/NAME/NAME.sock
+ * (a unit's RuntimeDirectory=zcluster/NAME). The i-th of them: 0, 1 past
+ * the last, or -errno. */
+static int candidate(const char *name, unsigned i, char *out, size_t size)
 {
     char dir[sizeof(((struct sockaddr_un *) 0)->sun_path)];
-    struct stat st;
     bool made;
+    int r;
+
+    if (i >= 4)
+        return 1;
+    if (i < 2) {
+        r = zc__control_dir(dir, sizeof(dir), &made);
+        if (r < 0)
+            return r;
+    } else {
+        snprintf(dir, sizeof(dir), "%s", ZC__CONTROL_SYSTEM_DIR);
+    }
+    return i % 2 ? nested_path(dir, name, out, size)
+                 : zc__control_path(dir, name, out, size);
+}
+
+int zc_control_path(const char *name, char *path, size_t size)
+{
+    char p[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    struct stat st;
     int r;
 
     if (!zc__control_name_ok(name))
         return -EINVAL;
-    r = zc__control_dir(dir, sizeof(dir), &made);
+    r = candidate(name, 0, path, size);
     if (r < 0)
         return r;
-    r = zc__control_path(dir, name, path, size);
-    if (r < 0 || stat(path, &st) == 0)
-        return r;
-    /* Not there: the place a systemd unit with RuntimeDirectory=zcluster/
-     * NAME gives it, if that exists. */
-    {
-        char nested[sizeof(dir)];
-
-        if (nested_path(dir, name, nested, sizeof(nested)) == 0 &&
-            stat(nested, &st) == 0 && strlen(nested) < size)
-            memcpy(path, nested, strlen(nested) + 1);
-    }
+    /* Not there: the next place that has it, if any. */
+    for (unsigned i = 0; candidate(name, i, p, sizeof(p)) == 0; i++)
+        if ((lstat(p, &st) == 0 || errno == EACCES) && strlen(p) < size) {
+            memcpy(path, p, strlen(p) + 1);
+            break;
+        }
     return 0;
 }
 
@@ -130,18 +146,14 @@ static void add_fleet(const char *name, const char *path,
 
 /* Each DIR/NAME.sock, and each DIR/NAME/NAME.sock (a unit's
  * RuntimeDirectory=zcluster/NAME), second. */
-int zc_control_list(zc_control_fleet *out, size_t max, size_t *n)
+static int list_dir(const char *dir, zc_control_fleet *out, size_t max,
+                    size_t *n)
 {
-    char dir[sizeof(((zc_control_fleet *) 0)->path)], path[sizeof(dir)];
+    char path[sizeof(((zc_control_fleet *) 0)->path)];
     char name[ZC_CONTROL_NAME_MAX + 1];
     struct dirent *e;
-    bool made;
     DIR *d;
-    int r = zc__control_dir(dir, sizeof(dir), &made);
 
-    *n = 0;
-    if (r < 0)
-        return r;
     for (int pass = 0; pass < 2; pass++) {
         d = opendir(dir);
         if (!d)
@@ -156,9 +168,25 @@ int zc_control_list(zc_control_fleet *out, size_t max, size_t *n)
         }
         (void) closedir(d);
     }
+    return 0;
+}
+
+/* This user's place, then root's: the fleets that answer. */
+int zc_control_list(zc_control_fleet *out, size_t max, size_t *n)
+{
+    char dir[sizeof(((zc_control_fleet *) 0)->path)];
+    bool made;
+    int r = zc__control_dir(dir, sizeof(dir), &made), own;
+
+    *n = 0;
+    if (r < 0)
+        return r;
+    own = list_dir(dir, out, max, n);
+    if (strcmp(dir, ZC__CONTROL_SYSTEM_DIR) != 0)
+        r = list_dir(ZC__CONTROL_SYSTEM_DIR, out, max, n);
     if (*n)
         qsort(out, *n < max ? *n : max, sizeof(*out), by_name);
-    return 0;
+    return own < 0 && r < 0 ? own : 0;
 }
 
 static int send_all(int fd, const char *s, size_t n, uint64_t deadline_us)

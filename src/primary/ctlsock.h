@@ -14,17 +14,22 @@ struct zc__ctlsock {
     ino_t ino;
     bool has_group;         /* --control-group: mode 0660 and this group */
     gid_t group;
+    int lock_fd;            /* PATH.lock, locked: the name is ours */
 };
 
 /*
- * Makes the socket of fleet p (zc_options.control, or the default place)
- * and listens on it with backlog. Returns 0 with *fd, 1 when the fleet
- * must run without one (said why, once), or -EADDRINUSE when a live fleet
- * has it (said).
+ * Claims the fleet's name and makes its socket (zc_options.control, or
+ * the default place) and listens on it with backlog. A name the user did
+ * not give that another fleet holds becomes NAME-2 (p->name changes,
+ * said). Returns 0 with *fd, 1 when the fleet must run without one (said
+ * why, once), -EADDRINUSE when a live fleet has the name or path the user
+ * gave, or -EEXIST when a file that is not a stale socket of ours is in
+ * the way (said).
  */
 int zc__ctlsock_open(struct zc_primary *p, struct zc__ctlsock *s,
                      unsigned backlog, int *fd);
-/* Removes the socket's file if it is still the one we made. */
-void zc__ctlsock_remove(const struct zc__ctlsock *s);
+/* Removes the socket's file if it is still the one we made, and lets the
+ * name go. */
+void zc__ctlsock_remove(struct zc__ctlsock *s);
 
 #endif

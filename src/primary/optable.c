@@ -95,7 +95,7 @@ static const struct zc__opt rows[] = {
         "listening, stopped with Node's disconnect"),
     ROW("name", 'n', ZC__OPT_NAME, "NAME", name, 0, 0,
         "the fleet's name, for zclusterctl -n (default: the command's base "
-        "name)"),
+        "name, or an interpreter's script; NAME-2 if that is taken)"),
     ROW("control", 0, ZC__OPT_PATH, "PATH", control, 0, 0,
         "the control socket (default: NAME.sock in $RUNTIME_DIRECTORY, "
         "/run/zcluster for root, or $XDG_RUNTIME_DIR/zcluster); none: no "

@@ -126,29 +126,14 @@ static void raise_nofile(struct zc_primary *p)
     p->nofile_raised = setrlimit(RLIMIT_NOFILE, &more) == 0;
 }
 
-/* zc_options.name, or the command's base name made fit for a file name. */
-static void name_fleet(struct zc_primary *p, const char *cmd)
+/* zc_options.name, or one from the command (proto/ctlpath.c). */
+static void name_fleet(struct zc_primary *p, char **argv)
 {
-    const char *base = cmd ? strrchr(cmd, '/') : NULL;
-    size_t n = 0;
-
-    if (p->opt.name) {
+    if (p->opt.name)
         snprintf(p->name, sizeof(p->name), "%s", p->opt.name);
-        return;
-    }
-    base = base ? base + 1 : cmd ? cmd : "";
-    for (; *base && n < sizeof(p->name) - 1; base++) {
-        char c = *base;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-                  c == '-' || c == '@';
-
-        p->name[n] = ok && !(n == 0 && (c == '.' || c == '-')) ? c : '_';
-        n++;
-    }
-    p->name[n] = '\0';
-    if (!zc__control_name_ok(p->name))
-        snprintf(p->name, sizeof(p->name), "zcluster");
+    else
+        zc__control_default_name(p->opt.command ? p->opt.command : argv,
+                                 p->name, sizeof(p->name));
 }
 
 static int setup(struct zc_primary *p, char **argv)
@@ -159,7 +144,7 @@ static int setup(struct zc_primary *p, char **argv)
     r = zc__loop_init(&p->loop, &p->signals, zc__signals_on, p->n_slots + 4);
     if (r < 0)
         return setup_failed("event loop", r);
-    name_fleet(p, p->opt.command ? p->opt.command[0] : argv[0]);
+    name_fleet(p, argv);
     /* First: a second fleet of the same name stops before it binds. */
     r = zc__control_start(p);
     if (r < 0)

@@ -144,26 +144,74 @@ void test_control_names_paths(void)
     ASSERT(!zc__control_name_of(".sock", name, sizeof(name)));
     ASSERT(!zc__control_name_of("shop.sock.old", name, sizeof(name)));
     ASSERT(!zc__control_name_of("notify", name, sizeof(name)));
-    /* Making the directory: 0700, or 0750 with a group; a file, a
-     * world-writable directory are refused. */
+    /* Making the directory: as asked; a file, a world-writable directory
+     * are refused; one of ours made narrower gets the bits it lacks. */
     {
         char why[256], d[300];
         struct stat st;
+        mode_t was;
 
         snprintf(d, sizeof(d), "%s/ctl", zt_tmpdir());
-        ASSERT_EQ(zc__control_dir_make(d, (gid_t) -1, why, sizeof(why)), 0);
+        ASSERT_EQ(zc__control_dir_make(d, 0700, why, sizeof(why), &was), 0);
         ASSERT(stat(d, &st) == 0 && (st.st_mode & 0777) == 0700);
-        ASSERT_EQ(zc__control_dir_make(d, (gid_t) -1, why, sizeof(why)), 0);
+        ASSERT_EQ(was, 0);
+        ASSERT_EQ(zc__control_dir_make(d, 0700, why, sizeof(why), &was), 0);
+        ASSERT_EQ(zc__control_dir_make(d, 0755, why, sizeof(why), &was), 0);
+        ASSERT(stat(d, &st) == 0 && (st.st_mode & 0777) == 0755);
+        ASSERT_EQ(was, 0700);
         ASSERT(chmod(d, 0777) == 0);
-        ASSERT_EQ(zc__control_dir_make(d, (gid_t) -1, why, sizeof(why)), -EPERM);
+        ASSERT_EQ(zc__control_dir_make(d, 0700, why, sizeof(why), &was), -EPERM);
         ASSERT_CONTAINS(why, "others may write in it");
         snprintf(d, sizeof(d), "%s/file", zt_tmpdir());
         zt_write_file(d, "");
-        ASSERT_EQ(zc__control_dir_make(d, (gid_t) -1, why, sizeof(why)), -ENOTDIR);
+        ASSERT_EQ(zc__control_dir_make(d, 0700, why, sizeof(why), &was), -ENOTDIR);
         snprintf(d, sizeof(d), "%s/grp", zt_tmpdir());
-        ASSERT_EQ(zc__control_dir_make(d, 0, why, sizeof(why)), 0);
-        ASSERT(stat(d, &st) == 0 && (st.st_mode & 0777) == 0750);
+        ASSERT_EQ(zc__control_dir_make(d, 0711, why, sizeof(why), &was), 0);
+        ASSERT(stat(d, &st) == 0 && (st.st_mode & 0777) == 0711);
     }
+}
+
+/* The name a fleet gets from its command: a person's name for it. */
+void test_control_default_names(void)
+{
+    static const struct {
+        const char *argv[6];
+        const char *name;
+    } cases[] = {
+        { { "./shop", "--port", "8080" }, "shop" },
+        { { "/usr/bin/node", "app.js" }, "app" },
+        { { "node", "--max-old-space-size=512", "-r", "dotenv/config",
+            "server.mjs" }, "server" },
+        { { "node", "/srv/shop/index.js" }, "shop" },
+        { { "node", "-e", "1" }, "node" },
+        { { "python3", "-u", "worker.py" }, "worker" },
+        { { "python3.11", "-m", "http.server", "8000" }, "http.server" },
+        { { "/usr/bin/env", "PORT=1", "node", "api.cjs" }, "api" },
+        { { "ruby", "app/puma.rb" }, "puma" },
+        { { "java", "-jar", "/opt/billing.jar" }, "billing" },
+        { { "bash", "-c", "exec x" }, "bash" },
+        { { "gunicorn", "app:app" }, "gunicorn" },
+        { { "sh", "my server.sh" }, "my_server" },
+        { { "node", ".hidden.js" }, "_hidden" },
+    };
+    char name[ZC__CONTROL_NAME_MAX + 1], want[300], cwd[256];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zc__control_default_name((char *const *) cases[i].argv, name,
+                                 sizeof(name));
+        ASSERT_STREQ(name, cases[i].name);
+    }
+    /* "node index.js" in a directory: that directory's name. */
+    ASSERT(getcwd(cwd, sizeof(cwd)));
+    ASSERT(chdir(zt_tmpdir()) == 0);
+    {
+        const char *argv[] = { "node", "index.js", NULL };
+
+        zc__control_default_name((char *const *) argv, name, sizeof(name));
+        snprintf(want, sizeof(want), "%s", strrchr(zt_tmpdir(), '/') + 1);
+        ASSERT_STREQ(name, want);
+    }
+    ASSERT(chdir(cwd) == 0);
 }
 
 struct lines {
