@@ -229,6 +229,11 @@ struct zc_primary {
     unsigned n_alive;       /* spawned and not yet reaped */
     unsigned n_ready;       /* in W_READY */
     uint64_t shutdown_start_us;
+    struct last_stop {          /* the last TERM, INT or QUIT (signals.c) */
+        int sig;
+        pid_t pid;              /* its sender */
+        uint64_t at_us;
+    } last_stop;
     struct zc__timer shutdown_timer;
     sigset_t signals;       /* blocked and read from the signalfd */
     int exit_status;

@@ -20,32 +20,64 @@
 
 #define NS ZC__PNS
 
-static void on_sigchld(struct zc_primary *p, int sig)
+/* Two stop signals this close from one sender are one request. */
+#define DUPLICATE_US 1000000ull
+
+static void on_sigchld(struct zc_primary *p, const struct signalfd_siginfo *si)
 {
-    (void) sig;
+    (void) si;
     /* What a worker said before it died (READY=1, STATUS=) is read before
      * its death is handled, whatever order epoll reports the two fds in. */
     zc__inputs_notify_drain(p);
     zc__lifecycle_reap(p);
 }
 
-static void on_stop(struct zc_primary *p, int sig)
+/*
+ * timeout(1), and a supervisor that signals a process and then its
+ * process group, send one TERM twice, a millisecond apart: that is one
+ * request to stop, not the operator's second one that skips the drain.
+ * The same signal from the same process (not the kernel's, which is a
+ * terminal's ^C) within a second is a duplicate.
+ */
+static bool duplicate(struct zc_primary *p, const struct signalfd_siginfo *si)
 {
+    struct last_stop *l = &p->last_stop;
+    uint64_t now = zc__now_us();
+    bool dup = p->shutting_down && si->ssi_pid != 0 &&
+               l->sig == (int) si->ssi_signo && l->pid == (pid_t) si->ssi_pid &&
+               now - l->at_us < DUPLICATE_US;
+
+    *l = (struct last_stop) { (int) si->ssi_signo, (pid_t) si->ssi_pid, now };
+    return dup;
+}
+
+static void on_stop(struct zc_primary *p, const struct signalfd_siginfo *si)
+{
+    int sig = (int) si->ssi_signo;
     char by[32];
 
     snprintf(by, sizeof(by), "received SIG%s", zc__signal_name(sig));
+    if (duplicate(p, si)) {
+        zc_log(ZC_LOG_INFO, NS, "%s again from pid %u within a second: the "
+               "same request (a process and its group signalled together), "
+               "still draining; send it again later, or QUIT, to kill now",
+               by, (unsigned) si->ssi_pid);
+        return;
+    }
     zc__shutdown_begin(p, by, sig != SIGQUIT);
 }
 
-static void on_hup(struct zc_primary *p, int sig)
+static void on_hup(struct zc_primary *p, const struct signalfd_siginfo *si)
 {
-    (void) sig;
+    (void) si;
     (void) zc__reload_start(p, "received SIGHUP");
 }
 
 /* One worker more or less, as gunicorn and unicorn do. */
-static void on_scale_signal(struct zc_primary *p, int sig)
+static void on_scale_signal(struct zc_primary *p,
+                            const struct signalfd_siginfo *si)
 {
+    int sig = (int) si->ssi_signo;
     bool up = sig == SIGTTIN;
     char by[32];
 
@@ -61,7 +93,7 @@ static void on_scale_signal(struct zc_primary *p, int sig)
 /* What each signal does, as one table (nginx's signals[] idea). */
 static const struct {
     int sig;
-    void (*fn)(struct zc_primary *p, int sig);
+    void (*fn)(struct zc_primary *p, const struct signalfd_siginfo *si);
 } signal_actions[] = {
     { SIGCHLD, on_sigchld },
     { SIGTERM, on_stop },
@@ -81,7 +113,7 @@ void zc__signals_on(struct zc__loop *l, const struct signalfd_siginfo *si)
 
     for (size_t i = 0; i < sizeof(signal_actions) / sizeof(signal_actions[0]); i++)
         if ((int) si->ssi_signo == signal_actions[i].sig) {
-            signal_actions[i].fn(p, (int) si->ssi_signo);
+            signal_actions[i].fn(p, si);
             return;
         }
 }

@@ -97,6 +97,46 @@ void test_second_signal_kills_now(void)
     zt_proc_free(p);
 }
 
+/* TERM twice from one sender within a second (timeout(1) signals the
+ * process, then its group) is one request: the drain goes on. Then under
+ * timeout(1) itself, twice: the fleet drains and exits 0. */
+void test_duplicate_term_drains(void)
+{
+    pid_t pids[1];
+    int port;
+    struct zt_proc *p;
+
+    p = zt_fleet(1, pids, &port, "-w", "1", "--shutdown-timeout", "1500ms",
+                 "--", zt_self(), "--helper", "ignore_term", NULL);
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    zt_wait_line(p, "received SIGTERM: stopping 1 worker", 5000);
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    zt_wait_line(p, "received SIGTERM again from pid", 5000);
+    ASSERT_CONTAINS(p->log, "the same request");
+    /* still draining: the worker is killed at the timeout, not now */
+    zt_wait_line(p, "shutdown timeout of 1500 ms reached", 5000);
+    ASSERT_EQ(zt_count(p, "killing 1 worker now"), 0);
+    (void) expect_exit_0(p, 5000);
+    zt_proc_free(p);
+    zt_reap_all(2000);
+    if (access("/usr/bin/timeout", X_OK) != 0)
+        return;
+    for (int i = 0; i < 2; i++) {
+        char *argv[] = { (char *) "/usr/bin/timeout", (char *) "--preserve-status",
+                         (char *) "0.3", (char *) zt_zcluster(), (char *) "-w",
+                         (char *) "2", (char *) "-l", (char *) "127.0.0.1:0",
+                         (char *) "--", (char *) zt_hello(), NULL };
+
+        p = zt_start(argv, NULL);
+        (void) expect_exit_0(p, 10000);
+        ASSERT_CONTAINS(p->log, "received SIGTERM: stopping 2 workers");
+        ASSERT_EQ(zt_count(p, "with SIGKILL"), 0);
+        ASSERT_EQ(zt_count(p, "exited with status 0 during shutdown"), 2);
+        zt_proc_free(p);
+        zt_reap_all(2000);
+    }
+}
+
 void test_quit_kills_now(void)
 {
     pid_t pids[2];
