@@ -20,6 +20,7 @@
 #include "primary/balance.h"
 #include "primary/collect.h"
 #include "primary/endpoint.h"
+#include "primary/respawn.h"
 #include "primary/http.h"
 #include "primary/leastconn.h"
 #include "primary/recycle.h"
@@ -84,10 +85,12 @@ static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
         sample(b, "zcluster_slot_restarts_total", l, (double) p->slots[i]->restarts);
     }
     family(b, "zcluster_slot_failures", "gauge",
-           "Failures in a row of the slot's workers (drives the backoff).");
+           "Failures in a row of the slot's workers (drives the backoff); "
+           "0 once its worker stayed ready for --backoff-reset.");
     for (unsigned i = 0; i < n; i++) {
         snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
-        sample(b, "zcluster_slot_failures", l, p->slots[i]->crashes);
+        sample(b, "zcluster_slot_failures", l,
+               zc__respawn_failures(p, p->slots[i], now));
     }
     family(b, "zcluster_slot_backoff_seconds", "gauge",
            "Delay before the slot's next worker starts; 0 when none is waiting.");

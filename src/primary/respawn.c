@@ -77,15 +77,21 @@ void zc__respawn_schedule(struct zc_primary *p, struct slot *s, uint64_t delay_m
     zc__emit(p, &e);
 }
 
+unsigned zc__respawn_failures(const struct zc_primary *p, const struct slot *s,
+                              uint64_t now)
+{
+    /* A worker that stayed ready long enough wipes the slate; derived
+     * when asked rather than cleared by a timer, so a stable fleet never
+     * wakes and status and /metrics say 0 once it is so. */
+    if (s->ready_us && now - s->ready_us >= p->opt.backoff_reset_ms * 1000ull)
+        return 0;
+    return s->crashes;
+}
+
 /* A crash, or a failed start: count it on the slot and back off. */
 uint64_t zc__respawn_count_crash(struct zc_primary *p, struct slot *s)
 {
-    uint64_t now = zc__now_us();
-
-    /* A worker that stayed ready long enough wipes the slate; checked at
-     * the crash rather than with a timer, so a stable fleet never wakes. */
-    if (s->ready_us && now - s->ready_us >= p->opt.backoff_reset_ms * 1000ull)
-        s->crashes = 0;
+    s->crashes = zc__respawn_failures(p, s, zc__now_us());
     if (s->crashes < UINT_MAX)
         s->crashes++;
     return (uint64_t) ((double) zc__backoff_ms(p->opt.respawn_delay_ms,

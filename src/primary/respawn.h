@@ -16,6 +16,10 @@ uint64_t zc__backoff_ms(uint32_t base_ms, double factor, uint32_t cap_ms,
                         unsigned crashes);
 /* Uniform in [0, 1), for the jitters. */
 double zc__respawn_uniform(struct zc_primary *p);
+/* The slot's failures in a row at now, as status and /metrics show them:
+ * 0 once its worker has stayed ready for --backoff-reset. */
+unsigned zc__respawn_failures(const struct zc_primary *p, const struct slot *s,
+                              uint64_t now);
 /* A crash, or a failed start: counted on the slot; returns the backoff,
  * jittered. */
 uint64_t zc__respawn_count_crash(struct zc_primary *p, struct slot *s);

@@ -13,6 +13,7 @@
 #include "proto/ctlreq.h"
 #include "primary/endpoint.h"
 #include "primary/node.h"
+#include "primary/respawn.h"
 #include "primary/status.h"
 
 /* Reading /proc costs the kernel ~8 us a worker; a thousand workers read
@@ -229,7 +230,6 @@ static void json_row(struct zc_primary *p, const struct row *r, void *ud)
     struct json_rows *j = ud;
     struct zc__buf *b = j->b;
 
-    (void) p;
     zc__buf_printf(b, "%s\n    {\"slot\": %u, \"role\": \"%s\", \"state\": "
                    "\"%s\"", j->first ? "" : ",", r->slot, role_names[r->role],
                    r->state);
@@ -248,7 +248,8 @@ static void json_row(struct zc_primary *p, const struct row *r, void *ud)
                        (unsigned long long) r->s->generation);
     if (r->s && r->role == SERVING)
         zc__buf_printf(b, ", \"restarts\": %llu, \"failures\": %u",
-                       (unsigned long long) r->s->restarts, r->s->crashes);
+                       (unsigned long long) r->s->restarts,
+                       zc__respawn_failures(p, r->s, r->now));
     if (r->s && r->s->state == SLOT_BACKOFF && !r->w)
         zc__buf_printf(b, ", \"backoff_left_ms\": %llu",
                        (unsigned long long) r->backoff_left_ms);
@@ -399,7 +400,6 @@ static void text_row(struct zc_primary *p, const struct row *r, void *ud)
     char id[24] = "-", pid[16] = "-", up[32] = "-", cpu[32] = "-", rss[32] = "-";
     char state[48], restarts[24] = "", fails[16] = "";
 
-    (void) p;
     if (r->w) {
         snprintf(id, sizeof(id), "%llu", (unsigned long long) r->w->id);
         snprintf(pid, sizeof(pid), "%d", (int) r->w->pid);
@@ -428,7 +428,8 @@ static void text_row(struct zc_primary *p, const struct row *r, void *ud)
     if (r->s && r->role == SERVING) {
         snprintf(restarts, sizeof(restarts), "%llu",
                  (unsigned long long) r->s->restarts);
-        snprintf(fails, sizeof(fails), "%u", r->s->crashes);
+        snprintf(fails, sizeof(fails), "%u",
+                 zc__respawn_failures(p, r->s, r->now));
     }
     zc__buf_printf(t->b, "%-5u %-7s %-8s %-4llu %s%-20s%s %-7s %-9s %-6s "
                    "%-8s %-7s %s\n", r->slot, id, pid, (unsigned long long)

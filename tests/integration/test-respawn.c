@@ -61,6 +61,54 @@ void test_backoff_grows_and_resets(void)
     stop_and_reap(p);
 }
 
+/* The failure count status and /metrics show clears once the slot's worker
+ * has stayed ready for --backoff-reset, as the backoff's own count does:
+ * an alert on it does not fire for ever after one crash. */
+void test_failures_gauge_clears(void)
+{
+    pid_t pids[1];
+    int port, mport;
+    struct zt_proc *p;
+    char cmd[300], *out;
+
+    p = zt_fleet(1, pids, &port, "-n", "gauge", "-w", "1", "-l", "127.0.0.1:0",
+                 "--metrics", "127.0.0.1:0", "--respawn-delay", "0",
+                 "--backoff-reset", "500ms", "--", zt_hello(), NULL);
+    mport = zt_metrics_port(p);
+    ASSERT(kill(pids[0], SIGKILL) == 0);
+    zt_wait_line(p, "was killed by signal KILL", 5000);
+    zt_wait_line(p, "ready in", 5000);
+    ASSERT_EQ(zt_metric(mport, "zcluster_slot_failures{slot=\"0\"}"), 1);
+    snprintf(cmd, sizeof(cmd), "%s -n gauge status --json", zt_zclusterctl());
+    out = zt_capture(cmd);
+    ASSERT_CONTAINS(out, "\"failures\": 1");
+    free(out);
+    /* ready for longer than --backoff-reset: both say 0, with no crash */
+    for (uint64_t t0 = zt_now_ms();
+         zt_metric(mport, "zcluster_slot_failures{slot=\"0\"}") != 0; ) {
+        ASSERT(zt_now_ms() - t0 < 5000);
+        zt_pump(p, 50);
+    }
+    out = zt_capture(cmd);
+    ASSERT_CONTAINS(out, "\"failures\": 0");
+    free(out);
+    snprintf(cmd, sizeof(cmd), "%s -n gauge status", zt_zclusterctl());
+    out = zt_capture(cmd);
+    {
+        /* SLOT WORKER PID GEN STATE UPTIME RESTARTS FAILS */
+        const char *row = strstr(out, "\n0 ");
+        unsigned restarts = 9, fails = 9;
+
+        ASSERT(row);
+        ASSERT_EQ(sscanf(row, " 0 %*s %*s %*s ready %*s %u %u", &restarts,
+                         &fails), 2);
+        ASSERT_EQ(restarts, 1);
+        ASSERT_EQ(fails, 0);
+    }
+    free(out);
+    stop_and_reap(p);
+}
+
 void test_exit_status_policies(void)
 {
     struct zt_proc *p;
