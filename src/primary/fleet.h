@@ -225,6 +225,7 @@ struct zc_primary {
     bool killing;           /* SIGKILL already sent to every worker */
     bool node_signalled;    /* --node: the stop signal went at the timeout */
     bool announced_ready;
+    bool any_ready;         /* a worker of this fleet was ever ready */
     bool any_failed;        /* a worker failed and was not respawned */
     unsigned n_alive;       /* spawned and not yet reaped */
     unsigned n_ready;       /* in W_READY */

@@ -36,6 +36,7 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
     zc__timer_stop(&p->loop, &w->timer);
     zc__timer_stop(&p->loop, &w->ready_deadline);
     zc__worker_set_state(p, w, W_READY);
+    p->any_ready = true;
     zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) ready in %llu ms (%s)",
            (unsigned long long) w->id, w->slot_index, (int) w->pid,
            (unsigned long long) ((now - w->started_us) / 1000), how);

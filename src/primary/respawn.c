@@ -219,15 +219,44 @@ static void on_never_ready(struct zc__loop *l, struct zc__timer *t)
     zc__respawn_lost_worker(p, s, false, what);
 }
 
+/* Why an exec fails that will fail the same way next time: no such
+ * program, not executable, not a program. */
+static bool exec_error(int r)
+{
+    switch (-r) {
+    case ENOENT: case EACCES: case EPERM: case ENOEXEC: case ENOTDIR:
+    case ELOOP: case ENAMETOOLONG: case EISDIR: case E2BIG: case ELIBBAD:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void spawn_failed(struct zc_primary *p, struct slot *s, const char *what,
                          int r)
 {
-    uint64_t delay = zc__respawn_count_crash(p, s);
+    uint64_t delay;
     char why[PATH_MAX + 96];
 
     snprintf(why, sizeof(why), "worker %llu (slot %u) could not be started: "
              "%s: %s", (unsigned long long) s->last_id, s->index, what,
              zc_strerror(r));
+    /* Before any worker was ever ready a command that cannot be executed
+     * is a mistake, not a passing fault: retrying it for ever would only
+     * hide it from whoever started the fleet (systemd fails such a unit
+     * at once, 203/EXEC). Once the fleet has served, the binary may be
+     * mid-deploy: that backs off as any failure. */
+    if (!p->any_ready && exec_error(r)) {
+        zc_log(ZC_LOG_ERROR, NS, "cannot start: %s; no worker of this fleet "
+               "has been ready yet, so it is not tried again: exiting with "
+               "status 1", why);
+        p->exit_status = 1;
+        p->any_failed = true;
+        s->state = SLOT_DONE;
+        zc__loop_stop(&p->loop);
+        return;
+    }
+    delay = zc__respawn_count_crash(p, s);
     if (zc__respawn_counts_failure(p, s, why))
         return;
     zc_log(ZC_LOG_ERROR, NS, "%s; retrying in %llu ms (failure %u in a row)",

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,29 +155,27 @@ void test_exit_status_policies(void)
     stop_and_reap(p);
 }
 
+/* At start, before any worker was ever ready, a command that cannot be
+ * executed ends the fleet at once: status 1 and the reason, no retry. */
 static void expect_exec_failure(const char *command, const char *why)
 {
-    struct zt_proc *p = zt_zc("-w", "1", "--respawn-delay", "50", "--backoff-jitter", "0",
-                              "--max-respawn-delay", "200", "--", command, NULL);
-    static const long want[] = { 50, 100, 200, 200 };
+    struct zt_proc *p = zt_zc("-w", "2", "--respawn-delay", "50", "--", command,
+                              NULL);
     uint64_t t0 = zt_now_ms();
 
-    for (int i = 0; i < 4; i++) {
-        const char *l = zt_wait_line(p, "could not be started", 5000);
-
-        ASSERT_CONTAINS(l, why);
-        ASSERT_EQ(delay_of(l), want[i]);
-    }
-    /* No hot loop: 4 attempts took their backoff's worth of time. */
-    ASSERT_GE(zt_now_ms() - t0, 50 + 100 + 200 - 20);
-    kill(p->pid, SIGTERM);
-    ASSERT_EQ(zt_exit_code(p, 5000), 0);
-    ASSERT_CONTAINS(p->log, "no worker running");
+    ASSERT_EQ(zt_exit_code(p, 5000), 1);
+    ASSERT_LE(zt_now_ms() - t0, 2000);
+    ASSERT_CONTAINS(p->log, "cannot start: worker 1 (slot 0) could not be "
+                    "started: cannot execute");
+    ASSERT_CONTAINS(p->log, why);
+    ASSERT_CONTAINS(p->log, "exiting with status 1");
+    ASSERT_EQ(zt_count(p, "retrying in"), 0);
+    ASSERT_EQ(zt_count(p, ") started: "), 0);
     zt_proc_free(p);
     zt_reap_all(2000);
 }
 
-void test_exec_failure_backs_off(void)
+void test_exec_failure_at_start_ends(void)
 {
     char path[300];
 
@@ -186,6 +185,42 @@ void test_exec_failure_backs_off(void)
     snprintf(path, sizeof(path), "%s/not-executable", zt_tmpdir());
     zt_write_file(path, "#!/bin/sh\nexit 0\n");
     expect_exec_failure(path, "Permission denied");
+}
+
+/* Once the fleet has served, a command gone from disk (a deploy under
+ * way) is a failure like a crash: its slot backs off and tries again. */
+void test_exec_failure_backs_off(void)
+{
+    /* the kill is the slot's first failure: its starts back off from 100 */
+    static const long want[] = { 100, 200, 200, 200 };
+    char path[300], body[400];
+    pid_t pids[1];
+    int port;
+    struct zt_proc *p;
+    uint64_t t0;
+
+    snprintf(path, sizeof(path), "%s/release", zt_tmpdir());
+    snprintf(body, sizeof(body), "#!/bin/sh\nexec %s\n", zt_hello());
+    zt_write_file(path, body);
+    ASSERT(chmod(path, 0755) == 0);
+    p = zt_fleet(1, pids, &port, "-w", "1", "-l", "127.0.0.1:0",
+                 "--respawn-delay", "50", "--backoff-jitter", "0",
+                 "--max-respawn-delay", "200", "--", path, NULL);
+    ASSERT(unlink(path) == 0);
+    ASSERT(kill(pids[0], SIGKILL) == 0);
+    t0 = zt_now_ms();
+    for (int i = 0; i < 4; i++) {
+        const char *l = zt_wait_line(p, "could not be started", 5000);
+
+        ASSERT_CONTAINS(l, "No such file or directory");
+        ASSERT_EQ(delay_of(l), want[i]);
+    }
+    /* No hot loop: 4 attempts took their backoff's worth of time. */
+    ASSERT_GE(zt_now_ms() - t0, 50 + 100 + 200 + 200 - 20);
+    zt_write_file(path, body);
+    ASSERT(chmod(path, 0755) == 0);
+    zt_wait_line(p, "ready in", 5000);
+    stop_and_reap(p);
 }
 
 /* One worker under a --ready policy; returns the "ready in" line's ms. */
