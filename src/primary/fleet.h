@@ -97,6 +97,8 @@ struct worker {
     bool stop_sent;     /* the shutdown message or the stop signal went */
     bool signalled;     /* the stop signal went */
     bool retired;       /* replaced or scaled away: never respawned */
+    bool deaf;          /* ready, the primary accepting, but it never said
+                           hello: it takes no hand-offs (worker.c) */
     bool dirty;         /* on p->dirty */
     const char *link_error; /* set by a frame callback: close after the read */
     struct collect_worker metrics;  /* collect.c */
@@ -276,5 +278,12 @@ struct zc_primary {
                       const char *why);
     } hooks;
 };
+
+/* Sticky and least-conn: whether the slot has, or will have, a worker
+ * that may take hand-offs (one found deaf will not). */
+static inline bool zc__slot_awaits_taker(const struct slot *s)
+{
+    return (s->w && !s->w->deaf) || s->next || s->state == SLOT_BACKOFF;
+}
 
 #endif

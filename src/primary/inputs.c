@@ -42,6 +42,12 @@ static void on_hello(struct worker *w, const struct zc__ipc_frame *f)
 {
     if (f->len == 1 && f->data[0] == '1') {
         w->linked = true;
+        if (w->deaf) {
+            w->deaf = false;
+            zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u) said hello after "
+                   "all: it takes connections now", (unsigned long long) w->id,
+                   w->slot_index);
+        }
         /* Ready before its hello (--ready immediate): it takes now. */
         if (w->slot && w->state == W_READY) {
             zc__sticky_kick(w->p, w->slot);

@@ -50,7 +50,13 @@ struct zc__least {
     struct zc__timer hold_timer;
     unsigned next;              /* where the next search for a worker starts */
     struct zc__least_stats stats;
+    bool said_hopeless;         /* "no worker can take them", said */
+    bool said_no_closes;        /* a worker that says no close, said once */
 };
+
+/* A close is said by a worker's zc_worker_conn_closed(); one handed this
+ * many (or its limit) that said none is told about. */
+#define CLOSES_EXPECTED 64
 
 uint64_t zc__least_open(const struct worker *w)
 {
@@ -101,6 +107,49 @@ static struct worker *pick(struct zc__least *lc)
     return best;
 }
 
+static uint64_t closes_expected(const struct zc_primary *p)
+{
+    unsigned max = p->opt.max_conns_per_worker;
+
+    return max && max < CLOSES_EXPECTED ? max : CLOSES_EXPECTED;
+}
+
+/* Whether some worker takes, or will take, hand-offs: none, when every
+ * slot's worker was found to take none and nothing else is coming. */
+static bool any_taker_coming(const struct zc_primary *p)
+{
+    for (unsigned i = 0; i < p->n_slots; i++)
+        if (zc__slot_awaits_taker(p->slots[i]))
+            return true;
+    return false;
+}
+
+static uint64_t close_pending(struct zc__least *lc)
+{
+    uint64_t n = lc->n_pending;
+
+    while (lc->n_pending) {
+        (void) close(lc->pending[lc->head].fd);
+        lc->head = (lc->head + 1) % PENDING_MAX;
+        lc->n_pending--;
+    }
+    return n;
+}
+
+/* No worker will ever take them: closed now rather than left to hang in
+ * the backlog, so a client (or the balancer in front) fails over at once. */
+static void close_hopeless(struct zc__least *lc)
+{
+    uint64_t n = close_pending(lc);
+
+    lc->stats.closed += n;
+    if (!lc->said_hopeless)
+        zc_log(ZC_LOG_ERROR, NS, "no worker of the fleet can take connections "
+               "(none said hello on its IPC link): closing them as they come "
+               "(%llu so far) rather than holding them", (unsigned long long) n);
+    lc->said_hopeless = true;
+}
+
 /* Hands c to w. Returns true when it went (our copy of the fd is closed);
  * false when w's link cannot take it now (w is passed over until it can). */
 static bool hand_off(struct zc__least *lc, struct worker *w, struct conn *c)
@@ -131,6 +180,22 @@ static bool hand_off(struct zc__least *lc, struct worker *w, struct conn *c)
     (void) close(c->fd);
     w->balance.handed++;
     lc->stats.handoffs++;
+    if (!lc->said_no_closes && w->balance.handed == closes_expected(lc->p) &&
+        zc__least_open(w) == w->balance.handed) {
+        lc->said_no_closes = true;
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) has been handed "
+               "%llu connections under --balance least-conn and has said none "
+               "is closed: its count only grows, so least-conn takes turns "
+               "instead of picking the least busy%s. A worker says a close "
+               "with zc_worker_conn_closed() (or the conns_closed cell, "
+               "docs/protocol.md); one that cannot is better served by "
+               "--balance reuseport", (unsigned long long) w->id,
+               w->slot_index, (int) w->pid,
+               (unsigned long long) w->balance.handed,
+               lc->p->opt.max_conns_per_worker
+               ? ", and at --max-conns-per-worker it is passed over for good"
+               : "");
+    }
     return true;
 }
 
@@ -160,8 +225,11 @@ static void flush(struct zc__least *lc)
         struct conn *c = &lc->pending[lc->head];
         struct worker *w = pick(lc);
 
+        if (!w && !any_taker_coming(lc->p))
+            close_hopeless(lc);
         if (!w)
             break;
+        lc->said_hopeless = false;
         if (!hand_off(lc, w, c))
             continue;           /* w is passed over now: look again */
         lc->head = (lc->head + 1) % PENDING_MAX;
@@ -216,18 +284,6 @@ int zc__least_start(struct zc_primary *p)
         zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for least-conn "
                "balancing");
     return r;
-}
-
-static uint64_t close_pending(struct zc__least *lc)
-{
-    uint64_t n = lc->n_pending;
-
-    while (lc->n_pending) {
-        (void) close(lc->pending[lc->head].fd);
-        lc->head = (lc->head + 1) % PENDING_MAX;
-        lc->n_pending--;
-    }
-    return n;
 }
 
 void zc__least_stop(struct zc_primary *p)

@@ -60,10 +60,11 @@ static bool takes_now(const struct worker *w)
     return takes(w) && !w->sticky.blocked;
 }
 
-/* A worker is on its way: starting, restarting, or being replaced. */
+/* A worker is on its way: starting, restarting, or being replaced; not
+ * one found to take no hand-offs. */
 static bool expects_worker(const struct slot *s)
 {
-    return s->w || s->next || s->state == SLOT_BACKOFF;
+    return zc__slot_awaits_taker(s);
 }
 
 /* The next slot after s, in index order and round, whose worker takes
@@ -343,18 +344,16 @@ static void on_wait_timer(struct zc__loop *l, struct zc__timer *t)
         struct slot *to = fallback(p, s);
 
         s->sticky.down = true;
-        /* A ready worker that never said hello can take nothing. */
-        if (s->w && s->w->state == W_READY && !s->w->linked && !s->w->node.online)
-            zc_log(ZC_LOG_WARN, NS, "slot %u: worker %llu is ready but has "
-                   "not said hello on its IPC link, so it cannot take "
-                   "connections (docs/protocol.md, \"Sticky sessions\")",
-                   s->index, (unsigned long long) s->w->id);
         zc_log(ZC_LOG_WARN, NS, "slot %u: no worker has taken its clients' "
                "connections for %u ms; %s%u until one does", s->index,
                p->opt.sticky_wait_ms, to ? "sending them to slot " :
                "closing them: no slot takes connections", to ? to->index : 0);
     }
-    while (s->sticky.wait_head && s->sticky.wait_head->since_us + wait_us <= now && m < BATCH) {
+    /* A slot whose worker takes nothing sends them on now, not after
+     * their wait. */
+    while (s->sticky.wait_head && m < BATCH &&
+           (s->sticky.wait_head->since_us + wait_us <= now ||
+            !expects_worker(s))) {
         struct conn *c = dequeue(p, s);
         struct slot *to = fallback(p, s);
 
@@ -369,8 +368,20 @@ static void on_wait_timer(struct zc__loop *l, struct zc__timer *t)
     send_all(st, m, true);
     wait_rearm(p, s);
     /* More than a batch expired at once: the rest on the next round. */
-    if (s->sticky.wait_head && s->sticky.wait_head->since_us + wait_us <= now)
+    if (s->sticky.wait_head && (s->sticky.wait_head->since_us + wait_us <= now ||
+                                !expects_worker(s)))
         (void) zc__timer_start(&p->loop, &s->sticky.wait_timer, now);
+}
+
+void zc__sticky_deaf(struct zc_primary *p, struct slot *s)
+{
+    struct zc__sticky *st = p->sticky;
+
+    if (!st || st->stopped)
+        return;
+    s->sticky.down = true;
+    if (s->sticky.wait_head)
+        (void) zc__timer_start(&p->loop, &s->sticky.wait_timer, zc__now_us());
 }
 
 void zc__sticky_slot_removed(struct zc_primary *p, struct slot *s)

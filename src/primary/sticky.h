@@ -28,6 +28,9 @@ void zc__sticky_free(struct zc_primary *p);
 /* Slot s may now have a worker that takes connections (ready, linked,
  * or its link writable again): hand it what waits. */
 void zc__sticky_kick(struct zc_primary *p, struct slot *s);
+/* s's worker takes no hand-offs: its clients go to other slots now, and
+ * new ones too, until a worker of s does. */
+void zc__sticky_deaf(struct zc_primary *p, struct slot *s);
 /* Slot s is being removed: what waits for it is hashed again over the
  * slots that remain. */
 void zc__sticky_slot_removed(struct zc_primary *p, struct slot *s);

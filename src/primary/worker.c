@@ -24,8 +24,10 @@
 #include "primary/collect.h"
 #include "primary/env.h"
 #include "primary/events.h"
+#include "primary/leastconn.h"
 #include "primary/link.h"
 #include "primary/node.h"
+#include "primary/sticky.h"
 #include "primary/worker.h"
 #include "proto/types.h"
 
@@ -98,7 +100,10 @@ static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
     char how[64];
 
     (void) l;
-    if (w->state == W_STARTING) {
+    if (w->state == W_READY) {
+        if (!w->linked && !w->node.online)
+            zc__worker_found_deaf(p, w);
+    } else if (w->state == W_STARTING) {
         snprintf(how, sizeof(how), p->opt.ready == ZC_READY_DELAY
                  ? "ready delay of %u ms elapsed" : p->opt.node
                  ? "online %u ms without listening or READY=1"
@@ -144,6 +149,33 @@ static void on_worker_timer(struct zc__loop *l, struct zc__timer *t)
                p->opt.shutdown_timeout_ms);
         zc__worker_signal(w, SIGKILL);
     }
+}
+
+/*
+ * With sticky or least-conn the primary accepts and hands connections over
+ * the worker's link: a worker that never said hello there (a server that
+ * only reads LISTEN_FDS, which gets none in these modes) can take none,
+ * and its clients must not wait for it. Said once, with what to do.
+ */
+void zc__worker_found_deaf(struct zc_primary *p, struct worker *w)
+{
+    char mode[16];
+
+    if (w->deaf)
+        return;
+    w->deaf = true;
+    (void) zc_option_format(&p->opt, "balance", mode, sizeof(mode));
+    zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) is ready but "
+           "cannot take connections under --balance %s: it has not said hello "
+           "on its IPC link (ZC_IPC_FD), as a server that only reads "
+           "LISTEN_FDS never does (it gets no listening socket in this mode); "
+           "its clients go to other workers, or are closed. Use --balance "
+           "reuseport or shared for such a server, or have it take "
+           "connections (docs/protocol.md, \"Sticky sessions\")",
+           (unsigned long long) w->id, w->slot_index, (int) w->pid, mode);
+    if (w->slot)
+        zc__sticky_deaf(p, w->slot);
+    zc__least_kick(p);
 }
 
 void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)

@@ -18,6 +18,11 @@ void zc__worker_set_state(struct zc_primary *p, struct worker *w,
 void zc__worker_signal(struct worker *w, int sig);
 /* Starts w's ready policy: ready at once, on a timer, or on its word. */
 void zc__worker_ready_policy(struct zc_primary *p, struct worker *w);
+/* How long a worker ready in sticky or least-conn mode has to say hello
+ * before it is taken for one that cannot take hand-offs. */
+#define ZC__HELLO_GRACE_MS 500
+/* w is ready but takes no hand-offs: said once, its clients sent on. */
+void zc__worker_found_deaf(struct zc_primary *p, struct worker *w);
 /*
  * Starts a worker process for slot s, of generation gen, and logs it with
  * note appended. On failure returns -errno with what failed in what (the

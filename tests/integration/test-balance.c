@@ -349,3 +349,80 @@ void test_least_conn_backpressure(void)
         close(fds[i]);
     zt_stop_fleet(p);
 }
+
+/* A client of a fleet whose workers take no hand-offs is closed at once
+ * (read returns 0 or an error), not left hanging: how long it took. */
+static uint64_t closed_within(int port)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+    uint64_t t0 = zt_now_ms();
+    int fd = zt_http_connect(port);
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+    char buf[256];
+
+    ASSERT(fd >= 0);
+    ASSERT_EQ(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t) sizeof(req) - 1);
+    ASSERT_EQ(poll(&pf, 1, 5000), 1);
+    ASSERT(read(fd, buf, sizeof(buf)) <= 0);
+    close(fd);
+    return zt_now_ms() - t0;
+}
+
+/* With least-conn or sticky the primary accepts and hands connections over
+ * the worker's link. A server that only reads LISTEN_FDS (sleep, here)
+ * cannot take them: said within a second of its readiness, naming the
+ * slot, the mode and what to use, and its clients are closed at once
+ * rather than left waiting. */
+void test_balance_deaf_workers_said(void)
+{
+    static const char *const modes[] = { "least-conn", "sticky" };
+
+    for (size_t m = 0; m < 2; m++) {
+        char want[96];
+        pid_t pids[2];
+        int port;
+        struct zt_proc *p;
+        const char *l;
+
+        p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0",
+                     "--balance", modes[m], "--", "/bin/sleep", "60", NULL);
+        snprintf(want, sizeof(want), "cannot take connections under --balance "
+                 "%s", modes[m]);
+        for (int i = 0; i < 2; i++) {
+            l = zt_wait_line(p, want, 1500);
+            ASSERT_CONTAINS(l, "is ready but");
+            ASSERT_CONTAINS(l, "Use --balance reuseport or shared");
+        }
+        ASSERT_CONTAINS(p->log, "(slot 0, pid");
+        ASSERT_CONTAINS(p->log, "(slot 1, pid");
+        for (int i = 0; i < 3; i++)
+            ASSERT_LE(closed_within(port), 1000);
+        zt_stop_fleet(p);
+    }
+}
+
+/* A worker that takes hand-offs but never says a connection closed (a
+ * worker not linked with libzcluster) is said once its count reaches 64. */
+void test_least_conn_no_closes_said(void)
+{
+    pid_t pids[1];
+    int port;
+    struct zt_proc *p;
+
+    p = zt_fleet(1, pids, &port, "-w", "1", "--ready", "notify", "-l",
+                 "127.0.0.1:0", "--balance", "least-conn", "--",
+                 "/usr/bin/python3", zt_worker_py(), NULL);
+    for (int i = 0; i < 64; i++) {
+        char buf[256];
+        int fd = zt_http_connect(port);
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+        ASSERT(fd >= 0);
+        ASSERT_EQ(poll(&pf, 1, 5000), 1);
+        ASSERT(read(fd, buf, sizeof(buf)) > 0);
+        close(fd);
+    }
+    zt_wait_line(p, "has been handed 64 connections under --balance least-conn "
+                 "and has said none is closed", 5000);
+    zt_stop_fleet(p);
+}
