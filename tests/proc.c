@@ -417,7 +417,8 @@ struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
         ASSERT(slot >= 0 && slot < n);
         pids[slot] = pid;
     }
-    snprintf(want, sizeof(want), "all %d workers ready", n);
+    snprintf(want, sizeof(want), n == 1 ? "%d worker ready" : "all %d workers ready",
+             n);
     zt_wait_line(p, want, 10000);
     return p;
 }

@@ -172,9 +172,9 @@ int zc__balance_open(struct zc_primary *p)
         r = grow(p, ln, p->n_slots);
         if (r < 0)
             return r;
-        zc_log(ZC_LOG_INFO, NS, "%s: a SO_REUSEPORT group of %u sockets, one "
+        zc_log(ZC_LOG_INFO, NS, "%s: a SO_REUSEPORT group of %u socket%s, one "
                "per slot; new connections go to the slots whose worker is "
-               "ready", ln->text, ln->balance.n);
+               "ready", ln->text, ln->balance.n, PLURAL(ln->balance.n));
     }
     rr_open(p);
     return 0;

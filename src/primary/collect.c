@@ -192,8 +192,8 @@ void zc__collect_text(struct zc_primary *p, struct worker *w, const void *data,
                line, why);
     if (!w->metrics.reports_text)
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) reports metrics as "
-               "text (%d samples); it is asked at each scrape",
-               (unsigned long long) w->id, w->slot_index, n);
+               "text (%d sample%s); it is asked at each scrape",
+               (unsigned long long) w->id, w->slot_index, n, PLURAL(n));
     w->metrics.reports_text = true;
     answered(m, w);
 }

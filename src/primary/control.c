@@ -225,8 +225,8 @@ static int scale_reached(const struct zc_primary *p, const struct waiter *w,
         return -1;
     }
     if (p->n_slots != w->target) {
-        snprintf(msg, size, "the fleet was scaled to %u workers meanwhile",
-                 p->n_slots);
+        snprintf(msg, size, "the fleet was scaled to %u worker%s meanwhile",
+                 p->n_slots, PLURAL(p->n_slots));
         return -1;
     }
     if (p->n_ready != w->target || p->n_alive != w->target)
@@ -395,8 +395,9 @@ static void do_scale(struct zc__control *ctl, struct zc__http_req *r,
     char msg[160];
 
     if (n < 0) {
-        snprintf(msg, sizeof(msg), "the fleet has %u workers: scaling by "
+        snprintf(msg, sizeof(msg), "the fleet has %u worker%s: scaling by "
                  "%s%u would leave it outside 1 to %d", p->n_slots,
+                 PLURAL(p->n_slots),
                  q->scale_by < 0 ? "-" : "+", q->scale_n, ZC_MAX_WORKERS);
         reply_error(r, 400, msg, NULL);
         return;

@@ -420,8 +420,8 @@ static void readyz(struct zc__endpoint *m, struct zc__http_req *r)
      * whoever reads why. */
     if (!p->shutting_down && p->n_ready > 0) {
         zc__buf_printf(&out, "ready, degraded: %u of %u slots failed (given "
-                       "up on); %u workers ready\n", failed, p->n_slots,
-                       p->n_ready);
+                       "up on); %u worker%s ready\n", failed, p->n_slots,
+                       p->n_ready, PLURAL(p->n_ready));
         zc__http_reply(r, 200, TEXT, out.data, out.failed ? 0 : out.len, NULL);
         return;
     }

@@ -58,7 +58,8 @@ void zc__announce_if_ready(struct zc_primary *p)
                "(given up on): serving, degraded", ready, p->n_slots, failed,
                PLURAL(failed));
     else
-        zc_log(ZC_LOG_INFO, NS, "all %u workers ready", p->n_slots);
+        zc_log(ZC_LOG_INFO, NS, p->n_slots == 1 ? "%u worker ready"
+               : "all %u workers ready", p->n_slots);
     /* Our own manager (systemd Type=notify) learns we are up. */
     (void) zc_notify("READY=1");
 }

@@ -152,6 +152,7 @@ struct reload {
     uint64_t generation;
     uint64_t start_us;
     unsigned next;          /* the next slot to step */
+    unsigned steps;         /* steps started, to number them */
     unsigned stepping;      /* steps started and not finished */
     unsigned replaced;
     unsigned min_ready;     /* the fewest ready workers seen, */

@@ -74,6 +74,20 @@ static unsigned long long reload_ms(const struct zc_primary *p)
     return (unsigned long long) ((zc__now_us() - p->reload.start_us) / 1000);
 }
 
+/* The slots the walk steps: every slot for a reload, the picked ones for
+ * a restart or a recycle. */
+static unsigned walk_total(const struct zc_primary *p)
+{
+    const struct reload *R = &p->reload;
+    unsigned n = 0;
+
+    if (!R->restart)
+        return p->n_slots;
+    for (unsigned i = 0; i < p->n_slots; i++)
+        n += picked(R, i);
+    return n;
+}
+
 static void reload_done(struct zc_primary *p)
 {
     struct reload *R = &p->reload;
@@ -82,10 +96,11 @@ static void reload_done(struct zc_primary *p)
     R->active = false;
     if (!R->restart)
         p->running_generation = R->generation;
-    snprintf(why, sizeof(why), "%s done in %llu ms: %u of %u slots replaced; "
-             "never fewer than %u ready workers, never more than %u "
-             "processes", R->name, reload_ms(p), R->replaced,
-             R->restart ? R->replaced : p->n_slots, R->min_ready, R->max_alive);
+    snprintf(why, sizeof(why), "%s done in %llu ms: %u of %u slot%s replaced; "
+             "never fewer than %u worker%s ready, never more than %u "
+             "process%s", R->name, reload_ms(p), R->replaced, walk_total(p),
+             PLURAL(walk_total(p)), R->min_ready, PLURAL(R->min_ready),
+             R->max_alive, R->max_alive == 1 ? "" : "es");
     zc_log(ZC_LOG_INFO, NS, "%s", why);
     walk_ended(p, ZC_RELOAD_DONE, why);
     if (R->again)
@@ -126,15 +141,16 @@ void zc__reload_failed(struct zc_primary *p, const struct slot *failed,
     }
     if (R->restart)
         snprintf(text, sizeof(text), "%s failed after %llu ms: slot %u: %s. "
-                 "%u slot%s replaced; the others keep their workers",
+                 "%u of %u slot%s replaced; the others keep their workers",
                  R->name, reload_ms(p), failed->index, why, R->replaced,
-                 PLURAL(R->replaced));
+                 walk_total(p), PLURAL(walk_total(p)));
     else
         snprintf(text, sizeof(text), "reload to generation %llu failed after "
-                 "%llu ms: slot %u: %s. %u of %u slots replaced; the other %u "
-                 "keep%s their workers. %s", (unsigned long long) R->generation,
+                 "%llu ms: slot %u: %s. %u of %u slot%s replaced; the other "
+                 "%u keep%s %s. %s", (unsigned long long) R->generation,
                  reload_ms(p), failed->index, why, R->replaced, p->n_slots,
-                 kept, kept == 1 ? "s" : "", R->again
+                 PLURAL(p->n_slots), kept, kept == 1 ? "s" : "",
+                 kept == 1 ? "its worker" : "their workers", R->again
                  ? "The reload asked for during this one is dropped: send "
                    "SIGHUP again to retry." : "Send SIGHUP again to retry.");
     zc_log(ZC_LOG_ERROR, NS, "%s", text);
@@ -153,8 +169,8 @@ void zc__reload_interrupted(struct zc_primary *p, const char *by)
     R->active = false;
     R->again = false;
     snprintf(text, sizeof(text), "%s during the %s: abandoning it after %llu "
-             "ms, %u of %u slots replaced", by, R->name, reload_ms(p),
-             R->replaced, R->restart ? R->replaced : p->n_slots);
+             "ms, %u of %u slot%s replaced", by, R->name, reload_ms(p),
+             R->replaced, walk_total(p), PLURAL(walk_total(p)));
     zc_log(ZC_LOG_WARN, NS, "%s", text);
     walk_ended(p, ZC_RELOAD_INTERRUPTED, text);
 }
@@ -171,8 +187,8 @@ static void start_replacement(struct zc_primary *p, struct slot *s)
         zc__timer_stop(&p->loop, &s->timer);
     snprintf(old, sizeof(old), "replacing worker %llu",
              s->w ? (unsigned long long) s->w->id : 0ull);
-    snprintf(note, sizeof(note), " (%s, step %u of %u, %s)", R->name, R->next,
-             p->n_slots, s->w ? old : "which had no worker running");
+    snprintf(note, sizeof(note), " (%s, step %u of %u, %s)", R->name,
+             ++R->steps, walk_total(p), s->w ? old : "which had no worker running");
     r = zc__worker_spawn(p, s, R->restart ? s->generation : R->generation,
                          note, &w, what, sizeof(what));
     if (r < 0) {
@@ -210,13 +226,13 @@ void zc__reload_promote(struct zc_primary *p, struct slot *s)
     if (old) {
         zc_log(ZC_LOG_INFO, NS, "%s: slot %u replaced (%u of %u): worker "
                "%llu ready in %llu ms; retiring worker %llu (pid %d)", R->name,
-               s->index, R->replaced, p->n_slots, (unsigned long long) w->id,
+               s->index, R->replaced, walk_total(p), (unsigned long long) w->id,
                ms, (unsigned long long) old->id, (int) old->pid);
         old->step_of = R->serial;
         zc__worker_retire(p, old);
     } else {
         zc_log(ZC_LOG_INFO, NS, "%s: slot %u filled (%u of %u): worker %llu "
-               "ready in %llu ms", R->name, s->index, R->replaced, p->n_slots,
+               "ready in %llu ms", R->name, s->index, R->replaced, walk_total(p),
                (unsigned long long) w->id, ms);
         R->stepping--;
     }
@@ -303,9 +319,9 @@ int zc__reload_start(struct zc_primary *p, const char *by)
     }
     if (R->active) {
         R->again = true;
-        zc_log(ZC_LOG_INFO, NS, "%s: the %s is under way (%u of %u slots "
+        zc_log(ZC_LOG_INFO, NS, "%s: the %s is under way (%u of %u slot%s "
                "replaced); a reload will follow when it succeeds", by, R->name,
-               R->replaced, p->n_slots);
+               R->replaced, walk_total(p), PLURAL(walk_total(p)));
         return 1;
     }
     warn_own_sockets(p);

@@ -126,7 +126,7 @@ void zc__respawn_retry_later(struct zc_primary *p, struct slot *s)
 static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
 {
     struct health_slot *h = &s->health;
-    char window[32], retry[64], whys[3 * 170] = "";
+    char window[32], retry[64];
     zc_event e = { .type = ZC_EVENT_GAVE_UP, .worker_id = s->last_id,
                    .slot = (int) s->index, .pid = -1,
                    .generation = s->generation,
@@ -137,9 +137,6 @@ static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
     h->n_fails = 0;             /* a retry starts a fresh window */
     p->health.give_ups++;
     p->any_failed = true;
-    for (unsigned i = 1; i < h->n_why; i++)
-        snprintf(whys + strlen(whys), sizeof(whys) - strlen(whys), "; before: %s",
-                 h->why[i]);
     say_ms(window, sizeof(window), p->opt.give_up_window_ms);
     if (p->opt.failed_retry_ms) {
         char in[32];
@@ -149,9 +146,13 @@ static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
     } else {
         snprintf(retry, sizeof(retry), "not trying it again (--failed-retry 0)");
     }
-    zc_log(ZC_LOG_ERROR, NS, "%s; slot %u failed %u times within %s: giving up "
-           "on it, %s; %u worker%s still serving%s", h->why[0], s->index, recent,
-           window, retry, p->n_ready, PLURAL(p->n_ready), whys);
+    /* Two events, a line each: this failure and what it decides, then the
+     * slot's new state (its last failures are in status). */
+    zc_log(ZC_LOG_WARN, NS, "%s; not restarting it: slot %u has failed %u times "
+           "within %s (--give-up)", h->why[0], s->index, recent, window);
+    zc_log(ZC_LOG_ERROR, NS, "slot %u given up on, %s; %u worker%s still "
+           "serving (zclusterctl status shows its last failures)", s->index,
+           retry, p->n_ready, PLURAL(p->n_ready));
     zc__emit(p, &e);
     zc__respawn_retry_later(p, s);
     zc__announce_if_ready(p);

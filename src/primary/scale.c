@@ -51,13 +51,15 @@ int zc__scale_to(struct zc_primary *p, unsigned n, const char *by)
     if (n == from)
         return 0;
     if (zc__respawn_grow_slots(p, n) < 0) {
-        zc_log(ZC_LOG_ERROR, NS, "%s: no memory to scale to %u workers", by, n);
+        zc_log(ZC_LOG_ERROR, NS, "%s: no memory to scale to %u worker%s", by,
+               n, PLURAL(n));
         return -ENOMEM;
     }
     /* A new slot's socket joins each SO_REUSEPORT group first (logged). */
     r = zc__balance_scale(p, n);
     if (r < 0) {
-        zc_log(ZC_LOG_ERROR, NS, "%s: staying at %u workers", by, from);
+        zc_log(ZC_LOG_ERROR, NS, "%s: staying at %u worker%s", by, from,
+               PLURAL(from));
         return r;
     }
     zc_log(ZC_LOG_INFO, NS, "%s: scaling from %u to %u worker%s", by, from, n,

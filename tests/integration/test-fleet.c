@@ -394,7 +394,7 @@ void test_ipv6_and_all_interfaces(void)
 
         ASSERT(zt_parse_worker(zt_wait_line(p, ") started", 5000), &id, &slot, &pids[0]));
     }
-    zt_wait_line(p, "all 1 workers ready", 5000);
+    zt_wait_line(p, "1 worker ready", 5000);
     fd = connect6(port6);
     ASSERT_EQ(zt_http_request(fd, &r), 200);
     ASSERT_EQ(r.pid, pids[0]);

@@ -361,10 +361,12 @@ void test_health_give_up_and_retry(void)
               "--failed-retry", "1500ms", "--respawn-delay", "50",
               "--backoff-jitter", "0", "--metrics", "127.0.0.1:0", "--", script,
               NULL);
-    line = zt_wait_line(p, "giving up on it", 5000);
-    ASSERT_CONTAINS(line, "exited with status 3; slot 1 failed 3 times within "
-                    "10.0 s: giving up on it, trying it again in 1.5 s; ");
-    ASSERT_CONTAINS(line, " still serving; before: worker ");
+    line = zt_wait_line(p, "; not restarting it: slot 1 has failed", 5000);
+    ASSERT_CONTAINS(line, "exited with status 3; not restarting it: slot 1 has "
+                    "failed 3 times within 10.0 s (--give-up)");
+    line = zt_wait_line(p, "slot 1 given up on", 5000);
+    ASSERT_CONTAINS(line, "slot 1 given up on, trying it again in 1.5 s; ");
+    ASSERT_CONTAINS(line, " still serving");
     wait_log(p, "2 of 3 workers ready, 1 slot failed (given up on): serving, "
              "degraded", 2000);
     port = zt_parse_port(p->log);
@@ -431,7 +433,7 @@ void test_health_give_up_restart_and_exit(void)
     p = zt_zc("-w", "2", "-l", "127.0.0.1:0", "--give-up", "2/10s",
               "--failed-retry", "0", "--respawn-delay", "20",
               "--backoff-jitter", "0", "--", script, NULL);
-    zt_wait_line(p, "giving up on it", 5000);
+    zt_wait_line(p, "given up on", 5000);
     zt_write_file(fixed, "");
     ASSERT(kill(p->pid, SIGHUP) == 0);
     zt_wait_line(p, "reload to generation 2 done", 5000);
@@ -442,7 +444,7 @@ void test_health_give_up_restart_and_exit(void)
               "--respawn-delay", "20", "--backoff-jitter", "0", "--",
               "/bin/false", NULL);
     ASSERT_EQ(zt_exit_code(p, 10000), 1);
-    ASSERT_EQ(zt_count(p, "giving up on it"), 2);
+    ASSERT_EQ(zt_count(p, "given up on,"), 2);
     ASSERT_CONTAINS(p->log, "every slot failed or stopped, and a failed slot "
                     "is not tried again (--failed-retry 0); exiting with "
                     "status 1");

@@ -117,7 +117,7 @@ void test_ipc_events_on_crash(void)
     int slot;
 
     ASSERT(zt_parse_worker(zt_wait_line(p, ") started", 5000), &id, &slot, &pid));
-    zt_wait_line(p, "all 1 workers ready", 5000);
+    zt_wait_line(p, "1 worker ready", 5000);
     kill(pid, SIGKILL);
     line = zt_wait_line(p, "test: event exited", 5000);
     ASSERT_EQ(field_after(line, "status "), SIGKILL);
@@ -141,7 +141,7 @@ void test_ipc_drain_by_message(void)
         "phase after", "drained in", "exited with status 0 during shutdown",
     };
 
-    zt_wait_line(p, "all 1 workers ready", 5000);
+    zt_wait_line(p, "1 worker ready", 5000);
     kill(p->pid, SIGTERM);
     ASSERT_EQ(zt_exit_code(p, 5000), 0);
     assert_order(p, phases, sizeof(phases) / sizeof(phases[0]));
@@ -163,7 +163,7 @@ void test_ipc_drain_timeout(void)
     };
     long start, cut;
 
-    zt_wait_line(p, "all 1 workers ready", 5000);
+    zt_wait_line(p, "1 worker ready", 5000);
     kill(p->pid, SIGTERM);
     start = zt_log_ms(zt_wait_line(p, "draining, up to 540 ms", 5000));
     cut = zt_log_ms(zt_wait_line(p, "drain timeout reached", 5000));
@@ -183,7 +183,7 @@ void test_ipc_unanswered_shutdown_signals(void)
     const char *line;
     long sent, signalled;
 
-    zt_wait_line(p, "all 1 workers ready", 5000);
+    zt_wait_line(p, "1 worker ready", 5000);
     kill(p->pid, SIGTERM);
     sent = zt_log_ms(zt_wait_line(p, "received SIGTERM", 5000));
     line = zt_wait_line(p, "did not answer the shutdown message", 5000);

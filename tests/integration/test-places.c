@@ -160,10 +160,10 @@ void test_places_names_do_not_collide(void)
     argv[5] = script;
     argv[6] = NULL;
     a = zt_start(argv, NULL);
-    zt_wait_line(a, "all 1 workers ready", 5000);
+    zt_wait_line(a, "1 worker ready", 5000);
     ASSERT_CONTAINS(a->log, "(fleet shop, mode 0600)");
     b = zt_start(argv, NULL);
-    zt_wait_line(b, "all 1 workers ready", 5000);
+    zt_wait_line(b, "1 worker ready", 5000);
     ASSERT_CONTAINS(b->log, "fleet name shop is taken");
     ASSERT_CONTAINS(b->log, "this fleet is shop-2 (give --name to choose one)");
     ASSERT_EQ(run(&out, zt_zclusterctl(), "list", NULL), 0);
@@ -200,7 +200,7 @@ void test_places_name_race(void)
             p[i] = zt_zc("-n", "race", "-w", "1", "-l", "127.0.0.1:0", "--",
                          zt_hello(), NULL);
         for (int i = 0; i < 2; i++) {
-            const char *l = zt_try_line(p[i], "all 1 workers ready", 5000);
+            const char *l = zt_try_line(p[i], "1 worker ready", 5000);
 
             if (l) {
                 ASSERT_EQ(won, -1);

@@ -70,7 +70,7 @@ static void reload_under_load(bool keepalive, const char *balance)
 
         /* The primary's own count of the whole reload. */
         ASSERT_CONTAINS(line, "2 of 2 slots replaced; never fewer than 2 "
-                              "ready workers, never more than 3 processes");
+                              "workers ready, never more than 3 processes");
     }
     zt_load_stop_at(l, 6, &res);
     fprintf(stderr, "# %s, %s: %llu requests over %llu connections, %llu "
@@ -175,7 +175,7 @@ void test_reload_broken_release_keeps_old(void)
     /* A good release afterwards rolls out. */
     write_script(script, good);
     line = reload(p, 5, "done in", &most);
-    ASSERT_CONTAINS(line, "2 of 2 slots replaced; never fewer than 2 ready workers");
+    ASSERT_CONTAINS(line, "2 of 2 slots replaced; never fewer than 2 workers ready");
     for (int i = 0; i < 2; i++)
         ASSERT(zt_wait_gone(pids[i], 3000));
     zt_load_stop_at(l, 5, &res);
@@ -278,8 +278,8 @@ void test_reload_surge(void)
                  "--max-surge", "2", "--",
                  zt_hello(), "--startup-delay", "150", NULL);
     line = reload(p, 2, "done in", &most);
-    ASSERT_CONTAINS(line, "4 of 4 slots replaced; never fewer than 4 ready "
-                          "workers, never more than 6 processes");
+    ASSERT_CONTAINS(line, "4 of 4 slots replaced; never fewer than 4 "
+                          "workers ready, never more than 6 processes");
     ASSERT_LE(most, 6);
     ASSERT_GE(most, 5);
     /* Slots 1 and 2 of 4 were both started before the first was ready. */
@@ -512,5 +512,69 @@ void test_library_reload_and_scale_calls(void)
     wait_anywhere(p, "reload to generation 3 done in");
     wait_children(p->pid, 1, 5000);
     ASSERT_EQ(zt_count(p, "restarting in"), 0);
+    zt_stop_fleet(p);
+}
+
+/* Any "1 workers", "1 slots", "1 processes" in a log; NULL if none. */
+static const char *bad_grammar(const char *log)
+{
+    static const char *const plurals[] = { "workers", "slots", "processes",
+                                           "sockets", "samples", "times" };
+
+    for (const char *s = log; (s = strstr(s, " 1 ")); s++)
+        for (size_t i = 0; i < sizeof(plurals) / sizeof(plurals[0]); i++)
+            if (strncmp(s + 3, plurals[i], strlen(plurals[i])) == 0 &&
+                !(s > log + 3 && strncmp(s - 3, " of", 3) == 0))
+                return s;
+    if (strstr(log, "keeps their") || strstr(log, "ready workers"))
+        return strstr(log, "keeps their") ? strstr(log, "keeps their")
+                                          : strstr(log, "ready workers");
+    return NULL;
+}
+
+/* What a one-worker fleet, a restart of one slot of two and a reload that
+ * fails on its second slot say: in grammar, and each walk counted over
+ * the slots it steps. */
+void test_reload_words(void)
+{
+    char script[300], body[500], cmd[300], *out;
+    const char *line, *bad;
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p;
+
+    p = zt_fleet(1, pids, &port, "-w", "1", "-l", "127.0.0.1:0", "--", zt_hello(),
+                 NULL);
+    ASSERT_CONTAINS(p->log, "1 worker ready");
+    ASSERT(kill(p->pid, SIGHUP) == 0);
+    line = zt_wait_line(p, "reload to generation 2 done in", 5000);
+    ASSERT_CONTAINS(line, "1 of 1 slot replaced; never fewer than 1 worker "
+                    "ready, never more than 2 processes");
+    bad = bad_grammar(p->log);
+    if (bad)
+        zt_fail(__FILE__, __LINE__, "not in grammar: \"%.60s\"", bad);
+    zt_stop_fleet(p);
+
+    snprintf(script, sizeof(script), "%s/release", zt_tmpdir());
+    snprintf(body, sizeof(body), "#!/bin/sh\n[ \"$ZC_GENERATION\" = 2 ] && "
+             "[ \"$ZC_WORKER_SLOT\" = 1 ] && exit 1\nexec %s\n", zt_hello());
+    write_script(script, body);
+    p = zt_fleet(2, pids, &port, "-n", "words", "-w", "2", "-l", "127.0.0.1:0",
+                 "--", script, NULL);
+    snprintf(cmd, sizeof(cmd), "%s -n words restart 1", zt_zclusterctl());
+    out = zt_capture(cmd);
+    free(out);
+    line = zt_wait_line(p, "(restart of slot 1, step ", 5000);
+    ASSERT_CONTAINS(line, "step 1 of 1, replacing worker 2)");
+    line = zt_wait_line(p, "restart of slot 1: slot 1 replaced (", 5000);
+    ASSERT_CONTAINS(line, "replaced (1 of 1)");
+    line = zt_wait_line(p, "restart of slot 1 done in", 5000);
+    ASSERT_CONTAINS(line, "1 of 1 slot replaced");
+    ASSERT(kill(p->pid, SIGHUP) == 0);
+    line = zt_wait_line(p, "reload to generation 2 failed", 5000);
+    ASSERT_CONTAINS(line, "1 of 2 slots replaced; the other 1 keeps its worker");
+    bad = bad_grammar(p->log);
+    if (bad)
+        zt_fail(__FILE__, __LINE__, "not in grammar: \"%.60s\"", bad);
     zt_stop_fleet(p);
 }
