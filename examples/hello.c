@@ -11,7 +11,9 @@
  * GET /burn?us=N spins the CPU for N microseconds first, GET /grow?kb=N
  * keeps N KiB more memory for good (benches and the recycling demo).
  * Every response names the worker (X-Worker-Slot, X-Worker-Pid,
- * X-Worker-Id, X-Worker-Generation). On SIGTERM, SIGINT or the primary's shutdown message (its
+ * X-Worker-Id, X-Worker-Generation). --log FILE appends its log there,
+ * and SIGUSR1 reopens FILE (after logrotate moved it). On SIGTERM, SIGINT
+ * or the primary's shutdown message (its
  * link, in its own epoll loop) it drains: stops accepting, answers
  * the next request of each keep-alive connection with "Connection: close",
  * closes connections still idle after --drain-idle (default 1000 ms), and
@@ -74,6 +76,7 @@ static struct {
     unsigned cluster;
     unsigned startup_delay_ms;
     unsigned drain_idle_ms;
+    const char *log_path;       /* --log: stderr goes there */
 } arg = { .drain_idle_ms = 1000 };
 
 static struct {
@@ -273,41 +276,36 @@ static bool has_token(const char *v, size_t len, const char *token)
     return false;
 }
 
-/* GET /burn?us=N spins the CPU for N microseconds (at most a second)
- * before answering, so a bench can make some requests costly and see
- * where the load goes. */
-static void burn(const char *path, const char *end)
+/* N of a path "PREFIXN" (capped at max), 0 for any other path. */
+static unsigned long query_arg(const char *path, const char *end,
+                               const char *prefix, unsigned long max)
 {
-    static const char prefix[] = "/burn?us=";
-    unsigned long us = 0;
-    uint64_t until;
+    size_t n = strlen(prefix);
+    unsigned long v = 0;
 
-    if ((size_t) (end - path) <= sizeof(prefix) - 1 ||
-        memcmp(path, prefix, sizeof(prefix) - 1) != 0)
-        return;
-    for (path += sizeof(prefix) - 1; path < end && *path >= '0' && *path <= '9'; path++)
-        if ((us = us * 10 + (unsigned long) (*path - '0')) > 1000000)
-            us = 1000000;
-    until = now_ns() + us * 1000;
-    while (now_ns() < until)
-        ;
+    if ((size_t) (end - path) <= n || memcmp(path, prefix, n) != 0)
+        return 0;
+    for (path += n; path < end && *path >= '0' && *path <= '9'; path++)
+        if ((v = v * 10 + (unsigned long) (*path - '0')) > max)
+            v = max;
+    return v;
 }
 
-/* GET /grow?kb=N keeps N KiB more (at most 64 MiB a request), touched,
- * for good: a leak on demand, to see --max-memory recycle a worker. */
-static void grow(const char *path, const char *end)
+/* GET /burn?us=N spins the CPU for N microseconds (at most a second)
+ * before answering, so a bench can make some requests costly and see
+ * where the load goes. GET /grow?kb=N keeps N KiB more (at most 64 MiB a
+ * request), touched, for good: a leak on demand, to see --max-memory
+ * recycle a worker. */
+static void burn_or_grow(const char *path, const char *end)
 {
-    static const char prefix[] = "/grow?kb=";
     static void *kept;          /* a chain of the blocks: kept, not lost */
-    unsigned long kb = 0;
+    unsigned long us = query_arg(path, end, "/burn?us=", 1000000);
+    unsigned long kb = query_arg(path, end, "/grow?kb=", 65536);
+    uint64_t until = now_ns() + us * 1000;
     char *p;
 
-    if ((size_t) (end - path) <= sizeof(prefix) - 1 ||
-        memcmp(path, prefix, sizeof(prefix) - 1) != 0)
-        return;
-    for (path += sizeof(prefix) - 1; path < end && *path >= '0' && *path <= '9'; path++)
-        if ((kb = kb * 10 + (unsigned long) (*path - '0')) > 65536)
-            kb = 65536;
+    while (now_ns() < until)
+        ;
     if (kb == 0 || !(p = malloc(kb * 1024)))
         return;
     memset(p, 1, kb * 1024);        /* resident, and never freed */
@@ -355,8 +353,7 @@ static bool handle_request(struct conn *c, const char *req, size_t n)
     keep = http11 ? !(v && has_token(v, vlen, "close"))
                   : (v && has_token(v, vlen, "keep-alive"));
     c->body_left = clen;
-    burn(sp1 + 1, sp2);
-    grow(sp1 + 1, sp2);
+    burn_or_grow(sp1 + 1, sp2);
     respond(c, 200, "OK", sp1 - req == 4 && strncmp(req, "HEAD", 4) == 0, !keep);
     return true;
 }
@@ -564,6 +561,37 @@ static void start_drain(int sig)
     (void) timerfd_settime(srv.timerfd, 0, &its, NULL);
 }
 
+/* --log FILE becomes our stderr, where the log goes; at start and on
+ * SIGUSR1, so a rotated file is let go of. */
+static int open_log(void)
+{
+    int fd;
+
+    if (!arg.log_path)
+        return 0;
+    fd = open(arg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd == -1 || dup2(fd, 2) == -1) {
+        zc_log(ZC_LOG_ERROR, NS, "cannot open the log %s: %s", arg.log_path,
+               strerror(errno));
+        if (fd >= 0)
+            (void) close(fd);
+        return -1;
+    }
+    (void) close(fd);
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    if (sig != SIGUSR1)
+        start_drain(sig);
+    else if (!arg.log_path)
+        zc_log(ZC_LOG_INFO, NS, "received SIGUSR1: no log file to reopen "
+               "(the log goes to stderr; --log FILE)");
+    else if (open_log() == 0)
+        zc_log(ZC_LOG_INFO, NS, "received SIGUSR1: reopened %s", arg.log_path);
+}
+
 static int serve_loop(void)
 {
     struct epoll_event ev[64];
@@ -581,7 +609,7 @@ static int serve_loop(void)
 
             if (tag == TAG_SIGNAL) {
                 if (read(srv.sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
-                    start_drain((int) si.ssi_signo);
+                    on_signal((int) si.ssi_signo);
             } else if (tag == TAG_LINK) {
                 /* Messages from the primary; a "shutdown" one starts the
                  * drain hooks below. */
@@ -673,9 +701,12 @@ static int serve(int argc, char **argv, void *unused)
     /* A slow start-up, to show readiness and reloads with a real delay. */
     while (nanosleep(&delay, &delay) == -1 && errno == EINTR)
         ;
+    if (open_log() < 0)
+        return 1;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     (void) sigprocmask(SIG_BLOCK, &set, NULL);
     srv.ep = epoll_create1(EPOLL_CLOEXEC);
     srv.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -723,11 +754,13 @@ static void usage(FILE *f)
 {
     fprintf(f, "Usage: zcluster-hello [-l ADDR]... [--reuseport] [--cluster N]\n"
                "                      [--sticky] [--startup-delay MS] [--drain-idle MS]\n"
+               "                      [--log FILE]\n"
                "Under zcluster it serves the sockets it inherits, or the connections\n"
                "a sticky primary hands it; --cluster N runs its own fleet of N\n"
                "workers through libzcluster (--sticky: with sticky sessions);\n"
                "otherwise it serves the -l addresses alone (--reuseport: several\n"
-               "may bind one port).\n");
+               "may bind one port). --log FILE: the log goes there, reopened on\n"
+               "SIGUSR1.\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -739,6 +772,7 @@ static int parse_args(int argc, char **argv)
         { "cluster", required_argument, NULL, 'c' },
         { "startup-delay", required_argument, NULL, 'd' },
         { "drain-idle", required_argument, NULL, 'i' },
+        { "log", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -748,7 +782,8 @@ static int parse_args(int argc, char **argv)
         char *end = NULL;
         unsigned long v = optarg ? strtoul(optarg, &end, 10) : 0;
 
-        if (optarg && c != 'l' && (*end || end == optarg || v > 100000000)) {
+        if (optarg && c != 'l' && c != 'o' &&
+            (*end || end == optarg || v > 100000000)) {
             fprintf(stderr, "zcluster-hello: invalid value '%s'\n", optarg);
             return 2;
         }
@@ -765,6 +800,7 @@ static int parse_args(int argc, char **argv)
         case 'c': arg.cluster = (unsigned) v; break;
         case 'd': arg.startup_delay_ms = (unsigned) v; break;
         case 'i': arg.drain_idle_ms = (unsigned) v; break;
+        case 'o': arg.log_path = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 2;
         }

@@ -693,3 +693,39 @@ void test_control_systemd_notify_reload(void)
     close(fd);
     zt_stop_fleet(p);
 }
+
+/* The README's example: "zclusterctl signal USR1 # reopen logs". The
+ * bundled server reopens its --log file on USR1 (after logrotate moved
+ * it), and nobody dies of it. */
+void test_control_signal_usr1_reopens_logs(void)
+{
+    char log[300], moved[320], *out, *text;
+    pid_t pids[2], kids[4];
+    int port;
+    struct zt_proc *p;
+
+    snprintf(log, sizeof(log), "%s/hello.log", zt_tmpdir());
+    snprintf(moved, sizeof(moved), "%s.1", log);
+    p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2", "-l", "127.0.0.1:0",
+                 "--", zt_hello(), "--log", log, NULL);
+    ASSERT(rename(log, moved) == 0);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "signal", "USR1", NULL), 0);
+    ASSERT_CONTAINS(out, "sent SIGUSR1 to 2 workers");
+    free(out);
+    for (uint64_t t0 = zt_now_ms(); ; zt_pump(p, 20)) {
+        text = zt_read_file(log);
+        if (text && zt_count_in(text, "received SIGUSR1: reopened") == 2)
+            break;
+        ASSERT(zt_now_ms() - t0 < 5000);
+        free(text);
+    }
+    free(text);
+    ASSERT_EQ(children_of(p->pid, kids, 4), 2);
+    ASSERT(kids[0] == pids[0] || kids[0] == pids[1]);
+    ASSERT(kids[1] == pids[0] || kids[1] == pids[1]);
+    ASSERT_EQ(zt_count(p, "killed by signal"), 0);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", "--json", NULL), 0);
+    ASSERT_EQ(zt_count_in(out, "\"restarts\": 0"), 2);
+    free(out);
+    zt_stop_fleet(p);
+}
