@@ -1,6 +1,6 @@
 #!/bin/sh
 # make demo: two zcluster-hello workers on 127.0.0.1:8080 (ZC_DEMO_ADDR to
-# change it) with sticky sessions, metrics on 127.0.0.1:9100
+# change it) with sticky sessions, metrics on 127.0.0.1:8081
 # (ZC_DEMO_METRICS). Clients from four addresses of 127.0.0.0/8 show each
 # client staying on its slot; a worker is killed and its client's next
 # request waits for the respawned worker of the same slot; a rolling
@@ -13,7 +13,7 @@ set -eu
 build=${1:-build}
 addr=${ZC_DEMO_ADDR:-127.0.0.1:8080}
 url="http://$addr/"
-maddr=${ZC_DEMO_METRICS:-127.0.0.1:9100}
+maddr=${ZC_DEMO_METRICS:-127.0.0.1:8081}
 murl="http://$maddr/metrics"
 
 cat <<MSG

@@ -94,11 +94,12 @@ static const struct zc__opt rows[] = {
         "channel, listen() answered with the primary's sockets, ready when "
         "listening, stopped with Node's disconnect"),
     ROW("name", 'n', ZC__OPT_NAME, "NAME", name, 0, 0,
-        "the fleet's name, for zclusterctl -n (default: the command's base "
-        "name, or an interpreter's script; NAME-2 if that is taken)"),
+        "the fleet's name, for zclusterctl -n; the command's name is the "
+        "program's, or an interpreter's script (node app.js: app), and "
+        "becomes NAME-2 if another fleet has it"),
     ROW("control", 0, ZC__OPT_PATH, "PATH", control, 0, 0,
-        "the control socket (default: NAME.sock in $RUNTIME_DIRECTORY, "
-        "/run/zcluster for root, or $XDG_RUNTIME_DIR/zcluster); none: no "
+        "the control socket; the runtime directory is $RUNTIME_DIRECTORY, "
+        "/run/zcluster for root, or $XDG_RUNTIME_DIR/zcluster; none: no "
         "control socket"),
     ROW("control-group", 0, ZC__OPT_GROUP, "GROUP", control_group, 0, 0,
         "members of GROUP may use the control socket too (mode 0660)"),
@@ -591,6 +592,14 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
     case ZC__OPT_LISTEN:
         return o->n_listen ? text(buf, size, "%s", o->listen[0])
                            : text(buf, size, "none");
+    case ZC__OPT_NAME:
+    case ZC__OPT_PATH:
+        /* unset: what the fleet does then, not "none" (which for
+         * --control means no socket at all) */
+        if (!*(const char *const *) f)
+            return text(buf, size, "%s", r->kind == ZC__OPT_NAME
+                        ? "the command's name" : "NAME.sock in the runtime directory");
+        return text(buf, size, "%s", *(const char *const *) f);
     default:
         return text(buf, size, "%s", *(const char *const *) f
                     ? *(const char *const *) f : "none");
