@@ -296,9 +296,9 @@ ZC_EXPORT int zc_option_set(zc_options *o, const char *name,
                             const char *value, char *why, size_t why_size);
 
 /*
- * Writes the option's value in o as the tool would take it ("30000",
- * "TERM", "on-failure", "delay:500"), or what it means when it is unset
- * ("one per CPU", "none"), into buf (of size bytes, '\0'-terminated,
+ * Writes the option's value in o as the tool would take it ("30s", "5m",
+ * "48M", "TERM", "on-failure", "delay:500ms"), or what it means when it
+ * is unset ("one per CPU", "none", "the command's name"), into buf (of size bytes, '\0'-terminated,
  * truncated if need be). Returns the length it needed, or -ENOENT.
  * zc_options_init() then this is how --help prints its defaults.
  */

@@ -2,6 +2,8 @@
 TEST(log_glob_match, 5)
 TEST(log_patterns, 5)
 TEST(log_level_parse, 5)
+TEST(runner_logs_on_purpose, 5)
+TEST(runner_shows_logs_of_failures, 20)
 TEST(addr_parse_good, 5)
 TEST(addr_parse_bad, 5)
 TEST(addr_listen_unix_stale, 5)

@@ -33,11 +33,11 @@ void zt_dump_procs(void)
             continue;
         zt_pump(p, 0);
         s = p->len > 6000 ? p->log + p->len - 6000 : p->log;
-        fprintf(stderr, "# --- output of pid %d ---\n", (int) p->pid);
+        printf("# --- output of pid %d ---\n", (int) p->pid);
         for (const char *l = s; *l;) {
             size_t n = strcspn(l, "\n");
 
-            fprintf(stderr, "#   %.*s\n", (int) n, l);
+            printf("#   %.*s\n", (int) n, l);
             l += n + (l[n] == '\n');
         }
     }

@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -71,7 +72,7 @@ void zt_fail(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "# %s:%d: ", file, line);
+    printf("# %s:%d: ", file, line);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -103,6 +104,43 @@ static int count_fds(void)
     return n - 1;       /* the directory's own fd */
 }
 
+/* Where a test's stderr goes: what it logs on purpose (a library call
+ * refused, a helper's error) is shown only if the test fails. */
+static void stderr_path(char *buf, size_t size, pid_t pid)
+{
+    snprintf(buf, size, "/tmp/zc-test.%d/stderr", (int) pid);
+}
+
+static void keep_stderr(void)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    stderr_path(path, sizeof(path), getpid());
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0 && dup2(fd, 2) >= 0)
+        setvbuf(stderr, NULL, _IONBF, 0);
+    if (fd > 2)
+        close(fd);
+}
+
+/* A failed test's stderr, for whoever reads why. */
+static void show_stderr(pid_t pid)
+{
+    char path[PATH_MAX], buf[4096];
+    FILE *f;
+    size_t n;
+
+    stderr_path(path, sizeof(path), pid);
+    f = fopen(path, "r");
+    if (!f)
+        return;
+    fflush(stdout);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        (void) !fwrite(buf, 1, n, stderr);
+    fclose(f);
+}
+
 static void run_in_child(int i)
 {
     int fds_before, fds_after;
@@ -120,6 +158,7 @@ static void run_in_child(int i)
     /* Each test's fleets keep their control sockets in its own
      * directory, as under systemd's RuntimeDirectory=. */
     setenv("RUNTIME_DIRECTORY", tmpdir, 1);
+    keep_stderr();
     fds_before = count_fds();
     tests[i].fn();
     fds_after = count_fds();
@@ -160,7 +199,7 @@ static void clean_up_after(pid_t pgid)
     alarm(0);
     snprintf(cmd, sizeof(cmd), "rm -rf /tmp/zc-test.%d", (int) pgid);
     if (system(cmd) != 0)
-        fprintf(stderr, "# could not remove /tmp/zc-test.%d\n", (int) pgid);
+        printf("# could not remove /tmp/zc-test.%d\n", (int) pgid);
 }
 
 static bool selected(int i, int argc, char **argv)
@@ -233,6 +272,9 @@ int main(int argc, char **argv)
          * of one costs half a second. */
         status = wait_test(pid, tests[i].timeout_s *
                            (getenv("ZC_TEST_VALGRIND") ? 3 : 1), &timed_out);
+        if (timed_out || !WIFEXITED(status) ||
+            (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != ZT_SKIPPED))
+            show_stderr(pid);
         clean_up_after(pid);
         if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == ZT_SKIPPED) {
             skipped++;

@@ -36,7 +36,6 @@ struct zc__endpoint {
     struct zc__http *http;
     double start_time_s;            /* unix time */
     long page_size, ticks;
-    char address[ZC__ADDR_TEXT_MAX];    /* where it listens, its port known */
 };
 
 static void family(struct zc__buf *b, const char *name, const char *type,
@@ -493,10 +492,10 @@ int zc__endpoint_start(struct zc_primary *p)
     clock_gettime(CLOCK_REALTIME, &ts);
     m->start_time_s = (double) ts.tv_sec + ts.tv_nsec / 1e9;
     if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0)
-        zc__addr_format((struct sockaddr *) &ss, len, m->address,
-                        sizeof(m->address));
+        zc__addr_format((struct sockaddr *) &ss, len, p->metrics_addr,
+                        sizeof(p->metrics_addr));
     else
-        snprintf(m->address, sizeof(m->address), "%s", p->opt.metrics);
+        snprintf(p->metrics_addr, sizeof(p->metrics_addr), "%s", p->opt.metrics);
     cb.ud = m;
     r = zc__http_start(&m->http, &p->loop, fd, &lim, &cb);
     if (r < 0) {
@@ -508,13 +507,8 @@ int zc__endpoint_start(struct zc_primary *p)
     p->endpoint = m;
     p->metrics->http = m->http;
     zc_log(ZC_LOG_INFO, NS, "serving http://%s/metrics, /healthz and /readyz",
-           m->address);
+           p->metrics_addr);
     return 0;
-}
-
-const char *zc__endpoint_address(const struct zc_primary *p)
-{
-    return p->endpoint ? p->endpoint->address : NULL;
 }
 
 void zc__endpoint_stop(struct zc_primary *p)
@@ -524,6 +518,7 @@ void zc__endpoint_stop(struct zc_primary *p)
     if (!m)
         return;
     zc__http_stop(m->http);
+    p->metrics_addr[0] = '\0';
     if (p->metrics)
         p->metrics->http = NULL;
     free(m);

@@ -10,8 +10,6 @@
  * -errno (logged). */
 int zc__endpoint_start(struct zc_primary *p);
 void zc__endpoint_stop(struct zc_primary *p);
-/* Where it listens ("127.0.0.1:9100", its port known), NULL if none. */
-const char *zc__endpoint_address(const struct zc_primary *p);
 /* The /metrics text (the workers' families only with --metrics), also
  * without an endpoint: the control socket serves it too. */
 void zc__endpoint_render(struct zc_primary *p, struct zc__buf *out);

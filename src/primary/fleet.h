@@ -255,6 +255,8 @@ struct zc_primary {
     uint64_t ipc_dropped;           /* messages not delivered (link.c) */
     struct zc__metrics *metrics;    /* NULL without zc_options.metrics */
     struct zc__endpoint *endpoint;  /* likewise */
+    char metrics_addr[ZC__ADDR_TEXT_MAX];   /* where it listens, its port
+                                               known; "" without (endpoint.c) */
     struct zc__sticky *sticky;      /* NULL without zc_options.sticky */
     struct zc__least *least;        /* NULL but with least-conn */
     struct zc__control *control;    /* NULL without a control socket */

@@ -11,7 +11,6 @@
 
 #include "base/compat.h"
 #include "proto/ctlreq.h"
-#include "primary/endpoint.h"
 #include "primary/node.h"
 #include "primary/respawn.h"
 #include "primary/status.h"
@@ -311,8 +310,8 @@ void zc__status_json(struct zc_primary *p, const char *control,
         zc__buf_json(b, socket_text(p, i));
     }
     ZC__BUF_LIT(b, "],\n    \"metrics\": ");
-    if (zc__endpoint_address(p))
-        zc__buf_json(b, zc__endpoint_address(p));
+    if (p->metrics_addr[0])
+        zc__buf_json(b, p->metrics_addr);
     else
         ZC__BUF_LIT(b, "null");
     zc__buf_printf(b, ",\n    \"limits\": {\"watchdog_ms\": %u, "
@@ -489,9 +488,10 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
         zc__buf_printf(b, "limits: watchdog %s, max memory %s, max lifetime "
                        "%s\n", dog, mem, life);
     }
-    zc__buf_printf(b, "metrics: %s%s%s\n", zc__endpoint_address(p) ? "http://"
-                   : "", zc__endpoint_address(p) ? zc__endpoint_address(p)
-                   : "off (--metrics)", zc__endpoint_address(p) ? "/metrics" : "");
+    if (p->metrics_addr[0])
+        zc__buf_printf(b, "metrics: http://%s/metrics\n", p->metrics_addr);
+    else
+        ZC__BUF_LIT(b, "metrics: off (--metrics)\n");
     zc__buf_printf(b, "control: %s\n", control);
     health_line(p, b);
     if (p->last_reload.generation) {

@@ -88,7 +88,7 @@ void test_balance_reuseport_spread(void)
     ASSERT_CONTAINS(p->log, "a SO_REUSEPORT group of 4 sockets");
     ASSERT(!strstr(p->log, "not round-robin"));
     keepalive_spread(port, per_slot);
-    fprintf(stderr, "# 200 keep-alive connections: %d %d %d %d per slot\n",
+    printf("# 200 keep-alive connections: %d %d %d %d per slot\n",
             per_slot[0], per_slot[1], per_slot[2], per_slot[3]);
     for (int k = 0; k < 4; k++)
         ASSERT_EQ(per_slot[k], 50);
@@ -117,7 +117,7 @@ void test_balance_reuseport_unprivileged(void)
                     "program, which takes CAP_BPF (root)");
     port = zt_parse_port(p->log);
     keepalive_spread(port, per_slot);
-    fprintf(stderr, "# at random: %d %d %d %d per slot\n",
+    printf("# at random: %d %d %d %d per slot\n",
             per_slot[0], per_slot[1], per_slot[2], per_slot[3]);
     for (int k = 0; k < 4; k++)
         ASSERT_GE(per_slot[k], 25);
@@ -139,7 +139,7 @@ void test_balance_dead_slot_skipped(void)
     t0 = zt_now_ms();
     ASSERT(kill(pids[2], SIGKILL) == 0);
     zt_wait_line(p, "new connections go to 3 of 4 slots (not to slot 2)", 2000);
-    fprintf(stderr, "# slot 2 left out %llu ms after kill -9 (as the test "
+    printf("# slot 2 left out %llu ms after kill -9 (as the test "
             "saw the log line)\n", (unsigned long long) (zt_now_ms() - t0));
     requests(port, 100, per_slot, 4, 4000);
     ASSERT_EQ(per_slot[2], 0);
@@ -178,7 +178,7 @@ void test_balance_kill_under_load(void)
     ASSERT_CONTAINS(line, "(slot 1,");
     zt_pump(p, 300);
     zt_load_stop(l, &res);
-    fprintf(stderr, "# %llu requests, %llu failed; the killed worker had "
+    printf("# %llu requests, %llu failed; the killed worker had "
             "accepted %d connections\n", (unsigned long long) res.ok,
             (unsigned long long) res.failed, accepted);
     ASSERT_LE(res.failed, (uint64_t) accepted);
@@ -215,7 +215,7 @@ void test_balance_scale_under_load(void)
     zt_wait_line(p, "all 4 workers ready", 5000);
     zt_pump(p, 200);
     zt_load_stop(l, &res);
-    fprintf(stderr, "# scale 4 -> 2 -> 4: %llu requests over %llu "
+    printf("# scale 4 -> 2 -> 4: %llu requests over %llu "
             "connections, %llu failed\n", (unsigned long long) res.ok,
             (unsigned long long) res.connects, (unsigned long long) res.failed);
     if (res.failed)

@@ -84,7 +84,7 @@ void test_health_watchdog_linked_blocks(void)
     }
     line = zt_wait_line(p, "missed its watchdog: silent for", 3000);
     caught = zt_now_ms() - t0;
-    fprintf(stderr, "# caught %llu ms after its loop blocked (period %d ms)\n",
+    printf("# caught %llu ms after its loop blocked (period %d ms)\n",
             (unsigned long long) caught, PERIOD_MS);
     ASSERT_LE(caught, CAUGHT_MS);
     ASSERT_CONTAINS(line, "sending it SIGABRT, SIGKILL in 5000 ms");
@@ -119,7 +119,7 @@ void test_health_watchdog_foreign_silent(void)
     ASSERT(kill(pids[1], SIGUSR1) == 0);
     line = zt_wait_line(p, "missed its watchdog", 3000);
     caught = zt_now_ms() - t0;
-    fprintf(stderr, "# caught %llu ms after its last ping at the latest\n",
+    printf("# caught %llu ms after its last ping at the latest\n",
             (unsigned long long) caught);
     ASSERT_LE(caught, CAUGHT_MS);
     ASSERT_CONTAINS(line, "(slot 1,");
@@ -278,12 +278,12 @@ void test_health_recycle_memory(void)
     close(fd);
     line = zt_wait_line(p, "MiB > 100 MiB (--max-memory, less its jitter); "
                         "recycling", 5000);
-    fprintf(stderr, "# %s\n", strstr(line, "worker "));
+    printf("# %s\n", strstr(line, "worker "));
     line = zt_wait_line(p, "recycle of slot", 8000);
     line = zt_wait_line(p, "done in", 8000);
     ASSERT_EQ(floor_of(line), 2);
     zt_load_stop(l, &res);
-    fprintf(stderr, "# %llu requests over the recycle, %llu failed\n",
+    printf("# %llu requests over the recycle, %llu failed\n",
             (unsigned long long) res.ok, (unsigned long long) res.failed);
     ASSERT_EQ(res.failed, 0);
     ASSERT_GE(res.ok, 100);
@@ -314,13 +314,13 @@ void test_health_recycle_lifetime(void)
         line = zt_wait_line(p, "done in", 4000);
         ASSERT_EQ(floor_of(line), 4);
         if (i)
-            fprintf(stderr, "# recycle %d started %ld ms after the one before\n",
+            printf("# recycle %d started %ld ms after the one before\n",
                     i + 1, at[i] - at[i - 1]);
         if (i)
             ASSERT_GE(at[i] - at[i - 1], 398);     /* log times: to the ms */
     }
     zt_load_stop(l, &res);
-    fprintf(stderr, "# %llu requests (a connection each) over 4 recycles, "
+    printf("# %llu requests (a connection each) over 4 recycles, "
             "%llu failed\n", (unsigned long long) res.ok,
             (unsigned long long) res.failed);
     ASSERT_EQ(res.failed, 0);
@@ -471,7 +471,7 @@ void test_health_backoff_jitter(void)
         hi = delay[i] > hi ? delay[i] : hi;
         ASSERT(delay[i] >= 500 && delay[i] <= 1000);
     }
-    fprintf(stderr, "# 8 respawn delays from %ld to %ld ms\n", lo, hi);
+    printf("# 8 respawn delays from %ld to %ld ms\n", lo, hi);
     ASSERT_GE(hi - lo, 100);
     for (int i = 0; i < 8; i++)
         zt_wait_line(p, "ready in", 3000);

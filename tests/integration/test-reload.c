@@ -73,7 +73,7 @@ static void reload_under_load(bool keepalive, const char *balance)
                               "workers ready, never more than 3 processes");
     }
     zt_load_stop_at(l, 6, &res);
-    fprintf(stderr, "# %s, %s: %llu requests over %llu connections, %llu "
+    printf("# %s, %s: %llu requests over %llu connections, %llu "
             "failed, at most %d workers\n", balance, keepalive ? "keep-alive" : "close",
             (unsigned long long) res.ok, (unsigned long long) res.connects,
             (unsigned long long) res.failed, most);

@@ -66,3 +66,34 @@ void test_log_level_parse(void)
     ASSERT_EQ(zc__log_level_parse("5"), -EINVAL);
     ASSERT_EQ(zc__log_level_parse(""), -EINVAL);
 }
+
+/* Logs an error, as a test of a refusal does; fails only when asked to
+ * (ZT_FAIL_ON_PURPOSE), for runner_shows_logs_of_failures below. */
+void test_runner_logs_on_purpose(void)
+{
+    zc_log(ZC_LOG_ERROR, "zc:test", "an error this test expects");
+    if (getenv("ZT_FAIL_ON_PURPOSE"))
+        zt_fail(__FILE__, __LINE__, "failing on purpose");
+}
+
+/* What a passing test logs stays with it; a failing test's log is shown,
+ * with why it failed. */
+void test_runner_shows_logs_of_failures(void)
+{
+    char *argv[] = { (char *) zt_self(), (char *) "runner_logs_on_purpose", NULL };
+    char *fail_env[] = { (char *) "ZT_FAIL_ON_PURPOSE=1", NULL };
+    struct zt_proc *p = zt_start(argv, NULL);
+
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    zt_pump(p, 100);
+    ASSERT_CONTAINS(p->log, "ok 1 - runner_logs_on_purpose");
+    ASSERT(!strstr(p->log, "an error this test expects"));
+    zt_proc_free(p);
+    p = zt_start(argv, fail_env);
+    ASSERT_EQ(zt_exit_code(p, 10000), 1);
+    zt_pump(p, 100);
+    ASSERT_CONTAINS(p->log, "error zc:test: an error this test expects");
+    ASSERT_CONTAINS(p->log, "failing on purpose");
+    ASSERT_CONTAINS(p->log, "not ok 1 - runner_logs_on_purpose");
+    zt_proc_free(p);
+}

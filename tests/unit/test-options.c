@@ -64,11 +64,12 @@ void test_options_table(void)
             ASSERT(strcmp(s->info.name, r->info.name) != 0);
             ASSERT(!r->info.short_name || s->info.short_name != r->info.short_name);
         }
-        /* The default, printed, reads back as itself. */
+        /* The default, printed, reads back as itself (unless it says
+         * what an unset one means: "one per CPU", "none"). */
         ASSERT(zc_option_format(&d, r->info.name, a, sizeof(a)) > 0);
         o = d;
         o.listen = listen;
-        if (r->info.arg && strcmp(a, "none") && strcmp(a, "one per CPU")) {
+        if (r->info.arg && strcmp(a, "none") && !strchr(a, ' ')) {
             ASSERT_EQ(zc_option_set(&o, r->info.name, a, why, sizeof(why)), 0);
             ASSERT(zc_option_format(&o, r->info.name, b, sizeof(b)) > 0);
             ASSERT_STREQ(a, b);
