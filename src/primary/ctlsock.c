@@ -310,9 +310,13 @@ int zc__ctlsock_open(struct zc_primary *p, struct zc__ctlsock *s,
             return 1;
         snprintf(base, sizeof(base), "%s", p->name);
         for (unsigned k = 1; ; k++) {
-            if (k > 1)
-                snprintf(p->name, sizeof(p->name), "%.*s-%u",
-                         (int) (sizeof(p->name) - 8), base, k);
+            if (k > 1) {
+                char suffix[8];
+
+                snprintf(suffix, sizeof(suffix), "-%u", k % (MAX_SUFFIX + 1));
+                snprintf(p->name, sizeof(p->name), "%.*s%s",
+                         (int) (sizeof(p->name) - sizeof(suffix)), base, suffix);
+            }
             if (zc__control_path(dir, p->name, s->path, sizeof(s->path)) < 0) {
                 zc_log(ZC_LOG_WARN, NS, "no control socket: its path would "
                        "be too long; give --control PATH");
