@@ -2,9 +2,10 @@
  * libFuzzer target for the control protocol's parsers, both ends: the
  * primary's request reader (method, path, query arguments), the client's
  * answer reader (fed in pieces whose sizes come from the input), and the
- * JSON field reader. Beyond "no crash, no sanitizer report": a request
- * that parses names slots that exist, a scale target stays in range, and
- * a string the primary writes as JSON reads back the same.
+ * JSON field reader, and the fleet name made from a command line. Beyond
+ * "no crash, no sanitizer report": a request that parses names slots that
+ * exist, a scale target stays in range, a string the primary writes as
+ * JSON reads back the same, and a name made from any command is one.
  *
  *   make fuzz && build-fuzz/fuzz-control -max_total_time=60 NEW_DIR tests/fuzz/corpus-control
  */
@@ -15,6 +16,7 @@
 
 #include "base/buf.h"
 #include "client/http.h"
+#include "proto/ctlpath.h"
 #include "proto/ctlreq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -102,6 +104,20 @@ static void json(const char *s, size_t n)
     free(b.data);
 }
 
+/* "ARG\nARG\n...": a command line, 8 words at most. */
+static void command(char *s)
+{
+    char *argv[9], name[ZC__CONTROL_NAME_MAX + 1];
+    size_t n = 0;
+
+    while (s && n < 8)
+        argv[n++] = strsep(&s, "\n");
+    argv[n] = NULL;
+    zc__control_default_name(argv, name, sizeof(name));
+    if (!zc__control_name_ok(name))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s;
@@ -113,12 +129,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data + 1, size - 1);
     s[size - 1] = '\0';
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         request(s);
         break;
     case 1:
         answer(data + 1, size - 1);
+        break;
+    case 3:
+        command(s);
         break;
     default:
         json(s, strlen(s));
