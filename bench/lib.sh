@@ -24,5 +24,12 @@ cleanup() {
     wait 2>/dev/null || true
 }
 
+# wrk_failures FILE: the failed requests of a wrk run's summary, its socket
+# errors (connect, read, write, timeout) and non-2xx answers.
+wrk_failures() {
+    awk '/Socket errors/ { gsub(",", ""); for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i }
+         /Non-2xx/ { n += $NF } END { print n + 0 }' "$1"
+}
+
 # median: of the numbers on stdin, one per line.
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

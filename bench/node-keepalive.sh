@@ -40,12 +40,6 @@ start() {
     wait_port "$port"
 }
 
-# errors FILE: wrk's socket errors (read errors are the lost requests).
-errors() {
-    awk '/Socket errors/ { gsub(",", ""); for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i }
-         /Non-2xx/ { n += $NF } END { print n + 0 }' "$1"
-}
-
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), Linux $(uname -r), node $(node --version)"
 echo "command: bench/node-keepalive.sh $runs"
 echo
@@ -59,7 +53,7 @@ for setup in node zcluster-node zcluster-hello; do
         sleep 1
         for _ in 1 2 3 4 5; do kill -HUP "${pids[0]}"; sleep 2; done
         wait "$w"
-        lost+=("$(errors "$out/node-ka-wrk.txt")")
+        lost+=("$(wrk_failures "$out/node-ka-wrk.txt")")
         total+=("$(awk '/requests in/ { print $1 }' "$out/node-ka-wrk.txt")")
         cleanup
         pids=()

@@ -52,12 +52,6 @@ start() {
 }
 stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 
-# wrk's failures: socket errors and non-2xx answers, from its summary.
-failures() {
-    awk '/Socket errors/ { gsub(",", ""); for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i }
-         /Non-2xx/ { n += $NF } END { print n + 0 }' "$1"
-}
-
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), Linux $(uname -r), node $(node --version)"
 echo "command: bench/node.sh $secs"
 echo
@@ -76,7 +70,7 @@ for mgr in node zcluster; do
     sleep 1
     for _ in 1 2 3 4 5; do kill -HUP "$pid"; sleep "$gap"; done
     wait "$w"
-    fails=$(failures "$out/node-reload-wrk.txt")
+    fails=$(wrk_failures "$out/node-reload-wrk.txt")
     stop
     # kill -9 the only worker; a request sent right after waits for the new one
     start "$mgr" 1

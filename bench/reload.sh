@@ -89,8 +89,7 @@ one() {
     wait "$pid" 2>/dev/null || true
     pid=
     total=$(awk '/requests in/ { print $1 }' "$wout")
-    failed=$(awk '/Socket errors/ { gsub(",", ""); s += $4 + $6 + $8 + $10 }
-                  /Non-2xx/ { s += $NF } END { print s + 0 }' "$wout")
+    failed=$(wrk_failures "$wout")
     echo "$failed $total ${ms[*]}"
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -346,6 +347,12 @@ void zt_write_file(const char *path, const char *text)
     ASSERT(f);
     fputs(text, f);
     ASSERT(fclose(f) == 0);
+}
+
+void zt_write_script(const char *path, const char *text)
+{
+    zt_write_file(path, text);
+    ASSERT(chmod(path, 0755) == 0);
 }
 
 char *zt_read_file(const char *path)

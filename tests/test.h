@@ -195,6 +195,8 @@ size_t zt_unix_raw(const char *path, const char *req, char *buf, size_t size);
 
 /* Writes a whole file; reads one into a malloc'd string (NULL if absent). */
 void zt_write_file(const char *path, const char *text);
+/* The same, mode 0755: a script a fleet can run. */
+void zt_write_script(const char *path, const char *text);
 char *zt_read_file(const char *path);
 
 #endif

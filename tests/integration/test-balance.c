@@ -237,8 +237,7 @@ void test_balance_crashing_slot(void)
     snprintf(script, sizeof(script), "%s/crash-slot-1", zt_tmpdir());
     snprintf(body, sizeof(body), "#!/bin/sh\n[ \"$ZC_WORKER_SLOT\" = 1 ] && "
              "exit 3\nexec %s\n", zt_hello());
-    zt_write_file(script, body);
-    ASSERT(chmod(script, 0755) == 0);
+    zt_write_script(script, body);
     p = zt_zc("-w", "3", "-l", "127.0.0.1:0", "--balance", "reuseport",
               "--respawn-delay", "100", "--", script, NULL);
     zt_wait_line(p, "failure 2 in a row", 5000);

@@ -83,12 +83,6 @@ static bool has_pid(const char *json, pid_t pid)
     return strstr(json, want) != NULL;
 }
 
-static void write_script(const char *path, const char *body)
-{
-    zt_write_file(path, body);
-    ASSERT(chmod(path, 0755) == 0);
-}
-
 void test_control_status_matches_proc(void)
 {
     pid_t pids[3], kids[8];
@@ -178,7 +172,7 @@ void test_control_status_backoff_and_reload(void)
     struct zt_proc *c;
 
     snprintf(script, sizeof(script), "%s/release", zt_tmpdir());
-    write_script(script, "#!/bin/sh\n"
+    zt_write_script(script, "#!/bin/sh\n"
                  "[ \"$ZC_WORKER_SLOT\" = 1 ] && [ -e \"$0.crash\" ] && exit 3\n"
                  "exec sleep 60\n");
     p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2", "--ready",
@@ -224,7 +218,7 @@ void test_control_reload_outcomes(void)
 
     snprintf(script, sizeof(script), "%s/release", zt_tmpdir());
     snprintf(good, sizeof(good), "#!/bin/sh\nexec %s\n", zt_hello());
-    write_script(script, good);
+    zt_write_script(script, good);
     p = zt_fleet(2, pids, &port, "-n", "shop", "-w", "2", "-l", "127.0.0.1:0",
                  "--ready", "notify", "--ready-timeout", "2000", "--", script,
                  NULL);
@@ -237,7 +231,7 @@ void test_control_reload_outcomes(void)
     ASSERT_EQ(children_of(p->pid, pids, 2), 2);
     /* A broken one: exit 1, the failing slot and the reason; the old
      * workers stay. */
-    write_script(script, "#!/bin/sh\necho broken release >&2\nexit 1\n");
+    zt_write_script(script, "#!/bin/sh\necho broken release >&2\nexit 1\n");
     ASSERT_EQ(ctl(&out, 15000, "-n", "shop", "reload", NULL), 1);
     ASSERT_CONTAINS(out, "failed after");
     ASSERT_CONTAINS(out, "slot 0: worker 5 (slot 0, pid");
@@ -263,7 +257,7 @@ void test_control_reload_outcomes(void)
     ASSERT_CONTAINS(out, "\nzcluster_generation 2\n");
     free(out);
     /* --no-wait returns at once; the reload goes on (and fails). */
-    write_script(script, "#!/bin/sh\nexec sleep 60\n");
+    zt_write_script(script, "#!/bin/sh\nexec sleep 60\n");
     t0 = zt_now_ms();
     ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "reload", "--no-wait", NULL), 0);
     ASSERT_LE(zt_now_ms() - t0, 1500);
@@ -271,7 +265,7 @@ void test_control_reload_outcomes(void)
     free(out);
     zt_wait_line(p, "reload to generation 4 failed", 5000);
     /* --json: the lines themselves on stdout, the outcome last. */
-    write_script(script, good);
+    zt_write_script(script, good);
     ASSERT_EQ(ctl(&out, 15000, "-n", "shop", "--json", "reload", NULL), 0);
     ASSERT_CONTAINS(out, "{\"event\": \"started\", \"generation\": 5");
     ASSERT_CONTAINS(out, "{\"event\": \"outcome\", \"ok\": true, \"outcome\": "

@@ -168,8 +168,7 @@ void test_health_watchdog_on_time(void)
              "0|1) exec %s ;;\n2) exec /usr/bin/python3 %s ping ;;\n"
              "*) exec /usr/bin/python3 %s never ;;\nesac\n", zt_hello(),
              py_worker(), py_worker());
-    zt_write_file(script, body);
-    ASSERT(chmod(script, 0755) == 0);
+    zt_write_script(script, body);
     p = zt_fleet(4, pids, NULL, "-w", "4", "-l", "127.0.0.1:0", "--ready",
                  "notify", "--watchdog", "200ms", "--", script, NULL);
     ASSERT(!zt_try_line(p, "missed", 2200));
@@ -342,8 +341,7 @@ static const char *crashing_slot_1(char *fixed, size_t size)
     snprintf(script, sizeof(script), "%s/shop", zt_tmpdir());
     snprintf(body, sizeof(body), "#!/bin/sh\n[ \"$ZC_WORKER_SLOT\" = 1 ] && "
              "[ ! -e %s ] && exit 3\nexec %s\n", fixed, zt_hello());
-    zt_write_file(script, body);
-    ASSERT(chmod(script, 0755) == 0);
+    zt_write_script(script, body);
     return script;
 }
 

@@ -111,12 +111,6 @@ void test_reload_under_load_keepalive_reuseport(void)
     reload_under_load(true, "reuseport");
 }
 
-static void write_script(const char *path, const char *body)
-{
-    zt_write_file(path, body);
-    ASSERT(chmod(path, 0755) == 0);
-}
-
 /* The command is a script that we rewrite between reloads: what is on
  * disk at the reload is what runs. */
 void test_reload_broken_release_keeps_old(void)
@@ -133,20 +127,20 @@ void test_reload_broken_release_keeps_old(void)
     snprintf(script, sizeof(script), "%s/release", zt_tmpdir());
     snprintf(good, sizeof(good), "#!/bin/sh\nexec %s --startup-delay 50\n",
              zt_hello());
-    write_script(script, good);
+    zt_write_script(script, good);
     p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--ready",
                  "notify", "--ready-timeout", "800", "--", script, NULL);
     l = zt_load_start(port, 4, false);
 
     /* A release that cannot start. */
-    write_script(script, "#!/bin/sh\necho broken release >&2\nexit 1\n");
+    zt_write_script(script, "#!/bin/sh\necho broken release >&2\nexit 1\n");
     line = reload(p, 2, "failed", &most);
     ASSERT_CONTAINS(line, "slot 0: worker 3 (slot 0, pid");
     ASSERT_CONTAINS(line, "exited with status 1 before it was ready");
     ASSERT_CONTAINS(line, "0 of 2 slots replaced; the other 2 keep their workers");
 
     /* A release that starts but never says it is ready. */
-    write_script(script, "#!/bin/sh\nexec sleep 60\n");
+    zt_write_script(script, "#!/bin/sh\nexec sleep 60\n");
     line = reload(p, 3, "failed", &most);
     ASSERT_CONTAINS(line, "slot 0: worker 4 (pid");
     ASSERT_CONTAINS(line, "was not ready within 800 ms");
@@ -173,7 +167,7 @@ void test_reload_broken_release_keeps_old(void)
     ASSERT_CONTAINS(line, "No such file or directory");
 
     /* A good release afterwards rolls out. */
-    write_script(script, good);
+    zt_write_script(script, good);
     line = reload(p, 5, "done in", &most);
     ASSERT_CONTAINS(line, "2 of 2 slots replaced; never fewer than 2 workers ready");
     for (int i = 0; i < 2; i++)
@@ -201,7 +195,7 @@ void test_hup_during_reload(void)
     snprintf(script, sizeof(script), "%s/release", zt_tmpdir());
     snprintf(good, sizeof(good), "#!/bin/sh\nexec %s --startup-delay 200\n",
              zt_hello());
-    write_script(script, good);
+    zt_write_script(script, good);
     p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--ready",
                  "notify", "--ready-timeout", "800", "--", script, NULL);
     ASSERT(kill(p->pid, SIGHUP) == 0);
@@ -219,7 +213,7 @@ void test_hup_during_reload(void)
     ASSERT(zt_try_line(p, "generation 4", 300) == NULL);
 
     /* A release that never gets ready, and a SIGHUP during its attempt. */
-    write_script(script, "#!/bin/sh\nexec sleep 60\n");
+    zt_write_script(script, "#!/bin/sh\nexec sleep 60\n");
     ASSERT(kill(p->pid, SIGHUP) == 0);
     zt_wait_line(p, "(reload to generation 4, step 1 of 2", 5000);
     ASSERT(kill(p->pid, SIGHUP) == 0);
@@ -432,7 +426,7 @@ void test_library_reload_new_binary(void)
     snprintf(marker, sizeof(marker), "%s/marker", zt_tmpdir());
     snprintf(body, sizeof(body), "#!/bin/sh\necho \"$ZC_GENERATION\" >> %s\n"
              "exec %s \"$@\"\n", marker, zt_hello());
-    write_script(release, body);
+    zt_write_script(release, body);
     ASSERT(symlink(zt_hello(), link) == 0);
     p = zt_start(argv, NULL);
     port = zt_parse_port(zt_wait_line(p, "listening on", 5000));
@@ -558,7 +552,7 @@ void test_reload_words(void)
     snprintf(script, sizeof(script), "%s/release", zt_tmpdir());
     snprintf(body, sizeof(body), "#!/bin/sh\n[ \"$ZC_GENERATION\" = 2 ] && "
              "[ \"$ZC_WORKER_SLOT\" = 1 ] && exit 1\nexec %s\n", zt_hello());
-    write_script(script, body);
+    zt_write_script(script, body);
     p = zt_fleet(2, pids, &port, "-n", "words", "-w", "2", "-l", "127.0.0.1:0",
                  "--", script, NULL);
     snprintf(cmd, sizeof(cmd), "%s -n words restart 1", zt_zclusterctl());

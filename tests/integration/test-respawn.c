@@ -201,8 +201,7 @@ void test_exec_failure_backs_off(void)
 
     snprintf(path, sizeof(path), "%s/release", zt_tmpdir());
     snprintf(body, sizeof(body), "#!/bin/sh\nexec %s\n", zt_hello());
-    zt_write_file(path, body);
-    ASSERT(chmod(path, 0755) == 0);
+    zt_write_script(path, body);
     p = zt_fleet(1, pids, &port, "-w", "1", "-l", "127.0.0.1:0",
                  "--respawn-delay", "50", "--backoff-jitter", "0",
                  "--max-respawn-delay", "200", "--", path, NULL);
@@ -217,8 +216,7 @@ void test_exec_failure_backs_off(void)
     }
     /* No hot loop: 4 attempts took their backoff's worth of time. */
     ASSERT_GE(zt_now_ms() - t0, 50 + 100 + 200 + 200 - 20);
-    zt_write_file(path, body);
-    ASSERT(chmod(path, 0755) == 0);
+    zt_write_script(path, body);
     zt_wait_line(p, "ready in", 5000);
     stop_and_reap(p);
 }
