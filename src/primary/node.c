@@ -159,13 +159,14 @@ bool zc__node_pending(const struct worker *w)
 }
 
 /* The socket that answers a queryServer. Its key names it to the
- * worker, which keeps its servers' handles by key (Node's primary says
- * address:port:type:fd:index; any text unique to the socket will do). */
+ * worker, which keeps its servers' handles by key and asserts each is
+ * new (Node's primary says address:port:type:fd:index; ours: the socket
+ * and the request's index, unique within a worker). */
 struct server {
     int fd;
     bool fresh;                     /* bound for this request */
     char text[ZC__ADDR_TEXT_MAX];
-    char key[32];
+    char key[48];
 };
 
 /* A -l listener on that port takes the request, else a socket of ours. */
@@ -179,7 +180,7 @@ static int listener_for(struct zc_primary *p, struct worker *w,
         if (m->address_type != -1 && colon && m->port > 0 &&
             atoll(colon + 1) == m->port) {
             snprintf(sv->text, sizeof(sv->text), "%s", ln->text);
-            snprintf(sv->key, sizeof(sv->key), "zc-l%zu", i);
+            snprintf(sv->key, sizeof(sv->key), "zc-l%zu-%lld", i, m->index);
             return zc__balance_fd(ln, w->slot_index);
         }
     }
@@ -228,7 +229,7 @@ static int server_for(struct zc_primary *p, struct worker *w,
     for (size_t i = 0; i < t->n; i++)
         if (strcmp(t->servers[i].want, want) == 0) {
             snprintf(sv->text, sizeof(sv->text), "%s", t->servers[i].text);
-            snprintf(sv->key, sizeof(sv->key), "zc-n%zu", i);
+            snprintf(sv->key, sizeof(sv->key), "zc-n%zu-%lld", i, m->index);
             sv->fd = t->servers[i].fd;
             return 0;
         }
@@ -250,7 +251,7 @@ static int server_for(struct zc_primary *p, struct worker *w,
         else
             snprintf(sv->text, sizeof(sv->text), "%s", addr);
     }
-    snprintf(sv->key, sizeof(sv->key), "zc-n%zu", t->n);
+    snprintf(sv->key, sizeof(sv->key), "zc-n%zu-%lld", t->n, m->index);
     t->servers[t->n].fd = sv->fd;
     snprintf(t->servers[t->n].want, sizeof(t->servers[t->n].want), "%s", want);
     snprintf(t->servers[t->n].text, sizeof(t->servers[t->n].text), "%s",
