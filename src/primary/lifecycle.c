@@ -45,13 +45,13 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
         zc__reload_promote(p, s);
     else if (s)
         s->ready_us = now;
-    /* Its slot's clients, waiting or to come, are its own now; and its
-     * socket takes new connections before anyone is told it is ready. */
     /* When the primary accepts, a worker that has not said hello within
      * a moment of being ready takes nothing it is handed (worker.c). */
     if (ZC__PRIMARY_ACCEPTS(p) && !w->linked && !w->node.online &&
         zc__timer_start(&p->loop, &w->timer, now + ZC__HELLO_GRACE_MS * 1000ull) < 0)
         zc__worker_found_deaf(p, w);
+    /* Its slot's clients, waiting or to come, are its own now; and its
+     * socket takes new connections before anyone is told it is ready. */
     if (s && s->w == w) {
         zc__recycle_ready(p, w);
         zc__sticky_kick(p, s);

@@ -277,9 +277,10 @@ void zc__reload_pump(struct zc_primary *p)
 
 /*
  * Without listeners of ours (-l, or bound for Node workers' listen()),
- * workers bind their own sockets (SO_REUSEPORT, say). Then a retired worker's socket closes with whatever waits in its
- * accept queue: reset, unless the kernel moves it to the other sockets of
- * the group (net.ipv4.tcp_migrate_req, Linux 5.14). Said once per fleet.
+ * workers bind their own sockets (SO_REUSEPORT, say). Then a retired
+ * worker's socket closes with whatever waits in its accept queue: reset,
+ * unless the kernel moves it to the other sockets of the group
+ * (net.ipv4.tcp_migrate_req, Linux 5.14). Said once per fleet.
  */
 static void warn_own_sockets(struct zc_primary *p)
 {
