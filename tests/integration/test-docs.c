@@ -67,11 +67,26 @@ static char *man_text(void)
     return out;
 }
 
+/* The line after l's, or its terminating NUL. */
+static const char *next_line(const char *l)
+{
+    const char *eol = strchr(l, '\n');
+
+    return eol ? eol + 1 : l + strlen(l);
+}
+
+/* Whether a man page line ends the paragraph before it. */
+static bool ends_paragraph(const char *l)
+{
+    return !*l || strncmp(l, ".TP", 3) == 0 || strncmp(l, ".SS", 3) == 0 ||
+           strncmp(l, ".SH", 3) == 0 || strncmp(l, ".PP", 3) == 0;
+}
+
 /* An option's entry in the man page: from its .B/.BR line to the next
  * request that ends a paragraph. NULL if it has none. */
 static char *man_entry(const char *man, const char *name)
 {
-    for (const char *l = man; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+    for (const char *l = man; *l; l = next_line(l)) {
         const char *eol = strchr(l, '\n'), *end, *opt;
 
         if (strncmp(l, ".B", 2) != 0 || !eol)
@@ -79,9 +94,7 @@ static char *man_entry(const char *man, const char *name)
         opt = find_option(l, name);
         if (!opt || opt > eol)
             continue;
-        for (end = eol + 1; *end && strncmp(end, ".TP", 3) != 0 &&
-             strncmp(end, ".SS", 3) != 0 && strncmp(end, ".SH", 3) != 0 &&
-             strncmp(end, ".PP", 3) != 0; end = strchr(end, '\n') ? strchr(end, '\n') + 1 : end + strlen(end))
+        for (end = eol + 1; !ends_paragraph(end); end = next_line(end))
             ;
         return squeeze(l, (size_t) (end - l));
     }
@@ -107,7 +120,7 @@ static char *help_entry(const char *help, const char *name)
 static bool readme_default(const char *readme, const char *name, char *out,
                            size_t size)
 {
-    for (const char *l = readme; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+    for (const char *l = readme; *l; l = next_line(l)) {
         const char *eol = strchr(l, '\n'), *opt, *c1, *c2;
 
         if (strncmp(l, "| `", 3) != 0 || !eol)
