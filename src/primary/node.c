@@ -203,6 +203,23 @@ static int address_of(const struct zc__node_msg *m, char *out, size_t size)
     return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * Node's loop (libuv) accepts until EAGAIN and never makes a socket it is
+ * handed non-blocking. The flag belongs to the socket, which every worker
+ * and the primary share: a blocking one leaves a worker stuck in accept()
+ * once the queue is empty, taking each new connection and serving none,
+ * its disconnect never read. So every socket a Node worker gets is made
+ * non-blocking, as Node's own primary binds them.
+ */
+static int nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+        return -errno;
+    return fd;
+}
+
 /* The socket for a queryServer: 0 with sv filled, or -errno (told to
  * the worker as Node's negative errno). */
 static int server_for(struct zc_primary *p, struct worker *w,
@@ -216,10 +233,12 @@ static int server_for(struct zc_primary *p, struct worker *w,
     if (m->udp || m->has_fd)
         return -ENOTSUP;
     r = listener_for(p, w, m, sv);
-    if (r >= 0) {
+    if (r >= 0 && (r = nonblocking(r)) >= 0) {
         sv->fd = r;
         return 0;
     }
+    if (r != -ENOENT)
+        return r;
     if (address_of(m, addr, sizeof(addr)) < 0)
         return -ENAMETOOLONG;
     snprintf(want, sizeof(want), "%s:%d:%lld", addr, m->address_type, m->index);
@@ -239,6 +258,8 @@ static int server_for(struct zc_primary *p, struct worker *w,
     if (r < 0)
         return r;
     r = zc__addr_listen(&a, 0, &sv->fd);
+    if (r == 0 && (r = nonblocking(sv->fd)) < 0)
+        (void) close(sv->fd);
     if (r < 0)
         return r;
     {

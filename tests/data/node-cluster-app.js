@@ -2,7 +2,8 @@
 // primary forks, the workers listen. Under `zcluster --node` the primary
 // branch never runs. GET / answers who served; /slow answers after 1.5 s;
 // /garbage writes a line that is not JSON on the channel; /huge sends a
-// message of 2 MiB; /tell sends two messages meant for the app's own
+// message of 2 MiB; /blocking says whether the listening socket it was
+// given blocks; /tell sends two messages meant for the app's own
 // primary; /elsewhere asks to listen on an address
 // that is not this host's and answers with the error.
 'use strict';
@@ -16,7 +17,12 @@ if (cluster.isPrimary) {
   for (let i = 0; i < 2; i++) cluster.fork();
   cluster.on('exit', (w, code) => console.log(`worker ${w.id} exited ${code}`));
 } else {
-  http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
+    if (req.url === '/blocking') {   /* the listening socket's O_NONBLOCK */
+      const info = fs.readFileSync(`/proc/self/fdinfo/${server._handle.fd}`, 'utf8');
+      const flags = parseInt(/flags:\s*([0-7]+)/.exec(info)[1], 8);
+      return res.end((flags & 0o4000) ? 'non-blocking\n' : 'blocking\n');
+    }
     if (req.url === '/slow')
       return setTimeout(() => res.end(`slow done ${process.pid}\n`), 1500);
     if (req.url === '/leave')       /* Node's own worker.disconnect() */
@@ -45,5 +51,6 @@ if (cluster.isPrimary) {
     res.setHeader('X-Worker-Pid', String(process.pid));
     res.end(JSON.stringify({ id: cluster.worker.id, zc: process.env.ZC_WORKER_ID,
                              isWorker: cluster.isWorker }) + '\n');
-  }).listen(port);
+  });
+  server.listen(port);
 }

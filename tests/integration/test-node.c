@@ -110,6 +110,15 @@ void test_node_cluster_app_serves(void)
         ASSERT_CONTAINS(out, want);
         free(out);
     }
+    /* The socket it was given does not block: Node accepts until EAGAIN,
+     * and a blocking one left a worker stuck in accept(). */
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 %sblocking", url);
+    {
+        char *o = zt_capture(cmd);
+
+        ASSERT_STREQ(o, "non-blocking\n");
+        free(o);
+    }
     /* kill -9: the slot's worker comes back and serves. */
     ASSERT(kill(pids[1], SIGKILL) == 0);
     zt_wait_line(p, "was killed by signal KILL", 5000);
