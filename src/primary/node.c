@@ -450,7 +450,7 @@ static void not_ours(struct worker *w, const char *s, size_t len)
            "it and its next ones (zcluster_node_messages_ignored_total counts "
            "them). Under zcluster the app's primary branch (cluster.isPrimary: "
            "cluster.on('message'), cluster.on('exit')) does not run; send "
-           "{\"_zhttp\":true,\"type\":T,\"data\":D} to reach zc_primary_on(), "
+           "{\"_zhttp\":true,\"type\":T,\"data\":D} to reach the primary's handlers, "
            "see docs/protocol.md, \"Node.js workers\"",
            (unsigned long long) w->id, w->slot_index,
            (int) (len < 80 ? len : 80), s);
