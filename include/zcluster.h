@@ -836,7 +836,9 @@ typedef int (*zc_control_line_fn)(const char *line, size_t len,
  * ("/reload?wait=1"). Waits at most timeout_ms for the whole answer (0:
  * no limit). Returns the HTTP status (fn has had every line of the body),
  * or -errno: -ENOENT or -ECONNREFUSED (no fleet there), -EACCES (the
- * socket's mode), -ETIMEDOUT, -EPROTO (not an answer we can read), or
+ * socket's mode), -EPERM (it is in a directory anybody may write to, and
+ * not in a sticky one as ours or root's: it could be anybody's, so it is
+ * not spoken to), -ETIMEDOUT, -EPROTO (not an answer we can read), or
  * fn's own.
  */
 ZC_EXPORT int zc_control_request(const char *path, const char *method,

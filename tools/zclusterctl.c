@@ -267,10 +267,17 @@ static int list(const struct opts *o)
 }
 
 /* A socket this user may not use: whose it is, and what would do. */
-static int denied(const char *path)
+static int denied(const char *path, int r)
 {
     struct stat st;
 
+    if (r == -EPERM) {
+        fprintf(stderr, "zclusterctl: not speaking to %s: its directory may "
+                "be written by anybody, so the socket could be anybody's; "
+                "give the fleet a --control PATH in a directory only it may "
+                "write to\n", path);
+        return EX_DENIED;
+    }
     if (stat(path, &st) == 0)
         fprintf(stderr, "zclusterctl: permission denied: %s belongs to uid "
                 "%lu (mode %04o); run zclusterctl as that user or root, or "
@@ -435,7 +442,7 @@ int main(int argc, char **argv)
         return EX_NOFLEET;
     }
     if (r == -EACCES || r == -EPERM)
-        return denied(path);
+        return denied(path, r);
     if (r == -ETIMEDOUT) {
         fprintf(stderr, "zclusterctl: %s: no outcome within the timeout; the "
                 "operation goes on\n", a.fleet);

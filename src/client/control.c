@@ -76,6 +76,29 @@ int zc_control_path(const char *name, char *path, size_t size)
     return 0;
 }
 
+/*
+ * A socket in a directory anybody may write to could be anybody's: one
+ * planted there would be told our requests and answer them. Trusted only
+ * where others cannot replace it: the directory's sticky bit, and the
+ * socket ours or root's.
+ */
+static bool trusted_place(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    const char *slash = strrchr(path, '/');
+    struct stat d, s;
+
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int) (slash - path),
+                 path);
+    if (stat(dir, &d) == -1 || !(d.st_mode & S_IWOTH))
+        return true;
+    return (d.st_mode & S_ISVTX) && lstat(path, &s) == 0 &&
+           (s.st_uid == geteuid() || s.st_uid == 0);
+}
+
 /* A connected socket to path, or -errno. */
 static int dial(const char *path, int timeout_ms)
 {
@@ -84,6 +107,8 @@ static int dial(const char *path, int timeout_ms)
 
     if (strlen(path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
+    if (!trusted_place(path))
+        return -EPERM;
     memcpy(sa.sun_path, path, strlen(path) + 1);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)

@@ -25,37 +25,13 @@
 #include "base/compat.h"
 #include "base/log.h"
 #include "proto/ctlpath.h"
+#include "proto/listen.h"
 #include "primary/ctlsock.h"
 
 #define NS "zc:control"
 #define LOCK_SUFFIX ".lock"
 /* A name the user did not give that is taken becomes NAME-2 ... NAME-N. */
 #define MAX_SUFFIX 99
-
-/* The pid of a live fleet at path, 0 if nothing listens there (stale),
- * -errno if that cannot be told. */
-static long probe(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    long pid;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-    if (fd < 0)
-        return -errno;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == -1 &&
-        errno != EAGAIN) {
-        pid = errno == ECONNREFUSED ? 0 : -errno;
-        (void) close(fd);
-        return pid;
-    }
-    pid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0
-          ? (long) cred.pid : 1;
-    (void) close(fd);
-    return pid;
-}
 
 static int lock_path(const char *path, char *out, size_t size)
 {
@@ -123,31 +99,17 @@ static void release(struct zc__ctlsock *s)
     s->lock_fd = -1;
 }
 
-/* What is at path, if anything, may be replaced by our socket: nothing,
- * or a socket of ours (or, for root, anyone's) that nobody listens on.
- * Returns 0, -EADDRINUSE with *pid (a live fleet of a zcluster that takes
- * no lock), or -EEXIST for anything else (said in why). */
-static int replaceable(const char *path, long *pid, char *why, size_t size)
+/* What is at path may be replaced by our socket: the rule -l unix:PATH
+ * follows too (proto/listen.c). Returns 0, -EADDRINUSE with *pid (a live
+ * fleet of a zcluster that takes no lock), or another refusal. */
+static int replaceable(const char *path, long *pid)
 {
-    struct stat st;
+    int r = zc__unix_clear_stale(path, pid);
 
-    if (lstat(path, &st) == -1)
-        return errno == ENOENT ? 0 : -errno;
-    if (!S_ISSOCK(st.st_mode)) {
-        snprintf(why, size, "%s exists and is not a socket", path);
-        return -EEXIST;
-    }
-    if (st.st_uid != geteuid() && geteuid() != 0) {
-        snprintf(why, size, "%s is a socket of uid %lu", path,
-                 (unsigned long) st.st_uid);
-        return -EEXIST;
-    }
-    *pid = probe(path);
-    if (*pid > 0)
-        return -EADDRINUSE;
-    zc_log(ZC_LOG_INFO, NS, "replacing the stale control socket %s left by a "
-           "fleet that is gone", path);
-    return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
+    if (r == 1)
+        zc_log(ZC_LOG_INFO, NS, "replacing the stale control socket %s left "
+               "by a fleet that is gone", path);
+    return r < 0 ? r : 0;
 }
 
 /* Binds s->path (claimed): 0 with *ret, or -errno. */
@@ -246,17 +208,18 @@ static int place_dir(const struct zc__ctlsock *s, char *dir, size_t size)
 static int take(struct zc_primary *p, struct zc__ctlsock *s, unsigned backlog,
                 int *fd, long *holder)
 {
-    char why[sizeof(s->path) + 64];
     int r = claim(s, holder);
 
     if (r == 0) {
-        r = replaceable(s->path, holder, why, sizeof(why));
-        if (r == -EEXIST) {
-            zc_log(ZC_LOG_ERROR, NS, "cannot start: %s; not replacing it with "
-                   "the control socket of fleet %s (remove it, or give "
-                   "--control PATH or --name)", why, p->name);
+        r = replaceable(s->path, holder);
+        /* Something that is not ours at the path: never removed, and the
+         * fleet does not start in its stead. */
+        if (r == -EEXIST || r == -EPERM) {
+            zc_log(ZC_LOG_ERROR, NS, "cannot start fleet %s: its control "
+                   "socket %s: %s (remove it, or give --control PATH or "
+                   "--name)", p->name, s->path, zc__unix_stale_why(r));
             release(s);
-            return r;
+            return -EEXIST;
         }
         if (r == 0)
             r = bind_socket(s, backlog, fd);

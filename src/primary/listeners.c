@@ -92,7 +92,8 @@ int zc__listeners_open(struct zc_primary *p)
                                 ? ZC_LISTEN_REUSEPORT : 0, &ln->fd);
         if (r < 0) {
             zc_log(ZC_LOG_ERROR, NS, "cannot listen on %s: %s",
-                   p->opt.listen[i], zc_strerror(r));
+                   p->opt.listen[i], zc__addr_unix_path(&ln->addr)
+                   ? zc__unix_stale_why(r) : zc_strerror(r));
             return r;
         }
         snprintf(ln->text, sizeof(ln->text), "%s", p->opt.listen[i]);

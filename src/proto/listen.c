@@ -163,26 +163,48 @@ const char *zc__addr_unix_path(const struct zc__addr *a)
     return un->sun_path;
 }
 
-/* An existing socket file is reused only if nobody listens on it: a stale
- * one from a crashed run is removed, a live one is "address in use". */
-static int clear_stale_unix(const char *path, const struct zc__addr *a)
+int zc__unix_clear_stale(const char *path, long *pid)
 {
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
     struct stat st;
-    int fd, r = 0;
+    int fd, r;
 
+    *pid = 0;
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
     if (lstat(path, &st) == -1)
         return errno == ENOENT ? 0 : -errno;
     if (!S_ISSOCK(st.st_mode))
         return -EEXIST;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (st.st_uid != geteuid())
+        return -EPERM;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd == -1)
         return -errno;
-    if (connect(fd, (const struct sockaddr *) &a->ss, a->len) == 0)
+    if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 || errno == EAGAIN) {
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            *pid = (long) cred.pid;
         r = -EADDRINUSE;
-    else if (errno == ECONNREFUSED && unlink(path) == -1)
-        r = -errno;
+    } else if (errno != ECONNREFUSED) {
+        r = -errno;     /* cannot tell: not ours to remove */
+    } else {
+        r = unlink(path) == 0 || errno == ENOENT ? 1 : -errno;
+    }
     (void) close(fd);
     return r;
+}
+
+const char *zc__unix_stale_why(int r)
+{
+    switch (r) {
+    case -EEXIST: return "a file that is not a socket is there; it is left alone";
+    case -EPERM: return "another user's socket is there; it is left alone";
+    case -EADDRINUSE: return "a live socket is there (something listens on it)";
+    default: return zc_strerror(r);
+    }
 }
 
 static int set_opt(int fd, int level, int name, int value)
@@ -214,7 +236,9 @@ static int listen_one(const struct zc__addr *a, int flags, int *ret_fd)
     int fd, r;
 
     if (path) {
-        r = clear_stale_unix(path, a);
+        long pid;
+
+        r = zc__unix_clear_stale(path, &pid);
         if (r < 0)
             return r;
     }

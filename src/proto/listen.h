@@ -29,5 +29,16 @@ void zc__addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
 
 /* The filesystem path of a unix address, or NULL (abstract, not unix). */
 const char *zc__addr_unix_path(const struct zc__addr *a);
+/*
+ * The one rule for a unix socket's path, for -l unix:PATH and the control
+ * socket alike: nothing there (0), or a socket of our own user that nobody
+ * listens on, a stale one, which is removed (1). Anything else is left
+ * alone: a live socket is -EADDRINUSE (*pid its owner's, 0 if unknown), a
+ * file that is not a socket -EEXIST, another user's socket -EPERM, one we
+ * cannot tell about (EACCES, ...) -errno.
+ */
+int zc__unix_clear_stale(const char *path, long *pid);
+/* What zc__unix_clear_stale()'s refusal r means, for a log line. */
+const char *zc__unix_stale_why(int r);
 
 #endif

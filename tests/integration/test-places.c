@@ -220,3 +220,100 @@ void test_places_name_race(void)
         zt_stop_fleet(p[won]);
     }
 }
+
+/* Starts a fleet that must refuse to start (exit 1); its log. */
+static char *refused(const char *arg, ...)
+{
+    char *argv[24] = { (char *) zt_zcluster() }, *log;
+    struct zt_proc *p;
+    va_list ap;
+    int n = 1;
+
+    va_start(ap, arg);
+    for (const char *a = arg; a && n < 23; a = va_arg(ap, const char *))
+        argv[n++] = (char *) a;
+    va_end(ap);
+    p = zt_start(argv, NULL);
+    ASSERT_EQ(zt_exit_code(p, 5000), 1);
+    zt_pump(p, 100);
+    log = strdup(p->log);
+    zt_proc_free(p);
+    zt_reap_all(2000);
+    return log;
+}
+
+/* Nothing but a stale socket of our own is ever removed to make room:
+ * not a regular file at the control path, not another user's file or
+ * socket in the default place, not a file at -l unix:PATH. The fleet
+ * refuses to start and says what is there. */
+void test_places_nothing_deleted(void)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char path[300], *log, *text;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/precious", zt_tmpdir());
+    zt_write_file(path, "precious data\n");
+    log = refused("-w", "1", "--control", path, "--", zt_hello(), NULL);
+    ASSERT_CONTAINS(log, "a file that is not a socket is there; it is left alone");
+    free(log);
+    {
+        char arg[320];
+
+        snprintf(arg, sizeof(arg), "unix:%s", path);
+        log = refused("-w", "1", "-l", arg, "--", zt_hello(), NULL);
+        ASSERT_CONTAINS(log, "a file that is not a socket is there");
+        free(log);
+    }
+    text = zt_read_file(path);
+    ASSERT_STREQ(text, "precious data\n");
+    free(text);
+    if (geteuid() != 0)
+        return;
+    zt_private_run();
+    ASSERT(mkdir("/run/zcluster", 0755) == 0);
+    zt_write_file("/run/zcluster/shop.sock", "nobody's\n");
+    ASSERT(chown("/run/zcluster/shop.sock", 65534, 65534) == 0);
+    log = refused("-n", "shop", "-w", "1", "--", zt_hello(), NULL);
+    ASSERT_CONTAINS(log, "its control socket /run/zcluster/shop.sock: a file "
+                    "that is not a socket");
+    free(log);
+    text = zt_read_file("/run/zcluster/shop.sock");
+    ASSERT_STREQ(text, "nobody's\n");
+    free(text);
+    /* another user's stale socket: not ours to remove either */
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/zcluster/team.sock");
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0);
+    close(fd);
+    ASSERT(chown(sa.sun_path, 65534, 65534) == 0);
+    log = refused("-n", "team", "-w", "1", "--", zt_hello(), NULL);
+    ASSERT_CONTAINS(log, "another user's socket is there; it is left alone");
+    free(log);
+    ASSERT(access(sa.sun_path, F_OK) == 0);
+}
+
+/* zclusterctl does not speak to a socket anybody could have put there:
+ * one in a directory others may write to, unless sticky and ours. */
+void test_places_ctl_distrusts_open_dirs(void)
+{
+    char dir[300], sock[340], *out;
+    pid_t pids[1];
+    int port;
+    struct zt_proc *p;
+
+    snprintf(dir, sizeof(dir), "%s/open", zt_tmpdir());
+    ASSERT(mkdir(dir, 0777) == 0);
+    ASSERT(chmod(dir, 0777) == 0);
+    snprintf(sock, sizeof(sock), "%s/shop.sock", dir);
+    p = zt_fleet(1, pids, &port, "-w", "1", "--control", sock, "-l",
+                 "127.0.0.1:0", "--", zt_hello(), NULL);
+    ASSERT_EQ(run(&out, zt_zclusterctl(), "-s", sock, "status", NULL), 4);
+    ASSERT_CONTAINS(out, "its directory may be written by anybody");
+    free(out);
+    ASSERT(chmod(dir, 01777) == 0);
+    ASSERT_EQ(run(&out, zt_zclusterctl(), "-s", sock, "status", NULL), 0);
+    ASSERT_CONTAINS(out, "fleet ");
+    free(out);
+    zt_stop_fleet(p);
+}
