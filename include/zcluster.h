@@ -86,6 +86,18 @@ enum {
     ZC_WATCHDOG_LOG         /* logged and counted, nothing else */
 };
 
+/* What ends with a worker (zc_options.kill_mode), as systemd's
+ * KillMode=. */
+enum {
+    /* its process group: when the worker ends, or is stopped, what it
+     * started in its group gets the stop signal too, and SIGKILL at the
+     * drain deadline; processes re-parented to the primary likewise */
+    ZC_KILL_GROUP = 0,
+    /* the worker alone: what it started is left running (and reaped when
+     * it exits, if it was re-parented to the primary) */
+    ZC_KILL_PROCESS
+};
+
 typedef struct zc_primary zc_primary;
 
 /*
@@ -258,6 +270,10 @@ typedef struct zc_options {
      * in [0, 1): slots that crashed together come back apart. 0..1,
      * default 0.5. */
     double backoff_jitter;
+    /* ZC_KILL_GROUP (default) or ZC_KILL_PROCESS: whether what a worker
+     * started ends with it (the primary is a child subreaper, so
+     * processes that leave a worker's group come back to it). */
+    int kill_mode;
 } zc_options;
 
 /* Set every field of *o to its default. */

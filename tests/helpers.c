@@ -381,3 +381,44 @@ int helper_node_primary(int argc, char **argv)
     o.primary_init = node_primary_init;
     return zc_cluster_run(argc + 3, argv - 3, NULL, NULL, &o);
 }
+
+/*
+ * leaves_children FILE [EXIT]: starts three children that outlive it, and
+ * writes their pids to FILE ("A B C"): A in its process group, B in a
+ * session of its own (setsid: out of the group), C in its group but deaf
+ * to SIGTERM. Then says READY=1 and exits with EXIT (default 1) once it
+ * gets SIGUSR1, or waits for TERM if EXIT is "stay".
+ */
+int helper_leaves_children(int argc, char **argv)
+{
+    char text[64];
+    pid_t kids[3];
+    sigset_t set;
+    int sig;
+
+    if (argc < 1)
+        return 2;
+    for (int i = 0; i < 3; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            if (i == 1)
+                (void) setsid();
+            if (i == 2)
+                signal(SIGTERM, SIG_IGN);
+            for (;;)
+                pause();
+        }
+    }
+    snprintf(text, sizeof(text), "%d %d %d\n", (int) kids[0], (int) kids[1],
+             (int) kids[2]);
+    zt_write_file(argv[0], text);
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    zc_worker_ready();
+    if (argc > 1 && strcmp(argv[1], "stay") == 0)
+        return wait_for_term();
+    (void) sigwait(&set, &sig);
+    return sig == SIGTERM ? 0 : argc > 1 ? atoi(argv[1]) : 1;
+}

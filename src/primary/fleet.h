@@ -22,6 +22,7 @@
 #include "primary/health-t.h"
 #include "primary/node-t.h"
 #include "primary/sticky-t.h"
+#include "primary/strays-t.h"
 #include "zcluster.h"
 
 #define ZC__PNS "zc:primary"
@@ -262,6 +263,7 @@ struct zc_primary {
     struct zc__control *control;    /* NULL without a control socket */
     struct zc__node *node;          /* --node: the servers bound for workers */
     struct node_fleet node_stats;   /* node.c */
+    struct stray_table strays;      /* strays.c */
     /*
      * Set once by setup (run.c). A few events are seen by a file below
      * the one that decides what they mean: a worker's ready timer or

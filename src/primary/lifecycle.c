@@ -23,6 +23,7 @@
 #include "primary/reload.h"
 #include "primary/respawn.h"
 #include "primary/sticky.h"
+#include "primary/strays.h"
 #include "primary/worker.h"
 #include "proto/notify.h"
 
@@ -62,6 +63,14 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
     zc__notify_status(p);
 }
 
+/* Shutting down: the fleet ends once its workers, and what they left
+ * behind, are gone. */
+static void end_if_all_stopped(struct zc_primary *p)
+{
+    if (p->shutting_down && p->n_alive == 0 && zc__strays_alive(p) == 0)
+        zc__respawn_all_stopped(p);
+}
+
 /* The worker left; decide, once, what happens next. */
 static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
                            const struct rusage *ru)
@@ -93,9 +102,8 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
     zc__notify_status(p);
     s = w->slot;
     if (p->shutting_down) {
+        /* The end waits for what it left too (zc__lifecycle_reap). */
         zc_log(ZC_LOG_INFO, NS, "%s during shutdown; %u left", what, p->n_alive);
-        if (p->n_alive == 0)
-            zc__respawn_all_stopped(p);
         return;
     }
     if (w->retired) {
@@ -133,10 +141,25 @@ void zc__lifecycle_reap(struct zc_primary *p)
      * wait4 for the CPU time the worker used, for /metrics. */
     while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
         struct worker *w = zc__worker_by_pid(p, pid);
+        char what[64];
 
-        if (w)
+        if (w) {
+            unsigned long long id = w->id;
+            unsigned slot = w->slot_index;
+
             on_worker_exit(p, w, status, &ru);
-        else
-            zc_log(ZC_LOG_DEBUG, NS, "reaped pid %d, not a worker", (int) pid);
+            /* What it started ends with it: said after its own exit. Its
+             * group cannot be anyone else's yet, whatever is left of it
+             * keeps the id. */
+            zc__strays_worker_gone(p, pid, id, slot);
+            continue;
+        }
+        /* Not a worker: one re-parented to us (we are a subreaper). */
+        zc__worker_describe_exit(status, what, sizeof(what));
+        zc__strays_reaped(p, pid, what);
     }
+    /* Whoever died may have left orphans, now ours; a shutdown ends once
+     * they are gone too. */
+    zc__strays_scan(p);
+    end_if_all_stopped(p);
 }

@@ -129,6 +129,10 @@ static const struct zc__opt rows[] = {
         ZC_MAX_WORKERS, "workers recycled at once"),
     ROW("recycle-spacing", 0, ZC__OPT_DURATION, "DUR", recycle_spacing_ms, 0,
         0, "at least this between the starts of two recycles"),
+    ROW("kill-mode", 0, ZC__OPT_KILL_MODE, "MODE", kill_mode, 0, 0,
+        "what ends with a worker: group (what it started, its process group "
+        "and what left it, gets the stop signal with it, SIGKILL at the "
+        "drain deadline) or process (the worker alone)"),
     ROW("give-up", 0, ZC__OPT_GIVE_UP, "N/DUR", give_up_count, 0, 0,
         "a slot whose workers failed N times within DUR stops respawning "
         "and is failed"),
@@ -148,6 +152,9 @@ static const char *const balance_names[] = {
 };
 static const char *const watchdog_action_names[] = {
     [ZC_WATCHDOG_KILL] = "kill", [ZC_WATCHDOG_LOG] = "log",
+};
+static const char *const kill_mode_names[] = {
+    [ZC_KILL_GROUP] = "group", [ZC_KILL_PROCESS] = "process",
 };
 static const char *const respawn_names[] = {
     [ZC_RESPAWN_ON_FAILURE] = "on-failure", [ZC_RESPAWN_ALWAYS] = "always",
@@ -398,6 +405,17 @@ static int set_watchdog_action(zc_options *o, const char *v, char *why,
     return 0;
 }
 
+static int set_kill_mode(zc_options *o, const char *v, char *why, size_t size)
+{
+    int i = name_index(kill_mode_names, N_NAMES(kill_mode_names), v);
+
+    if (i < 0)
+        return say(why, size, "invalid --kill-mode '%s': expected group or "
+                   "process", v);
+    o->kill_mode = i;
+    return 0;
+}
+
 static int set_listen(zc_options *o, const char *v, char *why, size_t size)
 {
     if (zc_address_check(v) < 0)
@@ -486,6 +504,8 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
         return set_give_up(o, value, why, why_size);
     case ZC__OPT_WATCHDOG_ACTION:
         return set_watchdog_action(o, value, why, why_size);
+    case ZC__OPT_KILL_MODE:
+        return set_kill_mode(o, value, why, why_size);
     case ZC__OPT_NAME:
     case ZC__OPT_PATH:
     case ZC__OPT_GROUP:
@@ -589,6 +609,10 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
         return text(buf, size, "%s", nth_name(watchdog_action_names,
                                               N_NAMES(watchdog_action_names),
                                               o->watchdog_action));
+    case ZC__OPT_KILL_MODE:
+        return text(buf, size, "%s", nth_name(kill_mode_names,
+                                              N_NAMES(kill_mode_names),
+                                              o->kill_mode));
     case ZC__OPT_LISTEN:
         return o->n_listen ? text(buf, size, "%s", o->listen[0])
                            : text(buf, size, "none");

@@ -32,6 +32,7 @@ enum zc__opt_kind {
     ZC__OPT_SIZE,           /* uint64_t bytes, "768M"; at most max */
     ZC__OPT_GIVE_UP,        /* give_up_count and give_up_window_ms: "N/DUR" */
     ZC__OPT_WATCHDOG_ACTION,/* watchdog_action: kill or log */
+    ZC__OPT_KILL_MODE,      /* kill_mode: group or process */
 };
 
 struct zc__opt {

@@ -42,6 +42,7 @@ void zc_options_init(zc_options *o)
     o->watchdog_signal = SIGABRT;
     o->watchdog_grace_ms = 5000;
     o->watchdog_action = ZC_WATCHDOG_KILL;
+    o->kill_mode = ZC_KILL_GROUP;
     o->recycle_jitter = 0.1;
     o->recycle_concurrency = 1;
     o->recycle_spacing_ms = 10000;
@@ -126,6 +127,8 @@ int zc__options_validate(const zc_options *o)
     else if (o->watchdog_action != ZC_WATCHDOG_KILL &&
              o->watchdog_action != ZC_WATCHDOG_LOG)
         why = "watchdog_action: unknown action";
+    else if (o->kill_mode != ZC_KILL_GROUP && o->kill_mode != ZC_KILL_PROCESS)
+        why = "kill_mode: unknown mode";
     else if ((o->give_up_count == 0) != (o->give_up_window_ms == 0))
         why = "give_up_count and give_up_window_ms: set both, or neither";
 

@@ -37,6 +37,7 @@
 #include "primary/shutdown.h"
 #include "primary/signals.h"
 #include "primary/sticky.h"
+#include "primary/strays.h"
 #include "primary/watchdog.h"
 #include "primary/worker.h"
 #include "proto/ctlpath.h"
@@ -215,6 +216,7 @@ static void teardown(struct zc_primary *p)
 {
     zc__control_stop(p);
     zc__worker_kill_and_reap_all(p);
+    zc__strays_end(p);
     zc__sticky_free(p);
     zc__least_free(p);
     zc__endpoint_stop(p);
@@ -279,6 +281,7 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
            PLURAL(p.n_slots), p.self_path ? p.self_path : p.argv[0]);
     zc__watchdog_start(&p);
     zc__recycle_start(&p);
+    zc__strays_start(&p);
     for (unsigned i = 0; i < p.n_slots && !p.loop.stop; i++)
         zc__respawn_spawn_slot(&p, p.slots[i]);
     p.started = true;

@@ -13,6 +13,7 @@
 #include "primary/respawn.h"
 #include "primary/shutdown.h"
 #include "primary/sticky.h"
+#include "primary/strays.h"
 #include "primary/worker.h"
 #include "proto/notify.h"
 
@@ -23,6 +24,7 @@ static void kill_all(struct zc_primary *p)
     p->killing = true;
     for (struct worker *w = p->workers; w; w = w->next)
         zc__worker_signal(w, SIGKILL);
+    zc__strays_kill_all(p);
 }
 
 void zc__shutdown_on_timeout(struct zc__loop *l, struct zc__timer *t)
@@ -45,9 +47,15 @@ void zc__shutdown_on_timeout(struct zc__loop *l, struct zc__timer *t)
                             zc__now_us() + 1000000ull) == 0)
             return;
     }
-    zc_log(ZC_LOG_WARN, NS, "shutdown timeout of %u ms reached: killing %u "
-           "remaining worker%s with SIGKILL", p->opt.shutdown_timeout_ms,
-           p->n_alive, PLURAL(p->n_alive));
+    if (zc__strays_alive(p))
+        zc_log(ZC_LOG_WARN, NS, "shutdown timeout of %u ms reached: killing %u "
+               "remaining worker%s and %u process%s they left with SIGKILL",
+               p->opt.shutdown_timeout_ms, p->n_alive, PLURAL(p->n_alive),
+               zc__strays_alive(p), zc__strays_alive(p) == 1 ? "" : "es");
+    else
+        zc_log(ZC_LOG_WARN, NS, "shutdown timeout of %u ms reached: killing %u "
+               "remaining worker%s with SIGKILL", p->opt.shutdown_timeout_ms,
+               p->n_alive, PLURAL(p->n_alive));
     kill_all(p);
 }
 
@@ -90,9 +98,19 @@ void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain)
     zc__sticky_stop(p);
     zc__least_stop(p);
     freeze_slots(p);
-    if (p->n_alive == 0) {
+    /* What the workers left behind stops with them. */
+    zc__strays_scan(p);
+    if (p->n_alive == 0 && zc__strays_alive(p) == 0) {
         zc_log(ZC_LOG_INFO, NS, "%s: no worker running", by);
         zc__respawn_all_stopped(p);
+    } else if (p->n_alive == 0) {
+        zc_log(ZC_LOG_INFO, NS, "%s: no worker running; waiting for %u "
+               "process%s they left", by, zc__strays_alive(p),
+               zc__strays_alive(p) == 1 ? "" : "es");
+        if (zc__timer_start(&p->loop, &p->shutdown_timer,
+                            p->shutdown_start_us +
+                                p->opt.shutdown_timeout_ms * 1000ull) < 0)
+            kill_all(p);
     } else if (!drain) {
         zc_log(ZC_LOG_WARN, NS, "%s: killing %u worker%s now with SIGKILL",
                by, p->n_alive, PLURAL(p->n_alive));
