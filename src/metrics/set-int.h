@@ -26,6 +26,9 @@ struct sample {
     size_t key_len;
     double base;                /* counted by workers that are gone */
     double acc;                 /* the sum, during an exposition */
+    double prev;                /* its count in the snapshot a view is
+                                   replacing (text.c), while has_prev */
+    bool has_prev;
     bool seen;                  /* a live view has it, this exposition */
 };
 
@@ -91,6 +94,7 @@ struct zc__mview {
     size_t n_pw, cap_pw;
     struct tsample *text;
     size_t n_text;
+    bool said_limit;            /* a series limit was logged */
 };
 
 struct table {
@@ -102,6 +106,7 @@ struct zc__mset {
     struct mfam *first, *last;
     struct table fams, samples;
     struct zc__mview *views;
+    uint64_t refused;           /* series not added: the set was full */
 };
 
 /* -- table.c ---------------------------------------------------------------- */

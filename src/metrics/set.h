@@ -14,6 +14,13 @@
 #include "metrics/layout.h"
 
 struct zc__mset;        /* every family and series the fleet has shown */
+
+/* What a worker's text snapshot may hold, and what the fleet keeps: past
+ * either, new series are left out (said once per worker, counted), so
+ * no worker can grow the primary without bound. A series, once shown, is
+ * kept for the fleet's life, so that its sum never goes down. */
+#define ZC__SNAPSHOT_SERIES_MAX 10000
+#define ZC__FLEET_SERIES_MAX 50000
 struct zc__mview;       /* one worker's registry, or text snapshot */
 
 struct zc__mset *zc__mset_new(void);
@@ -38,6 +45,9 @@ void zc__mview_free(struct zc__mview *v);
 /* Parses what the registries published since last time, then writes
  * every family, summed over the views, in text format 0.0.4. */
 void zc__mset_expose(struct zc__mset *m, struct zc__buf *out);
+/* The series the fleet holds, and those it refused for the limit. */
+size_t zc__mset_series(const struct zc__mset *m);
+uint64_t zc__mset_refused(const struct zc__mset *m);
 
 /* Reads what v's registry published since the last time (region.c). */
 void zc__mview_parse(struct zc__mview *v);

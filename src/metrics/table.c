@@ -139,6 +139,10 @@ struct sample *zc__mset_sample(struct zc__mset *m, struct mfam *f,
 
     if (s)
         return s->f == f ? s : NULL;
+    if (m->samples.n >= ZC__FLEET_SERIES_MAX) {
+        m->refused++;
+        return NULL;
+    }
     if (rehash(&m->samples, false) < 0 || !(s = calloc(1, sizeof(*s))))
         return NULL;
     if (!(s->key = malloc(len + 1))) {
@@ -159,6 +163,16 @@ struct sample *zc__mset_sample(struct zc__mset *m, struct mfam *f,
         f->first = s;
     f->last = s;
     return s;
+}
+
+size_t zc__mset_series(const struct zc__mset *m)
+{
+    return m->samples.n;
+}
+
+uint64_t zc__mset_refused(const struct zc__mset *m)
+{
+    return m->refused;
 }
 
 const char *zc__mset_type_name(int type)

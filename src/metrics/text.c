@@ -115,6 +115,18 @@ static int sample_family(const struct tfam *t, size_t n, const char *name,
     return 0;
 }
 
+/* A worker's series past a limit are left out: said once per worker. */
+static void series_limit(struct zc__mview *v, const char *why)
+{
+    if (!v->said_limit)
+        zc_log(ZC_LOG_WARN, ZC__MNS, "worker %llu (slot %d): %s (%d a "
+               "snapshot, %d in the fleet): its new series are left out of "
+               "/metrics (zcluster_metrics_series_refused_total counts them)",
+               (unsigned long long) v->id, v->slot, why,
+               ZC__SNAPSHOT_SERIES_MAX, ZC__FLEET_SERIES_MAX);
+    v->said_limit = true;
+}
+
 static double parse_value(const char *s, size_t n, bool *ok)
 {
     char buf[64];
@@ -198,6 +210,9 @@ static const char *text_line(struct zc__mview *v, const char *p, const char *end
     }
     if (!ok)
         return "a value that is not a number";
+    /* A sum of anything with NaN or an infinity in it is meaningless. */
+    if (!isfinite(val))
+        return "a value that is NaN or infinite";
     if (sample_family(*tf, *n_tf, name, n, key + n, ll, &fam, &cumulative) < 0)
         return NULL;        /* a summary's quantile: not summed, not shown */
     memcpy(fname, fam ? fam->name : name, fam ? fam->len : n);
@@ -223,11 +238,28 @@ static const char *text_line(struct zc__mview *v, const char *p, const char *end
     }
     if (!f)
         return NULL;        /* a conflict, logged by fam_for */
+    if (cumulative && val < 0)
+        return "a negative count";
+    if (*n_ts >= ZC__SNAPSHOT_SERIES_MAX) {
+        v->m->refused++;
+        series_limit(v, "its snapshot holds more series than a worker may "
+                     "show");
+        return NULL;
+    }
     s = zc__mset_sample(v->m, f, key, n + ll);
+    if (!s && zc__mset_series(v->m) >= ZC__FLEET_SERIES_MAX) {
+        series_limit(v, "the fleet holds as many series as it may keep");
+        return NULL;
+    }
     if (!s)
         return "a sample whose name another family uses, or out of memory";
     if (!zc__mset_grow((void **) ts, cap_ts, *n_ts, sizeof(**ts)))
         return "out of memory";
+    /* A count lower than the last snapshot's: the worker started counting
+     * again. What it had counted stays in the fleet's sum. */
+    if (cumulative && s->has_prev && val < s->prev)
+        s->base += s->prev;
+    s->has_prev = false;
     (*ts)[(*n_ts)++] = (struct tsample) { .s = s, .v = val, .cumulative = cumulative };
     return NULL;
 }
@@ -240,9 +272,17 @@ int zc__mview_text(struct zc__mview *v, const char *text, size_t len,
     size_t n_tf = 0, cap_tf = 0, n_ts = 0, cap_ts = 0;
     const char *p = text, *end = text + len;
     unsigned no = 0;
+    size_t taken;
 
     *why = NULL;
     *line = 0;
+    /* The last snapshot's counts, noted on their samples: a count that
+     * went down, or a series that is gone, keeps what it had counted. */
+    for (size_t i = 0; i < v->n_text; i++)
+        if (v->text[i].cumulative) {
+            v->text[i].s->prev = v->text[i].v;
+            v->text[i].s->has_prev = true;
+        }
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t) (end - p)), *e = nl ? nl : end;
         const char *w;
@@ -258,8 +298,23 @@ int zc__mview_text(struct zc__mview *v, const char *text, size_t len,
         p = nl ? nl + 1 : end;
     }
     free(tf);
+    taken = n_ts;
+    /* A count the new snapshot leaves out is carried as it was (it may
+     * come back, higher), or, with no room, kept in the fleet's base. */
+    for (size_t i = 0; i < v->n_text; i++) {
+        struct sample *s = v->text[i].s;
+
+        if (!s->has_prev)
+            continue;
+        s->has_prev = false;
+        if (n_ts < ZC__SNAPSHOT_SERIES_MAX &&
+            zc__mset_grow((void **) &ts, &cap_ts, n_ts, sizeof(*ts)))
+            ts[n_ts++] = v->text[i];
+        else
+            s->base += s->prev;
+    }
     free(v->text);
     v->text = ts;
     v->n_text = n_ts;
-    return (int) n_ts;
+    return (int) taken;
 }

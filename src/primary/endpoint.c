@@ -18,6 +18,7 @@
 #include "base/compat.h"
 #include "base/log.h"
 #include "primary/balance.h"
+#include "metrics/set.h"
 #include "primary/collect.h"
 #include "primary/endpoint.h"
 #include "primary/respawn.h"
@@ -343,6 +344,18 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
            "Messages not delivered: a worker's queue was full, or its frame "
            "was refused.");
     sample(b, "zcluster_ipc_dropped_total", "", (double) p->ipc_dropped);
+    if (p->metrics) {
+        family(b, "zcluster_metrics_series", "gauge",
+               "Series of the workers' metrics the fleet holds (at most "
+               "50000; a worker's snapshot at most 10000).");
+        sample(b, "zcluster_metrics_series", "",
+               (double) zc__mset_series(p->metrics->set));
+        family(b, "zcluster_metrics_series_refused_total", "counter",
+               "New series of workers' metrics left out: past the fleet's "
+               "or a snapshot's limit.");
+        sample(b, "zcluster_metrics_series_refused_total", "",
+               (double) zc__mset_refused(p->metrics->set));
+    }
     if (p->opt.node) {
         family(b, "zcluster_node_messages_ignored_total", "counter",
                "Messages Node workers sent with process.send() that are not "

@@ -399,3 +399,54 @@ void test_endpoint_room_for_probe(void)
     close(drip);
     zt_stop_fleet(p);
 }
+
+/* The primary's resident memory, KiB. */
+static long rss_kib(pid_t pid)
+{
+    char path[64], *text, *at;
+    long kib = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+    text = zt_read_file(path);
+    ASSERT(text);
+    at = strstr(text, "VmRSS:");
+    if (at)
+        kib = atol(at + 6);
+    free(text);
+    return kib;
+}
+
+/* A worker that sends ever new series (20 snapshots of 100,000) leaves
+ * the primary holding at most its limits, said once, counted; /metrics
+ * stays small and quick. */
+void test_metrics_series_bounded(void)
+{
+    char *buf = malloc(BODY_MAX);
+    const char *body;
+    pid_t pids[1];
+    struct zt_proc *p;
+    uint64_t t0;
+    int mport;
+    long rss;
+
+    if (access("/usr/bin/python3", X_OK) != 0)
+        zt_skip("python3 is not installed");
+    p = zt_fleet(1, pids, NULL, "-w", "1", "--ready", "notify", "--metrics",
+                 "127.0.0.1:0", "--", "/usr/bin/python3",
+                 zt_path("tests/data/series-bomb.py"), NULL);
+    mport = zt_metrics_port(p);
+    t0 = zt_now_ms();
+    ASSERT_EQ(get(mport, "/metrics", buf, BODY_MAX, &body), 200);
+    printf("# /metrics: %zu bytes in %llu ms\n", strlen(body),
+           (unsigned long long) (zt_now_ms() - t0));
+    ASSERT_LE(zt_now_ms() - t0, 1000);
+    ASSERT_VALUE(body, "zcluster_metrics_series", 50000);
+    ASSERT_VALUE(body, "zcluster_metrics_series_refused_total", 1950000);
+    ASSERT_LE(strlen(body), 2 << 20);
+    rss = rss_kib(p->pid);
+    printf("# the primary holds %ld KiB after 2,000,000 series sent\n", rss);
+    ASSERT_LE(rss, 32 * 1024);
+    ASSERT_EQ(zt_count(p, "its new series are left out of /metrics"), 1);
+    zt_stop_fleet(p);
+    free(buf);
+}

@@ -132,7 +132,8 @@ void test_metrics_text_snapshots(void)
     zc__mview_free(v2);
     text = expose(set);
     ASSERT_CONTAINS(text, "jobs_total{queue=\"a\\\"b\"} 25\n");
-    ASSERT_CONTAINS(text, "rt_count 3\n");
+    /* v1's counts its last snapshot left out are kept, not lost */
+    ASSERT_CONTAINS(text, "rt_count 6\n");
     ASSERT(!strstr(text, "temp "));     /* v1's last snapshot has none */
     free(text);
     /* Bad lines are skipped and the first is named. */
@@ -186,4 +187,49 @@ void test_metrics_corrupt_region(void)
     free(expose(set));
     zc__mset_free(set);
     munmap(r, size);
+}
+
+/* A worker's counts never make the fleet's sum go down: a count lower
+ * than its last is a reset of that worker (what it had is kept), one left
+ * out of a snapshot is carried; NaN, infinities and negative counts are
+ * refused, and a gauge may go down. */
+void test_metrics_text_values(void)
+{
+    struct zc__mset *set = zc__mset_new();
+    struct zc__mview *v = zc__mview_new(set, 1, 0, NULL, 0);
+    const char *why;
+    unsigned line;
+    char *text;
+
+#define SNAP(s, taken) \
+    ASSERT_EQ(zc__mview_text(v, s, strlen(s), &why, &line), taken)
+    SNAP("# TYPE a_total counter\na_total 10\n# TYPE g gauge\ng 5\n", 2);
+    SNAP("# TYPE a_total counter\na_total 3\n# TYPE g gauge\ng 1\n", 2);
+    text = expose(set);
+    ASSERT_CONTAINS(text, "a_total 13\n");      /* 10 kept, then 3 again */
+    ASSERT_CONTAINS(text, "g 1\n");
+    free(text);
+    SNAP("# TYPE g gauge\ng 2\n", 1);           /* a_total left out */
+    text = expose(set);
+    ASSERT_CONTAINS(text, "a_total 13\n");
+    free(text);
+    SNAP("# TYPE a_total counter\na_total 7\n", 1);     /* back, higher */
+    text = expose(set);
+    ASSERT_CONTAINS(text, "a_total 17\n");
+    free(text);
+    SNAP("# TYPE b_total counter\nb_total NaN\nb_total +Inf\nb_total -2\n"
+         "g2 -Inf\n", 0);
+    ASSERT_STREQ(why, "a value that is NaN or infinite");
+    ASSERT_EQ(line, 2);
+    SNAP("# TYPE b_total counter\nb_total -2\n", 0);
+    ASSERT_STREQ(why, "a negative count");
+    SNAP("# TYPE g gauge\ng -2\n", 1);
+    text = expose(set);
+    ASSERT_CONTAINS(text, "g -2\n");
+    ASSERT_CONTAINS(text, "a_total 17\n");
+    ASSERT(!strstr(text, "b_total "));
+    free(text);
+#undef SNAP
+    zc__mview_free(v);
+    zc__mset_free(set);
 }
