@@ -218,6 +218,10 @@ static int parse_series(struct zc__mview *v, const struct zc__mrec *rec,
                                         NULL, C_COUNT, true);
     }
     free(key.data);
+    /* The fleet holds all the series it may: this one is left out, and
+     * the records after it are still read. */
+    if (!ok && zc__mset_series(v->m) >= ZC__FLEET_SERIES_MAX)
+        return -ENOSPC;
     return ok ? 0 : -ENOMEM;
 }
 
@@ -267,9 +271,12 @@ void zc__mview_parse(struct zc__mview *v)
             r = parse_series(v, &rec, copy);
         else
             r = -EBADMSG;
+        if (r == -ENOSPC)
+            zc__mview_series_limit(v, "the fleet holds as many series as it "
+                                   "may keep");
         if (r == -ENOMEM)
             break;
-        if (r < 0) {
+        if (r < 0 && r != -ENOSPC) {
             view_broken(v, "a descriptor does not parse");
             break;
         }

@@ -125,6 +125,8 @@ struct mfam *zc__mset_family(struct zc__mview *v, const char *name,
  * another family or on ENOMEM. */
 struct sample *zc__mset_sample(struct zc__mset *m, struct mfam *f,
                                const char *key, size_t len);
+/* New series of this view left out for a limit (why): said once. */
+void zc__mview_series_limit(struct zc__mview *v, const char *why);
 /* A family or sample this view cannot take part in: said once per view. */
 void zc__mview_conflict(struct zc__mview *v, const char *name, const char *why);
 

@@ -184,6 +184,17 @@ const char *zc__mset_type_name(int type)
     return type >= 0 && type <= T_SUMMARY ? names[type] : "?";
 }
 
+void zc__mview_series_limit(struct zc__mview *v, const char *why)
+{
+    if (!v->said_limit)
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %d): %s (%d a snapshot, "
+               "%d in the fleet): its new series are left out of /metrics "
+               "(zcluster_metrics_series_refused_total counts them)",
+               (unsigned long long) v->id, v->slot, why,
+               ZC__SNAPSHOT_SERIES_MAX, ZC__FLEET_SERIES_MAX);
+    v->said_limit = true;
+}
+
 void zc__mview_conflict(struct zc__mview *v, const char *name, const char *why)
 {
     if (!v->warned)

@@ -115,18 +115,6 @@ static int sample_family(const struct tfam *t, size_t n, const char *name,
     return 0;
 }
 
-/* A worker's series past a limit are left out: said once per worker. */
-static void series_limit(struct zc__mview *v, const char *why)
-{
-    if (!v->said_limit)
-        zc_log(ZC_LOG_WARN, ZC__MNS, "worker %llu (slot %d): %s (%d a "
-               "snapshot, %d in the fleet): its new series are left out of "
-               "/metrics (zcluster_metrics_series_refused_total counts them)",
-               (unsigned long long) v->id, v->slot, why,
-               ZC__SNAPSHOT_SERIES_MAX, ZC__FLEET_SERIES_MAX);
-    v->said_limit = true;
-}
-
 static double parse_value(const char *s, size_t n, bool *ok)
 {
     char buf[64];
@@ -242,13 +230,13 @@ static const char *text_line(struct zc__mview *v, const char *p, const char *end
         return "a negative count";
     if (*n_ts >= ZC__SNAPSHOT_SERIES_MAX) {
         v->m->refused++;
-        series_limit(v, "its snapshot holds more series than a worker may "
+        zc__mview_series_limit(v, "its snapshot holds more series than a worker may "
                      "show");
         return NULL;
     }
     s = zc__mset_sample(v->m, f, key, n + ll);
     if (!s && zc__mset_series(v->m) >= ZC__FLEET_SERIES_MAX) {
-        series_limit(v, "the fleet holds as many series as it may keep");
+        zc__mview_series_limit(v, "the fleet holds as many series as it may keep");
         return NULL;
     }
     if (!s)
