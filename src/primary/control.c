@@ -544,6 +544,17 @@ static void on_request(void *ud, struct zc__http_req *r)
         return;
     }
     snprintf(by, sizeof(by), "control request from %s", who);
+    /* Every connection holds a request being answered: this one came in
+     * on the reserved lane, where only what is answered at once is. */
+    if (q.wait && !zc__http_may_wait(r) &&
+        (q.verb == ZC__CTL_RELOAD || q.verb == ZC__CTL_SCALE ||
+         q.verb == ZC__CTL_RESTART || q.verb == ZC__CTL_STOP)) {
+        snprintf(why, sizeof(why), "%d clients are waiting on this fleet's "
+                 "control socket: try again, or do it with --no-wait",
+                 MAX_CLIENTS);
+        reply_error(r, 503, why, NULL);
+        return;
+    }
     switch (q.verb) {
     case ZC__CTL_STATUS:
         if (q.text) {

@@ -385,7 +385,9 @@ static void metrics(struct zc__endpoint *m, struct zc__http_req *r)
 {
     struct zc__buf out = { 0 };
 
-    if (!zc__http_woken(r) && zc__collect_scrape_wait(m->p)) {
+    /* On the reserved lane, what the workers last reported, now. */
+    if (!zc__http_woken(r) && zc__http_may_wait(r) &&
+        zc__collect_scrape_wait(m->p)) {
         zc__http_wait(r);
         return;
     }

@@ -12,7 +12,14 @@
  *
  * The same shutdown makes room: at max_conns, a new connection closes the
  * oldest one that has not sent a complete request, so idle or dripping
- * clients can never keep a probe from an answer.
+ * clients can never keep a probe from an answer. When every connection
+ * holds a request that waits (a scrape waiting for workers, a stream), a
+ * newcomer still comes in, on a reserved lane of MHD_SLACK connections:
+ * a request answered at once (/healthz, /readyz, status) is served there,
+ * and no more than max_conns requests may wait at once
+ * (zc__http_may_wait()). A
+ * connection closed for lack of room is told so in an HTTP answer, never
+ * with a bare EOF.
  *
  * Nothing here calls MHD_run() from a caller's call (a write, a wake): a
  * timer due at once does, from the loop, so a done() callback never runs
@@ -35,7 +42,12 @@
 #define NS "zc:http"
 #define REQUEST_MEMORY (16 * 1024)  /* a request's headers must fit */
 #define MAX_BODY 4096               /* bodies are read and dropped */
-#define MHD_SLACK 16                /* connections MHD takes past max_conns */
+#define MHD_SLACK 16                /* connections past max_conns: the
+                                       reserved lane */
+/* MHD's own limit is far above ours: a connection turned away is still
+ * MHD's until it is closed, and at its limit MHD would stop accepting,
+ * leaving a probe in the backlog unanswered. Ours turns away with 503. */
+#define MHD_TURNED_AWAY 256
 
 struct conn {
     struct conn *prev, *next;       /* newest first */
@@ -107,8 +119,25 @@ static void shut(struct zc__http *h, struct conn *k)
     h->live--;
 }
 
-/* At max_conns: the oldest connection with no request in goes, or else
- * the newcomer k. */
+/* Closed for lack of room: the client is told, in HTTP, before the
+ * socket goes (a fresh socket's buffer takes these few bytes). */
+static void shut_busy(struct zc__http *h, struct conn *k)
+{
+#define BUSY_BODY "too many connections: this one is closed to make room\n"
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+        "Retry-After: 1\r\nContent-Length: %zu\r\n\r\n" BUSY_BODY;
+    char text[sizeof(busy) + 16];
+    int n = snprintf(text, sizeof(text), busy, sizeof(BUSY_BODY) - 1);
+
+    (void) !send(k->fd, text, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    shut(h, k);
+#undef BUSY_BODY
+}
+
+/* At max_conns: the oldest connection with no request in goes; or else,
+ * every one holding a request being answered, the newcomer k comes in on
+ * the reserved lane, or with that full too, is turned away. */
 static void make_room(struct zc__http *h, struct conn *k)
 {
     struct conn *oldest = NULL;
@@ -116,15 +145,17 @@ static void make_room(struct zc__http *h, struct conn *k)
     for (struct conn *o = h->conns; o; o = o->next)
         if (o != k && o->fd >= 0 && o->deadline_us)
             oldest = o;
-    if (!oldest) {
-        zc_log(ZC_LOG_DEBUG, NS, "%u connections, each with a request being "
-               "answered: closing the new one", h->live);
-        shut(h, k);
+    if (oldest) {
+        zc_log(ZC_LOG_DEBUG, NS, "%u connections: closing the oldest one "
+               "without a complete request to make room", h->live);
+        shut_busy(h, oldest);
         return;
     }
-    zc_log(ZC_LOG_DEBUG, NS, "%u connections: closing the oldest one without "
-           "a complete request to make room", h->live);
-    shut(h, oldest);
+    if (h->live < h->lim.max_conns + MHD_SLACK)
+        return;
+    zc_log(ZC_LOG_DEBUG, NS, "%u connections, each with a request being "
+           "answered: turning the new one away", h->live);
+    shut_busy(h, k);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c,
@@ -331,6 +362,18 @@ void zc__http_end(struct zc__http_req *r)
         return;
     r->ended = true;
     resume(r);
+}
+
+bool zc__http_may_wait(const struct zc__http_req *r)
+{
+    unsigned held = 0;
+
+    /* At most max_conns requests wait or stream; the rest of the room,
+     * the reserved lane, is for what is answered at once. */
+    for (const struct zc__http_req *o = r->h->reqs; o; o = o->next)
+        held += o != r && (o->state == R_WAITING ||
+                           (o->streaming && !o->ended && !o->cut));
+    return held < r->h->lim.max_conns;
 }
 
 void zc__http_wait(struct zc__http_req *r)
@@ -550,7 +593,7 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
         NULL, NULL, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
         MHD_OPTION_LISTEN_SOCKET, listen_fd,
-        MHD_OPTION_CONNECTION_LIMIT, lim->max_conns + MHD_SLACK,
+        MHD_OPTION_CONNECTION_LIMIT, lim->max_conns + MHD_SLACK + MHD_TURNED_AWAY,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) REQUEST_MEMORY,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) ((lim->timeout_ms + 999) / 1000),
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,

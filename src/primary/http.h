@@ -89,6 +89,10 @@ int zc__http_write(struct zc__http_req *r, const char *s, size_t n);
 /* The stream is complete once what is queued is sent. */
 void zc__http_end(struct zc__http_req *r);
 
+/* Whether r may wait or stream: not when max_conns requests already do,
+ * so that what is answered at once always finds room: the caller answers
+ * now instead (a scrape without waiting), or refuses (503). */
+bool zc__http_may_wait(const struct zc__http_req *r);
 /* The request callback waits: it is called again for r after the next
  * zc__http_wake() (zc__http_woken(r) is then true). */
 void zc__http_wait(struct zc__http_req *r);

@@ -723,3 +723,50 @@ void test_control_signal_usr1_reopens_logs(void)
     free(out);
     zt_stop_fleet(p);
 }
+
+/* 32 reload streams hold every connection of the control socket (the
+ * fleet's workers take 2 s to be ready, so each reload waits): status is
+ * still answered within 100 ms, and one more reload that would wait is
+ * told 503 (not a bare EOF), without starting anything. */
+void test_control_status_never_dark(void)
+{
+    static const char reload[] = "POST /reload HTTP/1.1\r\nHost: x\r\n\r\n";
+    char path[300], buf[512], *out;
+    pid_t pids[1];
+    int port, fds[32];
+    struct zt_proc *p;
+
+    p = zt_fleet(1, pids, &port, "-n", "shop", "-w", "1", "-l", "127.0.0.1:0",
+                 "--ready", "notify", "--", zt_hello(), "--startup-delay",
+                 "2000", NULL);
+    sock_path(path, sizeof(path), "shop");
+    for (int i = 0; i < 32; i++) {
+        fds[i] = zt_unix_connect(path);
+        ASSERT_EQ(send(fds[i], reload, sizeof(reload) - 1, MSG_NOSIGNAL),
+                  (ssize_t) sizeof(reload) - 1);
+    }
+    zt_wait_line(p, "reload to generation 2, step 1", 5000);
+    for (int i = 0; i < 5; i++) {
+        uint64_t t0 = zt_now_ms();
+
+        ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", "--json", NULL), 0);
+        ASSERT_CONTAINS(out, "\"state\": \"reloading\"");
+        free(out);
+        printf("# status answered in %llu ms with 32 reload streams open\n",
+               (unsigned long long) (zt_now_ms() - t0));
+        ASSERT_LE(zt_now_ms() - t0, 100);
+    }
+    {
+        size_t n = zt_unix_raw(path, "POST /reload HTTP/1.1\r\nHost: x\r\n"
+                               "Connection: close\r\n\r\n", buf, sizeof(buf));
+
+        ASSERT(n > 0);
+        ASSERT_CONTAINS(buf, "HTTP/1.1 503");
+        ASSERT_CONTAINS(buf, "clients are waiting on this fleet's control socket");
+    }
+    for (int i = 0; i < 32; i++)
+        close(fds[i]);
+    zt_wait_line(p, "reload to generation 2 done", 10000);
+    ASSERT_EQ(zt_count(p, "a reload will follow when it succeeds"), 31);
+    zt_stop_fleet(p);
+}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,4 +450,91 @@ void test_metrics_series_bounded(void)
     ASSERT_EQ(zt_count(p, "its new series are left out of /metrics"), 1);
     zt_stop_fleet(p);
     free(buf);
+}
+
+/* A connection to 127.0.0.1:port that has sent req (asserted). */
+static int send_to(int port, const char *req)
+{
+    int fd = zt_http_connect(port);
+
+    ASSERT(fd >= 0);
+    ASSERT_EQ(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t) strlen(req));
+    return fd;
+}
+
+/* What fd answers within ms (its first bytes), "" if it closed with none,
+ * NULL if nothing came in time. */
+static const char *answer_of(int fd, int ms, char *buf, size_t size)
+{
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+    ssize_t n;
+
+    if (poll(&pf, 1, ms) != 1)
+        return NULL;
+    n = read(fd, buf, size - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+/* 100 scrapes that wait for workers that never answer fill every
+ * connection: /healthz and /readyz are still answered within 100 ms each,
+ * the scrapes past the reserved lane are answered 503, none gets a bare
+ * EOF, and the ones on the lane get the last snapshots without waiting. */
+void test_metrics_probes_never_dark(void)
+{
+    static const char scrape[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    char *env[] = { (char *) "WORKER_PY_DEAF_METRICS=1", NULL };
+    char *argv[] = { (char *) zt_zcluster(), (char *) "-w", (char *) "1",
+                     (char *) "--ready", (char *) "notify", (char *) "--metrics",
+                     (char *) "127.0.0.1:0", (char *) "--metrics-wait",
+                     (char *) "10s", (char *) "--", (char *) "python3",
+                     (char *) zt_worker_py(), NULL };
+    int fds[100], mport, busy = 0, now = 0, waiting = 0;
+    struct zt_proc *p = zt_start(argv, env);
+    char buf[512];
+
+    zt_wait_line(p, "1 worker ready", 10000);
+    mport = zt_metrics_port(p);
+    for (int i = 0; i < 100; i++)
+        fds[i] = send_to(mport, scrape);
+    /* Half a second for the answers that come at once, all together. */
+    for (uint64_t t0 = zt_now_ms(); zt_now_ms() - t0 < 500; ) {
+        struct pollfd pf[100];
+
+        for (int i = 0; i < 100; i++)
+            pf[i] = (struct pollfd) { .fd = fds[i], .events = POLLIN };
+        if (poll(pf, 100, 50) < 0)
+            break;
+    }
+    for (int i = 0; i < 100; i++) {
+        const char *a = answer_of(fds[i], 0, buf, sizeof(buf));
+
+        if (!a)
+            waiting++;
+        else if (strncmp(a, "HTTP/1.1 503", 12) == 0)
+            busy++;
+        else if (strncmp(a, "HTTP/1.1 200", 12) == 0)
+            now++;
+        else
+            zt_fail(__FILE__, __LINE__, "scrape %d answered \"%.40s\"", i, a);
+    }
+    printf("# 100 scrapes: %d waiting, %d answered at once, %d told 503\n",
+           waiting, now, busy);
+    /* at most 64 wait (a few may be made room for before their request
+     * was read, told 503), the lane answers at once, the rest are told */
+    ASSERT_LE(waiting, 64);
+    ASSERT_GE(waiting, 48);
+    ASSERT_GE(now, 1);
+    ASSERT_GE(busy, 1);
+    for (int i = 0; i < 20; i++) {
+        const char *path = i % 2 ? "/readyz" : "/healthz";
+        const char *body;
+        uint64_t t0 = zt_now_ms();
+
+        ASSERT_EQ(zt_http_fetch(mport, path, buf, sizeof(buf), &body), 200);
+        ASSERT_LE(zt_now_ms() - t0, 100);
+    }
+    for (int i = 0; i < 100; i++)
+        close(fds[i]);
+    zt_stop_fleet(p);
 }
