@@ -20,6 +20,9 @@ struct balance_listener {
 
 struct balance_worker {
     uint64_t handed;            /* connections handed to it (least-conn) */
+    uint64_t full_since_us;     /* at --max-conns-per-worker with no close
+                                   ever said: since when; 0 if not */
+    bool untrusted;             /* its count cannot fall: not limited */
 };
 
 struct balance_fleet {

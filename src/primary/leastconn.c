@@ -38,6 +38,8 @@
 #define NS "zc:balance"
 #define PENDING_MAX (2 * ZC__ACCEPT_BATCH)
 #define HOLD_RETRY_MS 10
+/* Full, and no close ever said, for this long: its count is not trusted. */
+#define UNTRUSTED_AFTER_US 1000000ull
 
 struct zc__least {
     struct zc_primary *p;
@@ -58,26 +60,72 @@ struct zc__least {
  * many (or its limit) that said none is told about. */
 #define CLOSES_EXPECTED 64
 
+static uint64_t closes_of(const struct worker *w);
+
 uint64_t zc__least_open(const struct worker *w)
 {
-    const struct zc__mhead *h = w->metrics.map;
-    uint64_t closed = 0;
+    uint64_t closed = closes_of(w);
 
-    if (h)
-        closed = atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) h)->conns_closed,
-                                      memory_order_relaxed);
     /* A worker cannot close more than it was given; one that says so is
      * wrong, and counts as having none open. */
     return closed < w->balance.handed ? w->balance.handed - closed : 0;
 }
 
-static bool takes(const struct zc_primary *p, const struct worker *w)
+/* What it has said it closed, from the cell it shares with us. */
+static uint64_t closes_of(const struct worker *w)
+{
+    const struct zc__mhead *h = w->metrics.map;
+
+    return h ? atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) h)->conns_closed,
+                                    memory_order_relaxed) : 0;
+}
+
+/*
+ * Whether w is held back by --max-conns-per-worker. A worker full that has
+ * never said a close (one not linked with libzcluster, one that does not
+ * call zc_worker_conn_closed()) may hold its connections for ever, or may
+ * just not say: after a second full, its count is not trusted to fall and
+ * the limit lets it go, said once, so that no connection waits for ever
+ * on a count that cannot go down. A close said later trusts it again.
+ */
+static bool full(struct zc__least *lc, struct worker *w)
+{
+    const struct zc_primary *p = lc->p;
+    uint64_t now;
+
+    if (!p->opt.max_conns_per_worker ||
+        zc__least_open(w) < p->opt.max_conns_per_worker) {
+        w->balance.full_since_us = 0;
+        return false;
+    }
+    if (closes_of(w)) {
+        w->balance.untrusted = false;
+        return true;
+    }
+    if (w->balance.untrusted)
+        return false;
+    now = zc__now_us();
+    if (!w->balance.full_since_us)
+        w->balance.full_since_us = now;
+    if (now - w->balance.full_since_us < UNTRUSTED_AFTER_US)
+        return true;
+    w->balance.untrusted = true;
+    zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) has held %u "
+           "connections for %llu ms and said none closed: its count may "
+           "never fall, so --max-conns-per-worker no longer holds it back "
+           "(it takes connections in turn). Have it call "
+           "zc_worker_conn_closed() (or add to the conns_closed cell, "
+           "docs/protocol.md), or drop the limit", (unsigned long long) w->id,
+           w->slot_index, (int) w->pid, p->opt.max_conns_per_worker,
+           (unsigned long long) ((now - w->balance.full_since_us) / 1000));
+    return false;
+}
+
+static bool takes(struct zc__least *lc, struct worker *w)
 {
     return w && w->state == W_READY && (w->linked || w->node.online) &&
            w->ipc.fd >= 0 &&
-           !w->sticky.blocked && w->slot && w->slot->w == w &&
-           (!p->opt.max_conns_per_worker ||
-            zc__least_open(w) < p->opt.max_conns_per_worker);
+           !w->sticky.blocked && w->slot && w->slot->w == w && !full(lc, w);
 }
 
 /* The worker with the fewest open connections that can take one; NULL. */
@@ -93,7 +141,7 @@ static struct worker *pick(struct zc__least *lc)
         struct worker *w = p->slots[k]->w;
         uint64_t open;
 
-        if (!takes(p, w))
+        if (!takes(lc, w))
             continue;
         open = zc__least_open(w);
         if (open < fewest) {
@@ -193,8 +241,8 @@ static bool hand_off(struct zc__least *lc, struct worker *w, struct conn *c)
                w->slot_index, (int) w->pid,
                (unsigned long long) w->balance.handed,
                lc->p->opt.max_conns_per_worker
-               ? ", and at --max-conns-per-worker it is passed over for good"
-               : "");
+               ? ", and --max-conns-per-worker holds it back a second at "
+                 "most, then no more" : "");
     }
     return true;
 }

@@ -425,3 +425,39 @@ void test_least_conn_no_closes_said(void)
                  "and has said none is closed", 5000);
     zt_stop_fleet(p);
 }
+
+/* --max-conns-per-worker with a worker that never says a close (not
+ * linked with libzcluster): after a second full, its count is not trusted
+ * and the limit lets it go, said at warning level; no client waits for
+ * ever. */
+void test_least_conn_limit_does_not_wedge(void)
+{
+    pid_t pids[1];
+    int port;
+    struct zt_proc *p;
+    uint64_t t0 = 0;
+
+    p = zt_fleet(1, pids, &port, "-w", "1", "--ready", "notify", "-l",
+                 "127.0.0.1:0", "--balance", "least-conn",
+                 "--max-conns-per-worker", "5", "--", "/usr/bin/python3",
+                 zt_worker_py(), NULL);
+    for (int i = 0; i < 20; i++) {
+        char buf[256];
+        int fd = zt_http_connect(port);
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+        uint64_t t1 = zt_now_ms();
+
+        ASSERT(fd >= 0);
+        ASSERT_EQ(poll(&pf, 1, 5000), 1);
+        ASSERT(read(fd, buf, sizeof(buf)) > 0);
+        close(fd);
+        if (zt_now_ms() - t1 > t0)
+            t0 = zt_now_ms() - t1;
+    }
+    printf("# 20 connections through a limit of 5, the longest waited %llu ms\n",
+           (unsigned long long) t0);
+    ASSERT_LE(t0, 2500);
+    zt_wait_line(p, "said none closed: its count may never fall, so "
+                 "--max-conns-per-worker no longer holds it back", 2000);
+    zt_stop_fleet(p);
+}
