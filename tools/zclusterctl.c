@@ -167,9 +167,40 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* --- printing what comes back --- */
 
+/*
+ * Writes n bytes of s for a terminal: nothing in them may act on it (a
+ * title set, the cursor moved), whoever wrote them. Control bytes but tab
+ * and DEL go out as \xHH; the one escape sequence let through is a colour
+ * (ESC [ digits and ; m), which the status table asks for on a terminal.
+ */
+static void put_safe(FILE *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char) s[i];
+        size_t k = i + 2;
+
+        if (c == 0x1b && i + 1 < n && s[i + 1] == '[') {
+            while (k < n && ((s[k] >= '0' && s[k] <= '9') || s[k] == ';'))
+                k++;
+            if (k < n && s[k] == 'm') {
+                fwrite(s + i, 1, k + 1 - i, f);
+                i = k;
+                continue;
+            }
+        }
+        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
 static void say(const struct answer *a, const char *msg)
 {
-    fprintf(stderr, "%s: %s\n", a->fleet, msg);
+    put_safe(stderr, a->fleet, strlen(a->fleet));
+    fputs(": ", stderr);
+    put_safe(stderr, msg, strlen(msg));
+    fputc('\n', stderr);
 }
 
 static int on_line(const char *line, size_t len, void *ud)
@@ -180,7 +211,7 @@ static int on_line(const char *line, size_t len, void *ud)
     if (zc_control_field(line, len, "error", a->error, sizeof(a->error)) >= 0)
         return 0;
     if (a->raw || a->o->json) {
-        fwrite(line, 1, len, stdout);
+        put_safe(stdout, line, len);
         fputc('\n', stdout);
     }
     if (a->raw)

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "base/clean.h"
 #include "base/log.h"
 #include "primary/collect.h"
 #include "primary/inputs.h"
@@ -58,16 +59,6 @@ static void on_hello(struct worker *w, const struct zc__ipc_frame *f)
     w->link_error = "it speaks another protocol version (hello is not \"1\")";
 }
 
-/* Printable text only: a STATUS ends up in our log lines. */
-static void copy_status(struct worker *w, const struct zc__ipc_frame *f)
-{
-    size_t n = f->len < sizeof(w->status) - 1 ? f->len : sizeof(w->status) - 1;
-
-    for (size_t i = 0; i < n; i++)
-        w->status[i] = f->data[i] >= 0x20 && f->data[i] < 0x7f
-                       ? (char) f->data[i] : '?';
-    w->status[n] = '\0';
-}
 
 static bool takes_ready_message(const struct zc_primary *p,
                                 const struct worker *w)
@@ -94,7 +85,7 @@ static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
     else if (strcmp(f->type, ZC__MSG_READY) == 0 && takes_ready_message(p, w))
         p->hooks.ready(p, w, "ready message");
     else if (strcmp(f->type, ZC__MSG_STATUS) == 0)
-        copy_status(w, f);
+        (void) zc__clean(w->status, sizeof(w->status), (const char *) f->data, f->len);
     else if (strcmp(f->type, ZC__MSG_STOPPING) == 0)
         zc__worker_stop_acked(p, w);
     else if (strcmp(f->type, ZC__MSG_METRICS) == 0)
@@ -184,7 +175,7 @@ static struct worker *worker_by_sender(struct zc_primary *p, pid_t pid)
 static void on_notify_message(struct zc_primary *p, pid_t pid, const char *msg)
 {
     struct worker *w = worker_by_sender(p, pid);
-    char v[8];
+    char v[8], status[sizeof(w->status)];
 
     if (!w) {
         zc_log(ZC_LOG_DEBUG, NS, "ignoring a notify message from pid %d, "
@@ -193,9 +184,12 @@ static void on_notify_message(struct zc_primary *p, pid_t pid, const char *msg)
         return;
     }
     zc__watchdog_notify(p, w, pid, msg);
-    if (zc__notify_get(msg, "STATUS", w->status, sizeof(w->status)))
+    /* It reaches our log and status: made safe for a terminal first. */
+    if (zc__notify_get(msg, "STATUS", status, sizeof(status))) {
+        (void) zc__clean(w->status, sizeof(w->status), status, strlen(status));
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) status: %s",
                (unsigned long long) w->id, w->slot_index, w->status);
+    }
     if (zc__notify_get(msg, "STOPPING", NULL, 0)) {
         zc_log(ZC_LOG_DEBUG, NS, "worker %llu (slot %u) is stopping",
                (unsigned long long) w->id, w->slot_index);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clean.h"
 #include "base/log.h"
 #include "proto/json.h"
 #include "proto/listen.h"
@@ -39,6 +40,7 @@
 #define NS "zc:node"
 #define READ_MAX 65536
 #define MAX_SERVERS 64
+#define ZC__EXCERPT (80 * 4 + 1)    /* 80 bytes, each \xHH at worst */
 
 /* The sockets bound on workers' requests, kept until the fleet ends. */
 struct zc__node {
@@ -440,20 +442,29 @@ static void cluster(struct zc_primary *p, struct worker *w,
  * run under zcluster: zcluster is the primary. Counted, and said once per
  * worker, with what to do instead.
  */
+/* The first 80 bytes of a worker's line, safe for the log. */
+static const char *excerpt(const char *s, size_t len, char *buf, size_t size)
+{
+    (void) zc__clean(buf, size, s, len < 80 ? len : 80);
+    return buf;
+}
+
 static void not_ours(struct worker *w, const char *s, size_t len)
 {
+    char text[ZC__EXCERPT];
+
     w->p->node_stats.ignored++;
     if (w->node.ignored++)
         return;
     zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u) sent a message with "
-           "process.send() that is not a zcluster message: \"%.*s\"; ignoring "
+           "process.send() that is not a zcluster message: \"%s\"; ignoring "
            "it and its next ones (zcluster_node_messages_ignored_total counts "
            "them). Under zcluster the app's primary branch (cluster.isPrimary: "
            "cluster.on('message'), cluster.on('exit')) does not run; send "
            "{\"_zhttp\":true,\"type\":T,\"data\":D} to reach the primary's handlers, "
            "see docs/protocol.md, \"Node.js workers\"",
            (unsigned long long) w->id, w->slot_index,
-           (int) (len < 80 ? len : 80), s);
+           excerpt(s, len, text, sizeof(text)));
 }
 
 static void typed(struct worker *w, const char *s, size_t len,
@@ -532,16 +543,16 @@ static int on_line(void *ud, const char *s, size_t len)
     struct worker *w = rd->w;
     struct zc_primary *p = w->p;
     struct zc__node_msg m;
-    char why[128];
+    char why[128], text[ZC__EXCERPT];
 
     if (len == 0)
         return 0;
     if (zc__node_parse(s, len, &m, why, sizeof(why)) < 0) {
         if (w->node.bad_lines++ == 0)
             zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u) sent a message we "
-                   "cannot read on its channel (%s): \"%.*s\"; ignoring it and "
+                   "cannot read on its channel (%s): \"%s\"; ignoring it and "
                    "the next ones like it", (unsigned long long) w->id,
-                   w->slot_index, why, (int) (len < 80 ? len : 80), s);
+                   w->slot_index, why, excerpt(s, len, text, sizeof(text)));
         return 0;
     }
     switch (m.kind) {
@@ -561,8 +572,8 @@ static int on_line(void *ud, const char *s, size_t len)
         typed(w, s, len, rd->deliver);
         break;
     default:
-        zc_log(ZC_LOG_DEBUG, NS, "worker %llu: message ignored: %.*s",
-               (unsigned long long) w->id, (int) (len < 80 ? len : 80), s);
+        zc_log(ZC_LOG_DEBUG, NS, "worker %llu: message ignored: %s",
+               (unsigned long long) w->id, excerpt(s, len, text, sizeof(text)));
         break;
     }
     return 0;

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clean.h"
 #include "base/compat.h"
 #include "base/log.h"
 #include "primary/strays.h"
@@ -72,7 +73,7 @@ static unsigned long long start_of(pid_t pid)
 /* The name of pid, from /proc ("?" if gone). */
 static void comm_of(pid_t pid, char *out, size_t size)
 {
-    char path[48];
+    char path[48], raw[17] = "";
     ssize_t n;
     int fd;
 
@@ -81,12 +82,13 @@ static void comm_of(pid_t pid, char *out, size_t size)
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
-    n = read(fd, out, size - 1);
+    n = read(fd, raw, sizeof(raw) - 1);
     (void) close(fd);
     if (n <= 0)
         return;
-    out[n] = '\0';
-    out[strcspn(out, "\n")] = '\0';
+    raw[strcspn(raw, "\n")] = '\0';
+    /* A process names itself (prctl): the name is made safe for the log. */
+    (void) zc__clean(out, size, raw, strnlen(raw, (size_t) n));
 }
 
 static struct stray *find(struct stray_table *t, pid_t id, bool group)

@@ -770,3 +770,33 @@ void test_control_status_never_dark(void)
     ASSERT_EQ(zt_count(p, "a reload will follow when it succeeds"), 31);
     zt_stop_fleet(p);
 }
+
+/* A worker's STATUS= with escape sequences (a title, a bell, a screen
+ * clear, a C1 control) reaches the log, status and zclusterctl escaped:
+ * no byte a terminal acts on. */
+void test_control_status_text_escaped(void)
+{
+    pid_t pids[1];
+    int port;
+    struct zt_proc *p;
+    char *out;
+    const char *l;
+
+    if (access("/usr/bin/python3", X_OK) != 0)
+        zt_skip("python3 is not installed");
+    p = zt_fleet(1, pids, &port, "-n", "shop", "-w", "1", "--ready", "notify",
+                 "--", "/usr/bin/python3", zt_path("tests/data/status-escape.py"),
+                 NULL);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", NULL), 0);
+    ASSERT_CONTAINS(out, "\\x1b]0;pwned\\x07hi\\x1b[2J\\xc2\\x9b");
+    ASSERT(!strchr(out, '\033') && !strchr(out, '\a'));
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-n", "shop", "status", "--json", NULL), 0);
+    ASSERT_CONTAINS(out, "\"status\": \"\\\\x1b]0;pwned\\\\x07hi");
+    free(out);
+    ASSERT(kill(pids[0], SIGKILL) == 0);
+    l = zt_wait_line(p, "(last status: ", 5000);
+    ASSERT_CONTAINS(l, "(last status: \\x1b]0;pwned\\x07hi\\x1b[2J\\xc2\\x9b)");
+    ASSERT(!strchr(p->log, '\033') && !strchr(p->log, '\a'));
+    zt_stop_fleet(p);
+}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clean.h"
 #include "base/log.h"
 #include "test.h"
 
@@ -96,4 +97,21 @@ void test_runner_shows_logs_of_failures(void)
     ASSERT_CONTAINS(p->log, "failing on purpose");
     ASSERT_CONTAINS(p->log, "not ok 1 - runner_logs_on_purpose");
     zt_proc_free(p);
+}
+
+/* What a worker supplies is made safe for a log and a terminal: printable
+ * UTF-8 kept, every other byte as \xHH, never an escape cut in two. */
+void test_log_text_clean(void)
+{
+    char out[64];
+
+    ASSERT_EQ(zc__clean(out, sizeof(out), "ok caf\xc3\xa9 \xe2\x9c\x93", 12), 12);
+    ASSERT_STREQ(out, "ok caf\xc3\xa9 \xe2\x9c\x93");
+    zc__clean(out, sizeof(out), "\x1b]0;t\x07\x7f", 7);
+    ASSERT_STREQ(out, "\\x1b]0;t\\x07\\x7f");
+    zc__clean(out, sizeof(out), "\xc2\x9b" "a\xff\xc3(\xed\xa0\x80", 9);
+    ASSERT_STREQ(out, "\\xc2\\x9ba\\xff\\xc3(\\xed\\xa0\\x80");
+    ASSERT_EQ(zc__clean(out, 6, "ab\x1b" "cd", 5), 2);
+    ASSERT_STREQ(out, "ab");
+    ASSERT_EQ(zc__clean(out, 1, "abc", 3), 0);
 }

@@ -1,0 +1,62 @@
+/*
+ * One rule for text from outside (a worker's STATUS=, a line on a Node
+ * channel, a process name from /proc): it reaches our log and an
+ * operator's terminal, where an escape sequence would act (a title set, a
+ * cursor moved, a line forged). Printable characters pass; every other
+ * byte is written as \xHH.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "base/clean.h"
+
+/* The length of the valid UTF-8 sequence of a printable character at s
+ * (2 to 4 bytes), 0 if there is none: C1 controls (U+0080..U+009F),
+ * overlong forms and surrogates are not. */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+
+    if (!len || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if (len == 2 && c == 0xc2 && s[1] < 0xa0)
+        return 0;       /* C1 controls */
+    if (len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
+        return 0;       /* overlong, surrogates */
+    if (len == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
+        return 0;       /* overlong, past U+10FFFF */
+    return len;
+}
+
+size_t zc__clean(char *out, size_t size, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *) s;
+    size_t o = 0;
+
+    if (!size)
+        return 0;
+    for (size_t i = 0; i < n; ) {
+        size_t k = u[i] >= 0x20 && u[i] < 0x7f ? 1
+                 : u[i] >= 0x80 ? utf8_char(u + i, n - i) : 0;
+
+        if (k) {
+            if (o + k >= size)
+                break;
+            for (size_t j = 0; j < k; j++)
+                out[o++] = (char) u[i + j];
+            i += k;
+        } else {
+            if (o + 4 >= size)
+                break;
+            snprintf(out + o, 5, "\\x%02x", u[i]);
+            o += 4;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
