@@ -203,7 +203,7 @@ void zc__collect_exited(struct zc_primary *p, struct worker *w,
 {
     struct zc__metrics *m = p->metrics;
 
-    if (w->slot_index < p->n_slots && ru)
+    if (w->slot_index < p->n_kept && ru)
         p->slots[w->slot_index]->metrics.cpu_gone_s +=
             (double) ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
             (double) ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;

@@ -56,9 +56,9 @@ static void sample(struct zc__buf *b, const char *name, const char *labels,
 static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
     struct zc_primary *p = m->p;
-    unsigned n = p->n_slots;
-    double *cpu = calloc(n ? n : 1, sizeof(double));
-    double *rss = calloc(n ? n : 1, sizeof(double));
+    unsigned n = p->n_slots, kept = p->n_kept;
+    double *cpu = calloc(kept ? kept : 1, sizeof(double));
+    double *rss = calloc(kept ? kept : 1, sizeof(double));
     uint64_t now = zc__now_us();
     char l[48];
     int proc = -1;
@@ -72,15 +72,16 @@ static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
         uint64_t ns;
         long long pages;
 
-        if (w->slot_index < n &&
+        if (w->slot_index < kept &&
             zc__status_sample(w, proc, now, &ns, &pages)) {
             cpu[w->slot_index] += (double) ns / 1e9;
             rss[w->slot_index] += (double) pages * (double) m->page_size;
         }
     }
+    /* Counters go on for slots scaled away (kept), so they never fall. */
     family(b, "zcluster_slot_restarts_total", "counter",
            "Workers started again in the slot after one exited.");
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < kept; i++) {
         snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
         sample(b, "zcluster_slot_restarts_total", l, (double) p->slots[i]->restarts);
     }
@@ -113,7 +114,7 @@ static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
     }
     family(b, "zcluster_worker_cpu_seconds_total", "counter",
            "User and system CPU time of the slot's workers, those gone included.");
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < kept; i++) {
         snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
         sample(b, "zcluster_worker_cpu_seconds_total", l,
                cpu[i] + p->slots[i]->metrics.cpu_gone_s);

@@ -196,6 +196,8 @@ struct zc_primary {
     zc_options opt;
     struct slot **slots;
     unsigned n_slots, cap_slots;
+    unsigned n_kept;            /* slots[] allocated: those past n_slots were
+                                   scaled away and keep their counters */
     struct worker *workers;     /* unreaped, newest first */
     struct worker *dead;        /* reaped in this batch, freed before the wait */
     struct worker *dirty;       /* with messages to write */

@@ -383,7 +383,7 @@ void zc__respawn_all_stopped(struct zc_primary *p)
 
 struct slot *zc__respawn_slot_new(struct zc_primary *p, unsigned index)
 {
-    struct slot *s = calloc(1, sizeof(*s));
+    struct slot *s = calloc(1, sizeof(*s)), *old;
 
     if (!s)
         return NULL;
@@ -392,6 +392,17 @@ struct slot *zc__respawn_slot_new(struct zc_primary *p, unsigned index)
     s->generation = p->generation;
     zc__timer_init(&s->timer, on_slot_timer);
     zc__sticky_slot_init(s);
+    /* A slot scaled away and back: its counters go on where they were
+     * (Prometheus takes a counter that goes down for a restart). */
+    old = index < p->n_kept ? p->slots[index] : NULL;
+    if (old) {
+        s->restarts = old->restarts;
+        s->metrics.cpu_gone_s = old->metrics.cpu_gone_s;
+        free(old);
+        p->slots[index] = NULL;
+    }
+    if (index >= p->n_kept)
+        p->n_kept = index + 1;
     return s;
 }
 

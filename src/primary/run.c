@@ -207,7 +207,7 @@ static void free_all(struct zc_primary *p)
         next = w->next;
         free(w);
     }
-    for (unsigned i = 0; p->slots && i < p->n_slots; i++)
+    for (unsigned i = 0; p->slots && i < p->n_kept; i++)
         free(p->slots[i]);
     free(p->slots);
 }

@@ -34,7 +34,7 @@ static void remove_slot(struct zc_primary *p, struct slot *s)
                s->index);
     }
     zc__sticky_slot_removed(p, s);
-    free(s);
+    /* Kept in slots[], past n_slots: its counters, if it comes back. */
 }
 
 int zc__scale_to(struct zc_primary *p, unsigned n, const char *by)

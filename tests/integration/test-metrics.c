@@ -538,3 +538,39 @@ void test_metrics_probes_never_dark(void)
         close(fds[i]);
     zt_stop_fleet(p);
 }
+
+/* A slot's counters across a scale 4 -> 2 -> 4 never go down: its
+ * restarts and CPU seconds go on where they were (and are shown while the
+ * slot is away). */
+void test_metrics_slot_counters_survive_scaling(void)
+{
+    const char *key = "zcluster_slot_restarts_total{slot=\"2\"}";
+    const char *cpu = "zcluster_worker_cpu_seconds_total{slot=\"2\"}";
+    char cmd[300], *out;
+    pid_t pids[4];
+    int port, mport;
+    double c0, c1, c2;
+    struct zt_proc *p;
+
+    p = zt_fleet(4, pids, &port, "-n", "shop", "-w", "4", "-l", "127.0.0.1:0",
+                 "--metrics", "127.0.0.1:0", "--respawn-delay", "0", "--",
+                 zt_hello(), NULL);
+    mport = zt_metrics_port(p);
+    ASSERT(kill(pids[2], SIGKILL) == 0);
+    zt_wait_line(p, "(slot 2, pid", 5000);
+    zt_wait_line(p, "ready in", 5000);
+    ASSERT_EQ(zt_metric(mport, key), 1);
+    c0 = zt_metric(mport, cpu);
+    snprintf(cmd, sizeof(cmd), "%s -n shop scale 2", zt_zclusterctl());
+    free(zt_capture(cmd));
+    ASSERT_EQ(zt_metric(mport, key), 1);
+    c1 = zt_metric(mport, cpu);
+    ASSERT(c1 >= c0);
+    snprintf(cmd, sizeof(cmd), "%s -n shop scale 4", zt_zclusterctl());
+    out = zt_capture(cmd);
+    free(out);
+    ASSERT_EQ(zt_metric(mport, key), 1);
+    c2 = zt_metric(mport, cpu);
+    ASSERT(c2 >= c1);
+    zt_stop_fleet(p);
+}
