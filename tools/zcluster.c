@@ -81,7 +81,8 @@ static void help(void)
            "Durations take ms, s, m or h (\"500\", \"500ms\", \"2s\", \"1h\"); sizes K, M, G (powers of 1024).\n"
            "Signals: TERM/INT drain and exit (a second one kills at once), "
            "QUIT kills at once,\n"
-           "HUP reloads worker by worker, TTIN adds a worker, TTOU removes one.\n"
+           "HUP reloads worker by worker, TTIN adds a worker, TTOU removes one\n"
+           "(signals in a burst coalesce: zclusterctl scale N is exact).\n"
            "Environment: ZC_LOG_LEVEL=error|warn|info|debug|trace, "
            "ZC_DEBUG=zc:*,-zc:loop, NO_COLOR.\n"
            "See zcluster(1) and docs/protocol.md for what a worker receives.\n");

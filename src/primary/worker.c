@@ -199,6 +199,26 @@ void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)
     }
 }
 
+/* Whose limit a spawn ran into, for the log: the primary's own file
+ * descriptors (each worker costs it one or two) or the system's, not the
+ * program's; or else what failed (doing). */
+static void spawn_failure(const struct zc_primary *p, int r, const char *doing,
+                          char *what, size_t size)
+{
+    struct rlimit lim;
+
+    if (r == -EMFILE && getrlimit(RLIMIT_NOFILE, &lim) == 0)
+        snprintf(what, size, "the primary has no file descriptor left for "
+                 "it (its limit, RLIMIT_NOFILE, is %llu with %u workers "
+                 "running: raise it with ulimit -n or LimitNOFILE=)",
+                 (unsigned long long) lim.rlim_cur, p->n_alive);
+    else if (r == -ENFILE)
+        snprintf(what, size, "the system has no file descriptor left "
+                 "(fs.file-max)");
+    else
+        snprintf(what, size, "%s", doing);
+}
+
 /*
  * Starts a worker process for slot s, of generation gen, and logs it with
  * note appended. On failure returns -errno with what failed in what (the
@@ -244,7 +264,7 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
                    pair) == -1) {
         r = -errno;
-        snprintf(what, what_size, "socketpair for its IPC link");
+        spawn_failure(p, r, "socketpair for its IPC link", what, what_size);
         free(w);
         return r;
     }
@@ -264,6 +284,7 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
         free(w);
         snprintf(what, what_size, "%s '%s'", r == -EAGAIN || r == -ENOMEM
                  ? "fork for" : "cannot execute", path);
+        spawn_failure(p, r, what, what, what_size);
         return r;
     }
     if (zc__link_open(p, w, pair[0]) < 0)

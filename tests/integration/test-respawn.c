@@ -302,3 +302,29 @@ void test_scale_thousand(void)
     zt_reap_all(5000);
     zt_proc_free(p);
 }
+
+/* Out of file descriptors in the primary is said as the primary's limit,
+ * with its value and what raises it, not as a program that cannot be
+ * executed. */
+void test_fd_limit_said_as_the_primarys(void)
+{
+    char *argv[] = { (char *) "/usr/bin/prlimit", (char *) "--nofile=22:22",
+                     (char *) zt_zcluster(), (char *) "-w", (char *) "40",
+                     (char *) "-l", (char *) "127.0.0.1:0", (char *) "--control",
+                     (char *) "none", (char *) "--", (char *) zt_hello(), NULL };
+    struct zt_proc *p;
+    const char *l;
+
+    if (access("/usr/bin/prlimit", X_OK) != 0)
+        zt_skip("needs prlimit (util-linux)");
+    p = zt_start(argv, NULL);
+    l = zt_wait_line(p, "could not be started: ", 5000);
+    ASSERT_CONTAINS(l, "the primary has no file descriptor left for it (its "
+                    "limit, RLIMIT_NOFILE, is 22 with ");
+    ASSERT_CONTAINS(l, "raise it with ulimit -n or LimitNOFILE=");
+    ASSERT_EQ(zt_count(p, "cannot execute"), 0);
+    ASSERT(kill(p->pid, SIGTERM) == 0);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    zt_proc_free(p);
+    zt_reap_all(3000);
+}
