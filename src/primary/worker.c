@@ -201,9 +201,9 @@ void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)
 
 /* Whose limit a spawn ran into, for the log: the primary's own file
  * descriptors (each worker costs it one or two) or the system's, not the
- * program's; or else what failed (doing). */
-static void spawn_failure(const struct zc_primary *p, int r, const char *doing,
-                          char *what, size_t size)
+ * program's. Any other failure keeps what the caller wrote in what. */
+static void spawn_failure(const struct zc_primary *p, int r, char *what,
+                          size_t size)
 {
     struct rlimit lim;
 
@@ -215,8 +215,6 @@ static void spawn_failure(const struct zc_primary *p, int r, const char *doing,
     else if (r == -ENFILE)
         snprintf(what, size, "the system has no file descriptor left "
                  "(fs.file-max)");
-    else
-        snprintf(what, size, "%s", doing);
 }
 
 /*
@@ -264,7 +262,8 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
                    pair) == -1) {
         r = -errno;
-        spawn_failure(p, r, "socketpair for its IPC link", what, what_size);
+        snprintf(what, what_size, "socketpair for its IPC link");
+        spawn_failure(p, r, what, what_size);
         free(w);
         return r;
     }
@@ -284,7 +283,7 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
         free(w);
         snprintf(what, what_size, "%s '%s'", r == -EAGAIN || r == -ENOMEM
                  ? "fork for" : "cannot execute", path);
-        spawn_failure(p, r, what, what, what_size);
+        spawn_failure(p, r, what, what_size);
         return r;
     }
     if (zc__link_open(p, w, pair[0]) < 0)
