@@ -1,5 +1,6 @@
 /* Processes under test: start, read their output, wait for lines and
  * exits, all against deadlines (pidfd + poll, never a sleep). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -559,4 +560,52 @@ void zt_private_run(void)
         zt_skip("cannot make a private /run (unshare, mount)");
     unsetenv("RUNTIME_DIRECTORY");
     unsetenv("XDG_RUNTIME_DIR");
+}
+
+long zt_rss_kib(pid_t pid)
+{
+    char path[64], *text, *at;
+    long kib = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+    text = zt_read_file(path);
+    ASSERT(text);
+    if ((at = strstr(text, "VmRSS:")))
+        kib = atol(at + 6);
+    free(text);
+    return kib;
+}
+
+int zt_fd_count(pid_t pid)
+{
+    char path[64];
+    struct dirent *e;
+    int n = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
+    d = opendir(path);
+    ASSERT(d);
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZT_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define ZT_ASAN 1
+#endif
+
+bool zt_memory_kept(void)
+{
+#ifdef ZT_ASAN
+    return true;    /* built as the runner is: the same flags */
+#else
+    return getenv("ZC_TEST_VALGRIND") != NULL;
+#endif
 }

@@ -199,4 +199,11 @@ void zt_write_file(const char *path, const char *text);
 void zt_write_script(const char *path, const char *text);
 char *zt_read_file(const char *path);
 
+/* A process's resident memory in KiB and its open fds, from /proc. */
+long zt_rss_kib(pid_t pid);
+int zt_fd_count(pid_t pid);
+/* Whether the zcluster under test keeps freed memory (AddressSanitizer's
+ * quarantine, valgrind's): its RSS then says nothing of a leak. */
+bool zt_memory_kept(void);
+
 #endif

@@ -339,45 +339,43 @@ void test_sticky_kill_waits_and_returns(void)
     zt_stop_fleet(p);
 }
 
-static int fd_count(pid_t pid)
-{
-    char cmd[64], buf[32];
-    FILE *f;
-    int n = -1;
-
-    snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int) pid);
-    f = popen(cmd, "r");
-    if (f && fgets(buf, sizeof(buf), f))
-        n = atoi(buf);
-    if (f)
-        pclose(f);
-    return n;
-}
-
 /* Handed to a worker that never reads them, then killed: the clients
  * see the connection end, the primary holds no fd for them. */
 void test_sticky_dead_worker_closes_handed(void)
 {
     pid_t pids[2];
-    int port, fds[8], base;
+    int port, mport, fds[8], base;
     struct zt_proc *p;
     struct answer a;
     char src[32], buf[256];
 
     p = zt_fleet(2, pids, &port, "--sticky", "-w", "2", "-l", "127.0.0.1:0",
-                 "--respawn-delay", "100", "--backoff-jitter", "0", "--", zt_self(), "--helper",
+                 "--respawn-delay", "100", "--backoff-jitter", "0",
+                 "--metrics", "127.0.0.1:0", "--", zt_self(), "--helper",
                  "sticky_worker", NULL);
+    mport = port_of(p, "serving http://127.0.0.1:");
     addr_for_slot(0, 2, 10, src);
     a = ask(src, "127.0.0.1", port);
     ASSERT_EQ(a.slot, 0);
-    base = fd_count(p->pid);
+    base = zt_fd_count(p->pid);
     zt_stop(pids[0]);
     for (int i = 0; i < 8; i++)
         fds[i] = waiter(src, port);
-    /* Handed off and closed in the primary: no more fds than before. */
-    for (int i = 0; i < 50 && fd_count(p->pid) != base; i++)
+    /* All 8 handed off (a connection still in the backlog at the kill
+     * would rightly go to the next worker), and closed in the primary:
+     * no more fds than before. */
+    for (uint64_t t0 = zt_now_ms(); ; usleep(20000)) {
+        static char text[1 << 16];
+        const char *body;
+
+        ASSERT(zt_now_ms() - t0 < 3000);
+        ASSERT_EQ(zt_http_fetch(mport, "/metrics", text, sizeof(text), &body), 200);
+        if (zt_sample(body, "zcluster_sticky_handoffs_total") == 9)
+            break;
+    }
+    for (int i = 0; i < 50 && zt_fd_count(p->pid) != base; i++)
         usleep(20000);
-    ASSERT_EQ(fd_count(p->pid), base);
+    ASSERT_EQ(zt_fd_count(p->pid), base);
     ASSERT(kill(pids[0], SIGKILL) == 0);
     for (int i = 0; i < 8; i++) {
         ASSERT_EQ(read_all(fds[i], buf, sizeof(buf), 3000), 0);
@@ -386,7 +384,7 @@ void test_sticky_dead_worker_closes_handed(void)
     a = ask(src, "127.0.0.1", port);
     ASSERT_EQ(a.slot, 0);
     ASSERT(a.id > 2);
-    ASSERT_EQ(fd_count(p->pid), base);
+    ASSERT_EQ(zt_fd_count(p->pid), base);
     zt_stop_fleet(p);
 }
 
