@@ -97,7 +97,8 @@ int zc__control_dir_make(const char *dir, mode_t mode, char *why,
         return -e;
     }
     if (!S_ISDIR(st.st_mode)) {
-        snprintf(why, size, "%s is not a directory", dir);
+        snprintf(why, size, S_ISLNK(st.st_mode) ? "%s is a symbolic link, not "
+                 "a directory; not following it" : "%s is not a directory", dir);
         return -ENOTDIR;
     }
     /* Anyone may create /tmp/zcluster-UID first: it must be ours, and

@@ -165,6 +165,19 @@ void test_control_names_paths(void)
         snprintf(d, sizeof(d), "%s/file", zt_tmpdir());
         zt_write_file(d, "");
         ASSERT_EQ(zc__control_dir_make(d, 0700, why, sizeof(why), &was), -ENOTDIR);
+        /* A link to a directory of ours is still not ours to trust: who
+         * re-points it decides where the sockets go. */
+        {
+            char target[320];
+
+            snprintf(target, sizeof(target), "%s/ctl", zt_tmpdir());
+            snprintf(d, sizeof(d), "%s/link", zt_tmpdir());
+            ASSERT(chmod(target, 0700) == 0);
+            ASSERT(symlink(target, d) == 0);
+            ASSERT_EQ(zc__control_dir_make(d, 0700, why, sizeof(why), &was),
+                      -ENOTDIR);
+            ASSERT_CONTAINS(why, "a symbolic link");
+        }
         snprintf(d, sizeof(d), "%s/grp", zt_tmpdir());
         ASSERT_EQ(zc__control_dir_make(d, 0711, why, sizeof(why), &was), 0);
         ASSERT(stat(d, &st) == 0 && (st.st_mode & 0777) == 0711);
