@@ -21,6 +21,10 @@
  * connection closed for lack of room is told so in an HTTP answer, never
  * with a bare EOF.
  *
+ * Requests are read strictly (see bad_framing() and unescape()): what
+ * MHD would let through and a proxy in front might read otherwise is
+ * refused before a caller sees it.
+ *
  * Nothing here calls MHD_run() from a caller's call (a write, a wake): a
  * timer due at once does, from the loop, so a done() callback never runs
  * under its caller's feet.
@@ -31,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,6 +80,7 @@ struct zc__http_req {
     enum MHD_Result ret;            /* of the request callback's answer */
     bool woken;
     bool suspended;
+    bool refused;                   /* here, before the caller saw it */
     bool streaming, ended, cut;
     struct zc__buf out;             /* a stream's bytes, */
     size_t out_off;                 /* of which MHD has taken this many */
@@ -135,9 +142,19 @@ static void shut_busy(struct zc__http *h, struct conn *k)
 #undef BUSY_BODY
 }
 
-/* At max_conns: the oldest connection with no request in goes; or else,
- * every one holding a request being answered, the newcomer k comes in on
- * the reserved lane, or with that full too, is turned away. */
+/* Bytes the client sent that MHD has not read yet: a request that came
+ * in the same instant as the newcomer, not an idle client. */
+static bool unread(const struct conn *k)
+{
+    int n = 0;
+
+    return ioctl(k->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* At max_conns: the oldest connection with no request in goes (one with
+ * nothing unread first); or else, every one holding a request being
+ * answered, the newcomer k comes in on the reserved lane, or with that
+ * full too, is turned away. */
 static void make_room(struct zc__http *h, struct conn *k)
 {
     struct conn *oldest = NULL;
@@ -145,6 +162,12 @@ static void make_room(struct zc__http *h, struct conn *k)
     for (struct conn *o = h->conns; o; o = o->next)
         if (o != k && o->fd >= 0 && o->deadline_us)
             oldest = o;
+    /* Rare: asked only of the one found, so a flood of idle clients
+     * costs one system call each. */
+    if (oldest && unread(oldest))
+        for (struct conn *o = h->conns; o; o = o->next)
+            if (o != k && o->fd >= 0 && o->deadline_us && !unread(o))
+                oldest = o;
     if (oldest) {
         zc_log(ZC_LOG_DEBUG, NS, "%u connections: closing the oldest one "
                "without a complete request to make room", h->live);
@@ -231,7 +254,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         return;
     *req_cls = NULL;
     ZC__LIST_REMOVE(h->reqs, r);
-    if (r->state != R_NEW && h->cb.done)
+    if (r->state != R_NEW && !r->refused && h->cb.done)
         h->cb.done(h->cb.ud, r);
     free(r->out.data);
     free(r);
@@ -457,6 +480,57 @@ bool zc__http_peer(const struct zc__http_req *r, pid_t *pid, uid_t *uid,
     return true;
 }
 
+/* Framing MHD lets through and a careful server refuses (RFC 9112, 6.3):
+ * a length said twice, a length beside a coding, a coding other than
+ * chunked (MHD would wait for the close as its end). No client of ours
+ * needs any; each is how a request hides another behind a proxy. */
+struct framing {
+    unsigned lengths, codings;
+    bool other;
+};
+
+static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    struct framing *f = cls;
+
+    (void) kind;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        f->lengths++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->codings++;
+        f->other |= !value || strcasecmp(value, "chunked") != 0;
+    }
+    return MHD_YES;
+}
+
+static const char *bad_framing(struct MHD_Connection *c, unsigned *code)
+{
+    struct framing f = { 0, 0, false };
+
+    (void) MHD_get_connection_values(c, MHD_HEADER_KIND, each_header, &f);
+    *code = MHD_HTTP_BAD_REQUEST;
+    if (f.lengths > 1)
+        return "Content-Length is given more than once\n";
+    if (f.lengths && f.codings)
+        return "Content-Length and Transfer-Encoding are both given\n";
+    if (f.codings > 1 || f.other) {
+        *code = MHD_HTTP_NOT_IMPLEMENTED;
+        return "no Transfer-Encoding but chunked is taken\n";
+    }
+    return NULL;
+}
+
+/* MHD's unescaping, except that %00 is left as it is: a NUL would end the
+ * path or value early for every string function after, so "/status%00x"
+ * would be taken for "/status". Left escaped, it matches nothing. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void) cls;
+    (void) c;
+    return strstr(s, "%00") ? strlen(s) : MHD_http_unescape(s);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -470,18 +544,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (!r) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        struct conn *k = ci ? ci->socket_context : NULL;
 
+        /* Closed to make room (told 503) with its request already in
+         * the socket, which MHD may still read: it is not acted on. */
+        if (k && k->fd < 0)
+            return MHD_NO;
         r = calloc(1, sizeof(*r));
         if (!r)
             return MHD_NO;
         r->h = h;
         r->c = c;
-        r->k = ci ? ci->socket_context : NULL;
+        r->k = k;
         r->method = method;
         r->path = url;
         ZC__LIST_PUSH(h->reqs, r);
         *req_cls = r;
-        return MHD_YES;
+        {
+            unsigned code;
+            const char *why = bad_framing(c, &code);
+
+            if (!why)
+                return MHD_YES;
+            /* Answered before the body, which MHD then does not read:
+             * the connection closes after the answer. */
+            r->refused = true;
+            r->state = R_CALLING;
+            zc__http_reply_text(r, code, "text/plain; charset=utf-8", why);
+            return r->ret;
+        }
     }
     if (*upload_size) {
         r->body += *upload_size;
@@ -592,6 +683,11 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
         NULL, NULL, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+        /* HTTP/1.1 without Host is refused, as RFC 9112 says; every
+         * client we know (curl, Prometheus, HAProxy, kubelet,
+         * zclusterctl) sends one. */
+        MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, lim->max_conns + MHD_SLACK + MHD_TURNED_AWAY,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) REQUEST_MEMORY,
