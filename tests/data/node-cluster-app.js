@@ -2,7 +2,7 @@
 // primary forks, the workers listen. Under `zcluster --node` the primary
 // branch never runs. GET / answers who served; /slow answers after 1.5 s;
 // /garbage writes a line that is not JSON on the channel; /huge sends a
-// message of 2 MiB; /blocking says whether the listening socket it was
+// message of 10 MiB; /blocking says whether the listening socket it was
 // given blocks; /tell sends two messages meant for the app's own
 // primary; /elsewhere asks to listen on an address
 // that is not this host's and answers with the error.
@@ -30,7 +30,7 @@ if (cluster.isPrimary) {
     if (req.url === '/hang')
       return;                       /* never answered: holds the drain */
     if (req.url === '/huge') {
-      process.send({ big: 'x'.repeat(2 * 1024 * 1024) });
+      process.send({ big: 'x'.repeat(10 * 1024 * 1024) });
       return res.end('sent\n');
     }
     if (req.url === '/elsewhere') {

@@ -377,6 +377,40 @@ void test_node_sticky_handoff(void)
     zt_stop_fleet(p);
 }
 
+/* A worker that sends a 10 MiB line: the primary reads no further than
+ * its limit, closes that worker's channel (Node then ends the worker),
+ * starts another, stays small, and the fleet serves on. */
+void test_node_huge_line(void)
+{
+    pid_t pids[2];
+    int port;
+    struct zt_proc *p = node_fleet(2, pids, &port);
+    char cmd[128], *out;
+    long before = zt_rss_kib(p->pid);
+
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 http://127.0.0.1:%d/huge",
+             port);
+    out = zt_capture(cmd);
+    ASSERT_STREQ(out, "sent\n");
+    free(out);
+    zt_wait_line(p, "on its channel: closing it", 5000);
+    for (uint64_t t0 = zt_now_ms(); zt_count(p, ") ready in") < 3; zt_pump(p, 50))
+        ASSERT(zt_now_ms() - t0 < 15000);
+    ASSERT_EQ(zt_count(p, ") started"), 3);
+    printf("# the primary before and after: %ld and %ld KiB\n", before,
+           zt_rss_kib(p->pid));
+    if (!zt_memory_kept())
+        ASSERT_LE(zt_rss_kib(p->pid), before + 4 * 1024);
+    snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 http://127.0.0.1:%d/",
+             port);
+    for (int i = 0; i < 4; i++) {
+        out = zt_capture(cmd);
+        ASSERT_CONTAINS(out, "\"isWorker\":true");
+        free(out);
+    }
+    zt_stop_fleet(p);
+}
+
 /* A worker whose drain does not end (a request that is never answered):
  * Node's disconnect, then at --shutdown-timeout the stop signal, then
  * SIGKILL a second later if that did not do. */
