@@ -441,7 +441,8 @@ void test_metrics_series_bounded(void)
     ASSERT_LE(strlen(body), 2 << 20);
     rss = zt_rss_kib(p->pid);
     printf("# the primary holds %ld KiB after 2,000,000 series sent\n", rss);
-    ASSERT_LE(rss, 32 * 1024);
+    /* 14 MiB here; AddressSanitizer's shadow and quarantine add to it. */
+    ASSERT_LE(rss, (zt_memory_kept() ? 128 : 32) * 1024);
     ASSERT_EQ(zt_count(p, "its new series are left out of /metrics"), 1);
     zt_stop_fleet(p);
     free(buf);
