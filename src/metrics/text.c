@@ -230,8 +230,8 @@ static const char *text_line(struct zc__mview *v, const char *p, const char *end
         return "a negative count";
     if (*n_ts >= ZC__SNAPSHOT_SERIES_MAX) {
         v->m->refused++;
-        zc__mview_series_limit(v, "its snapshot holds more series than a worker may "
-                     "show");
+        zc__mview_series_limit(v, "its snapshot holds more series than a "
+                               "worker may show");
         return NULL;
     }
     s = zc__mset_sample(v->m, f, key, n + ll);

@@ -17,9 +17,8 @@
  * newcomer still comes in, on a reserved lane of MHD_SLACK connections:
  * a request answered at once (/healthz, /readyz, status) is served there,
  * and no more than max_conns requests may wait at once
- * (zc__http_may_wait()). A
- * connection closed for lack of room is told so in an HTTP answer, never
- * with a bare EOF.
+ * (zc__http_may_wait()). A connection closed for lack of room is told so
+ * in an HTTP answer, never with a bare EOF.
  *
  * Requests are read strictly (see bad_framing() and unescape()): what
  * MHD would let through and a proxy in front might read otherwise is

@@ -59,7 +59,6 @@ static void on_hello(struct worker *w, const struct zc__ipc_frame *f)
     w->link_error = "it speaks another protocol version (hello is not \"1\")";
 }
 
-
 static bool takes_ready_message(const struct zc_primary *p,
                                 const struct worker *w)
 {

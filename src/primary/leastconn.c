@@ -60,7 +60,14 @@ struct zc__least {
  * many (or its limit) that said none is told about. */
 #define CLOSES_EXPECTED 64
 
-static uint64_t closes_of(const struct worker *w);
+/* What it has said it closed, from the cell it shares with us. */
+static uint64_t closes_of(const struct worker *w)
+{
+    const struct zc__mhead *h = w->metrics.map;
+
+    return h ? atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) h)->conns_closed,
+                                    memory_order_relaxed) : 0;
+}
 
 uint64_t zc__least_open(const struct worker *w)
 {
@@ -69,15 +76,6 @@ uint64_t zc__least_open(const struct worker *w)
     /* A worker cannot close more than it was given; one that says so is
      * wrong, and counts as having none open. */
     return closed < w->balance.handed ? w->balance.handed - closed : 0;
-}
-
-/* What it has said it closed, from the cell it shares with us. */
-static uint64_t closes_of(const struct worker *w)
-{
-    const struct zc__mhead *h = w->metrics.map;
-
-    return h ? atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) h)->conns_closed,
-                                    memory_order_relaxed) : 0;
 }
 
 /*

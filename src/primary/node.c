@@ -40,7 +40,7 @@
 #define NS "zc:node"
 #define READ_MAX 65536
 #define MAX_SERVERS 64
-#define ZC__EXCERPT (80 * 4 + 1)    /* 80 bytes, each \xHH at worst */
+#define EXCERPT_SIZE (80 * 4 + 1)    /* 80 bytes, each \xHH at worst */
 
 /* The sockets bound on workers' requests, kept until the fleet ends. */
 struct zc__node {
@@ -433,15 +433,6 @@ static void cluster(struct zc_primary *p, struct worker *w,
     /* "close": the socket stays ours for the next worker */
 }
 
-/* {"_zhttp":true,"type":T,"data":D}: a typed message, delivered as one
- * that came in a frame (D's JSON the payload; for "zc.metrics", the text
- * of the string D). Other user messages are not ours to read. */
-/*
- * What an app's worker sends to its primary with process.send() was read
- * by the app's own primary branch (cluster.on('message')), which does not
- * run under zcluster: zcluster is the primary. Counted, and said once per
- * worker, with what to do instead.
- */
 /* The first 80 bytes of a worker's line, safe for the log. */
 static const char *excerpt(const char *s, size_t len, char *buf, size_t size)
 {
@@ -449,9 +440,15 @@ static const char *excerpt(const char *s, size_t len, char *buf, size_t size)
     return buf;
 }
 
+/*
+ * What an app's worker sends to its primary with process.send() was read
+ * by the app's own primary branch (cluster.on('message')), which does not
+ * run under zcluster: zcluster is the primary. Counted, and said once per
+ * worker, with what to do instead.
+ */
 static void not_ours(struct worker *w, const char *s, size_t len)
 {
-    char text[ZC__EXCERPT];
+    char text[EXCERPT_SIZE];
 
     w->p->node_stats.ignored++;
     if (w->node.ignored++)
@@ -467,6 +464,9 @@ static void not_ours(struct worker *w, const char *s, size_t len)
            excerpt(s, len, text, sizeof(text)));
 }
 
+/* {"_zhttp":true,"type":T,"data":D}: a typed message, delivered as one
+ * that came in a frame (D's JSON the payload; for "zc.metrics", the text
+ * of the string D). Any other message is not ours: counted (not_ours). */
 static void typed(struct worker *w, const char *s, size_t len,
                   zc__node_deliver_fn deliver)
 {
@@ -543,7 +543,7 @@ static int on_line(void *ud, const char *s, size_t len)
     struct worker *w = rd->w;
     struct zc_primary *p = w->p;
     struct zc__node_msg m;
-    char why[128], text[ZC__EXCERPT];
+    char why[128], text[EXCERPT_SIZE];
 
     if (len == 0)
         return 0;

@@ -43,10 +43,10 @@ void zc__worker_retire(struct zc_primary *p, struct worker *w);
  * stopped worker takes it), SIGKILL after grace_ms. */
 void zc__worker_kill_after(struct zc_primary *p, struct worker *w, int sig,
                            uint32_t grace_ms);
-/* It said it is stopping: no stop signal needed. */
 /* A Node worker closed its channel after Node's disconnect: the stop
  * signal follows if it still runs a second later. */
 void zc__worker_node_closed(struct zc_primary *p, struct worker *w);
+/* It said it is stopping: no stop signal needed. */
 void zc__worker_stop_acked(struct zc_primary *p, struct worker *w);
 /* Reaped: out of the list, onto the dead one until the loop waits. */
 void zc__worker_forget(struct zc_primary *p, struct worker *w);
