@@ -276,7 +276,9 @@ int zc__ctlsock_open(struct zc_primary *p, struct zc__ctlsock *s,
             if (k > 1) {
                 char suffix[8];
 
-                snprintf(suffix, sizeof(suffix), "-%u", k);
+                /* k stays under MAX_SUFFIX: the modulo only shows the
+                 * compiler the width (-Wformat-truncation). */
+                snprintf(suffix, sizeof(suffix), "-%u", k % (MAX_SUFFIX + 1));
                 snprintf(p->name, sizeof(p->name), "%.*s%s",
                          (int) (sizeof(p->name) - sizeof(suffix)), base, suffix);
             }
