@@ -142,3 +142,17 @@ void zc__buf_json(struct zc__buf *b, const char *s)
     }
     zc__buf_add(b, "\"", 1);
 }
+
+void zc__buf_family(struct zc__buf *b, const char *name, const char *type,
+                    const char *help)
+{
+    zc__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void zc__buf_sample(struct zc__buf *b, const char *name, const char *labels,
+                    double v)
+{
+    zc__buf_printf(b, "%s%s ", name, labels);
+    zc__buf_value(b, v);
+    zc__buf_add(b, "\n", 1);
+}

@@ -34,4 +34,11 @@ void zc__buf_escaped(struct zc__buf *b, const char *s, bool quote);
  * UTF-8 (a worker's STATUS= text is anything it sent) becomes U+FFFD. */
 void zc__buf_json(struct zc__buf *b, const char *s);
 
+/* The Prometheus exposition format: a family's HELP and TYPE lines, and
+ * one sample (labels: "" or "{k=\"v\"}", written as given). */
+void zc__buf_family(struct zc__buf *b, const char *name, const char *type,
+                    const char *help);
+void zc__buf_sample(struct zc__buf *b, const char *name, const char *labels,
+                    double v);
+
 #endif

@@ -72,7 +72,7 @@ int zc_primary_reload(zc_primary *p)
         return -ECANCELED;
     if (!p->started)
         return -EAGAIN;
-    if (p->pending_reload || p->reload.active) {
+    if (p->pending_reload || p->walk.active) {
         p->pending_reload = true;
         return 1;
     }

@@ -23,7 +23,8 @@
 #include "primary/ctlsock.h"
 #include "primary/endpoint.h"
 #include "primary/http.h"
-#include "primary/reload.h"
+#include "primary/walk.h"
+#include "primary/words.h"
 #include "primary/scale.h"
 #include "primary/shutdown.h"
 #include "primary/status.h"
@@ -113,18 +114,22 @@ static void finish(struct waiter *w, bool ok, const char *outcome,
     zc__http_end(w->r);
 }
 
-static const char *outcome_name(int status)
+/* The worker events a stream shows, in its words; NULL: not shown. */
+static const char *worker_event_name(int type)
 {
-    return status == ZC_RELOAD_DONE ? "done"
-         : status == ZC_RELOAD_FAILED ? "failed" : "interrupted";
+    switch (type) {
+    case ZC_EVENT_SPAWNED: return "spawned";
+    case ZC_EVENT_READY: return "ready";
+    case ZC_EVENT_EXITED: return "exited";
+    case ZC_EVENT_RESPAWN: return "respawn";
+    default: return NULL;
+    }
 }
 
 /* --- events, while operations run --- */
 
 static void worker_line(struct waiter *w, const zc_event *e)
 {
-    static const char *const names[] = { "spawned", "ready", "exited",
-                                         "respawn" };
     char extra[160], msg[256], how[160];
 
     snprintf(extra, sizeof(extra), ", \"slot\": %d, \"worker\": %llu, "
@@ -146,50 +151,59 @@ static void worker_line(struct waiter *w, const zc_event *e)
         snprintf(msg, sizeof(msg), "slot %d: worker %llu (pid %d) %s",
                  e->slot, (unsigned long long) e->worker_id, e->pid, how);
         break;
-    default:
+    default:    /* ZC_EVENT_RESPAWN */
         snprintf(msg, sizeof(msg), "slot %d: its worker failed; a new one in "
                  "%llu ms", e->slot, (unsigned long long) e->delay_ms);
         break;
     }
-    line(w, names[e->type], extra, msg);
+    line(w, worker_event_name(e->type), extra, msg);
 }
 
-static void on_walk_end(struct waiter *w, const zc_event *e, const char *why)
+static void on_walk_end(struct waiter *w, const struct walk_end *end)
 {
+    const char *outcome = zc__outcome_name(end->outcome);
+    bool ok = end->outcome == ZC_RELOAD_DONE;
     char msg[512];
 
-    if (w->verb == ZC__CTL_RESTART && e->type == ZC__EVENT_RESTARTED &&
-        e->generation == w->target) {
-        finish(w, e->status == ZC_RELOAD_DONE, outcome_name(e->status), why);
+    if (w->verb == ZC__CTL_RESTART && end->kind == WALK_RESTART &&
+        end->serial == w->target) {
+        finish(w, ok, outcome, end->why);
         return;
     }
-    if (w->verb != ZC__CTL_RELOAD || e->type != ZC_EVENT_RELOADED)
+    if (w->verb != ZC__CTL_RELOAD || end->kind != WALK_RELOAD)
         return;
-    if (e->generation == w->target) {
-        finish(w, e->status == ZC_RELOAD_DONE, outcome_name(e->status), why);
-    } else if (e->generation < w->target && e->status != ZC_RELOAD_DONE) {
+    if (end->generation == w->target) {
+        finish(w, ok, outcome, end->why);
+    } else if (end->generation < w->target && !ok) {
         /* SIGHUP's rule: the reload asked for during a failed one is
          * dropped with it. */
         snprintf(msg, sizeof(msg), "the reload asked for did not run: the "
-                 "one under way when it was asked ended first: %s", why);
-        finish(w, false, outcome_name(e->status), msg);
+                 "one under way when it was asked ended first: %s", end->why);
+        finish(w, false, outcome, msg);
     }
 }
 
-void zc__control_event(struct zc_primary *p, const zc_event *e,
-                       const char *why)
+void zc__control_walk_ended(struct zc_primary *p, const struct walk_end *end)
 {
     struct zc__control *ctl = p->control;
 
     if (!ctl)
         return;
+    for (struct waiter *w = ctl->waiters; w; w = w->next)
+        if (!w->over && w->verb != ZC__CTL_STOP)
+            on_walk_end(w, end);
+}
+
+void zc__control_event(struct zc_primary *p, const zc_event *e)
+{
+    struct zc__control *ctl = p->control;
+
+    if (!ctl || !worker_event_name(e->type))
+        return;
     for (struct waiter *w = ctl->waiters; w; w = w->next) {
         if (w->over || w->verb == ZC__CTL_STOP)
             continue;
-        if (e->type <= ZC_EVENT_RESPAWN)
-            worker_line(w, e);
-        else
-            on_walk_end(w, e, why ? why : "");
+        worker_line(w, e);
         if (w->verb == ZC__CTL_SCALE && e->type == ZC_EVENT_RESPAWN && !w->over) {
             char msg[160];
 
@@ -203,8 +217,7 @@ void zc__control_event(struct zc_primary *p, const zc_event *e,
     /* A scale's end is a state (so many ready, the others gone), seen
      * once the batch of events that led to it is handled: only when a
      * scale waits, so a fleet's own spawns and exits cost nothing here. */
-    if (e->type <= ZC_EVENT_RESPAWN)
-        for (struct waiter *w = ctl->waiters; w; w = w->next)
+    for (struct waiter *w = ctl->waiters; w; w = w->next)
             if (w->verb == ZC__CTL_SCALE && !w->over) {
                 (void) zc__timer_start(&p->loop, &ctl->check, zc__now_us());
                 break;
@@ -359,18 +372,22 @@ static void do_reload(struct zc__control *ctl, struct zc__http_req *r,
                       const struct zc__ctl_req *q, const char *by)
 {
     struct zc_primary *p = ctl->p;
-    const struct reload *R = &p->reload;
-    uint64_t target = R->active ? R->generation + 1 : p->generation + 1;
+    struct walk_snapshot R;
+    uint64_t target;
     struct waiter *w = NULL;
     char msg[200], extra[48];
+
+    zc__walk_snapshot(p, &R);
+    target = R.active && R.kind == WALK_RELOAD ? R.generation + 1
+                                               : p->generation + 1;
 
     if (p->shutting_down) {
         reply_error(r, 409, "the fleet is shutting down", NULL);
         return;
     }
-    if (R->active)
+    if (R.active)
         snprintf(msg, sizeof(msg), "the %s is under way: a reload to "
-                 "generation %llu follows it when it succeeds", R->name,
+                 "generation %llu follows it when it succeeds", R.name,
                  (unsigned long long) target);
     else
         snprintf(msg, sizeof(msg), "reload to generation %llu started: %u "
@@ -383,7 +400,7 @@ static void do_reload(struct zc__control *ctl, struct zc__http_req *r,
                  (unsigned long long) target);
         line(w, "started", extra, msg);
     }
-    (void) zc__reload_start(p, by);
+    (void) zc__walk_start(p, WALK_RELOAD, NULL, by);
 }
 
 static void do_scale(struct zc__control *ctl, struct zc__http_req *r,
@@ -424,6 +441,7 @@ static void do_restart(struct zc__control *ctl, struct zc__http_req *r,
                        const struct zc__ctl_req *q, const char *by)
 {
     struct zc_primary *p = ctl->p;
+    struct walk_snapshot R;
     struct waiter *w = NULL;
     char msg[160], which[48];
 
@@ -433,9 +451,10 @@ static void do_restart(struct zc__control *ctl, struct zc__http_req *r,
         reply_error(r, 409, "the fleet is shutting down", NULL);
         return;
     }
-    if (p->reload.active) {
+    zc__walk_snapshot(p, &R);
+    if (R.active) {
         snprintf(msg, sizeof(msg), "a %s is under way: restart slots after "
-                 "it ends", p->reload.name);
+                 "it ends", R.name);
         reply_error(r, 409, msg, NULL);
         return;
     }
@@ -446,7 +465,7 @@ static void do_restart(struct zc__control *ctl, struct zc__http_req *r,
         accepted(r, msg);
     else if ((w = stream(ctl, r, ZC__CTL_RESTART, p->walks + 1)))
         line(w, "started", "", msg);
-    (void) zc__restart_start(p, q->slots, by);
+    (void) zc__walk_start(p, WALK_RESTART, q->slots, by);
 }
 
 static void signal_worker(struct zc__buf *b, struct worker *w, int sig,

@@ -10,8 +10,9 @@
 int zc__control_start(struct zc_primary *p);
 /* Ends every stream with the primary's exit, closes and unlinks it. */
 void zc__control_stop(struct zc_primary *p);
-/* The fleet's events (fleet_hooks.event). */
-void zc__control_event(struct zc_primary *p, const zc_event *e,
-                       const char *why);
+/* The fleet's worker events (fleet_hooks.event). */
+void zc__control_event(struct zc_primary *p, const zc_event *e);
+/* A walk ended: its waiters get the outcome (fleet_hooks.walk_ended). */
+void zc__control_walk_ended(struct zc_primary *p, const struct walk_end *end);
 
 #endif

@@ -23,10 +23,10 @@
 #include "primary/endpoint.h"
 #include "primary/respawn.h"
 #include "primary/http.h"
-#include "primary/leastconn.h"
-#include "primary/recycle.h"
+#include "primary/health.h"
 #include "primary/status.h"
-#include "primary/sticky.h"
+#include "primary/router.h"
+#include "primary/words.h"
 
 #define NS "zc:metrics"
 #define TEXT "text/plain; charset=utf-8"
@@ -39,31 +39,110 @@ struct zc__endpoint {
     long page_size, ticks;
 };
 
-static void family(struct zc__buf *b, const char *name, const char *type,
-                   const char *help)
+/* What a per-slot row is read from: the fleet, and each kept slot's
+ * workers' CPU time and resident memory, summed once per scrape. */
+struct slot_ctx {
+    struct zc_primary *p;
+    uint64_t now;
+    double *cpu, *rss;
+};
+
+static bool restarts_of(const struct slot_ctx *c, unsigned i, double *v)
 {
-    zc__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    *v = (double) c->p->slots[i]->restarts;
+    return true;
 }
 
-static void sample(struct zc__buf *b, const char *name, const char *labels,
-                   double v)
+static bool failures_of(const struct slot_ctx *c, unsigned i, double *v)
 {
-    zc__buf_printf(b, "%s%s ", name, labels);
-    zc__buf_value(b, v);
-    zc__buf_add(b, "\n", 1);
+    *v = zc__respawn_failures(c->p, c->p->slots[i], c->now);
+    return true;
+}
+
+static bool backoff_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    const struct slot *s = c->p->slots[i];
+
+    *v = s->state == SLOT_BACKOFF ? (double) s->backoff_ms / 1000 : 0;
+    return true;
+}
+
+static bool uptime_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    const struct worker *w = c->p->slots[i]->w;
+
+    if (w)
+        *v = (double) (c->now - w->started_us) / 1e6;
+    return w != NULL;
+}
+
+static bool cpu_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    *v = c->cpu[i] + c->p->slots[i]->metrics.cpu_gone_s;
+    return true;
+}
+
+static bool rss_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    *v = c->rss[i];
+    return true;
+}
+
+/*
+ * The per-slot families, a row each. Counters go on for slots scaled away
+ * (kept), so they never fall; gauges are of the slots there are now. A
+ * getter that returns false has no sample for the slot.
+ */
+static const struct slot_family {
+    const char *name, *type, *help;
+    bool kept;
+    bool (*get)(const struct slot_ctx *c, unsigned i, double *v);
+} slot_families[] = {
+    { "zcluster_slot_restarts_total", "counter",
+      "Workers started again in the slot after one exited.", true,
+      restarts_of },
+    { "zcluster_slot_failures", "gauge",
+      "Failures in a row of the slot's workers (drives the backoff); "
+      "0 once its worker stayed ready for --backoff-reset.", false,
+      failures_of },
+    { "zcluster_slot_backoff_seconds", "gauge",
+      "Delay before the slot's next worker starts; 0 when none is waiting.",
+      false, backoff_of },
+    { "zcluster_worker_uptime_seconds", "gauge",
+      "Time since the slot's current worker started.", false, uptime_of },
+    { "zcluster_worker_cpu_seconds_total", "counter",
+      "User and system CPU time of the slot's workers, those gone included.",
+      true, cpu_of },
+    { "zcluster_worker_resident_memory_bytes", "gauge",
+      "Resident memory of the slot's workers (two during a reload step).",
+      false, rss_of },
+};
+
+static void slot_family(const struct slot_ctx *c, const struct slot_family *f,
+                        struct zc__buf *b)
+{
+    unsigned n = f->kept ? c->p->n_kept : c->p->n_slots;
+    char l[48];
+    double v;
+
+    zc__buf_family(b, f->name, f->type, f->help);
+    for (unsigned i = 0; i < n; i++)
+        if (f->get(c, i, &v)) {
+            snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
+            zc__buf_sample(b, f->name, l, v);
+        }
 }
 
 static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
     struct zc_primary *p = m->p;
-    unsigned n = p->n_slots, kept = p->n_kept;
-    double *cpu = calloc(kept ? kept : 1, sizeof(double));
-    double *rss = calloc(kept ? kept : 1, sizeof(double));
-    uint64_t now = zc__now_us();
-    char l[48];
+    unsigned kept = p->n_kept;
+    struct slot_ctx c = { .p = p, .now = zc__now_us(),
+                          .cpu = calloc(kept ? kept : 1, sizeof(double)),
+                          .rss = calloc(kept ? kept : 1, sizeof(double)) };
     int proc = -1;
 
-    if (!cpu || !rss) {
+    if (!c.cpu || !c.rss) {
         b->failed = true;
         goto out;
     }
@@ -73,63 +152,18 @@ static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
         long long pages;
 
         if (w->slot_index < kept &&
-            zc__status_sample(w, proc, now, &ns, &pages)) {
-            cpu[w->slot_index] += (double) ns / 1e9;
-            rss[w->slot_index] += (double) pages * (double) m->page_size;
+            zc__status_sample(w, proc, c.now, &ns, &pages)) {
+            c.cpu[w->slot_index] += (double) ns / 1e9;
+            c.rss[w->slot_index] += (double) pages * (double) m->page_size;
         }
     }
-    /* Counters go on for slots scaled away (kept), so they never fall. */
-    family(b, "zcluster_slot_restarts_total", "counter",
-           "Workers started again in the slot after one exited.");
-    for (unsigned i = 0; i < kept; i++) {
-        snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
-        sample(b, "zcluster_slot_restarts_total", l, (double) p->slots[i]->restarts);
-    }
-    family(b, "zcluster_slot_failures", "gauge",
-           "Failures in a row of the slot's workers (drives the backoff); "
-           "0 once its worker stayed ready for --backoff-reset.");
-    for (unsigned i = 0; i < n; i++) {
-        snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
-        sample(b, "zcluster_slot_failures", l,
-               zc__respawn_failures(p, p->slots[i], now));
-    }
-    family(b, "zcluster_slot_backoff_seconds", "gauge",
-           "Delay before the slot's next worker starts; 0 when none is waiting.");
-    for (unsigned i = 0; i < n; i++) {
-        const struct slot *s = p->slots[i];
-
-        snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
-        sample(b, "zcluster_slot_backoff_seconds", l, s->state == SLOT_BACKOFF
-               ? (double) s->backoff_ms / 1000 : 0);
-    }
-    family(b, "zcluster_worker_uptime_seconds", "gauge",
-           "Time since the slot's current worker started.");
-    for (unsigned i = 0; i < n; i++) {
-        const struct worker *w = p->slots[i]->w;
-
-        snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
-        if (w)
-            sample(b, "zcluster_worker_uptime_seconds", l,
-                   (double) (now - w->started_us) / 1e6);
-    }
-    family(b, "zcluster_worker_cpu_seconds_total", "counter",
-           "User and system CPU time of the slot's workers, those gone included.");
-    for (unsigned i = 0; i < kept; i++) {
-        snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
-        sample(b, "zcluster_worker_cpu_seconds_total", l,
-               cpu[i] + p->slots[i]->metrics.cpu_gone_s);
-    }
-    family(b, "zcluster_worker_resident_memory_bytes", "gauge",
-           "Resident memory of the slot's workers (two during a reload step).");
-    for (unsigned i = 0; i < n; i++) {
-        snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
-        sample(b, "zcluster_worker_resident_memory_bytes", l, rss[i]);
-    }
+    for (size_t k = 0; k < sizeof(slot_families) / sizeof(slot_families[0]); k++)
+        slot_family(&c, &slot_families[k], b);
 out:
     if (proc >= 0)
         (void) close(proc);
-    free(cpu);
-    free(rss);
+    free(c.cpu);
+    free(c.rss);
 }
 
 /* Connections waiting to be accepted, from TCP_INFO on each listening
@@ -156,7 +190,7 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
                                &ti, &len) < 0)
                     break;  /* not TCP */
                 if (!head)
-                    family(b, name, "gauge", pass
+                    zc__buf_family(b, name, "gauge", pass
                            ? "Length of the accept queue the listening socket was given."
                            : "Connections waiting in the listening socket's accept queue.");
                 head = true;
@@ -170,140 +204,64 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
     }
     if (p->opt.balance != ZC_BALANCE_REUSEPORT)
         return;
-    family(b, "zcluster_balance_steering_changes_total", "counter",
+    zc__buf_family(b, "zcluster_balance_steering_changes_total", "counter",
            "Times the set of slots new connections go to changed "
            "(--balance reuseport).");
-    sample(b, "zcluster_balance_steering_changes_total", "",
+    zc__buf_sample(b, "zcluster_balance_steering_changes_total", "",
            (double) p->balance.steer_changes);
-    family(b, "zcluster_balance_slots_steered", "gauge",
+    zc__buf_family(b, "zcluster_balance_slots_steered", "gauge",
            "Slots new connections go to now: those whose worker is ready.");
-    sample(b, "zcluster_balance_slots_steered", "", p->balance.n_live);
-    family(b, "zcluster_balance_round_robin", "gauge",
+    zc__buf_sample(b, "zcluster_balance_slots_steered", "", p->balance.n_live);
+    zc__buf_family(b, "zcluster_balance_round_robin", "gauge",
            "1 when new connections go round the ready slots (eBPF), 0 when "
            "at random (classic BPF, without CAP_BPF) or by the kernel's hash.");
-    sample(b, "zcluster_balance_round_robin", "",
+    zc__buf_sample(b, "zcluster_balance_round_robin", "",
            p->balance.round_robin && p->balance.steered);
-    family(b, "zcluster_balance_waited_total", "counter",
+    zc__buf_family(b, "zcluster_balance_waited_total", "counter",
            "Connections that were queued in a slot's socket when its worker "
            "died, and waited there for the next one.");
-    sample(b, "zcluster_balance_waited_total", "", (double) p->balance.waited);
-}
-
-static void sticky_metrics(struct zc__endpoint *m, struct zc__buf *b)
-{
-    struct zc__sticky_stats st;
-
-    zc__sticky_stats(m->p, &st);
-    family(b, "zcluster_sticky_handoffs_total", "counter",
-           "Connections the primary handed to a worker (sticky sessions).");
-    sample(b, "zcluster_sticky_handoffs_total", "", (double) st.handoffs);
-    if (m->p->opt.balance != ZC_BALANCE_STICKY)
-        return;
-    family(b, "zcluster_sticky_rerouted_total", "counter",
-           "Connections handed to another slot than their client's: its "
-           "worker was down longer than --sticky-wait.");
-    sample(b, "zcluster_sticky_rerouted_total", "", (double) st.rerouted);
-    family(b, "zcluster_sticky_waiting", "gauge",
-           "Connections waiting in the primary for their slot's worker.");
-    sample(b, "zcluster_sticky_waiting", "", (double) st.waiting);
-    family(b, "zcluster_sticky_closed_total", "counter",
-           "Connections the primary closed without handing them off, by "
-           "reason.");
-    sample(b, "zcluster_sticky_closed_total", "{reason=\"no_worker\"}",
-           (double) st.closed_no_worker);
-    sample(b, "zcluster_sticky_closed_total", "{reason=\"proxy\"}",
-           (double) st.closed_proxy);
-    sample(b, "zcluster_sticky_closed_total", "{reason=\"shutdown\"}",
-           (double) st.closed_shutdown);
-    family(b, "zcluster_sticky_accept_pauses_total", "counter",
-           "Times accepting paused for lack of fds or memory (retried "
-           "every 100 ms).");
-    sample(b, "zcluster_sticky_accept_pauses_total", "",
-           (double) st.accept_pauses);
-}
-
-static void least_metrics(struct zc__endpoint *m, struct zc__buf *b)
-{
-    struct zc_primary *p = m->p;
-    struct zc__least_stats st;
-    char l[48];
-
-    if (p->opt.balance != ZC_BALANCE_LEAST_CONN)
-        return;
-    zc__least_stats(p, &st);
-    family(b, "zcluster_slot_connections_open", "gauge",
-           "Connections handed to the slot's worker and not yet closed, as "
-           "least-conn counts them.");
-    for (unsigned i = 0; i < p->n_slots; i++)
-        if (p->slots[i]->w) {
-            snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
-            sample(b, "zcluster_slot_connections_open", l,
-                   (double) zc__least_open(p->slots[i]->w));
-        }
-    family(b, "zcluster_least_conn_handoffs_total", "counter",
-           "Connections the primary handed to a worker (least-conn).");
-    sample(b, "zcluster_least_conn_handoffs_total", "", (double) st.handoffs);
-    family(b, "zcluster_least_conn_waiting", "gauge",
-           "Connections accepted and waiting for a worker that can take them.");
-    sample(b, "zcluster_least_conn_waiting", "", (double) st.waiting);
-    family(b, "zcluster_least_conn_holds_total", "counter",
-           "Times accepting was held because no worker could take more.");
-    sample(b, "zcluster_least_conn_holds_total", "", (double) st.holds);
-    family(b, "zcluster_least_conn_closed_total", "counter",
-           "Connections the primary closed without handing them off, by "
-           "reason.");
-    sample(b, "zcluster_least_conn_closed_total", "{reason=\"proxy\"}",
-           (double) st.closed_proxy);
-    sample(b, "zcluster_least_conn_closed_total", "{reason=\"shutdown\"}",
-           (double) st.closed);
+    zc__buf_sample(b, "zcluster_balance_waited_total", "", (double) p->balance.waited);
 }
 
 /* Worker health: the watchdog, recycling, give-up (docs/health.md). */
 static void health_metrics(struct zc_primary *p, struct zc__buf *b)
 {
-    static const char *const states[] = { "starting", "ready", "draining",
-                                          "backoff", "failed", "stopped",
-                                          "empty" };
-    unsigned n[7] = { 0 };
+    unsigned n[VIEW_COUNT] = { 0 };
+    struct health_snapshot h;
     char l[48];
 
-    for (unsigned i = 0; i < p->n_slots; i++) {
-        const char *st = zc__status_slot_state(p->slots[i]);
-
-        for (int k = 0; k < 7; k++)
-            n[k] += strcmp(st, states[k]) == 0;
-    }
-    family(b, "zcluster_slot_state", "gauge",
+    zc__health_snapshot(p, &h);
+    for (unsigned i = 0; i < p->n_slots; i++)
+        n[zc__slot_view(p->slots[i])]++;
+    zc__buf_family(b, "zcluster_slot_state", "gauge",
            "Slots by state: their worker's (starting, ready, draining), or "
            "what they wait for (backoff, failed: given up on, stopped, empty).");
-    for (int k = 0; k < 7; k++) {
-        snprintf(l, sizeof(l), "{state=\"%s\"}", states[k]);
-        sample(b, "zcluster_slot_state", l, n[k]);
+    for (int k = 0; k < VIEW_COUNT; k++) {
+        snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(k));
+        zc__buf_sample(b, "zcluster_slot_state", l, n[k]);
     }
-    family(b, "zcluster_watchdog_misses_total", "counter",
+    zc__buf_family(b, "zcluster_watchdog_misses_total", "counter",
            "Workers silent for a watchdog period, by what was done.");
-    sample(b, "zcluster_watchdog_misses_total", "{action=\"kill\"}",
-           (double) p->health.misses[ZC_WATCHDOG_KILL]);
-    sample(b, "zcluster_watchdog_misses_total", "{action=\"log\"}",
-           (double) p->health.misses[ZC_WATCHDOG_LOG]);
-    family(b, "zcluster_recycles_total", "counter",
-           "Workers replaced on purpose, new one first, by reason.");
-    for (int k = ZC_RECYCLE_LIFETIME; k <= ZC_RECYCLE_MEMORY; k++) {
-        snprintf(l, sizeof(l), "{reason=\"%s\"}", zc__recycle_reason_name(k));
-        sample(b, "zcluster_recycles_total", l, (double) p->health.recycles[k]);
+    for (int k = 0; k < ZC__WATCHDOG_ACTIONS; k++) {
+        snprintf(l, sizeof(l), "{action=\"%s\"}", zc__watchdog_action_name(k));
+        zc__buf_sample(b, "zcluster_watchdog_misses_total", l, (double) h.misses[k]);
     }
-    family(b, "zcluster_give_ups_total", "counter",
+    zc__buf_family(b, "zcluster_recycles_total", "counter",
+           "Workers replaced on purpose, new one first, by reason.");
+    for (int k = 0; k < ZC__RECYCLE_REASONS; k++) {
+        snprintf(l, sizeof(l), "{reason=\"%s\"}", zc__recycle_reason_name(k));
+        zc__buf_sample(b, "zcluster_recycles_total", l, (double) h.recycles[k]);
+    }
+    zc__buf_family(b, "zcluster_give_ups_total", "counter",
            "Times a slot failed --give-up N times within its window and "
            "stopped respawning.");
-    sample(b, "zcluster_give_ups_total", "", (double) p->health.give_ups);
+    zc__buf_sample(b, "zcluster_give_ups_total", "", (double) h.give_ups);
 }
 
 static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
-    static const char *const states[] = { "starting", "ready", "draining" };
-    static const char *const outcomes[] = { "done", "failed", "interrupted" };
     struct zc_primary *p = m->p;
-    unsigned by_state[3] = { 0 };
+    unsigned by_view[VIEW_COUNT] = { 0 };
     /* Without collection (no --metrics), the exited workers' counts are
      * not kept: only the living ones are summed. */
     uint64_t sent = p->metrics ? p->metrics->ipc_sent_gone : 0;
@@ -313,71 +271,78 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
     char l[48];
 
     for (struct worker *w = p->workers; w; w = w->next) {
-        if (w->state <= W_DRAINING)
-            by_state[w->state]++;
+        if (w->state != W_EXITED)
+            by_view[zc__worker_view(w)]++;
         sent += w->ipc.sent;
         received += w->ipc.received;
     }
-    family(b, "zcluster_workers", "gauge", "Worker processes by state.");
-    for (int i = 0; i < 3; i++) {
-        snprintf(l, sizeof(l), "{state=\"%s\"}", states[i]);
-        sample(b, "zcluster_workers", l, by_state[i]);
+    zc__buf_family(b, "zcluster_workers", "gauge", "Worker processes by state.");
+    for (int v = VIEW_STARTING; v <= VIEW_DRAINING; v++) {
+        snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(v));
+        zc__buf_sample(b, "zcluster_workers", l, by_view[v]);
     }
-    family(b, "zcluster_slots", "gauge", "Worker slots configured.");
-    sample(b, "zcluster_slots", "", p->n_slots);
-    family(b, "zcluster_generation", "gauge",
+    zc__buf_family(b, "zcluster_slots", "gauge", "Worker slots configured.");
+    zc__buf_sample(b, "zcluster_slots", "", p->n_slots);
+    zc__buf_family(b, "zcluster_generation", "gauge",
            "Generation the fleet runs: of the last reload that went "
            "through; 1 before any.");
-    sample(b, "zcluster_generation", "", (double) p->running_generation);
+    zc__buf_sample(b, "zcluster_generation", "", (double) p->running_generation);
     slot_metrics(m, b);
     health_metrics(p, b);
-    family(b, "zcluster_reloads_total", "counter", "Rolling reloads by outcome.");
-    for (int i = 0; i < 3; i++) {
-        snprintf(l, sizeof(l), "{outcome=\"%s\"}", outcomes[i]);
-        sample(b, "zcluster_reloads_total", l, (double) p->reload_outcomes[i]);
+    zc__buf_family(b, "zcluster_reloads_total", "counter", "Rolling reloads by outcome.");
+    for (int i = 0; i < ZC__RELOAD_OUTCOMES; i++) {
+        snprintf(l, sizeof(l), "{outcome=\"%s\"}", zc__outcome_name(i));
+        zc__buf_sample(b, "zcluster_reloads_total", l, (double) p->reload_outcomes[i]);
     }
-    family(b, "zcluster_ipc_messages_total", "counter",
+    zc__buf_family(b, "zcluster_ipc_messages_total", "counter",
            "Typed messages between the primary and its workers.");
-    sample(b, "zcluster_ipc_messages_total", "{direction=\"received\"}",
+    zc__buf_sample(b, "zcluster_ipc_messages_total", "{direction=\"received\"}",
            (double) received);
-    sample(b, "zcluster_ipc_messages_total", "{direction=\"sent\"}", (double) sent);
-    family(b, "zcluster_ipc_dropped_total", "counter",
+    zc__buf_sample(b, "zcluster_ipc_messages_total", "{direction=\"sent\"}", (double) sent);
+    zc__buf_family(b, "zcluster_ipc_dropped_total", "counter",
            "Messages not delivered: a worker's queue was full, or its frame "
            "was refused.");
-    sample(b, "zcluster_ipc_dropped_total", "", (double) p->ipc_dropped);
+    zc__buf_sample(b, "zcluster_ipc_dropped_total", "", (double) p->ipc_dropped);
     if (p->metrics) {
-        family(b, "zcluster_metrics_series", "gauge",
+        zc__buf_family(b, "zcluster_metrics_series", "gauge",
                "Series of the workers' metrics the fleet holds (at most "
                "50000; a worker's snapshot at most 10000).");
-        sample(b, "zcluster_metrics_series", "",
+        zc__buf_sample(b, "zcluster_metrics_series", "",
                (double) zc__mset_series(p->metrics->set));
-        family(b, "zcluster_metrics_series_refused_total", "counter",
+        zc__buf_family(b, "zcluster_metrics_series_refused_total", "counter",
                "New series of workers' metrics left out: past the fleet's "
                "or a snapshot's limit.");
-        sample(b, "zcluster_metrics_series_refused_total", "",
+        zc__buf_sample(b, "zcluster_metrics_series_refused_total", "",
                (double) zc__mset_refused(p->metrics->set));
     }
     if (p->opt.node) {
-        family(b, "zcluster_node_messages_ignored_total", "counter",
+        zc__buf_family(b, "zcluster_node_messages_ignored_total", "counter",
                "Messages Node workers sent with process.send() that are not "
                "zcluster's: the app's own primary branch would have read them.");
-        sample(b, "zcluster_node_messages_ignored_total", "",
+        zc__buf_sample(b, "zcluster_node_messages_ignored_total", "",
                (double) p->node_stats.ignored);
     }
-    sticky_metrics(m, b);
-    least_metrics(m, b);
+    if (p->router)
+        p->router->metrics(p, b);
+    /* Said in every mode since sticky sessions came, 0 without them. */
+    if (p->router != &zc__sticky_router) {
+        zc__buf_family(b, "zcluster_sticky_handoffs_total", "counter",
+                       "Connections the primary handed to a worker (sticky "
+                       "sessions).");
+        zc__buf_sample(b, "zcluster_sticky_handoffs_total", "", 0);
+    }
     listen_metrics(m, b);
-    family(b, "zcluster_primary_start_time_seconds", "gauge",
+    zc__buf_family(b, "zcluster_primary_start_time_seconds", "gauge",
            "When the primary started, in seconds since the epoch.");
-    sample(b, "zcluster_primary_start_time_seconds", "", m->start_time_s);
+    zc__buf_sample(b, "zcluster_primary_start_time_seconds", "", m->start_time_s);
     if (zc__proc_stat(getpid(), &ticks, &pages)) {
-        family(b, "zcluster_primary_cpu_seconds_total", "counter",
+        zc__buf_family(b, "zcluster_primary_cpu_seconds_total", "counter",
                "User and system CPU time of the primary.");
-        sample(b, "zcluster_primary_cpu_seconds_total", "",
+        zc__buf_sample(b, "zcluster_primary_cpu_seconds_total", "",
                (double) ticks / (double) m->ticks);
-        family(b, "zcluster_primary_resident_memory_bytes", "gauge",
+        zc__buf_family(b, "zcluster_primary_resident_memory_bytes", "gauge",
                "Resident memory of the primary.");
-        sample(b, "zcluster_primary_resident_memory_bytes", "",
+        zc__buf_sample(b, "zcluster_primary_resident_memory_bytes", "",
                (double) pages * (double) m->page_size);
     }
 }

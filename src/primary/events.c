@@ -11,15 +11,14 @@
 
 #include "base/log.h"
 #include "primary/events.h"
+#include "primary/words.h"
 
 #define NS ZC__PNS
 
-void zc__emit_why(struct zc_primary *p, const zc_event *e, const char *why)
+void zc__emit(struct zc_primary *p, const zc_event *e)
 {
     if (p->hooks.event)
-        p->hooks.event(p, e, why);
-    if (e->type >= ZC__EVENT_RESTARTED)
-        return;
+        p->hooks.event(p, e);
     for (size_t i = 0; i < p->n_event_fns; i++) {
         int r = p->event_fns[i].fn(e, p->event_fns[i].userdata);
 
@@ -27,11 +26,6 @@ void zc__emit_why(struct zc_primary *p, const zc_event *e, const char *why)
             zc_log(ZC_LOG_ERROR, NS, "event callback %zu failed: %s; running "
                    "the others", i + 1, zc_strerror(r));
     }
-}
-
-void zc__emit(struct zc_primary *p, const zc_event *e)
-{
-    zc__emit_why(p, e, NULL);
 }
 
 void zc__announce_if_ready(struct zc_primary *p)
@@ -73,10 +67,10 @@ void zc__notify_status(struct zc_primary *p)
                  PLURAL(p->n_alive));
     else
         snprintf(text, sizeof(text), "%u of %u workers ready, generation "
-                 "%llu%s", p->n_ready, p->n_slots,
+                 "%llu%s%s", p->n_ready, p->n_slots,
                  (unsigned long long) p->running_generation,
-                 !p->reload.active ? "" : p->reload.recycle ? ", recycling"
-                 : p->reload.restart ? ", restarting" : ", reloading");
+                 p->walk.active ? ", " : "",
+                 p->walk.active ? zc__walk_kind_doing(p->walk.kind) : "");
     if (strcmp(text, p->sd_status) == 0)
         return;
     memcpy(p->sd_status, text, sizeof(text));

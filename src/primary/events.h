@@ -4,12 +4,10 @@
 
 #include "primary/fleet.h"
 
-/* Calls every callback registered with zc_primary_on_event(), in order;
- * one that fails is logged and the others still run. */
+/* Tells the control socket (hooks.event), then calls every callback
+ * registered with zc_primary_on_event(), in order; one that fails is
+ * logged and the others still run. */
 void zc__emit(struct zc_primary *p, const zc_event *e);
-/* The same, with the log's words for how a reload or restart ended (the
- * control socket's clients get them). */
-void zc__emit_why(struct zc_primary *p, const zc_event *e, const char *why);
 /* Once, when every slot has a ready worker (or was given up on, with at
  * least one ready): said in the log, and READY=1 to our manager. */
 void zc__announce_if_ready(struct zc_primary *p);

@@ -26,24 +26,19 @@
 #include "zcluster.h"
 
 #define ZC__PNS "zc:primary"
+/* How a walk ended: ZC_RELOAD_DONE, _FAILED, _INTERRUPTED (words.c). */
+#define ZC__RELOAD_OUTCOMES 3
 #define PLURAL(n) ((n) == 1 ? "" : "s")
 
-/* Sticky and least-conn: the primary accepts every connection and hands
- * it to a worker; workers get no listening socket. */
-#define ZC__PRIMARY_ACCEPTS(p) ((p)->opt.balance == ZC_BALANCE_STICKY || \
-                                (p)->opt.balance == ZC_BALANCE_LEAST_CONN)
+/* Sticky and least-conn: the primary accepts every connection and its
+ * router hands it to a worker; workers get no listening socket. */
+#define ZC__PRIMARY_ACCEPTS(p) ((p)->router != NULL)
 
 struct zc__metrics;
 struct zc__endpoint;
-struct zc__sticky;
-struct zc__least;
+struct router;
 struct zc__control;
 struct zc__node;
-
-/* Internal events, past the public ZC_EVENT_*: the application's
- * callbacks never see them. A restart ended: generation is its serial,
- * status a ZC_RELOAD_*. */
-#define ZC__EVENT_RESTARTED 100
 
 /* How the last reload ended, for status. */
 struct last_reload {
@@ -88,7 +83,10 @@ struct worker {
     /* the ready delay while STARTING; the answer to the shutdown message,
      * then the SIGKILL deadline, while DRAINING */
     struct zc__timer timer;
-    struct zc__timer ready_deadline; /* a reload's replacement only */
+    /* --ready-timeout, armed by worker.c for a walk's replacement and,
+     * with --give-up, for every worker; lifecycle.c decides what its
+     * expiry means (hooks.not_ready) */
+    struct zc__timer ready_deadline;
     char status[128];               /* last STATUS= it sent, for display */
     struct zc__ipc ipc;             /* link to it; fd -1 if none */
     struct zc__io ipc_io;
@@ -134,22 +132,27 @@ struct slot {
     struct health_slot health;      /* respawn.c (give-up) */
 };
 
-/*
- * The rolling reload under way (active), or the last one. A restart of
- * some slots (zclusterctl restart) is the same walk over the slots picked,
- * at the generation they have.
- */
-struct reload {
+/* What a walk replaces (walk.c): every slot to a new generation, or the
+ * slots picked at the generation they run. */
+enum walk_kind {
+    WALK_RELOAD,            /* SIGHUP, zclusterctl reload */
+    WALK_RESTART,           /* zclusterctl restart SLOT... */
+    WALK_RECYCLE,           /* --max-lifetime, --max-memory (recycle.c) */
+    WALK_KINDS
+};
+
+/* The walk under way (active), or the last one (walk.c owns it). */
+struct walk {
+    enum walk_kind kind;
     bool active;
     bool again;             /* a reload asked for while active */
-    bool pumping;           /* in reload_pump: do not re-enter */
-    bool restart;           /* a restart of the slots in pick */
-    bool recycle;           /* that restart is a recycle (recycle.c) */
+    bool pumping;           /* in zc__walk_pump: do not re-enter */
     unsigned surge;         /* steps at a time: --max-surge, or a
                                recycle's --recycle-concurrency */
     uint64_t serial;        /* of this walk, for step_of; restarts say it */
     char name[64];          /* "reload to generation 3", for the log */
-    uint64_t pick[ZC_MAX_WORKERS / 64];     /* a restart's slots, a bit each */
+    uint64_t pick[ZC_MAX_WORKERS / 64];     /* a restart's or recycle's
+                                               slots, a bit each */
     uint64_t generation;
     uint64_t start_us;
     unsigned next;          /* the next slot to step */
@@ -158,6 +161,15 @@ struct reload {
     unsigned replaced;
     unsigned min_ready;     /* the fewest ready workers seen, */
     unsigned max_alive;     /* and the most processes */
+};
+
+/* A walk ended, for the control socket's waiters (hooks.walk_ended). */
+struct walk_end {
+    enum walk_kind kind;
+    uint64_t serial;        /* p->walks when it started */
+    uint64_t generation;    /* a reload's target */
+    int outcome;            /* ZC_RELOAD_* */
+    const char *why;        /* what the log said of its end */
 };
 
 struct listener {
@@ -214,7 +226,7 @@ struct zc_primary {
     uint64_t generation;    /* the latest, started by the latest reload */
     uint64_t running_generation;    /* of the last reload that went
                                        through: what the fleet runs */
-    struct reload reload;
+    struct walk walk;
     struct last_reload last_reload;
     uint64_t walks;             /* reloads and restarts started, ever */
     char name[65];              /* the fleet's (zc_options.name or derived) */
@@ -254,14 +266,16 @@ struct zc_primary {
     bool nofile_raised;
     struct balance_fleet balance;   /* balance.c */
     struct health_fleet health;     /* watchdog.c, recycle.c, respawn.c */
-    uint64_t reload_outcomes[3];    /* reloads ended, by ZC_RELOAD_* */
+    uint64_t reload_outcomes[ZC__RELOAD_OUTCOMES];  /* by ZC_RELOAD_* */
     uint64_t ipc_dropped;           /* messages not delivered (link.c) */
     struct zc__metrics *metrics;    /* NULL without zc_options.metrics */
     struct zc__endpoint *endpoint;  /* likewise */
     char metrics_addr[ZC__ADDR_TEXT_MAX];   /* where it listens, its port
                                                known; "" without (endpoint.c) */
-    struct zc__sticky *sticky;      /* NULL without zc_options.sticky */
-    struct zc__least *least;        /* NULL but with least-conn */
+    /* With sticky or least-conn, chosen once from the mode (router.h);
+     * NULL where the kernel spreads connections. Its state is its own. */
+    const struct router *router;
+    void *router_state;
     struct zc__control *control;    /* NULL without a control socket */
     struct zc__node *node;          /* --node: the servers bound for workers */
     struct node_fleet node_stats;   /* node.c */
@@ -279,10 +293,13 @@ struct zc_primary {
         void (*ready)(struct zc_primary *p, struct worker *w, const char *how);
         /* inputs.c: w's link is readable or writable */
         void (*link_io)(struct zc__loop *l, struct zc__io *io, uint32_t events);
-        /* control.c: every event (events.c), with the log's words for
-         * the end of a reload or restart (why), else NULL */
-        void (*event)(struct zc_primary *p, const zc_event *e,
-                      const char *why);
+        /* lifecycle.c: w's ready deadline passed, w still starting
+         * (err 0), or it could not be armed (err -ENOMEM) */
+        void (*not_ready)(struct zc_primary *p, struct worker *w, int err);
+        /* control.c: every public event (events.c) */
+        void (*event)(struct zc_primary *p, const zc_event *e);
+        /* control.c: a walk ended (walk.c) */
+        void (*walk_ended)(struct zc_primary *p, const struct walk_end *end);
     } hooks;
 };
 

@@ -14,6 +14,9 @@
 #define ZC__FAILS_KEPT 100
 /* The reasons status shows for a failed slot. */
 #define ZC__WHYS_KEPT 3
+/* The values of ZC_WATCHDOG_* and ZC_RECYCLE_* (health.c checks them). */
+#define ZC__WATCHDOG_ACTIONS 2
+#define ZC__RECYCLE_REASONS 2
 
 struct health_worker {
     /* watchdog.c */
@@ -44,11 +47,19 @@ struct health_fleet {
     uint64_t memory_due_us;     /* the next read of resident memory */
     uint64_t recycle_started_us;    /* of the last recycle; 0: none yet */
     uint64_t rng;               /* xorshift state for the jitters */
-    uint64_t misses[2];         /* by ZC_WATCHDOG_* action */
-    uint64_t recycles[2];       /* by ZC_RECYCLE_* reason */
+    uint64_t misses[ZC__WATCHDOG_ACTIONS];  /* by ZC_WATCHDOG_* action */
+    uint64_t recycles[ZC__RECYCLE_REASONS]; /* by ZC_RECYCLE_* reason */
     uint64_t give_ups;
     bool said_stranger;         /* WATCHDOG=1 from a non-worker: said once */
     bool said_usec;             /* WATCHDOG_USEC= from a worker: said once */
+};
+
+/* What reporters may know of worker health (health.c). */
+struct health_snapshot {
+    uint64_t misses[ZC__WATCHDOG_ACTIONS];
+    uint64_t recycles[ZC__RECYCLE_REASONS];
+    uint64_t misses_all, recycles_all;
+    uint64_t give_ups;
 };
 
 #endif

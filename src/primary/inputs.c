@@ -15,10 +15,9 @@
 #include "base/log.h"
 #include "primary/collect.h"
 #include "primary/inputs.h"
-#include "primary/leastconn.h"
 #include "primary/link.h"
 #include "primary/node.h"
-#include "primary/sticky.h"
+#include "primary/router.h"
 #include "primary/watchdog.h"
 #include "primary/worker.h"
 #include "proto/notify.h"
@@ -33,9 +32,7 @@ static void link_writable(struct zc_primary *p, struct worker *w)
     if (w->sticky.blocked && !zc__ipc_pending(&w->ipc) &&
         !(p->opt.node && zc__node_pending(w))) {
         w->sticky.blocked = false;
-        if (w->slot)
-            zc__sticky_kick(p, w->slot);
-        zc__least_kick(p);
+        zc__router_kick(p, w->slot);
     }
 }
 
@@ -50,10 +47,8 @@ static void on_hello(struct worker *w, const struct zc__ipc_frame *f)
                    w->slot_index);
         }
         /* Ready before its hello (--ready immediate): it takes now. */
-        if (w->slot && w->state == W_READY) {
-            zc__sticky_kick(w->p, w->slot);
-            zc__least_kick(w->p);
-        }
+        if (w->slot && w->state == W_READY)
+            zc__router_kick(w->p, w->slot);
         return;
     }
     w->link_error = "it speaks another protocol version (hello is not \"1\")";

@@ -22,6 +22,7 @@
  * or its link drains.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #include "primary/accept.h"
 #include "primary/leastconn.h"
 #include "primary/link.h"
+#include "primary/router.h"
 #include "primary/node.h"
 #include "proto/handoff.h"
 #include "proto/types.h"
@@ -40,6 +42,18 @@
 #define HOLD_RETRY_MS 10
 /* Full, and no close ever said, for this long: its count is not trusted. */
 #define UNTRUSTED_AFTER_US 1000000ull
+
+/* The router's state (p->router_state): one router runs at a time. */
+#define LEAST(p) ((struct zc__least *) (p)->router_state)
+
+struct least_stats {
+    uint64_t handoffs;          /* connections handed to a worker */
+    uint64_t waiting;           /* accepted, waiting for a worker now */
+    uint64_t holds;             /* times accepting was held: all full */
+    uint64_t closed;            /* closed without a worker (shutdown) */
+    uint64_t closed_proxy;      /* bad, late or missing PROXY header */
+    uint64_t accept_pauses;     /* out of fds or memory */
+};
 
 struct zc__least {
     struct zc_primary *p;
@@ -51,7 +65,7 @@ struct zc__least {
     size_t head, n_pending;
     struct zc__timer hold_timer;
     unsigned next;              /* where the next search for a worker starts */
-    struct zc__least_stats stats;
+    struct least_stats stats;
     bool said_hopeless;         /* "no worker can take them", said */
     bool said_no_closes;        /* a worker that says no close, said once */
 };
@@ -306,13 +320,14 @@ static void on_hold_timer(struct zc__loop *l, struct zc__timer *t)
     flush(zc__container_of(t, struct zc__least, hold_timer));
 }
 
-void zc__least_kick(struct zc_primary *p)
+static void least_kick(struct zc_primary *p, struct slot *s)
 {
-    if (p->least && p->least->n_pending)
-        flush(p->least);
+    (void) s;           /* any slot's worker may take what waits */
+    if (LEAST(p) && LEAST(p)->n_pending)
+        flush(LEAST(p));
 }
 
-int zc__least_start(struct zc_primary *p)
+static int least_start(struct zc_primary *p)
 {
     struct zc__least *lc = calloc(1, sizeof(*lc));
     int r;
@@ -324,7 +339,7 @@ int zc__least_start(struct zc_primary *p)
     }
     lc->p = p;
     zc__timer_init(&lc->hold_timer, on_hold_timer);
-    p->least = lc;
+    p->router_state = lc;
     r = zc__accept_start(&lc->acc, p, deliver, lc);
     if (r == -ENOMEM)
         zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for least-conn "
@@ -332,9 +347,9 @@ int zc__least_start(struct zc_primary *p)
     return r;
 }
 
-void zc__least_stop(struct zc_primary *p)
+static void least_stop(struct zc_primary *p)
 {
-    struct zc__least *lc = p->least;
+    struct zc__least *lc = LEAST(p);
     uint64_t n;
 
     if (!lc || lc->stopped)
@@ -348,15 +363,15 @@ void zc__least_stop(struct zc_primary *p)
                "that waited for a worker", (unsigned long long) n, PLURAL(n));
 }
 
-void zc__least_before_poll(struct zc_primary *p)
+static void least_before_poll(struct zc_primary *p)
 {
-    if (p->least)
-        zc__accept_before_poll(p->least->acc);
+    if (LEAST(p))
+        zc__accept_before_poll(LEAST(p)->acc);
 }
 
-void zc__least_free(struct zc_primary *p)
+static void least_free(struct zc_primary *p)
 {
-    struct zc__least *lc = p->least;
+    struct zc__least *lc = LEAST(p);
 
     if (!lc)
         return;
@@ -364,21 +379,79 @@ void zc__least_free(struct zc_primary *p)
     zc__timer_stop(&p->loop, &lc->hold_timer);
     zc__accept_free(lc->acc);
     free(lc);
-    p->least = NULL;
+    p->router_state = NULL;
 }
 
-void zc__least_stats(const struct zc_primary *p, struct zc__least_stats *ret)
+static void least_stats(const struct zc_primary *p, struct least_stats *ret)
 {
     const struct zc__accept_stats *a;
 
     memset(ret, 0, sizeof(*ret));
-    if (!p->least)
+    if (!LEAST(p))
         return;
-    *ret = p->least->stats;
-    ret->waiting = p->least->n_pending;
-    if (p->least->acc) {
-        a = zc__accept_stats(p->least->acc);
+    *ret = LEAST(p)->stats;
+    ret->waiting = LEAST(p)->n_pending;
+    if (LEAST(p)->acc) {
+        a = zc__accept_stats(LEAST(p)->acc);
         ret->accept_pauses = a->accept_pauses;
         ret->closed_proxy = a->closed_proxy;
     }
 }
+
+/* A worker may take connections again: what waits goes now. */
+static void least_deaf(struct zc_primary *p, struct slot *s)
+{
+    least_kick(p, s);
+}
+
+/* What waits is not any slot's: nothing to move. */
+static void least_slot_removed(struct zc_primary *p, struct slot *s)
+{
+    (void) p;
+    (void) s;
+}
+
+static void least_metrics(const struct zc_primary *p, struct zc__buf *b)
+{
+    struct least_stats st;
+    char l[48];
+
+    least_stats(p, &st);
+    zc__buf_family(b, "zcluster_slot_connections_open", "gauge",
+                   "Connections handed to the slot's worker and not yet "
+                   "closed, as least-conn counts them.");
+    for (unsigned i = 0; i < p->n_slots; i++)
+        if (p->slots[i]->w) {
+            snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
+            zc__buf_sample(b, "zcluster_slot_connections_open", l,
+                           (double) zc__least_open(p->slots[i]->w));
+        }
+    zc__buf_family(b, "zcluster_least_conn_handoffs_total", "counter",
+           "Connections the primary handed to a worker (least-conn).");
+    zc__buf_sample(b, "zcluster_least_conn_handoffs_total", "", (double) st.handoffs);
+    zc__buf_family(b, "zcluster_least_conn_waiting", "gauge",
+           "Connections accepted and waiting for a worker that can take them.");
+    zc__buf_sample(b, "zcluster_least_conn_waiting", "", (double) st.waiting);
+    zc__buf_family(b, "zcluster_least_conn_holds_total", "counter",
+           "Times accepting was held because no worker could take more.");
+    zc__buf_sample(b, "zcluster_least_conn_holds_total", "", (double) st.holds);
+    zc__buf_family(b, "zcluster_least_conn_closed_total", "counter",
+           "Connections the primary closed without handing them off, by "
+           "reason.");
+    zc__buf_sample(b, "zcluster_least_conn_closed_total", "{reason=\"proxy\"}",
+           (double) st.closed_proxy);
+    zc__buf_sample(b, "zcluster_least_conn_closed_total", "{reason=\"shutdown\"}",
+           (double) st.closed);
+}
+
+const struct router zc__least_router = {
+    .name = "least-conn",
+    .start = least_start,
+    .kick = least_kick,
+    .deaf = least_deaf,
+    .slot_removed = least_slot_removed,
+    .stop = least_stop,
+    .before_poll = least_before_poll,
+    .free = least_free,
+    .metrics = least_metrics,
+};

@@ -17,13 +17,12 @@
 #include "primary/collect.h"
 #include "primary/events.h"
 #include "primary/inputs.h"
-#include "primary/leastconn.h"
 #include "primary/lifecycle.h"
 #include "primary/recycle.h"
-#include "primary/reload.h"
 #include "primary/respawn.h"
-#include "primary/sticky.h"
+#include "primary/router.h"
 #include "primary/strays.h"
+#include "primary/walk.h"
 #include "primary/worker.h"
 #include "proto/notify.h"
 
@@ -43,7 +42,7 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
            (unsigned long long) ((now - w->started_us) / 1000), how);
     zc__emit_worker(p, ZC_EVENT_READY, w, 0);
     if (s && s->next == w)
-        zc__reload_promote(p, s);
+        zc__walk_promote(p, s);
     else if (s)
         s->ready_us = now;
     /* When the primary accepts, a worker that has not said hello within
@@ -55,12 +54,42 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
      * socket takes new connections before anyone is told it is ready. */
     if (s && s->w == w) {
         zc__recycle_ready(p, w);
-        zc__sticky_kick(p, s);
-        zc__least_kick(p);
+        zc__router_kick(p, s);
         zc__balance_steer(p);
     }
     zc__announce_if_ready(p);
     zc__notify_status(p);
+}
+
+/*
+ * w's ready deadline passed while it was still starting (err 0), or could
+ * not be armed (-ENOMEM). A walk's replacement fails the walk; a slot's
+ * own worker is a failure for --give-up.
+ */
+void zc__lifecycle_not_ready(struct zc_primary *p, struct worker *w, int err)
+{
+    struct slot *s = w->slot;
+    char why[160];
+
+    if (!s)
+        return;
+    if (s->next == w) {
+        if (err)
+            snprintf(why, sizeof(why), "no memory for the replacement's "
+                     "ready deadline");
+        else
+            snprintf(why, sizeof(why), "worker %llu (pid %d) was not ready "
+                     "within %u ms; stopping it", (unsigned long long) w->id,
+                     (int) w->pid, p->opt.ready_timeout_ms);
+        zc__walk_failed(p, s, why);
+    } else if (s->w == w && err) {
+        zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d): no memory for "
+               "its ready deadline: --give-up will not count it if it is "
+               "never ready", (unsigned long long) w->id, s->index,
+               (int) w->pid);
+    } else if (s->w == w) {
+        zc__respawn_never_ready(p, w);
+    }
 }
 
 /* Shutting down: the fleet ends once its workers, and what they left
@@ -78,7 +107,7 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
     /* A Node worker whose channel we cut exits 0 (Node's way when its
      * primary goes): it did not stop on purpose. */
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !w->node.cut;
-    struct reload *R = &p->reload;
+    struct walk *R = &p->walk;
     struct slot *s;
     char what[320];
     size_t n;
@@ -113,7 +142,7 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
                (unsigned long long) ((zc__now_us() - w->stop_us) / 1000));
         if (R->active && w->step_of == R->serial)
             R->stepping--;
-        zc__reload_pump(p);
+        zc__walk_pump(p);
         zc__respawn_check_end(p);
         return;
     }
@@ -122,7 +151,7 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
         R->stepping--;
         snprintf(what + strlen(what), sizeof(what) - strlen(what),
                  " before it was ready");
-        zc__reload_failed(p, s, what);
+        zc__walk_failed(p, s, what);
         return;
     }
     if (s) {

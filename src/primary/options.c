@@ -81,6 +81,14 @@ static bool in_range(const zc_options *o, const struct zc__opt *r)
 
 /* The library's callers get the tool's checks too: a bad option is a
  * logged error and exit status 2, never a fleet that misbehaves later. */
+void zc__options_reconcile(zc_options *o)
+{
+    if (o->balance == ZC_BALANCE_STICKY)
+        o->sticky = true;
+    else if (o->sticky && o->balance == ZC_BALANCE_SHARED)
+        o->balance = ZC_BALANCE_STICKY;
+}
+
 int zc__options_validate(const zc_options *o)
 {
     const struct zc__opt *r;

@@ -21,7 +21,8 @@
 #include "base/log.h"
 #include "primary/events.h"
 #include "primary/recycle.h"
-#include "primary/reload.h"
+#include "primary/walk.h"
+#include "primary/health.h"
 #include "primary/respawn.h"
 #include "primary/status.h"
 
@@ -31,16 +32,6 @@
 #define MEMORY_EVERY_MS 2000
 /* How soon a due recycle held back by a walk under way looks again. */
 #define WAIT_WALK_MS 500
-
-static const char *const reasons[] = {
-    [ZC_RECYCLE_LIFETIME] = "lifetime", [ZC_RECYCLE_MEMORY] = "memory",
-};
-
-const char *zc__recycle_reason_name(int reason)
-{
-    return reason == ZC_RECYCLE_MEMORY ? reasons[ZC_RECYCLE_MEMORY]
-                                       : reasons[ZC_RECYCLE_LIFETIME];
-}
 
 static bool serving(const struct worker *w)
 {
@@ -159,7 +150,7 @@ static uint64_t start_due(struct zc_primary *p, uint64_t now)
                    w->health.recycle_reason >= 0;
     if (!waiting)
         return 0;
-    if (p->reload.active)
+    if (p->walk.active)
         return now + WAIT_WALK_MS * 1000ull;
     spacing_end = H->recycle_started_us + p->opt.recycle_spacing_ms * 1000ull;
     if (H->recycle_started_us && now < spacing_end)
@@ -181,7 +172,7 @@ static uint64_t start_due(struct zc_primary *p, uint64_t now)
         zc__emit(p, &e);
         n++;
     }
-    r = zc__recycle_walk(p, pick, "recycling");
+    r = zc__walk_start(p, WALK_RECYCLE, pick, "recycling");
     if (r < 0)
         return now + WAIT_WALK_MS * 1000ull;
     H->recycle_started_us = now;

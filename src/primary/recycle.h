@@ -8,7 +8,5 @@
 void zc__recycle_start(struct zc_primary *p);
 /* w serves now: its lifetime's end is due in the timer. */
 void zc__recycle_ready(struct zc_primary *p, struct worker *w);
-/* "lifetime", "memory": a ZC_RECYCLE_* as metrics label it. */
-const char *zc__recycle_reason_name(int reason);
 
 #endif

@@ -202,14 +202,11 @@ static void on_slot_timer(struct zc__loop *l, struct zc__timer *t)
 
 /* With --give-up, a worker never ready is a failure like a crash: it is
  * stopped, and its slot goes on as if it had died. */
-static void on_never_ready(struct zc__loop *l, struct zc__timer *t)
+void zc__respawn_never_ready(struct zc_primary *p, struct worker *w)
 {
-    struct worker *w = zc__container_of(t, struct worker, ready_deadline);
-    struct zc_primary *p = w->p;
     struct slot *s = w->slot;
     char what[200];
 
-    (void) l;
     if (w->state != W_STARTING || !s || s->w != w)
         return;
     snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) was not ready "
@@ -278,11 +275,6 @@ void zc__respawn_spawn_slot(struct zc_primary *p, struct slot *s)
     s->w = w;
     s->state = SLOT_RUNNING;
     s->ready_us = 0;
-    if (p->opt.give_up_count) {
-        zc__timer_init(&w->ready_deadline, on_never_ready);
-        (void) zc__timer_start(&p->loop, &w->ready_deadline, w->started_us +
-                               p->opt.ready_timeout_ms * 1000ull);
-    }
     zc__worker_ready_policy(p, w);
 }
 
@@ -295,7 +287,7 @@ static void lost(struct zc_primary *p, struct slot *s, bool clean,
     s->w = NULL;
     if (s->next) {
         /* Its replacement takes the slot when ready; if it fails instead,
-         * zc__reload_failed() schedules a respawn. */
+         * zc__walk_failed() schedules a respawn. */
         s->state = SLOT_EMPTY;
         zc_log(ZC_LOG_WARN, NS, "%s; its replacement, worker %llu, is starting",
                what, (unsigned long long) s->next->id);
@@ -346,7 +338,7 @@ void zc__respawn_check_end(struct zc_primary *p)
 {
     bool failed = false;
 
-    if (p->n_alive > 0 || p->reload.active)
+    if (p->n_alive > 0 || p->walk.active)
         return;
     for (unsigned i = 0; i < p->n_slots; i++) {
         const struct slot *s = p->slots[i];

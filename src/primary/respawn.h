@@ -30,6 +30,9 @@ void zc__respawn_schedule(struct zc_primary *p, struct slot *s,
 void zc__respawn_spawn_slot(struct zc_primary *p, struct slot *s);
 /* The slot's serving worker exited on its own (what: the log's words for
  * it): respawn, or not. */
+/* With --give-up, w (its slot's, still starting) was never ready: it is
+ * stopped, a failure as if it had died. */
+void zc__respawn_never_ready(struct zc_primary *p, struct worker *w);
 void zc__respawn_lost_worker(struct zc_primary *p, struct slot *s, bool clean,
                              const char *what);
 /* A failure of the slot (why: the log's words for it), in its give-up

@@ -23,20 +23,19 @@
 #include "primary/endpoint.h"
 #include "primary/env.h"
 #include "primary/inputs.h"
-#include "primary/leastconn.h"
 #include "primary/lifecycle.h"
+#include "primary/router.h"
+#include "primary/walk.h"
 #include "primary/link.h"
 #include "primary/listeners.h"
 #include "primary/node.h"
 #include "primary/options.h"
 #include "primary/primary.h"
-#include "primary/reload.h"
 #include "primary/recycle.h"
 #include "primary/respawn.h"
 #include "primary/scale.h"
 #include "primary/shutdown.h"
 #include "primary/signals.h"
-#include "primary/sticky.h"
 #include "primary/strays.h"
 #include "primary/watchdog.h"
 #include "primary/worker.h"
@@ -67,7 +66,7 @@ static void apply_requests(struct zc_primary *p)
         (void) zc__scale_to(p, n, "zc_primary_scale()");
     if (p->pending_reload) {
         p->pending_reload = false;
-        (void) zc__reload_start(p, "zc_primary_reload()");
+        (void) zc__walk_start(p, WALK_RELOAD, NULL, "zc_primary_reload()");
     }
 }
 
@@ -83,8 +82,7 @@ static void before_poll(struct zc__loop *l)
      * what it has queued by then is all it gets, and it accepts that. */
     zc__balance_steer(p);
     zc__link_flush_dirty(p);
-    zc__sticky_before_poll(p);
-    zc__least_before_poll(p);
+    zc__router_before_poll(p);
     while (p->dead) {
         struct worker *w = p->dead;
 
@@ -182,14 +180,12 @@ static int setup(struct zc_primary *p, char **argv)
     for (unsigned i = 0; i < p->n_slots; i++)
         if (!(p->slots[i] = zc__respawn_slot_new(p, i)))
             return setup_failed("worker table", -ENOMEM);
-    if (ZC__PRIMARY_ACCEPTS(p) && p->n_listeners == 0) {
-        zc_log(ZC_LOG_ERROR, NS, "cannot start: sticky sessions need a "
-               "listen address for the primary to accept on");
+    if (p->router && p->n_listeners == 0) {
+        zc_log(ZC_LOG_ERROR, NS, "cannot start: --balance %s needs a listen "
+               "address for the primary to accept on", p->router->name);
         return -EDESTADDRREQ;
     }
-    if (p->opt.sticky && (r = zc__sticky_start(p)) < 0)
-        return r;           /* logged */
-    if (p->opt.balance == ZC_BALANCE_LEAST_CONN && (r = zc__least_start(p)) < 0)
+    if (p->router && (r = p->router->start(p)) < 0)
         return r;           /* logged */
     p->loop.before_poll = before_poll;
     raise_nofile(p);
@@ -217,8 +213,7 @@ static void teardown(struct zc_primary *p)
     zc__control_stop(p);
     zc__worker_kill_and_reap_all(p);
     zc__strays_end(p);
-    zc__sticky_free(p);
-    zc__least_free(p);
+    zc__router_free(p);
     zc__endpoint_stop(p);
     zc__collect_stop(p);
     zc__balance_close(p);
@@ -249,11 +244,8 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     int r;
 
     p.opt = *o;
-    /* sticky = true is how the library said it before balance existed. */
-    if (p.opt.balance == ZC_BALANCE_STICKY)
-        p.opt.sticky = true;
-    else if (p.opt.sticky && p.opt.balance == ZC_BALANCE_SHARED)
-        p.opt.balance = ZC_BALANCE_STICKY;
+    zc__options_reconcile(&p.opt);
+    p.router = zc__router_for(p.opt.balance);
     p.n_slots = o->workers ? o->workers : cpu_count();
     p.next_worker_id = 1;
     p.generation = p.running_generation = 1;
@@ -266,8 +258,10 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     (void) sigaction(SIGPIPE, &ign, &old_pipe);
     zc__timer_init(&p.shutdown_timer, zc__shutdown_on_timeout);
     p.hooks.ready = zc__lifecycle_ready;
+    p.hooks.not_ready = zc__lifecycle_not_ready;
     p.hooks.link_io = zc__inputs_link_io;
     p.hooks.event = zc__control_event;
+    p.hooks.walk_ended = zc__control_walk_ended;
     p.start_us = zc__now_us();
     r = setup(&p, argv);
     if (r < 0)

@@ -8,10 +8,10 @@
 
 #include "base/log.h"
 #include "primary/balance.h"
-#include "primary/reload.h"
+#include "primary/router.h"
+#include "primary/walk.h"
 #include "primary/respawn.h"
 #include "primary/scale.h"
-#include "primary/sticky.h"
 #include "primary/worker.h"
 
 #define NS ZC__PNS
@@ -21,7 +21,7 @@ static void remove_slot(struct zc_primary *p, struct slot *s)
 {
     zc__timer_stop(&p->loop, &s->timer);
     if (s->next) {
-        p->reload.stepping--;
+        p->walk.stepping--;
         zc__worker_retire(p, s->next);
     }
     if (s->w) {
@@ -33,7 +33,7 @@ static void remove_slot(struct zc_primary *p, struct slot *s)
         zc_log(ZC_LOG_INFO, NS, "slot %u removed (it had no worker running)",
                s->index);
     }
-    zc__sticky_slot_removed(p, s);
+    zc__router_slot_removed(p, s);
     /* Kept in slots[], past n_slots: its counters, if it comes back. */
 }
 
@@ -80,6 +80,6 @@ int zc__scale_to(struct zc_primary *p, unsigned n, const char *by)
         if (p->started)
             zc__respawn_spawn_slot(p, s);
     }
-    zc__reload_pump(p);
+    zc__walk_pump(p);
     return 0;
 }

@@ -8,11 +8,10 @@
 
 #include "base/compat.h"
 #include "base/log.h"
-#include "primary/leastconn.h"
-#include "primary/reload.h"
+#include "primary/router.h"
+#include "primary/walk.h"
 #include "primary/respawn.h"
 #include "primary/shutdown.h"
-#include "primary/sticky.h"
 #include "primary/strays.h"
 #include "primary/worker.h"
 #include "proto/notify.h"
@@ -93,10 +92,9 @@ void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain)
     p->shutting_down = true;
     p->shutdown_start_us = zc__now_us();
     (void) zc_notify("STOPPING=1");
-    if (p->reload.active)
-        zc__reload_interrupted(p, by);
-    zc__sticky_stop(p);
-    zc__least_stop(p);
+    if (p->walk.active)
+        zc__walk_interrupted(p, by);
+    zc__router_stop(p);
     freeze_slots(p);
     /* What the workers left behind stops with them. */
     zc__strays_scan(p);

@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "primary/inputs.h"
 #include "primary/lifecycle.h"
-#include "primary/reload.h"
+#include "primary/walk.h"
 #include "primary/scale.h"
 #include "primary/shutdown.h"
 #include "primary/signals.h"
@@ -70,7 +70,7 @@ static void on_stop(struct zc_primary *p, const struct signalfd_siginfo *si)
 static void on_hup(struct zc_primary *p, const struct signalfd_siginfo *si)
 {
     (void) si;
-    (void) zc__reload_start(p, "received SIGHUP");
+    (void) zc__walk_start(p, WALK_RELOAD, NULL, "received SIGHUP");
 }
 
 /* One worker more or less, as gunicorn and unicorn do. */

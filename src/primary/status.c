@@ -11,9 +11,12 @@
 
 #include "base/compat.h"
 #include "proto/ctlreq.h"
+#include "primary/health.h"
 #include "primary/node.h"
 #include "primary/respawn.h"
 #include "primary/status.h"
+#include "primary/walk.h"
+#include "primary/words.h"
 
 /* Reading /proc costs the kernel ~8 us a worker; a thousand workers read
  * at every call would be most of a status call's time. A sample this
@@ -31,21 +34,12 @@ struct row {
     enum role role;
     const struct slot *s;       /* NULL for a retiring worker */
     struct worker *w;           /* NULL for a slot with no worker */
-    const char *state;
+    enum slot_view view;
     uint64_t backoff_left_ms;
     bool has_proc;
     unsigned long long cpu_ms;
     long long rss;
 };
-
-static const char *worker_state(const struct worker *w)
-{
-    switch (w->state) {
-    case W_STARTING: return "starting";
-    case W_READY: return "ready";
-    default: return "draining";
-    }
-}
 
 bool zc__status_sample(struct worker *w, int proc, uint64_t now,
                        uint64_t *cpu_ns, long long *pages)
@@ -63,25 +57,13 @@ bool zc__status_sample(struct worker *w, int proc, uint64_t now,
     return s->ok;
 }
 
-const char *zc__status_slot_state(const struct slot *s)
-{
-    if (s->w)
-        return worker_state(s->w);
-    switch (s->state) {
-    case SLOT_BACKOFF: return "backoff";
-    case SLOT_DONE: return "stopped";
-    case SLOT_FAILED: return "failed";
-    default: return "empty";
-    }
-}
-
 static void fill(struct row *r, uint64_t now, long page)
 {
     uint64_t ns;
     long long pages;
 
     if (r->w) {
-        r->state = worker_state(r->w);
+        r->view = zc__worker_view(r->w);
         r->has_proc = zc__status_sample(r->w, r->proc, now, &ns, &pages);
         if (r->has_proc) {
             r->cpu_ms = ns / 1000000;
@@ -89,7 +71,7 @@ static void fill(struct row *r, uint64_t now, long page)
         }
         return;
     }
-    r->state = zc__status_slot_state(r->s);
+    r->view = zc__slot_view(r->s);
     /* Backing off, or a failed slot's retry: when its next worker comes. */
     if (zc__timer_is_active(&r->s->timer) && r->s->timer.deadline_us > now)
         r->backoff_left_ms = (r->s->timer.deadline_us - now) / 1000;
@@ -148,18 +130,11 @@ static const char *fleet_state(const struct zc_primary *p)
 {
     if (p->shutting_down)
         return "stopping";
-    if (p->reload.active)
-        return p->reload.recycle ? "recycling"
-             : p->reload.restart ? "restarting" : "reloading";
+    if (p->walk.active)
+        return zc__walk_kind_doing(p->walk.kind);
     if (zc__status_failed_slots(p))
         return "degraded";
     return p->announced_ready ? "running" : "starting";
-}
-
-static const char *outcome_name(int outcome)
-{
-    return outcome == ZC_RELOAD_DONE ? "done"
-         : outcome == ZC_RELOAD_FAILED ? "failed" : "interrupted";
 }
 
 /* When a monotonic time was, on the wall clock: "2026-11-29T20:46:21Z". */
@@ -231,7 +206,7 @@ static void json_row(struct zc_primary *p, const struct row *r, void *ud)
 
     zc__buf_printf(b, "%s\n    {\"slot\": %u, \"role\": \"%s\", \"state\": "
                    "\"%s\"", j->first ? "" : ",", r->slot, role_names[r->role],
-                   r->state);
+                   zc__slot_view_name(r->view));
     j->first = false;
     if (r->w) {
         char up[32];
@@ -259,9 +234,9 @@ static void json_row(struct zc_primary *p, const struct row *r, void *ud)
         else
             ZC__BUF_LIT(b, ", \"retry_left_ms\": null");
         ZC__BUF_LIT(b, ", \"last_failures\": [");
-        for (unsigned i = 0; i < r->s->health.n_why; i++) {
+        for (unsigned i = 0; zc__health_why(r->s, i); i++) {
             zc__buf_add(b, ", ", i ? 2 : 0);
-            zc__buf_json(b, r->s->health.why[i]);
+            zc__buf_json(b, zc__health_why(r->s, i));
         }
         ZC__BUF_LIT(b, "]");
     }
@@ -279,6 +254,7 @@ void zc__status_json(struct zc_primary *p, const char *control,
                      struct zc__buf *b)
 {
     struct json_rows rows = { b, true };
+    struct health_snapshot h;
 
     zc__buf_printf(b, "{\n  \"version\": %d,\n  \"fleet\": {\n    \"name\": ",
                    ZC__CONTROL_VERSION);
@@ -319,16 +295,17 @@ void zc__status_json(struct zc_primary *p, const char *control,
                    "\"shutdown_timeout_ms\": %u}", p->opt.watchdog_ms,
                    (unsigned long long) p->opt.max_memory,
                    p->opt.max_lifetime_ms, p->opt.shutdown_timeout_ms);
+    zc__health_snapshot(p, &h);
     ZC__BUF_LIT(b, ",\n    \"control\": ");
     zc__buf_json(b, control);
     zc__buf_printf(b, ",\n    \"health\": {\"watchdog_misses\": {\"kill\": "
                    "%llu, \"log\": %llu}, \"recycles\": {\"lifetime\": %llu, "
                    "\"memory\": %llu}, \"give_ups\": %llu, \"failed_slots\": %u}",
-                   (unsigned long long) p->health.misses[ZC_WATCHDOG_KILL],
-                   (unsigned long long) p->health.misses[ZC_WATCHDOG_LOG],
-                   (unsigned long long) p->health.recycles[ZC_RECYCLE_LIFETIME],
-                   (unsigned long long) p->health.recycles[ZC_RECYCLE_MEMORY],
-                   (unsigned long long) p->health.give_ups,
+                   (unsigned long long) h.misses[ZC_WATCHDOG_KILL],
+                   (unsigned long long) h.misses[ZC_WATCHDOG_LOG],
+                   (unsigned long long) h.recycles[ZC_RECYCLE_LIFETIME],
+                   (unsigned long long) h.recycles[ZC_RECYCLE_MEMORY],
+                   (unsigned long long) h.give_ups,
                    zc__status_failed_slots(p));
     ZC__BUF_LIT(b, ",\n    \"last_reload\": ");
     if (p->last_reload.generation) {
@@ -338,7 +315,7 @@ void zc__status_json(struct zc_primary *p, const char *control,
         zc__buf_printf(b, "{\"generation\": %llu, \"outcome\": \"%s\", "
                        "\"at\": \"%s\", \"age_s\": %.1f, \"message\": ",
                        (unsigned long long) p->last_reload.generation,
-                       outcome_name(p->last_reload.outcome), at,
+                       zc__outcome_name(p->last_reload.outcome), at,
                        seconds_since(p->last_reload.end_us));
         zc__buf_json(b, p->last_reload.why);
         ZC__BUF_LIT(b, "}");
@@ -383,14 +360,16 @@ struct table {
     bool color;
 };
 
-static const char *state_color(const char *state)
+static const char *view_color(enum slot_view v)
 {
-    if (strcmp(state, "ready") == 0)
+    switch (v) {
+    case VIEW_READY:
         return "\033[32m";
-    if (strcmp(state, "backoff") == 0 || strcmp(state, "stopped") == 0 ||
-        strcmp(state, "failed") == 0)
+    case VIEW_BACKOFF: case VIEW_STOPPED: case VIEW_FAILED:
         return "\033[31m";
-    return "\033[33m";
+    default:
+        return "\033[33m";
+    }
 }
 
 static void text_row(struct zc_primary *p, const struct row *r, void *ud)
@@ -420,10 +399,10 @@ static void text_row(struct zc_primary *p, const struct row *r, void *ud)
         snprintf(up, sizeof(up), "-");
     }
     else if (r->role != SERVING)
-        snprintf(state, sizeof(state), "%s (%s)", r->state,
+        snprintf(state, sizeof(state), "%s (%s)", zc__slot_view_name(r->view),
                  r->role == REPLACEMENT ? "new" : "retiring");
     else
-        snprintf(state, sizeof(state), "%s", r->state);
+        snprintf(state, sizeof(state), "%s", zc__slot_view_name(r->view));
     if (r->s && r->role == SERVING) {
         snprintf(restarts, sizeof(restarts), "%llu",
                  (unsigned long long) r->s->restarts);
@@ -433,29 +412,31 @@ static void text_row(struct zc_primary *p, const struct row *r, void *ud)
     zc__buf_printf(t->b, "%-5u %-7s %-8s %-4llu %s%-20s%s %-7s %-9s %-6s "
                    "%-8s %-7s %s\n", r->slot, id, pid, (unsigned long long)
                    (r->w ? r->w->generation : r->s->generation),
-                   t->color ? state_color(r->state) : "", state,
+                   t->color ? view_color(r->view) : "", state,
                    t->color ? "\033[0m" : "", up, restarts, fails, cpu, rss,
                    r->w ? r->w->status : r->s && r->s->state == SLOT_FAILED &&
-                   r->s->health.n_why ? r->s->health.why[0] : "");
+                   zc__health_why(r->s, 0) ? zc__health_why(r->s, 0) : "");
 }
 
 /* "health: ..." in the table's head, once anything has happened. */
 static void health_line(const struct zc_primary *p, struct zc__buf *b)
 {
-    const struct health_fleet *h = &p->health;
-    uint64_t misses = h->misses[0] + h->misses[1];
-    uint64_t recycles = h->recycles[0] + h->recycles[1];
+    struct health_snapshot h;
+    uint64_t misses, recycles;
     unsigned failed = zc__status_failed_slots(p);
 
-    if (!misses && !recycles && !h->give_ups)
+    zc__health_snapshot(p, &h);
+    misses = h.misses_all;
+    recycles = h.recycles_all;
+    if (!misses && !recycles && !h.give_ups)
         return;
     zc__buf_printf(b, "health: %llu watchdog miss%s, %llu recycle%s (lifetime "
                    "%llu, memory %llu), %llu give-up%s, %u slot%s failed now\n",
                    (unsigned long long) misses, misses == 1 ? "" : "es",
                    (unsigned long long) recycles, PLURAL(recycles),
-                   (unsigned long long) h->recycles[ZC_RECYCLE_LIFETIME],
-                   (unsigned long long) h->recycles[ZC_RECYCLE_MEMORY],
-                   (unsigned long long) h->give_ups, PLURAL(h->give_ups),
+                   (unsigned long long) h.recycles[ZC_RECYCLE_LIFETIME],
+                   (unsigned long long) h.recycles[ZC_RECYCLE_MEMORY],
+                   (unsigned long long) h.give_ups, PLURAL(h.give_ups),
                    failed, PLURAL(failed));
 }
 
@@ -498,7 +479,7 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
         span(up, sizeof(up), seconds_since(p->last_reload.end_us));
         zc__buf_printf(b, "last reload: generation %llu %s %s ago\n",
                        (unsigned long long) p->last_reload.generation,
-                       outcome_name(p->last_reload.outcome), up);
+                       zc__outcome_name(p->last_reload.outcome), up);
     }
     zc__buf_printf(b, "\n%-5s %-7s %-8s %-4s %-20s %-7s %-9s %-6s %-8s %-7s "
                    "%s\n", "SLOT", "WORKER", "PID", "GEN", "STATE", "UPTIME",

@@ -16,9 +16,6 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
 
 /* Slots given up on (--give-up) and not tried again yet. */
 unsigned zc__status_failed_slots(const struct zc_primary *p);
-/* "ready", "starting", "draining" (its worker's), "backoff", "failed",
- * "stopped", "empty". */
-const char *zc__status_slot_state(const struct slot *s);
 /* w's CPU time (ns) and resident pages (proc: zc__proc_open() or -1),
  * read again only when the last read is a second old. */
 bool zc__status_sample(struct worker *w, int proc, uint64_t now,

@@ -29,10 +29,24 @@
 #include "primary/accept.h"
 #include "primary/link.h"
 #include "primary/node.h"
+#include "primary/router.h"
 #include "primary/sticky.h"
 
 #define NS "zc:sticky"
 #define BATCH ZC__ACCEPT_BATCH
+
+/* The router's state (p->router_state): one router runs at a time. */
+#define STICKY(p) ((struct zc__sticky *) (p)->router_state)
+
+struct sticky_stats {
+    uint64_t handoffs;          /* connections handed to a worker */
+    uint64_t rerouted;          /* to another slot than their own */
+    uint64_t waiting;           /* in the slots' queues now */
+    uint64_t closed_no_worker;  /* no slot could take them */
+    uint64_t closed_proxy;      /* bad, late or missing PROXY header */
+    uint64_t closed_shutdown;   /* still waiting when the fleet stopped */
+    uint64_t accept_pauses;     /* out of fds or memory */
+};
 
 struct zc__sticky {
     struct zc_primary *p;
@@ -41,7 +55,7 @@ struct zc__sticky {
     /* what dispatch() hands to whom: one batch at a time */
     struct conn *to[BATCH];
     struct worker *to_w[BATCH];
-    struct zc__sticky_stats stats;
+    struct sticky_stats stats;
     bool said_send_error;
 };
 
@@ -117,7 +131,7 @@ static bool enqueue(struct zc_primary *p, struct slot *s, struct conn *c,
         s->sticky.wait_head = q;
     s->sticky.wait_tail = q;
     s->sticky.n_waiting++;
-    p->sticky->stats.waiting++;
+    STICKY(p)->stats.waiting++;
     if (s->sticky.wait_head == q)
         wait_rearm(p, s);
     return true;
@@ -131,7 +145,7 @@ static struct conn *dequeue(struct zc_primary *p, struct slot *s)
     if (!s->sticky.wait_head)
         s->sticky.wait_tail = NULL;
     s->sticky.n_waiting--;
-    p->sticky->stats.waiting--;
+    STICKY(p)->stats.waiting--;
     return c;
 }
 
@@ -293,10 +307,10 @@ static void dispatch(struct zc__sticky *st, struct conn *c, size_t n)
     send_all(st, m, false);
 }
 
-void zc__sticky_kick(struct zc_primary *p, struct slot *s)
+static void sticky_kick(struct zc_primary *p, struct slot *s)
 {
-    struct zc__sticky *st = p->sticky;
-    struct worker *w = s->w;
+    struct zc__sticky *st = STICKY(p);
+    struct worker *w = s ? s->w : NULL;
 
     if (!st || st->stopped || !takes_now(w))
         return;
@@ -331,13 +345,13 @@ static void on_wait_timer(struct zc__loop *l, struct zc__timer *t)
 {
     struct slot *s = zc__container_of(t, struct slot, sticky.wait_timer);
     struct zc_primary *p = s->p;
-    struct zc__sticky *st = p->sticky;
+    struct zc__sticky *st = STICKY(p);
     uint64_t now = zc__now_us(), wait_us = p->opt.sticky_wait_ms * 1000ull;
     size_t m = 0;
 
     (void) l;
     /* Its worker may take them now: a link that was full, say. */
-    zc__sticky_kick(p, s);
+    sticky_kick(p, s);
     if (!s->sticky.wait_head)
         return;
     if (!s->sticky.down) {
@@ -373,20 +387,20 @@ static void on_wait_timer(struct zc__loop *l, struct zc__timer *t)
         (void) zc__timer_start(&p->loop, &s->sticky.wait_timer, now);
 }
 
-void zc__sticky_deaf(struct zc_primary *p, struct slot *s)
+static void sticky_deaf(struct zc_primary *p, struct slot *s)
 {
-    struct zc__sticky *st = p->sticky;
+    struct zc__sticky *st = STICKY(p);
 
-    if (!st || st->stopped)
+    if (!st || st->stopped || !s)
         return;
     s->sticky.down = true;
     if (s->sticky.wait_head)
         (void) zc__timer_start(&p->loop, &s->sticky.wait_timer, zc__now_us());
 }
 
-void zc__sticky_slot_removed(struct zc_primary *p, struct slot *s)
+static void sticky_slot_removed(struct zc_primary *p, struct slot *s)
 {
-    struct zc__sticky *st = p->sticky;
+    struct zc__sticky *st = STICKY(p);
 
     if (!st)
         return;
@@ -428,7 +442,7 @@ static void deliver(void *ud, struct conn *c, size_t n)
     dispatch(st, c, n);
 }
 
-int zc__sticky_start(struct zc_primary *p)
+static int sticky_start(struct zc_primary *p)
 {
     struct zc__sticky *st = calloc(1, sizeof(*st));
     int r;
@@ -438,7 +452,7 @@ int zc__sticky_start(struct zc_primary *p)
         return -ENOMEM;
     }
     st->p = p;
-    p->sticky = st;
+    p->router_state = st;
     r = zc__accept_start(&st->acc, p, deliver, st);
     if (r == -ENOMEM)
         zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for sticky sessions");
@@ -458,9 +472,9 @@ static void close_waiting(struct zc__sticky *st)
     }
 }
 
-void zc__sticky_stop(struct zc_primary *p)
+static void sticky_stop(struct zc_primary *p)
 {
-    struct zc__sticky *st = p->sticky;
+    struct zc__sticky *st = STICKY(p);
     uint64_t before;
 
     if (!st || st->stopped)
@@ -478,35 +492,78 @@ void zc__sticky_stop(struct zc_primary *p)
         zc_log(ZC_LOG_DEBUG, NS, "stopped accepting");
 }
 
-void zc__sticky_before_poll(struct zc_primary *p)
+static void sticky_before_poll(struct zc_primary *p)
 {
-    if (p->sticky)
-        zc__accept_before_poll(p->sticky->acc);
+    if (STICKY(p))
+        zc__accept_before_poll(STICKY(p)->acc);
 }
 
-void zc__sticky_free(struct zc_primary *p)
+static void sticky_free(struct zc_primary *p)
 {
-    struct zc__sticky *st = p->sticky;
+    struct zc__sticky *st = STICKY(p);
 
     if (!st)
         return;
     close_waiting(st);
     zc__accept_free(st->acc);
     free(st);
-    p->sticky = NULL;
+    p->router_state = NULL;
 }
 
-void zc__sticky_stats(const struct zc_primary *p, struct zc__sticky_stats *ret)
+static void sticky_stats(const struct zc_primary *p, struct sticky_stats *ret)
 {
     const struct zc__accept_stats *a;
 
     memset(ret, 0, sizeof(*ret));
-    if (!p->sticky)
+    if (!STICKY(p))
         return;
-    *ret = p->sticky->stats;
-    if (p->sticky->acc) {
-        a = zc__accept_stats(p->sticky->acc);
+    *ret = STICKY(p)->stats;
+    if (STICKY(p)->acc) {
+        a = zc__accept_stats(STICKY(p)->acc);
         ret->accept_pauses = a->accept_pauses;
         ret->closed_proxy = a->closed_proxy;
     }
 }
+
+static void sticky_metrics(const struct zc_primary *p, struct zc__buf *b)
+{
+    struct sticky_stats st;
+
+    sticky_stats(p, &st);
+    zc__buf_family(b, "zcluster_sticky_handoffs_total", "counter",
+           "Connections the primary handed to a worker (sticky sessions).");
+    zc__buf_sample(b, "zcluster_sticky_handoffs_total", "", (double) st.handoffs);
+    zc__buf_family(b, "zcluster_sticky_rerouted_total", "counter",
+           "Connections handed to another slot than their client's: its "
+           "worker was down longer than --sticky-wait.");
+    zc__buf_sample(b, "zcluster_sticky_rerouted_total", "", (double) st.rerouted);
+    zc__buf_family(b, "zcluster_sticky_waiting", "gauge",
+           "Connections waiting in the primary for their slot's worker.");
+    zc__buf_sample(b, "zcluster_sticky_waiting", "", (double) st.waiting);
+    zc__buf_family(b, "zcluster_sticky_closed_total", "counter",
+           "Connections the primary closed without handing them off, by "
+           "reason.");
+    zc__buf_sample(b, "zcluster_sticky_closed_total", "{reason=\"no_worker\"}",
+           (double) st.closed_no_worker);
+    zc__buf_sample(b, "zcluster_sticky_closed_total", "{reason=\"proxy\"}",
+           (double) st.closed_proxy);
+    zc__buf_sample(b, "zcluster_sticky_closed_total", "{reason=\"shutdown\"}",
+           (double) st.closed_shutdown);
+    zc__buf_family(b, "zcluster_sticky_accept_pauses_total", "counter",
+           "Times accepting paused for lack of fds or memory (retried "
+           "every 100 ms).");
+    zc__buf_sample(b, "zcluster_sticky_accept_pauses_total", "",
+           (double) st.accept_pauses);
+}
+
+const struct router zc__sticky_router = {
+    .name = "sticky",
+    .start = sticky_start,
+    .kick = sticky_kick,
+    .deaf = sticky_deaf,
+    .slot_removed = sticky_slot_removed,
+    .stop = sticky_stop,
+    .before_poll = sticky_before_poll,
+    .free = sticky_free,
+    .metrics = sticky_metrics,
+};

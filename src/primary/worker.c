@@ -3,7 +3,7 @@
  * registry), told it is ready by its policy or its ready timer, asked to
  * drain (the shutdown message, then the stop signal, then SIGKILL on its
  * deadline), retired, reaped and forgotten. What each of these means for
- * its slot and the fleet is decided above: respawn.c, reload.c,
+ * its slot and the fleet is decided above: respawn.c, walk.c,
  * lifecycle.c.
  */
 #include <errno.h>
@@ -24,10 +24,9 @@
 #include "primary/collect.h"
 #include "primary/env.h"
 #include "primary/events.h"
-#include "primary/leastconn.h"
 #include "primary/link.h"
 #include "primary/node.h"
-#include "primary/sticky.h"
+#include "primary/router.h"
 #include "primary/worker.h"
 #include "proto/types.h"
 
@@ -62,8 +61,8 @@ void zc__worker_set_state(struct zc_primary *p, struct worker *w,
 {
     if (w->state == W_READY && state != W_READY) {
         p->n_ready--;
-        if (p->reload.active && p->n_ready < p->reload.min_ready)
-            p->reload.min_ready = p->n_ready;
+        if (p->walk.active && p->n_ready < p->walk.min_ready)
+            p->walk.min_ready = p->n_ready;
     } else if (w->state != W_READY && state == W_READY) {
         p->n_ready++;
     }
@@ -173,13 +172,32 @@ void zc__worker_found_deaf(struct zc_primary *p, struct worker *w)
            "reuseport or shared for such a server, or have it take "
            "connections (docs/protocol.md, \"Sticky sessions\")",
            (unsigned long long) w->id, w->slot_index, (int) w->pid, mode);
-    if (w->slot)
-        zc__sticky_deaf(p, w->slot);
-    zc__least_kick(p);
+    zc__router_deaf(p, w->slot);
+}
+
+/* Still starting at its deadline: lifecycle.c says what that means. */
+static void on_ready_deadline(struct zc__loop *l, struct zc__timer *t)
+{
+    struct worker *w = zc__container_of(t, struct worker, ready_deadline);
+
+    (void) l;
+    if (w->state == W_STARTING)
+        w->p->hooks.not_ready(w->p, w, 0);
 }
 
 void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)
 {
+    /* --ready-timeout binds a walk's replacement (a late one fails the
+     * walk) and, with --give-up, every worker (one never ready counts as
+     * a failure). Armed before the policy, which may say ready at once. */
+    if ((w->slot && w->slot->next == w) || p->opt.give_up_count) {
+        if (zc__timer_start(&p->loop, &w->ready_deadline, w->started_us +
+                            p->opt.ready_timeout_ms * 1000ull) < 0) {
+            p->hooks.not_ready(p, w, -ENOMEM);
+            if (w->state != W_STARTING || w->stop_sent)
+                return;
+        }
+    }
     /* A Node worker's second counts from its "online" (node.c starts the
      * timer then): Node itself takes longer than that to start. */
     if (p->opt.node && p->opt.ready == ZC_READY_AUTO)
@@ -255,8 +273,7 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
                            .id = s->last_id, .generation = gen, .pid = -1 };
     w->ipc.fd = -1;
     zc__timer_init(&w->timer, on_worker_timer);
-    /* A reload arms it, with its own callback (reload.c). */
-    zc__timer_init(&w->ready_deadline, NULL);
+    zc__timer_init(&w->ready_deadline, on_ready_deadline);
     /* Non-blocking on both ends; the worker's end is placed after the
      * listeners and closed here once it has it. */
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
@@ -293,8 +310,8 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
     w->started_us = zc__now_us();
     ZC__LIST_PUSH(p->workers, w);
     p->n_alive++;
-    if (p->reload.active && p->n_alive > p->reload.max_alive)
-        p->reload.max_alive = p->n_alive;
+    if (p->walk.active && p->n_alive > p->walk.max_alive)
+        p->walk.max_alive = p->n_alive;
     zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) started: %s%s",
            (unsigned long long) w->id, s->index, (int) pid, path, note);
     zc__emit_worker(p, ZC_EVENT_SPAWNED, w, 0);

@@ -16,7 +16,9 @@ void zc__worker_set_state(struct zc_primary *p, struct worker *w,
                           enum worker_state state);
 /* Signals w's process group (w itself if it left it); only while unreaped. */
 void zc__worker_signal(struct worker *w, int sig);
-/* Starts w's ready policy: ready at once, on a timer, or on its word. */
+/* Starts w's ready policy: ready at once, on a timer, or on its word; and
+ * its ready deadline, for a walk's replacement or with --give-up (its
+ * expiry, or a failure to arm it, goes to hooks.not_ready). */
 void zc__worker_ready_policy(struct zc_primary *p, struct worker *w);
 /* How long a worker ready in sticky or least-conn mode has to say hello
  * before it is taken for one that cannot take hand-offs. */

@@ -1,8 +1,15 @@
 /*
- * The rolling reload: step through the slots, at most max_surge at a time
- * and never with more than N + max_surge processes: start the replacement,
- * wait until it is ready, retire the old worker, wait until it has gone.
- * A replacement that exits or is late fails the reload and changes nothing
+ * Walks: the one way workers are replaced new one first. A walk steps
+ * through the slots, at most `surge` at a time and never with more than
+ * N + surge processes: start the replacement, wait until it is ready,
+ * retire the old worker, wait until it has gone. Its kind says which slots
+ * and at what generation:
+ *
+ *   reload   every slot, to a new generation (SIGHUP, zclusterctl reload)
+ *   restart  the slots picked, at the generation they run (zclusterctl)
+ *   recycle  as a restart, --recycle-concurrency at a time (recycle.c)
+ *
+ * A replacement that exits or is late fails the walk and changes nothing
  * else: every slot not yet stepped keeps the worker it had. The events
  * that advance a step (a replacement ready, an old worker gone) come from
  * lifecycle.c.
@@ -18,26 +25,12 @@
 #include "proto/ctlreq.h"
 #include "primary/events.h"
 #include "primary/node.h"
-#include "primary/reload.h"
 #include "primary/respawn.h"
+#include "primary/walk.h"
+#include "primary/words.h"
 #include "primary/worker.h"
 
 #define NS ZC__PNS
-
-/* A reload's replacement that is not ready in time fails the reload. */
-static void on_ready_deadline(struct zc__loop *l, struct zc__timer *t)
-{
-    struct worker *w = zc__container_of(t, struct worker, ready_deadline);
-    char why[128];
-
-    (void) l;
-    if (w->state != W_STARTING || !w->slot || w->slot->next != w)
-        return;
-    snprintf(why, sizeof(why), "worker %llu (pid %d) was not ready within "
-             "%u ms; stopping it", (unsigned long long) w->id, (int) w->pid,
-             w->p->opt.ready_timeout_ms);
-    zc__reload_failed(w->p, w->slot, why);
-}
 
 /*
  * A walk ended: the log's words go to the control socket's clients, a
@@ -46,67 +39,71 @@ static void on_ready_deadline(struct zc__loop *l, struct zc__timer *t)
  */
 static void walk_ended(struct zc_primary *p, int outcome, const char *why)
 {
-    struct reload *R = &p->reload;
-    zc_event e = { .type = R->restart ? ZC__EVENT_RESTARTED : ZC_EVENT_RELOADED,
-                   .slot = -1, .pid = -1, .status = outcome,
-                   .generation = R->restart ? R->serial : R->generation };
+    struct walk *R = &p->walk;
+    struct walk_end end = { .kind = R->kind, .serial = R->serial,
+                            .generation = R->generation, .outcome = outcome,
+                            .why = why };
 
-    if (!R->restart) {
-        if (outcome >= 0 && outcome < 3)
-            p->reload_outcomes[outcome]++;
+    if (R->kind == WALK_RELOAD) {
+        zc_event e = { .type = ZC_EVENT_RELOADED, .slot = -1, .pid = -1,
+                       .status = outcome, .generation = R->generation };
+
+        p->reload_outcomes[outcome]++;
         p->last_reload = (struct last_reload) { .generation = R->generation,
             .outcome = outcome, .end_us = zc__now_us() };
         snprintf(p->last_reload.why, sizeof(p->last_reload.why), "%s", why);
         if (!p->shutting_down)
             (void) zc_notify("READY=1");
+        zc__emit(p, &e);
     }
     zc__notify_status(p);
-    zc__emit_why(p, &e, why);
+    if (p->hooks.walk_ended)
+        p->hooks.walk_ended(p, &end);
 }
 
-static bool picked(const struct reload *R, unsigned i)
+static bool picked(const struct walk *R, unsigned i)
 {
     return i < ZC_MAX_WORKERS && (R->pick[i / 64] >> (i % 64)) & 1;
 }
 
-static unsigned long long reload_ms(const struct zc_primary *p)
+static unsigned long long walk_ms(const struct zc_primary *p)
 {
-    return (unsigned long long) ((zc__now_us() - p->reload.start_us) / 1000);
+    return (unsigned long long) ((zc__now_us() - p->walk.start_us) / 1000);
 }
 
 /* The slots the walk steps: every slot for a reload, the picked ones for
  * a restart or a recycle. */
 static unsigned walk_total(const struct zc_primary *p)
 {
-    const struct reload *R = &p->reload;
+    const struct walk *R = &p->walk;
     unsigned n = 0;
 
-    if (!R->restart)
+    if (R->kind == WALK_RELOAD)
         return p->n_slots;
     for (unsigned i = 0; i < p->n_slots; i++)
         n += picked(R, i);
     return n;
 }
 
-static void reload_done(struct zc_primary *p)
+static void walk_done(struct zc_primary *p)
 {
-    struct reload *R = &p->reload;
+    struct walk *R = &p->walk;
     char why[256];
 
     R->active = false;
-    if (!R->restart)
+    if (R->kind == WALK_RELOAD)
         p->running_generation = R->generation;
     snprintf(why, sizeof(why), "%s done in %llu ms: %u of %u slot%s replaced; "
              "never fewer than %u worker%s ready, never more than %u "
-             "process%s", R->name, reload_ms(p), R->replaced, walk_total(p),
+             "process%s", R->name, walk_ms(p), R->replaced, walk_total(p),
              PLURAL(walk_total(p)), R->min_ready, PLURAL(R->min_ready),
              R->max_alive, R->max_alive == 1 ? "" : "es");
     zc_log(ZC_LOG_INFO, NS, "%s", why);
     walk_ended(p, ZC_RELOAD_DONE, why);
     if (R->again)
-        (void) zc__reload_start(p, R->restart
-                                ? "a reload was asked for during the restart"
-                                : "a reload was asked for during the last one");
+        (void) zc__walk_start(p, WALK_RELOAD, NULL, R->kind != WALK_RELOAD
+                              ? "a reload was asked for during the restart"
+                              : "a reload was asked for during the last one");
 }
 
 /*
@@ -115,13 +112,13 @@ static void reload_done(struct zc_primary *p)
  * has; slots already stepped keep their new, ready, workers. A slot left
  * with no worker at all (its old one died meanwhile) respawns as usual.
  */
-void zc__reload_failed(struct zc_primary *p, const struct slot *failed,
+void zc__walk_failed(struct zc_primary *p, const struct slot *failed,
                        const char *why)
 {
-    struct reload *R = &p->reload;
+    struct walk *R = &p->walk;
     unsigned kept = 0;
     char text[512];
-    bool again = R->restart && R->again;
+    bool again = R->kind != WALK_RELOAD && R->again;
 
     R->active = false;
     for (unsigned i = 0; i < p->n_slots; i++) {
@@ -139,16 +136,16 @@ void zc__reload_failed(struct zc_primary *p, const struct slot *failed,
         zc__respawn_retry_later(p, s);      /* a failed slot tried in vain */
         kept += s->generation != R->generation;
     }
-    if (R->restart)
+    if (R->kind != WALK_RELOAD)
         snprintf(text, sizeof(text), "%s failed after %llu ms: slot %u: %s. "
                  "%u of %u slot%s replaced; the others keep their workers",
-                 R->name, reload_ms(p), failed->index, why, R->replaced,
+                 R->name, walk_ms(p), failed->index, why, R->replaced,
                  walk_total(p), PLURAL(walk_total(p)));
     else
         snprintf(text, sizeof(text), "reload to generation %llu failed after "
                  "%llu ms: slot %u: %s. %u of %u slot%s replaced; the other "
                  "%u keep%s %s. %s", (unsigned long long) R->generation,
-                 reload_ms(p), failed->index, why, R->replaced, p->n_slots,
+                 walk_ms(p), failed->index, why, R->replaced, p->n_slots,
                  PLURAL(p->n_slots), kept, kept == 1 ? "s" : "",
                  kept == 1 ? "its worker" : "their workers", R->again
                  ? "The reload asked for during this one is dropped: send "
@@ -158,18 +155,19 @@ void zc__reload_failed(struct zc_primary *p, const struct slot *failed,
     walk_ended(p, ZC_RELOAD_FAILED, text);
     /* A reload asked for during a restart is not the restart's to drop. */
     if (again)
-        (void) zc__reload_start(p, "a reload was asked for during the restart");
+        (void) zc__walk_start(p, WALK_RELOAD, NULL,
+                              "a reload was asked for during the restart");
 }
 
-void zc__reload_interrupted(struct zc_primary *p, const char *by)
+void zc__walk_interrupted(struct zc_primary *p, const char *by)
 {
-    struct reload *R = &p->reload;
+    struct walk *R = &p->walk;
     char text[256];
 
     R->active = false;
     R->again = false;
     snprintf(text, sizeof(text), "%s during the %s: abandoning it after %llu "
-             "ms, %u of %u slot%s replaced", by, R->name, reload_ms(p),
+             "ms, %u of %u slot%s replaced", by, R->name, walk_ms(p),
              R->replaced, walk_total(p), PLURAL(walk_total(p)));
     zc_log(ZC_LOG_WARN, NS, "%s", text);
     walk_ended(p, ZC_RELOAD_INTERRUPTED, text);
@@ -177,7 +175,7 @@ void zc__reload_interrupted(struct zc_primary *p, const char *by)
 
 static void start_replacement(struct zc_primary *p, struct slot *s)
 {
-    struct reload *R = &p->reload;
+    struct walk *R = &p->walk;
     char what[PATH_MAX + 32], note[160], why[PATH_MAX + 96], old[48];
     struct worker *w;
     int r;
@@ -189,33 +187,27 @@ static void start_replacement(struct zc_primary *p, struct slot *s)
              s->w ? (unsigned long long) s->w->id : 0ull);
     snprintf(note, sizeof(note), " (%s, step %u of %u, %s)", R->name,
              ++R->steps, walk_total(p), s->w ? old : "which had no worker running");
-    r = zc__worker_spawn(p, s, R->restart ? s->generation : R->generation,
+    r = zc__worker_spawn(p, s, R->kind == WALK_RELOAD ? R->generation
+                         : s->generation,
                          note, &w, what, sizeof(what));
     if (r < 0) {
         snprintf(why, sizeof(why), "worker %llu could not be started: %s: %s",
                  (unsigned long long) s->last_id, what, zc_strerror(r));
-        zc__reload_failed(p, s, why);
+        zc__walk_failed(p, s, why);
         return;
     }
     R->stepping++;
     s->next = w;
-    zc__timer_init(&w->ready_deadline, on_ready_deadline);
-    if (zc__timer_start(&p->loop, &w->ready_deadline, w->started_us +
-                        p->opt.ready_timeout_ms * 1000ull) < 0) {
-        zc__reload_failed(p, s, "no memory for the replacement's ready deadline");
-        return;
-    }
     zc__worker_ready_policy(p, w);
 }
 
 /* The slot's replacement is ready: it serves, and the old worker goes. */
-void zc__reload_promote(struct zc_primary *p, struct slot *s)
+void zc__walk_promote(struct zc_primary *p, struct slot *s)
 {
-    struct reload *R = &p->reload;
+    struct walk *R = &p->walk;
     struct worker *w = s->next, *old = s->w;
     unsigned long long ms = (zc__now_us() - w->started_us) / 1000;
 
-    zc__timer_stop(&p->loop, &w->ready_deadline);
     s->next = NULL;
     s->w = w;
     s->state = SLOT_RUNNING;
@@ -236,7 +228,7 @@ void zc__reload_promote(struct zc_primary *p, struct slot *s)
                (unsigned long long) w->id, ms);
         R->stepping--;
     }
-    zc__reload_pump(p);
+    zc__walk_pump(p);
 }
 
 /*
@@ -254,9 +246,9 @@ static unsigned respawns_due(const struct zc_primary *p)
     return n;
 }
 
-void zc__reload_pump(struct zc_primary *p)
+void zc__walk_pump(struct zc_primary *p)
 {
-    struct reload *R = &p->reload;
+    struct walk *R = &p->walk;
 
     if (!R->active || R->pumping)
         return;
@@ -267,12 +259,13 @@ void zc__reload_pump(struct zc_primary *p)
            p->n_alive + respawns_due(p) < p->n_slots + R->surge) {
         struct slot *s = p->slots[R->next++];
 
-        if (R->restart ? picked(R, s->index) : s->generation != R->generation)
+        if (R->kind == WALK_RELOAD ? s->generation != R->generation
+                                   : picked(R, s->index))
             start_replacement(p, s);
     }
     R->pumping = false;
     if (R->active && R->next >= p->n_slots && R->stepping == 0)
-        reload_done(p);
+        walk_done(p);
 }
 
 /*
@@ -309,10 +302,10 @@ static void warn_own_sockets(struct zc_primary *p)
                "every worker shares one socket)", v == '0' ? "0" : "unknown");
 }
 
-/* Returns 0 when it starts, 1 when it was coalesced into the one under way. */
-int zc__reload_start(struct zc_primary *p, const char *by)
+static int reload_start(struct zc_primary *p, const char *by)
 {
-    struct reload *R = &p->reload;
+    struct walk *R = &p->walk;
+    char msg[96];
 
     if (p->shutting_down) {
         zc_log(ZC_LOG_WARN, NS, "%s: shutting down, not reloading", by);
@@ -327,63 +320,68 @@ int zc__reload_start(struct zc_primary *p, const char *by)
     }
     warn_own_sockets(p);
     p->generation++;
-    *R = (struct reload) { .active = true, .generation = p->generation,
-                           .serial = ++p->walks, .start_us = zc__now_us(),
-                           .min_ready = p->n_ready, .max_alive = p->n_alive,
-                           .surge = p->opt.max_surge };
+    *R = (struct walk) { .active = true, .kind = WALK_RELOAD,
+                         .generation = p->generation, .serial = ++p->walks,
+                         .start_us = zc__now_us(), .min_ready = p->n_ready,
+                         .max_alive = p->n_alive, .surge = p->opt.max_surge };
     snprintf(R->name, sizeof(R->name), "reload to generation %llu",
              (unsigned long long) R->generation);
     /* systemd's Type=notify-reload: the reload it asked for is under way
      * (READY=1 says it ended); harmless for any other manager. */
-    {
-        char msg[96];
-
-        snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-                 (unsigned long long) zc__now_us());
-        (void) zc_notify(msg);
-    }
+    snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long) zc__now_us());
+    (void) zc_notify(msg);
     zc__notify_status(p);
     zc_log(ZC_LOG_INFO, NS, "%s: rolling reload to generation %llu: %u "
            "worker%s, %u at a time, each replacement to be ready within %u ms",
            by, (unsigned long long) R->generation, p->n_slots,
            PLURAL(p->n_slots), p->opt.max_surge, p->opt.ready_timeout_ms);
-    zc__reload_pump(p);
+    zc__walk_pump(p);
     return 0;
 }
 
-static int walk_start(struct zc_primary *p, const uint64_t *slots,
-                      const char *by, bool recycle, unsigned surge)
+/* A restart or a recycle: the slots picked, at the generation they run. */
+static int slots_start(struct zc_primary *p, enum walk_kind kind,
+                       const uint64_t *slots, const char *by)
 {
-    struct reload *R = &p->reload;
+    struct walk *R = &p->walk;
+    unsigned surge = kind == WALK_RECYCLE ? p->opt.recycle_concurrency
+                                          : p->opt.max_surge;
     char which[48];
 
     if (p->shutting_down)
         return -ECANCELED;
     if (R->active)
         return -EBUSY;
-    *R = (struct reload) { .active = true, .restart = true, .recycle = recycle,
-                           .generation = p->generation, .serial = ++p->walks,
-                           .start_us = zc__now_us(), .min_ready = p->n_ready,
-                           .max_alive = p->n_alive, .surge = surge };
+    *R = (struct walk) { .active = true, .kind = kind,
+                         .generation = p->generation, .serial = ++p->walks,
+                         .start_us = zc__now_us(), .min_ready = p->n_ready,
+                         .max_alive = p->n_alive, .surge = surge };
     memcpy(R->pick, slots, sizeof(R->pick));
     zc__ctl_slots_text(R->pick, which, sizeof(which));
-    snprintf(R->name, sizeof(R->name), "%s of %s",
-             recycle ? "recycle" : "restart", which);
+    snprintf(R->name, sizeof(R->name), "%s of %s", zc__walk_kind_name(kind),
+             which);
     zc_log(ZC_LOG_INFO, NS, "%s: %s, %u at a time, each new worker to be "
            "ready within %u ms", by, R->name, surge, p->opt.ready_timeout_ms);
     zc__notify_status(p);
-    zc__reload_pump(p);
+    zc__walk_pump(p);
     return 0;
 }
 
-int zc__restart_start(struct zc_primary *p, const uint64_t *slots,
-                      const char *by)
+int zc__walk_start(struct zc_primary *p, enum walk_kind kind,
+                   const uint64_t *slots, const char *by)
 {
-    return walk_start(p, slots, by, false, p->opt.max_surge);
+    return kind == WALK_RELOAD ? reload_start(p, by)
+                               : slots_start(p, kind, slots, by);
 }
 
-int zc__recycle_walk(struct zc_primary *p, const uint64_t *slots,
-                     const char *by)
+void zc__walk_snapshot(const struct zc_primary *p, struct walk_snapshot *out)
 {
-    return walk_start(p, slots, by, true, p->opt.recycle_concurrency);
+    const struct walk *R = &p->walk;
+
+    *out = (struct walk_snapshot) { .active = R->active, .kind = R->kind,
+                                    .generation = R->generation,
+                                    .replaced = R->replaced,
+                                    .total = R->active ? walk_total(p) : 0 };
+    memcpy(out->name, R->name, sizeof(out->name));
 }
