@@ -1,6 +1,6 @@
 /*
  * zclusterctl: ask a running fleet through its control socket
- * (docs/control.md, man/zclusterctl.1). A thin shell over the library's
+ * (docs/control.md, docs/zclusterctl.1). A thin shell over the library's
  * client calls: it turns a verb into a request, prints what comes back,
  * and exits by the outcome.
  *
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,17 +48,56 @@ struct answer {
     char error[512];            /* an error answer's "error" */
 };
 
-static const char usage_text[] =
+/* A request to the fleet, as a verb makes it. */
+struct request {
+    const char *method;
+    char target[4200];
+    bool stream;                /* JSON lines until the outcome */
+    bool raw;                   /* the body is the output */
+};
+
+/* Makes the verb's request from o's arguments: 0, or a usage error. */
+typedef int (*build_fn)(const struct opts *o, struct request *q);
+
+static int build_get(const struct opts *o, struct request *q);
+static int build_plain(const struct opts *o, struct request *q);
+static int build_scale(const struct opts *o, struct request *q);
+static int build_restart(const struct opts *o, struct request *q);
+static int build_signal(const struct opts *o, struct request *q);
+
+/* Every verb, once: --help, the "no verb" hint and the dispatch read it. */
+static const struct verb {
+    const char *name, *args, *help;
+    build_fn build;             /* NULL: list, answered here */
+} verbs[] = {
+    { "list", "", "fleets on this machine this user may control", NULL },
+    { "status", "", "a table of the fleet's slots and workers", build_get },
+    { "reload", "[--no-wait]", "rolling reload; exits with its outcome",
+      build_plain },
+    { "scale", "N|+N|-N [--no-wait]", "waits until that many workers are ready",
+      build_scale },
+    { "restart", "SLOT...", "replace these slots' workers, new one first",
+      build_restart },
+    { "signal", "SIG [SLOT...]", "send SIG to the workers (of these slots)",
+      build_signal },
+    { "stop", "[--no-wait]", "graceful shutdown; waits until the primary exits",
+      build_plain },
+    { "metrics", "", "the fleet's /metrics text", build_get },
+};
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static const struct verb *verb_named(const char *name)
+{
+    for (size_t i = 0; i < N_VERBS; i++)
+        if (strcmp(verbs[i].name, name) == 0)
+            return &verbs[i];
+    return NULL;
+}
+
+static const char usage_head[] =
     "usage: zclusterctl [-n NAME | -s SOCKET] [--json] [--timeout DUR] VERB [ARGS]\n"
-    "\n"
-    "  list                       fleets on this machine this user may control\n"
-    "  status                     a table of the fleet's slots and workers\n"
-    "  reload [--no-wait]         rolling reload; exits with its outcome\n"
-    "  scale N|+N|-N [--no-wait]  waits until that many workers are ready\n"
-    "  restart SLOT...            replace these slots' workers, new one first\n"
-    "  signal SIG [SLOT...]       send SIG to the workers (of these slots)\n"
-    "  stop [--no-wait]           graceful shutdown; waits until the primary exits\n"
-    "  metrics                    the fleet's /metrics text\n"
+    "\n";
+static const char usage_tail[] =
     "\n"
     "  -n, --name NAME     the fleet (default: the only one running)\n"
     "  -s, --socket PATH   its control socket, instead of finding it by name\n"
@@ -67,6 +107,18 @@ static const char usage_text[] =
     "\n"
     "exit: 0 done, 1 failed, 2 usage, 3 no such fleet, 4 permission denied,\n"
     "5 timed out (the operation goes on)\n";
+
+static void print_usage(void)
+{
+    char both[64];
+
+    fputs(usage_head, stdout);
+    for (size_t i = 0; i < N_VERBS; i++) {
+        snprintf(both, sizeof(both), "%s %s", verbs[i].name, verbs[i].args);
+        printf("  %-26s %s\n", both, verbs[i].help);
+    }
+    fputs(usage_tail, stdout);
+}
 
 static int usage(const char *fmt, ...) ZC_PRINTF(1, 2);
 
@@ -339,62 +391,86 @@ static int join_slots(const struct opts *o, int from, char *out, size_t size)
     return 0;
 }
 
-/* The request for a verb: method, target, and whether it streams. */
-static int request_of(const struct opts *o, const char **method, char *target,
-                      size_t size, bool *stream, bool *raw)
+/* status, metrics: a GET whose body is the output. */
+static int build_get(const struct opts *o, struct request *q)
 {
-    const char *wait = o->no_wait ? "?wait=0" : "";
+    if (o->n_args)
+        return usage("%s takes no arguments", o->verb);
+    q->method = "GET";
+    q->stream = false;
+    q->raw = true;
+    if (!strcmp(o->verb, "metrics"))
+        snprintf(q->target, sizeof(q->target), "/metrics");
+    else if (o->json)
+        snprintf(q->target, sizeof(q->target), "/status");
+    else
+        snprintf(q->target, sizeof(q->target), "/status?format=text&color=%d",
+                 isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+    return 0;
+}
+
+/* reload, stop: no arguments, a stream unless --no-wait. */
+static int build_plain(const struct opts *o, struct request *q)
+{
+    if (o->n_args)
+        return usage("%s takes no arguments", o->verb);
+    snprintf(q->target, sizeof(q->target), "/%s%s", o->verb,
+             o->no_wait ? "?wait=0" : "");
+    return 0;
+}
+
+static int build_scale(const struct opts *o, struct request *q)
+{
+    if (o->n_args != 1 || !is_number(o->args[0]))
+        return usage("%s", "scale takes one number: N, +N or -N");
+    snprintf(q->target, sizeof(q->target), "/scale?to=%s%s%s",
+             o->args[0][0] == '+' ? "%2B" : "",
+             o->args[0] + (o->args[0][0] == '+'), o->no_wait ? "&wait=0" : "");
+    return 0;
+}
+
+static int build_restart(const struct opts *o, struct request *q)
+{
     char slots[4096];
     int r;
 
-    *method = "POST";
-    *stream = !o->no_wait;
-    if (!strcmp(o->verb, "status") || !strcmp(o->verb, "metrics")) {
-        if (o->n_args)
-            return usage("%s takes no arguments", o->verb);
-        *method = "GET";
-        *stream = false;
-        *raw = true;
-        if (!strcmp(o->verb, "metrics"))
-            snprintf(target, size, "/metrics");
-        else if (o->json)
-            snprintf(target, size, "/status");
-        else
-            snprintf(target, size, "/status?format=text&color=%d",
-                     isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-    } else if (!strcmp(o->verb, "reload") || !strcmp(o->verb, "stop")) {
-        if (o->n_args)
-            return usage("%s takes no arguments", o->verb);
-        snprintf(target, size, "/%s%s", o->verb, wait);
-    } else if (!strcmp(o->verb, "scale")) {
-        if (o->n_args != 1 || !is_number(o->args[0]))
-            return usage("%s", "scale takes one number: N, +N or -N");
-        snprintf(target, size, "/scale?to=%s%s%s", o->args[0][0] == '+'
-                 ? "%2B" : "", o->args[0] + (o->args[0][0] == '+'),
-                 o->no_wait ? "&wait=0" : "");
-    } else if (!strcmp(o->verb, "restart")) {
-        if (o->n_args < 1)
-            return usage("%s", "restart takes one or more slots");
-        if ((r = join_slots(o, 0, slots, sizeof(slots))))
-            return r;
-        snprintf(target, size, "/restart?slots=%s%s", slots,
-                 o->no_wait ? "&wait=0" : "");
-    } else if (!strcmp(o->verb, "signal")) {
-        if (o->n_args < 1)
-            return usage("%s", "signal takes a signal and slots: signal USR1 [SLOT...]");
-        for (const char *c = o->args[0]; *c; c++)
-            if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-                  (*c >= '0' && *c <= '9') || *c == '+' || *c == '-'))
-                return usage("invalid signal '%s'", o->args[0]);
-        if ((r = join_slots(o, 1, slots, sizeof(slots))))
-            return r;
-        snprintf(target, size, "/signal?signal=%s%s%s", o->args[0],
-                 slots[0] ? "&slots=" : "", slots);
-        *stream = false;
-    } else {
-        return usage("unknown verb '%s'", o->verb);
-    }
+    if (o->n_args < 1)
+        return usage("%s", "restart takes one or more slots");
+    if ((r = join_slots(o, 0, slots, sizeof(slots))))
+        return r;
+    snprintf(q->target, sizeof(q->target), "/restart?slots=%s%s", slots,
+             o->no_wait ? "&wait=0" : "");
     return 0;
+}
+
+static int build_signal(const struct opts *o, struct request *q)
+{
+    char slots[4096];
+    int r;
+
+    if (o->n_args < 1)
+        return usage("%s", "signal takes a signal and slots: signal USR1 [SLOT...]");
+    for (const char *c = o->args[0]; *c; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+              (*c >= '0' && *c <= '9') || *c == '+' || *c == '-'))
+            return usage("invalid signal '%s'", o->args[0]);
+    if ((r = join_slots(o, 1, slots, sizeof(slots))))
+        return r;
+    snprintf(q->target, sizeof(q->target), "/signal?signal=%s%s%s", o->args[0],
+             slots[0] ? "&slots=" : "", slots);
+    q->stream = false;
+    return 0;
+}
+
+/* "list, status, reload, ...": every verb, for the hint. */
+static void verb_list(char *out, size_t size)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < N_VERBS && n < size; i++)
+        n += (size_t) snprintf(out + n, size - n, "%s%s", i ? ", " : "",
+                               verbs[i].name);
 }
 
 /* A stop is done when the primary has exited, not when its socket closes. */
@@ -442,30 +518,36 @@ int main(int argc, char **argv)
 {
     struct opts o;
     struct answer a = { .o = &o };
-    char path[108], target[4200];
-    const char *method;
+    struct request q = { .method = "POST" };
+    const struct verb *v;
+    char path[sizeof(((struct sockaddr_un *) 0)->sun_path)], names[128];
     long timeout;
     int r = parse_args(argc, argv, &o);
 
     if (r >= 0)
         return r;
     if (o.help) {
-        fputs(usage_text, stdout);
+        print_usage();
         return EX_DONE;
     }
+    verb_list(names, sizeof(names));
     if (!o.verb)
-        return usage("%s", "no verb given (list, status, reload, scale, "
-                     "restart, signal, stop, metrics)");
-    if (!strcmp(o.verb, "list"))
+        return usage("no verb given (%s)", names);
+    if (!(v = verb_named(o.verb)))
+        return usage("unknown verb '%s' (%s)", o.verb, names);
+    if (!v->build)
         return o.n_args ? usage("%s", "list takes no arguments") : list(&o);
-    if ((r = request_of(&o, &method, target, sizeof(target), &a.stream,
-                        &a.raw)))
+    q.stream = !o.no_wait;
+    if ((r = v->build(&o, &q)))
         return r;
+    a.stream = q.stream;
+    a.raw = q.raw;
     if ((r = find(&o, path, sizeof(path), &a.fleet)))
         return r;
     /* Short questions get 10 s; waits have no limit unless told. */
     timeout = o.timeout_ms >= 0 ? o.timeout_ms : a.stream ? 0 : 10000;
-    r = zc_control_request(path, method, target, (uint32_t) timeout, on_line, &a);
+    r = zc_control_request(path, q.method, q.target, (uint32_t) timeout,
+                           on_line, &a);
     fflush(stdout);
     if (r == -ENOENT || r == -ECONNREFUSED) {
         fprintf(stderr, "zclusterctl: no fleet %s: nothing listens on %s\n",

@@ -61,11 +61,25 @@ struct zc__mrec {
     uint32_t cell;          /* series: its first cell, in 8-byte units */
 };
 
+/* A cell's size: every counter, gauge, bucket and sum is one 8-byte atomic,
+ * and layout offsets count in cells. */
+#define ZC__CELL_BYTES sizeof(uint64_t)
+
 /* Cells per series: a histogram has its buckets (+Inf last, counts not
  * cumulative) and then its sum (double bits). */
 static inline uint32_t zc__mcells(int type, uint32_t n_buckets)
 {
     return type == ZC_HISTOGRAM ? n_buckets + 2 : 1;
+}
+
+/* Whether type is a ZC_COUNTER, ZC_GAUGE or ZC_HISTOGRAM, whatever their
+ * values' order. */
+static inline bool zc__metric_type_known(int type)
+{
+    switch (type) {
+    case ZC_COUNTER: case ZC_GAUGE: case ZC_HISTOGRAM: return true;
+    default: return false;
+    }
 }
 
 /* Prometheus names. Each returns NULL when s is valid, else why not. */

@@ -65,7 +65,7 @@ static int parse_family(struct zc__mview *v, const struct zc__mrec *rec,
     why = zc__metric_name_check(str[0]);
     if (!why && strncmp(str[0], "zcluster_", 9) == 0)
         why = "uses the fleet's own prefix";
-    if (!why && (rec->type > ZC_HISTOGRAM || (rec->flags & ~ZC_METRIC_PER_WORKER)))
+    if (!why && (!zc__metric_type_known(rec->type) || (rec->flags & ~ZC_METRIC_PER_WORKER)))
         why = "has an unknown type or flags";
     if (!why && !zc__utf8_valid(str[1], strlen(str[1])))
         why = "has a help text that is not UTF-8";
@@ -159,7 +159,7 @@ static int parse_series(struct zc__mview *v, const struct zc__mrec *rec,
     if (rec->family >= v->n_fams)
         return -EBADMSG;
     vf = &v->fams[rec->family];
-    first = (uint64_t) rec->cell * 8;
+    first = (uint64_t) rec->cell * ZC__CELL_BYTES;
     if (first < sizeof(struct zc__mhead) ||
         first + zc__mcells(vf->type, vf->n_buckets) * 8ull > v->size)
         return -EBADMSG;

@@ -224,7 +224,7 @@ static int append(struct zc__mrec *rec, const char *text, size_t text_len,
 {
     size_t tlen = align8(sizeof(*rec) + text_len);
     size_t len = tlen + n_dbl * sizeof(double);
-    size_t cells = (size_t) n_cells * 8;
+    size_t cells = (size_t) n_cells * ZC__CELL_BYTES;
     char *at = reg.base + reg.desc;
 
     if (reg.low < reg.desc || reg.low - reg.desc < len + cells) {
@@ -312,7 +312,7 @@ static int check_family(int type, const char *name, const char *help,
 
     if (!why && strncmp(name, "zcluster_", 9) == 0)
         why = "names starting with 'zcluster_' are the fleet's own";
-    if (!why && (type < ZC_COUNTER || type > ZC_HISTOGRAM))
+    if (!why && !zc__metric_type_known(type))
         why = "the type is not ZC_COUNTER, ZC_GAUGE or ZC_HISTOGRAM";
     if (!why && (flags & ~ZC_METRIC_PER_WORKER))
         why = "unknown flags";
@@ -348,7 +348,7 @@ static int series_add(struct family *f, zc_metric *s)
                    zc__mcells(s->type, s->n_buckets));
 
     if (r == 0)
-        s->cells = (_Atomic uint64_t *) (void *) (reg.base + (size_t) rec.cell * 8);
+        s->cells = (_Atomic uint64_t *) (void *) (reg.base + (size_t) rec.cell * ZC__CELL_BYTES);
     return r;
 }
 

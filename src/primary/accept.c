@@ -26,7 +26,7 @@
 #include "proto/proxy.h"
 
 #define NS "zc:sticky"
-#define PAUSE_MS 100                /* out of fds: retry accepting after this */
+#define PAUSE_MS ZC__ACCEPT_PAUSE_MS
 /*
  * Under a stream of connections, a wake-up per connection costs the
  * primary more than the connection itself: a context switch each, most
@@ -223,7 +223,7 @@ static size_t accept_round(struct lsn *ln, uint64_t now)
         n++;
     }
     if (n)
-        a->deliver(a->ud, a->batch, n);
+        a->deliver(a->batch, n, a->ud);
     return taken;
 }
 
@@ -315,8 +315,9 @@ static void refuse(struct zc__accept *a, int fd, const char *why)
 
 /*
  * Tries to complete fd's header into *c. Returns 1 when it is consumed
- * and c is filled, 0 when more bytes are needed, -1 when the connection
- * is to be refused (*why says why). Closes nothing: a connection watched
+ * and c is filled, 0 when more bytes are needed, -errno when the
+ * connection is to be refused (-EBADMSG: not a valid header; -ECONNRESET:
+ * closed before it was whole; *why says it for the log). Closes nothing: a connection watched
  * by epoll must leave the set before its fd goes, since the file lives
  * on in the worker and would go on reporting events.
  */
@@ -335,24 +336,22 @@ static int try_header(int fd, struct conn *c, const char **why)
     if (n <= 0) {
         *why = n == 0 ? "closed before its PROXY header was complete"
                       : "error before its PROXY header was complete";
-        return -1;
+        return n == 0 ? -ECONNRESET : -errno;
     }
     r = zc__proxy_parse(buf, (size_t) n, &px, why);
     if (r == 0 && (size_t) n == sizeof(buf)) {
-        *why = "PROXY header longer than 1040 bytes";
+        *why = "PROXY header longer than " ZC__PROXY_MAX_TEXT " bytes";
         r = -EBADMSG;
     }
-    if (r == 0)
-        return 0;
-    if (r < 0)
-        return -1;
+    if (r <= 0)
+        return r;
     /* Exactly the header: what follows is the client's, for the worker. */
     do
         n = recv(fd, buf, (size_t) r, 0);
     while (n == -1 && errno == EINTR);
     if (n != r) {
         *why = "its PROXY header could not be consumed";
-        return -1;
+        return n < 0 ? -errno : -EIO;
     }
     c->fd = fd;
     c->proxied = !px.local;
@@ -376,7 +375,7 @@ static int try_header(int fd, struct conn *c, const char **why)
 
 static void header_done(struct zc__accept *a, struct conn *c)
 {
-    a->deliver(a->ud, c, 1);
+    a->deliver(c, 1, a->ud);
 }
 
 static void on_reading(struct zc__loop *l, struct zc__io *io, uint32_t events)

@@ -10,6 +10,12 @@
 #include "proto/handoff.h"
 
 #define ZC__ACCEPT_BATCH 64         /* accepts per wake-up and listener */
+/* Out of fds or memory: accepting is tried again after this; a bare
+ * number, so that help texts can say it (ZC__ACCEPT_PAUSE_TEXT). */
+#define ZC__ACCEPT_PAUSE_MS 100
+#define ZC__ACCEPT_STR_(x) #x
+#define ZC__ACCEPT_STR(x) ZC__ACCEPT_STR_(x)
+#define ZC__ACCEPT_PAUSE_TEXT ZC__ACCEPT_STR(ZC__ACCEPT_PAUSE_MS) " ms"
 
 /* A connection on its way to a worker. In a batch, or, when it must wait,
  * a heap copy in its slot's queue (sticky.c). */
@@ -28,7 +34,7 @@ struct zc__accept;
 
 /* Takes c[0..n): each fd is the callee's from here on. c is only valid
  * during the call (a batch that is reused). */
-typedef void (*zc__accept_fn)(void *ud, struct conn *c, size_t n);
+typedef void (*zc__accept_fn)(struct conn *c, size_t n, void *ud);
 
 struct zc__accept_stats {
     uint64_t accept_pauses;     /* out of fds or memory */

@@ -1,5 +1,6 @@
-/* What load spreading keeps on each listener and on the fleet (balance.c
- * owns these fields; the core only embeds them). */
+/* What load spreading keeps on each listener, worker and on the fleet
+ * (balance.c owns the listener's and the fleet's fields, leastconn.c the
+ * worker's; the core only embeds them). */
 #ifndef ZC_BALANCE_T_H
 #define ZC_BALANCE_T_H
 
@@ -18,6 +19,7 @@ struct balance_listener {
     struct zc__rr rr;           /* its round-robin maps, if round_robin */
 };
 
+/* leastconn.c's */
 struct balance_worker {
     uint64_t handed;            /* connections handed to it (least-conn) */
     uint64_t full_since_us;     /* at --max-conns-per-worker with no close

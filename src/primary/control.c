@@ -273,7 +273,7 @@ struct args {
     size_t n;
 };
 
-static void add_arg(void *ud, const char *key, const char *value)
+static void add_arg(const char *key, const char *value, void *ud)
 {
     struct args *a = ud;
 
@@ -547,7 +547,7 @@ static void on_request(void *ud, struct zc__http_req *r)
     struct args a = { .n = 0 };
     char who[64], why[256], by[96];
     const char *allow;
-    int code;
+    enum zc__ctl_verdict verdict;
 
     if (!allowed(ctl, r, who, sizeof(who))) {
         snprintf(why, sizeof(why), "permission denied: %s may not control "
@@ -556,10 +556,10 @@ static void on_request(void *ud, struct zc__http_req *r)
         return;
     }
     (void) zc__http_args(r, add_arg, &a);
-    code = zc__ctl_parse(&q, zc__http_method(r), zc__http_path(r), a.v,
-                         a.n, why, sizeof(why), &allow);
-    if (code) {
-        reply_error(r, (unsigned) code, why, allow);
+    verdict = zc__ctl_parse(&q, zc__http_method(r), zc__http_path(r), a.v,
+                            a.n, why, sizeof(why), &allow);
+    if (verdict != ZC__CTL_TAKEN) {
+        reply_error(r, (unsigned) verdict, why, allow);
         return;
     }
     snprintf(by, sizeof(by), "control request from %s", who);

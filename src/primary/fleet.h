@@ -1,8 +1,9 @@
 /*
  * The primary's core types: the fleet, its slots, its worker processes,
- * the reload under way. Features keep their own state in sub-structs they
- * own (sticky-t.h, collect-t.h); docs/architecture.md says which file
- * owns which concern. Private to src/primary/.
+ * the walk under way. Features keep their own state in sub-structs they
+ * own, each in a header of its own named *-t.h (included below);
+ * docs/architecture.md says which file owns which concern. Private to
+ * src/primary/.
  */
 #ifndef ZC_FLEET_H
 #define ZC_FLEET_H

@@ -424,7 +424,7 @@ void zc__http_set_data(struct zc__http_req *r, void *data) { r->data = data; }
 void *zc__http_data(const struct zc__http_req *r) { return r->data; }
 
 struct args_walk {
-    void (*fn)(void *ud, const char *key, const char *value);
+    void (*fn)(const char *key, const char *value, void *ud);
     void *ud;
     size_t n;
 };
@@ -435,13 +435,13 @@ static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind,
     struct args_walk *a = cls;
 
     (void) kind;
-    a->fn(a->ud, key, value);
+    a->fn(key, value, a->ud);
     a->n++;
     return MHD_YES;
 }
 
 size_t zc__http_args(const struct zc__http_req *r,
-                     void (*fn)(void *ud, const char *key, const char *value),
+                     void (*fn)(const char *key, const char *value, void *ud),
                      void *ud)
 {
     struct args_walk a = { fn, ud, 0 };

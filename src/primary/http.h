@@ -59,7 +59,7 @@ const char *zc__http_path(const struct zc__http_req *r);
 /* Calls fn for each query argument (value NULL for "?name" alone), in
  * order; returns how many. */
 size_t zc__http_args(const struct zc__http_req *r,
-                     void (*fn)(void *ud, const char *key, const char *value),
+                     void (*fn)(const char *key, const char *value, void *ud),
                      void *ud);
 /* Whether the client (a unix socket's) has gid as its group or one of
  * its supplementary groups. */

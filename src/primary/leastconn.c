@@ -298,7 +298,7 @@ static void flush(struct zc__least *lc)
     hold(lc, lc->n_pending > 0);
 }
 
-static void deliver(void *ud, struct conn *c, size_t n)
+static void deliver(struct conn *c, size_t n, void *ud)
 {
     struct zc__least *lc = ud;
 
@@ -445,7 +445,6 @@ static void least_metrics(const struct zc_primary *p, struct zc__buf *b)
 }
 
 const struct router zc__least_router = {
-    .name = "least-conn",
     .start = least_start,
     .kick = least_kick,
     .deaf = least_deaf,

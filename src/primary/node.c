@@ -179,7 +179,7 @@ static int listener_for(struct zc_primary *p, struct worker *w,
         const struct listener *ln = &p->listeners[i];
         const char *colon = strrchr(ln->text, ':');
 
-        if (m->address_type != -1 && colon && m->port > 0 &&
+        if (m->address_type != ZC__NODE_UNIX && colon && m->port > 0 &&
             atoll(colon + 1) == m->port) {
             snprintf(sv->text, sizeof(sv->text), "%s", ln->text);
             snprintf(sv->key, sizeof(sv->key), "zc-l%zu-%lld", i, m->index);
@@ -194,11 +194,11 @@ static int address_of(const struct zc__node_msg *m, char *out, size_t size)
 {
     int n;
 
-    if (m->address_type == -1)
+    if (m->address_type == ZC__NODE_UNIX)
         n = snprintf(out, size, "unix:%s", m->address);
     else if (m->address_null)
         n = snprintf(out, size, ":%lld", m->port);
-    else if (m->address_type == 6)
+    else if (m->address_type == ZC__NODE_IPV6)
         n = snprintf(out, size, "[%s]:%lld", m->address, m->port);
     else
         n = snprintf(out, size, "%s:%lld", m->address, m->port);
@@ -537,7 +537,7 @@ struct reading {
     zc__node_deliver_fn deliver;
 };
 
-static int on_line(void *ud, const char *s, size_t len)
+static int on_line(const char *s, size_t len, void *ud)
 {
     struct reading *rd = ud;
     struct worker *w = rd->w;

@@ -20,7 +20,6 @@
 #include "proto/ctlpath.h"
 #include "primary/optable.h"
 
-#define DAY_MS 86400000u        /* the longest duration the tool takes */
 #define HOUR_MS 3600000u
 
 #define ROW(name_, short_, kind_, arg_, field_, min_, max_, help_)  \
@@ -55,7 +54,7 @@ static const struct zc__opt rows[] = {
     ROW("stop-signal", 0, ZC__OPT_SIGNAL, "SIG", stop_signal, 0, 0,
         "signal that asks a worker to drain"),
     ROW("ready-timeout", 0, ZC__OPT_DURATION, "DUR", ready_timeout_ms, 1,
-        DAY_MS, "a reload's new worker must be ready within this, or the "
+        ZC__DAY_MS, "a reload's new worker must be ready within this, or the "
         "reload stops"),
     ROW("max-surge", 0, ZC__OPT_UINT, "K", max_surge, 1, ZC_MAX_WORKERS,
         "slots a reload replaces at a time"),
@@ -106,7 +105,7 @@ static const struct zc__opt rows[] = {
     ROW("backoff-jitter", 0, ZC__OPT_FACTOR, "F", backoff_jitter, 0, 1,
         "each respawn delay d becomes d * (1 - F * u), u random in [0, 1), "
         "so slots that crashed together come back apart"),
-    ROW("watchdog", 0, ZC__OPT_DURATION, "DUR", watchdog_ms, 0, DAY_MS,
+    ROW("watchdog", 0, ZC__OPT_DURATION, "DUR", watchdog_ms, 0, ZC__DAY_MS,
         "a worker that does not ping for DUR is hung (0: off; at least "
         "100ms): linked workers ping from their loop, others send WATCHDOG=1"),
     ROW("watchdog-require", 0, ZC__OPT_FLAG, NULL, watchdog_require, 0, 0,
@@ -175,7 +174,29 @@ static int name_index(const char *const *names, int n, const char *v)
 /* The i-th of n names, "?" out of range (a library caller's field). */
 static const char *nth_name(const char *const *names, int n, int i)
 {
-    return i >= 0 && i < n ? names[i] : "?";
+    return i >= 0 && i < n && names[i] ? names[i] : "?";
+}
+
+bool zc__opt_word_known(enum zc__opt_kind kind, int value)
+{
+    switch (kind) {
+    case ZC__OPT_READY:
+        return strcmp(nth_name(ready_names, N_NAMES(ready_names), value), "?");
+    case ZC__OPT_RESPAWN:
+        return strcmp(nth_name(respawn_names, N_NAMES(respawn_names), value),
+                      "?");
+    case ZC__OPT_BALANCE:
+        return strcmp(nth_name(balance_names, N_NAMES(balance_names), value),
+                      "?");
+    case ZC__OPT_WATCHDOG_ACTION:
+        return strcmp(nth_name(watchdog_action_names,
+                               N_NAMES(watchdog_action_names), value), "?");
+    case ZC__OPT_KILL_MODE:
+        return strcmp(nth_name(kill_mode_names, N_NAMES(kill_mode_names),
+                               value), "?");
+    default:
+        return false;
+    }
 }
 
 const struct zc__opt *zc__opt_at(size_t i)
@@ -219,7 +240,7 @@ void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size)
     duration_text(hi, sizeof(hi), (uint32_t) r->max);
     if (r->min == 0)
         snprintf(buf, size, "at most %s", hi);
-    else if (r->max == DAY_MS)
+    else if (r->max == ZC__DAY_MS)
         snprintf(buf, size, "at least %s", lo);
     else
         snprintf(buf, size, "from %s to %s", lo, hi);
@@ -252,7 +273,7 @@ static int say(char *why, size_t size, const char *fmt, ...)
 static int set_duration(zc_options *o, const struct zc__opt *r, const char *v,
                         char *why, size_t size)
 {
-    uint32_t cap = r->max > DAY_MS ? (uint32_t) r->max : DAY_MS, ms;
+    uint32_t cap = r->max > ZC__DAY_MS ? (uint32_t) r->max : ZC__DAY_MS, ms;
     char range[64];
     int e = zc__parse_duration_ms(v, cap, &ms);
 
@@ -322,7 +343,7 @@ static int set_ready(zc_options *o, const char *v, char *why, size_t size)
         return 0;
     }
     if (strncmp(v, "delay:", 6) == 0 &&
-        zc__parse_duration_ms(v + 6, DAY_MS, &o->ready_delay_ms) == 0) {
+        zc__parse_duration_ms(v + 6, ZC__DAY_MS, &o->ready_delay_ms) == 0) {
         o->ready = ZC_READY_DELAY;
         return 0;
     }
@@ -382,7 +403,7 @@ static int set_give_up(zc_options *o, const char *v, char *why, size_t size)
     memcpy(count, v, (size_t) (slash - v));
     count[slash - v] = '\0';
     if (zc__parse_uint(count, 1, ZC__GIVE_UP_MAX, &n) < 0 ||
-        zc__parse_duration_ms(slash + 1, DAY_MS, &ms) < 0 || ms == 0)
+        zc__parse_duration_ms(slash + 1, ZC__DAY_MS, &ms) < 0 || ms == 0)
         goto bad;
     o->give_up_count = (unsigned) n;
     o->give_up_window_ms = ms;
@@ -585,8 +606,8 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
             duration(d, sizeof(d), o->ready_delay_ms);
             return text(buf, size, "delay:%s", d);
         }
-        return text(buf, size, "%s", nth_name(ready_names, ZC_READY_DELAY,
-                                              o->ready));
+        return text(buf, size, "%s", nth_name(ready_names,
+                                              N_NAMES(ready_names), o->ready));
     case ZC__OPT_RESPAWN:
         return text(buf, size, "%s", nth_name(respawn_names,
                                               N_NAMES(respawn_names), o->respawn));
@@ -662,7 +683,8 @@ int zc_options_check(const zc_options *o, bool has_inherited, char *why,
         return say(why, why_size, "--watchdog-require and --watchdog-action "
                    "need --watchdog DUR");
     if (o->balance == ZC_BALANCE_LEAST_CONN && o->n_listen == 0 && !has_inherited)
-        return say(why, why_size, "--balance least-conn needs a listen "
-                   "address (-l) for the primary to accept on");
+        return say(why, why_size, "--balance %s needs a listen address (-l) "
+                   "for the primary to accept on",
+                   nth_name(balance_names, N_NAMES(balance_names), o->balance));
     return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef ZC_OPTABLE_H
 #define ZC_OPTABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "zcluster.h"
@@ -10,6 +11,10 @@
  * scheduling are good to a few ms, and a ping every 50 ms is cheap, but a
  * shorter period would judge workers by the scheduler's noise. */
 #define ZC__WATCHDOG_MIN_MS 100
+/* The longest duration the tool takes where a row has no range of its
+ * own, and the range's upper bound that means "the tool's, not the
+ * library's". */
+#define ZC__DAY_MS 86400000u
 /* The most failures a --give-up window counts. */
 #define ZC__GIVE_UP_MAX 100
 /* The longest lifetime and retry: a month. */
@@ -49,6 +54,11 @@ const struct zc__opt *zc__opt_find(const char *name);
 /* "from 1 to 4096", "at least 1 ms", "at most 1 hour", "from 100 ms to
  * 1 hour": the row's range as the errors say it. */
 void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size);
+
+/* Whether value is one of the words of an enum kind's option (ready,
+ * respawn, balance, watchdog action, kill mode): the values are the
+ * tables', whatever their order. */
+bool zc__opt_word_known(enum zc__opt_kind kind, int value);
 
 /* A name, path or group row's value: 0, or -EINVAL with why. */
 int zc__opt_check_text(const struct zc__opt *r, const char *v, char *why,

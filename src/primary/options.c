@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -76,7 +77,7 @@ static bool in_range(const zc_options *o, const struct zc__opt *r)
     }
     if (r->max == 0)
         return true;
-    return v >= r->min && (v <= r->max || r->max == 86400000.0);
+    return v >= r->min && (v <= r->max || r->max == ZC__DAY_MS);
 }
 
 /* The library's callers get the tool's checks too: a bad option is a
@@ -93,7 +94,7 @@ int zc__options_validate(const zc_options *o)
 {
     const struct zc__opt *r;
     const char *why = NULL;
-    char range[64];
+    char range[64], words[160];
 
     for (size_t i = 0; (r = zc__opt_at(i)); i++)
         if (!in_range(o, r)) {
@@ -104,10 +105,11 @@ int zc__options_validate(const zc_options *o)
             return -EINVAL;
         }
     if (o->n_listen > ZC_MAX_LISTEN || (o->n_listen && !o->listen))
-        why = "listen: more than 64 addresses";
-    else if (o->ready < ZC_READY_AUTO || o->ready > ZC_READY_DELAY)
+        why = (snprintf(words, sizeof(words), "listen: more than %d "
+                        "addresses", ZC_MAX_LISTEN), words);
+    else if (!zc__opt_word_known(ZC__OPT_READY, o->ready))
         why = "ready: unknown policy";
-    else if (o->respawn < ZC_RESPAWN_ON_FAILURE || o->respawn > ZC_RESPAWN_NEVER)
+    else if (!zc__opt_word_known(ZC__OPT_RESPAWN, o->respawn))
         why = "respawn: unknown policy";
     else if (o->respawn_delay_ms > o->max_respawn_delay_ms)
         why = "respawn_delay_ms: larger than max_respawn_delay_ms";
@@ -123,19 +125,19 @@ int zc__options_validate(const zc_options *o)
     else if (o->metrics_memory < 4096 || o->metrics_memory > (1u << 30) ||
              o->metrics_memory % 4096)
         why = "metrics_memory: must be whole pages from 4 KiB to 1 GiB";
-    else if (o->balance < ZC_BALANCE_SHARED || o->balance > ZC_BALANCE_STICKY)
+    else if (!zc__opt_word_known(ZC__OPT_BALANCE, o->balance))
         why = "balance: unknown mode";
     else if (o->watchdog_ms && o->watchdog_ms < ZC__WATCHDOG_MIN_MS)
-        why = "watchdog_ms: shorter than the primary can honour (at least "
-              "100 ms; 0: off)";
+        why = (snprintf(words, sizeof(words), "watchdog_ms: shorter than the "
+                        "primary can honour (at least %d ms; 0: off)",
+                        ZC__WATCHDOG_MIN_MS), words);
     else if (o->watchdog_signal <= 0 || o->watchdog_signal >= NSIG ||
              o->watchdog_signal == SIGSTOP || o->watchdog_signal == SIGKILL)
         why = "watchdog_signal: not a signal a worker can be sent first "
               "(SIGKILL follows it anyway)";
-    else if (o->watchdog_action != ZC_WATCHDOG_KILL &&
-             o->watchdog_action != ZC_WATCHDOG_LOG)
+    else if (!zc__opt_word_known(ZC__OPT_WATCHDOG_ACTION, o->watchdog_action))
         why = "watchdog_action: unknown action";
-    else if (o->kill_mode != ZC_KILL_GROUP && o->kill_mode != ZC_KILL_PROCESS)
+    else if (!zc__opt_word_known(ZC__OPT_KILL_MODE, o->kill_mode))
         why = "kill_mode: unknown mode";
     else if ((o->give_up_count == 0) != (o->give_up_window_ms == 0))
         why = "give_up_count and give_up_window_ms: set both, or neither";

@@ -12,7 +12,6 @@
 #include "primary/fleet.h"
 
 struct router {
-    const char *name;           /* the --balance word, for the log */
     /* Starts accepting on every listener. 0 or -errno (logged). */
     int (*start)(struct zc_primary *p);
     /* Slot s (NULL: any) may take connections now: its worker became

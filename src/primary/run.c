@@ -181,8 +181,11 @@ static int setup(struct zc_primary *p, char **argv)
         if (!(p->slots[i] = zc__respawn_slot_new(p, i)))
             return setup_failed("worker table", -ENOMEM);
     if (p->router && p->n_listeners == 0) {
+        char mode[16];
+
+        (void) zc_option_format(&p->opt, "balance", mode, sizeof(mode));
         zc_log(ZC_LOG_ERROR, NS, "cannot start: --balance %s needs a listen "
-               "address for the primary to accept on", p->router->name);
+               "address for the primary to accept on", mode);
         return -EDESTADDRREQ;
     }
     if (p->router && (r = p->router->start(p)) < 0)

@@ -111,21 +111,15 @@ void zc__signals_on(struct zc__loop *l, const struct signalfd_siginfo *si)
 {
     struct zc_primary *p = zc__container_of(l, struct zc_primary, loop);
 
-    for (size_t i = 0; i < sizeof(signal_actions) / sizeof(signal_actions[0]); i++)
+    for (size_t i = 0; i < N_SIGNALS; i++)
         if ((int) si->ssi_signo == signal_actions[i].sig) {
             signal_actions[i].fn(p, si);
             return;
         }
 }
 
-/*
- * Takes the signals of signal_actions[] over: blocked (they are read from
- * the signalfd) and at their default disposition. An inherited SIG_IGN
- * would make a signal vanish before it is ever pending, so the signalfd
- * would never see it: a non-interactive shell's "zcluster &" starts with
- * SIGINT ignored, and an ignored SIGCHLD makes the kernel reap workers
- * behind our back. The old state is saved for restore_signals().
- */
+/* The signals of signal_actions[], taken over as signals.h says; the old
+ * state is saved for zc__signals_restore(). */
 void zc__signals_take(struct zc_primary *p, struct sigaction *old,
                       sigset_t *old_mask)
 {

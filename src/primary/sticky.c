@@ -433,7 +433,7 @@ void zc__sticky_slot_init(struct slot *s)
 /* -- life cycle ------------------------------------------------------------ */
 
 /* What the acceptor delivers: each goes to its client's slot. */
-static void deliver(void *ud, struct conn *c, size_t n)
+static void deliver(struct conn *c, size_t n, void *ud)
 {
     struct zc__sticky *st = ud;
 
@@ -551,13 +551,12 @@ static void sticky_metrics(const struct zc_primary *p, struct zc__buf *b)
            (double) st.closed_shutdown);
     zc__buf_family(b, "zcluster_sticky_accept_pauses_total", "counter",
            "Times accepting paused for lack of fds or memory (retried "
-           "every 100 ms).");
+           "every " ZC__ACCEPT_PAUSE_TEXT ").");
     zc__buf_sample(b, "zcluster_sticky_accept_pauses_total", "",
            (double) st.accept_pauses);
 }
 
 const struct router zc__sticky_router = {
-    .name = "sticky",
     .start = sticky_start,
     .kick = sticky_kick,
     .deaf = sticky_deaf,

@@ -41,25 +41,25 @@ static const char *arg(const struct args *a, const char *name)
     return NULL;
 }
 
-static int bad(char *why, size_t size, const char *fmt, ...)
+static enum zc__ctl_verdict bad(char *why, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int bad(char *why, size_t size, const char *fmt, ...)
+static enum zc__ctl_verdict bad(char *why, size_t size, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(why, size, fmt, ap);
     va_end(ap);
-    return 400;
+    return ZC__CTL_BAD_REQUEST;
 }
 
-static int flag(const char *v, bool dflt, bool *out, const char *name,
-                char *why, size_t size)
+static enum zc__ctl_verdict flag(const char *v, bool dflt, bool *out,
+                                 const char *name, char *why, size_t size)
 {
     if (!v) {
         *out = dflt;
-        return 0;
+        return ZC__CTL_TAKEN;
     }
     if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
         *out = true;
@@ -67,7 +67,7 @@ static int flag(const char *v, bool dflt, bool *out, const char *name,
         *out = false;
     else
         return bad(why, size, "%s: expected 1 or 0", name);
-    return 0;
+    return ZC__CTL_TAKEN;
 }
 
 int zc__ctl_parse_slots(struct zc__ctl_req *q, const char *s, char *why,
@@ -136,11 +136,11 @@ int zc__ctl_scale_target(const struct zc__ctl_req *q, unsigned n)
     return t < 1 || t > ZC_MAX_WORKERS ? -ERANGE : (int) t;
 }
 
-static int verb_args(struct zc__ctl_req *q, const struct args *a, char *why,
-                     size_t size)
+static enum zc__ctl_verdict verb_args(struct zc__ctl_req *q,
+                                      const struct args *a, char *why,
+                                      size_t size)
 {
     const char *v;
-    int r;
 
     switch (q->verb) {
     case ZC__CTL_STATUS:
@@ -156,7 +156,7 @@ static int verb_args(struct zc__ctl_req *q, const struct args *a, char *why,
             return bad(why, size, "%s", "scale: give the number of workers "
                        "as to=N, to=+N or to=-N");
         if (zc__ctl_parse_scale(q, v, why, size) < 0)
-            return 400;
+            return ZC__CTL_BAD_REQUEST;
         break;
     case ZC__CTL_RESTART:
         v = arg(a, "slots");
@@ -164,7 +164,7 @@ static int verb_args(struct zc__ctl_req *q, const struct args *a, char *why,
             return bad(why, size, "%s", "restart: give the slots as "
                        "slots=2,3");
         if (zc__ctl_parse_slots(q, v, why, size) < 0)
-            return 400;
+            return ZC__CTL_BAD_REQUEST;
         break;
     case ZC__CTL_SIGNAL:
         v = arg(a, "signal");
@@ -176,19 +176,33 @@ static int verb_args(struct zc__ctl_req *q, const struct args *a, char *why,
                        "such as USR1 or a number", v);
         v = arg(a, "slots");
         if (v && zc__ctl_parse_slots(q, v, why, size) < 0)
-            return 400;
+            return ZC__CTL_BAD_REQUEST;
         break;
     default:
         break;
     }
-    r = flag(arg(a, "wait"), true, &q->wait, "wait", why, size);
-    return r;
+    return flag(arg(a, "wait"), true, &q->wait, "wait", why, size);
 }
 
-int zc__ctl_parse(struct zc__ctl_req *q, const char *method, const char *path,
-                  const struct zc__ctl_arg *args, size_t n_args, char *why,
-                  size_t size, const char **allow)
+/* "/status, /metrics, ... and /stop": the route table, for the error. */
+static void paths_text(char *out, size_t size)
 {
+    size_t n = 0, last = sizeof(routes) / sizeof(routes[0]) - 1;
+
+    out[0] = '\0';
+    for (size_t i = 0; i <= last && n < size; i++)
+        n += (size_t) snprintf(out + n, size - n, "%s%s", i == 0 ? ""
+                               : i == last ? " and " : ", ", routes[i].path);
+}
+
+enum zc__ctl_verdict zc__ctl_parse(struct zc__ctl_req *q, const char *method,
+                                   const char *path,
+                                   const struct zc__ctl_arg *args,
+                                   size_t n_args, char *why, size_t size,
+                                   const char **allow)
+{
+    char paths[128];
+
     const struct args a = { args, n_args };
     const struct route *rt = NULL;
     char key[24];
@@ -199,20 +213,20 @@ int zc__ctl_parse(struct zc__ctl_req *q, const char *method, const char *path,
         if (strcmp(path, routes[i].path) == 0)
             rt = &routes[i];
     if (!rt) {
+        paths_text(paths, sizeof(paths));
         snprintf(why, size, "no such path '%.64s': the control socket serves "
-                 "/status, /metrics, /reload, /scale, /restart, /signal and "
-                 "/stop", path);
-        return 404;
+                 "%s", path, paths);
+        return ZC__CTL_NOT_FOUND;
     }
     if (strcmp(method, rt->method) != 0 &&
         !(strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0)) {
         *allow = strcmp(rt->method, "GET") == 0 ? "GET, HEAD" : "POST";
         snprintf(why, size, "%s takes %s, not %.16s", path, rt->method, method);
-        return 405;
+        return ZC__CTL_BAD_METHOD;
     }
     if (n_args > ZC__CTL_MAX_ARGS) {
         snprintf(why, size, "too many arguments: %zu", n_args);
-        return 400;
+        return ZC__CTL_BAD_REQUEST;
     }
     for (size_t i = 0; i < n_args; i++) {
         int n = snprintf(key, sizeof(key), ",%s,", args[i].key);
@@ -220,12 +234,12 @@ int zc__ctl_parse(struct zc__ctl_req *q, const char *method, const char *path,
         if (n < 0 || (size_t) n >= sizeof(key) || strchr(args[i].key, ',') ||
             !strstr(rt->args, key)) {
             snprintf(why, size, "%s does not take '%.16s'", path, args[i].key);
-            return 400;
+            return ZC__CTL_BAD_REQUEST;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(args[i].key, args[j].key) == 0) {
                 snprintf(why, size, "'%s' is given twice", args[i].key);
-                return 400;
+                return ZC__CTL_BAD_REQUEST;
             }
     }
     q->verb = rt->verb;

@@ -44,15 +44,25 @@ struct zc__ctl_arg {
     const char *key, *value;
 };
 
+/* What reading a request says: taken, or the HTTP status that refuses it. */
+enum zc__ctl_verdict {
+    ZC__CTL_TAKEN = 0,
+    ZC__CTL_BAD_REQUEST = 400,      /* a bad, unknown or repeated argument */
+    ZC__CTL_NOT_FOUND = 404,        /* an unknown path */
+    ZC__CTL_BAD_METHOD = 405,       /* a method the path does not take */
+};
+
 /*
  * Reads a request: its method, path and query arguments (an argument the
- * path does not take, or one given twice, is an error). Returns 0, or the HTTP status that refuses it (400 a
- * bad argument, 404 an unknown path, 405 a method the path does not
- * take) with the reason in why; allow then says the methods it takes.
+ * path does not take, or one given twice, is an error). Returns
+ * ZC__CTL_TAKEN, or the status that refuses it with the reason in why;
+ * with ZC__CTL_BAD_METHOD, allow says the methods the path takes.
  */
-int zc__ctl_parse(struct zc__ctl_req *q, const char *method, const char *path,
-                  const struct zc__ctl_arg *args, size_t n_args, char *why,
-                  size_t size, const char **allow);
+enum zc__ctl_verdict zc__ctl_parse(struct zc__ctl_req *q, const char *method,
+                                   const char *path,
+                                   const struct zc__ctl_arg *args,
+                                   size_t n_args, char *why, size_t size,
+                                   const char **allow);
 
 /* "2,3,7" into q's slots (every one < ZC_MAX_WORKERS, none twice).
  * 0 or -EINVAL with why. */

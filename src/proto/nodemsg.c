@@ -12,7 +12,7 @@
 #include "proto/nodemsg.h"
 
 int zc__node_lines_feed(struct zc__node_lines *l, const char *s, size_t n,
-                        int (*fn)(void *ud, const char *line, size_t len),
+                        int (*fn)(const char *line, size_t len, void *ud),
                         void *ud)
 {
     struct zc__buf *b = &l->b;
@@ -32,7 +32,7 @@ int zc__node_lines_feed(struct zc__node_lines *l, const char *s, size_t n,
             continue;
         if (i - start > ZC__NODE_LINE_MAX)
             return -E2BIG;
-        r = fn(ud, b->data + start, i - start);
+        r = fn(b->data + start, i - start, ud);
         if (r < 0)
             return r;
         start = i + 1;
@@ -107,7 +107,7 @@ static int server(const char *line, size_t len, struct zc__node_msg *m,
         (strcmp(type, "udp4") == 0 || strcmp(type, "udp6") == 0))
         m->udp = true;
     else if (number(line, len, "addressType", &t) != 1 ||
-             (t != 4 && t != 6 && t != -1))
+             (t != ZC__NODE_IPV4 && t != ZC__NODE_IPV6 && t != ZC__NODE_UNIX))
         return fail(why, size, "addressType: expected 4, 6 or -1");
     m->address_type = (int) t;
     m->has_fd = zc__json_find(line, len, "fd", &v, &vlen) == 0 &&

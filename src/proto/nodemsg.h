@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/un.h>
 
 #include "base/buf.h"
 
@@ -26,7 +27,7 @@ struct zc__node_lines {
  * newline); a negative return of fn stops and is returned. Returns 0,
  * -E2BIG for a line past ZC__NODE_LINE_MAX, -ENOMEM. */
 int zc__node_lines_feed(struct zc__node_lines *l, const char *s, size_t n,
-                        int (*fn)(void *ud, const char *line, size_t len),
+                        int (*fn)(const char *line, size_t len, void *ud),
                         void *ud);
 void zc__node_lines_free(struct zc__node_lines *l);
 
@@ -38,6 +39,11 @@ enum zc__node_kind {
     ZC__NODE_OTHER,         /* another NODE_ command: ignored */
 };
 
+/* Node's addressType: the numbers its cluster messages carry. */
+enum { ZC__NODE_IPV4 = 4, ZC__NODE_IPV6 = 6, ZC__NODE_UNIX = -1 };
+/* The longest address: a unix socket's path (sun_path). */
+#define ZC__NODE_ADDRESS_MAX sizeof(((struct sockaddr_un *) 0)->sun_path)
+
 /* What the primary reads of a cluster message. */
 struct zc__node_msg {
     enum zc__node_kind kind;
@@ -46,9 +52,9 @@ struct zc__node_msg {
     long long seq;
     /* queryServer and listening */
     bool address_null;      /* "address": null (all interfaces) */
-    char address[108];
+    char address[ZC__NODE_ADDRESS_MAX];
     long long port;
-    int address_type;       /* 4, 6, or -1 for a unix socket */
+    int address_type;       /* ZC__NODE_IPV4, _IPV6 or _UNIX */
     bool udp;               /* "addressType": "udp4" or "udp6" */
     bool has_fd;            /* "fd": a number: listen on an inherited fd */
     long long index;

@@ -12,6 +12,8 @@
 #include "proto/handoff.h"
 #include "proto/proxy.h"
 
+_Static_assert(ZC__PROXY_MAX == 1040, "ZC__PROXY_MAX_TEXT says another size");
+
 static const uint8_t v2_sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
                                     0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
 
@@ -62,28 +64,35 @@ static bool v1_port(const char *s, size_t n, uint16_t *ret)
     return true;
 }
 
-/* "PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\r\n", at most 107 bytes. */
+/* The v1 line's limits, as the format says: at most 107 bytes with its
+ * CRLF, and six fields (PROXY, the family, two addresses, two ports). */
+#define V1_MAX 107
+#define V1_FIELDS 6
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* "PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\r\n", at most V1_MAX bytes. */
 static int parse_v1(const uint8_t *buf, size_t len, struct zc__proxy *px,
                     const char **why)
 {
-    const char *s = (const char *) buf, *f[6];
-    size_t flen[6], end, nf = 0;
+    const char *s = (const char *) buf, *f[V1_FIELDS];
+    size_t flen[V1_FIELDS], end, nf = 0;
     uint8_t a[2][16];
     uint16_t ports[2];
     int family;
 
-    for (end = 0; end < len && end < 107; end++)
+    for (end = 0; end < len && end < V1_MAX; end++)
         if (buf[end] == '\n')
             break;
-    if (end == len && len < 107)
+    if (end == len && len < V1_MAX)
         return 0;
-    if (end == len || end >= 107 || end == 0 || buf[end - 1] != '\r')
-        return bad(why, "PROXY v1 line is not ended by CRLF within 107 bytes");
+    if (end == len || end >= V1_MAX || end == 0 || buf[end - 1] != '\r')
+        return bad(why, "PROXY v1 line is not ended by CRLF within " STR(V1_MAX) " bytes");
     /* Fields separated by single spaces, as the format says. */
     for (size_t i = 6, start = 6; i <= end - 1; i++) {
         if (i < end - 1 && s[i] != ' ')
             continue;
-        if (i == start || nf == 6)
+        if (i == start || nf == V1_FIELDS)
             return bad(why, "PROXY v1 line has empty or extra fields");
         f[nf] = s + start;
         flen[nf++] = i - start;

@@ -12,6 +12,7 @@
 /* The longest PROXY header we read: v2's 16 bytes plus its TLVs, which we
  * skip, bounded well below the 64 KiB the format allows. */
 #define ZC__PROXY_MAX (16 + 1024)
+#define ZC__PROXY_MAX_TEXT "1040"  /* for messages; checked in proxy.c */
 
 /* A parsed PROXY header. */
 struct zc__proxy {

@@ -25,6 +25,7 @@
  * The kernel is its test (tests/integration/test-balance.c).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,10 @@
 #include <unistd.h>
 
 #include "proto/roundrobin.h"
+
+/* The kernel's own "not supported" (include/linux/errno.h), which libc's
+ * errno.h does not define: what BPF returns for a program type it lacks. */
+#define ZC__ENOTSUPP 524
 
 #ifndef SO_ATTACH_REUSEPORT_EBPF
 #define SO_ATTACH_REUSEPORT_EBPF 52
@@ -79,49 +84,96 @@ static int map_update(int map, uint32_t key, const void *value)
 
 #define INSN(c, d, s, o, i) ((struct bpf_insn) { .code = (c), .dst_reg = (d), \
                               .src_reg = (s), .off = (o), .imm = (i) })
+
+/*
+ * The program is written as it reads, its jumps named by their target: a
+ * forward jump to "pass" is emitted with no offset and patched when the
+ * label is placed, so no offset is counted by hand.
+ */
+#define PROG_MAX 32
+#define JUMPS_MAX 4
+
+struct emit {
+    struct bpf_insn v[PROG_MAX];
+    size_t n;
+    size_t to_pass[JUMPS_MAX];  /* jumps waiting for the "pass" label */
+    size_t n_to_pass;
+    bool overflow;
+};
+
+static void put(struct emit *e, struct bpf_insn i)
+{
+    if (e->n < PROG_MAX)
+        e->v[e->n++] = i;
+    else
+        e->overflow = true;
+}
+
+static void jump_to_pass(struct emit *e, struct bpf_insn j)
+{
+    if (e->n_to_pass < JUMPS_MAX)
+        e->to_pass[e->n_to_pass++] = e->n;
+    else
+        e->overflow = true;
+    put(e, j);
+}
+
 /* Two instructions: the map's fd, which the kernel turns into its address. */
-#define LD_MAP(d, fd) INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), \
-                      INSN(0, 0, 0, 0, 0)
+static void ld_map(struct emit *e, uint8_t reg, int fd)
+{
+    put(e, INSN(BPF_LD | BPF_DW | BPF_IMM, reg, BPF_PSEUDO_MAP_FD, 0, fd));
+    put(e, INSN(0, 0, 0, 0, 0));
+}
+
+/* Places "pass" here: every jump to it lands on the next instruction. */
+static void label_pass(struct emit *e)
+{
+    for (size_t k = 0; k < e->n_to_pass; k++)
+        e->v[e->to_pass[k]].off = (int16_t) (e->n - e->to_pass[k] - 1);
+}
 
 static int load(int state, int socks)
 {
     const int32_t live_off = (int32_t) offsetof(struct rr_state, live);
-    const struct bpf_insn prog[] = {
-        INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
-        INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
-        LD_MAP(BPF_REG_1, state),
-        INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-        INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
-        INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-        INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 15, 0),      /* → pass */
-        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
-        INSN(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_0, BPF_REG_1,
-             (int16_t) offsetof(struct rr_state, counter), BPF_ADD | BPF_FETCH),
-        INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_0,
-             (int16_t) offsetof(struct rr_state, n_live), 0),
-        INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_2, 0, 11, 0),      /* → pass */
-        INSN(BPF_ALU | BPF_MOD | BPF_X, BPF_REG_1, BPF_REG_2, 0, 0),
-        INSN(BPF_JMP | BPF_JGE | BPF_K, BPF_REG_1, 0, 9, ZC__RR_MAX),    /* → pass */
-        INSN(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_1, 0, 0, 2),
-        INSN(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_1, 0, 0),
-        INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_0, 0, 0),
-        INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, live_off),
-        INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0),
-        LD_MAP(BPF_REG_2, socks),
-        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, 0),
-        INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_select_reuseport),
-        /* pass: */
-        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, SK_PASS),
-        INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-    };
     static const char license[] = "Dual MIT/GPL";
+    struct emit e = { .n = 0 };
     union bpf_attr a;
 
+    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0));
+    put(&e, INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0));
+    ld_map(&e, BPF_REG_1, state);
+    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+    put(&e, INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4));
+    put(&e, INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+    jump_to_pass(&e, INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, 0));
+    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1));
+    put(&e, INSN(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_0, BPF_REG_1,
+                 (int16_t) offsetof(struct rr_state, counter),
+                 BPF_ADD | BPF_FETCH));
+    put(&e, INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_0,
+                 (int16_t) offsetof(struct rr_state, n_live), 0));
+    jump_to_pass(&e, INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_2, 0, 0, 0));
+    put(&e, INSN(BPF_ALU | BPF_MOD | BPF_X, BPF_REG_1, BPF_REG_2, 0, 0));
+    jump_to_pass(&e, INSN(BPF_JMP | BPF_JGE | BPF_K, BPF_REG_1, 0, 0,
+                          ZC__RR_MAX));
+    put(&e, INSN(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_1, 0, 0, 2));
+    put(&e, INSN(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_1, 0, 0));
+    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_0, 0, 0));
+    put(&e, INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, live_off));
+    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0));
+    ld_map(&e, BPF_REG_2, socks);
+    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, 0));
+    put(&e, INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_select_reuseport));
+    label_pass(&e);
+    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, SK_PASS));
+    put(&e, INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    if (e.overflow)
+        return -E2BIG;          /* a program grown past PROG_MAX */
     memset(&a, 0, sizeof(a));
     a.prog_type = BPF_PROG_TYPE_SK_REUSEPORT;
     a.expected_attach_type = BPF_SK_REUSEPORT_SELECT;
-    a.insns = (uint64_t) (uintptr_t) prog;
-    a.insn_cnt = sizeof(prog) / sizeof(prog[0]);
+    a.insns = (uint64_t) (uintptr_t) e.v;
+    a.insn_cnt = (uint32_t) e.n;
     a.license = (uint64_t) (uintptr_t) license;
     return sys_bpf(BPF_PROG_LOAD, &a);
 }
@@ -147,7 +199,7 @@ int zc__rr_open(struct zc__rr *rr)
         r = rr->prog = load(rr->state, rr->socks);
     if (r < 0) {
         zc__rr_close(rr);
-        return r == -ENOTSUP || r == -524 /* ENOTSUPP */ ? -ENOTSUP : r;
+        return r == -ENOTSUP || r == -ZC__ENOTSUPP ? -ENOTSUP : r;
     }
     return 0;
 }

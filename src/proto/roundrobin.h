@@ -15,8 +15,9 @@ struct zc__rr {
 /*
  * Makes the maps and loads the program for one group (up to ZC__RR_MAX
  * sockets). Returns 0, or -errno with rr left closed: -EPERM without
- * CAP_BPF (or CAP_SYS_ADMIN), -EINVAL or -ENOTSUPP where the kernel lacks
- * a part (atomic fetch-add, the reuseport program type). Nothing is
+ * CAP_BPF (or CAP_SYS_ADMIN), -EINVAL or -ENOTSUP where the kernel lacks
+ * a part (atomic fetch-add, the reuseport program type: the kernel's own
+ * ENOTSUPP, 524, is returned as -ENOTSUP). Nothing is
  * steered until zc__rr_attach.
  */
 int zc__rr_open(struct zc__rr *rr);

@@ -18,7 +18,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int on_line(void *ud, const char *line, size_t len)
+static int on_line(const char *line, size_t len, void *ud)
 {
     struct zc__node_msg m;
     char why[128];

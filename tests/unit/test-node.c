@@ -14,7 +14,7 @@ struct got {
     int n;
 };
 
-static int gather(void *ud, const char *line, size_t len)
+static int gather(const char *line, size_t len, void *ud)
 {
     struct got *g = ud;
 
