@@ -64,7 +64,7 @@ PROGS := $(BUILD)/zcluster $(BUILD)/zclusterctl $(BUILD)/zcluster-hello
 ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
        $(BUILD)/zcluster-shared $(BUILD)/zcluster-counter $(BUILD)/test-runner
 
-.PHONY: all check demo install clean deps fuzz layers bench
+.PHONY: all check demo install clean deps fuzz layers abi bench
 all: $(ALL)
 
 $(BUILD)/%.o: %.c include/zcluster.h $(LIB_HDRS) $(wildcard tests/*.h) Makefile
@@ -163,7 +163,12 @@ deps:
 layers: all
 	@scripts/layers.sh $(BUILD)
 
-check: deps all layers bench
+# A program built against an older, smaller zc_options runs against this
+# library (scripts/abi-check.sh, docs/library.md "ABI").
+abi: all
+	@scripts/abi-check.sh $(BUILD) "$(CC)" $(SANFLAGS)
+
+check: deps all layers abi bench
 	ZC_BUILD=$(BUILD) $(BUILD)/test-runner $(TESTS)
 
 demo: deps all

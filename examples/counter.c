@@ -117,8 +117,8 @@ static int on_count(zc_msg *m, void *userdata)
         ticket >= WAITING_MAX || wk.waiting[ticket] < 0)
         return -EBADMSG;
     len = snprintf(line, sizeof(line), "worker %llu (slot %d): visit %lu of the "
-                   "fleet\n", (unsigned long long) zc_worker_id(),
-                   zc_worker_slot(), n);
+                   "fleet\n", (unsigned long long) zc_self_id(),
+                   zc_self_slot(), n);
     (void) !write(wk.waiting[ticket], line, (size_t) len);
     (void) close(wk.waiting[ticket]);
     wk.waiting[ticket] = -1;
@@ -184,7 +184,7 @@ static int worker(int argc, char **argv, void *arg)
     if (r == 0) {
         /* Shared by the fleet: a lost accept race must be EAGAIN. */
         (void) fcntl(wk.lfd, F_SETFL, fcntl(wk.lfd, F_GETFL) | O_NONBLOCK);
-        r = zc_worker_ready();
+        r = zc_self_ready();
     }
     if (r == 0)
         r = zc_worker_run(wk.w);

@@ -165,7 +165,7 @@ static void conn_close(struct conn *c)
     (void) close(c->fd);
     /* A least-conn primary counts it as ours until we say so. */
     if (c->handed)
-        zc_worker_conn_closed();
+        zc_self_conn_closed();
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -505,7 +505,7 @@ static void add_conn(int fd, bool has_data, bool handed)
     if (!c) {
         (void) close(fd);
         if (handed)
-            zc_worker_conn_closed();
+            zc_self_conn_closed();
         return;
     }
     (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -662,7 +662,7 @@ static int open_listeners(void)
     int n = zc_listen_fds();
 
     /* Sticky: connections come over the link, see serve(). */
-    if (zc_worker_is_sticky())
+    if (zc_self_is_sticky())
         return 0;
     if (n > 0) {
         for (int i = 0; i < n && i < MAX_LISTEN; i++)
@@ -716,13 +716,13 @@ static int serve(int argc, char **argv, void *unused)
     snprintf(srv.ident, sizeof(srv.ident),
              "X-Worker-Slot: %d\r\nX-Worker-Pid: %ld\r\nX-Worker-Id: %llu\r\n"
              "X-Worker-Generation: %llu\r\n",
-             zc_worker_slot(), (long) getpid(),
-             (unsigned long long) zc_worker_id(),
-             (unsigned long long) zc_worker_generation());
+             zc_self_slot(), (long) getpid(),
+             (unsigned long long) zc_self_id(),
+             (unsigned long long) zc_self_generation());
     srv.body_len = (size_t) snprintf(srv.body, sizeof(srv.body),
                                      "hello from worker %llu (slot %d, pid %ld)\n",
-                                     (unsigned long long) zc_worker_id(),
-                                     zc_worker_slot(), (long) getpid());
+                                     (unsigned long long) zc_self_id(),
+                                     zc_self_slot(), (long) getpid());
     if (watch(srv.sigfd, TAG_SIGNAL, EPOLLIN) == -1 ||
         watch(srv.timerfd, TAG_TIMER, EPOLLIN) == -1)
         return 1;
@@ -744,7 +744,7 @@ static int serve(int argc, char **argv, void *unused)
             return 1;
     }
     metrics_init();
-    (void) zc_worker_ready();
+    (void) zc_self_ready();
     r = serve_loop();
     zc_worker_free(srv.link);
     return r;
@@ -815,7 +815,7 @@ int main(int argc, char **argv)
 
     if (r)
         return r;
-    if (arg.cluster == 0 || zc_is_worker())
+    if (arg.cluster == 0 || zc_self_is_worker())
         return serve(argc, argv, NULL);
     zc_options_init(&o);
     o.workers = arg.cluster;

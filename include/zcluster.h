@@ -133,15 +133,32 @@ typedef int (*zc_worker_fn)(int argc, char **argv, void *arg);
 /*
  * Options of a fleet. The caller owns the struct (usually on its stack),
  * calls zc_options_init() to set every default, then changes fields.
- * Fields are only ever added at the end.
+ *
+ * ABI: fields are only ever added at the end, and the struct says its own
+ * size. zc_options_init() is a macro that passes sizeof(*o) as this
+ * program was built, so a program built against this header keeps working
+ * with every later libzcluster.so.0: the library writes and reads only
+ * the fields the program's struct has, and gives the later ones their
+ * defaults. A program built against a newer header than the library may
+ * run too, as long as it leaves the fields the library does not know at
+ * their defaults (zero); otherwise zc_cluster_run() refuses its options.
+ *
+ * Strings and arrays the struct points to are borrowed: the caller owns
+ * them and keeps them alive and unchanged until zc_cluster_run() returns
+ * (listen, listen_room, command, metrics, name, control, control_group,
+ * sticky_hash_arg).
  */
 typedef struct zc_options {
+    /* sizeof(zc_options) as the program was built; set by
+     * zc_options_init(), never by hand. */
+    uint32_t struct_size;
     /* Number of worker slots; 0 means one per CPU available to us. */
     unsigned workers;
     /* Addresses to bind once in the primary and pass to every worker:
      * "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces), "unix:PATH",
      * "unix:@NAME" (abstract), each optionally "NAME=ADDR" to set its
-     * LISTEN_FDNAMES entry. Borrowed; must outlive zc_cluster_run(). */
+     * LISTEN_FDNAMES entry. The library never writes through it:
+     * zc_option_set() appends to listen_room. Borrowed. */
     const char *const *listen;
     size_t n_listen;
     /* NULL: each worker re-executes this program and runs worker_fn.
@@ -274,10 +291,20 @@ typedef struct zc_options {
      * started ends with it (the primary is a child subreaper, so
      * processes that leave a worker's group come back to it). */
     int kill_mode;
+    /* Room for ZC_MAX_LISTEN addresses that zc_option_set(o, "listen", ...)
+     * appends to (and points listen at); NULL: that call fails. The
+     * caller's array, writable. Borrowed. */
+    const char **listen_room;
 } zc_options;
 
-/* Set every field of *o to its default. */
-ZC_EXPORT void zc_options_init(zc_options *o);
+/*
+ * Sets every field of *o to its default and o->struct_size to size, the
+ * size of the struct as the caller was built (zc_options_init passes
+ * it). Returns 0, or -EINVAL when size is too small to be a zc_options
+ * (nothing is written then).
+ */
+ZC_EXPORT int zc_options_init_sized(zc_options *o, size_t size);
+#define zc_options_init(o) zc_options_init_sized((o), sizeof(*(o)))
 
 /*
  * Options by name: one table that the zcluster tool's parser, its --help
@@ -305,8 +332,10 @@ ZC_EXPORT const zc_option_info *zc_option_get(size_t i);
  * a sentence for the user in why (of why_size bytes, may be NULL):
  * "invalid --workers '0': expected a whole number from 1 to 4096". value
  * is borrowed by o for the string options (listen, metrics). "listen"
- * appends to the array o->listen points to, which must be writable and
- * have room for ZC_MAX_LISTEN addresses (-EINVAL when full or NULL).
+ * appends to o->listen_room, which must have room for ZC_MAX_LISTEN
+ * addresses, and points o->listen at it (-EINVAL when it is NULL or full,
+ * or when o->listen points at another array). -ENOENT too for an option
+ * whose field o's struct, built against an older header, does not have.
  */
 ZC_EXPORT int zc_option_set(zc_options *o, const char *name,
                             const char *value, char *why, size_t why_size);
@@ -360,18 +389,34 @@ ZC_EXPORT int zc_options_check(const zc_options *o, bool has_inherited,
 ZC_EXPORT int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn,
                              void *arg, const zc_options *o);
 
-/* Worker side. Each reads the environment the primary set (once). */
+/*
+ * Worker side, about this process: zc_self_* read what the primary put in
+ * the environment, need no zc_worker handle, and are safe from any thread
+ * and after fork() (the environment is read once, under pthread_once, and
+ * never again: a later setenv() is not seen). The methods of a zc_worker
+ * handle are the zc_worker_* calls further down.
+ *
+ * Older names, kept as aliases in libzcluster.so.0: zc_is_worker
+ * (zc_self_is_worker), zc_worker_id, zc_worker_slot, zc_worker_generation,
+ * zc_worker_ready, zc_worker_is_sticky, zc_worker_conn_closed (zc_self_*
+ * of the same name), and zc_is_primary, which is !zc_self_is_worker(): true
+ * in a primary and in a program run on its own alike.
+ */
 
-/* True in a process started by a zcluster primary. */
-ZC_EXPORT bool zc_is_worker(void);
-/* True when not a worker (a primary, or a program run on its own). */
-ZC_EXPORT bool zc_is_primary(void);
+/* True in a process started by a zcluster primary (ZC_WORKER_ID is set). */
+ZC_EXPORT bool zc_self_is_worker(void);
 /* This worker's unique, increasing id (ZC_WORKER_ID), 0 if not a worker. */
-ZC_EXPORT uint64_t zc_worker_id(void);
+ZC_EXPORT uint64_t zc_self_id(void);
 /* This worker's slot 0..N-1 (ZC_WORKER_SLOT), -1 if not a worker. */
-ZC_EXPORT int zc_worker_slot(void);
+ZC_EXPORT int zc_self_slot(void);
 /* The fleet generation that started this worker (ZC_GENERATION), 0 if none. */
-ZC_EXPORT uint64_t zc_worker_generation(void);
+ZC_EXPORT uint64_t zc_self_generation(void);
+
+ZC_EXPORT bool zc_is_worker(void);          /* zc_self_is_worker() */
+ZC_EXPORT bool zc_is_primary(void);         /* !zc_self_is_worker() */
+ZC_EXPORT uint64_t zc_worker_id(void);      /* zc_self_id() */
+ZC_EXPORT int zc_worker_slot(void);         /* zc_self_slot() */
+ZC_EXPORT uint64_t zc_worker_generation(void);  /* zc_self_generation() */
 
 /*
  * Number of listening sockets passed to this process (fds 3 .. 3+n-1), by
@@ -390,7 +435,8 @@ ZC_EXPORT const char *zc_listen_fd_name(int i, char *buf, size_t size);
  * Returns 0, 0 as well when there is no NOTIFY_SOCKET (not under a
  * manager), or -errno if the message could not be sent.
  */
-ZC_EXPORT int zc_worker_ready(void);
+ZC_EXPORT int zc_self_ready(void);
+ZC_EXPORT int zc_worker_ready(void);        /* zc_self_ready() */
 
 /*
  * Send a raw sd_notify state ("STATUS=warming cache", "STOPPING=1") to
@@ -598,7 +644,8 @@ ZC_EXPORT int zc_worker_on(zc_worker *w, const char *type, zc_msg_fn fn,
 /* True in a worker of a sticky fleet (ZC_STICKY is set): its connections
  * come from the primary (zc_worker_on_connection), not from listening
  * sockets. */
-ZC_EXPORT bool zc_worker_is_sticky(void);
+ZC_EXPORT bool zc_self_is_sticky(void);
+ZC_EXPORT bool zc_worker_is_sticky(void);   /* zc_self_is_sticky() */
 
 /* A connection a sticky primary handed over (docs/protocol.md, "Sticky
  * sessions"). Strings are valid for the duration of the callback. */
@@ -637,7 +684,8 @@ ZC_EXPORT int zc_worker_on_connection(zc_worker *w, zc_conn_fn fn,
  * primary hands connections out in turn. Safe from any thread; a no-op
  * cost in a process that no primary started.
  */
-ZC_EXPORT void zc_worker_conn_closed(void);
+ZC_EXPORT void zc_self_conn_closed(void);
+ZC_EXPORT void zc_worker_conn_closed(void); /* zc_self_conn_closed() */
 
 /*
  * Sends a message to the primary, which sees this worker's id and slot.

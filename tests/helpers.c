@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +123,7 @@ int helper_env(int argc, char **argv)
     fclose(f);
     rename(tmp, file);
     block_term();       /* after the report, which shows the mask as given */
-    zc_worker_ready();
+    zc_self_ready();
     return wait_for_term();
 }
 
@@ -138,7 +139,7 @@ int helper_ignore_term(int argc, char **argv)
     (void) argc;
     (void) argv;
     signal(SIGTERM, SIG_IGN);
-    zc_worker_ready();
+    zc_self_ready();
     for (;;)
         pause();
 }
@@ -174,11 +175,11 @@ int helper_counter(int argc, char **argv)
         step = strtok(NULL, ",");
     if (!step) {
         block_term();
-        zc_worker_ready();
+        zc_self_ready();
         return wait_for_term();
     }
     if (step[0] == 's') {
-        zc_worker_ready();
+        zc_self_ready();
         sleep_ms((unsigned) atoi(step + 1));
     }
     return 1;
@@ -187,7 +188,7 @@ int helper_counter(int argc, char **argv)
 /* ready_then_exit CODE: READY=1, then exit with CODE at once. */
 int helper_ready_then_exit(int argc, char **argv)
 {
-    zc_worker_ready();
+    zc_self_ready();
     return argc > 0 ? atoi(argv[0]) : 0;
 }
 
@@ -242,10 +243,10 @@ int helper_metrics_worker(int argc, char **argv)
             zc_metric_observe(seconds, seen[j]);
     }
     zc_metric_set(level, 1);
-    zc_metric_set(slot, zc_worker_slot());
+    zc_metric_set(slot, zc_self_slot());
     if (argc > 1)
         sleep_ms((unsigned) atoi(argv[1]));
-    zc_worker_ready();
+    zc_self_ready();
     return wait_for_term();
 }
 
@@ -312,7 +313,7 @@ int helper_signals(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &set, NULL);
     (void) zc_notify("READY=1");
     while (sigwait(&set, &sig) == 0 && sig != SIGTERM) {
-        fprintf(stderr, "slot %d got SIG%s\n", zc_worker_slot(),
+        fprintf(stderr, "slot %d got SIG%s\n", zc_self_slot(),
                 sig == SIGUSR1 ? "USR1" : "USR2");
         fflush(stderr);
     }
@@ -416,9 +417,46 @@ int helper_leaves_children(int argc, char **argv)
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGTERM);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    zc_worker_ready();
+    zc_self_ready();
     if (argc > 1 && strcmp(argv[1], "stay") == 0)
         return wait_for_term();
     (void) sigwait(&set, &sig);
     return sig == SIGTERM ? 0 : argc > 1 ? atoi(argv[1]) : 1;
+}
+
+/* What this process knows of itself, by the zc_self_* names and by the
+ * older ones, read first by four threads at once (pthread_once). Prints
+ * "id slot generation sticky worker primary"; exits 1 when a name and
+ * its alias disagree. */
+static void *first_read(void *arg)
+{
+    *(int *) arg = zc_self_slot();
+    return NULL;
+}
+
+int helper_self(int argc, char **argv)
+{
+    pthread_t t[4];
+    int slots[4];
+
+    (void) argc;
+    (void) argv;
+    for (int i = 0; i < 4; i++)
+        if (pthread_create(&t[i], NULL, first_read, &slots[i]) != 0)
+            return 2;
+    for (int i = 0; i < 4; i++)
+        (void) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        if (slots[i] != zc_self_slot())
+            return 1;
+    if (zc_worker_id() != zc_self_id() || zc_worker_slot() != zc_self_slot() ||
+        zc_worker_generation() != zc_self_generation() ||
+        zc_worker_is_sticky() != zc_self_is_sticky() ||
+        zc_is_worker() != zc_self_is_worker() ||
+        zc_is_primary() == zc_self_is_worker())
+        return 1;
+    printf("%llu %d %llu %d %d %d\n", (unsigned long long) zc_self_id(),
+           zc_self_slot(), (unsigned long long) zc_self_generation(),
+           zc_self_is_sticky(), zc_self_is_worker(), zc_is_primary());
+    return 0;
 }

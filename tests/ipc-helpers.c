@@ -274,15 +274,15 @@ static int w_ping(zc_msg *m, void *userdata)
     char text[64];
 
     (void) userdata;
-    snprintf(text, sizeof(text), "%llu:%.*s", (unsigned long long) zc_worker_id(),
+    snprintf(text, sizeof(text), "%llu:%.*s", (unsigned long long) zc_self_id(),
              (int) m->len, (const char *) m->data);
     say("pong", text);
-    if (zc_worker_slot() == 0) {
+    if (zc_self_slot() == 0) {
         int pfd[2];
 
         say("order", "");
         if (pipe2(pfd, O_CLOEXEC) == 0) {
-            snprintf(text, sizeof(text), "via-fd %llu", (unsigned long long) zc_worker_id());
+            snprintf(text, sizeof(text), "via-fd %llu", (unsigned long long) zc_self_id());
             (void) !write(pfd[1], text, strlen(text));
             zc_worker_send(self, "fd-pass", NULL, 0, &pfd[0], 1);
             close(pfd[0]);
@@ -296,7 +296,7 @@ static int w_direct(zc_msg *m, void *userdata)
 {
     (void) userdata;
     zc_log(ZC_LOG_INFO, T, "worker %llu got direct: %.*s",
-           (unsigned long long) zc_worker_id(), (int) m->len, (const char *) m->data);
+           (unsigned long long) zc_self_id(), (int) m->len, (const char *) m->data);
     return 0;
 }
 
@@ -425,11 +425,11 @@ static void notify_with_fds(void)
  * generation 3 asks for 3 workers; the new slot 2 for 0 (refused), then 1. */
 static void control_requests(void)
 {
-    if (zc_worker_slot() == 0 && zc_worker_generation() < 3)
+    if (zc_self_slot() == 0 && zc_self_generation() < 3)
         say("do-reload", "");
-    else if (zc_worker_generation() == 3 && zc_worker_slot() == 0)
+    else if (zc_self_generation() == 3 && zc_self_slot() == 0)
         say("do-scale", "3");
-    else if (zc_worker_slot() == 2) {
+    else if (zc_self_slot() == 2) {
         say("do-scale", "0");
         say("do-scale", "1");
     }
@@ -465,16 +465,16 @@ static int worker_main(int argc, char **argv, void *arg)
     zc_worker_watch(self, timer_fd, EPOLLIN, on_work_done, NULL);
     if (strncmp(mode, "drain", 5) != 0)
         busy = 0;
-    zc_worker_ready();
-    if (strcmp(mode, "deaf") == 0 || (strcmp(mode, "slow") == 0 && zc_worker_slot() == 0))
+    zc_self_ready();
+    if (strcmp(mode, "deaf") == 0 || (strcmp(mode, "slow") == 0 && zc_self_slot() == 0))
         return wait_term();
     /* health: slot 0's first worker hangs, slot 2's always crash. */
-    if (strcmp(mode, "health") == 0 && zc_worker_slot() == 0 && zc_worker_id() == 1)
+    if (strcmp(mode, "health") == 0 && zc_self_slot() == 0 && zc_self_id() == 1)
         for (int i = 0; i < 100; i++)
             usleep(100000);
-    if (strcmp(mode, "health") == 0 && zc_worker_slot() == 2)
+    if (strcmp(mode, "health") == 0 && zc_self_slot() == 2)
         return 3;
-    if (strcmp(mode, "flood") == 0 && zc_worker_slot() == 0)
+    if (strcmp(mode, "flood") == 0 && zc_self_slot() == 0)
         r = worker_flood(mode_arg ? strtoul(mode_arg, NULL, 10) : 1000000);
     else {
         if (strcmp(mode, "notify-fds") == 0)
@@ -589,7 +589,7 @@ int helper_ipc_garbage(int argc, char **argv)
         (void) !write(fd, "\x10\0\0\0\4\0\0\0abc", 11);
         close(fd);
     }
-    zc_worker_ready();
+    zc_self_ready();
     sigwait(&set, &sig);
     return 0;
 }

@@ -40,8 +40,8 @@ static int on_conn(zc_worker *w, const zc_conn *c, void *userdata)
     data[len] = '\0';
     data[strcspn(data, "\r\n")] = '\0';
     n = snprintf(out, sizeof(out), "slot=%d id=%llu listener=%u client=%s "
-                 "port=%u server=%s sport=%u data=%s\n", zc_worker_slot(),
-                 (unsigned long long) zc_worker_id(), c->listener,
+                 "port=%u server=%s sport=%u data=%s\n", zc_self_slot(),
+                 (unsigned long long) zc_self_id(), c->listener,
                  c->client[0] ? c->client : "-", c->client_port,
                  c->server ? c->server : "-", c->server_port, data);
     (void) !send(c->fd, out, (size_t) n, MSG_NOSIGNAL);
@@ -68,7 +68,7 @@ static int sticky_serve(int argc, char **argv, void *arg)
         sigprocmask(SIG_BLOCK, &set, NULL);
         sigwait(&set, &sig);
     }
-    zc_worker_ready();
+    zc_self_ready();
     r = zc_worker_run(w);
     zc_worker_free(w);
     return r < 0 ? 1 : 0;

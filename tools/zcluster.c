@@ -152,7 +152,7 @@ int main(int argc, char **argv)
     int c;
 
     zc_options_init(&o);
-    o.listen = arg_listen;
+    o.listen_room = arg_listen;
     build_getopt(longs, shorts);
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         if (c == 'h') {

@@ -612,7 +612,7 @@ void zc_metric_add(zc_metric *m, uint64_t n)
         atomic_fetch_add_explicit(m->cells, n, memory_order_relaxed);
 }
 
-void zc_worker_conn_closed(void)
+void zc_self_conn_closed(void)
 {
     struct zc__mhead *h;
 
@@ -628,6 +628,8 @@ void zc_worker_conn_closed(void)
     h = (struct zc__mhead *) (void *) reg.base;
     atomic_fetch_add_explicit(&h->conns_closed, 1, memory_order_relaxed);
 }
+
+void zc_worker_conn_closed(void) __attribute__((alias("zc_self_conn_closed")));
 
 _Atomic uint64_t *zc__metrics_ping_cell(void)
 {

@@ -5,21 +5,28 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "primary/options.h"
 #include "primary/primary.h"
 #include "zcluster.h"
 
 int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,
                    const zc_options *o)
 {
-    zc_options defaults;
+    zc_options opt;
+    char why[200];
 
+    /* The caller's struct may be from an older header: from here on the
+     * library reads only its own, whole, copy. */
     if (!o) {
-        zc_options_init(&defaults);
-        o = &defaults;
+        zc_options_init(&opt);
+    } else if (zc__options_import(&opt, o, why, sizeof(why)) < 0) {
+        zc_log(ZC_LOG_ERROR, "zc:primary", "invalid options: %s", why);
+        return 2;
     }
+    o = &opt;
     /* With a command this is always a primary (the tool, even when run as
      * another fleet's worker); without one, a worker runs worker_fn. */
-    if (!o->command && zc_is_worker()) {
+    if (!o->command && zc_self_is_worker()) {
         if (!worker_fn) {
             zc_log(ZC_LOG_ERROR, "zc:worker", "started as a worker, but "
                    "zc_cluster_run() was given no worker function");

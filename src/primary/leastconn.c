@@ -6,7 +6,7 @@
  * more than hashing.
  *
  * A worker's open count is what it was handed minus what it says it has
- * closed: zc_worker_conn_closed() adds to a cell of the registry it shares
+ * closed: zc_self_conn_closed() adds to a cell of the registry it shares
  * with the primary, so the primary reads closes without a message or a
  * system call. A worker that never says has every connection counted as
  * open, and the counts still rise together: connections go round in turn.
@@ -70,7 +70,7 @@ struct zc__least {
     bool said_no_closes;        /* a worker that says no close, said once */
 };
 
-/* A close is said by a worker's zc_worker_conn_closed(); one handed this
+/* A close is said by a worker's zc_self_conn_closed(); one handed this
  * many (or its limit) that said none is told about. */
 #define CLOSES_EXPECTED 64
 
@@ -95,7 +95,7 @@ uint64_t zc__least_open(const struct worker *w)
 /*
  * Whether w is held back by --max-conns-per-worker. A worker full that has
  * never said a close (one not linked with libzcluster, one that does not
- * call zc_worker_conn_closed()) may hold its connections for ever, or may
+ * call zc_self_conn_closed()) may hold its connections for ever, or may
  * just not say: after a second full, its count is not trusted to fall and
  * the limit lets it go, said once, so that no connection waits for ever
  * on a count that cannot go down. A close said later trusts it again.
@@ -126,7 +126,7 @@ static bool full(struct zc__least *lc, struct worker *w)
            "connections for %llu ms and said none closed: its count may "
            "never fall, so --max-conns-per-worker no longer holds it back "
            "(it takes connections in turn). Have it call "
-           "zc_worker_conn_closed() (or add to the conns_closed cell, "
+           "zc_self_conn_closed() (or add to the conns_closed cell, "
            "docs/protocol.md), or drop the limit", (unsigned long long) w->id,
            w->slot_index, (int) w->pid, p->opt.max_conns_per_worker,
            (unsigned long long) ((now - w->balance.full_since_us) / 1000));
@@ -247,7 +247,7 @@ static bool hand_off(struct zc__least *lc, struct worker *w, struct conn *c)
                "%llu connections under --balance least-conn and has said none "
                "is closed: its count only grows, so least-conn takes turns "
                "instead of picking the least busy%s. A worker says a close "
-               "with zc_worker_conn_closed() (or the conns_closed cell, "
+               "with zc_self_conn_closed() (or the conns_closed cell, "
                "docs/protocol.md); one that cannot is better served by "
                "--balance reuseport", (unsigned long long) w->id,
                w->slot_index, (int) w->pid,

@@ -166,7 +166,7 @@ static const char *const respawn_names[] = {
 static int name_index(const char *const *names, int n, const char *v)
 {
     for (int i = 0; i < n; i++)
-        if (strcmp(v, names[i]) == 0)
+        if (names[i] && strcmp(v, names[i]) == 0)
             return i;
     return -1;
 }
@@ -245,6 +245,9 @@ void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size)
     else
         snprintf(buf, size, "from %s to %s", lo, hi);
 }
+
+/* The first byte past a field of zc_options. */
+#define END_OF(f) (offsetof(zc_options, f) + sizeof(((zc_options *) 0)->f))
 
 static void *field(zc_options *o, const struct zc__opt *r)
 {
@@ -333,12 +336,51 @@ static int set_signal(zc_options *o, const struct zc__opt *r, const char *v,
     return 0;
 }
 
-static int set_ready(zc_options *o, const char *v, char *why, size_t size)
+/* The words an error offers: "auto, notify, immediate or delay:MS", from
+ * the table, with last (if any) in place of the entry skip (-1: none). */
+static void words_text(const char *const *names, int n, int skip,
+                       const char *last, char *out, size_t size)
+{
+    const char *w[8];
+    int k = 0;
+    size_t len = 0;
+
+    for (int i = 0; i < n && k < 8; i++)
+        if (names[i] && i != skip)
+            w[k++] = names[i];
+    if (last && k < 8)
+        w[k++] = last;
+    out[0] = '\0';
+    for (int i = 0; i < k && len < size; i++)
+        len += (size_t) snprintf(out + len, size - len, "%s%s", i == 0 ? ""
+                                 : i == k - 1 ? " or " : ", ", w[i]);
+}
+
+/* A field that takes one word of its table. */
+static int set_word(zc_options *o, const struct zc__opt *r,
+                    const char *const *names, int n, const char *v, char *why,
+                    size_t size)
+{
+    int i = name_index(names, n, v);
+    char words[96];
+
+    if (i < 0) {
+        words_text(names, n, -1, NULL, words, sizeof(words));
+        return say(why, size, "invalid --%s '%s': expected %s", r->info.name,
+                   v, words);
+    }
+    *(int *) field(o, r) = i;
+    return 0;
+}
+
+static int set_ready(zc_options *o, const struct zc__opt *r, const char *v,
+                     char *why, size_t size)
 {
     /* every name but "delay", which takes its time after a colon */
-    int i = name_index(ready_names, ZC_READY_DELAY, v);
+    int i = name_index(ready_names, N_NAMES(ready_names), v);
+    char words[96];
 
-    if (i >= 0) {
+    if (i >= 0 && i != ZC_READY_DELAY) {
         o->ready = i;
         return 0;
     }
@@ -347,30 +389,10 @@ static int set_ready(zc_options *o, const char *v, char *why, size_t size)
         o->ready = ZC_READY_DELAY;
         return 0;
     }
-    return say(why, size, "invalid --ready '%s': expected auto, notify, "
-               "immediate or delay:MS", v);
-}
-
-static int set_respawn(zc_options *o, const char *v, char *why, size_t size)
-{
-    int i = name_index(respawn_names, N_NAMES(respawn_names), v);
-
-    if (i < 0)
-        return say(why, size, "invalid --respawn '%s': expected on-failure, "
-                   "always or never", v);
-    o->respawn = i;
-    return 0;
-}
-
-static int set_balance(zc_options *o, const char *v, char *why, size_t size)
-{
-    int i = name_index(balance_names, N_NAMES(balance_names), v);
-
-    if (i < 0)
-        return say(why, size, "invalid --balance '%s': expected shared, "
-                   "reuseport, least-conn or sticky", v);
-    o->balance = i;
-    return 0;
+    words_text(ready_names, N_NAMES(ready_names), ZC_READY_DELAY, "delay:MS",
+               words, sizeof(words));
+    return say(why, size, "invalid --%s '%s': expected %s", r->info.name, v,
+               words);
 }
 
 static int set_size(zc_options *o, const struct zc__opt *r, const char *v,
@@ -410,31 +432,9 @@ static int set_give_up(zc_options *o, const char *v, char *why, size_t size)
     return 0;
 bad:
     return say(why, size, "invalid --give-up '%s': expected N/DUR, N "
-               "failures (1 to %d) within DUR (more than 0, at most 24 "
-               "hours), such as 5/60s; or off", v, ZC__GIVE_UP_MAX);
-}
-
-static int set_watchdog_action(zc_options *o, const char *v, char *why,
-                               size_t size)
-{
-    int i = name_index(watchdog_action_names, N_NAMES(watchdog_action_names), v);
-
-    if (i < 0)
-        return say(why, size, "invalid --watchdog-action '%s': expected kill "
-                   "or log", v);
-    o->watchdog_action = i;
-    return 0;
-}
-
-static int set_kill_mode(zc_options *o, const char *v, char *why, size_t size)
-{
-    int i = name_index(kill_mode_names, N_NAMES(kill_mode_names), v);
-
-    if (i < 0)
-        return say(why, size, "invalid --kill-mode '%s': expected group or "
-                   "process", v);
-    o->kill_mode = i;
-    return 0;
+               "failures (1 to %d) within DUR (more than 0, at most %u "
+               "hours), such as 5/60s; or off", v, ZC__GIVE_UP_MAX,
+               ZC__DAY_MS / HOUR_MS);
 }
 
 static int set_listen(zc_options *o, const char *v, char *why, size_t size)
@@ -442,11 +442,17 @@ static int set_listen(zc_options *o, const char *v, char *why, size_t size)
     if (zc_address_check(v) < 0)
         return say(why, size, "invalid --listen address '%s': expected "
                    "HOST:PORT, [V6]:PORT, :PORT or unix:PATH", v);
-    if (!o->listen || o->n_listen >= ZC_MAX_LISTEN)
+    if (!o->listen_room)
+        return say(why, size, "--listen: no room for addresses "
+                   "(zc_options.listen_room is NULL)");
+    if (o->listen && o->listen != o->listen_room)
+        return say(why, size, "--listen: zc_options.listen points at the "
+                   "program's own array, not at listen_room");
+    if (o->n_listen >= ZC_MAX_LISTEN)
         return say(why, size, "too many --listen addresses (%d at most)",
                    ZC_MAX_LISTEN);
-    /* Writable by contract (zcluster.h): the caller's own array. */
-    ((const char **) (uintptr_t) o->listen)[o->n_listen++] = v;
+    o->listen_room[o->n_listen++] = v;
+    o->listen = o->listen_room;
     return 0;
 }
 
@@ -487,6 +493,40 @@ static int set_text(zc_options *o, const struct zc__opt *r, const char *v,
     return 0;
 }
 
+/* The end of what setting r writes: a few kinds set a second field. */
+static size_t written_end(const struct zc__opt *r)
+{
+    switch (r->kind) {
+    case ZC__OPT_READY: return END_OF(ready_delay_ms);
+    case ZC__OPT_GIVE_UP: return END_OF(give_up_window_ms);
+    case ZC__OPT_LISTEN: return END_OF(listen_room);
+    case ZC__OPT_FLAG: return r->offset + sizeof(bool);
+    case ZC__OPT_UINT: return r->offset + sizeof(unsigned);
+    case ZC__OPT_DURATION: return r->offset + sizeof(uint32_t);
+    case ZC__OPT_FACTOR: return r->offset + sizeof(double);
+    case ZC__OPT_SIZE: return r->offset + sizeof(uint64_t);
+    case ZC__OPT_ADDRESS: case ZC__OPT_NAME: case ZC__OPT_PATH:
+    case ZC__OPT_GROUP: return r->offset + sizeof(const char *);
+    default: return r->offset + sizeof(int);
+    }
+}
+
+bool zc__opt_fits(const zc_options *o, const struct zc__opt *r, bool writing)
+{
+    /* Reading listen needs listen and n_listen; appending, the room. */
+    if (r->kind == ZC__OPT_LISTEN && !writing)
+        return o->struct_size >= END_OF(n_listen);
+    return o->struct_size >= written_end(r);
+}
+
+void zc__options_reconcile(zc_options *o)
+{
+    if (o->balance == ZC_BALANCE_STICKY)
+        o->sticky = true;
+    else if (o->sticky && o->balance == ZC_BALANCE_SHARED)
+        o->balance = ZC_BALANCE_STICKY;
+}
+
 int zc_option_set(zc_options *o, const char *name, const char *value,
                   char *why, size_t why_size)
 {
@@ -494,10 +534,13 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
 
     if (!o || !r)
         return r ? -EINVAL : -ENOENT;
+    /* A program built against an older header has no field for it. */
+    if (!zc__opt_fits(o, r, true))
+        return -ENOENT;
     if (r->kind == ZC__OPT_FLAG) {
         *(bool *) field(o, r) = true;
         if (r->offset == offsetof(zc_options, sticky))
-            o->balance = ZC_BALANCE_STICKY;
+            zc__options_reconcile(o);
         return 0;
     }
     if (!value)
@@ -512,11 +555,13 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
     case ZC__OPT_SIGNAL:
         return set_signal(o, r, value, why, why_size);
     case ZC__OPT_READY:
-        return set_ready(o, value, why, why_size);
+        return set_ready(o, r, value, why, why_size);
     case ZC__OPT_RESPAWN:
-        return set_respawn(o, value, why, why_size);
+        return set_word(o, r, respawn_names, N_NAMES(respawn_names), value,
+                        why, why_size);
     case ZC__OPT_BALANCE:
-        return set_balance(o, value, why, why_size);
+        return set_word(o, r, balance_names, N_NAMES(balance_names), value,
+                        why, why_size);
     case ZC__OPT_LISTEN:
         return set_listen(o, value, why, why_size);
     case ZC__OPT_SIZE:
@@ -524,9 +569,11 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
     case ZC__OPT_GIVE_UP:
         return set_give_up(o, value, why, why_size);
     case ZC__OPT_WATCHDOG_ACTION:
-        return set_watchdog_action(o, value, why, why_size);
+        return set_word(o, r, watchdog_action_names,
+                        N_NAMES(watchdog_action_names), value, why, why_size);
     case ZC__OPT_KILL_MODE:
-        return set_kill_mode(o, value, why, why_size);
+        return set_word(o, r, kill_mode_names, N_NAMES(kill_mode_names), value,
+                        why, why_size);
     case ZC__OPT_NAME:
     case ZC__OPT_PATH:
     case ZC__OPT_GROUP:
@@ -583,7 +630,7 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
     const void *f;
     const char *name_of;
 
-    if (!o || !r)
+    if (!o || !r || !zc__opt_fits(o, r, false))
         return -ENOENT;
     f = cfield(o, r);
     switch (r->kind) {
@@ -649,42 +696,4 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
         return text(buf, size, "%s", *(const char *const *) f
                     ? *(const char *const *) f : "none");
     }
-}
-
-int zc_options_check(const zc_options *o, bool has_inherited, char *why,
-                     size_t why_size)
-{
-    if (!o)
-        return -EINVAL;
-    if (o->respawn_delay_ms > o->max_respawn_delay_ms)
-        return say(why, why_size, "--respawn-delay %u ms is larger than "
-                   "--max-respawn-delay %u ms", o->respawn_delay_ms,
-                   o->max_respawn_delay_ms);
-    /* sticky alone, as the library said it before balance existed, is fine */
-    if (o->sticky && o->balance != ZC_BALANCE_STICKY &&
-        o->balance != ZC_BALANCE_SHARED)
-        return say(why, why_size, "--sticky and --balance %s contradict each "
-                   "other: --sticky is --balance sticky",
-                   nth_name(balance_names, N_NAMES(balance_names), o->balance));
-    if (o->proxy_protocol && !o->sticky && o->balance != ZC_BALANCE_STICKY &&
-        o->balance != ZC_BALANCE_LEAST_CONN)
-        return say(why, why_size, "--proxy-protocol needs --sticky or "
-                   "--balance least-conn: only then does the primary accept "
-                   "connections and read their headers");
-    if (o->sticky && o->n_listen == 0 && !has_inherited)
-        return say(why, why_size, "--sticky needs a listen address (-l) for "
-                   "the primary to accept on");
-    if (o->watchdog_ms && o->watchdog_ms < ZC__WATCHDOG_MIN_MS)
-        return say(why, why_size, "--watchdog %u ms is shorter than the "
-                   "primary can honour: at least %d ms (0: off)",
-                   o->watchdog_ms, ZC__WATCHDOG_MIN_MS);
-    if ((o->watchdog_require || o->watchdog_action != ZC_WATCHDOG_KILL) &&
-        !o->watchdog_ms)
-        return say(why, why_size, "--watchdog-require and --watchdog-action "
-                   "need --watchdog DUR");
-    if (o->balance == ZC_BALANCE_LEAST_CONN && o->n_listen == 0 && !has_inherited)
-        return say(why, why_size, "--balance %s needs a listen address (-l) "
-                   "for the primary to accept on",
-                   nth_name(balance_names, N_NAMES(balance_names), o->balance));
-    return 0;
 }

@@ -55,6 +55,16 @@ const struct zc__opt *zc__opt_find(const char *name);
  * 1 hour": the row's range as the errors say it. */
 void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size);
 
+/* sticky = true is how the library said ZC_BALANCE_STICKY before balance
+ * existed: either one sets the other, here and nowhere else (--sticky,
+ * and the fleet's options at start). */
+void zc__options_reconcile(zc_options *o);
+
+/* Whether o's struct (of o->struct_size bytes, perhaps from an older
+ * header) has every field that setting r writes (writing), or that
+ * formatting it reads. */
+bool zc__opt_fits(const zc_options *o, const struct zc__opt *r, bool writing);
+
 /* Whether value is one of the words of an enum kind's option (ready,
  * respawn, balance, watchdog action, kill mode): the values are the
  * tables', whatever their order. */

@@ -4,6 +4,7 @@
  * table (optable.c).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,10 +18,25 @@
 
 #define NS "zc:primary"
 
-void zc_options_init(zc_options *o)
+static int say(char *why, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
+
+static int say(char *why, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why && size) {
+        va_start(ap, fmt);
+        vsnprintf(why, size, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+/* The defaults, into the whole of this library's struct. */
+static void defaults(zc_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->workers = 0;
+    o->struct_size = sizeof(*o);
     o->ready = ZC_READY_AUTO;
     o->ready_delay_ms = 1000;
     o->respawn = ZC_RESPAWN_ON_FAILURE;
@@ -49,6 +65,47 @@ void zc_options_init(zc_options *o)
     o->recycle_spacing_ms = 10000;
     o->failed_retry_ms = 300000;
     o->backoff_jitter = 0.5;
+}
+
+int zc_options_init_sized(zc_options *o, size_t size)
+{
+    zc_options d;
+
+    if (!o || size < ZC__OPTIONS_MIN_SIZE || size > UINT32_MAX)
+        return -EINVAL;
+    defaults(&d);
+    /* Only the caller's bytes: a struct from an older header is smaller
+     * than ours, and what lies past it is the caller's stack. */
+    if (size <= sizeof(d)) {
+        memcpy(o, &d, size);
+    } else {
+        memset(o, 0, size);
+        memcpy(o, &d, sizeof(d));
+    }
+    o->struct_size = (uint32_t) size;
+    return 0;
+}
+
+int zc__options_import(zc_options *out, const zc_options *in, char *why,
+                       size_t size)
+{
+    size_t n = in ? in->struct_size : 0;
+
+    defaults(out);
+    if (n < ZC__OPTIONS_MIN_SIZE)
+        return say(why, size, "options not set up by zc_options_init() "
+                   "(struct_size %zu)", n);
+    /* From a newer header: the fields this library does not know must be
+     * left alone, or the program expects what this library cannot do. */
+    for (size_t i = sizeof(*out); i < n; i++)
+        if (((const unsigned char *) in)[i])
+            return say(why, size, "the program was built against a newer "
+                       "zcluster.h (%zu bytes of options, this library knows "
+                       "%zu) and sets options this library does not have",
+                       n, sizeof(*out));
+    memcpy(out, in, n < sizeof(*out) ? n : sizeof(*out));
+    out->struct_size = sizeof(*out);
+    return 0;
 }
 
 /* A row's range, on the field as the library's caller set it. Durations
@@ -82,12 +139,48 @@ static bool in_range(const zc_options *o, const struct zc__opt *r)
 
 /* The library's callers get the tool's checks too: a bad option is a
  * logged error and exit status 2, never a fleet that misbehaves later. */
-void zc__options_reconcile(zc_options *o)
+
+/* Checks on an imported, whole struct (the caller's may be smaller). */
+static int check(const zc_options *o, bool has_inherited, char *why,
+                 size_t why_size)
 {
-    if (o->balance == ZC_BALANCE_STICKY)
-        o->sticky = true;
-    else if (o->sticky && o->balance == ZC_BALANCE_SHARED)
-        o->balance = ZC_BALANCE_STICKY;
+    zc_options m = *o;
+    char mode[16];
+
+    if (o->respawn_delay_ms > o->max_respawn_delay_ms)
+        return say(why, why_size, "--respawn-delay %u ms is larger than "
+                   "--max-respawn-delay %u ms", o->respawn_delay_ms,
+                   o->max_respawn_delay_ms);
+    /* sticky alone, as the library said it before balance existed, is fine */
+    if (o->sticky && o->balance != ZC_BALANCE_STICKY &&
+        o->balance != ZC_BALANCE_SHARED) {
+        (void) zc_option_format(o, "balance", mode, sizeof(mode));
+        return say(why, why_size, "--sticky and --balance %s contradict each "
+                   "other: --sticky is --balance sticky", mode);
+    }
+    zc__options_reconcile(&m);
+    (void) zc_option_format(&m, "balance", mode, sizeof(mode));
+    if (m.proxy_protocol && m.balance != ZC_BALANCE_STICKY &&
+        m.balance != ZC_BALANCE_LEAST_CONN)
+        return say(why, why_size, "--proxy-protocol needs --sticky or "
+                   "--balance least-conn: only then does the primary accept "
+                   "connections and read their headers");
+    if ((m.balance == ZC_BALANCE_STICKY || m.balance == ZC_BALANCE_LEAST_CONN) &&
+        m.n_listen == 0 && !has_inherited)
+        return o->sticky
+            ? say(why, why_size, "--sticky needs a listen address (-l) for "
+                  "the primary to accept on")
+            : say(why, why_size, "--balance %s needs a listen address (-l) "
+                  "for the primary to accept on", mode);
+    if (m.watchdog_ms && m.watchdog_ms < ZC__WATCHDOG_MIN_MS)
+        return say(why, why_size, "--watchdog %u ms is shorter than the "
+                   "primary can honour: at least %d ms (0: off)",
+                   m.watchdog_ms, ZC__WATCHDOG_MIN_MS);
+    if ((m.watchdog_require || m.watchdog_action != ZC_WATCHDOG_KILL) &&
+        !m.watchdog_ms)
+        return say(why, why_size, "--watchdog-require and --watchdog-action "
+                   "need --watchdog DUR");
+    return 0;
 }
 
 int zc__options_validate(const zc_options *o)
@@ -111,8 +204,6 @@ int zc__options_validate(const zc_options *o)
         why = "ready: unknown policy";
     else if (!zc__opt_word_known(ZC__OPT_RESPAWN, o->respawn))
         why = "respawn: unknown policy";
-    else if (o->respawn_delay_ms > o->max_respawn_delay_ms)
-        why = "respawn_delay_ms: larger than max_respawn_delay_ms";
     else if (o->stop_signal <= 0 || o->stop_signal >= NSIG ||
              o->stop_signal == SIGSTOP)
         why = "stop_signal: not a signal that can stop a worker";
@@ -127,10 +218,6 @@ int zc__options_validate(const zc_options *o)
         why = "metrics_memory: must be whole pages from 4 KiB to 1 GiB";
     else if (!zc__opt_word_known(ZC__OPT_BALANCE, o->balance))
         why = "balance: unknown mode";
-    else if (o->watchdog_ms && o->watchdog_ms < ZC__WATCHDOG_MIN_MS)
-        why = (snprintf(words, sizeof(words), "watchdog_ms: shorter than the "
-                        "primary can honour (at least %d ms; 0: off)",
-                        ZC__WATCHDOG_MIN_MS), words);
     else if (o->watchdog_signal <= 0 || o->watchdog_signal >= NSIG ||
              o->watchdog_signal == SIGSTOP || o->watchdog_signal == SIGKILL)
         why = "watchdog_signal: not a signal a worker can be sent first "
@@ -142,13 +229,10 @@ int zc__options_validate(const zc_options *o)
     else if ((o->give_up_count == 0) != (o->give_up_window_ms == 0))
         why = "give_up_count and give_up_window_ms: set both, or neither";
 
-    else if (o->sticky && o->balance != ZC_BALANCE_STICKY)
-        why = "sticky: contradicts balance (sticky is ZC_BALANCE_STICKY)";
-    else if (o->proxy_protocol && o->balance != ZC_BALANCE_STICKY &&
-             o->balance != ZC_BALANCE_LEAST_CONN)
-        why = "proxy_protocol: needs sticky or least-conn balancing (only "
-              "then does the primary accept connections and see their "
-              "headers)";
+    /* What no single option can say, as the tool checks it; the listen
+     * addresses are run.c's to check, with what it binds. */
+    else if (check(o, true, words, sizeof(words)) < 0)
+        why = words;
     if (why) {
         zc_log(ZC_LOG_ERROR, NS, "invalid options: %s", why);
         return -EINVAL;
@@ -173,4 +257,14 @@ int zc__options_validate(const zc_options *o)
             return -EINVAL;
         }
     return 0;
+}
+
+int zc_options_check(const zc_options *o, bool has_inherited, char *why,
+                     size_t why_size)
+{
+    zc_options m;
+
+    if (zc__options_import(&m, o, why, why_size) < 0)
+        return -EINVAL;
+    return check(&m, has_inherited, why, why_size);
 }

@@ -29,6 +29,7 @@
 #include "primary/link.h"
 #include "primary/listeners.h"
 #include "primary/node.h"
+#include "primary/optable.h"
 #include "primary/options.h"
 #include "primary/primary.h"
 #include "primary/recycle.h"

@@ -1,9 +1,11 @@
 /*
  * The worker side of the protocol: what a process started by a primary
- * finds in its environment (docs/protocol.md). Parsed once, then read-only,
- * so the getters are safe from any thread and after fork.
+ * finds in its environment (docs/protocol.md). Read once, under
+ * pthread_once, then read-only: the getters are safe from any thread and
+ * after fork.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +13,16 @@
 
 #include "zcluster.h"
 
+/* Filled once, under pthread_once: every getter may run first, from any
+ * thread, and none sees the fields half written. */
 static struct {
-    bool parsed;
     bool is_worker;
+    bool sticky;
     uint64_t id;
     int slot;
     uint64_t generation;
 } self = { .slot = -1 };
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
 
 static bool parse_u64(const char *s, uint64_t *ret)
 {
@@ -34,55 +39,68 @@ static bool parse_u64(const char *s, uint64_t *ret)
     return true;
 }
 
-static void parse_env(void)
+static void read_env(void)
 {
     uint64_t v;
 
-    if (self.parsed)
+    if (!parse_u64(getenv("ZC_WORKER_ID"), &self.id) || self.id == 0) {
+        self.id = 0;
         return;
-    self.parsed = true;
-    if (!parse_u64(getenv("ZC_WORKER_ID"), &self.id) || self.id == 0)
-        return;
+    }
     self.is_worker = true;
+    self.sticky = getenv("ZC_STICKY") != NULL;
     if (parse_u64(getenv("ZC_WORKER_SLOT"), &v) && v < ZC_MAX_WORKERS)
         self.slot = (int) v;
     if (parse_u64(getenv("ZC_GENERATION"), &v))
         self.generation = v;
 }
 
-bool zc_is_worker(void)
+static void parse_env(void)
+{
+    (void) pthread_once(&self_once, read_env);
+}
+
+bool zc_self_is_worker(void)
 {
     parse_env();
     return self.is_worker;
 }
 
-bool zc_is_primary(void)
-{
-    return !zc_is_worker();
-}
-
-uint64_t zc_worker_id(void)
+uint64_t zc_self_id(void)
 {
     parse_env();
     return self.id;
 }
 
-int zc_worker_slot(void)
+int zc_self_slot(void)
 {
     parse_env();
     return self.slot;
 }
 
-uint64_t zc_worker_generation(void)
+uint64_t zc_self_generation(void)
 {
     parse_env();
     return self.generation;
 }
 
-bool zc_worker_is_sticky(void)
+bool zc_self_is_sticky(void)
 {
-    return zc_is_worker() && getenv("ZC_STICKY") != NULL;
+    parse_env();
+    return self.sticky;
 }
+
+bool zc_is_primary(void)
+{
+    return !zc_self_is_worker();
+}
+
+/* The older names (zcluster.h): the same functions under a second name. */
+bool zc_is_worker(void) __attribute__((alias("zc_self_is_worker")));
+uint64_t zc_worker_id(void) __attribute__((alias("zc_self_id")));
+int zc_worker_slot(void) __attribute__((alias("zc_self_slot")));
+uint64_t zc_worker_generation(void) __attribute__((alias("zc_self_generation")));
+bool zc_worker_is_sticky(void) __attribute__((alias("zc_self_is_sticky")));
 
 int zc_listen_fds(void)
 {

@@ -567,7 +567,7 @@ static int open_link(struct zc_worker *w)
     struct stat st;
     int fd, r;
 
-    if (!zc_is_worker() || zc__parse_uint(getenv("ZC_IPC_FD"), 3, 65535, &v) < 0)
+    if (!zc_self_is_worker() || zc__parse_uint(getenv("ZC_IPC_FD"), 3, 65535, &v) < 0)
         return 0;
     fd = (int) v;
     if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))

@@ -69,7 +69,7 @@ static void option(uint8_t pick, const char *value)
         n++;
     i = zc_option_get(pick % n);
     zc_options_init(&o);
-    o.listen = listen;
+    o.listen_room = listen;
     if (zc_option_set(&o, i->name, value, why, sizeof(why)) < 0) {
         if (!why[0])
             abort();

@@ -68,7 +68,7 @@ void test_options_table(void)
          * what an unset one means: "one per CPU", "none"). */
         ASSERT(zc_option_format(&d, r->info.name, a, sizeof(a)) > 0);
         o = d;
-        o.listen = listen;
+        o.listen_room = listen;
         if (r->info.arg && strcmp(a, "none") && !strchr(a, ' ')) {
             ASSERT_EQ(zc_option_set(&o, r->info.name, a, why, sizeof(why)), 0);
             ASSERT(zc_option_format(&o, r->info.name, b, sizeof(b)) > 0);
@@ -167,4 +167,26 @@ void test_options_check(void)
     ASSERT_CONTAINS(why, "--sticky and --balance reuseport contradict");
     ASSERT_EQ(zc_option_set(&o, "balance", "sideways", why, sizeof(why)), -EINVAL);
     ASSERT_CONTAINS(why, "invalid --balance 'sideways'");
+}
+
+/* zc_self_* and the older names they replace (aliases in the .so) say the
+ * same, in a worker and in a program run on its own; four threads reading
+ * first at once agree (pthread_once). */
+void test_api_self_names(void)
+{
+    char *argv[] = { (char *) zt_self(), (char *) "--helper", (char *) "self",
+                     NULL };
+    char *worker[] = { (char *) "ZC_WORKER_ID=7", (char *) "ZC_WORKER_SLOT=3",
+                       (char *) "ZC_GENERATION=5", (char *) "ZC_STICKY=web",
+                       NULL };
+    struct zt_proc *p = zt_start(argv, worker);
+
+    zt_wait_line(p, "7 3 5 1 1 0", 5000);
+    ASSERT_EQ(zt_exit_code(p, 5000), 0);
+    zt_proc_free(p);
+    /* On its own: no id, slot -1, not a worker; zc_is_primary() true. */
+    p = zt_start(argv, NULL);
+    zt_wait_line(p, "0 -1 0 0 0 1", 5000);
+    ASSERT_EQ(zt_exit_code(p, 5000), 0);
+    zt_proc_free(p);
 }
