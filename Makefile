@@ -54,8 +54,8 @@ PROG_LIBS := $(MHD_A) $(BUILD)/src/base/notls.o
 # The library, layer by layer (docs/architecture.md); src/base/notls.c
 # is not part of it (see above).
 LAYERS := base proto metrics worker client primary
-LIB_SRCS := $(filter-out src/base/notls.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
-LIB_HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
+LIB_SRCS := $(filter-out src/base/notls.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c src/$(l)/*/*.c)))
+LIB_HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h src/$(l)/*/*.h))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
@@ -72,7 +72,15 @@ $(BUILD)/%.o: %.c include/zcluster.h $(LIB_HDRS) $(wildcard tests/*.h) Makefile
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(TEST_OBJS): CFLAGS_ALL += -Itests
+$(TEST_OBJS): CFLAGS_ALL += -Itests -DZC_TEST_SEAMS
+
+# The test runner's own spawn.c, with the seams that make a fork fail on
+# demand; the library has none. Linked before the archive, it is the one
+# zc__spawn the runner uses (the archive's spawn.o is then never pulled).
+$(BUILD)/tests/seams/spawn.o: src/base/spawn.c $(LIB_HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(call say,CC,$< [seams])
+	$(Q)$(CC) $(CFLAGS_ALL) -DZC_TEST_SEAMS -c $< -o $@
 
 $(BUILD)/libzcluster.a: $(LIB_OBJS)
 	$(call say,AR,$@)
@@ -108,7 +116,7 @@ $(BUILD)/zcluster-counter: $(BUILD)/examples/counter.o $(BUILD)/libzcluster.a $(
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 
-$(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
+$(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/tests/seams/spawn.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
 

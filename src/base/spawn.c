@@ -14,7 +14,9 @@
 #include "base/compat.h"
 #include "base/spawn.h"
 
+#ifdef ZC_TEST_SEAMS
 int zc__spawn_fail_after;
+#endif
 
 /* Writes v in decimal and a NUL; no stdio, safe in the child. */
 static void put_decimal(char *buf, unsigned long v)
@@ -117,8 +119,10 @@ int zc__spawn(const struct zc__spawn *s, pid_t *ret_pid)
 
     if (s->n_fds < 0 || s->n_fds > ZC__SPAWN_MAX_FDS)
         return -EINVAL;
+#ifdef ZC_TEST_SEAMS
     if (zc__spawn_fail_after > 0 && --zc__spawn_fail_after == 0)
         return -EAGAIN;
+#endif
     if (pipe2(pipefd, O_CLOEXEC) == -1)
         return -errno;
     pid = fork();

@@ -34,7 +34,11 @@ struct zc__spawn {
  */
 int zc__spawn(const struct zc__spawn *s, pid_t *ret_pid);
 
-/* Test hook: when > 0, the n-th next spawn fails as fork() would (-EAGAIN). */
+#ifdef ZC_TEST_SEAMS
+/* Test builds only (the test runner links its own spawn.o, built with
+ * ZC_TEST_SEAMS; the library has no such variable): when > 0, the n-th
+ * next spawn fails as fork() would (-EAGAIN). */
 extern int zc__spawn_fail_after;
+#endif
 
 #endif

@@ -162,6 +162,7 @@ void test_health_watchdog_on_time(void)
     char script[300], body[1500];
     struct zt_proc *p;
     pid_t pids[4];
+    int mport;
 
     snprintf(script, sizeof(script), "%s/mixed", zt_tmpdir());
     snprintf(body, sizeof(body), "#!/bin/sh\ncase \"$ZC_WORKER_SLOT\" in\n"
@@ -170,8 +171,36 @@ void test_health_watchdog_on_time(void)
              py_worker(), py_worker());
     zt_write_script(script, body);
     p = zt_fleet(4, pids, NULL, "-w", "4", "-l", "127.0.0.1:0", "--ready",
-                 "notify", "--watchdog", "200ms", "--", script, NULL);
-    ASSERT(!zt_try_line(p, "missed", 2200));
+                 "notify", "--watchdog", "200ms", "--metrics", "127.0.0.1:0",
+                 "--", script, NULL);
+    mport = zt_metrics_port(p);
+    /* Watched from its first ping: within a few periods of being ready. */
+    for (uint64_t end = zt_now_ms() + 2000; zt_now_ms() < end;) {
+        if (!isnan(zt_metric(mport, "zcluster_worker_watchdog_heard_seconds{slot=\"0\"}")) &&
+            !isnan(zt_metric(mport, "zcluster_worker_watchdog_heard_seconds{slot=\"1\"}")) &&
+            !isnan(zt_metric(mport, "zcluster_worker_watchdog_heard_seconds{slot=\"2\"}")))
+            break;
+        usleep(20000);
+    }
+    /* Ten periods, looked at every half period: the three that ping are
+     * heard from within two periods each time; the one that never pings
+     * is not watched at all. */
+    for (int round = 0; round < 20; round++) {
+        char key[80];
+        double heard;
+
+        ASSERT(!zt_try_line(p, "missed", 100));
+        for (int slot = 0; slot < 3; slot++) {
+            snprintf(key, sizeof(key),
+                     "zcluster_worker_watchdog_heard_seconds{slot=\"%d\"}", slot);
+            heard = zt_metric(mport, key);
+            if (!(heard >= 0 && heard <= 0.4))
+                zt_fail(__FILE__, __LINE__, "slot %d heard %g s ago (round %d)", slot, heard, round);
+        }
+        ASSERT(isnan(zt_metric(mport, "zcluster_worker_watchdog_heard_seconds"
+                               "{slot=\"3\"}")));
+    }
+    ASSERT_EQ(zt_metric(mport, "zcluster_watchdog_misses_total{action=\"kill\"}"), 0);
     for (int i = 0; i < 4; i++)
         ASSERT(zt_alive(pids[i]));
     zt_stop_fleet(p);

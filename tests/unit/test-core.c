@@ -9,7 +9,7 @@
 #include "base/loop.h"
 #include "proto/notify.h"
 #include "base/parse.h"
-#include "primary/respawn.h"
+#include "primary/life/respawn.h"
 #include "test.h"
 
 void test_backoff_arithmetic(void)

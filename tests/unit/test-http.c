@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "primary/http.h"
+#include "primary/control/http.h"
 #include "test.h"
 
 #define CHUNK 16384

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "primary/optable.h"
-#include "primary/options.h"
+#include "primary/core/optable.h"
+#include "primary/core/options.h"
 #include "test.h"
 
 /* A value of the row's kind that must be refused. */

@@ -1,0 +1,527 @@
+/*
+ * The metrics endpoint: /metrics, /healthz and /readyz over HTTP (http.c),
+ * and the fleet's own metrics (workers by state, restarts, backoff, CPU and
+ * memory per slot, reloads, IPC, sticky hand-offs, accept queues, the
+ * primary itself) written before every worker's, summed (collect.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/compat.h"
+#include "base/log.h"
+#include "primary/spread/balance.h"
+#include "metrics/set.h"
+#include "primary/core/collect.h"
+#include "primary/control/endpoint.h"
+#include "primary/life/respawn.h"
+#include "primary/control/http.h"
+#include "primary/health/health.h"
+#include "primary/core/sample.h"
+#include "primary/control/status.h"
+#include "primary/spread/router.h"
+#include "primary/core/words.h"
+
+#define NS "zc:metrics"
+#define TEXT "text/plain; charset=utf-8"
+#define MAX_CONNECTIONS 64     /* then the oldest without a request goes */
+
+struct zc__endpoint {
+    struct zc_primary *p;
+    struct zc__http *http;
+    double start_time_s;            /* unix time */
+    long page_size, ticks;
+};
+
+/* What a per-slot row is read from: the fleet, and each kept slot's
+ * workers' CPU time and resident memory, summed once per scrape. */
+struct slot_ctx {
+    struct zc_primary *p;
+    uint64_t now;
+    double *cpu, *rss;
+};
+
+static bool restarts_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    *v = (double) c->p->slots[i]->restarts;
+    return true;
+}
+
+static bool failures_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    *v = zc__respawn_failures(c->p, c->p->slots[i], c->now);
+    return true;
+}
+
+static bool backoff_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    const struct slot *s = c->p->slots[i];
+
+    *v = s->state == SLOT_BACKOFF ? (double) s->backoff_ms / 1000 : 0;
+    return true;
+}
+
+static bool uptime_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    const struct worker *w = c->p->slots[i]->w;
+
+    if (w)
+        *v = (double) (c->now - w->started_us) / 1e6;
+    return w != NULL;
+}
+
+static bool heard_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    const struct worker *w = c->p->slots[i]->w;
+
+    return w && zc__health_heard(w, c->now, v);
+}
+
+static bool cpu_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    *v = c->cpu[i] + c->p->slots[i]->metrics.cpu_gone_s;
+    return true;
+}
+
+static bool rss_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    *v = c->rss[i];
+    return true;
+}
+
+/*
+ * The per-slot families, a row each. Counters go on for slots scaled away
+ * (kept), so they never fall; gauges are of the slots there are now. A
+ * getter that returns false has no sample for the slot.
+ */
+static const struct slot_family {
+    const char *name, *type, *help;
+    bool kept;
+    bool (*get)(const struct slot_ctx *c, unsigned i, double *v);
+} slot_families[] = {
+    { "zcluster_slot_restarts_total", "counter",
+      "Workers started again in the slot after one exited.", true,
+      restarts_of },
+    { "zcluster_slot_failures", "gauge",
+      "Failures in a row of the slot's workers (drives the backoff); "
+      "0 once its worker stayed ready for --backoff-reset.", false,
+      failures_of },
+    { "zcluster_slot_backoff_seconds", "gauge",
+      "Delay before the slot's next worker starts; 0 when none is waiting.",
+      false, backoff_of },
+    { "zcluster_worker_uptime_seconds", "gauge",
+      "Time since the slot's current worker started.", false, uptime_of },
+    { "zcluster_worker_watchdog_heard_seconds", "gauge",
+      "Time since the watchdog last heard from the slot's worker (a ping or "
+      "WATCHDOG=1); no sample while it is not watched.", false, heard_of },
+    { "zcluster_worker_cpu_seconds_total", "counter",
+      "User and system CPU time of the slot's workers, those gone included.",
+      true, cpu_of },
+    { "zcluster_worker_resident_memory_bytes", "gauge",
+      "Resident memory of the slot's workers (two during a reload step).",
+      false, rss_of },
+};
+
+static void slot_family(const struct slot_ctx *c, const struct slot_family *f,
+                        struct zc__buf *b)
+{
+    unsigned n = f->kept ? c->p->n_kept : c->p->n_slots;
+    char l[48];
+    double v;
+
+    zc__buf_family(b, f->name, f->type, f->help);
+    for (unsigned i = 0; i < n; i++)
+        if (f->get(c, i, &v)) {
+            snprintf(l, sizeof(l), "{slot=\"%u\"}", i);
+            zc__buf_sample(b, f->name, l, v);
+        }
+}
+
+static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
+{
+    struct zc_primary *p = m->p;
+    unsigned kept = p->n_kept;
+    struct slot_ctx c = { .p = p, .now = zc__now_us(),
+                          .cpu = calloc(kept ? kept : 1, sizeof(double)),
+                          .rss = calloc(kept ? kept : 1, sizeof(double)) };
+    int proc = -1;
+
+    if (!c.cpu || !c.rss) {
+        b->failed = true;
+        goto out;
+    }
+    proc = zc__proc_open();
+    for (struct worker *w = p->workers; w; w = w->next) {
+        uint64_t ns;
+        long long pages;
+
+        if (w->slot_index < kept &&
+            zc__sample_worker(w, proc, c.now, &ns, &pages)) {
+            c.cpu[w->slot_index] += (double) ns / 1e9;
+            c.rss[w->slot_index] += (double) pages * (double) m->page_size;
+        }
+    }
+    for (size_t k = 0; k < sizeof(slot_families) / sizeof(slot_families[0]); k++)
+        slot_family(&c, &slot_families[k], b);
+out:
+    if (proc >= 0)
+        (void) close(proc);
+    free(c.cpu);
+    free(c.rss);
+}
+
+/* Connections waiting to be accepted, from TCP_INFO on each listening
+ * socket: tcpi_unacked is the queue, tcpi_sacked its limit. A SO_REUSEPORT
+ * group (--balance reuseport) has a socket, and a queue, per slot. */
+static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
+{
+    struct zc_primary *p = m->p;
+    struct tcp_info ti;
+    socklen_t len;
+
+    for (int pass = 0; pass < 2; pass++) {
+        bool head = false;
+
+        for (size_t i = 0; i < p->n_listeners; i++) {
+            const struct listener *ln = &p->listeners[i];
+            const char *name = pass ? "zcluster_listen_queue_limit"
+                                    : "zcluster_listen_queue_length";
+            unsigned n = ln->balance.n ? p->n_slots : 1;
+
+            for (unsigned k = 0; k < n; k++) {
+                len = sizeof(ti);
+                if (getsockopt(zc__listener_fd(ln, k), IPPROTO_TCP, TCP_INFO,
+                               &ti, &len) < 0)
+                    break;  /* not TCP */
+                if (!head)
+                    zc__buf_family(b, name, "gauge", pass
+                           ? "Length of the accept queue the listening socket was given."
+                           : "Connections waiting in the listening socket's accept queue.");
+                head = true;
+                zc__buf_printf(b, "%s{listener=\"", name);
+                zc__buf_escaped(b, ln->text, true);
+                if (ln->balance.n)
+                    zc__buf_printf(b, "\",slot=\"%u", k);
+                zc__buf_printf(b, "\"} %u\n", pass ? ti.tcpi_sacked : ti.tcpi_unacked);
+            }
+        }
+    }
+    if (p->opt.balance != ZC_BALANCE_REUSEPORT)
+        return;
+    zc__buf_family(b, "zcluster_balance_steering_changes_total", "counter",
+           "Times the set of slots new connections go to changed "
+           "(--balance reuseport).");
+    zc__buf_sample(b, "zcluster_balance_steering_changes_total", "",
+           (double) p->balance.steer_changes);
+    zc__buf_family(b, "zcluster_balance_slots_steered", "gauge",
+           "Slots new connections go to now: those whose worker is ready.");
+    zc__buf_sample(b, "zcluster_balance_slots_steered", "", p->balance.n_live);
+    zc__buf_family(b, "zcluster_balance_round_robin", "gauge",
+           "1 when new connections go round the ready slots (eBPF), 0 when "
+           "at random (classic BPF, without CAP_BPF) or by the kernel's hash.");
+    zc__buf_sample(b, "zcluster_balance_round_robin", "",
+           p->balance.round_robin && p->balance.steered);
+    zc__buf_family(b, "zcluster_balance_waited_total", "counter",
+           "Connections that were queued in a slot's socket when its worker "
+           "died, and waited there for the next one.");
+    zc__buf_sample(b, "zcluster_balance_waited_total", "", (double) p->balance.waited);
+}
+
+/* Worker health: the watchdog, recycling, give-up (docs/health.md). */
+static void health_metrics(struct zc_primary *p, struct zc__buf *b)
+{
+    unsigned n[VIEW_COUNT] = { 0 };
+    struct health_snapshot h;
+    char l[48];
+
+    zc__health_snapshot(p, &h);
+    for (unsigned i = 0; i < p->n_slots; i++)
+        n[zc__slot_view(p->slots[i])]++;
+    zc__buf_family(b, "zcluster_slot_state", "gauge",
+           "Slots by state: their worker's (starting, ready, draining), or "
+           "what they wait for (backoff, failed: given up on, stopped, empty).");
+    for (int k = 0; k < VIEW_COUNT; k++) {
+        snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(k));
+        zc__buf_sample(b, "zcluster_slot_state", l, n[k]);
+    }
+    zc__buf_family(b, "zcluster_watchdog_misses_total", "counter",
+           "Workers silent for a watchdog period, by what was done.");
+    for (int k = 0; k < ZC__WATCHDOG_ACTIONS; k++) {
+        snprintf(l, sizeof(l), "{action=\"%s\"}", zc__watchdog_action_name(k));
+        zc__buf_sample(b, "zcluster_watchdog_misses_total", l, (double) h.misses[k]);
+    }
+    zc__buf_family(b, "zcluster_recycles_total", "counter",
+           "Workers replaced on purpose, new one first, by reason.");
+    for (int k = 0; k < ZC__RECYCLE_REASONS; k++) {
+        snprintf(l, sizeof(l), "{reason=\"%s\"}", zc__recycle_reason_name(k));
+        zc__buf_sample(b, "zcluster_recycles_total", l, (double) h.recycles[k]);
+    }
+    zc__buf_family(b, "zcluster_give_ups_total", "counter",
+           "Times a slot failed --give-up N times within its window and "
+           "stopped respawning.");
+    zc__buf_sample(b, "zcluster_give_ups_total", "", (double) h.give_ups);
+}
+
+static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
+{
+    struct zc_primary *p = m->p;
+    unsigned by_view[VIEW_COUNT] = { 0 };
+    /* Without collection (no --metrics), the exited workers' counts are
+     * not kept: only the living ones are summed. */
+    uint64_t sent = p->metrics ? p->metrics->ipc_sent_gone : 0;
+    uint64_t received = p->metrics ? p->metrics->ipc_received_gone : 0;
+    unsigned long long ticks;
+    long long pages;
+    char l[48];
+
+    for (struct worker *w = p->workers; w; w = w->next) {
+        if (w->state != W_EXITED)
+            by_view[zc__worker_view(w)]++;
+        sent += w->ipc.sent;
+        received += w->ipc.received;
+    }
+    zc__buf_family(b, "zcluster_workers", "gauge", "Worker processes by state.");
+    for (int v = VIEW_STARTING; v <= VIEW_DRAINING; v++) {
+        snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(v));
+        zc__buf_sample(b, "zcluster_workers", l, by_view[v]);
+    }
+    zc__buf_family(b, "zcluster_slots", "gauge", "Worker slots configured.");
+    zc__buf_sample(b, "zcluster_slots", "", p->n_slots);
+    zc__buf_family(b, "zcluster_generation", "gauge",
+           "Generation the fleet runs: of the last reload that went "
+           "through; 1 before any.");
+    zc__buf_sample(b, "zcluster_generation", "", (double) p->running_generation);
+    slot_metrics(m, b);
+    health_metrics(p, b);
+    zc__buf_family(b, "zcluster_reloads_total", "counter", "Rolling reloads by outcome.");
+    for (int i = 0; i < ZC__RELOAD_OUTCOMES; i++) {
+        snprintf(l, sizeof(l), "{outcome=\"%s\"}", zc__outcome_name(i));
+        zc__buf_sample(b, "zcluster_reloads_total", l, (double) p->reload_outcomes[i]);
+    }
+    zc__buf_family(b, "zcluster_ipc_messages_total", "counter",
+           "Typed messages between the primary and its workers.");
+    zc__buf_sample(b, "zcluster_ipc_messages_total", "{direction=\"received\"}",
+           (double) received);
+    zc__buf_sample(b, "zcluster_ipc_messages_total", "{direction=\"sent\"}", (double) sent);
+    zc__buf_family(b, "zcluster_ipc_dropped_total", "counter",
+           "Messages not delivered: a worker's queue was full, or its frame "
+           "was refused.");
+    zc__buf_sample(b, "zcluster_ipc_dropped_total", "", (double) p->ipc_dropped);
+    if (p->metrics) {
+        zc__buf_family(b, "zcluster_metrics_series", "gauge",
+               "Series of the workers' metrics the fleet holds (at most "
+               "50000; a worker's snapshot at most 10000).");
+        zc__buf_sample(b, "zcluster_metrics_series", "",
+               (double) zc__mset_series(p->metrics->set));
+        zc__buf_family(b, "zcluster_metrics_series_refused_total", "counter",
+               "New series of workers' metrics left out: past the fleet's "
+               "or a snapshot's limit.");
+        zc__buf_sample(b, "zcluster_metrics_series_refused_total", "",
+               (double) zc__mset_refused(p->metrics->set));
+    }
+    if (p->opt.node) {
+        zc__buf_family(b, "zcluster_node_messages_ignored_total", "counter",
+               "Messages Node workers sent with process.send() that are not "
+               "zcluster's: the app's own primary branch would have read them.");
+        zc__buf_sample(b, "zcluster_node_messages_ignored_total", "",
+               (double) p->node_stats.ignored);
+    }
+    if (p->router)
+        p->router->metrics(p, b);
+    /* Said in every mode since sticky sessions came, 0 without them. */
+    if (p->router != &zc__sticky_router) {
+        zc__buf_family(b, "zcluster_sticky_handoffs_total", "counter",
+                       "Connections the primary handed to a worker (sticky "
+                       "sessions).");
+        zc__buf_sample(b, "zcluster_sticky_handoffs_total", "", 0);
+    }
+    listen_metrics(m, b);
+    zc__buf_family(b, "zcluster_primary_start_time_seconds", "gauge",
+           "When the primary started, in seconds since the epoch.");
+    zc__buf_sample(b, "zcluster_primary_start_time_seconds", "", m->start_time_s);
+    if (zc__proc_stat(getpid(), &ticks, &pages)) {
+        zc__buf_family(b, "zcluster_primary_cpu_seconds_total", "counter",
+               "User and system CPU time of the primary.");
+        zc__buf_sample(b, "zcluster_primary_cpu_seconds_total", "",
+               (double) ticks / (double) m->ticks);
+        zc__buf_family(b, "zcluster_primary_resident_memory_bytes", "gauge",
+               "Resident memory of the primary.");
+        zc__buf_sample(b, "zcluster_primary_resident_memory_bytes", "",
+               (double) pages * (double) m->page_size);
+    }
+}
+
+static void metrics(struct zc__endpoint *m, struct zc__http_req *r)
+{
+    struct zc__buf out = { 0 };
+
+    /* On the reserved lane, what the workers last reported, now. */
+    if (!zc__http_woken(r) && zc__http_may_wait(r) &&
+        zc__collect_scrape_wait(m->p)) {
+        zc__http_wait(r);
+        return;
+    }
+    zc__endpoint_render(m->p, &out);
+    if (out.failed) {
+        free(out.data);
+        zc__http_reply_text(r, 500, TEXT, "out of memory\n");
+        return;
+    }
+    zc__http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+                   out.data, out.len, NULL);
+}
+
+void zc__endpoint_render(struct zc_primary *p, struct zc__buf *out)
+{
+    struct zc__endpoint own = { .p = p, .page_size = sysconf(_SC_PAGESIZE),
+                                .ticks = sysconf(_SC_CLK_TCK) };
+    struct timespec ts;
+
+    if (!p->endpoint) {
+        /* Without --metrics: the fleet's own families, its start time
+         * from the primary's uptime. */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        own.start_time_s = (double) ts.tv_sec + ts.tv_nsec / 1e9 -
+                           (double) (zc__now_us() - p->start_us) / 1e6;
+    }
+    fleet_metrics(p->endpoint ? p->endpoint : &own, out);
+    if (p->metrics)
+        zc__collect_render(p, out);
+}
+
+static void readyz(struct zc__endpoint *m, struct zc__http_req *r)
+{
+    struct zc_primary *p = m->p;
+    struct zc__buf out = { 0 };
+
+    unsigned failed = zc__status_failed_slots(p);
+
+    if (!p->shutting_down && p->n_ready > 0 && failed == 0) {
+        zc__http_reply_text(r, 200, TEXT, "ready\n");
+        return;
+    }
+    /* Serving still, with fewer: ready for a load balancer, degraded for
+     * whoever reads why. */
+    if (!p->shutting_down && p->n_ready > 0) {
+        zc__buf_printf(&out, "ready, degraded: %u of %u slots failed (given "
+                       "up on); %u worker%s ready\n", failed, p->n_slots,
+                       p->n_ready, PLURAL(p->n_ready));
+        zc__http_reply(r, 200, TEXT, out.data, out.failed ? 0 : out.len, NULL);
+        return;
+    }
+    if (p->shutting_down)
+        zc__buf_printf(&out, "not ready: shutting down\n");
+    else
+        zc__buf_printf(&out, "not ready: no worker is ready yet (%u "
+                       "running)\n", p->n_alive);
+    zc__http_reply(r, 503, TEXT, out.data, out.failed ? 0 : out.len, NULL);
+}
+
+static void on_request(void *ud, struct zc__http_req *r)
+{
+    struct zc__endpoint *m = ud;
+    const char *method = zc__http_method(r), *path = zc__http_path(r);
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        zc__http_reply(r, 405, TEXT,
+                       strdup("only GET and HEAD are served here\n"),
+                       strlen("only GET and HEAD are served here\n"),
+                       "GET, HEAD");
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0)
+        metrics(m, r);
+    else if (strcmp(path, "/healthz") == 0)
+        zc__http_reply_text(r, 200, TEXT, "ok\n");
+    else if (strcmp(path, "/readyz") == 0)
+        readyz(m, r);
+    else
+        zc__http_reply_text(r, 404, TEXT, "not found: this endpoint serves "
+                            "/metrics, /healthz and /readyz\n");
+}
+
+/* Opens the endpoint at p->opt.metrics, after zc__collect_start(). Returns
+ * 0 or -errno (logged). */
+/* The workers' text snapshots are in: the scrapes that waited go on. */
+static void round_ended(void *ud)
+{
+    struct zc__endpoint *m = ud;
+
+    zc__http_wake(m->http);
+}
+
+int zc__endpoint_start(struct zc_primary *p)
+{
+    struct zc__http_limits lim = { .timeout_ms = p->opt.metrics_timeout_ms,
+                                   .max_conns = MAX_CONNECTIONS };
+    struct zc__http_cb cb = { .request = on_request };
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    struct zc__endpoint *m;
+    struct zc__addr a;
+    struct timespec ts;
+    int fd, r;
+
+    if (zc__addr_parse(p->opt.metrics, &a) < 0 ||
+        (a.ss.ss_family != AF_INET && a.ss.ss_family != AF_INET6)) {
+        zc_log(ZC_LOG_ERROR, NS, "invalid metrics address '%s': expected "
+               "HOST:PORT, [V6]:PORT or :PORT", p->opt.metrics);
+        return -EINVAL;
+    }
+    r = zc__addr_listen(&a, 0, &fd);
+    if (r < 0) {
+        zc_log(ZC_LOG_ERROR, NS, "cannot serve metrics on %s: %s",
+               p->opt.metrics, zc_strerror(r));
+        return r;
+    }
+    m = calloc(1, sizeof(*m));
+    if (!m) {
+        (void) close(fd);
+        return -ENOMEM;
+    }
+    m->p = p;
+    m->page_size = sysconf(_SC_PAGESIZE);
+    m->ticks = sysconf(_SC_CLK_TCK);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->start_time_s = (double) ts.tv_sec + ts.tv_nsec / 1e9;
+    if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0)
+        zc__addr_format((struct sockaddr *) &ss, len, p->metrics_addr,
+                        sizeof(p->metrics_addr));
+    else
+        snprintf(p->metrics_addr, sizeof(p->metrics_addr), "%s", p->opt.metrics);
+    cb.ud = m;
+    r = zc__http_start(&m->http, &p->loop, fd, &lim, &cb);
+    if (r < 0) {
+        zc_log(ZC_LOG_ERROR, NS, "cannot start the metrics endpoint: %s",
+               zc_strerror(r));
+        free(m);
+        return r;
+    }
+    p->endpoint = m;
+    p->metrics->round_ended = round_ended;
+    p->metrics->round_ended_ud = m;
+    zc_log(ZC_LOG_INFO, NS, "serving http://%s/metrics, /healthz and /readyz",
+           p->metrics_addr);
+    return 0;
+}
+
+void zc__endpoint_stop(struct zc_primary *p)
+{
+    struct zc__endpoint *m = p->endpoint;
+
+    if (!m)
+        return;
+    zc__http_stop(m->http);
+    p->metrics_addr[0] = '\0';
+    if (p->metrics)
+        p->metrics->round_ended = NULL;
+    free(m);
+    p->endpoint = NULL;
+}

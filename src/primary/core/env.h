@@ -1,0 +1,24 @@
+/* What a worker process is given: environment and executable (env.c). */
+#ifndef ZC_ENV_H
+#define ZC_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "primary/core/fleet.h"
+
+/* Listening sockets a worker gets: none in sticky mode, where the
+ * primary accepts. */
+size_t zc__env_worker_listeners(const struct zc_primary *p);
+/* Builds p->env once the listeners are open. Returns 0 or -ENOMEM. */
+int zc__env_init(struct zc_primary *p);
+/* Fills in w's values (metrics: it gets ZC_METRICS_FD); returns where
+ * the child writes its pid for LISTEN_PID, or NULL when it has none. */
+char *zc__env_prepare(struct zc_primary *p, const struct worker *w,
+                      bool metrics, char **watchdog_pid);
+/* The path the next worker executes, into buf. Returns 0 or -errno. */
+int zc__env_resolve_exec(struct zc_primary *p, char *buf, size_t size);
+/* p->self_path from argv0 (library mode). Returns 0 or -errno. */
+int zc__env_self_path(struct zc_primary *p, const char *argv0);
+
+#endif

@@ -1,0 +1,699 @@
+/*
+ * The options table: each option's name, kind, field, range and help in
+ * one row. The tool parses its command line with it and prints --help
+ * from it (defaults from zc_options_init()), and the library checks its
+ * callers' options against the same ranges (options.c), so a range is
+ * written once and an error reads the same from both.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "base/compat.h"
+#include "base/parse.h"
+#include "proto/ctlpath.h"
+#include "primary/core/optable.h"
+
+#define HOUR_MS 3600000u
+
+#define ROW(name_, short_, kind_, arg_, field_, min_, max_, help_)  \
+    { { name_, short_, arg_, help_, kind_ == ZC__OPT_LISTEN },      \
+      kind_, offsetof(zc_options, field_), #field_, min_, max_ }
+
+/* In --help order. A range of 0..0 means the kind's own (a duration: up to
+ * a day, unchecked in the library, as before the table). */
+static const struct zc__opt rows[] = {
+    ROW("workers", 'w', ZC__OPT_UINT, "N", workers, 1, ZC_MAX_WORKERS,
+        "number of workers"),
+    ROW("listen", 'l', ZC__OPT_LISTEN, "ADDR", listen, 0, 0,
+        "bind ADDR once and pass it to every worker; repeatable. "
+        "HOST:PORT, [V6]:PORT, :PORT, unix:PATH, unix:@NAME; NAME=ADDR "
+        "names it"),
+    ROW("ready", 0, ZC__OPT_READY, "POLICY", ready, 0, 0,
+        "when a worker is ready: auto (READY=1 or 1 s up), notify, "
+        "immediate, delay:DUR"),
+    ROW("respawn", 0, ZC__OPT_RESPAWN, "WHEN", respawn, 0, 0,
+        "which exits are followed by a new worker: on-failure, always, "
+        "never"),
+    ROW("respawn-delay", 0, ZC__OPT_DURATION, "DUR", respawn_delay_ms, 0, 0,
+        "delay before the first respawn"),
+    ROW("max-respawn-delay", 0, ZC__OPT_DURATION, "DUR", max_respawn_delay_ms,
+        0, 0, "cap of the exponential backoff"),
+    ROW("backoff-factor", 0, ZC__OPT_FACTOR, "F", backoff_factor, 1, 1000,
+        "backoff growth per crash in a row"),
+    ROW("backoff-reset", 0, ZC__OPT_DURATION, "DUR", backoff_reset_ms, 0, 0,
+        "ready this long clears the crash count"),
+    ROW("shutdown-timeout", 0, ZC__OPT_DURATION, "DUR", shutdown_timeout_ms,
+        0, 0, "drain time before SIGKILL"),
+    ROW("stop-signal", 0, ZC__OPT_SIGNAL, "SIG", stop_signal, 0, 0,
+        "signal that asks a worker to drain"),
+    ROW("ready-timeout", 0, ZC__OPT_DURATION, "DUR", ready_timeout_ms, 1,
+        ZC__DAY_MS, "a reload's new worker must be ready within this, or the "
+        "reload stops"),
+    ROW("max-surge", 0, ZC__OPT_UINT, "K", max_surge, 1, ZC_MAX_WORKERS,
+        "slots a reload replaces at a time"),
+    ROW("metrics", 0, ZC__OPT_ADDRESS, "ADDR", metrics, 0, 0,
+        "serve /metrics, /healthz and /readyz on HOST:PORT (Prometheus "
+        "text format)"),
+    ROW("metrics-timeout", 0, ZC__OPT_DURATION, "DUR", metrics_timeout_ms,
+        100, HOUR_MS, "a client's request must arrive within this"),
+    ROW("metrics-wait", 0, ZC__OPT_DURATION, "DUR", metrics_wait_ms, 1, 60000,
+        "a scrape waits this long for workers that report metrics by "
+        "message"),
+    ROW("balance", 0, ZC__OPT_BALANCE, "MODE", balance, 0, 0,
+        "how connections reach workers: shared (one socket), reuseport (a "
+        "socket per slot, dead slots left out), least-conn (the primary "
+        "hands each to the least busy worker), sticky"),
+    ROW("max-conns-per-worker", 0, ZC__OPT_UINT, "N", max_conns_per_worker,
+        0, 1000000, "with --balance least-conn: open connections a worker is "
+        "handed at most; when all have that many, the primary stops "
+        "accepting (0: no limit)"),
+    ROW("sticky", 0, ZC__OPT_FLAG, NULL, sticky, 0, 0,
+        "the same as --balance sticky: the primary accepts and hands each "
+        "connection to the worker of the slot its client address hashes to "
+        "(Node-style DJB2)"),
+    ROW("sticky-wait", 0, ZC__OPT_DURATION, "DUR", sticky_wait_ms, 0, HOUR_MS,
+        "a connection waits this long for its slot's worker, then goes to "
+        "the next slot"),
+    ROW("sticky-queue", 0, ZC__OPT_UINT, "N", sticky_queue, 1, 1000000,
+        "connections that may wait per slot"),
+    ROW("proxy-protocol", 0, ZC__OPT_FLAG, NULL, proxy_protocol, 0, 0,
+        "with --sticky: connections start with a PROXY v1 or v2 header; "
+        "hash its client"),
+    ROW("proxy-timeout", 0, ZC__OPT_DURATION, "DUR", proxy_timeout_ms, 1,
+        HOUR_MS, "the header must arrive within this"),
+    ROW("node", 0, ZC__OPT_FLAG, NULL, node, 0, 0,
+        "workers are Node.js cluster workers (node app.js): Node's IPC "
+        "channel, listen() answered with the primary's sockets, ready when "
+        "listening, stopped with Node's disconnect"),
+    ROW("name", 'n', ZC__OPT_NAME, "NAME", name, 0, 0,
+        "the fleet's name, for zclusterctl -n; the command's name is the "
+        "program's, or an interpreter's script (node app.js: app), and "
+        "becomes NAME-2 if another fleet has it"),
+    ROW("control", 0, ZC__OPT_PATH, "PATH", control, 0, 0,
+        "the control socket; the runtime directory is $RUNTIME_DIRECTORY, "
+        "/run/zcluster for root, or $XDG_RUNTIME_DIR/zcluster; none: no "
+        "control socket"),
+    ROW("control-group", 0, ZC__OPT_GROUP, "GROUP", control_group, 0, 0,
+        "members of GROUP may use the control socket too (mode 0660)"),
+    ROW("backoff-jitter", 0, ZC__OPT_FACTOR, "F", backoff_jitter, 0, 1,
+        "each respawn delay d becomes d * (1 - F * u), u random in [0, 1), "
+        "so slots that crashed together come back apart"),
+    ROW("watchdog", 0, ZC__OPT_DURATION, "DUR", watchdog_ms, 0, ZC__DAY_MS,
+        "a worker that does not ping for DUR is hung (0: off; at least "
+        "100ms): linked workers ping from their loop, others send WATCHDOG=1"),
+    ROW("watchdog-require", 0, ZC__OPT_FLAG, NULL, watchdog_require, 0, 0,
+        "watch every worker from readiness, not from its first ping"),
+    ROW("watchdog-signal", 0, ZC__OPT_SIGNAL, "SIG", watchdog_signal, 0, 0,
+        "sent to a hung worker first (for a core dump)"),
+    ROW("watchdog-grace", 0, ZC__OPT_DURATION, "DUR", watchdog_grace_ms, 0,
+        0, "then SIGKILL after this"),
+    ROW("watchdog-action", 0, ZC__OPT_WATCHDOG_ACTION, "ACTION",
+        watchdog_action, 0, 0, "kill (signal, grace, SIGKILL; its slot's "
+        "next worker starts at once) or log (log and count only)"),
+    ROW("max-lifetime", 0, ZC__OPT_DURATION, "DUR", max_lifetime_ms, 0,
+        ZC__MONTH_MS, "recycle a worker up this long (0: never)"),
+    ROW("max-memory", 0, ZC__OPT_SIZE, "SIZE", max_memory, 0, 0,
+        "recycle a worker whose resident memory exceeds SIZE (768M, 2GiB; "
+        "0: never)"),
+    ROW("recycle-jitter", 0, ZC__OPT_FACTOR, "F", recycle_jitter, 0, 1,
+        "each worker's limits are lowered by a random part of up to F"),
+    ROW("recycle-concurrency", 0, ZC__OPT_UINT, "N", recycle_concurrency, 1,
+        ZC_MAX_WORKERS, "workers recycled at once"),
+    ROW("recycle-spacing", 0, ZC__OPT_DURATION, "DUR", recycle_spacing_ms, 0,
+        0, "at least this between the starts of two recycles"),
+    ROW("kill-mode", 0, ZC__OPT_KILL_MODE, "MODE", kill_mode, 0, 0,
+        "what ends with a worker: group (what it started, its process group "
+        "and what left it, gets the stop signal with it, SIGKILL at the "
+        "drain deadline) or process (the worker alone)"),
+    ROW("give-up", 0, ZC__OPT_GIVE_UP, "N/DUR", give_up_count, 0, 0,
+        "a slot whose workers failed N times within DUR stops respawning "
+        "and is failed"),
+    ROW("failed-retry", 0, ZC__OPT_DURATION, "DUR", failed_retry_ms, 0,
+        ZC__MONTH_MS, "try a failed slot again after DUR (0: never)"),
+};
+
+#define N_ROWS (sizeof(rows) / sizeof(rows[0]))
+
+static const char *const ready_names[] = {
+    [ZC_READY_AUTO] = "auto", [ZC_READY_NOTIFY] = "notify",
+    [ZC_READY_IMMEDIATE] = "immediate", [ZC_READY_DELAY] = "delay",
+};
+static const char *const balance_names[] = {
+    [ZC_BALANCE_SHARED] = "shared", [ZC_BALANCE_REUSEPORT] = "reuseport",
+    [ZC_BALANCE_LEAST_CONN] = "least-conn", [ZC_BALANCE_STICKY] = "sticky",
+};
+static const char *const watchdog_action_names[] = {
+    [ZC_WATCHDOG_KILL] = "kill", [ZC_WATCHDOG_LOG] = "log",
+};
+static const char *const kill_mode_names[] = {
+    [ZC_KILL_GROUP] = "group", [ZC_KILL_PROCESS] = "process",
+};
+static const char *const respawn_names[] = {
+    [ZC_RESPAWN_ON_FAILURE] = "on-failure", [ZC_RESPAWN_ALWAYS] = "always",
+    [ZC_RESPAWN_NEVER] = "never",
+};
+
+#define N_NAMES(a) ((int) (sizeof(a) / sizeof((a)[0])))
+
+/* v's index among the n names, or -1. */
+static int name_index(const char *const *names, int n, const char *v)
+{
+    for (int i = 0; i < n; i++)
+        if (names[i] && strcmp(v, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* The i-th of n names, "?" out of range (a library caller's field). */
+static const char *nth_name(const char *const *names, int n, int i)
+{
+    return i >= 0 && i < n && names[i] ? names[i] : "?";
+}
+
+bool zc__opt_word_known(enum zc__opt_kind kind, int value)
+{
+    switch (kind) {
+    case ZC__OPT_READY:
+        return strcmp(nth_name(ready_names, N_NAMES(ready_names), value), "?");
+    case ZC__OPT_RESPAWN:
+        return strcmp(nth_name(respawn_names, N_NAMES(respawn_names), value),
+                      "?");
+    case ZC__OPT_BALANCE:
+        return strcmp(nth_name(balance_names, N_NAMES(balance_names), value),
+                      "?");
+    case ZC__OPT_WATCHDOG_ACTION:
+        return strcmp(nth_name(watchdog_action_names,
+                               N_NAMES(watchdog_action_names), value), "?");
+    case ZC__OPT_KILL_MODE:
+        return strcmp(nth_name(kill_mode_names, N_NAMES(kill_mode_names),
+                               value), "?");
+    default:
+        return false;
+    }
+}
+
+const struct zc__opt *zc__opt_at(size_t i)
+{
+    return i < N_ROWS ? &rows[i] : NULL;
+}
+
+const struct zc__opt *zc__opt_find(const char *name)
+{
+    for (size_t i = 0; name && i < N_ROWS; i++)
+        if (strcmp(rows[i].info.name, name) == 0)
+            return &rows[i];
+    return NULL;
+}
+
+const zc_option_info *zc_option_get(size_t i)
+{
+    return i < N_ROWS ? &rows[i].info : NULL;
+}
+
+/* "1 ms", "60 s", "1 hour": a limit as a person says it. */
+static void duration_text(char *buf, size_t size, uint32_t ms)
+{
+    if (ms && ms % HOUR_MS == 0)
+        snprintf(buf, size, "%u hour%s", ms / HOUR_MS, ms == HOUR_MS ? "" : "s");
+    else if (ms && ms % 1000 == 0)
+        snprintf(buf, size, "%u s", ms / 1000);
+    else
+        snprintf(buf, size, "%u ms", ms);
+}
+
+void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size)
+{
+    char lo[32], hi[32];
+
+    if (r->kind != ZC__OPT_DURATION) {
+        snprintf(buf, size, "from %.15g to %.15g", r->min, r->max);
+        return;
+    }
+    duration_text(lo, sizeof(lo), (uint32_t) r->min);
+    duration_text(hi, sizeof(hi), (uint32_t) r->max);
+    if (r->min == 0)
+        snprintf(buf, size, "at most %s", hi);
+    else if (r->max == ZC__DAY_MS)
+        snprintf(buf, size, "at least %s", lo);
+    else
+        snprintf(buf, size, "from %s to %s", lo, hi);
+}
+
+/* The first byte past a field of zc_options. */
+#define END_OF(f) (offsetof(zc_options, f) + sizeof(((zc_options *) 0)->f))
+
+static void *field(zc_options *o, const struct zc__opt *r)
+{
+    return (char *) o + r->offset;
+}
+
+static const void *cfield(const zc_options *o, const struct zc__opt *r)
+{
+    return (const char *) o + r->offset;
+}
+
+static int say(char *why, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
+
+static int say(char *why, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why && size) {
+        va_start(ap, fmt);
+        vsnprintf(why, size, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static int set_duration(zc_options *o, const struct zc__opt *r, const char *v,
+                        char *why, size_t size)
+{
+    uint32_t cap = r->max > ZC__DAY_MS ? (uint32_t) r->max : ZC__DAY_MS, ms;
+    char range[64];
+    int e = zc__parse_duration_ms(v, cap, &ms);
+
+    if (e == -ERANGE) {
+        duration_text(range, sizeof(range), cap);
+        return say(why, size, "invalid --%s '%s': must be at most %s",
+                   r->info.name, v, range);
+    }
+    if (e < 0)
+        return say(why, size, "invalid --%s '%s': expected a duration such "
+                   "as 500, 500ms, 2s, 5m or 1h", r->info.name, v);
+    if (r->max && (ms < r->min || ms > r->max)) {
+        zc__opt_range_text(r, range, sizeof(range));
+        return say(why, size, "invalid --%s '%s': must be %s", r->info.name,
+                   v, range);
+    }
+    *(uint32_t *) field(o, r) = ms;
+    return 0;
+}
+
+static int set_uint(zc_options *o, const struct zc__opt *r, const char *v,
+                    char *why, size_t size)
+{
+    unsigned long n;
+
+    if (zc__parse_uint(v, (unsigned long) r->min, (unsigned long) r->max, &n) < 0)
+        return say(why, size, "invalid --%s '%s': expected a whole number "
+                   "from %.15g to %.15g", r->info.name, v, r->min, r->max);
+    *(unsigned *) field(o, r) = (unsigned) n;
+    return 0;
+}
+
+static int set_factor(zc_options *o, const struct zc__opt *r, const char *v,
+                      char *why, size_t size)
+{
+    char *end;
+    double d;
+
+    errno = 0;
+    d = strtod(v, &end);
+    if (errno || end == v || *end || !(d >= r->min && d <= r->max))
+        return say(why, size, "invalid --%s '%s': expected a number from %.15g "
+                   "to %.15g", r->info.name, v, r->min, r->max);
+    *(double *) field(o, r) = d;
+    return 0;
+}
+
+static int set_signal(zc_options *o, const struct zc__opt *r, const char *v,
+                      char *why, size_t size)
+{
+    int sig = zc__signal_parse(v);
+
+    if (sig < 0 || sig == SIGKILL || sig == SIGSTOP)
+        return say(why, size, "invalid --%s '%s': expected a signal name or "
+                   "number such as TERM", r->info.name, v);
+    *(int *) field(o, r) = sig;
+    return 0;
+}
+
+/* The words an error offers: "auto, notify, immediate or delay:MS", from
+ * the table, with last (if any) in place of the entry skip (-1: none). */
+static void words_text(const char *const *names, int n, int skip,
+                       const char *last, char *out, size_t size)
+{
+    const char *w[8];
+    int k = 0;
+    size_t len = 0;
+
+    for (int i = 0; i < n && k < 8; i++)
+        if (names[i] && i != skip)
+            w[k++] = names[i];
+    if (last && k < 8)
+        w[k++] = last;
+    out[0] = '\0';
+    for (int i = 0; i < k && len < size; i++)
+        len += (size_t) snprintf(out + len, size - len, "%s%s", i == 0 ? ""
+                                 : i == k - 1 ? " or " : ", ", w[i]);
+}
+
+/* A field that takes one word of its table. */
+static int set_word(zc_options *o, const struct zc__opt *r,
+                    const char *const *names, int n, const char *v, char *why,
+                    size_t size)
+{
+    int i = name_index(names, n, v);
+    char words[96];
+
+    if (i < 0) {
+        words_text(names, n, -1, NULL, words, sizeof(words));
+        return say(why, size, "invalid --%s '%s': expected %s", r->info.name,
+                   v, words);
+    }
+    *(int *) field(o, r) = i;
+    return 0;
+}
+
+static int set_ready(zc_options *o, const struct zc__opt *r, const char *v,
+                     char *why, size_t size)
+{
+    /* every name but "delay", which takes its time after a colon */
+    int i = name_index(ready_names, N_NAMES(ready_names), v);
+    char words[96];
+
+    if (i >= 0 && i != ZC_READY_DELAY) {
+        o->ready = i;
+        return 0;
+    }
+    if (strncmp(v, "delay:", 6) == 0 &&
+        zc__parse_duration_ms(v + 6, ZC__DAY_MS, &o->ready_delay_ms) == 0) {
+        o->ready = ZC_READY_DELAY;
+        return 0;
+    }
+    words_text(ready_names, N_NAMES(ready_names), ZC_READY_DELAY, "delay:MS",
+               words, sizeof(words));
+    return say(why, size, "invalid --%s '%s': expected %s", r->info.name, v,
+               words);
+}
+
+static int set_size(zc_options *o, const struct zc__opt *r, const char *v,
+                    char *why, size_t size)
+{
+    uint64_t n;
+
+    if (zc__parse_size(v, UINT64_MAX / 2, &n) < 0)
+        return say(why, size, "invalid --%s '%s': expected a size such as "
+                   "768M, 768MiB, 2G or 1048576 (bytes; K, M, G, T are powers "
+                   "of 1024)", r->info.name, v);
+    *(uint64_t *) field(o, r) = n;
+    return 0;
+}
+
+static int set_give_up(zc_options *o, const char *v, char *why, size_t size)
+{
+    const char *slash = strchr(v, '/');
+    unsigned long n;
+    char count[16];
+    uint32_t ms;
+
+    if (strcmp(v, "off") == 0) {
+        o->give_up_count = 0;
+        o->give_up_window_ms = 0;
+        return 0;
+    }
+    if (!slash || (size_t) (slash - v) >= sizeof(count))
+        goto bad;
+    memcpy(count, v, (size_t) (slash - v));
+    count[slash - v] = '\0';
+    if (zc__parse_uint(count, 1, ZC__GIVE_UP_MAX, &n) < 0 ||
+        zc__parse_duration_ms(slash + 1, ZC__DAY_MS, &ms) < 0 || ms == 0)
+        goto bad;
+    o->give_up_count = (unsigned) n;
+    o->give_up_window_ms = ms;
+    return 0;
+bad:
+    return say(why, size, "invalid --give-up '%s': expected N/DUR, N "
+               "failures (1 to %d) within DUR (more than 0, at most %u "
+               "hours), such as 5/60s; or off", v, ZC__GIVE_UP_MAX,
+               ZC__DAY_MS / HOUR_MS);
+}
+
+static int set_listen(zc_options *o, const char *v, char *why, size_t size)
+{
+    if (zc_address_check(v) < 0)
+        return say(why, size, "invalid --listen address '%s': expected "
+                   "HOST:PORT, [V6]:PORT, :PORT or unix:PATH", v);
+    if (!o->listen_room)
+        return say(why, size, "--listen: no room for addresses "
+                   "(zc_options.listen_room is NULL)");
+    if (o->listen && o->listen != o->listen_room)
+        return say(why, size, "--listen: zc_options.listen points at the "
+                   "program's own array, not at listen_room");
+    if (o->n_listen >= ZC_MAX_LISTEN)
+        return say(why, size, "too many --listen addresses (%d at most)",
+                   ZC_MAX_LISTEN);
+    o->listen_room[o->n_listen++] = v;
+    o->listen = o->listen_room;
+    return 0;
+}
+
+static int set_address(zc_options *o, const struct zc__opt *r, const char *v,
+                       char *why, size_t size)
+{
+    if (zc_address_check(v) < 0 || strncmp(v, "unix:", 5) == 0 || strchr(v, '='))
+        return say(why, size, "invalid --%s address '%s': expected HOST:PORT, "
+                   "[V6]:PORT or :PORT", r->info.name, v);
+    *(const char **) field(o, r) = v;
+    return 0;
+}
+
+int zc__opt_check_text(const struct zc__opt *r, const char *v, char *why,
+                       size_t size)
+{
+    if (r->kind == ZC__OPT_NAME && !zc__control_name_ok(v))
+        return say(why, size, "invalid --%s '%s': 1 to %d letters, digits "
+                   "and _.@- , not starting with . or -", r->info.name, v,
+                   ZC__CONTROL_NAME_MAX);
+    if (r->kind == ZC__OPT_PATH && strcmp(v, "none") != 0 &&
+        (v[0] != '/' || strlen(v) >= sizeof(((struct sockaddr_un *) 0)->sun_path)))
+        return say(why, size, "invalid --%s '%s': expected an absolute path "
+                   "shorter than %zu bytes, or none", r->info.name, v,
+                   sizeof(((struct sockaddr_un *) 0)->sun_path));
+    if (r->kind == ZC__OPT_GROUP && zc__group_parse(v, NULL) < 0)
+        return say(why, size, "invalid --%s '%s': no such group", r->info.name,
+                   v);
+    return 0;
+}
+
+static int set_text(zc_options *o, const struct zc__opt *r, const char *v,
+                    char *why, size_t size)
+{
+    if (zc__opt_check_text(r, v, why, size) < 0)
+        return -EINVAL;
+    *(const char **) field(o, r) = v;
+    return 0;
+}
+
+/* The end of what setting r writes: a few kinds set a second field. */
+static size_t written_end(const struct zc__opt *r)
+{
+    switch (r->kind) {
+    case ZC__OPT_READY: return END_OF(ready_delay_ms);
+    case ZC__OPT_GIVE_UP: return END_OF(give_up_window_ms);
+    case ZC__OPT_LISTEN: return END_OF(listen_room);
+    case ZC__OPT_FLAG: return r->offset + sizeof(bool);
+    case ZC__OPT_UINT: return r->offset + sizeof(unsigned);
+    case ZC__OPT_DURATION: return r->offset + sizeof(uint32_t);
+    case ZC__OPT_FACTOR: return r->offset + sizeof(double);
+    case ZC__OPT_SIZE: return r->offset + sizeof(uint64_t);
+    case ZC__OPT_ADDRESS: case ZC__OPT_NAME: case ZC__OPT_PATH:
+    case ZC__OPT_GROUP: return r->offset + sizeof(const char *);
+    default: return r->offset + sizeof(int);
+    }
+}
+
+bool zc__opt_fits(const zc_options *o, const struct zc__opt *r, bool writing)
+{
+    /* Reading listen needs listen and n_listen; appending, the room. */
+    if (r->kind == ZC__OPT_LISTEN && !writing)
+        return o->struct_size >= END_OF(n_listen);
+    return o->struct_size >= written_end(r);
+}
+
+void zc__options_reconcile(zc_options *o)
+{
+    if (o->balance == ZC_BALANCE_STICKY)
+        o->sticky = true;
+    else if (o->sticky && o->balance == ZC_BALANCE_SHARED)
+        o->balance = ZC_BALANCE_STICKY;
+}
+
+int zc_option_set(zc_options *o, const char *name, const char *value,
+                  char *why, size_t why_size)
+{
+    const struct zc__opt *r = zc__opt_find(name);
+
+    if (!o || !r)
+        return r ? -EINVAL : -ENOENT;
+    /* A program built against an older header has no field for it. */
+    if (!zc__opt_fits(o, r, true))
+        return -ENOENT;
+    if (r->kind == ZC__OPT_FLAG) {
+        *(bool *) field(o, r) = true;
+        if (r->offset == offsetof(zc_options, sticky))
+            zc__options_reconcile(o);
+        return 0;
+    }
+    if (!value)
+        return say(why, why_size, "option '--%s' requires an argument", name);
+    switch (r->kind) {
+    case ZC__OPT_UINT:
+        return set_uint(o, r, value, why, why_size);
+    case ZC__OPT_DURATION:
+        return set_duration(o, r, value, why, why_size);
+    case ZC__OPT_FACTOR:
+        return set_factor(o, r, value, why, why_size);
+    case ZC__OPT_SIGNAL:
+        return set_signal(o, r, value, why, why_size);
+    case ZC__OPT_READY:
+        return set_ready(o, r, value, why, why_size);
+    case ZC__OPT_RESPAWN:
+        return set_word(o, r, respawn_names, N_NAMES(respawn_names), value,
+                        why, why_size);
+    case ZC__OPT_BALANCE:
+        return set_word(o, r, balance_names, N_NAMES(balance_names), value,
+                        why, why_size);
+    case ZC__OPT_LISTEN:
+        return set_listen(o, value, why, why_size);
+    case ZC__OPT_SIZE:
+        return set_size(o, r, value, why, why_size);
+    case ZC__OPT_GIVE_UP:
+        return set_give_up(o, value, why, why_size);
+    case ZC__OPT_WATCHDOG_ACTION:
+        return set_word(o, r, watchdog_action_names,
+                        N_NAMES(watchdog_action_names), value, why, why_size);
+    case ZC__OPT_KILL_MODE:
+        return set_word(o, r, kill_mode_names, N_NAMES(kill_mode_names), value,
+                        why, why_size);
+    case ZC__OPT_NAME:
+    case ZC__OPT_PATH:
+    case ZC__OPT_GROUP:
+        return set_text(o, r, value, why, why_size);
+    default:
+        return set_address(o, r, value, why, why_size);
+    }
+}
+
+static int text(char *buf, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
+
+/* A duration as the tool takes it, in its largest exact unit: "30s",
+ * "5m", "1h", "250ms"; "0". */
+static int duration(char *buf, size_t size, uint32_t ms)
+{
+    if (ms && ms % HOUR_MS == 0)
+        return text(buf, size, "%uh", ms / HOUR_MS);
+    if (ms && ms % 60000 == 0)
+        return text(buf, size, "%um", ms / 60000);
+    if (ms && ms % 1000 == 0)
+        return text(buf, size, "%us", ms / 1000);
+    return text(buf, size, ms ? "%ums" : "%u", ms);
+}
+
+/* A size in its largest exact power of 1024: "48M", "2G"; bytes else. */
+static int size_text(char *buf, size_t size, uint64_t n)
+{
+    static const char units[] = "KMGT";
+    int u = -1;
+
+    while (n && n % 1024 == 0 && u < 3) {
+        n /= 1024;
+        u++;
+    }
+    return u < 0 ? text(buf, size, "%llu", (unsigned long long) n)
+                 : text(buf, size, "%llu%c", (unsigned long long) n, units[u]);
+}
+
+static int text(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, buf ? size : 0, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int zc_option_format(const zc_options *o, const char *name, char *buf,
+                     size_t size)
+{
+    const struct zc__opt *r = zc__opt_find(name);
+    const void *f;
+    const char *name_of;
+
+    if (!o || !r || !zc__opt_fits(o, r, false))
+        return -ENOENT;
+    f = cfield(o, r);
+    switch (r->kind) {
+    case ZC__OPT_UINT:
+        if (*(const unsigned *) f == 0 && r->offset == offsetof(zc_options, workers))
+            return text(buf, size, "one per CPU");
+        return text(buf, size, "%u", *(const unsigned *) f);
+    case ZC__OPT_DURATION:
+        return duration(buf, size, *(const uint32_t *) f);
+    case ZC__OPT_FACTOR:
+        return text(buf, size, "%g", *(const double *) f);
+    case ZC__OPT_SIGNAL:
+        name_of = zc__signal_name(*(const int *) f);
+        return name_of ? text(buf, size, "%s", name_of)
+                       : text(buf, size, "%d", *(const int *) f);
+    case ZC__OPT_READY:
+        if (o->ready == ZC_READY_DELAY) {
+            char d[24];
+
+            duration(d, sizeof(d), o->ready_delay_ms);
+            return text(buf, size, "delay:%s", d);
+        }
+        return text(buf, size, "%s", nth_name(ready_names,
+                                              N_NAMES(ready_names), o->ready));
+    case ZC__OPT_RESPAWN:
+        return text(buf, size, "%s", nth_name(respawn_names,
+                                              N_NAMES(respawn_names), o->respawn));
+    case ZC__OPT_BALANCE:
+        return text(buf, size, "%s", nth_name(balance_names,
+                                              N_NAMES(balance_names), o->balance));
+    case ZC__OPT_FLAG:
+        return text(buf, size, "%s", *(const bool *) f ? "on" : "off");
+    case ZC__OPT_SIZE:
+        return size_text(buf, size, *(const uint64_t *) f);
+    case ZC__OPT_GIVE_UP:
+        if (o->give_up_count) {
+            char d[24];
+
+            duration(d, sizeof(d), o->give_up_window_ms);
+            return text(buf, size, "%u/%s", o->give_up_count, d);
+        }
+        return text(buf, size, "off");
+    case ZC__OPT_WATCHDOG_ACTION:
+        return text(buf, size, "%s", nth_name(watchdog_action_names,
+                                              N_NAMES(watchdog_action_names),
+                                              o->watchdog_action));
+    case ZC__OPT_KILL_MODE:
+        return text(buf, size, "%s", nth_name(kill_mode_names,
+                                              N_NAMES(kill_mode_names),
+                                              o->kill_mode));
+    case ZC__OPT_LISTEN:
+        return o->n_listen ? text(buf, size, "%s", o->listen[0])
+                           : text(buf, size, "none");
+    case ZC__OPT_NAME:
+    case ZC__OPT_PATH:
+        /* unset: what the fleet does then, not "none" (which for
+         * --control means no socket at all) */
+        if (!*(const char *const *) f)
+            return text(buf, size, "%s", r->kind == ZC__OPT_NAME
+                        ? "the command's name" : "NAME.sock in the runtime directory");
+        return text(buf, size, "%s", *(const char *const *) f);
+    default:
+        return text(buf, size, "%s", *(const char *const *) f
+                    ? *(const char *const *) f : "none");
+    }
+}

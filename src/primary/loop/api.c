@@ -1,0 +1,99 @@
+/*
+ * The primary's public calls (include/zcluster.h): message handlers, sends
+ * and broadcasts, and reload and scale asked for by the application, which
+ * take effect when the batch of events they were asked from is done.
+ */
+#include <errno.h>
+#include <stdbool.h>
+
+#include "base/log.h"
+#include "primary/core/link.h"
+#include "primary/life/scale.h"
+#include "proto/handlers.h"
+#include "proto/ipc.h"
+
+#define NS ZC__PNS
+
+int zc_primary_on(zc_primary *p, const char *type, zc_msg_fn fn, void *userdata)
+{
+    return p ? zc__handlers_add(&p->handlers, type, fn, userdata) : -EINVAL;
+}
+
+static int check_message(const zc_primary *p, const char *type,
+                         const void *data, size_t len, const int *fds,
+                         size_t n_fds)
+{
+    if (!p || zc__ipc_type_check(type, false) < 0 || (len && !data) ||
+        (n_fds && !fds) || n_fds > ZC_IPC_FDS_MAX)
+        return -EINVAL;
+    return len > p->opt.ipc_max_message ? -EMSGSIZE : 0;
+}
+
+int zc_primary_send(zc_primary *p, uint64_t worker_id, const char *type,
+                    const void *data, size_t len, const int *fds, size_t n_fds)
+{
+    int r = check_message(p, type, data, len, fds, n_fds);
+
+    if (r < 0)
+        return r;
+    /* A scan, as for pids: a thousand workers take a microsecond. */
+    for (struct worker *w = p->workers; w; w = w->next)
+        if (w->id == worker_id)
+            return zc__link_queue(p, w, type, data, len, fds, n_fds);
+    return -ESRCH;
+}
+
+int zc_primary_broadcast(zc_primary *p, const char *type, const void *data,
+                         size_t len)
+{
+    int r = check_message(p, type, data, len, NULL, 0), n = 0;
+
+    if (r < 0)
+        return r;
+    for (struct worker *w = p->workers; w; w = w->next) {
+        if (w->ipc.fd < 0)
+            continue;
+        r = zc__link_queue(p, w, type, data, len, NULL, 0);
+        if (r == 0)
+            n++;
+        else
+            zc_log(ZC_LOG_DEBUG, NS, "broadcast '%s': not sent to worker %llu "
+                   "(slot %u): %s", type, (unsigned long long) w->id,
+                   w->slot_index, zc_strerror(r));
+    }
+    return n;
+}
+
+int zc_primary_reload(zc_primary *p)
+{
+    if (!p)
+        return -EINVAL;
+    if (p->shutting_down)
+        return -ECANCELED;
+    if (!p->started)
+        return -EAGAIN;
+    if (p->pending_reload || p->walk.active) {
+        p->pending_reload = true;
+        return 1;
+    }
+    p->pending_reload = true;
+    return 0;
+}
+
+int zc_primary_scale(zc_primary *p, unsigned workers)
+{
+    if (!p || workers < 1 || workers > ZC_MAX_WORKERS)
+        return -EINVAL;
+    if (p->shutting_down)
+        return -ECANCELED;
+    /* Before the start nothing runs yet: the count is set at once. */
+    if (!p->started)
+        return zc__scale_to(p, workers, "zc_primary_scale()");
+    p->pending_scale = workers;
+    return 0;
+}
+
+unsigned zc_primary_workers(const zc_primary *p)
+{
+    return !p ? 0 : p->pending_scale ? p->pending_scale : p->n_slots;
+}

@@ -1,0 +1,372 @@
+/*
+ * Load spread with --balance reuseport: every TCP address is a
+ * SO_REUSEPORT group of sockets, one per slot, all bound and kept by the
+ * primary, and slot k's worker gets slot k's socket (still LISTEN_FDS:
+ * nothing changes for it). The kernel spreads new connections over the
+ * group, so every worker gets its share; a shared socket instead wakes the
+ * most recently idle worker and keep-alive bursts pile onto one.
+ *
+ * Because the primary keeps every socket open, a worker's death loses
+ * nothing queued: those connections wait in its slot's socket for the
+ * replacement, and during a reload step the old and new worker of a slot
+ * share it. New connections must not wait behind a dead worker, so a
+ * program in the kernel picks among the sockets of the slots whose worker
+ * is ready: round-robin with eBPF where the primary may load it
+ * (proto/roundrobin.c: CAP_BPF, so as root), the set changed by a map
+ * update; else at random with a classic program (proto/steer.c, no
+ * privilege), attached again whenever the set changes. Both run before
+ * the loop waits. A socket's index in the group is the order it
+ * started listening in, which is why sockets are only ever added (a slot
+ * scaled away keeps its socket, left out of the choice, for the day the
+ * slot comes back) and the index of slot k's socket is k.
+ *
+ * Unix sockets cannot form a SO_REUSEPORT group, nor can sockets systemd
+ * gave us (bound without SO_REUSEPORT): those stay shared.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "primary/spread/balance.h"
+#include "proto/steer.h"
+
+#define NS "zc:balance"
+
+static bool groupable(const struct zc_primary *p, const struct listener *ln)
+{
+    return p->opt.balance == ZC_BALANCE_REUSEPORT && !ln->adopted &&
+           (ln->addr.ss.ss_family == AF_INET || ln->addr.ss.ss_family == AF_INET6);
+}
+
+/* ln's address with the port its first socket got (port 0 binds one). */
+static void bound_address(const struct listener *ln, struct zc__addr *a)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    in_port_t port = 0;
+
+    *a = ln->addr;
+    if (getsockname(ln->fd, (struct sockaddr *) &ss, &len) == 0)
+        port = ss.ss_family == AF_INET
+               ? ((struct sockaddr_in *) &ss)->sin_port
+               : ((struct sockaddr_in6 *) &ss)->sin6_port;
+    if (a->ss.ss_family == AF_INET)
+        ((struct sockaddr_in *) &a->ss)->sin_port = port;
+    else
+        ((struct sockaddr_in6 *) &a->ss)->sin6_port = port;
+}
+
+/* Sockets for slots up to n in ln's group. Returns 0 or -errno (logged). */
+static int group_grow(struct listener *ln, unsigned n, bool round_robin)
+{
+    struct balance_listener *b = &ln->balance;
+    struct zc__addr a;
+    int r;
+
+    if (n > b->cap) {
+        unsigned cap = b->cap ? b->cap : 4;
+        int *v;
+
+        while (cap < n)
+            cap *= 2;
+        v = realloc(b->fds, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        b->fds = v;
+        b->cap = cap;
+    }
+    if (b->n == 0)
+        b->fds[b->n++] = ln->fd;
+    bound_address(ln, &a);
+    while (b->n < n) {
+        r = zc__addr_listen(&a, ZC_LISTEN_REUSEPORT, &b->fds[b->n]);
+        if (r < 0) {
+            zc_log(ZC_LOG_ERROR, NS, "cannot add slot %u's socket to the "
+                   "SO_REUSEPORT group of %s: %s", b->n, ln->text,
+                   zc_strerror(r));
+            return r;
+        }
+        if (round_robin && (r = zc__rr_add(&b->rr, b->n, b->fds[b->n])) < 0) {
+            zc_log(ZC_LOG_ERROR, NS, "cannot add slot %u's socket on %s to "
+                   "the round-robin map: %s", b->n, ln->text, zc_strerror(r));
+            (void) close(b->fds[b->n]);
+            return r;
+        }
+        b->n++;
+    }
+    return 0;
+}
+
+static void rr_close_all(struct zc_primary *p)
+{
+    for (size_t i = 0; i < p->n_listeners; i++)
+        zc__rr_close(&p->listeners[i].balance.rr);
+    p->balance.round_robin = false;
+}
+
+/* Round-robin maps for every group, or for none (then the classic random
+ * pick, said once with why). */
+static void rr_open(struct zc_primary *p)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < p->n_listeners; i++)
+        p->listeners[i].balance.rr = (struct zc__rr) { -1, -1, -1 };
+
+    for (size_t i = 0; i < p->n_listeners && r == 0; i++) {
+        struct balance_listener *b = &p->listeners[i].balance;
+
+        if (b->n == 0)
+            continue;
+        r = zc__rr_open(&b->rr);
+        for (unsigned k = 0; k < b->n && r == 0; k++)
+            r = zc__rr_add(&b->rr, k, b->fds[k]);
+    }
+    if (r == 0) {
+        p->balance.round_robin = true;
+        return;
+    }
+    rr_close_all(p);
+    zc_log(ZC_LOG_INFO, NS, "new connections go to the ready slots at random, "
+           "not round-robin: that needs an eBPF program, %s",
+           r == -EPERM ? "which takes CAP_BPF (root)"
+                       : "which this kernel refused");
+    if (r != -EPERM)
+        zc_log(ZC_LOG_DEBUG, NS, "eBPF round-robin: %s", zc_strerror(r));
+}
+
+static int grow(struct zc_primary *p, struct listener *ln, unsigned n)
+{
+    int r;
+
+    if (!groupable(p, ln))
+        return 0;
+    r = group_grow(ln, n, p->balance.round_robin);
+    if (r == -ENOMEM)
+        zc_log(ZC_LOG_ERROR, NS, "no memory for the sockets of %u slots on %s",
+               n, ln->text);
+    return r;
+}
+
+int zc__balance_open(struct zc_primary *p)
+{
+    if (p->opt.balance != ZC_BALANCE_REUSEPORT)
+        return 0;
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        struct listener *ln = &p->listeners[i];
+        int r;
+
+        if (!groupable(p, ln)) {
+            zc_log(ZC_LOG_INFO, NS, "%s stays one socket shared by every "
+                   "worker: %s", ln->text, ln->adopted
+                   ? "it was given to us (LISTEN_FDS) without SO_REUSEPORT"
+                   : "a unix socket cannot be a SO_REUSEPORT group");
+            continue;
+        }
+        r = grow(p, ln, p->n_slots);
+        if (r < 0)
+            return r;
+        zc_log(ZC_LOG_INFO, NS, "%s: a SO_REUSEPORT group of %u socket%s, one "
+               "per slot; new connections go to the slots whose worker is "
+               "ready", ln->text, ln->balance.n, PLURAL(ln->balance.n));
+    }
+    rr_open(p);
+    return 0;
+}
+
+int zc__balance_scale(struct zc_primary *p, unsigned n)
+{
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        int r = grow(p, &p->listeners[i], n);
+
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot, int *fds)
+{
+    for (size_t i = 0; i < p->n_listeners; i++)
+        fds[i] = zc__listener_fd(&p->listeners[i], slot);
+}
+
+/* Whether slot k's worker takes new connections. */
+static bool live(const struct slot *s)
+{
+    return s->w && s->w->state == W_READY;
+}
+
+/* The slots to steer to, in p->balance.live; true when they changed. */
+static bool live_changed(struct zc_primary *p, unsigned *n_live)
+{
+    struct balance_fleet *b = &p->balance;
+    bool changed = false;
+    unsigned n = 0;
+
+    if (p->n_slots > b->cap_live) {
+        unsigned *v = realloc(b->live, p->n_slots * sizeof(*v));
+
+        if (!v)
+            return false;       /* the old program stays: tried again later */
+        b->live = v;
+        b->cap_live = p->n_slots;
+    }
+    for (unsigned k = 0; k < p->n_slots; k++) {
+        if (!live(p->slots[k]))
+            continue;
+        changed |= n >= b->n_live || b->live[n] != k;
+        b->live[n++] = k;
+    }
+    changed |= n != b->n_live || !b->steered;
+    *n_live = n;
+    return changed;
+}
+
+/* Said when a slot drops out (at debug level as they come in, so a
+ * starting fleet says nothing). */
+static void say_left_out(const struct zc_primary *p, unsigned n_live,
+                         bool shrank)
+{
+    char list[160];
+    size_t len = 0;
+    unsigned out = 0;
+
+    list[0] = '\0';
+    for (unsigned k = 0, j = 0; k < p->n_slots; k++) {
+        if (j < n_live && p->balance.live[j] == k) {
+            j++;
+            continue;
+        }
+        if (out++ < 8 && len < sizeof(list))
+            len += (size_t) snprintf(list + len, sizeof(list) - len, "%s%u",
+                                     len ? ", " : "", k);
+    }
+    if (out > 8 && len < sizeof(list))
+        snprintf(list + len, sizeof(list) - len, " and %u more", out - 8);
+    zc_log(shrank ? ZC_LOG_INFO : ZC_LOG_DEBUG, NS, "new connections "
+           "go to %u of %u slots%s%s%s", n_live, p->n_slots,
+           !out ? "" : out > 1 ? " (not to slots " : " (not to slot ", list,
+           out ? ")" : "");
+}
+
+/* The round-robin program's live set is a map: one update per group, and
+ * the program attached the first time. False (logged) when the kernel
+ * refused either: the classic program takes over. */
+static bool steer_rr(struct zc_primary *p, unsigned n_live)
+{
+    int r = 0;
+
+    for (size_t i = 0; i < p->n_listeners && r == 0; i++) {
+        struct balance_listener *b = &p->listeners[i].balance;
+
+        if (b->n == 0)
+            continue;
+        r = zc__rr_live(&b->rr, p->balance.live, n_live);
+        if (r == 0 && !p->balance.steered)
+            r = zc__rr_attach(&b->rr, b->fds[0]);
+    }
+    if (r == 0)
+        return true;
+    zc_log(ZC_LOG_WARN, NS, "round-robin steering failed (%s): new "
+           "connections go to the ready slots at random from now on",
+           zc_strerror(r));
+    rr_close_all(p);
+    return false;
+}
+
+static bool steer_random(struct zc_primary *p, unsigned n_live)
+{
+    struct balance_fleet *b = &p->balance;
+    struct sock_filter code[2 * ZC__STEER_MAX + 8];
+    struct sock_fprog prog = { .filter = code };
+    int n;
+
+    /* Past what one program can name: the kernel's own spread. */
+    n = zc__steer_program(b->live, n_live > ZC__STEER_MAX ? 0 : n_live, code,
+                          sizeof(code) / sizeof(code[0]));
+    if (n < 0)
+        return false;
+    prog.len = (unsigned short) n;
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        const struct listener *ln = &p->listeners[i];
+
+        if (ln->balance.n == 0 ||
+            setsockopt(ln->balance.fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF,
+                       &prog, sizeof(prog)) == 0)
+            continue;
+        zc_log(ZC_LOG_WARN, NS, "cannot steer %s's new connections away from "
+               "dead slots (SO_ATTACH_REUSEPORT_CBPF: %s): the kernel spreads "
+               "them over every slot from now on, and those of a slot with no "
+               "worker wait for it", ln->text, zc_strerror(-errno));
+        b->said_no_steering = true;
+        return false;
+    }
+    return true;
+}
+
+void zc__balance_steer(struct zc_primary *p)
+{
+    struct balance_fleet *b = &p->balance;
+    unsigned n_live = 0;
+
+    /* A kernel that refused the program once refuses it again: the
+     * fleet keeps the kernel's own spread, as logged then. */
+    if (p->opt.balance != ZC_BALANCE_REUSEPORT || p->shutting_down ||
+        b->said_no_steering || !live_changed(p, &n_live))
+        return;
+    if (!(b->round_robin && steer_rr(p, n_live)) && !steer_random(p, n_live))
+        return;
+    say_left_out(p, n_live, b->steered && n_live < b->n_live);
+    b->n_live = n_live;
+    b->steered = true;
+    b->steer_changes++;
+}
+
+unsigned zc__balance_queued(const struct listener *ln, unsigned slot)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    if (getsockopt(zc__listener_fd(ln, slot), IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+        return 0;
+    return ti.tcpi_unacked;     /* a listener's accept queue */
+}
+
+void zc__balance_slot_lost(struct zc_primary *p, const struct slot *s)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < p->n_listeners; i++)
+        if (p->listeners[i].balance.n > s->index)
+            n += zc__balance_queued(&p->listeners[i], s->index);
+    if (n == 0)
+        return;
+    p->balance.waited += n;
+    zc_log(ZC_LOG_INFO, NS, "slot %u: %u connection%s queued in its socket "
+           "wait%s for its next worker (the primary keeps the socket)",
+           s->index, n, PLURAL(n), n == 1 ? "s" : "");
+}
+
+void zc__balance_close(struct zc_primary *p)
+{
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        struct balance_listener *b = &p->listeners[i].balance;
+
+        /* fds[0] is the listener's own, closed with it. */
+        for (unsigned k = 1; k < b->n; k++)
+            (void) close(b->fds[k]);
+        free(b->fds);
+        if (p->balance.round_robin)
+            zc__rr_close(&b->rr);
+        *b = (struct balance_listener) { 0 };
+    }
+    p->balance.round_robin = false;
+    free(p->balance.live);
+    p->balance.live = NULL;
+}

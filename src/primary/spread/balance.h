@@ -1,0 +1,25 @@
+/* Load spread: SO_REUSEPORT groups and their steering (balance.c). */
+#ifndef ZC_BALANCE_H
+#define ZC_BALANCE_H
+
+#include "primary/core/fleet.h"
+
+/* With --balance reuseport: a group of n_slots sockets for every TCP
+ * listener (the others are said to stay shared). Returns 0 or -errno
+ * (logged). */
+int zc__balance_open(struct zc_primary *p);
+/* Sockets for n slots in every listener's group, before the fleet grows
+ * to n slots. Returns 0 or -errno (logged). */
+int zc__balance_scale(struct zc_primary *p, unsigned n);
+/* The listening fds slot's worker gets, one per listener, into fds. */
+void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot, int *fds);
+/* Before the loop waits: if the slots whose worker is ready changed, the
+ * groups' steering program is attached again. */
+void zc__balance_steer(struct zc_primary *p);
+/* Connections in the accept queue of ln's socket for slot. */
+unsigned zc__balance_queued(const struct listener *ln, unsigned slot);
+/* Slot s lost its worker: what waits in its sockets is counted and said. */
+void zc__balance_slot_lost(struct zc_primary *p, const struct slot *s);
+void zc__balance_close(struct zc_primary *p);
+
+#endif
