@@ -44,7 +44,8 @@ int main(int argc, char **argv)
         for (long i = 0; i < n; i++)
             if (zc_notify("WATCHDOG=1") < 0)
                 return 1;
-        printf("notify: %ld pings, %.1f ns each\n", n, (now_ns() - t0) / (double) n);
+        printf("notify: %ld pings, %.1f ns each\n", n,
+               (now_ns() - t0) / (double) n);
         return 0;
     }
     if (n <= 0 || zc_worker_new(&w, 0) < 0) {
@@ -57,7 +58,8 @@ int main(int argc, char **argv)
         if (zc_worker_dispatch(w) < 0)
             return 1;
     printf("dispatch: %ld calls, %.1f ns each, watchdog %s\n", n,
-           (now_ns() - t0) / (double) n, getenv("WATCHDOG_USEC") ? "on" : "off");
+           (now_ns() - t0) / (double) n,
+           getenv("WATCHDOG_USEC") ? "on" : "off");
     zc_worker_free(w);
     return 0;
 }

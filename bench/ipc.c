@@ -41,7 +41,7 @@ static uint64_t now_ns(void)
     return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
-/* -- primary ---------------------------------------------------------------- */
+/* -- primary --------------------------------------------------------------- */
 
 static zc_primary *prim;
 static uint64_t worker_id, t_start;
@@ -55,7 +55,8 @@ static int p_start(zc_msg *m, void *u)
     got = 0;
     if (strcmp(mode, "p2w") == 0)
         for (; sent < WINDOW && sent < count; sent++)
-            zc_primary_send(prim, worker_id, "m", payload, sizeof(payload), NULL, 0);
+            zc_primary_send(prim, worker_id, "m", payload, sizeof(payload),
+                            NULL, 0);
     return 0;
 }
 
@@ -78,7 +79,8 @@ static int p_ack(zc_msg *m, void *u)
     (void) m;
     (void) u;
     for (unsigned long i = 0; i < ACK_EVERY && sent < count; i++, sent++)
-        zc_primary_send(prim, worker_id, "m", payload, sizeof(payload), NULL, 0);
+        zc_primary_send(prim, worker_id, "m", payload, sizeof(payload), NULL,
+                        0);
     return 0;
 }
 
@@ -97,7 +99,8 @@ static int p_done(zc_msg *m, void *u)
 static int p_ping(zc_msg *m, void *u)
 {
     (void) u;
-    return zc_primary_send(prim, m->worker_id, "pong", m->data, m->len, NULL, 0);
+    return zc_primary_send(prim, m->worker_id, "pong", m->data, m->len, NULL,
+                           0);
 }
 
 static int p_result(zc_msg *m, void *u)
@@ -122,7 +125,7 @@ static int primary_init(zc_primary *p, void *arg)
     return 0;
 }
 
-/* -- worker ----------------------------------------------------------------- */
+/* -- worker ---------------------------------------------------------------- */
 
 static zc_worker *w;
 static unsigned long w_got, rtt_done;
@@ -171,7 +174,8 @@ static int w_pong(zc_msg *m, void *u)
     }
     qsort(rtts, count, sizeof(*rtts), cmp_u64);
     snprintf(text, sizeof(text), "p50 %.1f us p99 %.1f us",
-             (double) rtts[count / 2] / 1e3, (double) rtts[count * 99 / 100] / 1e3);
+             (double) rtts[count / 2] / 1e3,
+             (double) rtts[count * 99 / 100] / 1e3);
     send_retrying("result", text, strlen(text));
     return 0;
 }

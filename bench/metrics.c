@@ -87,7 +87,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "observe") == 0) {
         zc_metric *h;
 
-        if (zc_histogram_new(&h, "bench_seconds", "Latency.", NULL, NULL, 0) < 0)
+        if (zc_histogram_new(&h, "bench_seconds", "Latency.", NULL, NULL, 0) <
+            0)
             return 1;
         t0 = now_s();
         for (long i = 0; i < n_ops; i++)

@@ -41,9 +41,11 @@ static double now_ms(void)
 /* One request; returns the X-Worker-Pid, 0 when refused, -1 on error. */
 static long get_pid(int port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((uint16_t) port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    static const char req[] = "GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n";
+    static const char req[] =
+        "GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n";
     struct timeval tv = { .tv_sec = 10 };
     char buf[2048];
     size_t len = 0;
@@ -61,7 +63,8 @@ static long get_pid(int port)
         close(fd);
         return -1;
     }
-    while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+    while (len < sizeof(buf) - 1 &&
+           (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
         len += (size_t) n;
     buf[len] = '\0';
     close(fd);
@@ -131,7 +134,8 @@ static int startup(const char *hello, int port, int rounds)
         }
         v[i] = now_ms() - t0;
         if (get_pid(port) != pid) {
-            fprintf(stderr, "startup: pid %d is not the one answering\n", (int) pid);
+            fprintf(stderr, "startup: pid %d is not the one answering\n",
+                    (int) pid);
             return 1;
         }
         kill(pid, SIGKILL);
@@ -150,7 +154,8 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "--startup") == 0)
         return startup(argv[2], atoi(argv[3]), atoi(argv[4]));
     if (argc != 3) {
-        fprintf(stderr, "usage: respawn PORT ROUNDS | respawn --startup HELLO PORT ROUNDS\n");
+        fprintf(stderr, "usage: respawn PORT ROUNDS | "
+                        "respawn --startup HELLO PORT ROUNDS\n");
         return 2;
     }
     port = atoi(argv[1]);
@@ -172,8 +177,9 @@ int main(int argc, char **argv)
         now = get_pid(port);
         v[i] = now_ms() - t0;
         if (now <= 0 || now == old) {
-            fprintf(stderr, "respawn: round %d: answer from %ld after killing %ld\n",
-                    i, now, old);
+            fprintf(stderr,
+                    "respawn: round %d: answer from %ld after killing %ld\n", i,
+                    now, old);
             return 1;
         }
     }

@@ -31,7 +31,7 @@
 #define NS "counter"
 #define WAITING_MAX 1024
 
-/* -- primary ---------------------------------------------------------------- */
+/* -- primary --------------------------------------------------------------- */
 
 static unsigned long visits;
 
@@ -53,8 +53,10 @@ static int on_event(const zc_event *e, void *userdata)
 {
     (void) userdata;
     if (e->type == ZC_EVENT_EXITED)
-        zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %d) left after %lu visits "
-               "to the fleet", (unsigned long long) e->worker_id, e->slot, visits);
+        zc_log(ZC_LOG_INFO, NS,
+               "worker %llu (slot %d) left after %lu visits "
+               "to the fleet",
+               (unsigned long long) e->worker_id, e->slot, visits);
     return 0;
 }
 
@@ -67,7 +69,7 @@ static int primary_init(zc_primary *p, void *arg)
     return r < 0 ? r : zc_primary_on_event(p, on_event, NULL);
 }
 
-/* -- worker ----------------------------------------------------------------- */
+/* -- worker ---------------------------------------------------------------- */
 
 static struct {
     zc_worker *w;
@@ -116,9 +118,10 @@ static int on_count(zc_msg *m, void *userdata)
     if (sscanf(text, "%lu %d", &n, &ticket) != 2 || ticket < 0 ||
         ticket >= WAITING_MAX || wk.waiting[ticket] < 0)
         return -EBADMSG;
-    len = snprintf(line, sizeof(line), "worker %llu (slot %d): visit %lu of the "
-                   "fleet\n", (unsigned long long) zc_self_id(),
-                   zc_self_slot(), n);
+    len = snprintf(line, sizeof(line),
+                   "worker %llu (slot %d): visit %lu of the "
+                   "fleet\n",
+                   (unsigned long long) zc_self_id(), zc_self_slot(), n);
     (void) !write(wk.waiting[ticket], line, (size_t) len);
     (void) close(wk.waiting[ticket]);
     wk.waiting[ticket] = -1;
@@ -177,9 +180,11 @@ static int worker(int argc, char **argv, void *arg)
         return 1;
     if (zc_worker_on(wk.w, "count", on_count, NULL) < 0 ||
         zc_worker_on(wk.w, "total", on_total, NULL) < 0 ||
-        zc_worker_watch(wk.w, wk.lfd, EPOLLIN | EPOLLEXCLUSIVE, on_accept, NULL) < 0)
+        zc_worker_watch(wk.w, wk.lfd, EPOLLIN | EPOLLEXCLUSIVE, on_accept,
+                        NULL) < 0)
         r = -ENOMEM;
-    for (int ph = ZC_DRAIN_STOP_ACCEPTING; r == 0 && ph <= ZC_DRAIN_FORCE_CLOSE; ph++)
+    for (int ph = ZC_DRAIN_STOP_ACCEPTING; r == 0 && ph <= ZC_DRAIN_FORCE_CLOSE;
+         ph++)
         r = zc_worker_on_drain(wk.w, ph, drain, NULL);
     if (r == 0) {
         /* Shared by the fleet: a lost accept race must be EAGAIN. */
@@ -214,7 +219,8 @@ int main(int argc, char **argv)
             printf("usage: zcluster-counter [-w N] [-l ADDR]\n");
             return 0;
         default:
-            fprintf(stderr, "Try 'zcluster-counter --help' for more information.\n");
+            fprintf(stderr,
+                    "Try 'zcluster-counter --help' for more information.\n");
             return 2;
         }
     }

@@ -2,7 +2,7 @@
  * zcluster-hello: a small, fast HTTP/1.1 server to run as a fleet.
  *
  *   zcluster -w 4 -l 127.0.0.1:8080 -- zcluster-hello   workers of the tool
- *   zcluster-hello --cluster 4 -l 127.0.0.1:8080        its own primary (library)
+ *   zcluster-hello --cluster 4 -l 127.0.0.1:8080        its own primary
  *   zcluster-hello -l 127.0.0.1:8080 --reuseport        alone, no manager
  *   zcluster --sticky -w 4 -l 127.0.0.1:8080 -- zcluster-hello
  *                               sticky sessions: the primary accepts and
@@ -319,7 +319,8 @@ static bool handle_request(struct conn *c, const char *req, size_t n)
 {
     const char *end = req + n, *line_end = memmem(req, n, "\r\n", 2);
     const char *sp1 = memchr(req, ' ', (size_t) (line_end - req));
-    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t) (line_end - sp1 - 1)) : NULL;
+    const char *sp2 =
+        sp1 ? memchr(sp1 + 1, ' ', (size_t) (line_end - sp1 - 1)) : NULL;
     const char *v;
     size_t vlen;
     bool http11, keep;
@@ -354,7 +355,8 @@ static bool handle_request(struct conn *c, const char *req, size_t n)
                   : (v && has_token(v, vlen, "keep-alive"));
     c->body_left = clen;
     burn_or_grow(sp1 + 1, sp2);
-    respond(c, 200, "OK", sp1 - req == 4 && strncmp(req, "HEAD", 4) == 0, !keep);
+    respond(c, 200, "OK", sp1 - req == 4 && strncmp(req, "HEAD", 4) == 0,
+            !keep);
     return true;
 }
 
@@ -670,8 +672,9 @@ static int open_listeners(void)
         return 0;
     }
     for (int i = 0; i < arg.n_listen; i++) {
-        int r = zc_listen(arg.listen[i], arg.reuseport ? ZC_LISTEN_REUSEPORT : 0,
-                          &srv.lfd[srv.n_lfd]);
+        int r =
+            zc_listen(arg.listen[i], arg.reuseport ? ZC_LISTEN_REUSEPORT : 0,
+                      &srv.lfd[srv.n_lfd]);
 
         if (r < 0) {
             zc_log(ZC_LOG_ERROR, NS, "cannot listen on %s: %s", arg.listen[i],
@@ -691,7 +694,8 @@ static int open_listeners(void)
 static int serve(int argc, char **argv, void *unused)
 {
     struct timespec delay = { .tv_sec = arg.startup_delay_ms / 1000,
-                              .tv_nsec = (long) (arg.startup_delay_ms % 1000) * 1000000 };
+                              .tv_nsec = (long) (arg.startup_delay_ms % 1000) *
+                                         1000000 };
     sigset_t set;
     int r;
 
@@ -711,7 +715,8 @@ static int serve(int argc, char **argv, void *unused)
     srv.ep = epoll_create1(EPOLL_CLOEXEC);
     srv.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     srv.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (srv.ep == -1 || srv.sigfd == -1 || srv.timerfd == -1 || open_listeners() < 0)
+    if (srv.ep == -1 || srv.sigfd == -1 || srv.timerfd == -1 ||
+        open_listeners() < 0)
         return 1;
     snprintf(srv.ident, sizeof(srv.ident),
              "X-Worker-Slot: %d\r\nX-Worker-Pid: %ld\r\nX-Worker-Id: %llu\r\n"
@@ -719,10 +724,11 @@ static int serve(int argc, char **argv, void *unused)
              zc_self_slot(), (long) getpid(),
              (unsigned long long) zc_self_id(),
              (unsigned long long) zc_self_generation());
-    srv.body_len = (size_t) snprintf(srv.body, sizeof(srv.body),
-                                     "hello from worker %llu (slot %d, pid %ld)\n",
-                                     (unsigned long long) zc_self_id(),
-                                     zc_self_slot(), (long) getpid());
+    srv.body_len =
+        (size_t) snprintf(srv.body, sizeof(srv.body),
+                          "hello from worker %llu (slot %d, pid %ld)\n",
+                          (unsigned long long) zc_self_id(), zc_self_slot(),
+                          (long) getpid());
     if (watch(srv.sigfd, TAG_SIGNAL, EPOLLIN) == -1 ||
         watch(srv.timerfd, TAG_TIMER, EPOLLIN) == -1)
         return 1;
@@ -733,14 +739,17 @@ static int serve(int argc, char **argv, void *unused)
         watch(zc_worker_fd(srv.link), TAG_LINK, EPOLLIN) == -1)
         return 1;
     (void) zc_worker_on_connection(srv.link, on_handed, NULL);
-    for (int phase = ZC_DRAIN_STOP_ACCEPTING; phase <= ZC_DRAIN_FORCE_CLOSE; phase++)
+    for (int phase = ZC_DRAIN_STOP_ACCEPTING; phase <= ZC_DRAIN_FORCE_CLOSE;
+         phase++)
         if (phase != ZC_DRAIN_CLOSE_LONG_LIVED)
             (void) zc_worker_on_drain(srv.link, phase, drain_hook, NULL);
     for (int i = 0; i < srv.n_lfd; i++) {
         /* Shared by every worker: non-blocking so a lost accept race is
          * EAGAIN, exclusive so one connection wakes one worker. */
-        (void) fcntl(srv.lfd[i], F_SETFL, fcntl(srv.lfd[i], F_GETFL) | O_NONBLOCK);
-        if (watch(srv.lfd[i], TAG_LISTEN0 + (uintptr_t) i, EPOLLIN | EPOLLEXCLUSIVE) == -1)
+        (void) fcntl(srv.lfd[i], F_SETFL,
+                     fcntl(srv.lfd[i], F_GETFL) | O_NONBLOCK);
+        if (watch(srv.lfd[i], TAG_LISTEN0 + (uintptr_t) i,
+                  EPOLLIN | EPOLLEXCLUSIVE) == -1)
             return 1;
     }
     metrics_init();
@@ -752,15 +761,18 @@ static int serve(int argc, char **argv, void *unused)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: zcluster-hello [-l ADDR]... [--reuseport] [--cluster N]\n"
-               "                      [--sticky] [--startup-delay MS] [--drain-idle MS]\n"
-               "                      [--log FILE]\n"
-               "Under zcluster it serves the sockets it inherits, or the connections\n"
-               "a sticky primary hands it; --cluster N runs its own fleet of N\n"
-               "workers through libzcluster (--sticky: with sticky sessions);\n"
-               "otherwise it serves the -l addresses alone (--reuseport: several\n"
-               "may bind one port). --log FILE: the log goes there, reopened on\n"
-               "SIGUSR1.\n");
+    fprintf(f,
+            "Usage: zcluster-hello [-l ADDR]... [--reuseport] [--cluster N]\n"
+            "                      [--sticky] [--startup-delay MS] "
+            "[--drain-idle MS]\n"
+            "                      [--log FILE]\n"
+            "Under zcluster it serves the sockets it inherits, or the "
+            "connections\n"
+            "a sticky primary hands it; --cluster N runs its own fleet of N\n"
+            "workers through libzcluster (--sticky: with sticky sessions);\n"
+            "otherwise it serves the -l addresses alone (--reuseport: several\n"
+            "may bind one port). --log FILE: the log goes there, reopened on\n"
+            "SIGUSR1.\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -790,7 +802,8 @@ static int parse_args(int argc, char **argv)
         switch (c) {
         case 'l':
             if (arg.n_listen == MAX_LISTEN || zc_address_check(optarg) < 0) {
-                fprintf(stderr, "zcluster-hello: invalid address '%s'\n", optarg);
+                fprintf(stderr, "zcluster-hello: invalid address '%s'\n",
+                        optarg);
                 return 2;
             }
             arg.listen[arg.n_listen++] = optarg;

@@ -2,7 +2,8 @@
 # Makes sure the Debian packages a task needs are installed.
 #   scripts/deps.sh build    compiler and headers (make, make check, make demo)
 #   scripts/deps.sh clang    clang, for the second compiler CI builds with
-#   scripts/deps.sh ci       clang, valgrind, pkg-config, libFuzzer, node (.ci/run)
+#   scripts/deps.sh ci       clang, valgrind, pkg-config, libFuzzer, node,
+#                            clang-format (.ci/run)
 #   scripts/deps.sh bench    wrk, hyperfine, curl, Server::Starter, Node,
 #                            strace, gunicorn (bench/)
 # As root it installs what is missing (apt-get update once, then install);
@@ -44,6 +45,9 @@ for task in "${@:-build}"; do
             need clang clang
             need valgrind valgrind
             need pkg-config pkg-config
+            # scripts/format-check.sh: git clang-format on what changed
+            need git git
+            need git-clang-format clang-format
             need_pkg libclang-rt-14-dev     # libFuzzer for make fuzz
             # The sticky tests check the hash and address text against
             # Node itself (against its recorded output without it).

@@ -61,13 +61,15 @@ static void help(void)
         int n;
 
         n = snprintf(head, sizeof(head), "  %c%c%s--%s%s%s",
-                     i->short_name ? '-' : ' ', i->short_name ? i->short_name : ' ',
+                     i->short_name ? '-' : ' ',
+                     i->short_name ? i->short_name : ' ',
                      i->short_name ? ", " : "  ", i->name, i->arg ? " " : "",
                      i->arg ? i->arg : "");
         (void) zc_option_format(&defaults, i->name, def, sizeof(def));
         /* Flags are off and addresses unset by default: nothing to say. */
         if (i->arg && strcmp(def, "none") != 0)
-            snprintf(text, sizeof(text), "%s (default:%c%s)", i->help, NBSP, def);
+            snprintf(text, sizeof(text), "%s (default:%c%s)", i->help, NBSP,
+                     def);
         else
             snprintf(text, sizeof(text), "%s", i->help);
         if (n >= HELP_COLUMN - 1)
@@ -76,16 +78,18 @@ static void help(void)
             printf("%-*s", HELP_COLUMN, head);
         wrap(text, HELP_COLUMN);
     }
-    printf("  -h, --help                  show this help\n"
-           "  -V, --version               show the version\n\n"
-           "Durations take ms, s, m or h (\"500\", \"500ms\", \"2s\", \"1h\"); sizes K, M, G (powers of 1024).\n"
-           "Signals: TERM/INT drain and exit (a second one kills at once), "
-           "QUIT kills at once,\n"
-           "HUP reloads worker by worker, TTIN adds a worker, TTOU removes one\n"
-           "(signals in a burst coalesce: zclusterctl scale N is exact).\n"
-           "Environment: ZC_LOG_LEVEL=error|warn|info|debug|trace, "
-           "ZC_DEBUG=zc:*,-zc:loop, NO_COLOR.\n"
-           "See zcluster(1) and docs/protocol.md for what a worker receives.\n");
+    printf(
+        "  -h, --help                  show this help\n"
+        "  -V, --version               show the version\n\n"
+        "Durations take ms, s, m or h (\"500\", \"500ms\", \"2s\", \"1h\"); "
+        "sizes K, M, G (powers of 1024).\n"
+        "Signals: TERM/INT drain and exit (a second one kills at once), "
+        "QUIT kills at once,\n"
+        "HUP reloads worker by worker, TTIN adds a worker, TTOU removes one\n"
+        "(signals in a burst coalesce: zclusterctl scale N is exact).\n"
+        "Environment: ZC_LOG_LEVEL=error|warn|info|debug|trace, "
+        "ZC_DEBUG=zc:*,-zc:loop, NO_COLOR.\n"
+        "See zcluster(1) and docs/protocol.md for what a worker receives.\n");
 }
 
 static int usage_error(const char *fmt, ...) ZC_PRINTF(1, 2);
@@ -172,7 +176,8 @@ int main(int argc, char **argv)
     if (optind >= argc)
         return usage_error("no command given: zcluster [OPTIONS] -- COMMAND "
                            "[ARGS...]");
-    if (zc_options_check(&o, getenv("LISTEN_FDS") != NULL, why, sizeof(why)) < 0)
+    if (zc_options_check(&o, getenv("LISTEN_FDS") != NULL, why, sizeof(why)) <
+        0)
         return usage_error("%s", why);
     o.command = argv + optind;
     return zc_cluster_run(argc, argv, NULL, NULL, &o);

@@ -95,13 +95,15 @@ static const struct verb *verb_named(const char *name)
 }
 
 static const char usage_head[] =
-    "usage: zclusterctl [-n NAME | -s SOCKET] [--json] [--timeout DUR] VERB [ARGS]\n"
+    "usage: zclusterctl [-n NAME | -s SOCKET] [--json] [--timeout DUR] "
+    "VERB [ARGS]\n"
     "\n";
 static const char usage_tail[] =
     "\n"
     "  -n, --name NAME     the fleet (default: the only one running)\n"
     "  -s, --socket PATH   its control socket, instead of finding it by name\n"
-    "      --json          JSON on stdout (status: the document; others: the lines)\n"
+    "      --json          JSON on stdout (status: the document; others: "
+    "the lines)\n"
     "      --timeout DUR   stop waiting after DUR (250ms, 20s, 5m): exit 5\n"
     "      --no-wait       start a long operation and return\n"
     "\n"
@@ -192,9 +194,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->json = true;
         } else if (strcmp(a, "--no-wait") == 0) {
             o->no_wait = true;
-        } else if (!strcmp(a, "-n") || !strcmp(a, "--name") || !strcmp(a, "-s") ||
-                   !strcmp(a, "--socket") || !strcmp(a, "--timeout") ||
-                   !strncmp(a, "--name=", 7) || !strncmp(a, "--socket=", 9) ||
+        } else if (!strcmp(a, "-n") || !strcmp(a, "--name") ||
+                   !strcmp(a, "-s") || !strcmp(a, "--socket") ||
+                   !strcmp(a, "--timeout") || !strncmp(a, "--name=", 7) ||
+                   !strncmp(a, "--socket=", 9) ||
                    !strncmp(a, "--timeout=", 10)) {
             v = strchr(a, '=');
             if (v)
@@ -208,7 +211,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             } else if (a[1] == 's' || !strncmp(a, "--socket", 8)) {
                 o->socket = v;
             } else if ((o->timeout_ms = duration_ms(v)) < 0) {
-                return usage("invalid --timeout '%s': expected 250ms, 20s or 5m", v);
+                return usage("invalid --timeout '%s': expected 250ms, 20s "
+                             "or 5m", v);
             }
         } else {
             return usage("unknown option '%s'", a);
@@ -278,14 +282,16 @@ static int on_line(const char *line, size_t len, void *ud)
         a->ok = zc_control_field(line, len, "ok", v, sizeof(v)) > 0 &&
                 strcmp(v, "true") == 0;
     }
-    if (!a->o->json && zc_control_field(line, len, "message", msg, sizeof(msg)) >= 0)
+    if (!a->o->json &&
+        zc_control_field(line, len, "message", msg, sizeof(msg)) >= 0)
         say(a, msg);
     return 0;
 }
 
 /* --- finding the fleet --- */
 
-static int find(const struct opts *o, char *path, size_t size, const char **fleet)
+static int find(const struct opts *o, char *path, size_t size,
+                const char **fleet)
 {
     static char found[ZC_CONTROL_NAME_MAX + 1];
     zc_control_fleet f[MAX_FLEETS];
@@ -331,7 +337,8 @@ static int list(const struct opts *o)
     int r = zc_control_list(f, MAX_FLEETS, &n);
 
     if (r < 0 && r != -ENOENT) {
-        fprintf(stderr, "zclusterctl: cannot list fleets: %s\n", zc_strerror(r));
+        fprintf(stderr, "zclusterctl: cannot list fleets: %s\n",
+                zc_strerror(r));
         return EX_NOFLEET;
     }
     if (o->json) {
@@ -381,7 +388,8 @@ static int join_slots(const struct opts *o, int from, char *out, size_t size)
 
     out[0] = '\0';
     for (int i = from; i < o->n_args; i++) {
-        if (!is_number(o->args[i]) || o->args[i][0] == '-' || o->args[i][0] == '+')
+        if (!is_number(o->args[i]) || o->args[i][0] == '-' ||
+            o->args[i][0] == '+')
             return usage("invalid slot '%s': expected a number", o->args[i]);
         n += (size_t) snprintf(out + n, n < size ? size - n : 0, "%s%s",
                                n ? "," : "", o->args[i]);
@@ -449,7 +457,8 @@ static int build_signal(const struct opts *o, struct request *q)
     int r;
 
     if (o->n_args < 1)
-        return usage("%s", "signal takes a signal and slots: signal USR1 [SLOT...]");
+        return usage("%s",
+                     "signal takes a signal and slots: signal USR1 [SLOT...]");
     for (const char *c = o->args[0]; *c; c++)
         if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
               (*c >= '0' && *c <= '9') || *c == '+' || *c == '-'))
@@ -504,7 +513,8 @@ static int by_status(struct answer *a, int status)
         return EX_DENIED;
     }
     if (status >= 400 && status < 500 && status != 409) {
-        say(a, a->error[0] ? a->error : "the fleet did not understand the request");
+        say(a, a->error[0] ? a->error
+                           : "the fleet did not understand the request");
         return EX_USAGE;
     }
     if (status >= 400) {

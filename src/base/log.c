@@ -152,7 +152,8 @@ static void default_sink(int level, const char *ns, const char *msg)
     (void) gettimeofday(&tv, NULL);
     (void) localtime_r(&tv.tv_sec, &tm);
     n = snprintf(line, sizeof(line),
-                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ld %s[%ld] %s%-5s%s %s: %s\n",
+                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ld "
+                 "%s[%ld] %s%-5s%s %s: %s\n",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                  tm.tm_min, tm.tm_sec, (long) (tv.tv_usec / 1000),
                  program_invocation_short_name, (long) getpid(),

@@ -91,8 +91,8 @@ static bool trusted_place(const char *path)
     if (!slash)
         snprintf(dir, sizeof(dir), ".");
     else
-        snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int) (slash - path),
-                 path);
+        snprintf(dir, sizeof(dir), "%.*s",
+                 slash == path ? 1 : (int) (slash - path), path);
     if (stat(dir, &d) == -1 || !(d.st_mode & S_IWOTH))
         return true;
     return (d.st_mode & S_ISVTX) && lstat(path, &s) == 0 &&
@@ -184,7 +184,8 @@ static int list_dir(const char *dir, zc_control_fleet *out, size_t max,
         if (!d)
             return -errno;
         while ((e = readdir(d))) {
-            if (pass == 0 && zc__control_name_of(e->d_name, name, sizeof(name)) &&
+            if (pass == 0 &&
+                zc__control_name_of(e->d_name, name, sizeof(name)) &&
                 zc__control_path(dir, name, path, sizeof(path)) == 0)
                 add_fleet(name, path, out, max, n);
             else if (pass == 1 && zc__control_name_ok(e->d_name) &&

@@ -55,7 +55,7 @@ struct zc__mrec {
     uint32_t len;
     uint16_t kind;          /* ZC__MREC_* */
     uint16_t type;          /* family: ZC_COUNTER, ZC_GAUGE, ZC_HISTOGRAM */
-    uint32_t family;        /* family: its id (0, 1, ...); series: its family's */
+    uint32_t family; /* family: its id (0, 1, ...); series: its family's */
     uint32_t flags;         /* family: ZC_METRIC_* flags */
     uint32_t n_buckets;     /* family: histogram bounds, +Inf not counted */
     uint32_t cell;          /* series: its first cell, in 8-byte units */

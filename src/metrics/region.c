@@ -27,7 +27,8 @@ static void view_broken(struct zc__mview *v, const char *why)
 }
 
 /* Strings packed in [s, end): n of them, each \0-terminated. */
-static bool strings(const char *s, const char *end, unsigned n, const char **out)
+static bool strings(const char *s, const char *end, unsigned n,
+                    const char **out)
 {
     for (unsigned i = 0; i < n; i++) {
         const char *z = memchr(s, '\0', (size_t) (end - s));
@@ -57,7 +58,8 @@ static int parse_family(struct zc__mview *v, const struct zc__mrec *rec,
     end = rec_bytes + rec->len - dbl;
     if (!strings(text, end, 3, str))
         return -EBADMSG;
-    if (!zc__mset_grow((void **) &v->fams, &v->cap_fams, v->n_fams, sizeof(*v->fams)))
+    if (!zc__mset_grow((void **) &v->fams, &v->cap_fams, v->n_fams,
+                       sizeof(*v->fams)))
         return -ENOMEM;
     vf = &v->fams[v->n_fams++];
     *vf = (struct vfam) { .type = rec->type, .flags = rec->flags,
@@ -65,12 +67,15 @@ static int parse_family(struct zc__mview *v, const struct zc__mrec *rec,
     why = zc__metric_name_check(str[0]);
     if (!why && strncmp(str[0], "zcluster_", 9) == 0)
         why = "uses the fleet's own prefix";
-    if (!why && (!zc__metric_type_known(rec->type) || (rec->flags & ~ZC_METRIC_PER_WORKER)))
+    if (!why && (!zc__metric_type_known(rec->type) ||
+                 (rec->flags & ~ZC_METRIC_PER_WORKER)))
         why = "has an unknown type or flags";
     if (!why && !zc__utf8_valid(str[1], strlen(str[1])))
         why = "has a help text that is not UTF-8";
     if (why) {
-        zc__mview_conflict(v, zc__metric_name_check(str[0]) ? "(invalid)" : str[0], why);
+        zc__mview_conflict(v,
+                           zc__metric_name_check(str[0]) ? "(invalid)" : str[0],
+                           why);
         return 0;
     }
     /* Label names, comma-separated in the record, \0-separated here. */
@@ -86,7 +91,8 @@ static int parse_family(struct zc__mview *v, const struct zc__mrec *rec,
             }
     }
     for (uint32_t i = 0, off = 0; i < vf->n_labels; i++) {
-        if (zc__label_name_check(vf->names + off) || vf->n_labels > ZC__METRICS_MAX_LABELS) {
+        if (zc__label_name_check(vf->names + off) ||
+            vf->n_labels > ZC__METRICS_MAX_LABELS) {
             zc__mview_conflict(v, str[0], "has an invalid label name");
             return 0;
         }
@@ -170,7 +176,8 @@ static int parse_series(struct zc__mview *v, const struct zc__mrec *rec,
         return 0;
     for (uint32_t i = 0; i < vf->n_labels; i++)
         if (!zc__utf8_valid(values[i], strlen(values[i]))) {
-            zc__mview_conflict(v, f->name, "has a label value that is not UTF-8");
+            zc__mview_conflict(v, f->name,
+                               "has a label value that is not UTF-8");
             return 0;
         }
     cells = (const _Atomic uint64_t *) (const void *) (v->base + first);
@@ -180,21 +187,25 @@ static int parse_series(struct zc__mview *v, const struct zc__mrec *rec,
         snprintf(extra, sizeof(extra), "slot=\"%d\",worker=\"%llu\"", v->slot,
                  (unsigned long long) v->id);
         sample_key(&key, f->name, "", vf, values, extra);
-        if (key.failed || !zc__mset_grow((void **) &v->pw, &v->cap_pw, v->n_pw, sizeof(*v->pw)))
+        if (key.failed || !zc__mset_grow((void **) &v->pw, &v->cap_pw, v->n_pw,
+                                         sizeof(*v->pw)))
             r = -ENOMEM;
         else
-            v->pw[v->n_pw++] = (struct pw) { .f = f, .key = key.data, .cell = cells };
+            v->pw[v->n_pw++] =
+                (struct pw) { .f = f, .key = key.data, .cell = cells };
         if (r < 0)
             free(key.data);
         return r;
     }
     if (vf->type != ZC_HISTOGRAM) {
         sample_key(&key, f->name, "", vf, values, NULL);
-        ok = !key.failed && add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len), cells,
-                                        vf->type == ZC_COUNTER ? C_U64 : C_F64,
-                                        vf->type == ZC_COUNTER);
+        ok = !key.failed &&
+             add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len), cells,
+                         vf->type == ZC_COUNTER ? C_U64 : C_F64,
+                         vf->type == ZC_COUNTER);
     }
-    for (uint32_t i = 0; vf->type == ZC_HISTOGRAM && ok && i <= vf->n_buckets; i++) {
+    for (uint32_t i = 0; vf->type == ZC_HISTOGRAM && ok && i <= vf->n_buckets;
+         i++) {
         char le[48] = "le=\"+Inf\"";
 
         if (i < vf->n_buckets) {
@@ -204,18 +215,21 @@ static int parse_series(struct zc__mview *v, const struct zc__mrec *rec,
             snprintf(le, sizeof(le), "le=\"%s\"", num);
         }
         sample_key(&key, f->name, "_bucket", vf, values, le);
-        ok = !key.failed && add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len),
-                                        &cells[i], i ? C_BUCKET : C_BUCKET0, true);
+        ok = !key.failed &&
+             add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len),
+                         &cells[i], i ? C_BUCKET : C_BUCKET0, true);
     }
     if (vf->type == ZC_HISTOGRAM && ok) {
         sample_key(&key, f->name, "_sum", vf, values, NULL);
-        ok = !key.failed && add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len),
-                                        &cells[vf->n_buckets + 1], C_F64, true);
+        ok = !key.failed &&
+             add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len),
+                         &cells[vf->n_buckets + 1], C_F64, true);
     }
     if (vf->type == ZC_HISTOGRAM && ok) {
         sample_key(&key, f->name, "_count", vf, values, NULL);
-        ok = !key.failed && add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len),
-                                        NULL, C_COUNT, true);
+        ok = !key.failed &&
+             add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len), NULL,
+                         C_COUNT, true);
     }
     free(key.data);
     /* The fleet holds all the series it may: this one is left out, and
@@ -236,7 +250,8 @@ void zc__mview_parse(struct zc__mview *v)
 
     if (!v->base || v->broken)
         return;
-    end = atomic_load_explicit(&((struct zc__mhead *) (void *) (uintptr_t) h)->desc_end,
+    end = atomic_load_explicit(&((struct zc__mhead *) (void *) (uintptr_t) h)
+                                    ->desc_end,
                                memory_order_acquire);
     if (end > v->size || end < v->parsed) {
         view_broken(v, "its end is out of bounds");

@@ -318,7 +318,8 @@ static int check_family(int type, const char *name, const char *help,
         why = "unknown flags";
     if (!why && (flags & ZC_METRIC_PER_WORKER) && type != ZC_GAUGE)
         why = "only a gauge can be per worker";
-    if (!why && help && (strchr(help, '\n') || !zc__utf8_valid(help, strlen(help))))
+    if (!why && help &&
+        (strchr(help, '\n') || !zc__utf8_valid(help, strlen(help))))
         why = "the help text must be one line of UTF-8";
     if (!why && n_b > ZC__METRICS_MAX_BUCKETS)
         why = "a histogram has at most 64 buckets";
@@ -348,7 +349,9 @@ static int series_add(struct family *f, zc_metric *s)
                    zc__mcells(s->type, s->n_buckets));
 
     if (r == 0)
-        s->cells = (_Atomic uint64_t *) (void *) (reg.base + (size_t) rec.cell * ZC__CELL_BYTES);
+        s->cells =
+            (_Atomic uint64_t *) (void *) (reg.base +
+                                           (size_t) rec.cell * ZC__CELL_BYTES);
     return r;
 }
 
@@ -356,8 +359,10 @@ static int family_new(zc_metric **ret, int type, const char *name,
                       const char *help, const char *labels, uint32_t n_labels,
                       int flags, const double *b, size_t n_b)
 {
-    struct zc__mrec rec = { .kind = ZC__MREC_FAMILY, .type = (uint16_t) type,
-                            .flags = (uint32_t) flags, .n_buckets = (uint32_t) n_b };
+    struct zc__mrec rec = { .kind = ZC__MREC_FAMILY,
+                            .type = (uint16_t) type,
+                            .flags = (uint32_t) flags,
+                            .n_buckets = (uint32_t) n_b };
     size_t ln = strlen(name), lh = help ? strlen(help) : 0;
     size_t ll = labels ? strlen(labels) : 0;
     struct family *f = NULL;

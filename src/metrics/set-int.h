@@ -109,7 +109,7 @@ struct zc__mset {
     uint64_t refused;           /* series not added: the set was full */
 };
 
-/* -- table.c ---------------------------------------------------------------- */
+/* -- table.c --------------------------------------------------------------- */
 
 /* "counter", "gauge", ... for a ZC_* or T_* type; "?" for others. */
 const char *zc__mset_type_name(int type);

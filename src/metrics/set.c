@@ -84,7 +84,8 @@ static void view_values(const struct zc__mview *v,
             val = (double) atomic_load_explicit(c->cell, memory_order_relaxed);
             break;
         case C_F64:
-            val = bits_double(atomic_load_explicit(c->cell, memory_order_relaxed));
+            val = bits_double(
+                atomic_load_explicit(c->cell, memory_order_relaxed));
             break;
         case C_BUCKET0:
             running = 0;
@@ -176,7 +177,8 @@ void zc__mset_expose(struct zc__mset *m, struct zc__buf *out)
             zc__buf_escaped(out, f->help, false);
             zc__buf_add(out, "\n", 1);
         }
-        zc__buf_printf(out, "# TYPE %s %s\n", f->name, zc__mset_type_name(f->type));
+        zc__buf_printf(out, "# TYPE %s %s\n", f->name,
+                       zc__mset_type_name(f->type));
         for (struct sample *s = f->first; s; s = s->next) {
             if (!counts && !s->seen)
                 continue;

@@ -26,14 +26,16 @@ static struct mfam *fam_find(struct zc__mset *m, const char *name)
 {
     if (!m->fams.cap)
         return NULL;
-    for (struct mfam *f = m->fams.b[hash(name, strlen(name)) & (m->fams.cap - 1)];
+    for (struct mfam *f =
+             m->fams.b[hash(name, strlen(name)) & (m->fams.cap - 1)];
          f; f = f->hnext)
         if (strcmp(f->name, name) == 0)
             return f;
     return NULL;
 }
 
-static struct sample *sample_find(struct zc__mset *m, const char *key, size_t len)
+static struct sample *sample_find(struct zc__mset *m, const char *key,
+                                  size_t len)
 {
     if (!m->samples.cap)
         return NULL;
@@ -223,7 +225,8 @@ bool zc__mset_grow(void **arr, size_t *cap, size_t n, size_t size)
 /* The same name must mean the same thing in every worker. */
 struct mfam *zc__mset_family(struct zc__mview *v, const char *name,
                              const char *help, int type, uint32_t flags,
-                             const double *bounds, uint32_t n_b, bool check_bounds)
+                             const double *bounds, uint32_t n_b,
+                             bool check_bounds)
 {
     struct mfam *f = fam_find(v->m, name);
 
@@ -249,13 +252,16 @@ struct mfam *zc__mset_family(struct zc__mview *v, const char *name,
         return NULL;
     }
     if (f->flags != flags) {
-        zc__mview_conflict(v, name, "is per worker in some workers and summed in others");
+        zc__mview_conflict(v, name, "is per worker in some workers and "
+                           "summed in others");
         return NULL;
     }
     if (check_bounds && f->has_bounds &&
         (f->n_buckets != n_b ||
-         (n_b && (!f->bounds || memcmp(f->bounds, bounds, n_b * sizeof(double)))))) {
-        zc__mview_conflict(v, name, "has other bucket bounds than in other workers");
+         (n_b &&
+          (!f->bounds || memcmp(f->bounds, bounds, n_b * sizeof(double)))))) {
+        zc__mview_conflict(v, name,
+                           "has other bucket bounds than in other workers");
         return NULL;
     }
     if (!*f->help && help && *help) {

@@ -58,7 +58,8 @@ static size_t labels_len(const char *s, const char *end)
             return 0;
         p += n + 2;
         while (p < end && *p != '"') {
-            if (*p == '\\' && (p + 1 == end || (p[1] != '\\' && p[1] != '"' && p[1] != 'n')))
+            if (*p == '\\' &&
+                (p + 1 == end || (p[1] != '\\' && p[1] != '"' && p[1] != 'n')))
                 return 0;
             p += *p == '\\' ? 2 : 1;
         }
@@ -132,9 +133,10 @@ static double parse_value(const char *s, size_t n, bool *ok)
 }
 
 /* One line; NULL when it is fine, else what is wrong with it. */
-static const char *text_line(struct zc__mview *v, const char *p, const char *end,
-                             struct tfam **tf, size_t *n_tf, size_t *cap_tf,
-                             struct tsample **ts, size_t *n_ts, size_t *cap_ts)
+static const char *text_line(struct zc__mview *v, const char *p,
+                             const char *end, struct tfam **tf, size_t *n_tf,
+                             size_t *cap_tf, struct tsample **ts, size_t *n_ts,
+                             size_t *cap_ts)
 {
     size_t n, ll = 0;
     const struct tfam *fam;
@@ -222,7 +224,8 @@ static const char *text_line(struct zc__mview *v, const char *p, const char *end
                 h[0] = h[1] == 'n' ? ' ' : '\\';
                 memmove(h + 1, h + 2, strlen(h + 2) + 1);
             }
-        f = zc__mset_family(v, fname, help, fam ? fam->type : T_UNTYPED, 0, NULL, 0, false);
+        f = zc__mset_family(v, fname, help, fam ? fam->type : T_UNTYPED, 0,
+                            NULL, 0, false);
     }
     if (!f)
         return NULL;        /* a conflict, logged by fam_for */
@@ -236,7 +239,8 @@ static const char *text_line(struct zc__mview *v, const char *p, const char *end
     }
     s = zc__mset_sample(v->m, f, key, n + ll);
     if (!s && zc__mset_series(v->m) >= ZC__FLEET_SERIES_MAX) {
-        zc__mview_series_limit(v, "the fleet holds as many series as it may keep");
+        zc__mview_series_limit(v,
+                               "the fleet holds as many series as it may keep");
         return NULL;
     }
     if (!s)
@@ -248,7 +252,8 @@ static const char *text_line(struct zc__mview *v, const char *p, const char *end
     if (cumulative && s->has_prev && val < s->prev)
         s->base += s->prev;
     s->has_prev = false;
-    (*ts)[(*n_ts)++] = (struct tsample) { .s = s, .v = val, .cumulative = cumulative };
+    (*ts)[(*n_ts)++] =
+        (struct tsample) { .s = s, .v = val, .cumulative = cumulative };
     return NULL;
 }
 
@@ -272,7 +277,8 @@ int zc__mview_text(struct zc__mview *v, const char *text, size_t len,
             v->text[i].s->has_prev = true;
         }
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t) (end - p)), *e = nl ? nl : end;
+        const char *nl = memchr(p, '\n', (size_t) (end - p)),
+                   *e = nl ? nl : end;
         const char *w;
 
         no++;

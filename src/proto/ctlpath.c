@@ -97,8 +97,11 @@ int zc__control_dir_make(const char *dir, mode_t mode, char *why,
         return -e;
     }
     if (!S_ISDIR(st.st_mode)) {
-        snprintf(why, size, S_ISLNK(st.st_mode) ? "%s is a symbolic link, not "
-                 "a directory; not following it" : "%s is not a directory", dir);
+        snprintf(why, size,
+                 S_ISLNK(st.st_mode) ? "%s is a symbolic link, not "
+                                       "a directory; not following it"
+                                     : "%s is not a directory",
+                 dir);
         return -ENOTDIR;
     }
     /* Anyone may create /tmp/zcluster-UID first: it must be ours, and
@@ -176,7 +179,8 @@ static const char *script_of(char *const *argv, bool *module)
     for (size_t i = 1; argv[i]; i++) {
         const char *a = argv[i];
 
-        if (strcmp(base_of(argv[0]), "env") == 0 && strchr(a, '=') && a[0] != '-')
+        if (strcmp(base_of(argv[0]), "env") == 0 && strchr(a, '=') &&
+            a[0] != '-')
             continue;       /* env VAR=VALUE ... */
         if (strcmp(a, "-m") == 0 || strcmp(a, "-jar") == 0) {
             *module = strcmp(a, "-m") == 0;

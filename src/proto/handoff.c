@@ -39,12 +39,14 @@ static char *put_uint(char *p, unsigned v)
     return p;
 }
 
-size_t zc__handoff_addr_text(const struct sockaddr *sa, char *buf, unsigned *port)
+size_t zc__handoff_addr_text(const struct sockaddr *sa, char *buf,
+                             unsigned *port)
 {
     *port = 0;
     buf[0] = '\0';
     if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *) (const void *) sa;
+        const struct sockaddr_in *in =
+            (const struct sockaddr_in *) (const void *) sa;
         const uint8_t *b = (const uint8_t *) &in->sin_addr;
         char *p = buf;
 
@@ -60,7 +62,8 @@ size_t zc__handoff_addr_text(const struct sockaddr *sa, char *buf, unsigned *por
         return (size_t) (p - buf);
     }
     if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) (const void *) sa;
+        const struct sockaddr_in6 *in6 =
+            (const struct sockaddr_in6 *) (const void *) sa;
         size_t n;
 
         /* glibc's and libuv's (Node's) inet_ntop are the same ISC code:
@@ -76,7 +79,8 @@ size_t zc__handoff_addr_text(const struct sockaddr *sa, char *buf, unsigned *por
 
             buf[n++] = '%';
             if (if_indextoname(in6->sin6_scope_id, ifname))
-                n += (size_t) snprintf(buf + n, ZC__ADDR_TEXT - n, "%s", ifname);
+                n +=
+                    (size_t) snprintf(buf + n, ZC__ADDR_TEXT - n, "%s", ifname);
             else
                 n = (size_t) (put_uint(buf + n, in6->sin6_scope_id) - buf);
             buf[n] = '\0';

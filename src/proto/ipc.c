@@ -72,13 +72,15 @@ int zc__ipc_type_check(const char *type, bool allow_reserved)
 {
     size_t n = type ? strlen(type) : 0;
 
-    if (n == 0 || n > ZC_IPC_TYPE_MAX || !type_chars_ok((const uint8_t *) type, n))
+    if (n == 0 || n > ZC_IPC_TYPE_MAX ||
+        !type_chars_ok((const uint8_t *) type, n))
         return -EINVAL;
     if (allow_reserved)
         return 0;
     if (strncmp(type, "zc.", 3) == 0)
         return -EINVAL;
-    for (size_t i = 0; i < sizeof(reserved_types) / sizeof(reserved_types[0]); i++)
+    for (size_t i = 0; i < sizeof(reserved_types) / sizeof(reserved_types[0]);
+         i++)
         if (strcmp(type, reserved_types[i]) == 0)
             return -EINVAL;
     return 0;
@@ -223,7 +225,8 @@ static int queue_frame(struct zc__ipc *c, const struct iovec *iov, int n_iov,
 
     for (int i = 0; i < n_iov; i++)
         total += iov[i].iov_len;
-    if (n_fds && !c->marks && !(c->marks = calloc(ZC__IPC_MARKS, sizeof(*c->marks))))
+    if (n_fds && !c->marks &&
+        !(c->marks = calloc(ZC__IPC_MARKS, sizeof(*c->marks))))
         return -ENOMEM;
     r = wbuf_reserve(c, total - skip);
     if (r < 0)
@@ -277,7 +280,8 @@ int zc__ipc_send(struct zc__ipc *c, const char *type, const void *data,
 
     if (c->fd < 0)
         r = -ENOTCONN;
-    else if (n_fds > ZC_IPC_FDS_MAX || type_len == 0 || type_len > ZC_IPC_TYPE_MAX)
+    else if (n_fds > ZC_IPC_FDS_MAX || type_len == 0 ||
+             type_len > ZC_IPC_TYPE_MAX)
         r = -EINVAL;
     else if (len > c->max_payload)
         r = -EMSGSIZE;
@@ -497,7 +501,8 @@ static bool take_cmsg_fds(struct zc__ipc *c, struct msghdr *msg)
 {
     bool ok = true;
 
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm;
+         cm = CMSG_NXTHDR(msg, cm)) {
         size_t n;
         int *fds;
 

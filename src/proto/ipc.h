@@ -43,7 +43,7 @@ void zc__ipc_encode(uint8_t *hdr, size_t type_len, size_t len, size_t n_fds);
 int zc__ipc_type_check(const char *type, bool allow_reserved);
 
 struct zc__ipc_mark {
-    uint64_t off;                   /* stream offset of the frame's first byte */
+    uint64_t off; /* stream offset of the frame's first byte */
     int n_fds;
     int fds[ZC_IPC_FDS_MAX];        /* ours: closed once sent */
 };

@@ -200,8 +200,8 @@ static const char *valid_string(const char *s, const char *end)
                 return NULL;
             if (*s == 'u') {
                 for (int i = 1; i <= 4; i++)
-                    if (s + i >= end || !strchr("0123456789abcdefABCDEF", s[i]) ||
-                        !s[i])
+                    if (s + i >= end ||
+                        !strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
                         return NULL;
                 s += 4;
             } else if (!strchr("\"\\/bfnrt", *s) || !*s) {

@@ -184,7 +184,8 @@ int zc__unix_clear_stale(const char *path, long *pid)
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd == -1)
         return -errno;
-    if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 || errno == EAGAIN) {
+    if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 ||
+        errno == EAGAIN) {
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
             *pid = (long) cred.pid;
         r = -EADDRINUSE;
@@ -200,7 +201,8 @@ int zc__unix_clear_stale(const char *path, long *pid)
 const char *zc__unix_stale_why(int r)
 {
     switch (r) {
-    case -EEXIST: return "a file that is not a socket is there; it is left alone";
+    case -EEXIST:
+        return "a file that is not a socket is there; it is left alone";
     case -EPERM: return "another user's socket is there; it is left alone";
     case -EADDRINUSE: return "a live socket is there (something listens on it)";
     default: return zc_strerror(r);

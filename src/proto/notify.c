@@ -59,7 +59,8 @@ static void read_control(struct msghdr *mh, struct ucred *cred)
     for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
         if (c->cmsg_level != SOL_SOCKET)
             continue;
-        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(*cred))) {
+        if (c->cmsg_type == SCM_CREDENTIALS &&
+            c->cmsg_len == CMSG_LEN(sizeof(*cred))) {
             memcpy(cred, CMSG_DATA(c), sizeof(*cred));
         } else if (c->cmsg_type == SCM_RIGHTS) {
             size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);

@@ -87,7 +87,8 @@ static int parse_v1(const uint8_t *buf, size_t len, struct zc__proxy *px,
     if (end == len && len < V1_MAX)
         return 0;
     if (end == len || end >= V1_MAX || end == 0 || buf[end - 1] != '\r')
-        return bad(why, "PROXY v1 line is not ended by CRLF within " STR(V1_MAX) " bytes");
+        return bad(why, "PROXY v1 line is not ended by CRLF within " STR(
+                            V1_MAX) " bytes");
     /* Fields separated by single spaces, as the format says. */
     for (size_t i = 6, start = 6; i <= end - 1; i++) {
         if (i < end - 1 && s[i] != ' ')

@@ -187,7 +187,8 @@ int zc__rr_open(struct zc__rr *rr)
     r = rr->socks = map_create(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
                                sizeof(uint64_t), ZC__RR_MAX);
     if (r >= 0)
-        r = rr->state = map_create(BPF_MAP_TYPE_ARRAY, sizeof(struct rr_state), 1);
+        r = rr->state =
+            map_create(BPF_MAP_TYPE_ARRAY, sizeof(struct rr_state), 1);
     if (r >= 0) {
         /* The value the kernel made is zero already; written once so that
          * a kernel that refuses the size says so here. */

@@ -8,7 +8,7 @@
 
 struct zc__rr {
     int prog;                   /* the program; -1: none */
-    int socks;                  /* REUSEPORT_SOCKARRAY: index k, socket of slot k */
+    int socks; /* REUSEPORT_SOCKARRAY: index k, socket of slot k */
     int state;                  /* ARRAY of one: counter, n_live, live[] */
 };
 

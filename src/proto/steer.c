@@ -37,8 +37,9 @@ int zc__steer_program(const unsigned *live, size_t n_live,
     }
     if (n_live > ZC__STEER_MAX || cap < 2 * n_live + 1)
         return -ENOSPC;
-    prog[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                                              (uint32_t) (SKF_AD_OFF + SKF_AD_RANDOM));
+    prog[n++] =
+        (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                      (uint32_t) (SKF_AD_OFF + SKF_AD_RANDOM));
     if (n_live > 1)
         prog[n++] = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_MOD | BPF_K,
                                                   (uint32_t) n_live);
@@ -47,6 +48,7 @@ int zc__steer_program(const unsigned *live, size_t n_live,
                                                   (uint32_t) i, 0, 1);
         prog[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, live[i]);
     }
-    prog[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, live[n_live - 1]);
+    prog[n++] =
+        (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, live[n_live - 1]);
     return (int) n;
 }

@@ -7,7 +7,7 @@
 #define ZC_TYPES_H
 
 /* worker → primary */
-#define ZC__MSG_HELLO "hello"           /* "1": the protocol version it speaks */
+#define ZC__MSG_HELLO "hello" /* "1": the protocol version it speaks */
 #define ZC__MSG_READY "ready"           /* it is ready (as READY=1) */
 #define ZC__MSG_STATUS "status"         /* a line for display (as STATUS=) */
 #define ZC__MSG_STOPPING "stopping"     /* it drains (as STOPPING=1) */

@@ -99,7 +99,8 @@ bool zc_is_primary(void)
 bool zc_is_worker(void) __attribute__((alias("zc_self_is_worker")));
 uint64_t zc_worker_id(void) __attribute__((alias("zc_self_id")));
 int zc_worker_slot(void) __attribute__((alias("zc_self_slot")));
-uint64_t zc_worker_generation(void) __attribute__((alias("zc_self_generation")));
+uint64_t zc_worker_generation(void)
+    __attribute__((alias("zc_self_generation")));
 bool zc_worker_is_sticky(void) __attribute__((alias("zc_self_is_sticky")));
 
 int zc_listen_fds(void)

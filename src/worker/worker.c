@@ -188,7 +188,8 @@ int zc_worker_drain(zc_worker *w, uint32_t timeout_ms)
     /* The primary hears it before anything closes, so it holds back the
      * stop signal: we are already doing what it would ask. */
     if (w->link.fd >= 0)
-        (void) zc__ipc_send(&w->link, ZC__MSG_STOPPING, NULL, 0, NULL, 0, false);
+        (void) zc__ipc_send(&w->link, ZC__MSG_STOPPING, NULL, 0, NULL, 0,
+                            false);
     else
         (void) zc_notify("STOPPING=1");
     link_update_events(w);
@@ -243,7 +244,7 @@ int zc_worker_on_drain(zc_worker *w, int phase, zc_drain_fn fn, void *userdata)
     return 0;
 }
 
-/* -- the link --------------------------------------------------------------- */
+/* -- the link -------------------------------------------------------------- */
 
 /* "shutdown" carries the primary's deadline in ms (ASCII decimal). */
 static uint32_t shutdown_timeout(const struct zc__ipc_frame *f)
@@ -383,7 +384,7 @@ bool zc_worker_is_linked(const zc_worker *w)
     return w && w->link.fd >= 0;
 }
 
-/* -- loop ------------------------------------------------------------------- */
+/* -- loop ------------------------------------------------------------------ */
 
 static void process(struct zc_worker *w, const struct epoll_event *ev, int n)
 {
@@ -538,7 +539,7 @@ int zc_worker_unwatch(zc_worker *w, int fd)
     return -ENOENT;
 }
 
-/* -- set-up ----------------------------------------------------------------- */
+/* -- set-up ---------------------------------------------------------------- */
 
 static int take_signals(struct zc_worker *w)
 {
@@ -567,13 +568,15 @@ static int open_link(struct zc_worker *w)
     struct stat st;
     int fd, r;
 
-    if (!zc_self_is_worker() || zc__parse_uint(getenv("ZC_IPC_FD"), 3, 65535, &v) < 0)
+    if (!zc_self_is_worker() ||
+        zc__parse_uint(getenv("ZC_IPC_FD"), 3, 65535, &v) < 0)
         return 0;
     fd = (int) v;
     if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
         return -EBADF;
     /* Absent or unreadable: the protocol's default. */
-    (void) zc__parse_uint(getenv("ZC_IPC_MAX_MESSAGE"), 1, UINT32_MAX, &max_payload);
+    (void) zc__parse_uint(getenv("ZC_IPC_MAX_MESSAGE"), 1, UINT32_MAX,
+                          &max_payload);
     /* Our children must not hold the link open: the primary would not see
      * it close when we exit. */
     (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -615,7 +618,8 @@ static int watchdog_open(struct zc_worker *w)
         return -errno;
     us /= 2;
     its.it_value.tv_sec = its.it_interval.tv_sec = (time_t) (us / 1000000);
-    its.it_value.tv_nsec = its.it_interval.tv_nsec = (long) (us % 1000000) * 1000;
+    its.it_value.tv_nsec = its.it_interval.tv_nsec =
+        (long) (us % 1000000) * 1000;
     if (timerfd_settime(w->wdfd, 0, &its, NULL) == -1)
         return -errno;
     w->wd_src = (struct source) { .kind = SRC_WATCHDOG, .fd = w->wdfd };

@@ -204,7 +204,8 @@ void zc__control_event(struct zc_primary *p, const zc_event *e)
         if (w->over || w->verb == ZC__CTL_STOP)
             continue;
         worker_line(w, e);
-        if (w->verb == ZC__CTL_SCALE && e->type == ZC_EVENT_RESPAWN && !w->over) {
+        if (w->verb == ZC__CTL_SCALE && e->type == ZC_EVENT_RESPAWN &&
+            !w->over) {
             char msg[160];
 
             snprintf(msg, sizeof(msg), "slot %d lost its worker: the fleet "

@@ -159,7 +159,8 @@ static void check_reach(const struct zc__ctlsock *s, const char *group)
         *slash = '\0';
         if (stat(dir, &st) == -1)
             return;
-        if ((st.st_mode & 0001) || (st.st_gid == s->group && (st.st_mode & 0010)))
+        if ((st.st_mode & 0001) ||
+            (st.st_gid == s->group && (st.st_mode & 0010)))
             continue;
         zc_log(ZC_LOG_WARN, NS, "members of %s cannot reach the control "
                "socket: %s (mode %04o, uid %lu) does not let them through; "
@@ -280,7 +281,8 @@ int zc__ctlsock_open(struct zc_primary *p, struct zc__ctlsock *s,
                  * compiler the width (-Wformat-truncation). */
                 snprintf(suffix, sizeof(suffix), "-%u", k % (MAX_SUFFIX + 1));
                 snprintf(p->name, sizeof(p->name), "%.*s%s",
-                         (int) (sizeof(p->name) - sizeof(suffix)), base, suffix);
+                         (int) (sizeof(p->name) - sizeof(suffix)), base,
+                         suffix);
             }
             if (zc__control_path(dir, p->name, s->path, sizeof(s->path)) < 0) {
                 zc_log(ZC_LOG_WARN, NS, "no control socket: its path would "

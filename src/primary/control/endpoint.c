@@ -129,6 +129,8 @@ static const struct slot_family {
       false, rss_of },
 };
 
+#define N_SLOT_FAMILIES (sizeof(slot_families) / sizeof(slot_families[0]))
+
 static void slot_family(const struct slot_ctx *c, const struct slot_family *f,
                         struct zc__buf *b)
 {
@@ -168,7 +170,7 @@ static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
             c.rss[w->slot_index] += (double) pages * (double) m->page_size;
         }
     }
-    for (size_t k = 0; k < sizeof(slot_families) / sizeof(slot_families[0]); k++)
+    for (size_t k = 0; k < N_SLOT_FAMILIES; k++)
         slot_family(&c, &slot_families[k], b);
 out:
     if (proc >= 0)
@@ -186,6 +188,11 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
     struct tcp_info ti;
     socklen_t len;
 
+    static const char limit_help[] =
+        "Length of the accept queue the listening socket was given.";
+    static const char length_help[] =
+        "Connections waiting in the listening socket's accept queue.";
+
     for (int pass = 0; pass < 2; pass++) {
         bool head = false;
 
@@ -201,15 +208,15 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
                                &ti, &len) < 0)
                     break;  /* not TCP */
                 if (!head)
-                    zc__buf_family(b, name, "gauge", pass
-                           ? "Length of the accept queue the listening socket was given."
-                           : "Connections waiting in the listening socket's accept queue.");
+                    zc__buf_family(b, name, "gauge", pass ? limit_help
+                                                          : length_help);
                 head = true;
                 zc__buf_printf(b, "%s{listener=\"", name);
                 zc__buf_escaped(b, ln->text, true);
                 if (ln->balance.n)
                     zc__buf_printf(b, "\",slot=\"%u", k);
-                zc__buf_printf(b, "\"} %u\n", pass ? ti.tcpi_sacked : ti.tcpi_unacked);
+                zc__buf_printf(b, "\"} %u\n",
+                               pass ? ti.tcpi_sacked : ti.tcpi_unacked);
             }
         }
     }
@@ -231,7 +238,8 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
     zc__buf_family(b, "zcluster_balance_waited_total", "counter",
            "Connections that were queued in a slot's socket when its worker "
            "died, and waited there for the next one.");
-    zc__buf_sample(b, "zcluster_balance_waited_total", "", (double) p->balance.waited);
+    zc__buf_sample(b, "zcluster_balance_waited_total", "",
+                   (double) p->balance.waited);
 }
 
 /* Worker health: the watchdog, recycling, give-up (docs/health.md). */
@@ -244,9 +252,10 @@ static void health_metrics(struct zc_primary *p, struct zc__buf *b)
     zc__health_snapshot(p, &h);
     for (unsigned i = 0; i < p->n_slots; i++)
         n[zc__slot_view(p->slots[i])]++;
-    zc__buf_family(b, "zcluster_slot_state", "gauge",
-           "Slots by state: their worker's (starting, ready, draining), or "
-           "what they wait for (backoff, failed: given up on, stopped, empty).");
+    zc__buf_family(
+        b, "zcluster_slot_state", "gauge",
+        "Slots by state: their worker's (starting, ready, draining), or "
+        "what they wait for (backoff, failed: given up on, stopped, empty).");
     for (int k = 0; k < VIEW_COUNT; k++) {
         snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(k));
         zc__buf_sample(b, "zcluster_slot_state", l, n[k]);
@@ -255,7 +264,8 @@ static void health_metrics(struct zc_primary *p, struct zc__buf *b)
            "Workers silent for a watchdog period, by what was done.");
     for (int k = 0; k < ZC__WATCHDOG_ACTIONS; k++) {
         snprintf(l, sizeof(l), "{action=\"%s\"}", zc__watchdog_action_name(k));
-        zc__buf_sample(b, "zcluster_watchdog_misses_total", l, (double) h.misses[k]);
+        zc__buf_sample(b, "zcluster_watchdog_misses_total", l,
+                       (double) h.misses[k]);
     }
     zc__buf_family(b, "zcluster_recycles_total", "counter",
            "Workers replaced on purpose, new one first, by reason.");
@@ -287,7 +297,8 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
         sent += w->ipc.sent;
         received += w->ipc.received;
     }
-    zc__buf_family(b, "zcluster_workers", "gauge", "Worker processes by state.");
+    zc__buf_family(b, "zcluster_workers", "gauge",
+                   "Worker processes by state.");
     for (int v = VIEW_STARTING; v <= VIEW_DRAINING; v++) {
         snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(v));
         zc__buf_sample(b, "zcluster_workers", l, by_view[v]);
@@ -297,23 +308,28 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
     zc__buf_family(b, "zcluster_generation", "gauge",
            "Generation the fleet runs: of the last reload that went "
            "through; 1 before any.");
-    zc__buf_sample(b, "zcluster_generation", "", (double) p->running_generation);
+    zc__buf_sample(b, "zcluster_generation", "",
+                   (double) p->running_generation);
     slot_metrics(m, b);
     health_metrics(p, b);
-    zc__buf_family(b, "zcluster_reloads_total", "counter", "Rolling reloads by outcome.");
+    zc__buf_family(b, "zcluster_reloads_total", "counter",
+                   "Rolling reloads by outcome.");
     for (int i = 0; i < ZC__RELOAD_OUTCOMES; i++) {
         snprintf(l, sizeof(l), "{outcome=\"%s\"}", zc__outcome_name(i));
-        zc__buf_sample(b, "zcluster_reloads_total", l, (double) p->reload_outcomes[i]);
+        zc__buf_sample(b, "zcluster_reloads_total", l,
+                       (double) p->reload_outcomes[i]);
     }
     zc__buf_family(b, "zcluster_ipc_messages_total", "counter",
            "Typed messages between the primary and its workers.");
     zc__buf_sample(b, "zcluster_ipc_messages_total", "{direction=\"received\"}",
            (double) received);
-    zc__buf_sample(b, "zcluster_ipc_messages_total", "{direction=\"sent\"}", (double) sent);
+    zc__buf_sample(b, "zcluster_ipc_messages_total", "{direction=\"sent\"}",
+                   (double) sent);
     zc__buf_family(b, "zcluster_ipc_dropped_total", "counter",
            "Messages not delivered: a worker's queue was full, or its frame "
            "was refused.");
-    zc__buf_sample(b, "zcluster_ipc_dropped_total", "", (double) p->ipc_dropped);
+    zc__buf_sample(b, "zcluster_ipc_dropped_total", "",
+                   (double) p->ipc_dropped);
     if (p->metrics) {
         zc__buf_family(b, "zcluster_metrics_series", "gauge",
                "Series of the workers' metrics the fleet holds (at most "
@@ -327,9 +343,10 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
                (double) zc__mset_refused(p->metrics->set));
     }
     if (p->opt.node) {
-        zc__buf_family(b, "zcluster_node_messages_ignored_total", "counter",
-               "Messages Node workers sent with process.send() that are not "
-               "zcluster's: the app's own primary branch would have read them.");
+        zc__buf_family(
+            b, "zcluster_node_messages_ignored_total", "counter",
+            "Messages Node workers sent with process.send() that are not "
+            "zcluster's: the app's own primary branch would have read them.");
         zc__buf_sample(b, "zcluster_node_messages_ignored_total", "",
                (double) p->node_stats.ignored);
     }
@@ -345,7 +362,8 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
     listen_metrics(m, b);
     zc__buf_family(b, "zcluster_primary_start_time_seconds", "gauge",
            "When the primary started, in seconds since the epoch.");
-    zc__buf_sample(b, "zcluster_primary_start_time_seconds", "", m->start_time_s);
+    zc__buf_sample(b, "zcluster_primary_start_time_seconds", "",
+                   m->start_time_s);
     if (zc__proc_stat(getpid(), &ticks, &pages)) {
         zc__buf_family(b, "zcluster_primary_cpu_seconds_total", "counter",
                "User and system CPU time of the primary.");
@@ -495,7 +513,8 @@ int zc__endpoint_start(struct zc_primary *p)
         zc__addr_format((struct sockaddr *) &ss, len, p->metrics_addr,
                         sizeof(p->metrics_addr));
     else
-        snprintf(p->metrics_addr, sizeof(p->metrics_addr), "%s", p->opt.metrics);
+        snprintf(p->metrics_addr, sizeof(p->metrics_addr), "%s",
+                 p->opt.metrics);
     cb.ud = m;
     r = zc__http_start(&m->http, &p->loop, fd, &lim, &cb);
     if (r < 0) {

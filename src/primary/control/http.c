@@ -268,7 +268,8 @@ static void queue(struct zc__http_req *r, unsigned code, struct MHD_Response *m,
         return;
     }
     (void) MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    (void) MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    (void) MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                   "no-store");
     if (allow)
         (void) MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW, allow);
     r->ret = MHD_queue_response(r->c, code, m);
@@ -622,7 +623,8 @@ static void arm(struct zc__http *h, uint64_t next)
 {
     MHD_UNSIGNED_LONG_LONG ms;
 
-    if (zc__timer_is_active(&h->timer) && (!next || h->timer.deadline_us < next))
+    if (zc__timer_is_active(&h->timer) &&
+        (!next || h->timer.deadline_us < next))
         next = h->timer.deadline_us;    /* a kick from a callback */
     if (MHD_get_timeout(h->d, &ms) == MHD_YES) {
         uint64_t at = zc__now_us() + (uint64_t) ms * 1000;
@@ -667,6 +669,8 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
     struct zc__http *h = calloc(1, sizeof(*h));
     const union MHD_DaemonInfo *info;
     int flags = fcntl(listen_fd, F_GETFL);
+    unsigned conn_limit = lim->max_conns + MHD_SLACK + MHD_TURNED_AWAY;
+    unsigned timeout_s = (unsigned) ((lim->timeout_ms + 999) / 1000);
     int r;
 
     if (!h) {
@@ -678,6 +682,8 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
     h->lim = *lim;
     h->cb = *cb;
     zc__timer_init(&h->timer, on_timer);
+    /* One option and its values a line, as MHD's documentation pairs them. */
+    /* clang-format off */
     h->d = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
         NULL, NULL, on_request, h,
@@ -688,12 +694,13 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
         MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_LISTEN_SOCKET, listen_fd,
-        MHD_OPTION_CONNECTION_LIMIT, lim->max_conns + MHD_SLACK + MHD_TURNED_AWAY,
+        MHD_OPTION_CONNECTION_LIMIT, conn_limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) REQUEST_MEMORY,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) ((lim->timeout_ms + 999) / 1000),
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_END);
+    /* clang-format on */
     if (!h->d) {
         (void) close(listen_fd);
         free(h);

@@ -21,7 +21,8 @@
 
 enum role { SERVING, REPLACEMENT, RETIRING };
 
-static const char *const role_names[] = { "serving", "replacement", "retiring" };
+static const char *const role_names[] = { "serving", "replacement",
+                                          "retiring" };
 
 struct row {
     uint64_t now;
@@ -69,14 +70,22 @@ static void each_row(struct zc_primary *p, row_fn fn, void *ud)
 
     for (unsigned i = 0; i < p->n_slots; i++) {
         const struct slot *s = p->slots[i];
-        struct row r = { .now = now, .proc = proc, .slot = i, .role = SERVING, .s = s,
+        struct row r = { .now = now,
+                         .proc = proc,
+                         .slot = i,
+                         .role = SERVING,
+                         .s = s,
                          .w = s->w };
 
         fill(&r, now, page);
         fn(p, &r, ud);
         if (s->next) {
-            r = (struct row) { .now = now, .proc = proc, .slot = i, .role = REPLACEMENT,
-                               .s = s, .w = s->next };
+            r = (struct row) { .now = now,
+                               .proc = proc,
+                               .slot = i,
+                               .role = REPLACEMENT,
+                               .s = s,
+                               .w = s->next };
             fill(&r, now, page);
             fn(p, &r, ud);
         }
@@ -85,7 +94,10 @@ static void each_row(struct zc_primary *p, row_fn fn, void *ud)
     for (struct worker *w = p->workers; w; w = w->next)
         last = w;
     for (struct worker *w = last; w; w = w->prev) {
-        struct row r = { .now = now, .proc = proc, .slot = w->slot_index, .role = RETIRING,
+        struct row r = { .now = now,
+                         .proc = proc,
+                         .slot = w->slot_index,
+                         .role = RETIRING,
                          .w = w };
 
         if (w->slot && (w->slot->w == w || w->slot->next == w))
@@ -278,15 +290,16 @@ void zc__status_json(struct zc_primary *p, const char *control,
     zc__health_snapshot(p, &h);
     ZC__BUF_LIT(b, ",\n    \"control\": ");
     zc__buf_json(b, control);
-    zc__buf_printf(b, ",\n    \"health\": {\"watchdog_misses\": {\"kill\": "
+    zc__buf_printf(b,
+                   ",\n    \"health\": {\"watchdog_misses\": {\"kill\": "
                    "%llu, \"log\": %llu}, \"recycles\": {\"lifetime\": %llu, "
-                   "\"memory\": %llu}, \"give_ups\": %llu, \"failed_slots\": %u}",
+                   "\"memory\": %llu}, \"give_ups\": %llu, "
+                   "\"failed_slots\": %u}",
                    (unsigned long long) h.misses[ZC_WATCHDOG_KILL],
                    (unsigned long long) h.misses[ZC_WATCHDOG_LOG],
                    (unsigned long long) h.recycles[ZC_RECYCLE_LIFETIME],
                    (unsigned long long) h.recycles[ZC_RECYCLE_MEMORY],
-                   (unsigned long long) h.give_ups,
-                   zc__status_failed_slots(p));
+                   (unsigned long long) h.give_ups, zc__status_failed_slots(p));
     ZC__BUF_LIT(b, ",\n    \"last_reload\": ");
     if (p->last_reload.generation) {
         char at[32];
@@ -355,7 +368,8 @@ static const char *view_color(enum slot_view v)
 static void text_row(struct zc_primary *p, const struct row *r, void *ud)
 {
     struct table *t = ud;
-    char id[24] = "-", pid[16] = "-", up[32] = "-", cpu[32] = "-", rss[32] = "-";
+    char id[24] = "-", pid[16] = "-", up[32] = "-", cpu[32] = "-",
+         rss[32] = "-";
     char state[48], restarts[24] = "", fails[16] = "";
 
     if (r->w) {
@@ -427,10 +441,12 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
     char up[32], bal[64];
 
     span(up, sizeof(up), seconds_since(p->start_us));
-    zc__buf_printf(b, "fleet %s: pid %d, zcluster %s, up %s, %s, generation "
-                   "%llu; %u of %u workers ready\n", p->name, (int) getpid(),
-                   ZC_VERSION, up, fleet_state(p),
-                   (unsigned long long) p->running_generation, p->n_ready, p->n_slots);
+    zc__buf_printf(b,
+                   "fleet %s: pid %d, zcluster %s, up %s, %s, generation "
+                   "%llu; %u of %u workers ready\n",
+                   p->name, (int) getpid(), ZC_VERSION, up, fleet_state(p),
+                   (unsigned long long) p->running_generation, p->n_ready,
+                   p->n_slots);
     ZC__BUF_LIT(b, "command:");
     for (size_t i = 0; p->argv[i]; i++)
         zc__buf_printf(b, " %s", p->argv[i]);

@@ -32,7 +32,7 @@ struct balance_fleet {
     unsigned n_live, cap_live;
     bool steered;               /* a program is attached */
     bool said_no_steering;      /* the kernel refused one: steering is off */
-    bool round_robin;           /* eBPF round-robin (roundrobin.c), not random */
+    bool round_robin; /* eBPF round-robin (roundrobin.c), not random */
     uint64_t steer_changes;     /* programs attached */
     uint64_t waited;            /* queued on a slot whose worker died */
 };

@@ -31,7 +31,8 @@ static void round_end(struct zc__metrics *m)
 
 static void on_round_timer(struct zc__loop *l, struct zc__timer *t)
 {
-    struct zc__metrics *m = zc__container_of(t, struct zc__metrics, round_timer);
+    struct zc__metrics *m =
+        zc__container_of(t, struct zc__metrics, round_timer);
 
     (void) l;
     for (struct worker *w = m->p->workers; w; w = w->next)
@@ -54,7 +55,8 @@ bool zc__collect_scrape_wait(struct zc_primary *p)
         return true;
     for (struct worker *w = p->workers; w; w = w->next)
         if (w->metrics.reports_text && !w->metrics.collecting &&
-            zc__link_queue(p, w, ZC__MSG_METRICS_COLLECT, NULL, 0, NULL, 0) == 0) {
+            zc__link_queue(p, w, ZC__MSG_METRICS_COLLECT, NULL, 0, NULL, 0) ==
+                0) {
             w->metrics.collecting = true;
             m->collecting++;
         }
@@ -141,7 +143,8 @@ int zc__collect_spawning(struct zc_primary *p, struct worker *w, int *ret_fd)
     if (map == MAP_FAILED)
         goto fail;
     zc__metrics_format(map, size);
-    w->metrics.view = zc__mview_new(p->metrics->set, w->id, (int) w->slot_index, map, size);
+    w->metrics.view =
+        zc__mview_new(p->metrics->set, w->id, (int) w->slot_index, map, size);
     if (!w->metrics.view) {
         (void) munmap(map, size);
         errno = ENOMEM;
@@ -182,7 +185,8 @@ void zc__collect_text(struct zc_primary *p, struct worker *w, const void *data,
         return;
     }
     if (!w->metrics.view &&
-        !(w->metrics.view = zc__mview_new(m->set, w->id, (int) w->slot_index, NULL, 0)))
+        !(w->metrics.view =
+              zc__mview_new(m->set, w->id, (int) w->slot_index, NULL, 0)))
         return;
     n = zc__mview_text(w->metrics.view, data, len, &why, &line);
     if (why)

@@ -25,7 +25,8 @@ static const char *const protocol_vars[] = {
 
 static bool is_protocol_var(const char *e)
 {
-    for (size_t i = 0; i < sizeof(protocol_vars) / sizeof(protocol_vars[0]); i++)
+    for (size_t i = 0; i < sizeof(protocol_vars) / sizeof(protocol_vars[0]);
+         i++)
         if (strncmp(e, protocol_vars[i], strlen(protocol_vars[i])) == 0)
             return true;
     return false;
@@ -74,7 +75,8 @@ int zc__env_init(struct zc_primary *p)
         e->sticky = malloc(len);
         if (!e->sticky)
             return -ENOMEM;
-        sprintf(e->sticky, "ZC_STICKY=%s", e->fdnames + strlen("LISTEN_FDNAMES="));
+        sprintf(e->sticky, "ZC_STICKY=%s",
+                e->fdnames + strlen("LISTEN_FDNAMES="));
     }
     /* Only the child's copy of this buffer ever gets the digits. */
     strcpy(e->listen_pid, "LISTEN_PID=");

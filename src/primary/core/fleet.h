@@ -80,7 +80,7 @@ struct worker {
     uint64_t started_us;
     uint64_t stop_us;               /* when it was asked to stop */
     uint64_t kill_at_us;            /* SIGKILL deadline; 0: the shutdown's */
-    uint64_t step_of;               /* the walk (serial) whose step ends at its exit */
+    uint64_t step_of; /* the walk (serial) whose step ends at its exit */
     /* the ready delay while STARTING; the answer to the shutdown message,
      * then the SIGKILL deadline, while DRAINING */
     struct zc__timer timer;
@@ -219,7 +219,7 @@ struct zc_primary {
     unsigned n_kept;            /* slots[] allocated: those past n_slots were
                                    scaled away and keep their counters */
     struct worker *workers;     /* unreaped, newest first */
-    struct worker *dead;        /* reaped in this batch, freed before the wait */
+    struct worker *dead; /* reaped in this batch, freed before the wait */
     struct worker *dirty;       /* with messages to write */
     struct listener *listeners;
     size_t n_listeners;

@@ -21,7 +21,7 @@
 struct health_worker {
     /* watchdog.c */
     uint64_t pings_seen;        /* its shared cell at the last look */
-    uint64_t heard_us;          /* when it was last heard from; 0: not watched */
+    uint64_t heard_us; /* when it was last heard from; 0: not watched */
     bool missed;                /* this silence was judged (log action) */
     bool hung;                  /* killed by the watchdog, replaced already */
     /* recycle.c: its own limits, jitter taken off; 0: none */

@@ -17,14 +17,16 @@
 
 #define NS ZC__PNS
 
-static void listener_log(struct zc_primary *p, struct listener *ln, const char *from)
+static void listener_log(struct zc_primary *p, struct listener *ln,
+                         const char *from)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
 
     /* Port 0 binds an ephemeral port: log the real one. */
     if (getsockname(ln->fd, (struct sockaddr *) &ss, &len) == 0)
-        zc__addr_format((struct sockaddr *) &ss, len, ln->text, sizeof(ln->text));
+        zc__addr_format((struct sockaddr *) &ss, len, ln->text,
+                        sizeof(ln->text));
     if (ZC__PRIMARY_ACCEPTS(p))
         zc_log(ZC_LOG_INFO, NS, "listening on %s (%s: the primary accepts, "
                "listener %zu, name %s%s%s)", ln->text, p->opt.balance ==
@@ -53,8 +55,10 @@ static int adopt_inherited(struct zc_primary *p, int n)
         if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1 ||
             getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
             !listening || type != SOCK_STREAM) {
-            zc_log(ZC_LOG_ERROR, NS, "cannot start: inherited fd %d (LISTEN_FDS) "
-                   "is not a listening stream socket", fd);
+            zc_log(ZC_LOG_ERROR, NS,
+                   "cannot start: inherited fd %d (LISTEN_FDS) "
+                   "is not a listening stream socket",
+                   fd);
             return -ENOTSOCK;
         }
         (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -88,8 +92,11 @@ int zc__listeners_open(struct zc_primary *p)
 
         r = zc__addr_parse(p->opt.listen[i], &ln->addr);
         if (r == 0)
-            r = zc__addr_listen(&ln->addr, p->opt.balance == ZC_BALANCE_REUSEPORT
-                                ? ZC_LISTEN_REUSEPORT : 0, &ln->fd);
+            r = zc__addr_listen(&ln->addr,
+                                p->opt.balance == ZC_BALANCE_REUSEPORT
+                                    ? ZC_LISTEN_REUSEPORT
+                                    : 0,
+                                &ln->fd);
         if (r < 0) {
             zc_log(ZC_LOG_ERROR, NS, "cannot listen on %s: %s",
                    p->opt.listen[i], zc__addr_unix_path(&ln->addr)

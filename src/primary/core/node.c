@@ -452,12 +452,14 @@ static void not_ours(struct worker *w, const char *s, size_t len)
     w->p->node_stats.ignored++;
     if (w->node.ignored++)
         return;
-    zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u) sent a message with "
+    zc_log(ZC_LOG_INFO, NS,
+           "worker %llu (slot %u) sent a message with "
            "process.send() that is not a zcluster message: \"%s\"; ignoring "
            "it and its next ones (zcluster_node_messages_ignored_total counts "
            "them). Under zcluster the app's primary branch (cluster.isPrimary: "
            "cluster.on('message'), cluster.on('exit')) does not run; send "
-           "{\"_zhttp\":true,\"type\":T,\"data\":D} to reach the primary's handlers, "
+           "{\"_zhttp\":true,\"type\":T,\"data\":D} to reach the primary's "
+           "handlers, "
            "see docs/protocol.md, \"Node.js workers\"",
            (unsigned long long) w->id, w->slot_index,
            excerpt(s, len, text, sizeof(text)));
@@ -599,7 +601,8 @@ int zc__node_read(struct zc_primary *p, struct worker *w,
         /* A worker has no handle to give us: any fd it sends is closed. */
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+                for (size_t k = 0;
+                     k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
                     int fd;
 
                     memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));

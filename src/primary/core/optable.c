@@ -221,7 +221,8 @@ const zc_option_info *zc_option_get(size_t i)
 static void duration_text(char *buf, size_t size, uint32_t ms)
 {
     if (ms && ms % HOUR_MS == 0)
-        snprintf(buf, size, "%u hour%s", ms / HOUR_MS, ms == HOUR_MS ? "" : "s");
+        snprintf(buf, size, "%u hour%s", ms / HOUR_MS,
+                 ms == HOUR_MS ? "" : "s");
     else if (ms && ms % 1000 == 0)
         snprintf(buf, size, "%u s", ms / 1000);
     else
@@ -302,7 +303,8 @@ static int set_uint(zc_options *o, const struct zc__opt *r, const char *v,
 {
     unsigned long n;
 
-    if (zc__parse_uint(v, (unsigned long) r->min, (unsigned long) r->max, &n) < 0)
+    if (zc__parse_uint(v, (unsigned long) r->min, (unsigned long) r->max, &n) <
+        0)
         return say(why, size, "invalid --%s '%s': expected a whole number "
                    "from %.15g to %.15g", r->info.name, v, r->min, r->max);
     *(unsigned *) field(o, r) = (unsigned) n;
@@ -459,7 +461,8 @@ static int set_listen(zc_options *o, const char *v, char *why, size_t size)
 static int set_address(zc_options *o, const struct zc__opt *r, const char *v,
                        char *why, size_t size)
 {
-    if (zc_address_check(v) < 0 || strncmp(v, "unix:", 5) == 0 || strchr(v, '='))
+    if (zc_address_check(v) < 0 || strncmp(v, "unix:", 5) == 0 ||
+        strchr(v, '='))
         return say(why, size, "invalid --%s address '%s': expected HOST:PORT, "
                    "[V6]:PORT or :PORT", r->info.name, v);
     *(const char **) field(o, r) = v;
@@ -474,7 +477,8 @@ int zc__opt_check_text(const struct zc__opt *r, const char *v, char *why,
                    "and _.@- , not starting with . or -", r->info.name, v,
                    ZC__CONTROL_NAME_MAX);
     if (r->kind == ZC__OPT_PATH && strcmp(v, "none") != 0 &&
-        (v[0] != '/' || strlen(v) >= sizeof(((struct sockaddr_un *) 0)->sun_path)))
+        (v[0] != '/' ||
+         strlen(v) >= sizeof(((struct sockaddr_un *) 0)->sun_path)))
         return say(why, size, "invalid --%s '%s': expected an absolute path "
                    "shorter than %zu bytes, or none", r->info.name, v,
                    sizeof(((struct sockaddr_un *) 0)->sun_path));
@@ -635,7 +639,8 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
     f = cfield(o, r);
     switch (r->kind) {
     case ZC__OPT_UINT:
-        if (*(const unsigned *) f == 0 && r->offset == offsetof(zc_options, workers))
+        if (*(const unsigned *) f == 0 &&
+            r->offset == offsetof(zc_options, workers))
             return text(buf, size, "one per CPU");
         return text(buf, size, "%u", *(const unsigned *) f);
     case ZC__OPT_DURATION:
@@ -656,11 +661,13 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
         return text(buf, size, "%s", nth_name(ready_names,
                                               N_NAMES(ready_names), o->ready));
     case ZC__OPT_RESPAWN:
-        return text(buf, size, "%s", nth_name(respawn_names,
-                                              N_NAMES(respawn_names), o->respawn));
+        return text(buf, size, "%s",
+                    nth_name(respawn_names, N_NAMES(respawn_names),
+                             o->respawn));
     case ZC__OPT_BALANCE:
-        return text(buf, size, "%s", nth_name(balance_names,
-                                              N_NAMES(balance_names), o->balance));
+        return text(buf, size, "%s",
+                    nth_name(balance_names, N_NAMES(balance_names),
+                             o->balance));
     case ZC__OPT_FLAG:
         return text(buf, size, "%s", *(const bool *) f ? "on" : "off");
     case ZC__OPT_SIZE:
@@ -689,8 +696,10 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
         /* unset: what the fleet does then, not "none" (which for
          * --control means no socket at all) */
         if (!*(const char *const *) f)
-            return text(buf, size, "%s", r->kind == ZC__OPT_NAME
-                        ? "the command's name" : "NAME.sock in the runtime directory");
+            return text(buf, size, "%s",
+                        r->kind == ZC__OPT_NAME
+                            ? "the command's name"
+                            : "NAME.sock in the runtime directory");
         return text(buf, size, "%s", *(const char *const *) f);
     default:
         return text(buf, size, "%s", *(const char *const *) f

@@ -165,7 +165,8 @@ static int check(const zc_options *o, bool has_inherited, char *why,
         return say(why, why_size, "--proxy-protocol needs --sticky or "
                    "--balance least-conn: only then does the primary accept "
                    "connections and read their headers");
-    if ((m.balance == ZC_BALANCE_STICKY || m.balance == ZC_BALANCE_LEAST_CONN) &&
+    if ((m.balance == ZC_BALANCE_STICKY ||
+         m.balance == ZC_BALANCE_LEAST_CONN) &&
         m.n_listen == 0 && !has_inherited)
         return o->sticky
             ? say(why, why_size, "--sticky needs a listen address (-l) for "

@@ -51,8 +51,9 @@ static void limits(struct zc_primary *p, struct worker *w)
     h->recycle_reason = -1;
     keep = 1.0 - p->opt.recycle_jitter * zc__respawn_uniform(p);
     if (p->opt.max_lifetime_ms)
-        h->lifetime_end_us = w->started_us +
-                             (uint64_t) ((double) p->opt.max_lifetime_ms * 1000.0 * keep);
+        h->lifetime_end_us =
+            w->started_us +
+            (uint64_t) ((double) p->opt.max_lifetime_ms * 1000.0 * keep);
     if (p->opt.max_memory)
         h->memory_limit = (uint64_t) ((double) p->opt.max_memory * keep);
 }
@@ -129,8 +130,8 @@ static struct worker *oldest_due(struct zc_primary *p, const uint64_t *pick)
     struct worker *best = NULL;
 
     for (struct worker *w = p->workers; w; w = w->next)
-        if (serving(w) && w->health.limits_set && w->health.recycle_reason >= 0 &&
-            !picked(pick, w->slot_index) &&
+        if (serving(w) && w->health.limits_set &&
+            w->health.recycle_reason >= 0 && !picked(pick, w->slot_index) &&
             (!best || w->started_us < best->started_us))
             best = w;
     return best;
@@ -181,7 +182,8 @@ static uint64_t start_due(struct zc_primary *p, uint64_t now)
 
 static void on_timer(struct zc__loop *l, struct zc__timer *t)
 {
-    struct zc_primary *p = zc__container_of(t, struct zc_primary, health.recycle_timer);
+    struct zc_primary *p =
+        zc__container_of(t, struct zc_primary, health.recycle_timer);
     struct health_fleet *H = &p->health;
     uint64_t now = zc__now_us(), next, due;
     bool memory = p->opt.max_memory && now >= H->memory_due_us;

@@ -84,13 +84,16 @@ static void missed(struct zc_primary *p, struct worker *w, uint64_t now,
                (unsigned long long) silent_ms, p->opt.watchdog_ms, last);
         return;
     }
-    zc_log(ZC_LOG_WARN, NS, "worker %llu (slot %u, pid %d) missed its watchdog: "
-           "%s %llu ms (--watchdog %u ms)%s; sending it SIG%s, SIGKILL in %u ms",
+    zc_log(ZC_LOG_WARN, NS,
+           "worker %llu (slot %u, pid %d) missed its watchdog: "
+           "%s %llu ms (--watchdog %u ms)%s; sending it SIG%s, SIGKILL in "
+           "%u ms",
            (unsigned long long) w->id, w->slot_index, (int) w->pid, how,
            (unsigned long long) silent_ms, p->opt.watchdog_ms, last,
            sig ? sig : "?", p->opt.watchdog_grace_ms);
     h->hung = true;
-    zc__worker_kill_after(p, w, p->opt.watchdog_signal, p->opt.watchdog_grace_ms);
+    zc__worker_kill_after(p, w, p->opt.watchdog_signal,
+                          p->opt.watchdog_grace_ms);
     snprintf(what, sizeof(what), "worker %llu (slot %u, pid %d) missed its "
              "watchdog", (unsigned long long) w->id, s->index, (int) w->pid);
     zc__respawn_hung_worker(p, s, what);
@@ -105,12 +108,15 @@ static void judge(struct zc_primary *p, struct worker *w, uint64_t now)
 
     if (!serving(w))
         return;
-    zc_log(ZC_LOG_TRACE, NS, "watchdog: worker %llu, cell %s, heard %llu ms ago",
+    zc_log(ZC_LOG_TRACE, NS,
+           "watchdog: worker %llu, cell %s, heard %llu ms ago",
            (unsigned long long) w->id, m ? "shared" : "none",
-           h->heard_us ? (unsigned long long) ((now - h->heard_us) / 1000) : 0ull);
+           h->heard_us ? (unsigned long long) ((now - h->heard_us) / 1000)
+                       : 0ull);
     if (m) {
-        uint64_t n = atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) m)->pings,
-                                          memory_order_relaxed);
+        uint64_t n =
+            atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) m)->pings,
+                                 memory_order_relaxed);
 
         if (n != h->pings_seen) {
             h->pings_seen = n;
@@ -133,7 +139,8 @@ static void on_tick(struct zc__loop *l, struct zc__timer *t)
 {
     struct zc_primary *p = zc__container_of(t, struct zc_primary, health.timer);
     uint64_t now = zc__now_us(), period = p->opt.watchdog_ms * 1000ull;
-    uint64_t late = now > p->health.tick_due_us ? now - p->health.tick_due_us : 0;
+    uint64_t late =
+        now > p->health.tick_due_us ? now - p->health.tick_due_us : 0;
     struct worker *next;
 
     (void) l;
@@ -144,8 +151,9 @@ static void on_tick(struct zc__loop *l, struct zc__timer *t)
         zc_log(ZC_LOG_ERROR, NS, "out of memory for the watchdog's timer: "
                "workers are no longer watched");
     if (late > period / 2) {
-        zc_log(ZC_LOG_WARN, NS, "the primary itself was not scheduled for %llu "
-               "ms of its %u ms watchdog period (the host is starved or we were "
+        zc_log(ZC_LOG_WARN, NS,
+               "the primary itself was not scheduled for %llu ms of its "
+               "%u ms watchdog period (the host is starved or we were "
                "stopped): judging no worker until the next period",
                (unsigned long long) (late / 1000), p->opt.watchdog_ms);
         for (struct worker *w = p->workers; w; w = w->next)

@@ -57,7 +57,8 @@ double zc__respawn_uniform(struct zc_primary *p)
     return (double) ((*x * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0;
 }
 
-void zc__respawn_schedule(struct zc_primary *p, struct slot *s, uint64_t delay_ms)
+void zc__respawn_schedule(struct zc_primary *p, struct slot *s,
+                          uint64_t delay_ms)
 {
     zc_event e = { .type = ZC_EVENT_RESPAWN, .worker_id = s->last_id,
                    .slot = (int) s->index, .pid = -1,
@@ -144,12 +145,15 @@ static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
         say_ms(in, sizeof(in), p->opt.failed_retry_ms);
         snprintf(retry, sizeof(retry), "trying it again in %s", in);
     } else {
-        snprintf(retry, sizeof(retry), "not trying it again (--failed-retry 0)");
+        snprintf(retry, sizeof(retry),
+                 "not trying it again (--failed-retry 0)");
     }
     /* Two events, a line each: this failure and what it decides, then the
      * slot's new state (its last failures are in status). */
-    zc_log(ZC_LOG_WARN, NS, "%s; not restarting it: slot %u has failed %u times "
-           "within %s (--give-up)", h->why[0], s->index, recent, window);
+    zc_log(ZC_LOG_WARN, NS,
+           "%s; not restarting it: slot %u has failed %u times "
+           "within %s (--give-up)",
+           h->why[0], s->index, recent, window);
     zc_log(ZC_LOG_ERROR, NS, "slot %u given up on, %s; %u worker%s still "
            "serving (zclusterctl status shows its last failures)", s->index,
            retry, p->n_ready, PLURAL(p->n_ready));
@@ -297,8 +301,9 @@ static void lost(struct zc_primary *p, struct slot *s, bool clean,
         (clean && p->opt.respawn == ZC_RESPAWN_ON_FAILURE)) {
         s->state = SLOT_DONE;
         p->any_failed |= !clean;
-        zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; not restarting it (%s)",
-               what, clean ? "it stopped on purpose" : "--respawn never");
+        zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS,
+               "%s; not restarting it (%s)", what,
+               clean ? "it stopped on purpose" : "--respawn never");
         zc__respawn_check_end(p);
         return;
     }
@@ -315,8 +320,10 @@ static void lost(struct zc_primary *p, struct slot *s, bool clean,
         if (hung && s->crashes == 1)
             delay = 0;
     }
-    zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS, "%s; restarting in %llu ms "
-           "(failure %u in a row)", what, (unsigned long long) delay, s->crashes);
+    zc_log(clean ? ZC_LOG_INFO : ZC_LOG_WARN, NS,
+           "%s; restarting in %llu ms "
+           "(failure %u in a row)",
+           what, (unsigned long long) delay, s->crashes);
     zc__respawn_schedule(p, s, delay);
 }
 

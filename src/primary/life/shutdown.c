@@ -28,7 +28,8 @@ static void kill_all(struct zc_primary *p)
 
 void zc__shutdown_on_timeout(struct zc__loop *l, struct zc__timer *t)
 {
-    struct zc_primary *p = zc__container_of(t, struct zc_primary, shutdown_timer);
+    struct zc_primary *p =
+        zc__container_of(t, struct zc_primary, shutdown_timer);
 
     (void) l;
     /* Node workers were asked with Node's disconnect: the stop signal
@@ -119,7 +120,8 @@ void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain)
 
         /* Real-time stop signals have no name: say the number. */
         if (zc__signal_name(stop))
-            snprintf(stop_text, sizeof(stop_text), "SIG%s", zc__signal_name(stop));
+            snprintf(stop_text, sizeof(stop_text), "SIG%s",
+                     zc__signal_name(stop));
         else
             snprintf(stop_text, sizeof(stop_text), "signal %d", stop);
         for (struct worker *w = p->workers; w; w = w->next)

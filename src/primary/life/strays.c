@@ -40,9 +40,10 @@ static unsigned long long boot_ticks(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_BOOTTIME, &ts);
-    return (unsigned long long) ts.tv_sec * (unsigned long long) sysconf(_SC_CLK_TCK) +
-           (unsigned long long) ts.tv_nsec * (unsigned long long) sysconf(_SC_CLK_TCK) /
-           1000000000ull;
+    return (unsigned long long) ts.tv_sec *
+               (unsigned long long) sysconf(_SC_CLK_TCK) +
+           (unsigned long long) ts.tv_nsec *
+               (unsigned long long) sysconf(_SC_CLK_TCK) / 1000000000ull;
 }
 
 /* When pid started (clock ticks since boot), 0 if it cannot be read. */
@@ -156,7 +157,8 @@ static void track(struct zc_primary *p, pid_t id, bool group, const char *comm)
 
 static void on_timer(struct zc__loop *l, struct zc__timer *tm)
 {
-    struct zc_primary *p = zc__container_of(tm, struct zc_primary, strays.timer);
+    struct zc_primary *p =
+        zc__container_of(tm, struct zc_primary, strays.timer);
     struct stray_table *t = &p->strays;
     uint64_t now = zc__now_us();
 
@@ -168,9 +170,11 @@ static void on_timer(struct zc__loop *l, struct zc__timer *tm)
             i++;
             continue;
         }
-        zc_log(ZC_LOG_WARN, NS, "%s %d (%s) still running at its stop deadline: "
-               "killing it with SIGKILL", s->group ? "the process group"
-               : "stray pid", (int) s->id, s->comm);
+        zc_log(ZC_LOG_WARN, NS,
+               "%s %d (%s) still running at its stop deadline: "
+               "killing it with SIGKILL",
+               s->group ? "the process group" : "stray pid", (int) s->id,
+               s->comm);
         signal_stray(s, SIGKILL);
         s->kill_at_us = 0;
         /* A group has no exit of its own to wait for: done with it (its

@@ -186,7 +186,8 @@ static void start_replacement(struct zc_primary *p, struct slot *s)
     snprintf(old, sizeof(old), "replacing worker %llu",
              s->w ? (unsigned long long) s->w->id : 0ull);
     snprintf(note, sizeof(note), " (%s, step %u of %u, %s)", R->name,
-             ++R->steps, walk_total(p), s->w ? old : "which had no worker running");
+             ++R->steps, walk_total(p),
+             s->w ? old : "which had no worker running");
     r = zc__worker_spawn(p, s, R->kind == WALK_RELOAD ? R->generation
                          : s->generation,
                          note, &w, what, sizeof(what));
@@ -223,8 +224,10 @@ void zc__walk_promote(struct zc_primary *p, struct slot *s)
         old->step_of = R->serial;
         zc__worker_retire(p, old);
     } else {
-        zc_log(ZC_LOG_INFO, NS, "%s: slot %u filled (%u of %u): worker %llu "
-               "ready in %llu ms", R->name, s->index, R->replaced, walk_total(p),
+        zc_log(ZC_LOG_INFO, NS,
+               "%s: slot %u filled (%u of %u): worker %llu "
+               "ready in %llu ms",
+               R->name, s->index, R->replaced, walk_total(p),
                (unsigned long long) w->id, ms);
         R->stepping--;
     }
@@ -234,7 +237,8 @@ void zc__walk_promote(struct zc_primary *p, struct slot *s)
 /*
  * Starts as many steps as the limits allow: at most max_surge under way,
  * and never more than N + max_surge processes, old ones still draining
- * and respawns to come included. Slots created during this reload already run its generation.
+ * and respawns to come included. Slots created during a reload already
+ * run its generation.
  * Ends the reload when every slot is stepped and every old worker gone.
  */
 static unsigned respawns_due(const struct zc_primary *p)

@@ -209,7 +209,8 @@ void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)
     case ZC_READY_AUTO:
     case ZC_READY_DELAY:
         if (zc__timer_start(&p->loop, &w->timer,
-                            w->started_us + p->opt.ready_delay_ms * 1000ull) < 0)
+                            w->started_us + p->opt.ready_delay_ms * 1000ull) <
+            0)
             p->hooks.ready(p, w, "no memory for a ready timer");
         break;
     default:            /* NOTIFY: only READY=1 will do */
@@ -354,7 +355,8 @@ bool zc__worker_stop(struct zc_primary *p, struct worker *w,
         return true;
     }
     snprintf(ms, sizeof(ms), "%u", p->opt.shutdown_timeout_ms);
-    if (w->linked && zc__link_queue(p, w, "shutdown", ms, strlen(ms), NULL, 0) == 0 &&
+    if (w->linked &&
+        zc__link_queue(p, w, "shutdown", ms, strlen(ms), NULL, 0) == 0 &&
         zc__timer_start(&p->loop, &w->timer, now + ack_ms * 1000ull) == 0)
         return true;
     zc__worker_signal(w, p->opt.stop_signal);
@@ -368,7 +370,8 @@ void zc__worker_retire(struct zc_primary *p, struct worker *w)
 {
     w->retired = true;
     w->slot = NULL;
-    (void) zc__worker_stop(p, w, zc__now_us() + p->opt.shutdown_timeout_ms * 1000ull);
+    (void) zc__worker_stop(p, w,
+                           zc__now_us() + p->opt.shutdown_timeout_ms * 1000ull);
 }
 
 void zc__worker_kill_after(struct zc_primary *p, struct worker *w, int sig,

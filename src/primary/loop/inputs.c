@@ -79,7 +79,8 @@ static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
     else if (strcmp(f->type, ZC__MSG_READY) == 0 && takes_ready_message(p, w))
         p->hooks.ready(p, w, "ready message");
     else if (strcmp(f->type, ZC__MSG_STATUS) == 0)
-        (void) zc__clean(w->status, sizeof(w->status), (const char *) f->data, f->len);
+        (void) zc__clean(w->status, sizeof(w->status), (const char *) f->data,
+                         f->len);
     else if (strcmp(f->type, ZC__MSG_STOPPING) == 0)
         zc__worker_stop_acked(p, w);
     else if (strcmp(f->type, ZC__MSG_METRICS) == 0)
@@ -218,7 +219,8 @@ void zc__inputs_notify_drain(struct zc_primary *p)
     }
 }
 
-void zc__inputs_on_notify(struct zc__loop *l, struct zc__io *io, uint32_t events)
+void zc__inputs_on_notify(struct zc__loop *l, struct zc__io *io,
+                          uint32_t events)
 {
     (void) l;
     (void) events;

@@ -11,7 +11,8 @@ void zc__inputs_link_io(struct zc__loop *l, struct zc__io *io, uint32_t events);
 /* At w's exit: reads what it said last, then closes its link. */
 void zc__inputs_link_drain(struct zc_primary *p, struct worker *w);
 /* The loop's callback for the notify socket. */
-void zc__inputs_on_notify(struct zc__loop *l, struct zc__io *io, uint32_t events);
+void zc__inputs_on_notify(struct zc__loop *l, struct zc__io *io,
+                          uint32_t events);
 /* Reads the notify socket, a bounded number of datagrams. */
 void zc__inputs_notify_drain(struct zc_primary *p);
 

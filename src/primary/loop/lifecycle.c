@@ -28,7 +28,8 @@
 
 #define NS ZC__PNS
 
-void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how)
+void zc__lifecycle_ready(struct zc_primary *p, struct worker *w,
+                         const char *how)
 {
     uint64_t now = zc__now_us();
     struct slot *s = w->slot;
@@ -37,7 +38,8 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
     zc__timer_stop(&p->loop, &w->ready_deadline);
     zc__worker_set_state(p, w, W_READY);
     p->any_ready = true;
-    zc_log(ZC_LOG_INFO, NS, "worker %llu (slot %u, pid %d) ready in %llu ms (%s)",
+    zc_log(ZC_LOG_INFO, NS,
+           "worker %llu (slot %u, pid %d) ready in %llu ms (%s)",
            (unsigned long long) w->id, w->slot_index, (int) w->pid,
            (unsigned long long) ((now - w->started_us) / 1000), how);
     zc__emit_worker(p, ZC_EVENT_READY, w, 0);
@@ -48,7 +50,8 @@ void zc__lifecycle_ready(struct zc_primary *p, struct worker *w, const char *how
     /* When the primary accepts, a worker that has not said hello within
      * a moment of being ready takes nothing it is handed (worker.c). */
     if (ZC__PRIMARY_ACCEPTS(p) && !w->linked && !w->node.online &&
-        zc__timer_start(&p->loop, &w->timer, now + ZC__HELLO_GRACE_MS * 1000ull) < 0)
+        zc__timer_start(&p->loop, &w->timer,
+                        now + ZC__HELLO_GRACE_MS * 1000ull) < 0)
         zc__worker_found_deaf(p, w);
     /* Its slot's clients, waiting or to come, are its own now; and its
      * socket takes new connections before anyone is told it is ready. */
@@ -132,7 +135,8 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
     s = w->slot;
     if (p->shutting_down) {
         /* The end waits for what it left too (zc__lifecycle_reap). */
-        zc_log(ZC_LOG_INFO, NS, "%s during shutdown; %u left", what, p->n_alive);
+        zc_log(ZC_LOG_INFO, NS, "%s during shutdown; %u left", what,
+               p->n_alive);
         return;
     }
     if (w->retired) {

@@ -165,7 +165,8 @@ static int setup(struct zc_primary *p, char **argv)
     if (r < 0)
         return setup_failed("notify socket", r);
     memcpy(p->env.notify, "NOTIFY_SOCKET=", prefix);
-    p->notify_io = (struct zc__io) { .fd = p->notify_fd, .cb = zc__inputs_on_notify };
+    p->notify_io =
+        (struct zc__io) { .fd = p->notify_fd, .cb = zc__inputs_on_notify };
     r = zc__loop_add(&p->loop, &p->notify_io, EPOLLIN);
     if (r < 0)
         return setup_failed("notify socket", r);
@@ -243,7 +244,8 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
 {
     struct zc_primary p = { .notify_fd = -1, .devnull = -1, .exit_status = 1,
                          .loop = { .epfd = -1, .sigfd = -1, .timerfd = -1 } };
-    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe, old[ZC__N_SIGNALS];
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe,
+                     old[ZC__N_SIGNALS];
     sigset_t old_mask;
     int r;
 

@@ -83,8 +83,10 @@ static void on_scale_signal(struct zc_primary *p,
 
     snprintf(by, sizeof(by), "received SIG%s", zc__signal_name(sig));
     if (up ? p->n_slots >= ZC_MAX_WORKERS : p->n_slots <= 1) {
-        zc_log(ZC_LOG_WARN, NS, "%s: already at %u worker%s, the %s; ignoring "
-               "it", by, p->n_slots, PLURAL(p->n_slots), up ? "most" : "fewest");
+        zc_log(ZC_LOG_WARN, NS,
+               "%s: already at %u worker%s, the %s; ignoring "
+               "it",
+               by, p->n_slots, PLURAL(p->n_slots), up ? "most" : "fewest");
         return;
     }
     (void) zc__scale_to(p, up ? p->n_slots + 1 : p->n_slots - 1, by);

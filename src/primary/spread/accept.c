@@ -186,14 +186,15 @@ static bool accept_failed(struct zc__accept *a, const struct lsn *ln, int err)
     }
 }
 
-/* Accepts what is there, up to ZC__ACCEPT_BATCH, and hands it on. Returns how many
- * connections it took. */
+/* Accepts what is there, up to ZC__ACCEPT_BATCH, and hands it on.
+ * Returns how many connections it took. */
 static size_t accept_round(struct lsn *ln, uint64_t now)
 {
     struct zc__accept *a = ln->a;
     size_t n = 0, taken = 0;
 
-    for (int tries = 0; tries < ZC__ACCEPT_BATCH && !a->paused && !a->held; tries++) {
+    for (int tries = 0; tries < ZC__ACCEPT_BATCH && !a->paused && !a->held;
+         tries++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         struct conn *c = &a->batch[n];
@@ -317,9 +318,9 @@ static void refuse(struct zc__accept *a, int fd, const char *why)
  * Tries to complete fd's header into *c. Returns 1 when it is consumed
  * and c is filled, 0 when more bytes are needed, -errno when the
  * connection is to be refused (-EBADMSG: not a valid header; -ECONNRESET:
- * closed before it was whole; *why says it for the log). Closes nothing: a connection watched
- * by epoll must leave the set before its fd goes, since the file lives
- * on in the worker and would go on reporting events.
+ * closed before it was whole; *why says it for the log). Closes nothing:
+ * a connection watched by epoll must leave the set before its fd goes,
+ * since the file lives on in the worker and would go on reporting events.
  */
 static int try_header(int fd, struct conn *c, const char **why)
 {
@@ -488,8 +489,10 @@ int zc__accept_start(struct zc__accept **ret, struct zc_primary *p,
         /* Ours alone (workers do not get them): never blocking. */
         (void) fcntl(p->listeners[i].fd, F_SETFL,
                      fcntl(p->listeners[i].fd, F_GETFL) | O_NONBLOCK);
-        *ln = (struct lsn) { .io = { .fd = p->listeners[i].fd, .cb = on_listen },
-                             .a = a, .index = (unsigned) i };
+        *ln =
+            (struct lsn) { .io = { .fd = p->listeners[i].fd, .cb = on_listen },
+                           .a = a,
+                           .index = (unsigned) i };
         zc__timer_init(&ln->poll_timer, on_poll_timer);
         r = zc__loop_add(&p->loop, &ln->io, EPOLLIN);
         if (r < 0) {

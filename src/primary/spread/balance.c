@@ -41,7 +41,8 @@
 static bool groupable(const struct zc_primary *p, const struct listener *ln)
 {
     return p->opt.balance == ZC_BALANCE_REUSEPORT && !ln->adopted &&
-           (ln->addr.ss.ss_family == AF_INET || ln->addr.ss.ss_family == AF_INET6);
+           (ln->addr.ss.ss_family == AF_INET ||
+            ln->addr.ss.ss_family == AF_INET6);
 }
 
 /* ln's address with the port its first socket got (port 0 binds one). */
@@ -333,7 +334,8 @@ unsigned zc__balance_queued(const struct listener *ln, unsigned slot)
 {
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
-    if (getsockopt(zc__listener_fd(ln, slot), IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+    if (getsockopt(zc__listener_fd(ln, slot), IPPROTO_TCP, TCP_INFO, &ti,
+                   &len) < 0)
         return 0;
     return ti.tcpi_unacked;     /* a listener's accept queue */
 }

@@ -12,7 +12,8 @@ int zc__balance_open(struct zc_primary *p);
  * to n slots. Returns 0 or -errno (logged). */
 int zc__balance_scale(struct zc_primary *p, unsigned n);
 /* The listening fds slot's worker gets, one per listener, into fds. */
-void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot, int *fds);
+void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot,
+                            int *fds);
 /* Before the loop waits: if the slots whose worker is ready changed, the
  * groups' steering program is attached again. */
 void zc__balance_steer(struct zc_primary *p);

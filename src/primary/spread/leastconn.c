@@ -79,8 +79,10 @@ static uint64_t closes_of(const struct worker *w)
 {
     const struct zc__mhead *h = w->metrics.map;
 
-    return h ? atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) h)->conns_closed,
-                                    memory_order_relaxed) : 0;
+    return h ? atomic_load_explicit(&((struct zc__mhead *) (uintptr_t) h)
+                                         ->conns_closed,
+                                    memory_order_relaxed)
+             : 0;
 }
 
 uint64_t zc__least_open(const struct worker *w)
@@ -204,9 +206,11 @@ static void close_hopeless(struct zc__least *lc)
 
     lc->stats.closed += n;
     if (!lc->said_hopeless)
-        zc_log(ZC_LOG_ERROR, NS, "no worker of the fleet can take connections "
+        zc_log(ZC_LOG_ERROR, NS,
+               "no worker of the fleet can take connections "
                "(none said hello on its IPC link): closing them as they come "
-               "(%llu so far) rather than holding them", (unsigned long long) n);
+               "(%llu so far) rather than holding them",
+               (unsigned long long) n);
     lc->said_hopeless = true;
 }
 
@@ -215,8 +219,9 @@ static void close_hopeless(struct zc__least *lc)
 static bool hand_off(struct zc__least *lc, struct worker *w, struct conn *c)
 {
     char line[ZC__CONN_LINE];
-    size_t len = zc__handoff_line(line, c->listener, c->client, c->client_port,
-                                  c->proxied ? c->server : NULL, c->server_port);
+    size_t len =
+        zc__handoff_line(line, c->listener, c->client, c->client_port,
+                         c->proxied ? c->server : NULL, c->server_port);
     int r = lc->p->opt.node ? zc__node_handoff(w, c->fd)
           : zc__ipc_send_now(&w->ipc, ZC__MSG_CONN, line, len, &c->fd, 1);
 
@@ -428,7 +433,8 @@ static void least_metrics(const struct zc_primary *p, struct zc__buf *b)
         }
     zc__buf_family(b, "zcluster_least_conn_handoffs_total", "counter",
            "Connections the primary handed to a worker (least-conn).");
-    zc__buf_sample(b, "zcluster_least_conn_handoffs_total", "", (double) st.handoffs);
+    zc__buf_sample(b, "zcluster_least_conn_handoffs_total", "",
+                   (double) st.handoffs);
     zc__buf_family(b, "zcluster_least_conn_waiting", "gauge",
            "Connections accepted and waiting for a worker that can take them.");
     zc__buf_sample(b, "zcluster_least_conn_waiting", "", (double) st.waiting);
@@ -440,8 +446,8 @@ static void least_metrics(const struct zc_primary *p, struct zc__buf *b)
            "reason.");
     zc__buf_sample(b, "zcluster_least_conn_closed_total", "{reason=\"proxy\"}",
            (double) st.closed_proxy);
-    zc__buf_sample(b, "zcluster_least_conn_closed_total", "{reason=\"shutdown\"}",
-           (double) st.closed);
+    zc__buf_sample(b, "zcluster_least_conn_closed_total",
+                   "{reason=\"shutdown\"}", (double) st.closed);
 }
 
 const struct router zc__least_router = {

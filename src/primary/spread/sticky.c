@@ -108,8 +108,9 @@ static unsigned pick(struct zc__sticky *st, const char *client)
 static void wait_rearm(struct zc_primary *p, struct slot *s)
 {
     if (s->sticky.wait_head)
-        (void) zc__timer_start(&p->loop, &s->sticky.wait_timer, s->sticky.wait_head->since_us +
-                               p->opt.sticky_wait_ms * 1000ull);
+        (void) zc__timer_start(&p->loop, &s->sticky.wait_timer,
+                               s->sticky.wait_head->since_us +
+                                   p->opt.sticky_wait_ms * 1000ull);
     else
         zc__timer_stop(&p->loop, &s->sticky.wait_timer);
 }
@@ -189,9 +190,10 @@ static size_t hand_off(struct zc__sticky *st, struct worker *w,
             const struct conn *x = c[done + i];
 
             fds[i] = x->fd;
-            len += zc__handoff_line(payload + len, x->listener, x->client,
-                                    x->client_port, x->proxied ? x->server : NULL,
-                                    x->server_port);
+            len +=
+                zc__handoff_line(payload + len, x->listener, x->client,
+                                 x->client_port, x->proxied ? x->server : NULL,
+                                 x->server_port);
         }
         r = zc__ipc_send_now(&w->ipc, "zc.conn", payload, len, fds, k);
         if (r == -EAGAIN) {
@@ -324,7 +326,8 @@ static void sticky_kick(struct zc_primary *p, struct slot *s)
         int fds[ZC_IPC_FDS_MAX];
         size_t k = 0, sent;
 
-        for (struct conn *x = s->sticky.wait_head; x && k < ZC_IPC_FDS_MAX; x = x->next)
+        for (struct conn *x = s->sticky.wait_head; x && k < ZC_IPC_FDS_MAX;
+             x = x->next)
             c[k++] = x;
         sent = hand_off(st, w, c, k);
         for (size_t i = 0; i < sent; i++) {
@@ -382,8 +385,8 @@ static void on_wait_timer(struct zc__loop *l, struct zc__timer *t)
     send_all(st, m, true);
     wait_rearm(p, s);
     /* More than a batch expired at once: the rest on the next round. */
-    if (s->sticky.wait_head && (s->sticky.wait_head->since_us + wait_us <= now ||
-                                !expects_worker(s)))
+    if (s->sticky.wait_head &&
+        (s->sticky.wait_head->since_us + wait_us <= now || !expects_worker(s)))
         (void) zc__timer_start(&p->loop, &s->sticky.wait_timer, now);
 }
 
@@ -532,11 +535,13 @@ static void sticky_metrics(const struct zc_primary *p, struct zc__buf *b)
     sticky_stats(p, &st);
     zc__buf_family(b, "zcluster_sticky_handoffs_total", "counter",
            "Connections the primary handed to a worker (sticky sessions).");
-    zc__buf_sample(b, "zcluster_sticky_handoffs_total", "", (double) st.handoffs);
+    zc__buf_sample(b, "zcluster_sticky_handoffs_total", "",
+                   (double) st.handoffs);
     zc__buf_family(b, "zcluster_sticky_rerouted_total", "counter",
            "Connections handed to another slot than their client's: its "
            "worker was down longer than --sticky-wait.");
-    zc__buf_sample(b, "zcluster_sticky_rerouted_total", "", (double) st.rerouted);
+    zc__buf_sample(b, "zcluster_sticky_rerouted_total", "",
+                   (double) st.rerouted);
     zc__buf_family(b, "zcluster_sticky_waiting", "gauge",
            "Connections waiting in the primary for their slot's worker.");
     zc__buf_sample(b, "zcluster_sticky_waiting", "", (double) st.waiting);
