@@ -120,10 +120,13 @@ unsigned zc__status_failed_slots(const struct zc_primary *p)
 
 static const char *fleet_state(const struct zc_primary *p)
 {
+    struct walk_snapshot walk;
+
+    zc__walk_snapshot(p, &walk);
     if (p->shutting_down)
         return "stopping";
-    if (p->walk.active)
-        return zc__walk_kind_doing(p->walk.kind);
+    if (walk.active)
+        return zc__walk_kind_doing(walk.kind);
     if (zc__status_failed_slots(p))
         return "degraded";
     return p->announced_ready ? "running" : "starting";

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "primary/core/link.h"
 #include "primary/life/scale.h"
+#include "primary/life/walk.h"
 #include "proto/handlers.h"
 #include "proto/ipc.h"
 
@@ -66,13 +67,16 @@ int zc_primary_broadcast(zc_primary *p, const char *type, const void *data,
 
 int zc_primary_reload(zc_primary *p)
 {
+    struct walk_snapshot walk;
+
     if (!p)
         return -EINVAL;
     if (p->shutting_down)
         return -ECANCELED;
     if (!p->started)
         return -EAGAIN;
-    if (p->pending_reload || p->walk.active) {
+    zc__walk_snapshot(p, &walk);
+    if (p->pending_reload || walk.active) {
         p->pending_reload = true;
         return 1;
     }
