@@ -2,6 +2,9 @@
 # zcluster benchmarks, side by side in one run (see bench/README.md).
 #
 #   bench/run.sh [ROUNDS] [SECONDS]      defaults: 5 rounds of 5 s each
+#   ZC_BENCH_BEFORE=DIR bench/run.sh     also another tree's build (DIR
+#                                        has its zcluster, zcluster-hello),
+#                                        shared socket, in the same rounds
 #
 # 1. Throughput of 2 zcluster-hello workers, with wrk, new connection per
 #    request and keep-alive, three ways: under zcluster sharing the
@@ -30,6 +33,7 @@ make -s all bench >&2
 
 zc=build/zcluster
 hello=build/zcluster-hello
+before=${ZC_BENCH_BEFORE:-}
 trap cleanup EXIT
 
 
@@ -83,6 +87,11 @@ one_run() {   # one_run MODE [wrk options...]: prints req/s
         shared) start_zcluster 2 ;;
         reuseport) start_zcluster_reuseport ;;
         bare) start_bare ;;
+        before)
+            zc=$before/zcluster hello=$before/zcluster-hello
+            start_zcluster 2
+            zc=build/zcluster hello=build/zcluster-hello
+            ;;
     esac
     r=$(wrk_rps "$@")
     stop_all
@@ -92,21 +101,28 @@ one_run() {   # one_run MODE [wrk options...]: prints req/s
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 throughput() {   # throughput LABEL [wrk options...]
-    local label=$1 modes=(shared reuseport bare) s=() u=() b=() sm um bm m r
+    local label=$1 modes=(shared reuseport bare) s=() u=() b=() o=() sm um bm om m r
     shift
+    [ -n "$before" ] && modes+=(before)
     for i in $(seq 1 "$rounds"); do
-        for k in 0 1 2; do
-            m=${modes[$(((i + k) % 3))]}
+        for k in $(seq 0 $((${#modes[@]} - 1))); do
+            m=${modes[$(((i + k) % ${#modes[@]}))]}
             r=$(one_run "$m" "$@")
-            case $m in shared) s+=("$r") ;; reuseport) u+=("$r") ;; bare) b+=("$r") ;; esac
+            case $m in shared) s+=("$r") ;; reuseport) u+=("$r") ;; bare) b+=("$r") ;;
+                       before) o+=("$r") ;; esac
         done
-        echo "  $label round $i: shared ${s[-1]}, zcluster+reuseport ${u[-1]}, no manager ${b[-1]} req/s" >&2
+        echo "  $label round $i: shared ${s[-1]}, zcluster+reuseport ${u[-1]}, no manager ${b[-1]}${before:+, before ${o[-1]}} req/s" >&2
     done
     sm=$(printf '%s\n' "${s[@]}" | median)
     um=$(printf '%s\n' "${u[@]}" | median)
     bm=$(printf '%s\n' "${b[@]}" | median)
-    printf '| %s | %s (%s) | %s (%s) | %s |\n' "$label" "$sm" "$(ratio "$sm" "$bm")" \
+    printf '| %s | %s (%s) | %s (%s) | %s |' "$label" "$sm" "$(ratio "$sm" "$bm")" \
         "$um" "$(ratio "$um" "$bm")" "$bm"
+    if [ -n "$before" ]; then
+        om=$(printf '%s\n' "${o[@]}" | median)
+        printf ' %s (%s; after/before %s) |' "$om" "$(ratio "$om" "$bm")" "$(ratio "$sm" "$om")"
+    fi
+    echo
 }
 
 mem_line() {   # mem_line WORKERS [BINARY LABEL]
@@ -136,8 +152,13 @@ echo "wrk -t2 -c$conns -d${secs}s, $rounds rounds each, order rotating; figures 
 echo
 echo "## Throughput: 2 workers of zcluster-hello"
 echo
-echo "| traffic | zcluster, shared socket (ratio) | zcluster, workers bind SO_REUSEPORT (ratio) | no manager, SO_REUSEPORT |"
-echo "| --- | --- | --- | --- |"
+if [ -n "$before" ]; then
+    echo "| traffic | zcluster, shared socket (ratio) | zcluster, workers bind SO_REUSEPORT (ratio) | no manager, SO_REUSEPORT | before ($before), shared socket |"
+    echo "| --- | --- | --- | --- | --- |"
+else
+    echo "| traffic | zcluster, shared socket (ratio) | zcluster, workers bind SO_REUSEPORT (ratio) | no manager, SO_REUSEPORT |"
+    echo "| --- | --- | --- | --- |"
+fi
 throughput "keep-alive"
 throughput "Connection: close" -H "Connection: close"
 echo
@@ -147,6 +168,10 @@ echo "| zcluster build | workers | RSS | PSS | context switches in 5 s idle |"
 echo "| --- | --- | --- | --- | --- |"
 mem_line 2
 mem_line 64
+if [ -n "$before" ]; then
+    mem_line 2 "$before/zcluster" "before ($before)"
+    mem_line 64 "$before/zcluster" "before ($before)"
+fi
 make -s STATIC=0 BUILD=build-dyn build-dyn/zcluster >&2
 mem_line 2 build-dyn/zcluster "dynamic (STATIC=0)"
 echo

@@ -7,6 +7,9 @@
 #
 #   bench/sticky.sh [ROUNDS] [SECONDS]      defaults: 3 rounds of 10 s
 #   WRK_THREADS=2 WRK_CONNS=64                wrk's -t and -c (these defaults)
+#   ZC_BENCH_BEFORE=DIR                       also another tree's build (its
+#                                             zcluster and zcluster-hello),
+#                                             sticky, in the same rounds
 #
 # Each round runs the three in a rotated order: wrk for SECONDS against 2
 # workers on 127.0.0.1, after a 1 s warm-up. wrk's connections all come
@@ -57,6 +60,9 @@ run() {   # run direct|sticky|node ROUND
         sticky) build/zcluster --sticky -w 2 -l "127.0.0.1:$port" \
                     --metrics "127.0.0.1:$mport" -- build/zcluster-hello \
                     2> "$out/sticky-sticky.log" & ;;
+        before) "$ZC_BENCH_BEFORE/zcluster" --sticky -w 2 -l "127.0.0.1:$port" \
+                    --metrics "127.0.0.1:$mport" -- "$ZC_BENCH_BEFORE/zcluster-hello" \
+                    2> "$out/sticky-before.log" & ;;
         node)   node bench/sticky-node.js "$port" 2 > "$out/sticky-node.log" 2>&1 & ;;
     esac
     pids=($!)
@@ -64,10 +70,10 @@ run() {   # run direct|sticky|node ROUND
     # Warm-up, then the measured run.
     wrk -t"$wt" -c"$wc" -d1s -H 'Connection: close' "http://127.0.0.1:$port/" > /dev/null 2>&1 || true
     t0=$(ticks "${pids[0]}")
-    [ "$kind" = sticky ] && h0=$(handoffs)
+    case $kind in sticky|before) h0=$(handoffs) ;; esac
     res=$(load)
     t1=$(ticks "${pids[0]}")
-    if [ "$kind" = sticky ]; then
+    if [ "$kind" = sticky ] || [ "$kind" = before ]; then
         h1=$(handoffs)
         conns=$((h1 - h0))
     else
@@ -83,6 +89,7 @@ res=$out/sticky-results.txt
 : > "$res"
 kinds=(direct sticky)
 [ "$node_ok" = 1 ] && kinds+=(node)
+[ -n "${ZC_BENCH_BEFORE:-}" ] && kinds+=(before)
 for r in $(seq 1 "$rounds"); do
     n=${#kinds[@]}
     for i in $(seq 0 $((n - 1))); do
@@ -106,6 +113,10 @@ for k in "${kinds[@]}"; do summary "$k"; done
 direct=$(awk '$1 == "direct" { print $2 }' "$res" | median)
 sticky=$(awk '$1 == "sticky" { print $2 }' "$res" | median)
 awk -v s="$sticky" -v d="$direct" 'BEGIN { printf "sticky / direct: %.2f\n", s / d }'
+if [ -n "${ZC_BENCH_BEFORE:-}" ]; then
+    bf=$(awk '$1 == "before" { print $2 }' "$res" | median)
+    awk -v s="$sticky" -v b="$bf" 'BEGIN { printf "sticky after / before: %.2f\n", s / b }'
+fi
 if [ "$node_ok" = 1 ]; then
     nd=$(awk '$1 == "node" { print $2 }' "$res" | median)
     awk -v s="$sticky" -v n="$nd" 'BEGIN { printf "sticky / Node spec-style: %.1fx\n", s / n }'

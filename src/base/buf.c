@@ -2,6 +2,7 @@
  * of an error at every call, so a writer checks once at the end. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,4 +156,24 @@ void zc__buf_sample(struct zc__buf *b, const char *name, const char *labels,
     zc__buf_printf(b, "%s%s ", name, labels);
     zc__buf_value(b, v);
     zc__buf_add(b, "\n", 1);
+}
+
+void zc__buf_metric(struct zc__buf *b, const char *name, const char *type,
+                    const char *help, double v)
+{
+    zc__buf_family(b, name, type, help);
+    zc__buf_sample(b, name, "", v);
+}
+
+void zc__buf_rows(struct zc__buf *b, const struct zc__buf_row *rows, size_t n,
+                  const void *stats)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+
+        memcpy(&v, (const char *) stats + rows[i].offset, sizeof(v));
+        if (rows[i].help)
+            zc__buf_family(b, rows[i].name, rows[i].type, rows[i].help);
+        zc__buf_sample(b, rows[i].name, rows[i].labels, (double) v);
+    }
 }

@@ -40,5 +40,20 @@ void zc__buf_family(struct zc__buf *b, const char *name, const char *type,
                     const char *help);
 void zc__buf_sample(struct zc__buf *b, const char *name, const char *labels,
                     double v);
+/*
+ * A table of counts as metrics: each row is a sample read from the
+ * uint64_t at offset in stats; a row with a help text starts a family,
+ * one without adds a sample to the family above it.
+ */
+struct zc__buf_row {
+    const char *name, *type, *help;
+    const char *labels; /* "" or {reason="proxy"} */
+    size_t offset;
+};
+void zc__buf_rows(struct zc__buf *b, const struct zc__buf_row *rows, size_t n,
+                  const void *stats);
+/* A family of one unlabelled sample: both of the above. */
+void zc__buf_metric(struct zc__buf *b, const char *name, const char *type,
+                    const char *help, double v);
 
 #endif

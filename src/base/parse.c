@@ -2,6 +2,8 @@
  * never a silent 10 or 4294967295. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,4 +95,16 @@ int zc__parse_size(const char *s, uint64_t max, uint64_t *ret)
         return -ERANGE;
     *ret = (uint64_t) (v + 0.5);
     return 0;
+}
+
+int zc__why(char *why, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why && size) {
+        va_start(ap, fmt);
+        vsnprintf(why, size, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
 }

@@ -2,6 +2,7 @@
 #ifndef ZC_PARSE_H
 #define ZC_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* "250", "250ms", "2s", "1.5s", "1m", "1h". Returns 0 with *ret in ms (at most
@@ -16,5 +17,10 @@ int zc__parse_size(const char *s, uint64_t max, uint64_t *ret);
 /* A whole decimal number in [min, max], nothing else. 0 or -EINVAL/-ERANGE. */
 int zc__parse_uint(const char *s, unsigned long min, unsigned long max,
                    unsigned long *ret);
+
+/* Writes the sentence for the user into why (of size bytes; may be NULL)
+ * and returns -EINVAL: how a parser of text from outside says no. */
+int zc__why(char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -53,9 +53,9 @@ void test_model_routers(void)
     ASSERT(modes[1] == &zc__least_router);
     /* The core calls every operation without asking which mode it is. */
     for (size_t i = 0; i < 2; i++)
-        ASSERT(modes[i]->start && modes[i]->kick && modes[i]->deaf &&
-               modes[i]->slot_removed && modes[i]->stop &&
-               modes[i]->before_poll && modes[i]->free && modes[i]->metrics);
+        ASSERT(modes[i]->create && modes[i]->deliver && modes[i]->kick &&
+               modes[i]->deaf && modes[i]->slot_removed && modes[i]->stop &&
+               modes[i]->destroy && modes[i]->metrics);
     /* --sticky and --balance sticky: one rule makes each the other. */
     zc_options_init(&o);
     o.sticky = true;

@@ -24,9 +24,9 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "primary/control/ctlsock.h"
 #include "proto/ctlpath.h"
 #include "proto/listen.h"
-#include "primary/control/ctlsock.h"
 
 #define NS "zc:control"
 #define LOCK_SUFFIX ".lock"

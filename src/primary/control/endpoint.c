@@ -17,17 +17,18 @@
 
 #include "base/compat.h"
 #include "base/log.h"
-#include "primary/spread/balance.h"
 #include "metrics/set.h"
-#include "primary/core/collect.h"
 #include "primary/control/endpoint.h"
-#include "primary/life/respawn.h"
 #include "primary/control/http.h"
-#include "primary/health/health.h"
-#include "primary/core/sample.h"
 #include "primary/control/status.h"
-#include "primary/spread/router.h"
+#include "primary/core/collect.h"
+#include "primary/core/node.h"
+#include "primary/core/sample.h"
 #include "primary/core/words.h"
+#include "primary/health/health.h"
+#include "primary/life/respawn.h"
+#include "primary/spread/balance.h"
+#include "primary/spread/router.h"
 
 #define NS "zc:metrics"
 #define TEXT "text/plain; charset=utf-8"
@@ -86,7 +87,7 @@ static bool heard_of(const struct slot_ctx *c, unsigned i, double *v)
 
 static bool cpu_of(const struct slot_ctx *c, unsigned i, double *v)
 {
-    *v = c->cpu[i] + c->p->slots[i]->metrics.cpu_gone_s;
+    *v = c->cpu[i] + zc__collect_cpu_gone(c->p->slots[i]);
     return true;
 }
 
@@ -150,7 +151,8 @@ static void slot_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
     struct zc_primary *p = m->p;
     unsigned kept = p->n_kept;
-    struct slot_ctx c = { .p = p, .now = zc__now_us(),
+    struct slot_ctx c = { .p = p,
+                          .now = zc__now_us(),
                           .cpu = calloc(kept ? kept : 1, sizeof(double)),
                           .rss = calloc(kept ? kept : 1, sizeof(double)) };
     int proc = -1;
@@ -184,6 +186,7 @@ out:
  * group (--balance reuseport) has a socket, and a queue, per slot. */
 static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
+    struct balance_snapshot bal;
     struct zc_primary *p = m->p;
     struct tcp_info ti;
     socklen_t len;
@@ -206,10 +209,10 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
                 len = sizeof(ti);
                 if (getsockopt(zc__listener_fd(ln, k), IPPROTO_TCP, TCP_INFO,
                                &ti, &len) < 0)
-                    break;  /* not TCP */
+                    break; /* not TCP */
                 if (!head)
-                    zc__buf_family(b, name, "gauge", pass ? limit_help
-                                                          : length_help);
+                    zc__buf_family(b, name, "gauge",
+                                   pass ? limit_help : length_help);
                 head = true;
                 zc__buf_printf(b, "%s{listener=\"", name);
                 zc__buf_escaped(b, ln->text, true);
@@ -222,24 +225,24 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
     }
     if (p->opt.balance != ZC_BALANCE_REUSEPORT)
         return;
-    zc__buf_family(b, "zcluster_balance_steering_changes_total", "counter",
-           "Times the set of slots new connections go to changed "
-           "(--balance reuseport).");
-    zc__buf_sample(b, "zcluster_balance_steering_changes_total", "",
-           (double) p->balance.steer_changes);
-    zc__buf_family(b, "zcluster_balance_slots_steered", "gauge",
-           "Slots new connections go to now: those whose worker is ready.");
-    zc__buf_sample(b, "zcluster_balance_slots_steered", "", p->balance.n_live);
-    zc__buf_family(b, "zcluster_balance_round_robin", "gauge",
-           "1 when new connections go round the ready slots (eBPF), 0 when "
-           "at random (classic BPF, without CAP_BPF) or by the kernel's hash.");
-    zc__buf_sample(b, "zcluster_balance_round_robin", "",
-           p->balance.round_robin && p->balance.steered);
-    zc__buf_family(b, "zcluster_balance_waited_total", "counter",
-           "Connections that were queued in a slot's socket when its worker "
-           "died, and waited there for the next one.");
-    zc__buf_sample(b, "zcluster_balance_waited_total", "",
-                   (double) p->balance.waited);
+    zc__balance_snapshot(p, &bal);
+    zc__buf_metric(b, "zcluster_balance_steering_changes_total", "counter",
+                   "Times the set of slots new connections go to changed "
+                   "(--balance reuseport).",
+                   (double) bal.steer_changes);
+    zc__buf_metric(b, "zcluster_balance_slots_steered", "gauge",
+                   "Slots new connections go to now: those whose worker is "
+                   "ready.",
+                   bal.n_live);
+    zc__buf_metric(b, "zcluster_balance_round_robin", "gauge",
+                   "1 when new connections go round the ready slots (eBPF), 0 "
+                   "when at random (classic BPF, without CAP_BPF) or by the "
+                   "kernel's hash.",
+                   bal.round_robin && bal.steered);
+    zc__buf_metric(b, "zcluster_balance_waited_total", "counter",
+                   "Connections that were queued in a slot's socket when its "
+                   "worker died, and waited there for the next one.",
+                   (double) bal.waited);
 }
 
 /* Worker health: the watchdog, recycling, give-up (docs/health.md). */
@@ -252,45 +255,48 @@ static void health_metrics(struct zc_primary *p, struct zc__buf *b)
     zc__health_snapshot(p, &h);
     for (unsigned i = 0; i < p->n_slots; i++)
         n[zc__slot_view(p->slots[i])]++;
-    zc__buf_family(
-        b, "zcluster_slot_state", "gauge",
-        "Slots by state: their worker's (starting, ready, draining), or "
-        "what they wait for (backoff, failed: given up on, stopped, empty).");
+    zc__buf_family(b, "zcluster_slot_state", "gauge",
+                   "Slots by state: their worker's (starting, ready, "
+                   "draining), or what they wait for (backoff, failed: given "
+                   "up on, stopped, empty).");
     for (int k = 0; k < VIEW_COUNT; k++) {
         snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(k));
         zc__buf_sample(b, "zcluster_slot_state", l, n[k]);
     }
     zc__buf_family(b, "zcluster_watchdog_misses_total", "counter",
-           "Workers silent for a watchdog period, by what was done.");
+                   "Workers silent for a watchdog period, by what was done.");
     for (int k = 0; k < ZC__WATCHDOG_ACTIONS; k++) {
         snprintf(l, sizeof(l), "{action=\"%s\"}", zc__watchdog_action_name(k));
         zc__buf_sample(b, "zcluster_watchdog_misses_total", l,
                        (double) h.misses[k]);
     }
     zc__buf_family(b, "zcluster_recycles_total", "counter",
-           "Workers replaced on purpose, new one first, by reason.");
+                   "Workers replaced on purpose, new one first, by reason.");
     for (int k = 0; k < ZC__RECYCLE_REASONS; k++) {
         snprintf(l, sizeof(l), "{reason=\"%s\"}", zc__recycle_reason_name(k));
         zc__buf_sample(b, "zcluster_recycles_total", l, (double) h.recycles[k]);
     }
-    zc__buf_family(b, "zcluster_give_ups_total", "counter",
-           "Times a slot failed --give-up N times within its window and "
-           "stopped respawning.");
-    zc__buf_sample(b, "zcluster_give_ups_total", "", (double) h.give_ups);
+    zc__buf_metric(b, "zcluster_give_ups_total", "counter",
+                   "Times a slot failed --give-up N times within its window "
+                   "and stopped respawning.",
+                   (double) h.give_ups);
 }
 
 static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
     struct zc_primary *p = m->p;
     unsigned by_view[VIEW_COUNT] = { 0 };
-    /* Without collection (no --metrics), the exited workers' counts are
-     * not kept: only the living ones are summed. */
-    uint64_t sent = p->metrics ? p->metrics->ipc_sent_gone : 0;
-    uint64_t received = p->metrics ? p->metrics->ipc_received_gone : 0;
+    struct collect_snapshot col;
+    uint64_t sent, received;
     unsigned long long ticks;
     long long pages;
     char l[48];
 
+    /* Without collection (no --metrics), the exited workers' counts are
+     * not kept: only the living ones are summed. */
+    zc__collect_snapshot(p, &col);
+    sent = col.ipc_sent_gone;
+    received = col.ipc_received_gone;
     for (struct worker *w = p->workers; w; w = w->next) {
         if (w->state != W_EXITED)
             by_view[zc__worker_view(w)]++;
@@ -303,12 +309,11 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
         snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(v));
         zc__buf_sample(b, "zcluster_workers", l, by_view[v]);
     }
-    zc__buf_family(b, "zcluster_slots", "gauge", "Worker slots configured.");
-    zc__buf_sample(b, "zcluster_slots", "", p->n_slots);
-    zc__buf_family(b, "zcluster_generation", "gauge",
-           "Generation the fleet runs: of the last reload that went "
-           "through; 1 before any.");
-    zc__buf_sample(b, "zcluster_generation", "",
+    zc__buf_metric(b, "zcluster_slots", "gauge", "Worker slots configured.",
+                   p->n_slots);
+    zc__buf_metric(b, "zcluster_generation", "gauge",
+                   "Generation the fleet runs: of the last reload that went "
+                   "through; 1 before any.",
                    (double) p->running_generation);
     slot_metrics(m, b);
     health_metrics(p, b);
@@ -320,59 +325,57 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
                        (double) p->reload_outcomes[i]);
     }
     zc__buf_family(b, "zcluster_ipc_messages_total", "counter",
-           "Typed messages between the primary and its workers.");
+                   "Typed messages between the primary and its workers.");
     zc__buf_sample(b, "zcluster_ipc_messages_total", "{direction=\"received\"}",
-           (double) received);
+                   (double) received);
     zc__buf_sample(b, "zcluster_ipc_messages_total", "{direction=\"sent\"}",
                    (double) sent);
-    zc__buf_family(b, "zcluster_ipc_dropped_total", "counter",
-           "Messages not delivered: a worker's queue was full, or its frame "
-           "was refused.");
-    zc__buf_sample(b, "zcluster_ipc_dropped_total", "",
+    zc__buf_metric(b, "zcluster_ipc_dropped_total", "counter",
+                   "Messages not delivered: a worker's queue was full, or its "
+                   "frame was refused.",
                    (double) p->ipc_dropped);
-    if (p->metrics) {
-        zc__buf_family(b, "zcluster_metrics_series", "gauge",
-               "Series of the workers' metrics the fleet holds (at most "
-               "50000; a worker's snapshot at most 10000).");
-        zc__buf_sample(b, "zcluster_metrics_series", "",
-               (double) zc__mset_series(p->metrics->set));
-        zc__buf_family(b, "zcluster_metrics_series_refused_total", "counter",
-               "New series of workers' metrics left out: past the fleet's "
-               "or a snapshot's limit.");
-        zc__buf_sample(b, "zcluster_metrics_series_refused_total", "",
-               (double) zc__mset_refused(p->metrics->set));
+    if (col.on) {
+        char help[128];
+
+        snprintf(help, sizeof(help),
+                 "Series of the workers' metrics the "
+                 "fleet holds (at most %d; a worker's snapshot at most %d).",
+                 ZC__FLEET_SERIES_MAX, ZC__SNAPSHOT_SERIES_MAX);
+        zc__buf_metric(b, "zcluster_metrics_series", "gauge", help,
+                       (double) col.series);
+        zc__buf_metric(b, "zcluster_metrics_series_refused_total", "counter",
+                       "New series of workers' metrics left out: past the "
+                       "fleet's or a snapshot's limit.",
+                       (double) col.refused);
     }
     if (p->opt.node) {
-        zc__buf_family(
-            b, "zcluster_node_messages_ignored_total", "counter",
-            "Messages Node workers sent with process.send() that are not "
-            "zcluster's: the app's own primary branch would have read them.");
+        zc__buf_family(b, "zcluster_node_messages_ignored_total", "counter",
+                       "Messages Node workers sent with process.send() that "
+                       "are not zcluster's: the app's own primary branch would "
+                       "have read them.");
         zc__buf_sample(b, "zcluster_node_messages_ignored_total", "",
-               (double) p->node_stats.ignored);
+                       (double) zc__node_ignored(p));
     }
     if (p->router)
         p->router->metrics(p, b);
     /* Said in every mode since sticky sessions came, 0 without them. */
     if (p->router != &zc__sticky_router) {
-        zc__buf_family(b, "zcluster_sticky_handoffs_total", "counter",
+        zc__buf_metric(b, "zcluster_sticky_handoffs_total", "counter",
                        "Connections the primary handed to a worker (sticky "
-                       "sessions).");
-        zc__buf_sample(b, "zcluster_sticky_handoffs_total", "", 0);
+                       "sessions).",
+                       0);
     }
     listen_metrics(m, b);
-    zc__buf_family(b, "zcluster_primary_start_time_seconds", "gauge",
-           "When the primary started, in seconds since the epoch.");
-    zc__buf_sample(b, "zcluster_primary_start_time_seconds", "",
+    zc__buf_metric(b, "zcluster_primary_start_time_seconds", "gauge",
+                   "When the primary started, in seconds since the epoch.",
                    m->start_time_s);
     if (zc__proc_stat(getpid(), &ticks, &pages)) {
-        zc__buf_family(b, "zcluster_primary_cpu_seconds_total", "counter",
-               "User and system CPU time of the primary.");
-        zc__buf_sample(b, "zcluster_primary_cpu_seconds_total", "",
-               (double) ticks / (double) m->ticks);
-        zc__buf_family(b, "zcluster_primary_resident_memory_bytes", "gauge",
-               "Resident memory of the primary.");
-        zc__buf_sample(b, "zcluster_primary_resident_memory_bytes", "",
-               (double) pages * (double) m->page_size);
+        zc__buf_metric(b, "zcluster_primary_cpu_seconds_total", "counter",
+                       "User and system CPU time of the primary.",
+                       (double) ticks / (double) m->ticks);
+        zc__buf_metric(b, "zcluster_primary_resident_memory_bytes", "gauge",
+                       "Resident memory of the primary.",
+                       (double) pages * (double) m->page_size);
     }
 }
 

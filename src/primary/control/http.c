@@ -40,9 +40,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "primary/control/http.h"
 #include "base/list.h"
 #include "base/log.h"
+#include "primary/control/http.h"
 
 #define NS "zc:http"
 #define REQUEST_MEMORY (16 * 1024)  /* a request's headers must fit */

@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "base/loop.h"
 #include "base/buf.h"
+#include "base/loop.h"
 
 struct zc__http;
 struct zc__http_req;        /* a request being answered */

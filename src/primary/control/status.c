@@ -10,14 +10,15 @@
 #include <unistd.h>
 
 #include "base/compat.h"
-#include "proto/ctlreq.h"
-#include "primary/health/health.h"
-#include "primary/core/node.h"
-#include "primary/life/respawn.h"
-#include "primary/core/sample.h"
 #include "primary/control/status.h"
-#include "primary/life/walk.h"
+#include "primary/core/node.h"
+#include "primary/core/sample.h"
 #include "primary/core/words.h"
+#include "primary/health/health.h"
+#include "primary/life/respawn.h"
+#include "primary/spread/balance.h"
+#include "primary/life/walk.h"
+#include "proto/ctlreq.h"
 
 enum role { SERVING, REPLACEMENT, RETIRING };
 
@@ -169,12 +170,14 @@ static const char *socket_text(const struct zc_primary *p, size_t i)
 /* "reuseport (round-robin)": the mode, and for reuseport how it steers. */
 static void balance_text(const struct zc_primary *p, char *out, size_t size)
 {
+    struct balance_snapshot bal;
     char mode[16];
 
     (void) zc_option_format(&p->opt, "balance", mode, sizeof(mode));
+    zc__balance_snapshot(p, &bal);
     if (p->opt.balance == ZC_BALANCE_REUSEPORT)
-        snprintf(out, size, "%s (%s)", mode, p->balance.round_robin
-                 ? "round-robin" : "random");
+        snprintf(out, size, "%s (%s)", mode,
+                 bal.round_robin ? "round-robin" : "random");
     else
         snprintf(out, size, "%s", mode);
 }
@@ -272,9 +275,13 @@ void zc__status_json(struct zc_primary *p, const char *control,
         (void) zc_option_format(&p->opt, "balance", mode, sizeof(mode));
         zc__buf_json(b, mode);
     }
-    if (p->opt.balance == ZC_BALANCE_REUSEPORT)
-        zc__buf_printf(b, ", \"steering\": \"%s\"", p->balance.round_robin
-                       ? "round-robin" : "random");
+    if (p->opt.balance == ZC_BALANCE_REUSEPORT) {
+        struct balance_snapshot bal;
+
+        zc__balance_snapshot(p, &bal);
+        zc__buf_printf(b, ", \"steering\": \"%s\"",
+                       bal.round_robin ? "round-robin" : "random");
+    }
     ZC__BUF_LIT(b, ",\n    \"sockets\": [");
     for (size_t i = 0; socket_text(p, i); i++) {
         zc__buf_add(b, ", ", i ? 2 : 0);

@@ -225,3 +225,22 @@ void zc__collect_exited(struct zc_primary *p, struct worker *w,
         (void) munmap(w->metrics.map, p->opt.metrics_memory);
     w->metrics.map = NULL;
 }
+
+void zc__collect_snapshot(const struct zc_primary *p,
+                          struct collect_snapshot *out)
+{
+    const struct zc__metrics *m = p->metrics;
+
+    *out = (struct collect_snapshot) { .on = m != NULL };
+    if (!m)
+        return;
+    out->ipc_sent_gone = m->ipc_sent_gone;
+    out->ipc_received_gone = m->ipc_received_gone;
+    out->series = zc__mset_series(m->set);
+    out->refused = zc__mset_refused(m->set);
+}
+
+double zc__collect_cpu_gone(const struct slot *s)
+{
+    return s->metrics.cpu_gone_s;
+}

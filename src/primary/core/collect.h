@@ -41,6 +41,17 @@ void zc__collect_exited(struct zc_primary *p, struct worker *w,
  * message (round_ended is called when they have answered, or at
  * metrics_wait_ms). */
 bool zc__collect_scrape_wait(struct zc_primary *p);
+/* What reporters may know of the collection: the IPC counts of workers
+ * gone (kept only with --metrics) and the series held and refused. */
+struct collect_snapshot {
+    bool on; /* --metrics: collecting at all */
+    uint64_t ipc_sent_gone, ipc_received_gone;
+    uint64_t series, refused;
+};
+void zc__collect_snapshot(const struct zc_primary *p,
+                          struct collect_snapshot *out);
+/* CPU time of slot s's workers that have exited, in seconds. */
+double zc__collect_cpu_gone(const struct slot *s);
 /* Every worker's metrics, summed, in text format 0.0.4. */
 void zc__collect_render(struct zc_primary *p, struct zc__buf *out);
 

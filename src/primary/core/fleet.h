@@ -14,9 +14,6 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "proto/handlers.h"
-#include "proto/ipc.h"
-#include "proto/listen.h"
 #include "base/loop.h"
 #include "primary/core/balance-t.h"
 #include "primary/core/collect-t.h"
@@ -24,6 +21,9 @@
 #include "primary/core/node-t.h"
 #include "primary/core/sticky-t.h"
 #include "primary/core/strays-t.h"
+#include "proto/handlers.h"
+#include "proto/ipc.h"
+#include "proto/listen.h"
 #include "zcluster.h"
 
 #define ZC__PNS "zc:primary"
@@ -38,6 +38,7 @@
 struct zc__metrics;
 struct zc__endpoint;
 struct router;
+struct zc__accept;
 struct zc__control;
 struct zc__node;
 
@@ -284,6 +285,8 @@ struct zc_primary {
      * NULL where the kernel spreads connections. Its state is its own. */
     const struct router *router;
     void *router_state;
+    struct zc__accept *router_acc;  /* what it accepts with (accept.c) */
+    bool router_stopped;            /* shutdown: it takes no more */
     struct zc__control *control;    /* NULL without a control socket */
     struct zc__node *node;          /* --node: the servers bound for workers */
     struct node_fleet node_stats;   /* node.c */

@@ -31,10 +31,10 @@
 #include "base/buf.h"
 #include "base/clean.h"
 #include "base/log.h"
+#include "primary/core/node.h"
 #include "proto/json.h"
 #include "proto/listen.h"
 #include "proto/types.h"
-#include "primary/core/node.h"
 
 #define NS "zc:node"
 #define READ_MAX 65536
@@ -687,4 +687,9 @@ void zc__node_close_servers(struct zc_primary *p)
     }
     free(t);
     p->node = NULL;
+}
+
+uint64_t zc__node_ignored(const struct zc_primary *p)
+{
+    return p->node_stats.ignored;
 }

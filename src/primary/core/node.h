@@ -39,4 +39,7 @@ const char *zc__node_server_text(const struct zc_primary *p, size_t i);
 /* The servers bound for Node workers are closed (at the fleet's end). */
 void zc__node_close_servers(struct zc_primary *p);
 
+/* Messages Node workers sent that are not zcluster's, ever. */
+uint64_t zc__node_ignored(const struct zc_primary *p);
+
 #endif

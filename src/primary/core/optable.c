@@ -17,8 +17,8 @@
 
 #include "base/compat.h"
 #include "base/parse.h"
-#include "proto/ctlpath.h"
 #include "primary/core/optable.h"
+#include "proto/ctlpath.h"
 
 #define HOUR_MS 3600000u
 
@@ -260,20 +260,6 @@ static const void *cfield(const zc_options *o, const struct zc__opt *r)
     return (const char *) o + r->offset;
 }
 
-static int say(char *why, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
-
-static int say(char *why, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why && size) {
-        va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
-
 static int set_duration(zc_options *o, const struct zc__opt *r, const char *v,
                         char *why, size_t size)
 {
@@ -283,16 +269,18 @@ static int set_duration(zc_options *o, const struct zc__opt *r, const char *v,
 
     if (e == -ERANGE) {
         duration_text(range, sizeof(range), cap);
-        return say(why, size, "invalid --%s '%s': must be at most %s",
-                   r->info.name, v, range);
+        return zc__why(why, size, "invalid --%s '%s': must be at most %s",
+                       r->info.name, v, range);
     }
     if (e < 0)
-        return say(why, size, "invalid --%s '%s': expected a duration such "
-                   "as 500, 500ms, 2s, 5m or 1h", r->info.name, v);
+        return zc__why(why, size,
+                       "invalid --%s '%s': expected a duration such "
+                       "as 500, 500ms, 2s, 5m or 1h",
+                       r->info.name, v);
     if (r->max && (ms < r->min || ms > r->max)) {
         zc__opt_range_text(r, range, sizeof(range));
-        return say(why, size, "invalid --%s '%s': must be %s", r->info.name,
-                   v, range);
+        return zc__why(why, size, "invalid --%s '%s': must be %s", r->info.name,
+                       v, range);
     }
     *(uint32_t *) field(o, r) = ms;
     return 0;
@@ -305,8 +293,10 @@ static int set_uint(zc_options *o, const struct zc__opt *r, const char *v,
 
     if (zc__parse_uint(v, (unsigned long) r->min, (unsigned long) r->max, &n) <
         0)
-        return say(why, size, "invalid --%s '%s': expected a whole number "
-                   "from %.15g to %.15g", r->info.name, v, r->min, r->max);
+        return zc__why(why, size,
+                       "invalid --%s '%s': expected a whole number "
+                       "from %.15g to %.15g",
+                       r->info.name, v, r->min, r->max);
     *(unsigned *) field(o, r) = (unsigned) n;
     return 0;
 }
@@ -320,8 +310,10 @@ static int set_factor(zc_options *o, const struct zc__opt *r, const char *v,
     errno = 0;
     d = strtod(v, &end);
     if (errno || end == v || *end || !(d >= r->min && d <= r->max))
-        return say(why, size, "invalid --%s '%s': expected a number from %.15g "
-                   "to %.15g", r->info.name, v, r->min, r->max);
+        return zc__why(why, size,
+                       "invalid --%s '%s': expected a number from %.15g "
+                       "to %.15g",
+                       r->info.name, v, r->min, r->max);
     *(double *) field(o, r) = d;
     return 0;
 }
@@ -332,8 +324,10 @@ static int set_signal(zc_options *o, const struct zc__opt *r, const char *v,
     int sig = zc__signal_parse(v);
 
     if (sig < 0 || sig == SIGKILL || sig == SIGSTOP)
-        return say(why, size, "invalid --%s '%s': expected a signal name or "
-                   "number such as TERM", r->info.name, v);
+        return zc__why(why, size,
+                       "invalid --%s '%s': expected a signal name or "
+                       "number such as TERM",
+                       r->info.name, v);
     *(int *) field(o, r) = sig;
     return 0;
 }
@@ -368,8 +362,8 @@ static int set_word(zc_options *o, const struct zc__opt *r,
 
     if (i < 0) {
         words_text(names, n, -1, NULL, words, sizeof(words));
-        return say(why, size, "invalid --%s '%s': expected %s", r->info.name,
-                   v, words);
+        return zc__why(why, size, "invalid --%s '%s': expected %s",
+                       r->info.name, v, words);
     }
     *(int *) field(o, r) = i;
     return 0;
@@ -393,8 +387,8 @@ static int set_ready(zc_options *o, const struct zc__opt *r, const char *v,
     }
     words_text(ready_names, N_NAMES(ready_names), ZC_READY_DELAY, "delay:MS",
                words, sizeof(words));
-    return say(why, size, "invalid --%s '%s': expected %s", r->info.name, v,
-               words);
+    return zc__why(why, size, "invalid --%s '%s': expected %s", r->info.name, v,
+                   words);
 }
 
 static int set_size(zc_options *o, const struct zc__opt *r, const char *v,
@@ -403,9 +397,12 @@ static int set_size(zc_options *o, const struct zc__opt *r, const char *v,
     uint64_t n;
 
     if (zc__parse_size(v, UINT64_MAX / 2, &n) < 0)
-        return say(why, size, "invalid --%s '%s': expected a size such as "
-                   "768M, 768MiB, 2G or 1048576 (bytes; K, M, G, T are powers "
-                   "of 1024)", r->info.name, v);
+        return zc__why(why, size,
+                       "invalid --%s '%s': expected a size such as "
+                       "768M, 768MiB, 2G or 1048576 (bytes; K, M, G, T are "
+                       "powers "
+                       "of 1024)",
+                       r->info.name, v);
     *(uint64_t *) field(o, r) = n;
     return 0;
 }
@@ -433,26 +430,31 @@ static int set_give_up(zc_options *o, const char *v, char *why, size_t size)
     o->give_up_window_ms = ms;
     return 0;
 bad:
-    return say(why, size, "invalid --give-up '%s': expected N/DUR, N "
-               "failures (1 to %d) within DUR (more than 0, at most %u "
-               "hours), such as 5/60s; or off", v, ZC__GIVE_UP_MAX,
-               ZC__DAY_MS / HOUR_MS);
+    return zc__why(why, size,
+                   "invalid --give-up '%s': expected N/DUR, N "
+                   "failures (1 to %d) within DUR (more than 0, at most %u "
+                   "hours), such as 5/60s; or off",
+                   v, ZC__GIVE_UP_MAX, ZC__DAY_MS / HOUR_MS);
 }
 
 static int set_listen(zc_options *o, const char *v, char *why, size_t size)
 {
     if (zc_address_check(v) < 0)
-        return say(why, size, "invalid --listen address '%s': expected "
-                   "HOST:PORT, [V6]:PORT, :PORT or unix:PATH", v);
+        return zc__why(why, size,
+                       "invalid --listen address '%s': expected "
+                       "HOST:PORT, [V6]:PORT, :PORT or unix:PATH",
+                       v);
     if (!o->listen_room)
-        return say(why, size, "--listen: no room for addresses "
-                   "(zc_options.listen_room is NULL)");
+        return zc__why(why, size,
+                       "--listen: no room for addresses "
+                       "(zc_options.listen_room is NULL)");
     if (o->listen && o->listen != o->listen_room)
-        return say(why, size, "--listen: zc_options.listen points at the "
-                   "program's own array, not at listen_room");
+        return zc__why(why, size,
+                       "--listen: zc_options.listen points at the "
+                       "program's own array, not at listen_room");
     if (o->n_listen >= ZC_MAX_LISTEN)
-        return say(why, size, "too many --listen addresses (%d at most)",
-                   ZC_MAX_LISTEN);
+        return zc__why(why, size, "too many --listen addresses (%d at most)",
+                       ZC_MAX_LISTEN);
     o->listen_room[o->n_listen++] = v;
     o->listen = o->listen_room;
     return 0;
@@ -463,8 +465,10 @@ static int set_address(zc_options *o, const struct zc__opt *r, const char *v,
 {
     if (zc_address_check(v) < 0 || strncmp(v, "unix:", 5) == 0 ||
         strchr(v, '='))
-        return say(why, size, "invalid --%s address '%s': expected HOST:PORT, "
-                   "[V6]:PORT or :PORT", r->info.name, v);
+        return zc__why(why, size,
+                       "invalid --%s address '%s': expected HOST:PORT, "
+                       "[V6]:PORT or :PORT",
+                       r->info.name, v);
     *(const char **) field(o, r) = v;
     return 0;
 }
@@ -473,18 +477,21 @@ int zc__opt_check_text(const struct zc__opt *r, const char *v, char *why,
                        size_t size)
 {
     if (r->kind == ZC__OPT_NAME && !zc__control_name_ok(v))
-        return say(why, size, "invalid --%s '%s': 1 to %d letters, digits "
-                   "and _.@- , not starting with . or -", r->info.name, v,
-                   ZC__CONTROL_NAME_MAX);
+        return zc__why(why, size,
+                       "invalid --%s '%s': 1 to %d letters, digits "
+                       "and _.@- , not starting with . or -",
+                       r->info.name, v, ZC__CONTROL_NAME_MAX);
     if (r->kind == ZC__OPT_PATH && strcmp(v, "none") != 0 &&
         (v[0] != '/' ||
          strlen(v) >= sizeof(((struct sockaddr_un *) 0)->sun_path)))
-        return say(why, size, "invalid --%s '%s': expected an absolute path "
-                   "shorter than %zu bytes, or none", r->info.name, v,
-                   sizeof(((struct sockaddr_un *) 0)->sun_path));
+        return zc__why(why, size,
+                       "invalid --%s '%s': expected an absolute path "
+                       "shorter than %zu bytes, or none",
+                       r->info.name, v,
+                       sizeof(((struct sockaddr_un *) 0)->sun_path));
     if (r->kind == ZC__OPT_GROUP && zc__group_parse(v, NULL) < 0)
-        return say(why, size, "invalid --%s '%s': no such group", r->info.name,
-                   v);
+        return zc__why(why, size, "invalid --%s '%s': no such group",
+                       r->info.name, v);
     return 0;
 }
 
@@ -548,7 +555,8 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
         return 0;
     }
     if (!value)
-        return say(why, why_size, "option '--%s' requires an argument", name);
+        return zc__why(why, why_size, "option '--%s' requires an argument",
+                       name);
     switch (r->kind) {
     case ZC__OPT_UINT:
         return set_uint(o, r, value, why, why_size);

@@ -4,7 +4,6 @@
  * table (optable.c).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,24 +12,11 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/parse.h"
 #include "primary/core/optable.h"
 #include "primary/core/options.h"
 
 #define NS "zc:primary"
-
-static int say(char *why, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
-
-static int say(char *why, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why && size) {
-        va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 /* The defaults, into the whole of this library's struct. */
 static void defaults(zc_options *o)
@@ -93,16 +79,20 @@ int zc__options_import(zc_options *out, const zc_options *in, char *why,
 
     defaults(out);
     if (n < ZC__OPTIONS_MIN_SIZE)
-        return say(why, size, "options not set up by zc_options_init() "
-                   "(struct_size %zu)", n);
+        return zc__why(why, size,
+                       "options not set up by zc_options_init() "
+                       "(struct_size %zu)",
+                       n);
     /* From a newer header: the fields this library does not know must be
      * left alone, or the program expects what this library cannot do. */
     for (size_t i = sizeof(*out); i < n; i++)
         if (((const unsigned char *) in)[i])
-            return say(why, size, "the program was built against a newer "
-                       "zcluster.h (%zu bytes of options, this library knows "
-                       "%zu) and sets options this library does not have",
-                       n, sizeof(*out));
+            return zc__why(why, size,
+                           "the program was built against a newer "
+                           "zcluster.h (%zu bytes of options, this library "
+                           "knows "
+                           "%zu) and sets options this library does not have",
+                           n, sizeof(*out));
     memcpy(out, in, n < sizeof(*out) ? n : sizeof(*out));
     out->struct_size = sizeof(*out);
     return 0;
@@ -148,39 +138,48 @@ static int check(const zc_options *o, bool has_inherited, char *why,
     char mode[16];
 
     if (o->respawn_delay_ms > o->max_respawn_delay_ms)
-        return say(why, why_size, "--respawn-delay %u ms is larger than "
-                   "--max-respawn-delay %u ms", o->respawn_delay_ms,
-                   o->max_respawn_delay_ms);
+        return zc__why(why, why_size,
+                       "--respawn-delay %u ms is larger than "
+                       "--max-respawn-delay %u ms",
+                       o->respawn_delay_ms, o->max_respawn_delay_ms);
     /* sticky alone, as the library said it before balance existed, is fine */
     if (o->sticky && o->balance != ZC_BALANCE_STICKY &&
         o->balance != ZC_BALANCE_SHARED) {
         (void) zc_option_format(o, "balance", mode, sizeof(mode));
-        return say(why, why_size, "--sticky and --balance %s contradict each "
-                   "other: --sticky is --balance sticky", mode);
+        return zc__why(why, why_size,
+                       "--sticky and --balance %s contradict each "
+                       "other: --sticky is --balance sticky",
+                       mode);
     }
     zc__options_reconcile(&m);
     (void) zc_option_format(&m, "balance", mode, sizeof(mode));
     if (m.proxy_protocol && m.balance != ZC_BALANCE_STICKY &&
         m.balance != ZC_BALANCE_LEAST_CONN)
-        return say(why, why_size, "--proxy-protocol needs --sticky or "
-                   "--balance least-conn: only then does the primary accept "
-                   "connections and read their headers");
+        return zc__why(why, why_size,
+                       "--proxy-protocol needs --sticky or "
+                       "--balance least-conn: only then does the primary "
+                       "accept "
+                       "connections and read their headers");
     if ((m.balance == ZC_BALANCE_STICKY ||
          m.balance == ZC_BALANCE_LEAST_CONN) &&
         m.n_listen == 0 && !has_inherited)
-        return o->sticky
-            ? say(why, why_size, "--sticky needs a listen address (-l) for "
-                  "the primary to accept on")
-            : say(why, why_size, "--balance %s needs a listen address (-l) "
-                  "for the primary to accept on", mode);
+        return o->sticky ? zc__why(why, why_size,
+                                   "--sticky needs a listen address (-l) for "
+                                   "the primary to accept on")
+                         : zc__why(why, why_size,
+                                   "--balance %s needs a listen address (-l) "
+                                   "for the primary to accept on",
+                                   mode);
     if (m.watchdog_ms && m.watchdog_ms < ZC__WATCHDOG_MIN_MS)
-        return say(why, why_size, "--watchdog %u ms is shorter than the "
-                   "primary can honour: at least %d ms (0: off)",
-                   m.watchdog_ms, ZC__WATCHDOG_MIN_MS);
+        return zc__why(why, why_size,
+                       "--watchdog %u ms is shorter than the "
+                       "primary can honour: at least %d ms (0: off)",
+                       m.watchdog_ms, ZC__WATCHDOG_MIN_MS);
     if ((m.watchdog_require || m.watchdog_action != ZC_WATCHDOG_KILL) &&
         !m.watchdog_ms)
-        return say(why, why_size, "--watchdog-require and --watchdog-action "
-                   "need --watchdog DUR");
+        return zc__why(why, why_size,
+                       "--watchdog-require and --watchdog-action "
+                       "need --watchdog DUR");
     return 0;
 }
 

@@ -20,11 +20,11 @@
 #include "base/compat.h"
 #include "base/log.h"
 #include "primary/core/events.h"
-#include "primary/health/recycle.h"
-#include "primary/life/walk.h"
-#include "primary/health/health.h"
-#include "primary/life/respawn.h"
 #include "primary/core/sample.h"
+#include "primary/health/health.h"
+#include "primary/health/recycle.h"
+#include "primary/life/respawn.h"
+#include "primary/life/walk.h"
 
 #define NS ZC__PNS
 

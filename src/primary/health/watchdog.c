@@ -29,12 +29,12 @@
 #include "base/compat.h"
 #include "base/log.h"
 #include "metrics/layout.h"
-#include "proto/notify.h"
-#include "primary/spread/balance.h"
 #include "primary/core/events.h"
-#include "primary/life/respawn.h"
 #include "primary/health/watchdog.h"
+#include "primary/life/respawn.h"
 #include "primary/life/worker.h"
+#include "primary/spread/balance.h"
+#include "proto/notify.h"
 
 #define NS ZC__PNS
 

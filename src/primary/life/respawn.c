@@ -27,8 +27,8 @@
 #include "base/log.h"
 #include "primary/core/events.h"
 #include "primary/life/respawn.h"
-#include "primary/spread/sticky.h"
 #include "primary/life/worker.h"
+#include "primary/spread/sticky.h"
 
 #define NS ZC__PNS
 

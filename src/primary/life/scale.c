@@ -7,12 +7,12 @@
 #include <stdlib.h>
 
 #include "base/log.h"
-#include "primary/spread/balance.h"
-#include "primary/spread/router.h"
-#include "primary/life/walk.h"
 #include "primary/life/respawn.h"
 #include "primary/life/scale.h"
+#include "primary/life/walk.h"
 #include "primary/life/worker.h"
+#include "primary/spread/balance.h"
+#include "primary/spread/router.h"
 
 #define NS ZC__PNS
 

@@ -8,12 +8,12 @@
 
 #include "base/compat.h"
 #include "base/log.h"
-#include "primary/spread/router.h"
-#include "primary/life/walk.h"
 #include "primary/life/respawn.h"
 #include "primary/life/shutdown.h"
 #include "primary/life/strays.h"
+#include "primary/life/walk.h"
 #include "primary/life/worker.h"
+#include "primary/spread/router.h"
 #include "proto/notify.h"
 
 #define NS ZC__PNS

@@ -22,13 +22,13 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "proto/ctlreq.h"
 #include "primary/core/events.h"
 #include "primary/core/node.h"
+#include "primary/core/words.h"
 #include "primary/life/respawn.h"
 #include "primary/life/walk.h"
-#include "primary/core/words.h"
 #include "primary/life/worker.h"
+#include "proto/ctlreq.h"
 
 #define NS ZC__PNS
 

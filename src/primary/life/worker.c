@@ -20,14 +20,14 @@
 #include "base/list.h"
 #include "base/log.h"
 #include "base/spawn.h"
-#include "primary/spread/balance.h"
 #include "primary/core/collect.h"
 #include "primary/core/env.h"
 #include "primary/core/events.h"
 #include "primary/core/link.h"
 #include "primary/core/node.h"
-#include "primary/spread/router.h"
 #include "primary/life/worker.h"
+#include "primary/spread/balance.h"
+#include "primary/spread/router.h"
 #include "proto/types.h"
 
 #define NS ZC__PNS

@@ -13,17 +13,17 @@
 #include <sys/wait.h>
 
 #include "base/log.h"
-#include "primary/spread/balance.h"
 #include "primary/core/collect.h"
 #include "primary/core/events.h"
-#include "primary/loop/inputs.h"
-#include "primary/loop/lifecycle.h"
 #include "primary/health/recycle.h"
 #include "primary/life/respawn.h"
-#include "primary/spread/router.h"
 #include "primary/life/strays.h"
 #include "primary/life/walk.h"
 #include "primary/life/worker.h"
+#include "primary/loop/inputs.h"
+#include "primary/loop/lifecycle.h"
+#include "primary/spread/balance.h"
+#include "primary/spread/router.h"
 #include "proto/notify.h"
 
 #define NS ZC__PNS

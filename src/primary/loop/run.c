@@ -17,15 +17,10 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "primary/spread/balance.h"
-#include "primary/core/collect.h"
 #include "primary/control/control.h"
 #include "primary/control/endpoint.h"
+#include "primary/core/collect.h"
 #include "primary/core/env.h"
-#include "primary/loop/inputs.h"
-#include "primary/loop/lifecycle.h"
-#include "primary/spread/router.h"
-#include "primary/life/walk.h"
 #include "primary/core/link.h"
 #include "primary/core/listeners.h"
 #include "primary/core/node.h"
@@ -33,13 +28,18 @@
 #include "primary/core/options.h"
 #include "primary/core/primary.h"
 #include "primary/health/recycle.h"
+#include "primary/health/watchdog.h"
 #include "primary/life/respawn.h"
 #include "primary/life/scale.h"
 #include "primary/life/shutdown.h"
-#include "primary/loop/signals.h"
 #include "primary/life/strays.h"
-#include "primary/health/watchdog.h"
+#include "primary/life/walk.h"
 #include "primary/life/worker.h"
+#include "primary/loop/inputs.h"
+#include "primary/loop/lifecycle.h"
+#include "primary/loop/signals.h"
+#include "primary/spread/balance.h"
+#include "primary/spread/router.h"
 #include "proto/ctlpath.h"
 #include "proto/handlers.h"
 #include "proto/notify.h"
@@ -190,7 +190,7 @@ static int setup(struct zc_primary *p, char **argv)
                "address for the primary to accept on", mode);
         return -EDESTADDRREQ;
     }
-    if (p->router && (r = p->router->start(p)) < 0)
+    if ((r = zc__router_start(p)) < 0)
         return r;           /* logged */
     p->loop.before_poll = before_poll;
     raise_nofile(p);

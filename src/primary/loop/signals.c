@@ -11,11 +11,11 @@
 
 #include "base/compat.h"
 #include "base/log.h"
-#include "primary/loop/inputs.h"
-#include "primary/loop/lifecycle.h"
-#include "primary/life/walk.h"
 #include "primary/life/scale.h"
 #include "primary/life/shutdown.h"
+#include "primary/life/walk.h"
+#include "primary/loop/inputs.h"
+#include "primary/loop/lifecycle.h"
 #include "primary/loop/signals.h"
 
 #define NS ZC__PNS

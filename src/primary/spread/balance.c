@@ -372,3 +372,15 @@ void zc__balance_close(struct zc_primary *p)
     free(p->balance.live);
     p->balance.live = NULL;
 }
+
+void zc__balance_snapshot(const struct zc_primary *p,
+                          struct balance_snapshot *out)
+{
+    const struct balance_fleet *b = &p->balance;
+
+    *out = (struct balance_snapshot) { .round_robin = b->round_robin,
+                                       .steered = b->steered,
+                                       .n_live = b->n_live,
+                                       .steer_changes = b->steer_changes,
+                                       .waited = b->waited };
+}

@@ -11,6 +11,16 @@ int zc__balance_open(struct zc_primary *p);
 /* Sockets for n slots in every listener's group, before the fleet grows
  * to n slots. Returns 0 or -errno (logged). */
 int zc__balance_scale(struct zc_primary *p, unsigned n);
+/* What reporters may know of the spread (status, /metrics). */
+struct balance_snapshot {
+    bool round_robin;       /* eBPF round-robin chosen, not random */
+    bool steered;           /* a program is attached now */
+    unsigned n_live;        /* slots new connections go to */
+    uint64_t steer_changes; /* programs attached, ever */
+    uint64_t waited;        /* queued on a slot whose worker died */
+};
+void zc__balance_snapshot(const struct zc_primary *p,
+                          struct balance_snapshot *out);
 /* The listening fds slot's worker gets, one per listener, into fds. */
 void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot,
                             int *fds);

@@ -22,6 +22,7 @@
  * or its link drains.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,11 @@
 
 #include "base/log.h"
 #include "metrics/layout.h"
+#include "primary/core/link.h"
+#include "primary/core/node.h"
 #include "primary/spread/accept.h"
 #include "primary/spread/leastconn.h"
-#include "primary/core/link.h"
 #include "primary/spread/router.h"
-#include "primary/core/node.h"
 #include "proto/handoff.h"
 #include "proto/types.h"
 
@@ -57,7 +58,6 @@ struct least_stats {
 
 struct zc__least {
     struct zc_primary *p;
-    struct zc__accept *acc;
     bool stopped;
     bool held;
     /* accepted, waiting for a worker that can take them: a ring */
@@ -278,7 +278,7 @@ static void hold(struct zc__least *lc, bool on)
     lc->held = on;
     if (on)
         lc->stats.holds++;
-    zc__accept_hold(lc->acc, on);
+    zc__accept_hold(lc->p->router_acc, on);
     zc_log(ZC_LOG_DEBUG, NS, on ? "no worker can take a connection: holding "
            "new ones in the backlog" : "accepting again");
 }
@@ -303,7 +303,7 @@ static void flush(struct zc__least *lc)
     hold(lc, lc->n_pending > 0);
 }
 
-static void deliver(struct conn *c, size_t n, void *ud)
+static void least_deliver(struct conn *c, size_t n, void *ud)
 {
     struct zc__least *lc = ud;
 
@@ -332,59 +332,38 @@ static void least_kick(struct zc_primary *p, struct slot *s)
         flush(LEAST(p));
 }
 
-static int least_start(struct zc_primary *p)
+static void *least_create(struct zc_primary *p)
 {
     struct zc__least *lc = calloc(1, sizeof(*lc));
-    int r;
 
-    if (!lc) {
-        zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for least-conn "
-               "balancing");
-        return -ENOMEM;
+    if (lc) {
+        lc->p = p;
+        zc__timer_init(&lc->hold_timer, on_hold_timer);
     }
-    lc->p = p;
-    zc__timer_init(&lc->hold_timer, on_hold_timer);
-    p->router_state = lc;
-    r = zc__accept_start(&lc->acc, p, deliver, lc);
-    if (r == -ENOMEM)
-        zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for least-conn "
-               "balancing");
-    return r;
+    return lc;
 }
 
-static void least_stop(struct zc_primary *p)
+static void least_stop(struct zc_primary *p, uint64_t unread)
 {
     struct zc__least *lc = LEAST(p);
     uint64_t n;
 
-    if (!lc || lc->stopped)
-        return;
     lc->stopped = true;
     zc__timer_stop(&p->loop, &lc->hold_timer);
-    n = zc__accept_stop(lc->acc) + close_pending(lc);
+    n = unread + close_pending(lc);
     lc->stats.closed += n;
     if (n)
         zc_log(ZC_LOG_INFO, NS, "stopped accepting; closed %llu connection%s "
                "that waited for a worker", (unsigned long long) n, PLURAL(n));
 }
 
-static void least_before_poll(struct zc_primary *p)
-{
-    if (LEAST(p))
-        zc__accept_before_poll(LEAST(p)->acc);
-}
-
-static void least_free(struct zc_primary *p)
+static void least_destroy(struct zc_primary *p)
 {
     struct zc__least *lc = LEAST(p);
 
-    if (!lc)
-        return;
     (void) close_pending(lc);
     zc__timer_stop(&p->loop, &lc->hold_timer);
-    zc__accept_free(lc->acc);
     free(lc);
-    p->router_state = NULL;
 }
 
 static void least_stats(const struct zc_primary *p, struct least_stats *ret)
@@ -396,8 +375,8 @@ static void least_stats(const struct zc_primary *p, struct least_stats *ret)
         return;
     *ret = LEAST(p)->stats;
     ret->waiting = LEAST(p)->n_pending;
-    if (LEAST(p)->acc) {
-        a = zc__accept_stats(LEAST(p)->acc);
+    if (p->router_acc) {
+        a = zc__accept_stats(p->router_acc);
         ret->accept_pauses = a->accept_pauses;
         ret->closed_proxy = a->closed_proxy;
     }
@@ -416,6 +395,28 @@ static void least_slot_removed(struct zc_primary *p, struct slot *s)
     (void) s;
 }
 
+#define ROW(name, type, help, labels, field)             \
+    {                                                    \
+        "zcluster_least_conn_" name, type, help, labels, \
+            offsetof(struct least_stats, field)          \
+    }
+
+static const struct zc__buf_row least_rows[] = {
+    ROW("handoffs_total", "counter",
+        "Connections the primary handed to a worker (least-conn).", "",
+        handoffs),
+    ROW("waiting", "gauge",
+        "Connections accepted and waiting for a worker that can take them.", "",
+        waiting),
+    ROW("holds_total", "counter",
+        "Times accepting was held because no worker could take more.", "",
+        holds),
+    ROW("closed_total", "counter",
+        "Connections the primary closed without handing them off, by reason.",
+        "{reason=\"proxy\"}", closed_proxy),
+    ROW("closed_total", "counter", NULL, "{reason=\"shutdown\"}", closed),
+};
+
 static void least_metrics(const struct zc_primary *p, struct zc__buf *b)
 {
     struct least_stats st;
@@ -431,32 +432,8 @@ static void least_metrics(const struct zc_primary *p, struct zc__buf *b)
             zc__buf_sample(b, "zcluster_slot_connections_open", l,
                            (double) zc__least_open(p->slots[i]->w));
         }
-    zc__buf_family(b, "zcluster_least_conn_handoffs_total", "counter",
-           "Connections the primary handed to a worker (least-conn).");
-    zc__buf_sample(b, "zcluster_least_conn_handoffs_total", "",
-                   (double) st.handoffs);
-    zc__buf_family(b, "zcluster_least_conn_waiting", "gauge",
-           "Connections accepted and waiting for a worker that can take them.");
-    zc__buf_sample(b, "zcluster_least_conn_waiting", "", (double) st.waiting);
-    zc__buf_family(b, "zcluster_least_conn_holds_total", "counter",
-           "Times accepting was held because no worker could take more.");
-    zc__buf_sample(b, "zcluster_least_conn_holds_total", "", (double) st.holds);
-    zc__buf_family(b, "zcluster_least_conn_closed_total", "counter",
-           "Connections the primary closed without handing them off, by "
-           "reason.");
-    zc__buf_sample(b, "zcluster_least_conn_closed_total", "{reason=\"proxy\"}",
-           (double) st.closed_proxy);
-    zc__buf_sample(b, "zcluster_least_conn_closed_total",
-                   "{reason=\"shutdown\"}", (double) st.closed);
+    zc__buf_rows(b, least_rows, sizeof(least_rows) / sizeof(least_rows[0]),
+                 &st);
 }
 
-const struct router zc__least_router = {
-    .start = least_start,
-    .kick = least_kick,
-    .deaf = least_deaf,
-    .slot_removed = least_slot_removed,
-    .stop = least_stop,
-    .before_poll = least_before_poll,
-    .free = least_free,
-    .metrics = least_metrics,
-};
+const struct router zc__least_router = ZC__ROUTER(least);

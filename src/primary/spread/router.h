@@ -10,10 +10,13 @@
 
 #include "base/buf.h"
 #include "primary/core/fleet.h"
+#include "primary/spread/accept.h"
 
 struct router {
-    /* Starts accepting on every listener. 0 or -errno (logged). */
-    int (*start)(struct zc_primary *p);
+    /* Its state for p, or NULL for lack of memory. */
+    void *(*create)(struct zc_primary *p);
+    /* What the acceptor took: c[0..n), each fd the router's from here. */
+    void (*deliver)(struct conn *c, size_t n, void *state);
     /* Slot s (NULL: any) may take connections now: its worker became
      * ready, said hello, or its link drained. */
     void (*kick)(struct zc_primary *p, struct slot *s);
@@ -21,15 +24,25 @@ struct router {
     void (*deaf)(struct zc_primary *p, struct slot *s);
     /* Slot s is being removed: what waits for it goes elsewhere. */
     void (*slot_removed)(struct zc_primary *p, struct slot *s);
-    /* Shutdown: stops accepting; closes what waits for a worker. */
-    void (*stop)(struct zc_primary *p);
-    /* Before the loop waits: frees what the batch was done with. */
-    void (*before_poll)(struct zc_primary *p);
-    /* Teardown: frees everything, closing what is left. */
-    void (*free)(struct zc_primary *p);
+    /* Shutdown, accepting stopped: closes what waits for a worker and
+     * counts it with unread, the connections the acceptor closed while
+     * they were still sending their PROXY header. */
+    void (*stop)(struct zc_primary *p, uint64_t unread);
+    /* Teardown: frees its state, closing what is left. */
+    void (*destroy)(struct zc_primary *p);
     /* Its families for /metrics, in the exposition format. */
     void (*metrics)(const struct zc_primary *p, struct zc__buf *b);
 };
+
+/* A router's table from its functions, each named PREFIX_OPERATION
+ * (sticky_create, sticky_kick, ...): a mode that lacks one does not build. */
+#define ZC__ROUTER(prefix)                                            \
+    {                                                                 \
+        .create = prefix##_create, .deliver = prefix##_deliver,       \
+        .kick = prefix##_kick, .deaf = prefix##_deaf,                 \
+        .slot_removed = prefix##_slot_removed, .stop = prefix##_stop, \
+        .destroy = prefix##_destroy, .metrics = prefix##_metrics,     \
+    }
 
 /* The router of a ZC_BALANCE_* mode; NULL where the kernel spreads
  * connections (shared, reuseport). */
@@ -38,7 +51,13 @@ const struct router *zc__router_for(int balance);
 extern const struct router zc__sticky_router;   /* sticky.c */
 extern const struct router zc__least_router;    /* leastconn.c */
 
-/* The core's calls: each a no-op without a router. */
+/* The core's calls, each a no-op without a router (router.c). The
+ * acceptor is the router's, started, stopped and freed with it. */
+int zc__router_start(struct zc_primary *p);
+void zc__router_stop(struct zc_primary *p);
+void zc__router_before_poll(struct zc_primary *p);
+void zc__router_free(struct zc_primary *p);
+
 static inline void zc__router_kick(struct zc_primary *p, struct slot *s)
 {
     if (p->router)
@@ -55,24 +74,6 @@ static inline void zc__router_slot_removed(struct zc_primary *p, struct slot *s)
 {
     if (p->router)
         p->router->slot_removed(p, s);
-}
-
-static inline void zc__router_stop(struct zc_primary *p)
-{
-    if (p->router)
-        p->router->stop(p);
-}
-
-static inline void zc__router_before_poll(struct zc_primary *p)
-{
-    if (p->router)
-        p->router->before_poll(p);
-}
-
-static inline void zc__router_free(struct zc_primary *p)
-{
-    if (p->router)
-        p->router->free(p);
 }
 
 #endif

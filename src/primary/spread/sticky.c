@@ -20,15 +20,16 @@
  * here is lost when a worker dies.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/compat.h"
 #include "base/log.h"
-#include "primary/spread/accept.h"
 #include "primary/core/link.h"
 #include "primary/core/node.h"
+#include "primary/spread/accept.h"
 #include "primary/spread/router.h"
 #include "primary/spread/sticky.h"
 
@@ -50,7 +51,6 @@ struct sticky_stats {
 
 struct zc__sticky {
     struct zc_primary *p;
-    struct zc__accept *acc;
     bool stopped;
     /* what dispatch() hands to whom: one batch at a time */
     struct conn *to[BATCH];
@@ -264,7 +264,7 @@ static void send_all(struct zc__sticky *st, size_t n, bool on_heap)
     /* The fds are in flight: ours go, in one call when they are a run. */
     zc__close_fds(closing, n_closing);
     if (n_closing)
-        zc__accept_resume(st->acc);
+        zc__accept_resume(st->p->router_acc);
 }
 
 /*
@@ -339,7 +339,7 @@ static void sticky_kick(struct zc_primary *p, struct slot *s)
             break;
     }
     wait_rearm(p, s);
-    zc__accept_resume(st->acc);
+    zc__accept_resume(st->p->router_acc);
 }
 
 /* The oldest of s's connections have waited their time: the slot is
@@ -436,7 +436,7 @@ void zc__sticky_slot_init(struct slot *s)
 /* -- life cycle ------------------------------------------------------------ */
 
 /* What the acceptor delivers: each goes to its client's slot. */
-static void deliver(struct conn *c, size_t n, void *ud)
+static void sticky_deliver(struct conn *c, size_t n, void *ud)
 {
     struct zc__sticky *st = ud;
 
@@ -445,21 +445,13 @@ static void deliver(struct conn *c, size_t n, void *ud)
     dispatch(st, c, n);
 }
 
-static int sticky_start(struct zc_primary *p)
+static void *sticky_create(struct zc_primary *p)
 {
     struct zc__sticky *st = calloc(1, sizeof(*st));
-    int r;
 
-    if (!st) {
-        zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for sticky sessions");
-        return -ENOMEM;
-    }
-    st->p = p;
-    p->router_state = st;
-    r = zc__accept_start(&st->acc, p, deliver, st);
-    if (r == -ENOMEM)
-        zc_log(ZC_LOG_ERROR, NS, "cannot start: no memory for sticky sessions");
-    return r;
+    if (st)
+        st->p = p;
+    return st;
 }
 
 static void close_waiting(struct zc__sticky *st)
@@ -475,16 +467,13 @@ static void close_waiting(struct zc__sticky *st)
     }
 }
 
-static void sticky_stop(struct zc_primary *p)
+static void sticky_stop(struct zc_primary *p, uint64_t unread)
 {
     struct zc__sticky *st = STICKY(p);
-    uint64_t before;
+    uint64_t before = st->stats.closed_shutdown;
 
-    if (!st || st->stopped)
-        return;
     st->stopped = true;
-    before = st->stats.closed_shutdown;
-    st->stats.closed_shutdown += zc__accept_stop(st->acc);
+    st->stats.closed_shutdown += unread;
     close_waiting(st);
     if (st->stats.closed_shutdown > before)
         zc_log(ZC_LOG_INFO, NS, "stopped accepting; closed %llu connection%s "
@@ -495,22 +484,12 @@ static void sticky_stop(struct zc_primary *p)
         zc_log(ZC_LOG_DEBUG, NS, "stopped accepting");
 }
 
-static void sticky_before_poll(struct zc_primary *p)
-{
-    if (STICKY(p))
-        zc__accept_before_poll(STICKY(p)->acc);
-}
-
-static void sticky_free(struct zc_primary *p)
+static void sticky_destroy(struct zc_primary *p)
 {
     struct zc__sticky *st = STICKY(p);
 
-    if (!st)
-        return;
     close_waiting(st);
-    zc__accept_free(st->acc);
     free(st);
-    p->router_state = NULL;
 }
 
 static void sticky_stats(const struct zc_primary *p, struct sticky_stats *ret)
@@ -521,53 +500,49 @@ static void sticky_stats(const struct zc_primary *p, struct sticky_stats *ret)
     if (!STICKY(p))
         return;
     *ret = STICKY(p)->stats;
-    if (STICKY(p)->acc) {
-        a = zc__accept_stats(STICKY(p)->acc);
+    if (p->router_acc) {
+        a = zc__accept_stats(p->router_acc);
         ret->accept_pauses = a->accept_pauses;
         ret->closed_proxy = a->closed_proxy;
     }
 }
+
+#define ROW(name, type, help, labels, field)         \
+    {                                                \
+        "zcluster_sticky_" name, type, help, labels, \
+            offsetof(struct sticky_stats, field)     \
+    }
+
+static const struct zc__buf_row sticky_rows[] = {
+    ROW("handoffs_total", "counter",
+        "Connections the primary handed to a worker (sticky sessions).", "",
+        handoffs),
+    ROW("rerouted_total", "counter",
+        "Connections handed to another slot than their client's: its worker "
+        "was down longer than --sticky-wait.",
+        "", rerouted),
+    ROW("waiting", "gauge",
+        "Connections waiting in the primary for their slot's worker.", "",
+        waiting),
+    ROW("closed_total", "counter",
+        "Connections the primary closed without handing them off, by reason.",
+        "{reason=\"no_worker\"}", closed_no_worker),
+    ROW("closed_total", "counter", NULL, "{reason=\"proxy\"}", closed_proxy),
+    ROW("closed_total", "counter", NULL, "{reason=\"shutdown\"}",
+        closed_shutdown),
+    ROW("accept_pauses_total", "counter",
+        "Times accepting paused for lack of fds or memory (retried "
+        "every " ZC__ACCEPT_PAUSE_TEXT ").",
+        "", accept_pauses),
+};
 
 static void sticky_metrics(const struct zc_primary *p, struct zc__buf *b)
 {
     struct sticky_stats st;
 
     sticky_stats(p, &st);
-    zc__buf_family(b, "zcluster_sticky_handoffs_total", "counter",
-           "Connections the primary handed to a worker (sticky sessions).");
-    zc__buf_sample(b, "zcluster_sticky_handoffs_total", "",
-                   (double) st.handoffs);
-    zc__buf_family(b, "zcluster_sticky_rerouted_total", "counter",
-           "Connections handed to another slot than their client's: its "
-           "worker was down longer than --sticky-wait.");
-    zc__buf_sample(b, "zcluster_sticky_rerouted_total", "",
-                   (double) st.rerouted);
-    zc__buf_family(b, "zcluster_sticky_waiting", "gauge",
-           "Connections waiting in the primary for their slot's worker.");
-    zc__buf_sample(b, "zcluster_sticky_waiting", "", (double) st.waiting);
-    zc__buf_family(b, "zcluster_sticky_closed_total", "counter",
-           "Connections the primary closed without handing them off, by "
-           "reason.");
-    zc__buf_sample(b, "zcluster_sticky_closed_total", "{reason=\"no_worker\"}",
-           (double) st.closed_no_worker);
-    zc__buf_sample(b, "zcluster_sticky_closed_total", "{reason=\"proxy\"}",
-           (double) st.closed_proxy);
-    zc__buf_sample(b, "zcluster_sticky_closed_total", "{reason=\"shutdown\"}",
-           (double) st.closed_shutdown);
-    zc__buf_family(b, "zcluster_sticky_accept_pauses_total", "counter",
-           "Times accepting paused for lack of fds or memory (retried "
-           "every " ZC__ACCEPT_PAUSE_TEXT ").");
-    zc__buf_sample(b, "zcluster_sticky_accept_pauses_total", "",
-           (double) st.accept_pauses);
+    zc__buf_rows(b, sticky_rows, sizeof(sticky_rows) / sizeof(sticky_rows[0]),
+                 &st);
 }
 
-const struct router zc__sticky_router = {
-    .start = sticky_start,
-    .kick = sticky_kick,
-    .deaf = sticky_deaf,
-    .slot_removed = sticky_slot_removed,
-    .stop = sticky_stop,
-    .before_poll = sticky_before_poll,
-    .free = sticky_free,
-    .metrics = sticky_metrics,
-};
+const struct router zc__sticky_router = ZC__ROUTER(sticky);

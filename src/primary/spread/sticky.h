@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "primary/core/fleet.h"
 #include "proto/handoff.h"
 #include "proto/proxy.h"
-#include "primary/core/fleet.h"
 
 /* The primary's side (sticky.c) is zc__sticky_router (router.h). */
 
