@@ -5,6 +5,7 @@
 #   ZC_BENCH_BEFORE=DIR bench/run.sh     also another tree's build (DIR
 #                                        has its zcluster, zcluster-hello),
 #                                        shared socket, in the same rounds
+#   ZC_BENCH_BEFORE_LABEL=3f48e6a        what to call it (default: before)
 #
 # 1. Throughput of 2 zcluster-hello workers, with wrk, new connection per
 #    request and keep-alive, three ways: under zcluster sharing the
@@ -34,6 +35,7 @@ make -s all bench >&2
 zc=build/zcluster
 hello=build/zcluster-hello
 before=${ZC_BENCH_BEFORE:-}
+before_label=${ZC_BENCH_BEFORE_LABEL:-before}
 trap cleanup EXIT
 
 
@@ -111,7 +113,7 @@ throughput() {   # throughput LABEL [wrk options...]
             case $m in shared) s+=("$r") ;; reuseport) u+=("$r") ;; bare) b+=("$r") ;;
                        before) o+=("$r") ;; esac
         done
-        echo "  $label round $i: shared ${s[-1]}, zcluster+reuseport ${u[-1]}, no manager ${b[-1]}${before:+, before ${o[-1]}} req/s" >&2
+        echo "  $label round $i: shared ${s[-1]}, zcluster+reuseport ${u[-1]}, no manager ${b[-1]}${before:+, $before_label ${o[-1]}} req/s" >&2
     done
     sm=$(printf '%s\n' "${s[@]}" | median)
     um=$(printf '%s\n' "${u[@]}" | median)
@@ -153,7 +155,7 @@ echo
 echo "## Throughput: 2 workers of zcluster-hello"
 echo
 if [ -n "$before" ]; then
-    echo "| traffic | zcluster, shared socket (ratio) | zcluster, workers bind SO_REUSEPORT (ratio) | no manager, SO_REUSEPORT | before ($before), shared socket |"
+    echo "| traffic | zcluster, shared socket (ratio) | zcluster, workers bind SO_REUSEPORT (ratio) | no manager, SO_REUSEPORT | $before_label, shared socket |"
     echo "| --- | --- | --- | --- | --- |"
 else
     echo "| traffic | zcluster, shared socket (ratio) | zcluster, workers bind SO_REUSEPORT (ratio) | no manager, SO_REUSEPORT |"
@@ -169,8 +171,8 @@ echo "| --- | --- | --- | --- | --- |"
 mem_line 2
 mem_line 64
 if [ -n "$before" ]; then
-    mem_line 2 "$before/zcluster" "before ($before)"
-    mem_line 64 "$before/zcluster" "before ($before)"
+    mem_line 2 "$before/zcluster" "$before_label"
+    mem_line 64 "$before/zcluster" "$before_label"
 fi
 make -s STATIC=0 BUILD=build-dyn build-dyn/zcluster >&2
 mem_line 2 build-dyn/zcluster "dynamic (STATIC=0)"

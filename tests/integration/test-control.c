@@ -805,3 +805,36 @@ void test_control_status_text_escaped(void)
     ASSERT(!strchr(p->log, '\033') && !strchr(p->log, '\a'));
     zt_stop_fleet(p);
 }
+
+/* zclusterctl's verbs are one table: --help lists each with its
+ * arguments, and a missing or unknown verb is a usage error (exit 2) that
+ * names them all, before any fleet is looked for. */
+void test_control_cli_verbs(void)
+{
+    static const char *const verbs[] = { "list",  "status",  "reload",
+                                         "scale", "restart", "signal",
+                                         "stop",  "metrics" };
+    char *out, line[64];
+
+    ASSERT_EQ(ctl(&out, 5000, "--help", NULL), 0);
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        snprintf(line, sizeof(line), "\n  %s ", verbs[i]);
+        ASSERT_CONTAINS(out, line);
+    }
+    ASSERT_CONTAINS(out, "scale N|+N|-N [--no-wait]");
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "frobnicate", NULL), 2);
+    ASSERT_CONTAINS(out, "unknown verb 'frobnicate' (list, status, reload, "
+                         "scale, restart, signal, stop, metrics)");
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-s", "/nonexistent/zc.sock", NULL), 2);
+    ASSERT_CONTAINS(out, "no verb given (list, status, reload, scale, "
+                         "restart, signal, stop, metrics)");
+    free(out);
+    /* A verb's own arguments are checked before the fleet is sought. */
+    ASSERT_EQ(ctl(&out, 5000, "-s", "/nonexistent/zc.sock", "scale", "many",
+                  NULL),
+              2);
+    ASSERT_CONTAINS(out, "scale takes one number");
+    free(out);
+}

@@ -282,47 +282,20 @@ static void health_metrics(struct zc_primary *p, struct zc__buf *b)
                    (double) h.give_ups);
 }
 
-static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
+/* Typed messages both ways, what the collection holds, Node's messages
+ * that are not ours. Without collection (no --metrics), the exited
+ * workers' counts are not kept: only the living ones are summed. */
+static void ipc_metrics(struct zc_primary *p, struct zc__buf *b)
 {
-    struct zc_primary *p = m->p;
-    unsigned by_view[VIEW_COUNT] = { 0 };
     struct collect_snapshot col;
     uint64_t sent, received;
-    unsigned long long ticks;
-    long long pages;
-    char l[48];
 
-    /* Without collection (no --metrics), the exited workers' counts are
-     * not kept: only the living ones are summed. */
     zc__collect_snapshot(p, &col);
     sent = col.ipc_sent_gone;
     received = col.ipc_received_gone;
     for (struct worker *w = p->workers; w; w = w->next) {
-        if (w->state != W_EXITED)
-            by_view[zc__worker_view(w)]++;
         sent += w->ipc.sent;
         received += w->ipc.received;
-    }
-    zc__buf_family(b, "zcluster_workers", "gauge",
-                   "Worker processes by state.");
-    for (int v = VIEW_STARTING; v <= VIEW_DRAINING; v++) {
-        snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(v));
-        zc__buf_sample(b, "zcluster_workers", l, by_view[v]);
-    }
-    zc__buf_metric(b, "zcluster_slots", "gauge", "Worker slots configured.",
-                   p->n_slots);
-    zc__buf_metric(b, "zcluster_generation", "gauge",
-                   "Generation the fleet runs: of the last reload that went "
-                   "through; 1 before any.",
-                   (double) p->running_generation);
-    slot_metrics(m, b);
-    health_metrics(p, b);
-    zc__buf_family(b, "zcluster_reloads_total", "counter",
-                   "Rolling reloads by outcome.");
-    for (int i = 0; i < ZC__RELOAD_OUTCOMES; i++) {
-        snprintf(l, sizeof(l), "{outcome=\"%s\"}", zc__outcome_name(i));
-        zc__buf_sample(b, "zcluster_reloads_total", l,
-                       (double) p->reload_outcomes[i]);
     }
     zc__buf_family(b, "zcluster_ipc_messages_total", "counter",
                    "Typed messages between the primary and its workers.");
@@ -356,15 +329,49 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
         zc__buf_sample(b, "zcluster_node_messages_ignored_total", "",
                        (double) zc__node_ignored(p));
     }
+}
+
+static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
+{
+    struct zc_primary *p = m->p;
+    unsigned by_view[VIEW_COUNT] = { 0 };
+    unsigned long long ticks;
+    long long pages;
+    char l[48];
+
+    for (struct worker *w = p->workers; w; w = w->next)
+        if (w->state != W_EXITED)
+            by_view[zc__worker_view(w)]++;
+    zc__buf_family(b, "zcluster_workers", "gauge",
+                   "Worker processes by state.");
+    for (int v = VIEW_STARTING; v <= VIEW_DRAINING; v++) {
+        snprintf(l, sizeof(l), "{state=\"%s\"}", zc__slot_view_name(v));
+        zc__buf_sample(b, "zcluster_workers", l, by_view[v]);
+    }
+    zc__buf_metric(b, "zcluster_slots", "gauge", "Worker slots configured.",
+                   p->n_slots);
+    zc__buf_metric(b, "zcluster_generation", "gauge",
+                   "Generation the fleet runs: of the last reload that went "
+                   "through; 1 before any.",
+                   (double) p->running_generation);
+    slot_metrics(m, b);
+    health_metrics(p, b);
+    zc__buf_family(b, "zcluster_reloads_total", "counter",
+                   "Rolling reloads by outcome.");
+    for (int i = 0; i < ZC__RELOAD_OUTCOMES; i++) {
+        snprintf(l, sizeof(l), "{outcome=\"%s\"}", zc__outcome_name(i));
+        zc__buf_sample(b, "zcluster_reloads_total", l,
+                       (double) p->reload_outcomes[i]);
+    }
+    ipc_metrics(p, b);
     if (p->router)
         p->router->metrics(p, b);
     /* Said in every mode since sticky sessions came, 0 without them. */
-    if (p->router != &zc__sticky_router) {
+    if (p->router != &zc__sticky_router)
         zc__buf_metric(b, "zcluster_sticky_handoffs_total", "counter",
                        "Connections the primary handed to a worker (sticky "
                        "sessions).",
                        0);
-    }
     listen_metrics(m, b);
     zc__buf_metric(b, "zcluster_primary_start_time_seconds", "gauge",
                    "When the primary started, in seconds since the epoch.",
