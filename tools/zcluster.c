@@ -153,6 +153,7 @@ int main(int argc, char **argv)
     char shorts[2 * MAX_OPTIONS + 4], why[256];
     const zc_option_info *row;
     zc_options o;
+    bool inherited;
     int c;
 
     zc_options_init(&o);
@@ -176,8 +177,8 @@ int main(int argc, char **argv)
     if (optind >= argc)
         return usage_error("no command given: zcluster [OPTIONS] -- COMMAND "
                            "[ARGS...]");
-    if (zc_options_check(&o, getenv("LISTEN_FDS") != NULL, why, sizeof(why)) <
-        0)
+    inherited = getenv("LISTEN_FDS") != NULL;
+    if (zc_options_check(&o, inherited, why, sizeof(why)) < 0)
         return usage_error("%s", why);
     o.command = argv + optind;
     return zc_cluster_run(argc, argv, NULL, NULL, &o);

@@ -53,13 +53,14 @@ bool zc__collect_scrape_wait(struct zc_primary *p)
 
     if (m->round)
         return true;
-    for (struct worker *w = p->workers; w; w = w->next)
-        if (w->metrics.reports_text && !w->metrics.collecting &&
-            zc__link_queue(p, w, ZC__MSG_METRICS_COLLECT, NULL, 0, NULL, 0) ==
-                0) {
-            w->metrics.collecting = true;
-            m->collecting++;
-        }
+    for (struct worker *w = p->workers; w; w = w->next) {
+        if (!w->metrics.reports_text || w->metrics.collecting)
+            continue;
+        if (zc__link_queue(p, w, ZC__MSG_METRICS_COLLECT, NULL, 0, NULL, 0))
+            continue; /* not asked: its last snapshot is shown */
+        w->metrics.collecting = true;
+        m->collecting++;
+    }
     if (!m->collecting)
         return false;
     m->round = zc__timer_start(&p->loop, &m->round_timer, zc__now_us() +

@@ -289,10 +289,10 @@ static int set_duration(zc_options *o, const struct zc__opt *r, const char *v,
 static int set_uint(zc_options *o, const struct zc__opt *r, const char *v,
                     char *why, size_t size)
 {
+    unsigned long lo = (unsigned long) r->min, hi = (unsigned long) r->max;
     unsigned long n;
 
-    if (zc__parse_uint(v, (unsigned long) r->min, (unsigned long) r->max, &n) <
-        0)
+    if (zc__parse_uint(v, lo, hi, &n) < 0)
         return zc__why(why, size,
                        "invalid --%s '%s': expected a whole number "
                        "from %.15g to %.15g",

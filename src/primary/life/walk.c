@@ -43,22 +43,26 @@ static void walk_ended(struct zc_primary *p, int outcome, const char *why)
     struct walk_end end = { .kind = R->kind, .serial = R->serial,
                             .generation = R->generation, .outcome = outcome,
                             .why = why };
+    zc_event e = { .type = ZC_EVENT_RELOADED,
+                   .slot = -1,
+                   .pid = -1,
+                   .status = outcome,
+                   .generation = R->generation };
 
     if (R->kind == WALK_RELOAD) {
-        zc_event e = { .type = ZC_EVENT_RELOADED, .slot = -1, .pid = -1,
-                       .status = outcome, .generation = R->generation };
-
         p->reload_outcomes[outcome]++;
         p->last_reload = (struct last_reload) { .generation = R->generation,
             .outcome = outcome, .end_us = zc__now_us() };
         snprintf(p->last_reload.why, sizeof(p->last_reload.why), "%s", why);
         if (!p->shutting_down)
             (void) zc_notify("READY=1");
-        zc__emit(p, &e);
     }
     zc__notify_status(p);
     if (p->hooks.walk_ended)
         p->hooks.walk_ended(p, &end);
+    /* Only a reload is the application's event (ZC_EVENT_RELOADED). */
+    if (R->kind == WALK_RELOAD)
+        zc__emit(p, &e);
 }
 
 static bool picked(const struct walk *R, unsigned i)

@@ -187,12 +187,13 @@ static void on_ready_deadline(struct zc__loop *l, struct zc__timer *t)
 
 void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)
 {
+    uint64_t at = w->started_us + p->opt.ready_timeout_ms * 1000ull;
+
     /* --ready-timeout binds a walk's replacement (a late one fails the
      * walk) and, with --give-up, every worker (one never ready counts as
      * a failure). Armed before the policy, which may say ready at once. */
     if ((w->slot && w->slot->next == w) || p->opt.give_up_count) {
-        if (zc__timer_start(&p->loop, &w->ready_deadline, w->started_us +
-                            p->opt.ready_timeout_ms * 1000ull) < 0) {
+        if (zc__timer_start(&p->loop, &w->ready_deadline, at) < 0) {
             p->hooks.not_ready(p, w, -ENOMEM);
             if (w->state != W_STARTING || w->stop_sent)
                 return;
@@ -208,9 +209,8 @@ void zc__worker_ready_policy(struct zc_primary *p, struct worker *w)
         break;
     case ZC_READY_AUTO:
     case ZC_READY_DELAY:
-        if (zc__timer_start(&p->loop, &w->timer,
-                            w->started_us + p->opt.ready_delay_ms * 1000ull) <
-            0)
+        at = w->started_us + p->opt.ready_delay_ms * 1000ull;
+        if (zc__timer_start(&p->loop, &w->timer, at) < 0)
             p->hooks.ready(p, w, "no memory for a ready timer");
         break;
     default:            /* NOTIFY: only READY=1 will do */
