@@ -71,22 +71,20 @@ static void each_row(struct zc_primary *p, row_fn fn, void *ud)
 
     for (unsigned i = 0; i < p->n_slots; i++) {
         const struct slot *s = p->slots[i];
-        struct row r = { .now = now,
-                         .proc = proc,
-                         .slot = i,
-                         .role = SERVING,
-                         .s = s,
-                         .w = s->w };
+        /* Its serving worker (or what the slot waits for), then the
+         * replacement a walk is starting, if any. */
+        struct worker *const who[] = { s->w, s->next };
 
-        fill(&r, now, page);
-        fn(p, &r, ud);
-        if (s->next) {
-            r = (struct row) { .now = now,
-                               .proc = proc,
-                               .slot = i,
-                               .role = REPLACEMENT,
-                               .s = s,
-                               .w = s->next };
+        for (int k = 0; k < 2; k++) {
+            struct row r = { .now = now,
+                             .proc = proc,
+                             .slot = i,
+                             .s = s,
+                             .w = who[k],
+                             .role = k ? REPLACEMENT : SERVING };
+
+            if (k && !who[k])
+                continue;
             fill(&r, now, page);
             fn(p, &r, ud);
         }
