@@ -143,7 +143,7 @@ static void show_stderr(pid_t pid)
 
 static void run_in_child(int i)
 {
-    int fds_before, fds_after;
+    int fds_before, fds_after, made;
     sigset_t chld;
 
     (void) setpgid(0, 0);
@@ -153,7 +153,18 @@ static void run_in_child(int i)
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, NULL);
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/zc-test.%d", (int) getpid());
-    if (mkdir(tmpdir, 0700) == -1)
+    /* One there already is a dead process's that had our pid (a runner
+     * killed before it cleaned up, or another run's): the pid is ours now,
+     * so nothing alive uses it. */
+    made = mkdir(tmpdir, 0700);
+    if (made == -1 && errno == EEXIST) {
+        char cmd[sizeof(tmpdir) + 16];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+        if (system(cmd) == 0)
+            made = mkdir(tmpdir, 0700);
+    }
+    if (made == -1)
         zt_fail(__FILE__, __LINE__, "mkdir %s: %s", tmpdir, strerror(errno));
     /* Each test's fleets keep their control sockets in its own
      * directory, as under systemd's RuntimeDirectory=. */
