@@ -6,10 +6,12 @@
  * only eBPF has, and eBPF needs CAP_BPF here (unprivileged_bpf_disabled),
  * so this is what a root primary uses and steer.c the fallback.
  *
- * Two maps per group: a REUSEPORT_SOCKARRAY with slot k's socket at index
- * k (a socket can be in one place of one such map), and an ARRAY of one
- * value { counter, n_live, live[] }. The live set changes by one update of
- * that value, never by loading a program again. The update is a copy the
+ * Three maps per group: a REUSEPORT_SOCKARRAY with slot k's socket at
+ * index k (a socket can be in one place of one such map), an ARRAY of one
+ * value { counter, n_live, live[] }, and an ARRAY of a count per slot, the
+ * connections sent to it (what status and /metrics show of the spread).
+ * The live set changes by one update of the state's value, never by
+ * loading a program again. The update is a copy the
  * program may read halfway; the worst it can do is send one connection to
  * a slot just left out, whose socket the primary keeps open, so it waits
  * for that slot's next worker rather than being lost.
@@ -19,7 +21,9 @@
  *   r1 = fetch_add32(&r0->counter, 1)        shared by every CPU
  *   r2 = r0->n_live; if r2 == 0: pass        the kernel's hash
  *   w1 %= w2; if r1 >= MAX: pass             the bound is for the verifier
- *   sk_select_reuseport(ctx, socks, &r0->live[r1], 0)
+ *   r7 = r0->live[r1]                        the slot picked
+ *   if sk_select_reuseport(ctx, socks, &r0->live[r1], 0) != 0: pass
+ *   counts[r7] += 1                          chosen: counted, per slot
  *   pass                                     SK_PASS, chosen or not
  *
  * The kernel is its test (tests/integration/test-balance.c).
@@ -70,6 +74,17 @@ static int map_create(uint32_t type, uint32_t value_size, uint32_t entries)
     return sys_bpf(BPF_MAP_CREATE, &a);
 }
 
+static int map_lookup(int map, uint32_t key, void *value)
+{
+    union bpf_attr a;
+
+    memset(&a, 0, sizeof(a));
+    a.map_fd = (uint32_t) map;
+    a.key = (uint64_t) (uintptr_t) &key;
+    a.value = (uint64_t) (uintptr_t) value;
+    return sys_bpf(BPF_MAP_LOOKUP_ELEM, &a);
+}
+
 static int map_update(int map, uint32_t key, const void *value)
 {
     union bpf_attr a;
@@ -90,8 +105,8 @@ static int map_update(int map, uint32_t key, const void *value)
  * forward jump to "pass" is emitted with no offset and patched when the
  * label is placed, so no offset is counted by hand.
  */
-#define PROG_MAX 32
-#define JUMPS_MAX 4
+#define PROG_MAX 48
+#define JUMPS_MAX 8
 
 struct emit {
     struct bpf_insn v[PROG_MAX];
@@ -132,7 +147,7 @@ static void label_pass(struct emit *e)
         e->v[e->to_pass[k]].off = (int16_t) (e->n - e->to_pass[k] - 1);
 }
 
-static int load(int state, int socks)
+static int load(int state, int socks, int counts)
 {
     const int32_t live_off = (int32_t) offsetof(struct rr_state, live);
     static const char license[] = "Dual MIT/GPL";
@@ -158,12 +173,27 @@ static int load(int state, int socks)
                           ZC__RR_MAX));
     put(&e, INSN(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_1, 0, 0, 2));
     put(&e, INSN(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_1, 0, 0));
+    /* The slot picked, kept in r7 (calls keep r6 to r9) and at fp-8 as
+     * the key of its count. */
+    put(&e, INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_7, BPF_REG_0,
+                 (int16_t) live_off, 0));
+    put(&e, INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_7, -8, 0));
     put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_0, 0, 0));
     put(&e, INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, live_off));
     put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0));
     ld_map(&e, BPF_REG_2, socks);
     put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, 0));
     put(&e, INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_select_reuseport));
+    /* Not chosen (an empty place): the kernel's hash, not counted. */
+    jump_to_pass(&e, INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 0, 0));
+    ld_map(&e, BPF_REG_1, counts);
+    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+    put(&e, INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8));
+    put(&e, INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+    jump_to_pass(&e, INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, 0));
+    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1));
+    put(&e,
+        INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0, BPF_ADD));
     label_pass(&e);
     put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, SK_PASS));
     put(&e, INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
@@ -183,7 +213,7 @@ int zc__rr_open(struct zc__rr *rr)
     struct rr_state *zero;
     int r;
 
-    *rr = (struct zc__rr) { .prog = -1, .socks = -1, .state = -1 };
+    *rr = ZC__RR_CLOSED;
     r = rr->socks = map_create(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
                                sizeof(uint64_t), ZC__RR_MAX);
     if (r >= 0)
@@ -197,7 +227,10 @@ int zc__rr_open(struct zc__rr *rr)
         free(zero);
     }
     if (r >= 0)
-        r = rr->prog = load(rr->state, rr->socks);
+        r = rr->counts =
+            map_create(BPF_MAP_TYPE_ARRAY, sizeof(uint64_t), ZC__RR_MAX);
+    if (r >= 0)
+        r = rr->prog = load(rr->state, rr->socks, rr->counts);
     if (r < 0) {
         zc__rr_close(rr);
         return r == -ENOTSUP || r == -ZC__ENOTSUPP ? -ENOTSUP : r;
@@ -234,6 +267,16 @@ int zc__rr_live(struct zc__rr *rr, const unsigned *live, unsigned n)
     return r < 0 ? r : 0;
 }
 
+int zc__rr_count(const struct zc__rr *rr, unsigned index, uint64_t *n)
+{
+    int r;
+
+    if (rr->counts < 0 || index >= ZC__RR_MAX)
+        return -ENOENT;
+    r = map_lookup(rr->counts, index, n);
+    return r < 0 ? r : 0;
+}
+
 int zc__rr_attach(struct zc__rr *rr, int fd)
 {
     return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &rr->prog,
@@ -248,5 +291,7 @@ void zc__rr_close(struct zc__rr *rr)
         (void) close(rr->state);
     if (rr->socks >= 0)
         (void) close(rr->socks);
-    *rr = (struct zc__rr) { .prog = -1, .socks = -1, .state = -1 };
+    if (rr->counts >= 0)
+        (void) close(rr->counts);
+    *rr = ZC__RR_CLOSED;
 }

@@ -77,6 +77,7 @@ static void keepalive_spread(int port, int *per_slot)
  * gives most of them to one worker. */
 void test_balance_reuseport_spread(void)
 {
+    char *status, cmd[600];
     int per_slot[4] = { 0 }, port;
     pid_t pids[4];
     struct zt_proc *p;
@@ -93,6 +94,24 @@ void test_balance_reuseport_spread(void)
     for (int k = 0; k < 4; k++)
         ASSERT_EQ(per_slot[k], 50);
     ASSERT_EQ(zt_metric(zt_metrics_port(p), "zcluster_balance_round_robin"), 1);
+    /* The kernel counted them too, per slot, without a client that
+     * counts: /metrics and status say the same 50 each. */
+    for (int k = 0; k < 4; k++) {
+        char key[80];
+
+        snprintf(key, sizeof(key),
+                 "zcluster_slot_connections_steered_total{slot=\"%d\"}", k);
+        ASSERT_EQ(zt_metric(zt_metrics_port(p), key), 50);
+    }
+    snprintf(cmd, sizeof(cmd), "%s --json status", zt_zclusterctl());
+    status = zt_capture(cmd);
+    ASSERT_CONTAINS(status, "\"steering_counted\": true");
+    ASSERT_EQ(zt_count_in(status, "\"connections_steered\": 50"), 4);
+    free(status);
+    snprintf(cmd, sizeof(cmd), "%s status", zt_zclusterctl());
+    status = zt_capture(cmd);
+    ASSERT_CONTAINS(status, "spread: 50 50 50 50 connections by slot");
+    free(status);
     zt_stop_fleet(p);
 }
 
@@ -100,12 +119,24 @@ void test_balance_reuseport_spread(void)
  * random, says why, and still spreads: no slot under half its share. */
 void test_balance_reuseport_unprivileged(void)
 {
-    char *argv[] = { (char *) "/usr/bin/setpriv", (char *) "--reuid=65534",
-                     (char *) "--regid=65534", (char *) "--clear-groups",
-                     (char *) zt_zcluster(), (char *) "-w", (char *) "4",
-                     (char *) "-l", (char *) "127.0.0.1:0", (char *) "--balance",
-                     (char *) "reuseport", (char *) "--control", (char *) "none",
-                     (char *) "--", (char *) zt_hello(), NULL };
+    char *argv[] = { (char *) "/usr/bin/setpriv",
+                     (char *) "--reuid=65534",
+                     (char *) "--regid=65534",
+                     (char *) "--clear-groups",
+                     (char *) zt_zcluster(),
+                     (char *) "-w",
+                     (char *) "4",
+                     (char *) "-l",
+                     (char *) "127.0.0.1:0",
+                     (char *) "--balance",
+                     (char *) "reuseport",
+                     (char *) "--control",
+                     (char *) "none",
+                     (char *) "--metrics",
+                     (char *) "127.0.0.1:0",
+                     (char *) "--",
+                     (char *) zt_hello(),
+                     NULL };
     int per_slot[4] = { 0 }, port;
     struct zt_proc *p;
 
@@ -121,6 +152,11 @@ void test_balance_reuseport_unprivileged(void)
             per_slot[0], per_slot[1], per_slot[2], per_slot[3]);
     for (int k = 0; k < 4; k++)
         ASSERT_GE(per_slot[k], 25);
+    /* The classic program cannot count: no per-slot sample, not a 0. */
+    ASSERT(isnan(
+        zt_metric(zt_metrics_port(p),
+                  "zcluster_slot_connections_steered_total{slot=\"0\"}")));
+    ASSERT_EQ(zt_metric(zt_metrics_port(p), "zcluster_balance_round_robin"), 0);
     zt_stop_fleet(p);
 }
 

@@ -85,6 +85,16 @@ static bool heard_of(const struct slot_ctx *c, unsigned i, double *v)
     return w && zc__health_heard(w, c->now, v);
 }
 
+static bool steered_of(const struct slot_ctx *c, unsigned i, double *v)
+{
+    uint64_t n;
+
+    if (!zc__balance_steered(c->p, i, &n))
+        return false;
+    *v = (double) n;
+    return true;
+}
+
 static bool cpu_of(const struct slot_ctx *c, unsigned i, double *v)
 {
     *v = c->cpu[i] + zc__collect_cpu_gone(c->p->slots[i]);
@@ -112,8 +122,8 @@ static const struct slot_family {
       restarts_of },
     { "zcluster_slot_failures", "gauge",
       "Failures in a row of the slot's workers (drives the backoff); "
-      "0 once its worker stayed ready for --backoff-reset.", false,
-      failures_of },
+      "0 once its worker stayed ready for --backoff-reset.",
+      false, failures_of },
     { "zcluster_slot_backoff_seconds", "gauge",
       "Delay before the slot's next worker starts; 0 when none is waiting.",
       false, backoff_of },
@@ -121,7 +131,13 @@ static const struct slot_family {
       "Time since the slot's current worker started.", false, uptime_of },
     { "zcluster_worker_watchdog_heard_seconds", "gauge",
       "Time since the watchdog last heard from the slot's worker (a ping or "
-      "WATCHDOG=1); no sample while it is not watched.", false, heard_of },
+      "WATCHDOG=1); no sample while it is not watched.",
+      false, heard_of },
+    { "zcluster_slot_connections_steered_total", "counter",
+      "Connections the kernel sent to the slot's socket by the eBPF "
+      "round-robin (--balance reuseport as root); no sample where nothing "
+      "counts them (random steering).",
+      true, steered_of },
     { "zcluster_worker_cpu_seconds_total", "counter",
       "User and system CPU time of the slot's workers, those gone included.",
       true, cpu_of },

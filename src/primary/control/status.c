@@ -216,10 +216,17 @@ static void json_row(struct zc_primary *p, const struct row *r, void *ud)
         zc__buf_printf(b, ", \"worker\": null, \"pid\": null, \"generation\": "
                        "%llu, \"uptime_s\": null",
                        (unsigned long long) r->s->generation);
-    if (r->s && r->role == SERVING)
+    if (r->s && r->role == SERVING) {
+        uint64_t steered;
+
         zc__buf_printf(b, ", \"restarts\": %llu, \"failures\": %u",
                        (unsigned long long) r->s->restarts,
                        zc__respawn_failures(p, r->s, r->now));
+        /* Only where the eBPF round-robin counts them. */
+        if (zc__balance_steered(p, r->slot, &steered))
+            zc__buf_printf(b, ", \"connections_steered\": %llu",
+                           (unsigned long long) steered);
+    }
     if (r->s && r->s->state == SLOT_BACKOFF && !r->w)
         zc__buf_printf(b, ", \"backoff_left_ms\": %llu",
                        (unsigned long long) r->backoff_left_ms);
@@ -277,8 +284,9 @@ void zc__status_json(struct zc_primary *p, const char *control,
         struct balance_snapshot bal;
 
         zc__balance_snapshot(p, &bal);
-        zc__buf_printf(b, ", \"steering\": \"%s\"",
-                       bal.round_robin ? "round-robin" : "random");
+        zc__buf_printf(b, ", \"steering\": \"%s\", \"steering_counted\": %s",
+                       bal.round_robin ? "round-robin" : "random",
+                       bal.round_robin ? "true" : "false");
     }
     ZC__BUF_LIT(b, ",\n    \"sockets\": [");
     for (size_t i = 0; socket_text(p, i); i++) {
@@ -442,6 +450,28 @@ static void health_line(const struct zc_primary *p, struct zc__buf *b)
                    failed, PLURAL(failed));
 }
 
+/* "spread: 50 50 50 50 connections by slot": where the kernel counts
+ * them (eBPF round-robin); said not to be counted with random steering. */
+static void spread_line(const struct zc_primary *p, struct zc__buf *b)
+{
+    uint64_t n;
+
+    if (p->opt.balance != ZC_BALANCE_REUSEPORT)
+        return;
+    if (!zc__balance_steered(p, 0, &n)) {
+        ZC__BUF_LIT(b, "spread: not counted (random steering counts nothing; "
+                       "the eBPF round-robin does, as root)\n");
+        return;
+    }
+    ZC__BUF_LIT(b, "spread:");
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        if (!zc__balance_steered(p, i, &n))
+            n = 0;
+        zc__buf_printf(b, " %llu", (unsigned long long) n);
+    }
+    ZC__BUF_LIT(b, " connections by slot\n");
+}
+
 void zc__status_text(struct zc_primary *p, const char *control, bool color,
                      struct zc__buf *b)
 {
@@ -463,6 +493,7 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
     for (size_t i = 0; socket_text(p, i); i++)
         zc__buf_printf(b, "%s %s", i ? "," : "", socket_text(p, i));
     zc__buf_printf(b, " (balance %s)\n", bal);
+    spread_line(p, b);
     {
         char dog[32], mem[32], life[32];
 

@@ -118,7 +118,7 @@ static void rr_open(struct zc_primary *p)
     int r = 0;
 
     for (size_t i = 0; i < p->n_listeners; i++)
-        p->listeners[i].balance.rr = (struct zc__rr) { -1, -1, -1 };
+        p->listeners[i].balance.rr = ZC__RR_CLOSED;
 
     for (size_t i = 0; i < p->n_listeners && r == 0; i++) {
         struct balance_listener *b = &p->listeners[i].balance;
@@ -383,4 +383,23 @@ void zc__balance_snapshot(const struct zc_primary *p,
                                        .n_live = b->n_live,
                                        .steer_changes = b->steer_changes,
                                        .waited = b->waited };
+}
+
+bool zc__balance_steered(const struct zc_primary *p, unsigned slot, uint64_t *n)
+{
+    bool counted = false;
+
+    *n = 0;
+    if (!p->balance.round_robin)
+        return false;
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        const struct balance_listener *b = &p->listeners[i].balance;
+        uint64_t v;
+
+        if (b->n && zc__rr_count(&b->rr, slot, &v) == 0) {
+            *n += v;
+            counted = true;
+        }
+    }
+    return counted;
 }

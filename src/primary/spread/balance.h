@@ -21,6 +21,11 @@ struct balance_snapshot {
 };
 void zc__balance_snapshot(const struct zc_primary *p,
                           struct balance_snapshot *out);
+/* The connections the round-robin program sent to slot, every group
+ * summed: true with *n, or false where nothing counts them (random
+ * steering, a shared socket). */
+bool zc__balance_steered(const struct zc_primary *p, unsigned slot,
+                         uint64_t *n);
 /* The listening fds slot's worker gets, one per listener, into fds. */
 void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot,
                             int *fds);
