@@ -5,6 +5,10 @@
 # with SCHED_NONE (workers accept from one shared socket).
 #
 #   bench/balance.sh [SECONDS]        default 5 s per run
+#   ZC_BENCH_SERVER_CPUS=0-11 ZC_BENCH_CLIENT_CPUS=12-15 bench/balance.sh
+#                                     a CPU split (taskset -c): the fleets
+#                                     on some cores, wrk on the others, for
+#                                     honest figures on a larger host
 #
 # (a) wrk keep-alive, 64 and 256 connections, 2 and 4 workers: requests
 #     per worker, max/min (a worker with none makes it "inf": an idle
@@ -26,20 +30,30 @@ make -s all >&2
 command -v node >/dev/null || { echo "bench/balance.sh needs node (apt-get install nodejs)" >&2; exit 1; }
 trap cleanup EXIT
 
+# The CPU split: empty (the default) runs everything anywhere.
+srv=()
+cli=()
+[ -n "${ZC_BENCH_SERVER_CPUS:-}" ] && srv=(taskset -c "$ZC_BENCH_SERVER_CPUS")
+[ -n "${ZC_BENCH_CLIENT_CPUS:-}" ] && cli=(taskset -c "$ZC_BENCH_CLIENT_CPUS")
+if [ ${#srv[@]} -gt 0 ] || [ ${#cli[@]} -gt 0 ]; then
+    command -v taskset >/dev/null || { echo "the CPU split needs taskset (util-linux)" >&2; exit 1; }
+fi
+
 start() {   # start MODE WORKERS
     local mode=$1 n=$2
+    wait_free "$port"
     case $mode in
         node-rr)
-            node bench/balance-node.js "$port" "$n" 2>>"$out/balance.log" & ;;
+            "${srv[@]}" node bench/balance-node.js "$port" "$n" 2>>"$out/balance.log" & ;;
         node-none)
-            NODE_CLUSTER_SCHED_POLICY=none node bench/balance-node.js "$port" "$n" \
-                2>>"$out/balance.log" & ;;
+            NODE_CLUSTER_SCHED_POLICY=none "${srv[@]}" node bench/balance-node.js \
+                "$port" "$n" 2>>"$out/balance.log" & ;;
         reuseport-random)   # no CAP_BPF: the classic program's random pick
-            setpriv --reuid=65534 --regid=65534 --clear-groups build/zcluster \
+            "${srv[@]}" setpriv --reuid=65534 --regid=65534 --clear-groups build/zcluster \
                 -w "$n" -l "127.0.0.1:$port" --balance reuseport --control none \
                 -- build/zcluster-hello 2>>"$out/balance.log" & ;;
         *)
-            build/zcluster -w "$n" -l "127.0.0.1:$port" --balance "$mode" -- \
+            "${srv[@]}" build/zcluster -w "$n" -l "127.0.0.1:$port" --balance "$mode" -- \
                 build/zcluster-hello 2>>"$out/balance.log" & ;;
     esac
     pids=("$!")
@@ -48,7 +62,7 @@ start() {   # start MODE WORKERS
 
 # run CONNS [BURN_EVERY BURN_US]: wrk's output for the fleet started.
 run() {
-    wrk -t2 -c"$1" -d"${secs}s" -s bench/balance.lua "http://127.0.0.1:$port/" \
+    "${cli[@]}" wrk -t2 -c"$1" -d"${secs}s" -s bench/balance.lua "http://127.0.0.1:$port/" \
         -- "${2:-0}" "${3:-0}" 2>&1
 }
 
@@ -68,6 +82,9 @@ echo "# bench/balance.sh, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
 echo "cpu: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 echo "wrk -t2 -d${secs}s, keep-alive; zcluster-hello under zcluster, the same server in Node under Node's cluster"
+if [ ${#srv[@]} -gt 0 ] || [ ${#cli[@]} -gt 0 ]; then
+    echo "CPU split: fleets on CPUs ${ZC_BENCH_SERVER_CPUS:-any}, wrk on CPUs ${ZC_BENCH_CLIENT_CPUS:-any}"
+fi
 echo
 echo "## Requests per worker, max/min"
 echo

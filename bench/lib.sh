@@ -14,6 +14,18 @@ wait_url() {
 # wait_port PORT: the same for anything that answers on 127.0.0.1:PORT.
 wait_port() { wait_url "http://127.0.0.1:$1/"; }
 
+# wait_free PORT: bounded wait (10 s) until nothing listens on PORT: the
+# workers of a fleet just stopped may still be draining (Node's, with
+# SCHED_NONE, hold the socket themselves).
+wait_free() {
+    for _ in $(seq 1 200); do
+        [ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+        sleep 0.05
+    done
+    echo "something still listens on port $1" >&2
+    return 1
+}
+
 # The processes a bench has started, in pids: cleanup sends them TERM and
 # waits (the scripts run it at exit, and between runs).
 pids=()

@@ -64,6 +64,8 @@ for task in "${@:-build}"; do
             need start_server libserver-starter-perl   # bench/reload.sh
             need node nodejs        # the Node peers of bench/*.sh
             need strace strace      # bench/health.sh: system calls per ping
+            need ss iproute2        # bench/lib.sh: a port free again
+            need taskset util-linux # bench/balance.sh: the CPU split
             need /usr/lib/python3/dist-packages/gunicorn/__init__.py gunicorn   # bench/health.sh
             ;;
         *)
