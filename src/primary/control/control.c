@@ -2,11 +2,12 @@
  * The control socket: HTTP/1.1 over a unix socket, served by http.c in
  * the primary's own loop (docs/control.md). Who may use it is decided per
  * connection from SO_PEERCRED; what a request asks is read by
- * proto/ctlreq.c; it is done through the same calls signals use (reload.c,
+ * proto/ctlreq.c; it is done through the same calls signals use (walk.c,
  * scale.c, shutdown.c), so a reload asked for here obeys SIGHUP's rules.
  *
  * A long operation answers with a stream of JSON lines: the fleet's events
- * while it runs (the hook events.c calls), then one line with its outcome.
+ * while it runs (the hooks events.c and walk.c call), then one line with
+ * its outcome.
  * A client that stops reading is cut off by http.c; the operation goes on.
  */
 #include <errno.h>
