@@ -153,6 +153,7 @@ static int load(int state, int socks, int counts)
     static const char license[] = "Dual MIT/GPL";
     struct emit e = { .n = 0 };
     union bpf_attr a;
+    int r;
 
     put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0));
     put(&e, INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0));
@@ -201,11 +202,19 @@ static int load(int state, int socks, int counts)
         return -E2BIG;          /* a program grown past PROG_MAX */
     memset(&a, 0, sizeof(a));
     a.prog_type = BPF_PROG_TYPE_SK_REUSEPORT;
-    a.expected_attach_type = BPF_SK_REUSEPORT_SELECT;
+    /* SELECT_OR_MIGRATE (Linux 5.14): the kernel also asks it where the
+     * connections queued on a socket that closes go, whatever
+     * net.ipv4.tcp_migrate_req says; an older kernel gets SELECT. */
+    a.expected_attach_type = BPF_SK_REUSEPORT_SELECT_OR_MIGRATE;
     a.insns = (uint64_t) (uintptr_t) e.v;
     a.insn_cnt = (uint32_t) e.n;
     a.license = (uint64_t) (uintptr_t) license;
-    return sys_bpf(BPF_PROG_LOAD, &a);
+    r = sys_bpf(BPF_PROG_LOAD, &a);
+    if (r == -EINVAL) {
+        a.expected_attach_type = BPF_SK_REUSEPORT_SELECT;
+        r = sys_bpf(BPF_PROG_LOAD, &a);
+    }
+    return r;
 }
 
 int zc__rr_open(struct zc__rr *rr)

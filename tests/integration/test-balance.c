@@ -497,3 +497,147 @@ void test_least_conn_limit_does_not_wedge(void)
                  "--max-conns-per-worker no longer holds it back", 2000);
     zt_stop_fleet(p);
 }
+
+/*
+ * A slot that dies with connections queued on its socket and is then not
+ * served any more (scaled away, or given up on): what waits there goes
+ * to the live slots at once (the eBPF program picks, the kernel moves
+ * it), instead of waiting for a worker that will never come. Slot 2's
+ * worker is stopped so that its third of 30 connections queue on its
+ * socket, then killed; every one of the 30 is answered.
+ */
+static void abandoned_slot(const char *how)
+{
+    static const char req[] =
+        "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+    int fds[30], port, mport;
+    pid_t pids[3];
+    struct zt_proc *p;
+    uint64_t t0;
+
+    if (geteuid() != 0)
+        zt_skip("moving what waits takes the eBPF round-robin (root)");
+    if (strcmp(how, "scaled away") == 0)
+        p = zt_fleet(3, pids, &port, "-w", "3", "-l", "127.0.0.1:0",
+                     "--balance", "reuseport", "--respawn-delay", "20s",
+                     "--metrics", "127.0.0.1:0", "--", zt_hello(), NULL);
+    else
+        p = zt_fleet(3, pids, &port, "-w", "3", "-l", "127.0.0.1:0",
+                     "--balance", "reuseport", "--give-up", "1/60s",
+                     "--metrics", "127.0.0.1:0", "--", zt_hello(), NULL);
+    mport = zt_metrics_port(p);
+    zt_stop(pids[2]);
+    for (int i = 0; i < 30; i++) {
+        fds[i] = zt_http_connect(port);
+        ASSERT(fds[i] >= 0);
+        ASSERT(send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+               (ssize_t) sizeof(req) - 1);
+    }
+    ASSERT(kill(pids[2], SIGKILL) == 0);
+    zt_wait_line(p, "was killed by signal KILL", 5000);
+    t0 = zt_now_ms();
+    if (strcmp(how, "scaled away") == 0)
+        ASSERT(kill(p->pid, SIGTTOU) == 0);
+    zt_wait_line(p, how, 5000);
+    for (int i = 0; i < 30; i++) {
+        struct zt_resp r;
+
+        ASSERT_EQ(zt_http_read(fds[i], &r), 200);
+        ASSERT(r.slot != 2);
+        close(fds[i]);
+    }
+    printf("# slot 2 %s: 30 of 30 answered, the last %llu ms after\n", how,
+           (unsigned long long) (zt_now_ms() - t0));
+    ASSERT_LE(zt_now_ms() - t0, 2000);
+    ASSERT_EQ(zt_metric(mport, "zcluster_balance_abandoned_total"
+                               "{fate=\"moved\"}"),
+              10);
+    ASSERT_EQ(zt_metric(mport, "zcluster_balance_abandoned_total"
+                               "{fate=\"reset\"}"),
+              0);
+    zt_stop_fleet(p);
+}
+
+void test_balance_abandoned_scaled_away(void)
+{
+    abandoned_slot("scaled away");
+}
+
+void test_balance_abandoned_given_up(void)
+{
+    abandoned_slot("given up on");
+}
+
+/* The same without CAP_BPF: the classic program's sockets stay (a place
+ * in the group is a slot), so what waited on slot 2's is reset at once
+ * and counted, never left to time out: every client has its answer or
+ * its reset within the bound, and the count is the resets they saw. */
+void test_balance_abandoned_unprivileged(void)
+{
+    static const char req[] =
+        "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+    char *argv[] = { (char *) "/usr/bin/setpriv",
+                     (char *) "--reuid=65534",
+                     (char *) "--regid=65534",
+                     (char *) "--clear-groups",
+                     (char *) zt_zcluster(),
+                     (char *) "-w",
+                     (char *) "3",
+                     (char *) "-l",
+                     (char *) "127.0.0.1:0",
+                     (char *) "--balance",
+                     (char *) "reuseport",
+                     (char *) "--give-up",
+                     (char *) "1/60s",
+                     (char *) "--control",
+                     (char *) "none",
+                     (char *) "--metrics",
+                     (char *) "127.0.0.1:0",
+                     (char *) "--",
+                     (char *) zt_hello(),
+                     NULL };
+    int fds[30], port, mport, answered = 0, reset = 0;
+    unsigned long id;
+    int slot;
+    pid_t w2;
+    struct zt_proc *p;
+    uint64_t t0;
+
+    if (access("/usr/bin/setpriv", X_OK) != 0 || geteuid() != 0)
+        zt_skip("needs root and setpriv (util-linux)");
+    p = zt_start(argv, NULL);
+    ASSERT(zt_parse_worker(zt_wait_line(p, "(slot 2, pid", 10000), &id, &slot,
+                           &w2));
+    zt_wait_line(p, "all 3 workers ready", 10000);
+    port = zt_parse_port(p->log);
+    mport = zt_metrics_port(p);
+    zt_stop(w2);
+    for (int i = 0; i < 30; i++) {
+        fds[i] = zt_http_connect(port);
+        ASSERT(fds[i] >= 0);
+        ASSERT(send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+               (ssize_t) sizeof(req) - 1);
+    }
+    ASSERT(kill(w2, SIGKILL) == 0);
+    t0 = zt_now_ms();
+    zt_wait_line(p, "given up on", 5000);
+    for (int i = 0; i < 30; i++) {
+        struct zt_resp r;
+
+        if (zt_http_read(fds[i], &r) == 200)
+            answered++;
+        else
+            reset++;
+        close(fds[i]);
+    }
+    printf("# slot 2 given up on at random: %d answered, %d reset, the last "
+           "%llu ms after\n",
+           answered, reset, (unsigned long long) (zt_now_ms() - t0));
+    ASSERT_LE(zt_now_ms() - t0, 2000);
+    ASSERT_GE(reset, 1);
+    ASSERT_EQ(answered + reset, 30);
+    ASSERT_EQ(zt_metric(mport, "zcluster_balance_abandoned_total"
+                               "{fate=\"reset\"}"),
+              reset);
+    zt_stop_fleet(p);
+}

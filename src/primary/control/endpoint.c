@@ -222,9 +222,12 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
             unsigned n = ln->balance.n ? p->n_slots : 1;
 
             for (unsigned k = 0; k < n; k++) {
+                int fd = zc__listener_fd(ln, k);
+
+                if (fd < 0)
+                    continue; /* abandoned, made again when served */
                 len = sizeof(ti);
-                if (getsockopt(zc__listener_fd(ln, k), IPPROTO_TCP, TCP_INFO,
-                               &ti, &len) < 0)
+                if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
                     break; /* not TCP */
                 if (!head)
                     zc__buf_family(b, name, "gauge",
@@ -255,6 +258,14 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
                    "when at random (classic BPF, without CAP_BPF) or by the "
                    "kernel's hash.",
                    bal.round_robin && bal.steered);
+    zc__buf_family(b, "zcluster_balance_abandoned_total", "counter",
+                   "Connections queued on the socket of a slot scaled away or "
+                   "given up on, by fate: moved to another slot by the "
+                   "kernel (eBPF round-robin), or reset at once.");
+    zc__buf_sample(b, "zcluster_balance_abandoned_total", "{fate=\"moved\"}",
+                   (double) bal.moved);
+    zc__buf_sample(b, "zcluster_balance_abandoned_total", "{fate=\"reset\"}",
+                   (double) bal.reset);
     zc__buf_metric(b, "zcluster_balance_waited_total", "counter",
                    "Connections that were queued in a slot's socket when its "
                    "worker died, and waited there for the next one.",

@@ -13,7 +13,10 @@ struct balance_listener {
     /* --balance reuseport, TCP: the group's sockets, fds[k] slot k's
      * (fds[0] is the listener's own fd). Sockets of slots scaled away stay
      * in the group, left out by the steering, so that a socket's place in
-     * the group is its slot for the fleet's life. n 0: shared. */
+     * the group is its slot for the fleet's life; with the eBPF
+     * round-robin (slots are map keys, not places) a slot abandoned has
+     * its socket closed, -1 here, made again when the slot is served.
+     * n 0: shared. */
     int *fds;
     unsigned n, cap;
     struct zc__rr rr;           /* its round-robin maps, if round_robin */
@@ -35,6 +38,8 @@ struct balance_fleet {
     bool round_robin; /* eBPF round-robin (roundrobin.c), not random */
     uint64_t steer_changes;     /* programs attached */
     uint64_t waited;            /* queued on a slot whose worker died */
+    uint64_t moved, reset;      /* queued on a slot abandoned (migrated by
+                                   the kernel, or reset by us) */
 };
 
 #endif

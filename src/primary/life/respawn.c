@@ -28,6 +28,7 @@
 #include "primary/core/events.h"
 #include "primary/life/respawn.h"
 #include "primary/life/worker.h"
+#include "primary/spread/balance.h"
 #include "primary/spread/sticky.h"
 
 #define NS ZC__PNS
@@ -158,6 +159,8 @@ static void give_up(struct zc_primary *p, struct slot *s, unsigned recent)
            "serving (zclusterctl status shows its last failures)", s->index,
            retry, p->n_ready, PLURAL(p->n_ready));
     zc__emit(p, &e);
+    /* What waits in its sockets would wait until the retry, if any. */
+    zc__balance_abandon(p, s->index, "given up on");
     zc__respawn_retry_later(p, s);
     zc__announce_if_ready(p);
     zc__notify_status(p);

@@ -34,6 +34,9 @@ static void remove_slot(struct zc_primary *p, struct slot *s)
                s->index);
     }
     zc__router_slot_removed(p, s);
+    /* Nothing queued on it waits for a worker that will not come (at once
+     * if it had none; else when its last one is gone, lifecycle.c). */
+    zc__balance_abandon(p, s->index, "scaled away");
     /* Kept in slots[], past n_slots: its counters, if it comes back. */
 }
 

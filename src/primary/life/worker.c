@@ -285,8 +285,14 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
         free(w);
         return r;
     }
-    if (zc__env_worker_listeners(p))
-        zc__balance_worker_fds(p, s->index, fds);
+    if (zc__env_worker_listeners(p) &&
+        (r = zc__balance_worker_fds(p, s->index, fds)) < 0) {
+        snprintf(what, what_size, "its slot's listening socket");
+        (void) close(pair[0]);
+        (void) close(pair[1]);
+        free(w);
+        return r;
+    }
     fds[zc__env_worker_listeners(p)] = pair[1];
     (void) zc__collect_spawning(p, w, &metrics_fd);  /* logged; not fatal */
     if (metrics_fd >= 0)

@@ -146,6 +146,9 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
                (unsigned long long) ((zc__now_us() - w->stop_us) / 1000));
         if (R->active && w->step_of == R->serial)
             R->stepping--;
+        /* The last worker of a slot scaled away: its socket's turn. */
+        if (w->slot_index >= p->n_slots)
+            zc__balance_abandon(p, w->slot_index, "scaled away");
         zc__walk_pump(p);
         zc__respawn_check_end(p);
         return;

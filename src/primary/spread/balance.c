@@ -15,10 +15,15 @@
  * (proto/roundrobin.c: CAP_BPF, so as root), the set changed by a map
  * update; else at random with a classic program (proto/steer.c, no
  * privilege), attached again whenever the set changes. Both run before
- * the loop waits. A socket's index in the group is the order it
- * started listening in, which is why sockets are only ever added (a slot
- * scaled away keeps its socket, left out of the choice, for the day the
- * slot comes back) and the index of slot k's socket is k.
+ * the loop waits. For the classic program a socket's index in the group
+ * is the order it started listening in, which is why its sockets are only
+ * ever added (a slot scaled away keeps its socket, left out of the choice,
+ * for the day the slot comes back) and the index of slot k's socket is k.
+ * The eBPF program names sockets by slot in a map, so there a slot that
+ * will not be served (scaled away, given up on) has its socket closed once
+ * no worker of it is left: the kernel asks the program where what was
+ * queued on it goes (SELECT_OR_MIGRATE), and the slot gets a new socket
+ * when it is served again. Without eBPF, what was queued is reset at once.
  *
  * Unix sockets cannot form a SO_REUSEPORT group, nor can sockets systemd
  * gave us (bound without SO_REUSEPORT): those stay shared.
@@ -192,10 +197,107 @@ int zc__balance_scale(struct zc_primary *p, unsigned n)
     return 0;
 }
 
-void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot, int *fds)
+/* Slot k's socket in ln's group again, after zc__balance_abandon closed
+ * it: 0 or -errno (logged). */
+static int reopen(struct listener *ln, unsigned k)
 {
-    for (size_t i = 0; i < p->n_listeners; i++)
-        fds[i] = zc__listener_fd(&p->listeners[i], slot);
+    struct balance_listener *b = &ln->balance;
+    struct zc__addr a;
+    int r;
+
+    bound_address(ln, &a);
+    r = zc__addr_listen(&a, ZC_LISTEN_REUSEPORT, &b->fds[k]);
+    if (r == 0 && (r = zc__rr_add(&b->rr, k, b->fds[k])) < 0) {
+        (void) close(b->fds[k]);
+        b->fds[k] = -1;
+    }
+    if (r < 0)
+        zc_log(ZC_LOG_ERROR, NS, "cannot make slot %u's socket on %s again: %s",
+               k, ln->text, zc_strerror(r));
+    return r;
+}
+
+int zc__balance_worker_fds(struct zc_primary *p, unsigned slot, int *fds)
+{
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        struct listener *ln = &p->listeners[i];
+        int r;
+
+        if (slot < ln->balance.n && ln->balance.fds[slot] < 0 &&
+            (r = reopen(ln, slot)) < 0)
+            return r;
+        fds[i] = zc__listener_fd(ln, slot);
+    }
+    return 0;
+}
+
+/* Takes what waits in fd's queue and resets it (SO_LINGER 0): how many. */
+static unsigned reset_queued(int fd)
+{
+    struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+    unsigned n = 0;
+    int c;
+
+    while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        (void) setsockopt(c, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+        (void) close(c);
+        n++;
+    }
+    return n;
+}
+
+void zc__balance_abandon(struct zc_primary *p, unsigned slot, const char *why)
+{
+    struct balance_fleet *bf = &p->balance;
+    unsigned queued = 0, moved = 0, reset = 0;
+
+    if (p->opt.balance != ZC_BALANCE_REUSEPORT || p->shutting_down)
+        return;
+    /* A worker of the slot still holds the socket: at its exit. */
+    for (const struct worker *w = p->workers; w; w = w->next)
+        if (w->slot_index == slot)
+            return;
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        struct balance_listener *b = &p->listeners[i].balance;
+        unsigned n;
+
+        if (slot >= b->n || b->fds[slot] < 0)
+            continue;
+        n = zc__balance_queued(&p->listeners[i], slot);
+        queued += n;
+        if (bf->round_robin && slot > 0) {
+            /* The last reference: the kernel hands what waits to the
+             * program (SELECT_OR_MIGRATE), which picks a live slot. */
+            (void) close(b->fds[slot]);
+            b->fds[slot] = -1;
+            moved += n;
+        } else {
+            /* A place in the group is a slot for the classic program, and
+             * slot 0's socket is the listener's own: both stay open, so
+             * what waits cannot be moved. Reset now, not left to time
+             * out. */
+            reset += reset_queued(b->fds[slot]);
+        }
+    }
+    bf->moved += moved;
+    bf->reset += reset;
+    if (moved)
+        zc_log(ZC_LOG_INFO, NS,
+               "slot %u is %s: its socket is closed and the "
+               "%u connection%s queued there go%s to the other slots",
+               slot, why, moved, PLURAL(moved), moved == 1 ? "es" : "");
+    if (reset)
+        zc_log(ZC_LOG_WARN, NS,
+               "slot %u is %s: %u connection%s queued on its "
+               "socket reset at once (%s)",
+               slot, why, reset, PLURAL(reset),
+               slot == 0 ? "slot 0's socket is the listener itself, which "
+                           "stays open"
+                         : "only the eBPF round-robin, as root, lets the "
+                           "kernel move them to another slot");
+    if (!moved && !reset && queued == 0)
+        zc_log(ZC_LOG_DEBUG, NS, "slot %u is %s: nothing was queued on it",
+               slot, why);
 }
 
 /* Whether slot k's worker takes new connections. */
@@ -362,7 +464,8 @@ void zc__balance_close(struct zc_primary *p)
 
         /* fds[0] is the listener's own, closed with it. */
         for (unsigned k = 1; k < b->n; k++)
-            (void) close(b->fds[k]);
+            if (b->fds[k] >= 0)
+                (void) close(b->fds[k]);
         free(b->fds);
         if (p->balance.round_robin)
             zc__rr_close(&b->rr);
@@ -382,7 +485,9 @@ void zc__balance_snapshot(const struct zc_primary *p,
                                        .steered = b->steered,
                                        .n_live = b->n_live,
                                        .steer_changes = b->steer_changes,
-                                       .waited = b->waited };
+                                       .waited = b->waited,
+                                       .moved = b->moved,
+                                       .reset = b->reset };
 }
 
 bool zc__balance_steered(const struct zc_primary *p, unsigned slot, uint64_t *n)

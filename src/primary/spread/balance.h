@@ -18,6 +18,7 @@ struct balance_snapshot {
     unsigned n_live;        /* slots new connections go to */
     uint64_t steer_changes; /* programs attached, ever */
     uint64_t waited;        /* queued on a slot whose worker died */
+    uint64_t moved, reset;  /* queued on a slot abandoned: their fate */
 };
 void zc__balance_snapshot(const struct zc_primary *p,
                           struct balance_snapshot *out);
@@ -26,9 +27,18 @@ void zc__balance_snapshot(const struct zc_primary *p,
  * steering, a shared socket). */
 bool zc__balance_steered(const struct zc_primary *p, unsigned slot,
                          uint64_t *n);
-/* The listening fds slot's worker gets, one per listener, into fds. */
-void zc__balance_worker_fds(const struct zc_primary *p, unsigned slot,
-                            int *fds);
+/* The listening fds slot's worker gets, one per listener, into fds; a
+ * socket the slot gave up (zc__balance_abandon) is made again first.
+ * Returns 0 or -errno (logged). */
+int zc__balance_worker_fds(struct zc_primary *p, unsigned slot, int *fds);
+/*
+ * Slot is not served any more (scaled away, given up on: why says which)
+ * and no process of it is left: what waits in its sockets must not wait
+ * for ever. With the eBPF round-robin the socket is closed and the kernel
+ * moves what was queued to the live slots' sockets; without it, the
+ * queued connections are taken and reset at once. Logged and counted.
+ */
+void zc__balance_abandon(struct zc_primary *p, unsigned slot, const char *why);
 /* Before the loop waits: if the slots whose worker is ready changed, the
  * groups' steering program is attached again. */
 void zc__balance_steer(struct zc_primary *p);
