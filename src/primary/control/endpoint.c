@@ -258,13 +258,14 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
                    "when at random (classic BPF, without CAP_BPF) or by the "
                    "kernel's hash.",
                    bal.round_robin && bal.steered);
-    zc__buf_family(b, "zcluster_balance_abandoned_total", "counter",
-                   "Connections queued on the socket of a slot scaled away or "
-                   "given up on, by fate: moved to another slot by the "
-                   "kernel (eBPF round-robin), or reset at once.");
-    zc__buf_sample(b, "zcluster_balance_abandoned_total", "{fate=\"moved\"}",
+    zc__buf_family(b, "zcluster_balance_requeued_total", "counter",
+                   "Connections queued on the socket of a slot left without "
+                   "a worker (it died, was scaled away or given up on), by "
+                   "fate: moved to another slot by the kernel (eBPF "
+                   "round-robin), or reset at once.");
+    zc__buf_sample(b, "zcluster_balance_requeued_total", "{fate=\"moved\"}",
                    (double) bal.moved);
-    zc__buf_sample(b, "zcluster_balance_abandoned_total", "{fate=\"reset\"}",
+    zc__buf_sample(b, "zcluster_balance_requeued_total", "{fate=\"reset\"}",
                    (double) bal.reset);
     zc__buf_metric(b, "zcluster_balance_waited_total", "counter",
                    "Connections that were queued in a slot's socket when its "

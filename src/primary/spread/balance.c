@@ -6,24 +6,25 @@
  * group, so every worker gets its share; a shared socket instead wakes the
  * most recently idle worker and keep-alive bursts pile onto one.
  *
- * Because the primary keeps every socket open, a worker's death loses
- * nothing queued: those connections wait in its slot's socket for the
- * replacement, and during a reload step the old and new worker of a slot
- * share it. New connections must not wait behind a dead worker, so a
- * program in the kernel picks among the sockets of the slots whose worker
- * is ready: round-robin with eBPF where the primary may load it
- * (proto/roundrobin.c: CAP_BPF, so as root), the set changed by a map
- * update; else at random with a classic program (proto/steer.c, no
+ * Because the primary holds every socket, a worker's death loses nothing
+ * queued: those connections move to the live slots (eBPF) or wait in its
+ * slot's socket for the replacement, and during a reload step the old and
+ * new worker of a slot share it. New connections must not wait behind a
+ * dead worker, so a program in the kernel picks among the sockets of the
+ * slots whose worker is ready: round-robin with eBPF where the primary
+ * may load it (proto/roundrobin.c: CAP_BPF, so as root), the set changed
+ * by a map update; else at random with a classic program (proto/steer.c, no
  * privilege), attached again whenever the set changes. Both run before
  * the loop waits. For the classic program a socket's index in the group
  * is the order it started listening in, which is why its sockets are only
  * ever added (a slot scaled away keeps its socket, left out of the choice,
  * for the day the slot comes back) and the index of slot k's socket is k.
- * The eBPF program names sockets by slot in a map, so there a slot that
- * will not be served (scaled away, given up on) has its socket closed once
- * no worker of it is left: the kernel asks the program where what was
- * queued on it goes (SELECT_OR_MIGRATE), and the slot gets a new socket
- * when it is served again. Without eBPF, what was queued is reset at once.
+ * The eBPF program names sockets by slot in a map, so there a slot left
+ * without a worker (dead, scaled away, given up on) has its socket closed
+ * once no process of it holds it: the kernel asks the program where what
+ * was queued on it goes (SELECT_OR_MIGRATE), and the slot's next worker
+ * gets a new socket. Without eBPF, what was queued waits for the next
+ * worker, or is reset at once when the slot will not have one.
  *
  * Unix sockets cannot form a SO_REUSEPORT group, nor can sockets systemd
  * gave us (bound without SO_REUSEPORT): those stay shared.
@@ -246,41 +247,65 @@ static unsigned reset_queued(int fd)
     return n;
 }
 
-void zc__balance_abandon(struct zc_primary *p, unsigned slot, const char *why)
+/* Whether the slot's sockets are the primary's alone: no process of it
+ * (a worker, a replacement, one still draining) is left to hold them. */
+static bool unheld(const struct zc_primary *p, unsigned slot)
 {
-    struct balance_fleet *bf = &p->balance;
-    unsigned queued = 0, moved = 0, reset = 0;
-
-    if (p->opt.balance != ZC_BALANCE_REUSEPORT || p->shutting_down)
-        return;
-    /* A worker of the slot still holds the socket: at its exit. */
     for (const struct worker *w = p->workers; w; w = w->next)
         if (w->slot_index == slot)
-            return;
+            return false;
+    return true;
+}
+
+/* Whether what waits on the slot's sockets can be moved: the eBPF
+ * program names sockets by slot, so the slot's can close; for the classic
+ * one a place in the group is a slot, and slot 0's socket is the listener
+ * itself: those stay open. */
+static bool movable(const struct zc_primary *p, unsigned slot)
+{
+    return p->opt.balance == ZC_BALANCE_REUSEPORT && !p->shutting_down &&
+           p->balance.round_robin && slot > 0 && unheld(p, slot);
+}
+
+/* Closes the slot's sockets (movable ones): the last reference, so the
+ * kernel hands what waited to the program (SELECT_OR_MIGRATE), which
+ * picks a live slot. The slot's next worker gets new ones. How many. */
+static unsigned move_queued(struct zc_primary *p, unsigned slot)
+{
+    unsigned moved = 0;
+
     for (size_t i = 0; i < p->n_listeners; i++) {
         struct balance_listener *b = &p->listeners[i].balance;
-        unsigned n;
 
         if (slot >= b->n || b->fds[slot] < 0)
             continue;
-        n = zc__balance_queued(&p->listeners[i], slot);
-        queued += n;
-        if (bf->round_robin && slot > 0) {
-            /* The last reference: the kernel hands what waits to the
-             * program (SELECT_OR_MIGRATE), which picks a live slot. */
-            (void) close(b->fds[slot]);
-            b->fds[slot] = -1;
-            moved += n;
-        } else {
-            /* A place in the group is a slot for the classic program, and
-             * slot 0's socket is the listener's own: both stay open, so
-             * what waits cannot be moved. Reset now, not left to time
-             * out. */
-            reset += reset_queued(b->fds[slot]);
-        }
+        moved += zc__balance_queued(&p->listeners[i], slot);
+        (void) close(b->fds[slot]);
+        b->fds[slot] = -1;
     }
-    bf->moved += moved;
-    bf->reset += reset;
+    p->balance.moved += moved;
+    return moved;
+}
+
+void zc__balance_abandon(struct zc_primary *p, unsigned slot, const char *why)
+{
+    unsigned moved = 0, reset = 0;
+
+    if (p->opt.balance != ZC_BALANCE_REUSEPORT || p->shutting_down ||
+        !unheld(p, slot))
+        return; /* a worker of it still holds them: at its exit */
+    if (movable(p, slot)) {
+        moved = move_queued(p, slot);
+    } else {
+        /* Not movable: reset now, not left to time out. */
+        for (size_t i = 0; i < p->n_listeners; i++) {
+            struct balance_listener *b = &p->listeners[i].balance;
+
+            if (slot < b->n && b->fds[slot] >= 0)
+                reset += reset_queued(b->fds[slot]);
+        }
+        p->balance.reset += reset;
+    }
     if (moved)
         zc_log(ZC_LOG_INFO, NS,
                "slot %u is %s: its socket is closed and the "
@@ -295,7 +320,7 @@ void zc__balance_abandon(struct zc_primary *p, unsigned slot, const char *why)
                            "stays open"
                          : "only the eBPF round-robin, as root, lets the "
                            "kernel move them to another slot");
-    if (!moved && !reset && queued == 0)
+    if (!moved && !reset)
         zc_log(ZC_LOG_DEBUG, NS, "slot %u is %s: nothing was queued on it",
                slot, why);
 }
@@ -446,6 +471,17 @@ void zc__balance_slot_lost(struct zc_primary *p, const struct slot *s)
 {
     unsigned n = 0;
 
+    /* What waited need not wait for the respawn where it can move. */
+    if (movable(p, s->index)) {
+        n = move_queued(p, s->index);
+        if (n)
+            zc_log(ZC_LOG_INFO, NS,
+                   "slot %u lost its worker: its socket is "
+                   "closed and the %u connection%s queued there go%s to the "
+                   "other slots (its next worker gets a new socket)",
+                   s->index, n, PLURAL(n), n == 1 ? "es" : "");
+        return;
+    }
     for (size_t i = 0; i < p->n_listeners; i++)
         if (p->listeners[i].balance.n > s->index)
             n += zc__balance_queued(&p->listeners[i], s->index);

@@ -44,7 +44,9 @@ void zc__balance_abandon(struct zc_primary *p, unsigned slot, const char *why);
 void zc__balance_steer(struct zc_primary *p);
 /* Connections in the accept queue of ln's socket for slot. */
 unsigned zc__balance_queued(const struct listener *ln, unsigned slot);
-/* Slot s lost its worker: what waits in its sockets is counted and said. */
+/* Slot s lost its worker: what waits in its sockets moves to the live
+ * slots (eBPF, no process of it left) or waits for the next worker;
+ * counted and said. */
 void zc__balance_slot_lost(struct zc_primary *p, const struct slot *s);
 void zc__balance_close(struct zc_primary *p);
 
