@@ -140,6 +140,17 @@ static void ld_map(struct emit *e, uint8_t reg, int fd)
     put(e, INSN(0, 0, 0, 0, 0));
 }
 
+/* r0 = lookup(map, the u32 key at fp+key_off); to "pass" if there is
+ * none. */
+static void lookup_or_pass(struct emit *e, int map, int16_t key_off)
+{
+    ld_map(e, BPF_REG_1, map);
+    put(e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+    put(e, INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, key_off));
+    put(e, INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+    jump_to_pass(e, INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, 0));
+}
+
 /* Places "pass" here: every jump to it lands on the next instruction. */
 static void label_pass(struct emit *e)
 {
@@ -157,11 +168,7 @@ static int load(int state, int socks, int counts)
 
     put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0));
     put(&e, INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0));
-    ld_map(&e, BPF_REG_1, state);
-    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
-    put(&e, INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4));
-    put(&e, INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
-    jump_to_pass(&e, INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, 0));
+    lookup_or_pass(&e, state, -4);
     put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1));
     put(&e, INSN(BPF_STX | BPF_ATOMIC | BPF_W, BPF_REG_0, BPF_REG_1,
                  (int16_t) offsetof(struct rr_state, counter),
@@ -187,11 +194,7 @@ static int load(int state, int socks, int counts)
     put(&e, INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_select_reuseport));
     /* Not chosen (an empty place): the kernel's hash, not counted. */
     jump_to_pass(&e, INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 0, 0));
-    ld_map(&e, BPF_REG_1, counts);
-    put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
-    put(&e, INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8));
-    put(&e, INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
-    jump_to_pass(&e, INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, 0));
+    lookup_or_pass(&e, counts, -8);
     put(&e, INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1));
     put(&e,
         INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0, BPF_ADD));

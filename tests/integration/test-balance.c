@@ -115,34 +115,51 @@ void test_balance_reuseport_spread(void)
     zt_stop_fleet(p);
 }
 
+/* zcluster as nobody (no CAP_BPF: the classic program), WORKERS slots of
+ * zcluster-hello in a reuseport group with a metrics endpoint; extra:
+ * more options (NULL-terminated, may be NULL). */
+static struct zt_proc *as_nobody(const char *workers, const char *const *extra)
+{
+    static const char *const head[] = {
+        "/usr/bin/setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    };
+    char *argv[32];
+    int n = 0;
+
+    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+        argv[n++] = (char *) head[i];
+    argv[n++] = (char *) zt_zcluster();
+    argv[n++] = (char *) "-w";
+    argv[n++] = (char *) workers;
+    argv[n++] = (char *) "-l";
+    argv[n++] = (char *) "127.0.0.1:0";
+    argv[n++] = (char *) "--balance";
+    argv[n++] = (char *) "reuseport";
+    argv[n++] = (char *) "--control";
+    argv[n++] = (char *) "none";
+    argv[n++] = (char *) "--metrics";
+    argv[n++] = (char *) "127.0.0.1:0";
+    for (size_t i = 0; extra && extra[i] && n < 28; i++)
+        argv[n++] = (char *) extra[i];
+    argv[n++] = (char *) "--";
+    argv[n++] = (char *) zt_hello();
+    argv[n] = NULL;
+    return zt_start(argv, NULL);
+}
+
 /* Without CAP_BPF (the primary as nobody) the classic program picks at
  * random, says why, and still spreads: no slot under half its share. */
 void test_balance_reuseport_unprivileged(void)
 {
-    char *argv[] = { (char *) "/usr/bin/setpriv",
-                     (char *) "--reuid=65534",
-                     (char *) "--regid=65534",
-                     (char *) "--clear-groups",
-                     (char *) zt_zcluster(),
-                     (char *) "-w",
-                     (char *) "4",
-                     (char *) "-l",
-                     (char *) "127.0.0.1:0",
-                     (char *) "--balance",
-                     (char *) "reuseport",
-                     (char *) "--control",
-                     (char *) "none",
-                     (char *) "--metrics",
-                     (char *) "127.0.0.1:0",
-                     (char *) "--",
-                     (char *) zt_hello(),
-                     NULL };
     int per_slot[4] = { 0 }, port;
     struct zt_proc *p;
 
     if (access("/usr/bin/setpriv", X_OK) != 0 || geteuid() != 0)
         zt_skip("needs root and setpriv (util-linux)");
-    p = zt_start(argv, NULL);
+    p = as_nobody("4", NULL);
     zt_wait_line(p, "all 4 workers ready", 10000);
     ASSERT_CONTAINS(p->log, "at random, not round-robin: that needs an eBPF "
                     "program, which takes CAP_BPF (root)");
@@ -586,26 +603,7 @@ void test_balance_abandoned_unprivileged(void)
 {
     static const char req[] =
         "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
-    char *argv[] = { (char *) "/usr/bin/setpriv",
-                     (char *) "--reuid=65534",
-                     (char *) "--regid=65534",
-                     (char *) "--clear-groups",
-                     (char *) zt_zcluster(),
-                     (char *) "-w",
-                     (char *) "3",
-                     (char *) "-l",
-                     (char *) "127.0.0.1:0",
-                     (char *) "--balance",
-                     (char *) "reuseport",
-                     (char *) "--give-up",
-                     (char *) "1/60s",
-                     (char *) "--control",
-                     (char *) "none",
-                     (char *) "--metrics",
-                     (char *) "127.0.0.1:0",
-                     (char *) "--",
-                     (char *) zt_hello(),
-                     NULL };
+    static const char *const give_up[] = { "--give-up", "1/60s", NULL };
     int fds[30], port, mport, answered = 0, reset = 0;
     unsigned long id;
     int slot;
@@ -615,7 +613,7 @@ void test_balance_abandoned_unprivileged(void)
 
     if (access("/usr/bin/setpriv", X_OK) != 0 || geteuid() != 0)
         zt_skip("needs root and setpriv (util-linux)");
-    p = zt_start(argv, NULL);
+    p = as_nobody("3", give_up);
     ASSERT(zt_parse_worker(zt_wait_line(p, "(slot 2, pid", 10000), &id, &slot,
                            &w2));
     zt_wait_line(p, "all 3 workers ready", 10000);
