@@ -116,15 +116,25 @@ static int parse_family(struct zc__mview *v, const struct zc__mrec *rec,
     return 0;
 }
 
-static bool add_contrib(struct zc__mview *v, struct sample *s,
-                        const _Atomic uint64_t *cell, int kind, bool cumulative)
+/* The sample of key, fed from cell: 0, or zc__mset_sample's -errno. */
+static int contribute(struct zc__mview *v, struct mfam *f,
+                      const struct zc__buf *key, const _Atomic uint64_t *cell,
+                      int kind, bool cumulative)
 {
-    if (!s || !zc__mset_grow((void **) &v->c, &v->cap_c, v->n_c, sizeof(*v->c)))
-        return false;
+    struct sample *s;
+    int r;
+
+    if (key->failed)
+        return -ENOMEM;
+    r = zc__mset_sample(v->m, f, key->data, key->len, &s);
+    if (r < 0)
+        return r;
+    if (!zc__mset_grow((void **) &v->c, &v->cap_c, v->n_c, sizeof(*v->c)))
+        return -ENOMEM;
     v->c[v->n_c++] = (struct contrib) { .s = s, .cell = cell,
                                         .kind = (uint8_t) kind,
                                         .cumulative = cumulative };
-    return true;
+    return 0;
 }
 
 /* "name{a="x",b="y",le="0.5"}" into b. */
@@ -159,7 +169,7 @@ static int parse_series(struct zc__mview *v, const struct zc__mrec *rec,
     struct vfam *vf;
     struct mfam *f;
     uint64_t first;
-    bool ok = true;
+    size_t n_c = v->n_c;
     int r = 0;
 
     if (rec->family >= v->n_fams)
@@ -199,12 +209,11 @@ static int parse_series(struct zc__mview *v, const struct zc__mrec *rec,
     }
     if (vf->type != ZC_HISTOGRAM) {
         sample_key(&key, f->name, "", vf, values, NULL);
-        ok = !key.failed &&
-             add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len), cells,
-                         vf->type == ZC_COUNTER ? C_U64 : C_F64,
-                         vf->type == ZC_COUNTER);
+        r = contribute(v, f, &key, cells,
+                       vf->type == ZC_COUNTER ? C_U64 : C_F64,
+                       vf->type == ZC_COUNTER);
     }
-    for (uint32_t i = 0; vf->type == ZC_HISTOGRAM && ok && i <= vf->n_buckets;
+    for (uint32_t i = 0; vf->type == ZC_HISTOGRAM && !r && i <= vf->n_buckets;
          i++) {
         char le[48] = "le=\"+Inf\"";
 
@@ -215,28 +224,27 @@ static int parse_series(struct zc__mview *v, const struct zc__mrec *rec,
             snprintf(le, sizeof(le), "le=\"%s\"", num);
         }
         sample_key(&key, f->name, "_bucket", vf, values, le);
-        ok = !key.failed &&
-             add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len),
-                         &cells[i], i ? C_BUCKET : C_BUCKET0, true);
+        r = contribute(v, f, &key, &cells[i], i ? C_BUCKET : C_BUCKET0, true);
     }
-    if (vf->type == ZC_HISTOGRAM && ok) {
+    if (vf->type == ZC_HISTOGRAM && !r) {
         sample_key(&key, f->name, "_sum", vf, values, NULL);
-        ok = !key.failed &&
-             add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len),
-                         &cells[vf->n_buckets + 1], C_F64, true);
+        r = contribute(v, f, &key, &cells[vf->n_buckets + 1], C_F64, true);
     }
-    if (vf->type == ZC_HISTOGRAM && ok) {
+    if (vf->type == ZC_HISTOGRAM && !r) {
         sample_key(&key, f->name, "_count", vf, values, NULL);
-        ok = !key.failed &&
-             add_contrib(v, zc__mset_sample(v->m, f, key.data, key.len), NULL,
-                         C_COUNT, true);
+        r = contribute(v, f, &key, NULL, C_COUNT, true);
     }
     free(key.data);
-    /* The fleet holds all the series it may: this one is left out, and
-     * the records after it are still read. */
-    if (!ok && zc__mset_series(v->m) >= ZC__FLEET_SERIES_MAX)
-        return -ENOSPC;
-    return ok ? 0 : -ENOMEM;
+    /* A series counts whole or not at all: one left out, or read again at
+     * the next collect after ENOMEM, must not leave half a histogram in
+     * the view, nor count its buckets twice. */
+    if (r < 0)
+        v->n_c = n_c;
+    /* The records after one left out are still read. */
+    if (r == -EEXIST)
+        zc__mview_conflict(v, f->name,
+                           "has a sample whose name another family uses");
+    return r == -EEXIST ? 0 : r;
 }
 
 /* Descriptors are copied out before they are checked: the worker could

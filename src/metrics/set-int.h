@@ -121,10 +121,11 @@ struct mfam *zc__mset_family(struct zc__mview *v, const char *name,
                              const char *help, int type, uint32_t flags,
                              const double *bounds, uint32_t n_b,
                              bool check_bounds);
-/* The sample with this key, added to f if new; NULL if it belongs to
- * another family or on ENOMEM. */
-struct sample *zc__mset_sample(struct zc__mset *m, struct mfam *f,
-                               const char *key, size_t len);
+/* The sample with this key in *out, added to f if new: 0, -EEXIST if
+ * the key belongs to another family (a histogram's "h_sum" and a counter
+ * named so), -ENOSPC at the fleet's series limit, or -ENOMEM. */
+int zc__mset_sample(struct zc__mset *m, struct mfam *f, const char *key,
+                    size_t len, struct sample **out);
 /* New series of this view left out for a limit (why): said once. */
 void zc__mview_series_limit(struct zc__mview *v, const char *why);
 /* A family or sample this view cannot take part in: said once per view. */

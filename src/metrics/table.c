@@ -133,23 +133,28 @@ static struct mfam *fam_add(struct zc__mset *m, const char *name,
     return f;
 }
 
-struct sample *zc__mset_sample(struct zc__mset *m, struct mfam *f,
-                               const char *key, size_t len)
+int zc__mset_sample(struct zc__mset *m, struct mfam *f, const char *key,
+                    size_t len, struct sample **out)
 {
     struct sample *s = sample_find(m, key, len);
     size_t at;
 
-    if (s)
-        return s->f == f ? s : NULL;
+    *out = NULL;
+    if (s && s->f != f)
+        return -EEXIST;
+    if (s) {
+        *out = s;
+        return 0;
+    }
     if (m->samples.n >= ZC__FLEET_SERIES_MAX) {
         m->refused++;
-        return NULL;
+        return -ENOSPC;
     }
     if (rehash(&m->samples, false) < 0 || !(s = calloc(1, sizeof(*s))))
-        return NULL;
+        return -ENOMEM;
     if (!(s->key = malloc(len + 1))) {
         free(s);
-        return NULL;
+        return -ENOMEM;
     }
     memcpy(s->key, key, len);
     s->key[len] = '\0';
@@ -164,7 +169,8 @@ struct sample *zc__mset_sample(struct zc__mset *m, struct mfam *f,
     else
         f->first = s;
     f->last = s;
-    return s;
+    *out = s;
+    return 0;
 }
 
 size_t zc__mset_series(const struct zc__mset *m)
@@ -222,6 +228,42 @@ bool zc__mset_grow(void **arr, size_t *cap, size_t n, size_t size)
     return true;
 }
 
+/* A histogram's or summary's samples are named with these suffixes; a
+ * family named so beside it would give two families the same sample. */
+static const char *const fam_suffixes[] = { "_bucket", "_sum", "_count" };
+
+static bool fam_has_suffixes(int type)
+{
+    return type == ZC_HISTOGRAM || type == T_SUMMARY;
+}
+
+static bool fam_clashes(struct zc__mset *m, const char *name, int type)
+{
+    size_t n = strlen(name);
+    char other[ZC__METRICS_NAME_MAX + 16];
+
+    for (size_t i = 0; i < sizeof(fam_suffixes) / sizeof(*fam_suffixes); i++) {
+        const char *sfx = fam_suffixes[i];
+        size_t sl = strlen(sfx);
+        struct mfam *f;
+
+        if (fam_has_suffixes(type) && n + sl < sizeof(other)) {
+            snprintf(other, sizeof(other), "%s%s", name, sfx);
+            if (fam_find(m, other))
+                return true;
+        }
+        if (n > sl && n - sl < sizeof(other) &&
+            strcmp(name + n - sl, sfx) == 0) {
+            memcpy(other, name, n - sl);
+            other[n - sl] = '\0';
+            f = fam_find(m, other);
+            if (f && fam_has_suffixes(f->type))
+                return true;
+        }
+    }
+    return false;
+}
+
 /* The same name must mean the same thing in every worker. */
 struct mfam *zc__mset_family(struct zc__mview *v, const char *name,
                              const char *help, int type, uint32_t flags,
@@ -230,6 +272,12 @@ struct mfam *zc__mset_family(struct zc__mview *v, const char *name,
 {
     struct mfam *f = fam_find(v->m, name);
 
+    if (!f && fam_clashes(v->m, name, type)) {
+        zc__mview_conflict(v, name,
+                           "shares its samples' names with another "
+                           "family (a histogram's _bucket, _sum, _count)");
+        return NULL;
+    }
     if (!f) {
         f = fam_add(v->m, name, help, type, flags);
         if (f && check_bounds && n_b) {

@@ -145,6 +145,7 @@ static const char *text_line(struct zc__mview *v, const char *p,
     const char *name = p;
     bool ok, cumulative;
     double val;
+    int r;
     char key[1024], fname[ZC__METRICS_NAME_MAX + 1];
 
     /* Kept out of /metrics, where a scraper would take it for the end. */
@@ -237,14 +238,16 @@ static const char *text_line(struct zc__mview *v, const char *p,
                                "worker may show");
         return NULL;
     }
-    s = zc__mset_sample(v->m, f, key, n + ll);
-    if (!s && zc__mset_series(v->m) >= ZC__FLEET_SERIES_MAX) {
+    r = zc__mset_sample(v->m, f, key, n + ll, &s);
+    if (r == -ENOSPC) {
         zc__mview_series_limit(v,
                                "the fleet holds as many series as it may keep");
         return NULL;
     }
-    if (!s)
-        return "a sample whose name another family uses, or out of memory";
+    if (r == -EEXIST)
+        return "a sample whose name another family uses";
+    if (r < 0)
+        return "out of memory";
     if (!zc__mset_grow((void **) ts, cap_ts, *n_ts, sizeof(**ts)))
         return "out of memory";
     /* A count lower than the last snapshot's: the worker started counting
