@@ -75,7 +75,12 @@ enum {
     ZC_BALANCE_LEAST_CONN,
     /* The primary accepts and hands each connection to the worker of the
      * slot its client's address hashes to (same as sticky = true). */
-    ZC_BALANCE_STICKY
+    ZC_BALANCE_STICKY,
+    /* The default: ZC_BALANCE_REUSEPORT, or ZC_BALANCE_STICKY with
+     * sticky = true. Every worker gets its share of the connections
+     * without being asked; a worker that stops accepting is steered
+     * around (docs/library.md, "Balancing"). */
+    ZC_BALANCE_AUTO
 };
 
 /* What a watchdog miss does (zc_options.watchdog_action). */
@@ -226,7 +231,8 @@ typedef struct zc_options {
     /* The header must arrive within this, or the connection is closed,
      * default 5000. */
     uint32_t proxy_timeout_ms;
-    /* ZC_BALANCE_*, default ZC_BALANCE_SHARED. ZC_BALANCE_STICKY and
+    /* ZC_BALANCE_*, default ZC_BALANCE_AUTO (an even spread). Before
+     * 0.2 the default was ZC_BALANCE_SHARED. ZC_BALANCE_STICKY and
      * sticky = true are the same. */
     int balance;
     /* With ZC_BALANCE_LEAST_CONN: a worker is handed at most this many

@@ -210,3 +210,21 @@ size_t zt_unix_raw(const char *path, const char *req, char *buf, size_t size)
     close(fd);
     return n;
 }
+
+/* 200 keep-alive connections opened one by one, all before the first
+ * request, over 4 slots: how many each slot answered. */
+void zt_keepalive_spread(int port, int n, int *per_slot, int slots)
+{
+    struct zt_resp r;
+    int fds[512];
+
+    ASSERT(n <= 512);
+    for (int i = 0; i < n; i++)
+        ASSERT((fds[i] = zt_http_connect(port)) >= 0);
+    for (int i = 0; i < n; i++) {
+        ASSERT_EQ(zt_http_request(fds[i], &r), 200);
+        ASSERT(r.slot >= 0 && r.slot < slots);
+        per_slot[r.slot]++;
+        close(fds[i]);
+    }
+}

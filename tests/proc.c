@@ -609,3 +609,57 @@ bool zt_memory_kept(void)
     return getenv("ZC_TEST_VALGRIND") != NULL;
 #endif
 }
+
+/* See test.h. */
+struct zt_proc *zt_as_nobody(const char *workers, const char *const *extra,
+                             const char *cmd)
+{
+    static const char *const head[] = {
+        "/usr/bin/setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    };
+    char *argv[32];
+    int n = 0;
+
+    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+        argv[n++] = (char *) head[i];
+    argv[n++] = (char *) zt_zcluster();
+    argv[n++] = (char *) "-w";
+    argv[n++] = (char *) workers;
+    argv[n++] = (char *) "-l";
+    argv[n++] = (char *) "127.0.0.1:0";
+    argv[n++] = (char *) "--balance";
+    argv[n++] = (char *) "reuseport";
+    argv[n++] = (char *) "--control";
+    argv[n++] = (char *) "none";
+    argv[n++] = (char *) "--metrics";
+    argv[n++] = (char *) "127.0.0.1:0";
+    for (size_t i = 0; extra && extra[i] && n < 28; i++)
+        argv[n++] = (char *) extra[i];
+    argv[n++] = (char *) "--";
+    if (cmd) {
+        argv[n++] = (char *) "/bin/sh";
+        argv[n++] = (char *) "-c";
+        argv[n++] = (char *) cmd;
+    } else {
+        argv[n++] = (char *) zt_hello();
+    }
+    argv[n] = NULL;
+    return zt_start(argv, NULL);
+}
+
+/* A fleet's command (for /bin/sh -c): zcluster-hello in every slot but
+ * `slot`, whose worker never accepts: sleep holds the slot's socket, says
+ * nothing, and is ready by --ready auto's timer, as a server that is
+ * wedged, or still starting after a second, would be. */
+const char *zt_deaf_in_slot(int slot)
+{
+    static char cmd[512];
+
+    snprintf(cmd, sizeof(cmd),
+             "[ \"$ZC_WORKER_SLOT\" = %d ] && exec sleep 600; exec %s", slot,
+             zt_hello());
+    return cmd;
+}

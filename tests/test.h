@@ -116,6 +116,15 @@ int zt_exit_code(struct zt_proc *p, int timeout_ms);
 void zt_stop_fleet(struct zt_proc *p);
 /* Frees the record (the process must have exited). */
 void zt_proc_free(struct zt_proc *p);
+/* zcluster as nobody (setpriv; no CAP_BPF: the classic program), WORKERS
+ * slots in a --balance reuseport group, a metrics endpoint, no control
+ * socket; extra: more options (NULL-terminated, may be NULL); cmd: the
+ * workers' command for /bin/sh -c, or NULL for zcluster-hello. */
+struct zt_proc *zt_as_nobody(const char *workers, const char *const *extra,
+                             const char *cmd);
+/* A fleet's command (for /bin/sh -c): zcluster-hello in every slot but
+ * slot, whose worker never accepts (valid until the next call). */
+const char *zt_deaf_in_slot(int slot);
 
 /* "started" lines look like "worker 3 (slot 1, pid 4121) started": fill
  * the numbers from a line. Returns false if it does not parse. */
@@ -161,6 +170,10 @@ double zt_sample(const char *body, const char *key);
 double zt_metric(int mport, const char *key);
 /* A keep-alive connection. */
 int zt_http_connect(int port);
+/* n (at most 512) keep-alive connections opened one by one, all before
+ * the first request: how many each of slots slots answered, added to
+ * per_slot. */
+void zt_keepalive_spread(int port, int n, int *per_slot, int slots);
 int zt_http_request(int fd, struct zt_resp *r);
 /* Reads one response to a request sent by hand. */
 int zt_http_read(int fd, struct zt_resp *r);

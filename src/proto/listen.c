@@ -15,8 +15,6 @@
 #include "proto/listen.h"
 #include "zcluster.h"
 
-#define BACKLOG 4096    /* the kernel caps it at net.core.somaxconn */
-
 static bool is_name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -251,7 +249,7 @@ static int listen_one(const struct zc__addr *a, int flags, int *ret_fd)
     if (r < 0)
         goto fail;
     if (bind(fd, (const struct sockaddr *) &a->ss, a->len) == -1 ||
-        listen(fd, BACKLOG) == -1) {
+        listen(fd, ZC__LISTEN_BACKLOG) == -1) {
         r = -errno;
         goto fail;
     }

@@ -8,6 +8,8 @@
 
 #define ZC__FDNAME_MAX 64
 #define ZC__ADDR_TEXT_MAX 128
+/* Every listening socket's; the kernel caps it at net.core.somaxconn. */
+#define ZC__LISTEN_BACKLOG 4096
 
 struct zc__addr {
     char name[ZC__FDNAME_MAX];  /* its LISTEN_FDNAMES entry */

@@ -260,13 +260,26 @@ static void listen_metrics(struct zc__endpoint *m, struct zc__buf *b)
                    bal.round_robin && bal.steered);
     zc__buf_family(b, "zcluster_balance_requeued_total", "counter",
                    "Connections queued on the socket of a slot left without "
-                   "a worker (it died, was scaled away or given up on), by "
-                   "fate: moved to another slot by the kernel (eBPF "
-                   "round-robin), or reset at once.");
+                   "a worker (it died, was scaled away or given up on) or "
+                   "whose worker took none of them, by fate: moved to another "
+                   "slot by the kernel (eBPF round-robin), or reset.");
     zc__buf_sample(b, "zcluster_balance_requeued_total", "{fate=\"moved\"}",
                    (double) bal.moved);
     zc__buf_sample(b, "zcluster_balance_requeued_total", "{fate=\"reset\"}",
                    (double) bal.reset);
+    zc__buf_metric(b, "zcluster_balance_taken_out_total", "counter",
+                   "Times a ready worker was steered around because it took "
+                   "none of the connections waiting on its socket, or was "
+                   "stopped (SIGSTOP).",
+                   (double) bal.taken_out);
+    zc__buf_metric(b, "zcluster_balance_slots_out", "gauge",
+                   "Slots steered around now: their worker takes none of "
+                   "what waits on its socket, or is stopped.",
+                   bal.n_out);
+    zc__buf_metric(b, "zcluster_balance_queue_watch_ticks_total", "counter",
+                   "Looks at every slot's accept queue: only while "
+                   "connections wait somewhere or a slot is out.",
+                   (double) bal.watch_ticks);
     zc__buf_metric(b, "zcluster_balance_waited_total", "counter",
                    "Connections that were queued in a slot's socket when its "
                    "worker died, and waited there for the next one.",
@@ -458,7 +471,18 @@ static void readyz(struct zc__endpoint *m, struct zc__http_req *r)
     struct zc__buf out = { 0 };
 
     unsigned failed = zc__status_failed_slots(p);
+    struct balance_snapshot bal;
 
+    zc__balance_snapshot(p, &bal);
+    if (!p->shutting_down && p->n_ready > 0 && bal.all_stuck) {
+        zc__buf_printf(&out,
+                       "not ready: no worker takes connections (%u "
+                       "ready, every one steered to has left what waits on "
+                       "its socket untouched)\n",
+                       p->n_ready);
+        zc__http_reply(r, 503, TEXT, out.data, out.failed ? 0 : out.len, NULL);
+        return;
+    }
     if (!p->shutting_down && p->n_ready > 0 && failed == 0) {
         zc__http_reply_text(r, 200, TEXT, "ready\n");
         return;

@@ -165,6 +165,38 @@ static const char *socket_text(const struct zc_primary *p, size_t i)
     return zc__node_server_text(p, i - p->n_listeners);
 }
 
+/* Whether socket i spreads as the mode says: under reuseport only those
+ * in a group do (unix, handed-in and Node-bound sockets stay shared). */
+static bool spread_as_mode(const struct zc_primary *p, size_t i)
+{
+    return p->opt.balance != ZC_BALANCE_REUSEPORT ||
+           (i < p->n_listeners && p->listeners[i].balance.n > 0);
+}
+
+/* " a, b (balance reuseport (round-robin)); c (balance shared)". */
+static void sockets_line(const struct zc_primary *p, struct zc__buf *b,
+                         const char *bal)
+{
+    unsigned n[2] = { 0, 0 };
+
+    for (int as_mode = 1; as_mode >= 0; as_mode--) {
+        for (size_t i = 0; socket_text(p, i); i++) {
+            if (spread_as_mode(p, i) != as_mode)
+                continue;
+            zc__buf_printf(b, "%s %s",
+                           n[as_mode]++       ? ","
+                           : !as_mode && n[1] ? ";"
+                                              : "",
+                           socket_text(p, i));
+        }
+        if (n[as_mode])
+            zc__buf_printf(b, " (balance %s)", as_mode ? bal : "shared");
+    }
+    if (!n[0] && !n[1])
+        zc__buf_printf(b, " none (balance %s)", bal);
+    ZC__BUF_LIT(b, "\n");
+}
+
 /* "reuseport (round-robin)": the mode, and for reuseport how it steers. */
 static void balance_text(const struct zc_primary *p, char *out, size_t size)
 {
@@ -226,6 +258,9 @@ static void json_row(struct zc_primary *p, const struct row *r, void *ud)
         if (zc__balance_steered(p, r->slot, &steered))
             zc__buf_printf(b, ", \"connections_steered\": %llu",
                            (unsigned long long) steered);
+        if (p->opt.balance == ZC_BALANCE_REUSEPORT)
+            zc__buf_printf(b, ", \"steered_around\": %s",
+                           zc__slot_out(r->s) ? "true" : "false");
     }
     if (r->s && r->s->state == SLOT_BACKOFF && !r->w)
         zc__buf_printf(b, ", \"backoff_left_ms\": %llu",
@@ -287,6 +322,11 @@ void zc__status_json(struct zc_primary *p, const char *control,
         zc__buf_printf(b, ", \"steering\": \"%s\", \"steering_counted\": %s",
                        bal.round_robin ? "round-robin" : "random",
                        bal.round_robin ? "true" : "false");
+        zc__buf_printf(b,
+                       ", \"slots_out\": %u, \"taken_out\": %llu, "
+                       "\"all_stuck\": %s",
+                       bal.n_out, (unsigned long long) bal.taken_out,
+                       bal.all_stuck ? "true" : "false");
     }
     ZC__BUF_LIT(b, ",\n    \"sockets\": [");
     for (size_t i = 0; socket_text(p, i); i++) {
@@ -472,6 +512,32 @@ static void spread_line(const struct zc_primary *p, struct zc__buf *b)
     ZC__BUF_LIT(b, " connections by slot\n");
 }
 
+/* "steered around: slot 2 (takes nothing from its queue)": said only
+ * when some are. */
+static void out_line(const struct zc_primary *p, struct zc__buf *b)
+{
+    struct balance_snapshot bal;
+    bool first = true;
+
+    if (p->opt.balance != ZC_BALANCE_REUSEPORT)
+        return;
+    zc__balance_snapshot(p, &bal);
+    if (!bal.n_out && !bal.all_stuck)
+        return;
+    ZC__BUF_LIT(b, "steered around:");
+    for (unsigned i = 0; i < p->n_slots; i++) {
+        if (!zc__slot_out(p->slots[i]))
+            continue;
+        zc__buf_printf(b, "%s slot %u (%s)", first ? "" : ",", i,
+                       p->slots[i]->stuck.stopped ? "stopped"
+                                                  : "takes nothing queued");
+        first = false;
+    }
+    if (bal.all_stuck)
+        zc__buf_printf(b, "%s no worker takes connections", first ? "" : ";");
+    ZC__BUF_LIT(b, "\n");
+}
+
 void zc__status_text(struct zc_primary *p, const char *control, bool color,
                      struct zc__buf *b)
 {
@@ -489,11 +555,10 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
     for (size_t i = 0; p->argv[i]; i++)
         zc__buf_printf(b, " %s", p->argv[i]);
     balance_text(p, bal, sizeof(bal));
-    zc__buf_printf(b, "\nsockets:%s", socket_text(p, 0) ? "" : " none");
-    for (size_t i = 0; socket_text(p, i); i++)
-        zc__buf_printf(b, "%s %s", i ? "," : "", socket_text(p, i));
-    zc__buf_printf(b, " (balance %s)\n", bal);
+    ZC__BUF_LIT(b, "\nsockets:");
+    sockets_line(p, b, bal);
     spread_line(p, b);
+    out_line(p, b);
     {
         char dog[32], mem[32], life[32];
 

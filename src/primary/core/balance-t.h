@@ -7,7 +7,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/loop.h"
 #include "proto/roundrobin.h"
+
+struct zc_primary;
+
+/* One socket of a group as the queue watch sees it (watch.c): its
+ * readiness wakes the primary once, then it is disarmed until every
+ * queue is seen empty again. */
+struct balance_io {
+    struct zc__io io;
+    struct zc_primary *p;
+    bool armed;
+};
 
 struct balance_listener {
     /* --balance reuseport, TCP: the group's sockets, fds[k] slot k's
@@ -20,6 +32,26 @@ struct balance_listener {
     int *fds;
     unsigned n, cap;
     struct zc__rr rr;           /* its round-robin maps, if round_robin */
+    /* Parallel to fds: the watch's registration of each socket, NULL
+     * where none (watch.c makes them; balance.c drops one before closing
+     * its socket, which a worker's copy may keep open). */
+    struct balance_io **io;
+    unsigned cap_io;
+};
+
+/* A slot's worker as the queue watch judges it (stuck.c, watch.c). */
+struct stuck_slot {
+    uint64_t worker;   /* the id this is about; 0: none yet */
+    uint64_t since_us; /* connections wait, none taken, since */
+    uint64_t steered;  /* the eBPF count, last seen */
+    unsigned queued;   /* in its accept queues, last seen */
+    bool out;          /* taken out of the steering */
+    bool stopped;      /* SIGSTOPped, as its parent saw */
+    bool said;         /* its take-out was logged */
+    bool proven;       /* seen taking a connection */
+    unsigned tries;    /* taken out in a row: the retry's backoff */
+    uint64_t retry_us; /* out and not stopped: steered to again */
+    uint64_t reset_us; /* out, queue unmovable: reset then */
 };
 
 /* leastconn.c's */
@@ -40,6 +72,16 @@ struct balance_fleet {
     uint64_t waited;            /* queued on a slot whose worker died */
     uint64_t moved, reset;      /* queued on a slot abandoned (migrated by
                                    the kernel, or reset by us) */
+    /* The queue watch (watch.c). */
+    struct zc__timer watch_timer; /* its tick, only while queues fill */
+    bool migrate;                 /* the kernel can move a queue (eBPF, or
+                                   net.ipv4.tcp_migrate_req) */
+    bool said_all_stuck;          /* every ready worker stuck: said */
+    bool all_stuck;               /* ... and still so */
+    uint64_t taken_out;           /* slots taken out for a stuck queue */
+    uint64_t watch_ticks;         /* ticks run, ever (bench, metrics) */
+    uint64_t stuck_moved;         /* their queues: moved by the kernel */
+    uint64_t stuck_reset;         /* ... or reset, not movable, after a wait */
 };
 
 #endif

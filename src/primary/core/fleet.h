@@ -132,6 +132,7 @@ struct slot {
     struct collect_slot metrics;    /* collect.c */
     struct sticky_slot sticky;      /* sticky.c */
     struct health_slot health;      /* respawn.c (give-up) */
+    struct stuck_slot stuck;        /* watch.c */
 };
 
 /* What a walk replaces (walk.c): every slot to a new generation, or the

@@ -320,8 +320,14 @@ static void query_server(struct zc_primary *p, struct worker *w,
         return;
     }
     if (sv.fresh)
-        zc_log(ZC_LOG_INFO, NS, "listening on %s for the Node workers (asked "
-               "by worker %llu)", sv.text, (unsigned long long) w->id);
+        zc_log(ZC_LOG_INFO, NS,
+               "listening on %s for the Node workers (asked "
+               "by worker %llu), one socket they all share%s",
+               sv.text, (unsigned long long) w->id,
+               p->opt.balance == ZC_BALANCE_REUSEPORT
+                   ? ": give its port with -l for a socket per slot and an "
+                     "even spread"
+                   : "");
     if (sv.fd >= 0)
         w->node.query_handle = w->node.handles;
 }

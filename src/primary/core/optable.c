@@ -49,29 +49,33 @@ static const struct zc__opt rows[] = {
         "backoff growth per crash in a row"),
     ROW("backoff-reset", 0, ZC__OPT_DURATION, "DUR", backoff_reset_ms, 0, 0,
         "ready this long clears the crash count"),
-    ROW("shutdown-timeout", 0, ZC__OPT_DURATION, "DUR", shutdown_timeout_ms,
-        0, 0, "drain time before SIGKILL"),
+    ROW("shutdown-timeout", 0, ZC__OPT_DURATION, "DUR", shutdown_timeout_ms, 0,
+        0, "drain time before SIGKILL"),
     ROW("stop-signal", 0, ZC__OPT_SIGNAL, "SIG", stop_signal, 0, 0,
         "signal that asks a worker to drain"),
     ROW("ready-timeout", 0, ZC__OPT_DURATION, "DUR", ready_timeout_ms, 1,
-        ZC__DAY_MS, "a reload's new worker must be ready within this, or the "
+        ZC__DAY_MS,
+        "a reload's new worker must be ready within this, or the "
         "reload stops"),
     ROW("max-surge", 0, ZC__OPT_UINT, "K", max_surge, 1, ZC_MAX_WORKERS,
         "slots a reload replaces at a time"),
     ROW("metrics", 0, ZC__OPT_ADDRESS, "ADDR", metrics, 0, 0,
         "serve /metrics, /healthz and /readyz on HOST:PORT (Prometheus "
         "text format)"),
-    ROW("metrics-timeout", 0, ZC__OPT_DURATION, "DUR", metrics_timeout_ms,
-        100, HOUR_MS, "a client's request must arrive within this"),
+    ROW("metrics-timeout", 0, ZC__OPT_DURATION, "DUR", metrics_timeout_ms, 100,
+        HOUR_MS, "a client's request must arrive within this"),
     ROW("metrics-wait", 0, ZC__OPT_DURATION, "DUR", metrics_wait_ms, 1, 60000,
         "a scrape waits this long for workers that report metrics by "
         "message"),
     ROW("balance", 0, ZC__OPT_BALANCE, "MODE", balance, 0, 0,
-        "how connections reach workers: shared (one socket), reuseport (a "
-        "socket per slot, dead slots left out), least-conn (the primary "
-        "hands each to the least busy worker), sticky"),
-    ROW("max-conns-per-worker", 0, ZC__OPT_UINT, "N", max_conns_per_worker,
-        0, 1000000, "with --balance least-conn: open connections a worker is "
+        "how connections reach workers: auto (the default: reuseport, or "
+        "sticky with --sticky), reuseport (a socket per slot, an even "
+        "spread, slots that do not accept left out), shared (one socket "
+        "all workers accept on), least-conn (the primary hands each to the "
+        "least busy worker), sticky"),
+    ROW("max-conns-per-worker", 0, ZC__OPT_UINT, "N", max_conns_per_worker, 0,
+        1000000,
+        "with --balance least-conn: open connections a worker is "
         "handed at most; when all have that many, the primary stops "
         "accepting (0: no limit)"),
     ROW("sticky", 0, ZC__OPT_FLAG, NULL, sticky, 0, 0,
@@ -112,10 +116,11 @@ static const struct zc__opt rows[] = {
         "watch every worker from readiness, not from its first ping"),
     ROW("watchdog-signal", 0, ZC__OPT_SIGNAL, "SIG", watchdog_signal, 0, 0,
         "sent to a hung worker first (for a core dump)"),
-    ROW("watchdog-grace", 0, ZC__OPT_DURATION, "DUR", watchdog_grace_ms, 0,
-        0, "then SIGKILL after this"),
+    ROW("watchdog-grace", 0, ZC__OPT_DURATION, "DUR", watchdog_grace_ms, 0, 0,
+        "then SIGKILL after this"),
     ROW("watchdog-action", 0, ZC__OPT_WATCHDOG_ACTION, "ACTION",
-        watchdog_action, 0, 0, "kill (signal, grace, SIGKILL; its slot's "
+        watchdog_action, 0, 0,
+        "kill (signal, grace, SIGKILL; its slot's "
         "next worker starts at once) or log (log and count only)"),
     ROW("max-lifetime", 0, ZC__OPT_DURATION, "DUR", max_lifetime_ms, 0,
         ZC__MONTH_MS, "recycle a worker up this long (0: never)"),
@@ -126,8 +131,8 @@ static const struct zc__opt rows[] = {
         "each worker's limits are lowered by a random part of up to F"),
     ROW("recycle-concurrency", 0, ZC__OPT_UINT, "N", recycle_concurrency, 1,
         ZC_MAX_WORKERS, "workers recycled at once"),
-    ROW("recycle-spacing", 0, ZC__OPT_DURATION, "DUR", recycle_spacing_ms, 0,
-        0, "at least this between the starts of two recycles"),
+    ROW("recycle-spacing", 0, ZC__OPT_DURATION, "DUR", recycle_spacing_ms, 0, 0,
+        "at least this between the starts of two recycles"),
     ROW("kill-mode", 0, ZC__OPT_KILL_MODE, "MODE", kill_mode, 0, 0,
         "what ends with a worker: group (what it started, its process group "
         "and what left it, gets the stop signal with it, SIGKILL at the "
@@ -146,8 +151,11 @@ static const char *const ready_names[] = {
     [ZC_READY_IMMEDIATE] = "immediate", [ZC_READY_DELAY] = "delay",
 };
 static const char *const balance_names[] = {
-    [ZC_BALANCE_SHARED] = "shared", [ZC_BALANCE_REUSEPORT] = "reuseport",
-    [ZC_BALANCE_LEAST_CONN] = "least-conn", [ZC_BALANCE_STICKY] = "sticky",
+    [ZC_BALANCE_SHARED] = "shared",
+    [ZC_BALANCE_REUSEPORT] = "reuseport",
+    [ZC_BALANCE_LEAST_CONN] = "least-conn",
+    [ZC_BALANCE_STICKY] = "sticky",
+    [ZC_BALANCE_AUTO] = "auto",
 };
 static const char *const watchdog_action_names[] = {
     [ZC_WATCHDOG_KILL] = "kill", [ZC_WATCHDOG_LOG] = "log",
@@ -532,6 +540,8 @@ bool zc__opt_fits(const zc_options *o, const struct zc__opt *r, bool writing)
 
 void zc__options_reconcile(zc_options *o)
 {
+    if (o->balance == ZC_BALANCE_AUTO)
+        o->balance = o->sticky ? ZC_BALANCE_STICKY : ZC_BALANCE_REUSEPORT;
     if (o->balance == ZC_BALANCE_STICKY)
         o->sticky = true;
     else if (o->sticky && o->balance == ZC_BALANCE_SHARED)

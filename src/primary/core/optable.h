@@ -57,7 +57,8 @@ void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size);
 
 /* sticky = true is how the library said ZC_BALANCE_STICKY before balance
  * existed: either one sets the other, here and nowhere else (--sticky,
- * and the fleet's options at start). */
+ * and the fleet's options at start); ZC_BALANCE_AUTO becomes the mode it
+ * stands for. */
 void zc__options_reconcile(zc_options *o);
 
 /* Whether o's struct (of o->struct_size bytes, perhaps from an older

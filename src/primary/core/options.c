@@ -24,6 +24,7 @@ static void defaults(zc_options *o)
     memset(o, 0, sizeof(*o));
     o->struct_size = sizeof(*o);
     o->ready = ZC_READY_AUTO;
+    o->balance = ZC_BALANCE_AUTO;
     o->ready_delay_ms = 1000;
     o->respawn = ZC_RESPAWN_ON_FAILURE;
     o->respawn_delay_ms = 1000;
@@ -144,7 +145,7 @@ static int check(const zc_options *o, bool has_inherited, char *why,
                        o->respawn_delay_ms, o->max_respawn_delay_ms);
     /* sticky alone, as the library said it before balance existed, is fine */
     if (o->sticky && o->balance != ZC_BALANCE_STICKY &&
-        o->balance != ZC_BALANCE_SHARED) {
+        o->balance != ZC_BALANCE_SHARED && o->balance != ZC_BALANCE_AUTO) {
         (void) zc_option_format(o, "balance", mode, sizeof(mode));
         return zc__why(why, why_size,
                        "--sticky and --balance %s contradict each "

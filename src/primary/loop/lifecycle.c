@@ -24,6 +24,7 @@
 #include "primary/loop/lifecycle.h"
 #include "primary/spread/balance.h"
 #include "primary/spread/router.h"
+#include "primary/spread/watch.h"
 #include "proto/notify.h"
 
 #define NS ZC__PNS
@@ -175,10 +176,18 @@ void zc__lifecycle_reap(struct zc_primary *p)
 
     /* SIGCHLDs coalesce: reap until nothing is left, whatever woke us.
      * wait4 for the CPU time the worker used, for /metrics. */
-    while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+    while ((pid = wait4(-1, &status, WNOHANG | WUNTRACED | WCONTINUED, &ru)) >
+           0) {
         struct worker *w = zc__worker_by_pid(p, pid);
         char what[64];
 
+        /* Stopped or continued, not gone: a stopped worker accepts
+         * nothing, so its slot is steered around until it goes on. */
+        if (WIFSTOPPED(status) || WIFCONTINUED(status)) {
+            if (w)
+                zc__watch_stopped(p, w, WIFSTOPPED(status));
+            continue;
+        }
         if (w) {
             unsigned long long id = w->id;
             unsigned slot = w->slot_index;

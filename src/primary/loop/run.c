@@ -40,6 +40,7 @@
 #include "primary/loop/signals.h"
 #include "primary/spread/balance.h"
 #include "primary/spread/router.h"
+#include "primary/spread/watch.h"
 #include "proto/ctlpath.h"
 #include "proto/handlers.h"
 #include "proto/notify.h"
@@ -82,6 +83,7 @@ static void before_poll(struct zc__loop *l)
     /* Steered away from a slot before its worker reads that it retires:
      * what it has queued by then is all it gets, and it accepts that. */
     zc__balance_steer(p);
+    zc__watch_arm(p);
     zc__link_flush_dirty(p);
     zc__router_before_poll(p);
     while (p->dead) {
@@ -263,6 +265,7 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     zc__signals_take(&p, old, &old_mask);
     (void) sigaction(SIGPIPE, &ign, &old_pipe);
     zc__timer_init(&p.shutdown_timer, zc__shutdown_on_timeout);
+    zc__watch_start(&p);
     p.hooks.ready = zc__lifecycle_ready;
     p.hooks.not_ready = zc__lifecycle_not_ready;
     p.hooks.link_io = zc__inputs_link_io;

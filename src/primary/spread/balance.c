@@ -30,12 +30,15 @@
  * gave us (bound without SO_REUSEPORT): those stay shared.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -69,11 +72,37 @@ static void bound_address(const struct listener *ln, struct zc__addr *a)
         ((struct sockaddr_in6 *) &a->ss)->sin6_port = port;
 }
 
+/*
+ * A listener bound to port 0 got its port from the kernel, which gives it
+ * back when the socket stops listening: moving what waits on slot 0's
+ * socket (zc__balance_flush) would then listen on another port. So the
+ * socket is made again, bound to the port it got, in place (the same fd
+ * number), before any worker or client can know the port.
+ */
+static int pin_port(struct listener *ln)
+{
+    const struct sockaddr_in6 *in6 = (const void *) &ln->addr.ss;
+    const struct sockaddr_in *in = (const void *) &ln->addr.ss;
+    struct zc__addr a;
+    int fd = -1, r;
+
+    if (ln->addr.ss.ss_family == AF_INET ? in->sin_port : in6->sin6_port)
+        return 0;
+    bound_address(ln, &a);
+    r = zc__addr_listen(&a, ZC_LISTEN_REUSEPORT, &fd);
+    if (r == 0 && dup3(fd, ln->fd, O_CLOEXEC) < 0)
+        r = -errno;
+    if (fd >= 0)
+        (void) close(fd);
+    return r;
+}
+
 /* Sockets for slots up to n in ln's group. Returns 0 or -errno (logged). */
 static int group_grow(struct listener *ln, unsigned n, bool round_robin)
 {
     struct balance_listener *b = &ln->balance;
     struct zc__addr a;
+    struct rlimit lim;
     int r;
 
     if (n > b->cap) {
@@ -88,11 +117,27 @@ static int group_grow(struct listener *ln, unsigned n, bool round_robin)
         b->fds = v;
         b->cap = cap;
     }
-    if (b->n == 0)
+    if (b->n == 0) {
+        if ((r = pin_port(ln)) < 0) {
+            zc_log(ZC_LOG_ERROR, NS, "cannot pin %s to the port it got: %s",
+                   ln->text, zc_strerror(r));
+            return r;
+        }
         b->fds[b->n++] = ln->fd;
+    }
     bound_address(ln, &a);
     while (b->n < n) {
         r = zc__addr_listen(&a, ZC_LISTEN_REUSEPORT, &b->fds[b->n]);
+        if (r == -EMFILE && getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+            zc_log(ZC_LOG_ERROR, NS,
+                   "cannot add slot %u's socket to the "
+                   "SO_REUSEPORT group of %s: the primary has no file "
+                   "descriptor left (its limit, RLIMIT_NOFILE, is %llu, and "
+                   "every slot takes a socket per TCP address): raise it with "
+                   "ulimit -n or LimitNOFILE=, or use --balance shared",
+                   b->n, ln->text, (unsigned long long) lim.rlim_cur);
+            return r;
+        }
         if (r < 0) {
             zc_log(ZC_LOG_ERROR, NS, "cannot add slot %u's socket to the "
                    "SO_REUSEPORT group of %s: %s", b->n, ln->text,
@@ -137,6 +182,7 @@ static void rr_open(struct zc_primary *p)
     }
     if (r == 0) {
         p->balance.round_robin = true;
+        p->balance.migrate = true;
         return;
     }
     rr_close_all(p);
@@ -232,18 +278,32 @@ int zc__balance_worker_fds(struct zc_primary *p, unsigned slot, int *fds)
     return 0;
 }
 
-/* Takes what waits in fd's queue and resets it (SO_LINGER 0): how many. */
+/*
+ * Takes what waits in fd's queue and resets it (SO_LINGER 0): how many.
+ * The socket's file is shared with the slot's workers, so its blocking
+ * mode is theirs: a worker that accepts blocking keeps it, and a receive
+ * timeout bounds our accepts instead (read by accept when it starts, so a
+ * worker already waiting in accept is not affected). At most a backlog's
+ * worth: the slot is out of the steering, nothing new arrives.
+ */
 static unsigned reset_queued(int fd)
 {
     struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+    struct timeval brief = { .tv_usec = 1000 }, was;
+    socklen_t len = sizeof(was);
     unsigned n = 0;
     int c;
 
-    while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &was, &len) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &brief, sizeof(brief)) < 0)
+        return 0;
+    while (n < ZC__LISTEN_BACKLOG &&
+           (c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
         (void) setsockopt(c, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
         (void) close(c);
         n++;
     }
+    (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &was, sizeof(was));
     return n;
 }
 
@@ -280,6 +340,7 @@ static unsigned move_queued(struct zc_primary *p, unsigned slot)
         if (slot >= b->n || b->fds[slot] < 0)
             continue;
         moved += zc__balance_queued(&p->listeners[i], slot);
+        zc__balance_unwatch(p, b, slot);
         (void) close(b->fds[slot]);
         b->fds[slot] = -1;
     }
@@ -325,10 +386,11 @@ void zc__balance_abandon(struct zc_primary *p, unsigned slot, const char *why)
                slot, why);
 }
 
-/* Whether slot k's worker takes new connections. */
+/* Whether slot k's worker takes new connections: ready, and not taken
+ * out by the queue watch (watch.c). */
 static bool live(const struct slot *s)
 {
-    return s->w && s->w->state == W_READY;
+    return s->w && s->w->state == W_READY && !zc__slot_out(s);
 }
 
 /* The slots to steer to, in p->balance.live; true when they changed. */
@@ -498,6 +560,9 @@ void zc__balance_close(struct zc_primary *p)
     for (size_t i = 0; i < p->n_listeners; i++) {
         struct balance_listener *b = &p->listeners[i].balance;
 
+        for (unsigned k = 0; k < b->n; k++)
+            zc__balance_unwatch(p, b, k);
+        free(b->io);
         /* fds[0] is the listener's own, closed with it. */
         for (unsigned k = 1; k < b->n; k++)
             if (b->fds[k] >= 0)
@@ -508,8 +573,76 @@ void zc__balance_close(struct zc_primary *p)
         *b = (struct balance_listener) { 0 };
     }
     p->balance.round_robin = false;
+    p->balance.migrate = false;
+    zc__timer_stop(&p->loop, &p->balance.watch_timer);
     free(p->balance.live);
     p->balance.live = NULL;
+}
+
+void zc__balance_unwatch(struct zc_primary *p, struct balance_listener *b,
+                         unsigned slot)
+{
+    struct balance_io *io = slot < b->cap_io ? b->io[slot] : NULL;
+
+    if (!io)
+        return;
+    if (io->io.fd >= 0)
+        zc__loop_del(&p->loop, &io->io);
+    free(io);
+    b->io[slot] = NULL;
+}
+
+/* Stops listening and listens again: the kernel moves what was queued to
+ * the other sockets of the group (SELECT_OR_MIGRATE) and the socket, the
+ * same one the worker holds, is empty and in the group again. */
+static int relisten(struct balance_listener *b, unsigned k)
+{
+    if (shutdown(b->fds[k], SHUT_RD) < 0 ||
+        listen(b->fds[k], ZC__LISTEN_BACKLOG) < 0)
+        return -errno;
+    return zc__rr_add(&b->rr, k, b->fds[k]);
+}
+
+int zc__balance_flush(struct zc_primary *p, unsigned slot)
+{
+    unsigned moved = 0;
+
+    if (!p->balance.migrate)
+        return -EOPNOTSUPP;
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        struct listener *ln = &p->listeners[i];
+        struct balance_listener *b = &ln->balance;
+        unsigned n;
+        int r;
+
+        if (slot >= b->n || b->fds[slot] < 0)
+            continue;
+        n = zc__balance_queued(ln, slot);
+        if ((r = relisten(b, slot)) < 0) {
+            zc_log(ZC_LOG_ERROR, NS,
+                   "cannot move what waits on slot %u's "
+                   "socket on %s: %s",
+                   slot, ln->text, zc_strerror(r));
+            return r;
+        }
+        moved += n;
+    }
+    p->balance.moved += moved;
+    return (int) moved;
+}
+
+unsigned zc__balance_reset_slot(struct zc_primary *p, unsigned slot)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        struct balance_listener *b = &p->listeners[i].balance;
+
+        if (slot < b->n && b->fds[slot] >= 0)
+            n += reset_queued(b->fds[slot]);
+    }
+    p->balance.reset += n;
+    return n;
 }
 
 void zc__balance_snapshot(const struct zc_primary *p,
@@ -523,7 +656,12 @@ void zc__balance_snapshot(const struct zc_primary *p,
                                        .steer_changes = b->steer_changes,
                                        .waited = b->waited,
                                        .moved = b->moved,
-                                       .reset = b->reset };
+                                       .reset = b->reset,
+                                       .taken_out = b->taken_out,
+                                       .all_stuck = b->all_stuck,
+                                       .watch_ticks = b->watch_ticks };
+    for (unsigned k = 0; k < p->n_slots; k++)
+        out->n_out += zc__slot_out(p->slots[k]);
 }
 
 bool zc__balance_steered(const struct zc_primary *p, unsigned slot, uint64_t *n)

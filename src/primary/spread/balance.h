@@ -19,6 +19,10 @@ struct balance_snapshot {
     uint64_t steer_changes; /* programs attached, ever */
     uint64_t waited;        /* queued on a slot whose worker died */
     uint64_t moved, reset;  /* queued on a slot abandoned: their fate */
+    uint64_t taken_out;     /* slots taken out for a stuck queue, ever */
+    unsigned n_out;         /* ... and out now */
+    bool all_stuck;         /* every ready worker's queue is stuck */
+    uint64_t watch_ticks;   /* the watch's looks, ever */
 };
 void zc__balance_snapshot(const struct zc_primary *p,
                           struct balance_snapshot *out);
@@ -48,6 +52,23 @@ unsigned zc__balance_queued(const struct listener *ln, unsigned slot);
  * slots (eBPF, no process of it left) or waits for the next worker;
  * counted and said. */
 void zc__balance_slot_lost(struct zc_primary *p, const struct slot *s);
+/* Whether the queue watch keeps s out of the steering: its worker, the
+ * one it judged (a new one starts in). */
+static inline bool zc__slot_out(const struct slot *s)
+{
+    return s->stuck.out && s->w && s->stuck.worker == s->w->id;
+}
+/* Moves what waits on slot's sockets to the live slots and keeps the
+ * sockets listening (the worker holds them): how many, or -EOPNOTSUPP
+ * where the kernel cannot move them (no eBPF), or -errno (logged). The
+ * slot must be out of the steering already. */
+int zc__balance_flush(struct zc_primary *p, unsigned slot);
+/* Takes what waits on slot's sockets and resets it: how many (counted). */
+unsigned zc__balance_reset_slot(struct zc_primary *p, unsigned slot);
+/* Drops the queue watch's registration of b's socket for slot, before the
+ * socket is closed. */
+void zc__balance_unwatch(struct zc_primary *p, struct balance_listener *b,
+                         unsigned slot);
 void zc__balance_close(struct zc_primary *p);
 
 #endif

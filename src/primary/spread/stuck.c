@@ -1,0 +1,75 @@
+/*
+ * A worker that does not accept strands what the kernel queued on its
+ * socket: with a socket per slot nobody else takes it. What can be seen
+ * from outside is the socket's accept queue and, with the eBPF
+ * round-robin, how many connections the program sent there. Connections
+ * leave a queue only when the worker accepts them (or when we move them:
+ * then the watch rebases), so:
+ *
+ *   taken = sent since the last look − growth of the queue
+ *
+ * and without the count, a queue that shrank or emptied was taken from.
+ * A queue that stays non-empty with nothing taken for ZC__STUCK_AFTER_MS
+ * is a deaf, wedged or stopped worker. Without the count a worker that
+ * takes exactly as many as arrive, its queue never shrinking, looks the
+ * same: it is taken out, drains, and is back at the next look, which is
+ * what an overloaded worker wants anyway.
+ */
+#include "primary/spread/stuck.h"
+
+enum stuck_verdict zc__stuck_judge(struct stuck_slot *s,
+                                   const struct stuck_seen *seen,
+                                   uint64_t now_us)
+{
+    bool took;
+
+    if (seen->counted) {
+        uint64_t sent = seen->steered - s->steered;
+        int64_t grew = (int64_t) seen->queued - (int64_t) s->queued;
+
+        took = (int64_t) sent > grew;
+    } else {
+        took = seen->queued < s->queued;
+    }
+    s->steered = seen->steered;
+    s->queued = seen->queued;
+    if (took) {
+        s->proven = true;
+        s->since_us = seen->queued ? now_us : 0;
+        return STUCK_TAKES;
+    }
+    if (!seen->queued) {
+        s->since_us = 0;
+        return STUCK_IDLE;
+    }
+    if (!s->since_us)
+        s->since_us = now_us;
+    return now_us - s->since_us >= ZC__STUCK_AFTER_MS * 1000ull ? STUCK_DEAF
+                                                                : STUCK_WAITS;
+}
+
+void zc__stuck_rebase(struct stuck_slot *s, const struct stuck_seen *seen)
+{
+    s->steered = seen->steered;
+    s->queued = seen->queued;
+    s->since_us = 0;
+}
+
+void zc__stuck_reset(struct stuck_slot *s, uint64_t worker)
+{
+    uint64_t steered = s->steered;
+    unsigned queued = s->queued;
+
+    *s = (struct stuck_slot) { .worker = worker,
+                               .steered = steered,
+                               .queued = queued };
+}
+
+uint64_t zc__stuck_retry_ms(unsigned tries)
+{
+    uint64_t ms = ZC__STUCK_RETRY_MS;
+
+    for (unsigned i = 1; i < tries && ms < ZC__STUCK_RETRY_MAX_MS; i++)
+        ms *= 2;
+    return ms < ZC__STUCK_RETRY_MAX_MS ? ms : ZC__STUCK_RETRY_MAX_MS;
+}

@@ -1,0 +1,48 @@
+/* Whether a slot's worker takes what waits on its sockets (stuck.c): the
+ * judgement alone, from what the watch saw, pure with respect to the
+ * clock so that tests drive it with a fake one. */
+#ifndef ZC_STUCK_H
+#define ZC_STUCK_H
+
+#include "primary/core/balance-t.h"
+
+/* How often the watch looks while connections wait somewhere. */
+#define ZC__WATCH_TICK_MS 100
+/* Connections waiting this long with none taken: the worker is out. */
+#define ZC__STUCK_AFTER_MS 500
+/* Out, not stopped: steered to again after this, doubled each time it is
+ * found stuck again, up to the max; a worker that takes one is back. */
+#define ZC__STUCK_RETRY_MS 1000
+#define ZC__STUCK_RETRY_MAX_MS 30000
+/* Out, its queue not movable (no eBPF, no tcp_migrate_req) and not
+ * stopped: what waits there is reset after this rather than left to
+ * time out; a stopped worker keeps it for when it is continued. */
+#define ZC__STUCK_RESET_MS 2000
+
+/* A slot's sockets at a tick. */
+struct stuck_seen {
+    unsigned queued;  /* connections in their accept queues */
+    bool counted;     /* steered is known (eBPF round-robin) */
+    uint64_t steered; /* sent to the slot by the program, ever */
+};
+
+enum stuck_verdict {
+    STUCK_IDLE,  /* nothing waits */
+    STUCK_TAKES, /* it took some since the last look */
+    STUCK_WAITS, /* some wait, none taken yet */
+    STUCK_DEAF,  /* none taken for ZC__STUCK_AFTER_MS */
+};
+
+/* Judges s from seen at now_us and remembers seen for the next look. */
+enum stuck_verdict zc__stuck_judge(struct stuck_slot *s,
+                                   const struct stuck_seen *seen,
+                                   uint64_t now_us);
+/* The queue was emptied by us (moved, reset): seen is the new base, so
+ * what left is not taken for the worker's doing. */
+void zc__stuck_rebase(struct stuck_slot *s, const struct stuck_seen *seen);
+/* A new worker in the slot: judged afresh. */
+void zc__stuck_reset(struct stuck_slot *s, uint64_t worker);
+/* How long the tries-th take-out lasts before the worker is tried. */
+uint64_t zc__stuck_retry_ms(unsigned tries);
+
+#endif
