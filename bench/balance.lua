@@ -1,9 +1,11 @@
 -- wrk script for bench/balance.sh: counts answers per X-Worker-Slot, and
 -- with BURN_EVERY=N (wrk's args: -- N US) sends every Nth request to
--- /burn?us=US. Prints "slots A B C ..." (sorted by slot) and the latency
+-- /burn?us=US; a third arg "close" sends Connection: close (a new
+-- connection per request). Prints "slots A B C ..." (sorted by slot) and the latency
 -- percentiles in microseconds.
 local threads = {}
 local burn_every, burn_us = 0, 0
+local headers = nil
 
 function setup(thread)
     table.insert(threads, thread)
@@ -14,14 +16,15 @@ function init(args)
     n = 0
     burn_every = tonumber(args[1] or "0")
     burn_us = tonumber(args[2] or "0")
+    if args[3] == "close" then headers = { ["Connection"] = "close" } end
 end
 
 function request()
     n = n + 1
     if burn_every > 0 and n % burn_every == 0 then
-        return wrk.format(nil, "/burn?us=" .. burn_us)
+        return wrk.format(nil, "/burn?us=" .. burn_us, headers)
     end
-    return wrk.format(nil, "/")
+    return wrk.format(nil, "/", headers)
 end
 
 function response(status, headers, body)

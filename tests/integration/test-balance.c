@@ -164,9 +164,10 @@ void test_balance_kill_under_load(void)
     struct zt_proc *p;
     const char *line;
 
-    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
-                 "reuseport", "--respawn-delay", "0", "--metrics",
-                 "127.0.0.1:0", "--", zt_hello(), NULL);
+    /* The default mode: a socket per slot. */
+    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0",
+                 "--respawn-delay", "0", "--metrics", "127.0.0.1:0", "--",
+                 zt_hello(), NULL);
     idle = sockets_of(pids[1]);
     l = zt_load_start(port, 16, false);
     zt_pump(p, 300);
@@ -207,8 +208,8 @@ void test_balance_scale_under_load(void)
     int port;
     struct zt_proc *p;
 
-    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--balance",
-                 "reuseport", "--", zt_hello(), NULL);
+    p = zt_fleet(4, pids, &port, "-w", "4", "-l", "127.0.0.1:0", "--",
+                 zt_hello(), NULL); /* the default: reuseport */
     l = zt_load_start(port, 16, false);
     zt_pump(p, 200);
     for (int i = 0; i < 2; i++) {
@@ -501,8 +502,8 @@ static void abandoned_slot(const char *how)
                      "--metrics", "127.0.0.1:0", "--", "/bin/sh", "-c",
                      zt_deaf_in_slot(2), NULL);
     mport = zt_metrics_port(p);
-    /* Killed well before the queue watch would take the slot out (500 ms
-     * without an accept): what moves, moves at the death. */
+    /* Killed well before the queue watch would take the slot out (two
+     * ticks, 200 ms, without an accept): what moves, moves at the death. */
     for (int i = 0; i < 30; i++) {
         fds[i] = zt_http_connect(port);
         ASSERT(fds[i] >= 0);

@@ -52,8 +52,8 @@ static void expect_no_failures(const struct zt_load_result *res)
 
 /* 5 reloads of 2 workers that take 100 ms to start, under 8 busy
  * connections: not one request fails, never more than 3 processes; with
- * the shared socket, and with a socket per slot (the old and new worker of
- * a slot share it during the step). */
+ * the shared socket, and with the default socket per slot (the old and new
+ * worker of a slot share it during the step). */
 static void reload_under_load(bool keepalive, const char *balance)
 {
     pid_t pids[2];
@@ -63,7 +63,8 @@ static void reload_under_load(bool keepalive, const char *balance)
     struct zt_load_result res;
 
     p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--balance",
-                 balance, "--", zt_hello(), "--startup-delay", "100", NULL);
+                 balance ? balance : "auto", "--", zt_hello(),
+                 "--startup-delay", "100", NULL);
     l = zt_load_start(port, 8, keepalive);
     for (unsigned gen = 2; gen <= 6; gen++) {
         const char *line = reload(p, gen, "done in", &most);
@@ -74,9 +75,10 @@ static void reload_under_load(bool keepalive, const char *balance)
     }
     zt_load_stop_at(l, 6, &res);
     printf("# %s, %s: %llu requests over %llu connections, %llu "
-            "failed, at most %d workers\n", balance, keepalive ? "keep-alive" : "close",
-            (unsigned long long) res.ok, (unsigned long long) res.connects,
-            (unsigned long long) res.failed, most);
+           "failed, at most %d workers\n",
+           balance ? balance : "default", keepalive ? "keep-alive" : "close",
+           (unsigned long long) res.ok, (unsigned long long) res.connects,
+           (unsigned long long) res.failed, most);
     expect_no_failures(&res);
     ASSERT_GE(res.ok, 100);
     ASSERT_EQ(res.max_generation, 6);
@@ -101,14 +103,15 @@ void test_reload_under_load_keepalive(void)
     reload_under_load(true, "shared");
 }
 
-void test_reload_under_load_close_reuseport(void)
+/* The default: a socket per slot (reuseport), and the queue watch. */
+void test_reload_under_load_close_default(void)
 {
-    reload_under_load(false, "reuseport");
+    reload_under_load(false, NULL);
 }
 
-void test_reload_under_load_keepalive_reuseport(void)
+void test_reload_under_load_keepalive_default(void)
 {
-    reload_under_load(true, "reuseport");
+    reload_under_load(true, NULL);
 }
 
 /* The command is a script that we rewrite between reloads: what is on

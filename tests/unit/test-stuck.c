@@ -13,30 +13,47 @@ void test_stuck_counted(void)
     struct stuck_seen seen = { .counted = true };
     uint64_t t = 1000 * MS;
 
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t), STUCK_IDLE);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t), STUCK_IDLE);
     /* 10 sent, 3 still queued: 7 taken. */
     seen = (struct stuck_seen) { .queued = 3, .counted = true, .steered = 10 };
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_TAKES);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_TAKES);
     /* 5 more sent, queue 8: none taken; waits until the limit, counted
      * from the last connection taken. */
     seen.steered = 15;
     seen.queued = 8;
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_WAITS);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_WAITS);
     for (unsigned ms = 200; ms < ZC__STUCK_AFTER_MS; ms += 100)
-        ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_WAITS);
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_DEAF);
+        ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_WAITS);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_DEAF);
     /* Moved away by us: not taken for the worker's doing. */
     seen.queued = 0;
     zc__stuck_rebase(&s, &seen);
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_IDLE);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_IDLE);
     /* A busy worker: its queue stays at 5, but 20 arrive and 20 leave. */
     seen.queued = 5;
     seen.steered += 5;
-    (void) zc__stuck_judge(&s, &seen, t += 100 * MS);
+    (void) zc__stuck_judge(&s, &seen, true, t += 100 * MS);
     for (int i = 0; i < 20; i++) {
         seen.steered += 20;
-        ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_TAKES);
+        ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_TAKES);
     }
+}
+
+/* A worker ready by a timer and never seen taking one gets a tick, not
+ * half a second; one that said it is ready gets the half second. */
+void test_stuck_unproven(void)
+{
+    struct stuck_slot s = { 0 };
+    struct stuck_seen seen = { .queued = 3, .counted = true, .steered = 3 };
+    uint64_t t = 1000 * MS;
+
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, false, t), STUCK_WAITS);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, false, t + ZC__STUCK_UNPROVEN_MS * MS),
+              STUCK_DEAF);
+    s = (struct stuck_slot) { 0 };
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t), STUCK_WAITS);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t + ZC__STUCK_UNPROVEN_MS * MS),
+              STUCK_WAITS);
 }
 
 /* Without a count (classic steering) only a shrinking queue is seen. */
@@ -46,17 +63,17 @@ void test_stuck_uncounted(void)
     struct stuck_seen seen = { .queued = 4 };
     uint64_t t = 5000 * MS;
 
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t), STUCK_WAITS);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t), STUCK_WAITS);
     seen.queued = 2;
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_TAKES);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_TAKES);
     ASSERT(s.proven);
     seen.queued = 6;
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_WAITS);
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t += ZC__STUCK_AFTER_MS * MS),
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_WAITS);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += ZC__STUCK_AFTER_MS * MS),
               STUCK_DEAF);
     seen.queued = 0;
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_TAKES);
-    ASSERT_EQ(zc__stuck_judge(&s, &seen, t += 100 * MS), STUCK_IDLE);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_TAKES);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_IDLE);
     /* A new worker starts judged afresh; the base stays the socket's. */
     s.out = true;
     zc__stuck_reset(&s, 7);

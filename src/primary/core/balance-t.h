@@ -18,6 +18,7 @@ struct zc_primary;
 struct balance_io {
     struct zc__io io;
     struct zc_primary *p;
+    unsigned slot;
     bool armed;
 };
 
@@ -43,11 +44,13 @@ struct balance_listener {
 struct stuck_slot {
     uint64_t worker;   /* the id this is about; 0: none yet */
     uint64_t since_us; /* connections wait, none taken, since */
+    uint64_t woke_us;  /* its socket woke the watch then; 0 */
     uint64_t steered;  /* the eBPF count, last seen */
     unsigned queued;   /* in its accept queues, last seen */
     bool out;          /* taken out of the steering */
     bool stopped;      /* SIGSTOPped, as its parent saw */
     bool said;         /* its take-out was logged */
+    bool said_reset;   /* ... and a reset of its queue */
     bool proven;       /* seen taking a connection */
     unsigned tries;    /* taken out in a row: the retry's backoff */
     uint64_t retry_us; /* out and not stopped: steered to again */

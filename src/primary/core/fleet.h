@@ -100,6 +100,8 @@ struct worker {
     bool retired;       /* replaced or scaled away: never respawned */
     bool deaf;          /* ready, the primary accepting, but it never said
                            hello: it takes no hand-offs (worker.c) */
+    bool said_ready;    /* by READY=1, a ready message or Node's
+                           "listening": not a timer's guess (watch.c) */
     bool dirty;         /* on p->dirty */
     const char *link_error; /* set by a frame callback: close after the read */
     struct collect_worker metrics;  /* collect.c */

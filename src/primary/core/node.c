@@ -428,6 +428,7 @@ static void cluster(struct zc_primary *p, struct worker *w,
             char how[64];
 
             snprintf(how, sizeof(how), "Node listening on port %lld", m->port);
+            w->said_ready = true;
             p->hooks.ready(p, w, how);
         }
     } else if (strcmp(m->act, "exitedAfterDisconnect") == 0) {

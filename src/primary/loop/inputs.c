@@ -76,9 +76,10 @@ static void on_frame(struct zc__ipc *c, struct zc__ipc_frame *f, void *userdata)
         return;
     if (strcmp(f->type, ZC__MSG_HELLO) == 0)
         on_hello(w, f);
-    else if (strcmp(f->type, ZC__MSG_READY) == 0 && takes_ready_message(p, w))
+    else if (strcmp(f->type, ZC__MSG_READY) == 0 && takes_ready_message(p, w)) {
+        w->said_ready = true;
         p->hooks.ready(p, w, "ready message");
-    else if (strcmp(f->type, ZC__MSG_STATUS) == 0)
+    } else if (strcmp(f->type, ZC__MSG_STATUS) == 0)
         (void) zc__clean(w->status, sizeof(w->status), (const char *) f->data,
                          f->len);
     else if (strcmp(f->type, ZC__MSG_STOPPING) == 0)
@@ -191,8 +192,10 @@ static void on_notify_message(struct zc_primary *p, pid_t pid, const char *msg)
         zc__worker_stop_acked(p, w);
     }
     if (zc__notify_get(msg, "READY", v, sizeof(v)) && strcmp(v, "1") == 0 &&
-        takes_ready_message(p, w))
+        takes_ready_message(p, w)) {
+        w->said_ready = true;
         p->hooks.ready(p, w, "READY=1");
+    }
 }
 
 void zc__inputs_notify_drain(struct zc_primary *p)

@@ -10,17 +10,19 @@
  *
  * and without the count, a queue that shrank or emptied was taken from.
  * A queue that stays non-empty with nothing taken for ZC__STUCK_AFTER_MS
- * is a deaf, wedged or stopped worker. Without the count a worker that
- * takes exactly as many as arrive, its queue never shrinking, looks the
- * same: it is taken out, drains, and is back at the next look, which is
- * what an overloaded worker wants anyway.
+ * (ZC__STUCK_UNPROVEN_MS for a worker ready by a timer and never seen
+ * taking one) is a deaf, wedged or stopped worker. Without the count a
+ * worker that takes exactly as many as arrive, its queue never shrinking,
+ * looks the same: it is taken out, drains, and is back at the next look,
+ * which is what an overloaded worker wants anyway.
  */
 #include "primary/spread/stuck.h"
 
 enum stuck_verdict zc__stuck_judge(struct stuck_slot *s,
-                                   const struct stuck_seen *seen,
+                                   const struct stuck_seen *seen, bool trusted,
                                    uint64_t now_us)
 {
+    uint64_t limit_ms;
     bool took;
 
     if (seen->counted) {
@@ -33,6 +35,8 @@ enum stuck_verdict zc__stuck_judge(struct stuck_slot *s,
     }
     s->steered = seen->steered;
     s->queued = seen->queued;
+    if (took)
+        s->woke_us = 0;
     if (took) {
         s->proven = true;
         s->since_us = seen->queued ? now_us : 0;
@@ -42,10 +46,13 @@ enum stuck_verdict zc__stuck_judge(struct stuck_slot *s,
         s->since_us = 0;
         return STUCK_IDLE;
     }
+    /* What its socket woke the watch for has waited since then. */
     if (!s->since_us)
-        s->since_us = now_us;
-    return now_us - s->since_us >= ZC__STUCK_AFTER_MS * 1000ull ? STUCK_DEAF
-                                                                : STUCK_WAITS;
+        s->since_us = s->woke_us && s->woke_us < now_us ? s->woke_us : now_us;
+    limit_ms =
+        trusted || s->proven ? ZC__STUCK_AFTER_MS : ZC__STUCK_UNPROVEN_MS;
+    return now_us - s->since_us >= limit_ms * 1000ull ? STUCK_DEAF
+                                                      : STUCK_WAITS;
 }
 
 void zc__stuck_rebase(struct stuck_slot *s, const struct stuck_seen *seen)
@@ -57,12 +64,12 @@ void zc__stuck_rebase(struct stuck_slot *s, const struct stuck_seen *seen)
 
 void zc__stuck_reset(struct stuck_slot *s, uint64_t worker)
 {
-    uint64_t steered = s->steered;
-    unsigned queued = s->queued;
-
+    /* What was seen of the socket stays: it is the slot's, not the
+     * worker's. */
     *s = (struct stuck_slot) { .worker = worker,
-                               .steered = steered,
-                               .queued = queued };
+                               .steered = s->steered,
+                               .queued = s->queued,
+                               .woke_us = s->woke_us };
 }
 
 uint64_t zc__stuck_retry_ms(unsigned tries)

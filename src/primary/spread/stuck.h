@@ -8,15 +8,22 @@
 
 /* How often the watch looks while connections wait somewhere. */
 #define ZC__WATCH_TICK_MS 100
-/* Connections waiting this long with none taken: the worker is out. */
+/* Connections waiting this long with none taken: the worker is out. A
+ * worker that said it is ready (READY=1, Node's "listening") or was seen
+ * taking one may be busy for a moment (a collection, a burst); one ready
+ * by a timer's guess and never seen taking one is given a tick: under a
+ * closed-loop load a deaf socket draws every client within milliseconds,
+ * and each of them waits until the watch acts. */
 #define ZC__STUCK_AFTER_MS 500
+#define ZC__STUCK_UNPROVEN_MS 100
 /* Out, not stopped: steered to again after this, doubled each time it is
  * found stuck again, up to the max; a worker that takes one is back. */
 #define ZC__STUCK_RETRY_MS 1000
 #define ZC__STUCK_RETRY_MAX_MS 30000
-/* Out, its queue not movable (no eBPF, no tcp_migrate_req) and not
- * stopped: what waits there is reset after this rather than left to
- * time out; a stopped worker keeps it for when it is continued. */
+/* Out, its queue not movable (no eBPF) and not stopped: what waits there
+ * is reset after this rather than left to time out, or at once if the
+ * worker was never seen taking one; a stopped worker keeps it for when it
+ * is continued. */
 #define ZC__STUCK_RESET_MS 2000
 
 /* A slot's sockets at a tick. */
@@ -33,9 +40,11 @@ enum stuck_verdict {
     STUCK_DEAF,  /* none taken for ZC__STUCK_AFTER_MS */
 };
 
-/* Judges s from seen at now_us and remembers seen for the next look. */
+/* Judges s from seen at now_us and remembers seen for the next look;
+ * trusted: its worker said it is ready (it gets ZC__STUCK_AFTER_MS even
+ * before it is seen taking one). */
 enum stuck_verdict zc__stuck_judge(struct stuck_slot *s,
-                                   const struct stuck_seen *seen,
+                                   const struct stuck_seen *seen, bool trusted,
                                    uint64_t now_us);
 /* The queue was emptied by us (moved, reset): seen is the new base, so
  * what left is not taken for the worker's doing. */

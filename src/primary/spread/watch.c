@@ -49,10 +49,14 @@ static void on_readable(struct zc__loop *l, struct zc__io *io, uint32_t ev)
 {
     struct balance_io *b = zc__container_of(io, struct balance_io, io);
 
+    uint64_t now = zc__now_us();
+
     (void) l;
     (void) ev;
     b->armed = false; /* EPOLLONESHOT: disarmed by the kernel */
-    tick_soon(b->p, zc__now_us() + ZC__WATCH_TICK_MS * 1000ull);
+    if (b->slot < b->p->n_slots && !b->p->slots[b->slot]->stuck.woke_us)
+        b->p->slots[b->slot]->stuck.woke_us = now;
+    tick_soon(b->p, now + ZC__WATCH_TICK_MS * 1000ull);
 }
 
 /* Registers or re-arms b's socket for slot k. */
@@ -76,7 +80,8 @@ static void arm(struct zc_primary *p, struct balance_listener *b, unsigned k)
         if (!(io = calloc(1, sizeof(*io))))
             return;
         *io = (struct balance_io) { .io = { .fd = -1, .cb = on_readable },
-                                    .p = p };
+                                    .p = p,
+                                    .slot = k };
         b->io[k] = io;
     }
     if (io->io.fd == -1) {
@@ -92,6 +97,18 @@ static void arm(struct zc_primary *p, struct balance_listener *b, unsigned k)
     }
 }
 
+/* Whether slot k's queue is looked at: a ready worker's, not stopped (a
+ * stopped one is back by SIGCHLD). A socket with nobody to take from it
+ * (a dead slot's, one scaled away) would only wake the watch for
+ * nothing; it is armed once the slot has a ready worker again. */
+static bool watched(const struct zc_primary *p, unsigned k)
+{
+    const struct slot *s = k < p->n_slots ? p->slots[k] : NULL;
+
+    return s && s->w && s->w->state == W_READY &&
+           !(zc__slot_out(s) && s->stuck.stopped);
+}
+
 void zc__watch_arm(struct zc_primary *p)
 {
     if (!watching(p) || zc__timer_is_active(&p->balance.watch_timer))
@@ -100,7 +117,7 @@ void zc__watch_arm(struct zc_primary *p)
         struct balance_listener *b = &p->listeners[i].balance;
 
         for (unsigned k = 0; k < b->n; k++)
-            if (b->fds[k] >= 0)
+            if (b->fds[k] >= 0 && watched(p, k))
                 arm(p, b, k);
     }
 }
@@ -150,24 +167,33 @@ static void take_out(struct zc_primary *p, struct slot *s, const char *why,
         zc__stuck_rebase(st, &seen);
     }
     st->retry_us = now + zc__stuck_retry_ms(st->tries) * 1000ull;
-    st->reset_us = now + ZC__STUCK_RESET_MS * 1000ull;
+    /* Never seen taking one, nor saying it would: nothing suggests it
+     * ever will, so what waits for it is reset at the next look. */
+    st->reset_us =
+        now +
+        (st->proven || s->w->said_ready ? ZC__STUCK_RESET_MS * 1000ull : 0);
+    /* Said once per worker; the metrics count every time. */
     if (st->said) {
-        zc_log(moved > 0 ? ZC_LOG_INFO : ZC_LOG_DEBUG, NS,
-               "slot %u %s again: out of the steering%s", s->index, why,
+        zc_log(ZC_LOG_DEBUG, NS, "slot %u %s again: out of the steering%s",
+               s->index, why,
                moved > 0 ? ", what waited on its socket moved" : "");
         return;
     }
     zc_log(ZC_LOG_WARN, NS,
            "worker %llu (slot %u, pid %d) %s: new "
-           "connections go to the other slots until it takes one%s",
+           "connections go to the other slots until it %s%s",
            (unsigned long long) s->w->id, s->index, (int) s->w->pid, why,
+           st->stopped ? "is continued" : "takes one",
            moved > 0     ? "; what waited on its socket went there too"
            : !waited     ? ""
            : st->stopped ? "; what waits on its socket is its own when it "
                            "is continued"
-                         : "; what waits on its socket waits for it, and is "
-                           "reset if it still takes none in a few seconds "
-                           "(only the eBPF round-robin, as root, can move it)");
+           : st->reset_us <= now
+               ? "; what waits on its socket is reset (only the eBPF "
+                 "round-robin, as root, can move it)"
+               : "; what waits on its socket waits for it, and is reset if "
+                 "it still takes none in 2 s (only the eBPF round-robin, as "
+                 "root, can move it)");
     st->said = true;
 }
 
@@ -208,13 +234,13 @@ static void judge_out(struct zc_primary *p, struct slot *s,
     }
     if (!p->balance.migrate && st->queued && now >= st->reset_us) {
         n = zc__balance_reset_slot(p, s->index);
-        zc_log(ZC_LOG_WARN, NS,
-               "worker %llu (slot %u, pid %d) took none of "
-               "the connections waiting on its socket in %u ms: %u "
-               "connection%s reset "
+        zc_log(st->said_reset ? ZC_LOG_DEBUG : ZC_LOG_WARN, NS,
+               "worker %llu (slot %u, pid %d) still takes none of the "
+               "connections waiting on its socket: %u connection%s reset "
                "rather than left to time out",
-               (unsigned long long) s->w->id, s->index, (int) s->w->pid,
-               ZC__STUCK_AFTER_MS + ZC__STUCK_RESET_MS, n, PLURAL(n));
+               (unsigned long long) s->w->id, s->index, (int) s->w->pid, n,
+               PLURAL(n));
+        st->said_reset = true;
         st->queued = 0;
         st->reset_us = now + ZC__STUCK_RESET_MS * 1000ull;
     }
@@ -222,6 +248,20 @@ static void judge_out(struct zc_primary *p, struct slot *s,
         *next = st->retry_us;
     if (!p->balance.migrate && st->queued && st->reset_us < *next)
         *next = st->reset_us;
+}
+
+/* "took none of the connections waiting on its socket for 500 ms". */
+static const char *deaf_why(const struct slot *s, char *buf, size_t size)
+{
+    bool trusted = s->stuck.proven || s->w->said_ready;
+
+    snprintf(buf, size,
+             "took none of the connections waiting on its socket for %u "
+             "ms%s",
+             trusted ? ZC__STUCK_AFTER_MS : ZC__STUCK_UNPROVEN_MS,
+             trusted ? ""
+                     : " (ready by --ready's timer, never seen taking one)");
+    return buf;
 }
 
 static void say_all_stuck(struct zc_primary *p, const struct slot *s)
@@ -232,11 +272,10 @@ static void say_all_stuck(struct zc_primary *p, const struct slot *s)
     p->balance.said_all_stuck = true;
     zc_log(ZC_LOG_ERROR, NS,
            "no worker takes connections: worker %llu (slot "
-           "%u, pid %d), the last one steered to, has taken none for %u ms "
-           "and there is nobody to move them to; /readyz says so until one "
-           "takes a connection",
-           (unsigned long long) s->w->id, s->index, (int) s->w->pid,
-           ZC__STUCK_AFTER_MS);
+           "%u, pid %d), the last one steered to, takes none of what waits "
+           "on its socket and there is nobody to move it to; /readyz says "
+           "so until one takes a connection",
+           (unsigned long long) s->w->id, s->index, (int) s->w->pid);
 }
 
 static void on_tick(struct zc__loop *l, struct zc__timer *t)
@@ -245,13 +284,9 @@ static void on_tick(struct zc__loop *l, struct zc__timer *t)
         zc__container_of(t, struct zc_primary, balance.watch_timer);
     uint64_t now = zc__now_us(), next = UINT64_MAX;
     bool busy = false, any_takes = false;
-    char deaf[96];
+    char deaf[160];
 
     (void) l;
-    snprintf(deaf, sizeof(deaf),
-             "took none of the connections waiting on "
-             "its socket for %u ms",
-             ZC__STUCK_AFTER_MS);
     if (!watching(p))
         return;
     p->balance.watch_ticks++;
@@ -265,13 +300,13 @@ static void on_tick(struct zc__loop *l, struct zc__timer *t)
         if (s->stuck.worker != s->w->id)
             zc__stuck_reset(&s->stuck, s->w->id);
         look(p, k, &seen);
-        v = zc__stuck_judge(&s->stuck, &seen, now);
+        v = zc__stuck_judge(&s->stuck, &seen, s->w->said_ready, now);
         any_takes |= v == STUCK_TAKES;
-        busy |= seen.queued > 0;
+        busy |= seen.queued > 0 && watched(p, k);
         if (s->stuck.out)
             judge_out(p, s, v, now, &next);
         else if (v == STUCK_DEAF && n_in(p) > 1)
-            take_out(p, s, deaf, now);
+            take_out(p, s, deaf_why(s, deaf, sizeof(deaf)), now);
         else if (v == STUCK_DEAF)
             say_all_stuck(p, s);
     }
