@@ -34,8 +34,9 @@ struct balance_listener {
     unsigned n, cap;
     struct zc__rr rr;           /* its round-robin maps, if round_robin */
     /* Parallel to fds: the watch's registration of each socket, NULL
-     * where none (watch.c makes them; balance.c drops one before closing
-     * its socket, which a worker's copy may keep open). */
+     * where none (watch.c makes them; balance.c unregisters one before
+     * closing its socket, which a worker's copy may keep open, and frees
+     * them with the listener: epoll's batch may still name one). */
     struct balance_io **io;
     unsigned cap_io;
 };

@@ -560,8 +560,10 @@ void zc__balance_close(struct zc_primary *p)
     for (size_t i = 0; i < p->n_listeners; i++) {
         struct balance_listener *b = &p->listeners[i].balance;
 
-        for (unsigned k = 0; k < b->n; k++)
+        for (unsigned k = 0; k < b->cap_io; k++) {
             zc__balance_unwatch(p, b, k);
+            free(b->io[k]);
+        }
         free(b->io);
         /* fds[0] is the listener's own, closed with it. */
         for (unsigned k = 1; k < b->n; k++)
@@ -584,12 +586,14 @@ void zc__balance_unwatch(struct zc_primary *p, struct balance_listener *b,
 {
     struct balance_io *io = slot < b->cap_io ? b->io[slot] : NULL;
 
-    if (!io)
+    /* The record stays until the listener goes (zc__balance_close): the
+     * batch epoll returned may still name it, and the slot's next socket
+     * takes it over. */
+    if (!io || io->io.fd < 0)
         return;
-    if (io->io.fd >= 0)
-        zc__loop_del(&p->loop, &io->io);
-    free(io);
-    b->io[slot] = NULL;
+    zc__loop_del(&p->loop, &io->io);
+    io->io.fd = -1;
+    io->armed = false;
 }
 
 /* Stops listening and listens again: the kernel moves what was queued to

@@ -66,7 +66,7 @@ int zc__balance_flush(struct zc_primary *p, unsigned slot);
 /* Takes what waits on slot's sockets and resets it: how many (counted). */
 unsigned zc__balance_reset_slot(struct zc_primary *p, unsigned slot);
 /* Drops the queue watch's registration of b's socket for slot, before the
- * socket is closed. */
+ * socket is closed (the record is kept for the slot's next socket). */
 void zc__balance_unwatch(struct zc_primary *p, struct balance_listener *b,
                          unsigned slot);
 void zc__balance_close(struct zc_primary *p);
