@@ -228,3 +228,16 @@ void zt_keepalive_spread(int port, int n, int *per_slot, int slots)
         close(fds[i]);
     }
 }
+
+int zt_http_read_all(const int *fds, int n)
+{
+    int answered = 0;
+
+    for (int i = 0; i < n; i++) {
+        struct zt_resp r;
+
+        answered += zt_http_read(fds[i], &r) == 200;
+        close(fds[i]);
+    }
+    return answered;
+}

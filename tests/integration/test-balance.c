@@ -556,7 +556,7 @@ void test_balance_abandoned_unprivileged(void)
     static const char req[] =
         "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
     static const char *const give_up[] = { "--give-up", "1/60s", NULL };
-    int fds[30], port, mport, answered = 0, reset = 0;
+    int fds[30], port, mport, answered, reset;
     unsigned long id;
     int slot;
     pid_t w2;
@@ -580,15 +580,8 @@ void test_balance_abandoned_unprivileged(void)
     ASSERT(kill(w2, SIGKILL) == 0);
     t0 = zt_now_ms();
     zt_wait_line(p, "given up on", 5000);
-    for (int i = 0; i < 30; i++) {
-        struct zt_resp r;
-
-        if (zt_http_read(fds[i], &r) == 200)
-            answered++;
-        else
-            reset++;
-        close(fds[i]);
-    }
+    answered = zt_http_read_all(fds, 30);
+    reset = 30 - answered;
     printf("# slot 2 given up on at random: %d answered, %d reset, the last "
            "%llu ms after\n",
            answered, reset, (unsigned long long) (zt_now_ms() - t0));

@@ -189,7 +189,7 @@ void test_spread_all_deaf(void)
 void test_spread_deaf_unprivileged(void)
 {
     static const char *const opts[] = { NULL };
-    int fds[30], later[30], port, mport, answered = 0, reset = 0;
+    int fds[30], later[30], port, mport, answered, reset;
     struct zt_proc *p;
 
     if (access("/usr/bin/setpriv", X_OK) != 0 || geteuid() != 0)
@@ -209,15 +209,8 @@ void test_spread_deaf_unprivileged(void)
         ASSERT_EQ(zt_http_read(later[i], &r), 200);
         close(later[i]);
     }
-    for (int i = 0; i < 30; i++) {
-        struct zt_resp r;
-
-        if (zt_http_read(fds[i], &r) == 200)
-            answered++;
-        else
-            reset++;
-        close(fds[i]);
-    }
+    answered = zt_http_read_all(fds, 30);
+    reset = 30 - answered;
     printf("# at random: %d answered, %d reset after the wait\n", answered,
            reset);
     ASSERT_EQ(answered + reset, 30);
@@ -225,5 +218,58 @@ void test_spread_deaf_unprivileged(void)
     ASSERT_EQ(zt_metric(mport, "zcluster_balance_requeued_total"
                                "{fate=\"reset\"}"),
               reset);
+    zt_stop_fleet(p);
+}
+
+/*
+ * A worker that takes one connection and then no more (python3, on the
+ * socket it inherits): seen taking one, it gets the half second a worker
+ * that may only be busy gets, then is steered around; every one of 40
+ * connections is answered, the one it took by itself.
+ */
+void test_spread_accepts_once(void)
+{
+    static const char once[] =
+        "import socket, time\n"
+        "s = socket.socket(fileno=3)\n"
+        "c, _ = s.accept()\n"
+        "c.recv(4096)\n"
+        "c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n'\n"
+        "          b'X-Worker-Slot: 2\\r\\nConnection: close\\r\\n\\r\\n')\n"
+        "c.close()\n"
+        "time.sleep(600)\n";
+    char cmd[1024];
+    int fds[40], port, by_it = 0;
+    pid_t pids[3];
+    struct zt_proc *p;
+    const char *line;
+    uint64_t t0;
+
+    if (geteuid() != 0)
+        zt_skip("moving what waits takes the eBPF round-robin (root)");
+    if (access("/usr/bin/python3", X_OK) != 0)
+        zt_skip("needs /usr/bin/python3");
+    snprintf(cmd, sizeof(cmd),
+             "[ \"$ZC_WORKER_SLOT\" = 2 ] && exec /usr/bin/python3 -c \"%s\"; "
+             "exec %s",
+             once, zt_hello());
+    p = zt_fleet(3, pids, &port, "-w", "3", "-l", "127.0.0.1:0", "--",
+                 "/bin/sh", "-c", cmd, NULL);
+    t0 = zt_now_ms();
+    connect_all(port, fds, 40);
+    for (int i = 0; i < 40; i++) {
+        struct zt_resp r;
+
+        ASSERT_EQ(zt_http_read(fds[i], &r), 200);
+        by_it += r.slot == 2;
+        close(fds[i]);
+    }
+    printf("# 40 of 40 answered (%d by the worker that took one) in %llu ms\n",
+           by_it, (unsigned long long) (zt_now_ms() - t0));
+    ASSERT_EQ(by_it, 1);
+    ASSERT_LE(zt_now_ms() - t0, 2000);
+    line = zt_wait_line(p, "took none of the connections waiting", 2000);
+    ASSERT_CONTAINS(line, "(slot 2, pid");
+    ASSERT_CONTAINS(line, "for 500 ms:");
     zt_stop_fleet(p);
 }
