@@ -438,8 +438,8 @@ void test_node_late_worker_signalled(void)
 }
 
 /* An -l address on the port the app listens on is the socket its workers
- * get; with --balance reuseport each worker gets its own slot's socket of
- * the group, and both serve. */
+ * get; in the default mode (reuseport) each worker gets its own slot's
+ * socket of the group, and both serve. */
 void test_node_listener_reuseport(void)
 {
     char addr[32];
@@ -448,8 +448,9 @@ void test_node_listener_reuseport(void)
     struct zt_proc *p;
 
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-    p = zt_fleet(2, pids, &lport, "--node", "--balance", "reuseport", "-w", "2",
-                 "-l", addr, "--", "/usr/bin/node", app(), NULL);
+    p = zt_fleet(2, pids, &lport, "--node", "-w", "2", "-l", addr, "--",
+                 "/usr/bin/node", app(), NULL);
+    ASSERT_CONTAINS(p->log, "a SO_REUSEPORT group of 2 sockets");
     ASSERT_EQ(lport, port);
     ASSERT_EQ(zt_count(p, "for the Node workers"), 0);
     for (int i = 0; i < 200 && n_seen < 2; i++) {
