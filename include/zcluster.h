@@ -32,7 +32,7 @@ extern "C" {
 #define ZC_PRINTF(a, b)
 #endif
 
-#define ZC_VERSION "0.1.0"
+#define ZC_VERSION "0.2.0"
 
 /* The most workers one primary manages. */
 #define ZC_MAX_WORKERS 4096
