@@ -168,13 +168,21 @@ void test_spread_all_deaf(void)
     struct zt_proc *p;
 
     p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--metrics",
-                 "127.0.0.1:0", "--", "/bin/sleep", "600", NULL);
+                 "127.0.0.1:0", "--respawn-delay", "20s", "--", "/bin/sleep",
+                 "600", NULL);
     mport = zt_metrics_port(p);
     connect_all(port, fds, 6);
     zt_wait_line(p, "no worker takes connections", 3000);
     ASSERT_EQ(zt_http_fetch(mport, "/readyz", buf, sizeof(buf), &body), 503);
     ASSERT_CONTAINS(body, "no worker takes connections");
     ASSERT_EQ(zt_count(p, "no worker takes connections"), 1);
+    /* Judged again at every look: with the stuck workers gone (their
+     * respawn 20 s away) it is no longer what /readyz says. */
+    for (int i = 0; i < 2; i++)
+        ASSERT(kill(pids[i], SIGKILL) == 0);
+    zt_wait_line(p, "no connection waits for a stuck worker any more", 3000);
+    ASSERT_EQ(zt_http_fetch(mport, "/readyz", buf, sizeof(buf), &body), 503);
+    ASSERT(!strstr(body, "no worker takes connections"));
     for (int i = 0; i < 6; i++)
         close(fds[i]);
     zt_stop_fleet(p);

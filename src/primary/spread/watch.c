@@ -284,6 +284,7 @@ static void on_tick(struct zc__loop *l, struct zc__timer *t)
         zc__container_of(t, struct zc_primary, balance.watch_timer);
     uint64_t now = zc__now_us(), next = UINT64_MAX;
     bool busy = false, any_takes = false;
+    struct slot *stuck = NULL;
     char deaf[160];
 
     (void) l;
@@ -308,12 +309,18 @@ static void on_tick(struct zc__loop *l, struct zc__timer *t)
         else if (v == STUCK_DEAF && n_in(p) > 1)
             take_out(p, s, deaf_why(s, deaf, sizeof(deaf)), now);
         else if (v == STUCK_DEAF)
-            say_all_stuck(p, s);
+            stuck = s;
     }
-    if (any_takes && p->balance.all_stuck) {
+    /* Judged afresh at every look: the stuck worker may have taken one,
+     * died or been replaced, or what waited may be gone. */
+    if (stuck)
+        say_all_stuck(p, stuck);
+    else if (p->balance.all_stuck) {
         p->balance.all_stuck = false;
         p->balance.said_all_stuck = false;
-        zc_log(ZC_LOG_INFO, NS, "a worker takes connections again");
+        zc_log(ZC_LOG_INFO, NS, "%s",
+               any_takes ? "a worker takes connections again"
+                         : "no connection waits for a stuck worker any more");
     }
     if (busy)
         next = now + ZC__WATCH_TICK_MS * 1000ull < next
