@@ -241,3 +241,16 @@ int zt_http_read_all(const int *fds, int n)
     }
     return answered;
 }
+
+void zt_http_send_all(int port, int *fds, int n)
+{
+    static const char req[] =
+        "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+
+    for (int i = 0; i < n; i++) {
+        fds[i] = zt_http_connect(port);
+        ASSERT(fds[i] >= 0);
+        ASSERT(send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+               (ssize_t) sizeof(req) - 1);
+    }
+}

@@ -177,6 +177,9 @@ void zt_keepalive_spread(int port, int n, int *per_slot, int slots);
 int zt_http_request(int fd, struct zt_resp *r);
 /* Reads one response to a request sent by hand. */
 int zt_http_read(int fd, struct zt_resp *r);
+/* n new connections to 127.0.0.1:port, each with a GET (Connection:
+ * close) sent at once, unanswered yet: their fds. */
+void zt_http_send_all(int port, int *fds, int n);
 /* One response on each of n connections, each closed after: how many
  * were 200 (the others reset, closed or timed out). */
 int zt_http_read_all(const int *fds, int n);

@@ -482,8 +482,6 @@ void test_least_conn_limit_does_not_wedge(void)
  */
 static void abandoned_slot(const char *how)
 {
-    static const char req[] =
-        "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
     int fds[30], port, mport;
     pid_t pids[3];
     struct zt_proc *p;
@@ -502,14 +500,9 @@ static void abandoned_slot(const char *how)
                      "--metrics", "127.0.0.1:0", "--", "/bin/sh", "-c",
                      zt_deaf_in_slot(2), NULL);
     mport = zt_metrics_port(p);
-    /* Killed well before the queue watch would take the slot out (two
-     * ticks, 200 ms, without an accept): what moves, moves at the death. */
-    for (int i = 0; i < 30; i++) {
-        fds[i] = zt_http_connect(port);
-        ASSERT(fds[i] >= 0);
-        ASSERT(send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL) ==
-               (ssize_t) sizeof(req) - 1);
-    }
+    /* Killed well before the queue watch would take the slot out (a
+     * tick, 100 ms, without an accept): what moves, moves at the death. */
+    zt_http_send_all(port, fds, 30);
     ASSERT(kill(pids[2], SIGKILL) == 0);
     t0 = zt_now_ms();
     zt_wait_line(p, "was killed by signal KILL", 5000);
@@ -553,8 +546,6 @@ void test_balance_abandoned_given_up(void)
  * its reset within the bound, and the count is the resets they saw. */
 void test_balance_abandoned_unprivileged(void)
 {
-    static const char req[] =
-        "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
     static const char *const give_up[] = { "--give-up", "1/60s", NULL };
     int fds[30], port, mport, answered, reset;
     unsigned long id;
@@ -571,12 +562,7 @@ void test_balance_abandoned_unprivileged(void)
     zt_wait_line(p, "all 3 workers ready", 10000);
     port = zt_parse_port(p->log);
     mport = zt_metrics_port(p);
-    for (int i = 0; i < 30; i++) {
-        fds[i] = zt_http_connect(port);
-        ASSERT(fds[i] >= 0);
-        ASSERT(send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL) ==
-               (ssize_t) sizeof(req) - 1);
-    }
+    zt_http_send_all(port, fds, 30);
     ASSERT(kill(w2, SIGKILL) == 0);
     t0 = zt_now_ms();
     zt_wait_line(p, "given up on", 5000);

@@ -42,20 +42,6 @@ void test_spread_default_keepalive(void)
     zt_stop_fleet(p);
 }
 
-/* n connections to port, each sending a request at once: their fds. */
-static void connect_all(int port, int *fds, int n)
-{
-    static const char req[] =
-        "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
-
-    for (int i = 0; i < n; i++) {
-        fds[i] = zt_http_connect(port);
-        ASSERT(fds[i] >= 0);
-        ASSERT(send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL) ==
-               (ssize_t) sizeof(req) - 1);
-    }
-}
-
 /*
  * 3 workers, slot 2's never accepts (ready by --ready auto's timer): of
  * 40 new connections a third land on its socket; the watch sees its
@@ -79,7 +65,7 @@ void test_spread_deaf_worker(void)
                  NULL);
     mport = zt_metrics_port(p);
     t0 = zt_now_ms();
-    connect_all(port, fds, 40);
+    zt_http_send_all(port, fds, 40);
     for (int i = 0; i < 40; i++) {
         struct zt_resp r;
 
@@ -100,7 +86,7 @@ void test_spread_deaf_worker(void)
     ASSERT_EQ(zt_metric(mport, "zcluster_balance_taken_out_total"), 1);
     ASSERT_EQ(zt_metric(mport, "zcluster_balance_slots_out"), 1);
     /* Logged once, however often it is tried again. */
-    connect_all(port, fds, 20);
+    zt_http_send_all(port, fds, 20);
     for (int i = 0; i < 20; i++) {
         struct zt_resp r;
 
@@ -171,7 +157,7 @@ void test_spread_all_deaf(void)
                  "127.0.0.1:0", "--respawn-delay", "20s", "--", "/bin/sleep",
                  "600", NULL);
     mport = zt_metrics_port(p);
-    connect_all(port, fds, 6);
+    zt_http_send_all(port, fds, 6);
     zt_wait_line(p, "no worker takes connections", 3000);
     ASSERT_EQ(zt_http_fetch(mport, "/readyz", buf, sizeof(buf), &body), 503);
     ASSERT_CONTAINS(body, "no worker takes connections");
@@ -206,11 +192,11 @@ void test_spread_deaf_unprivileged(void)
     zt_wait_line(p, "all 3 workers ready", 10000);
     port = zt_parse_port(p->log);
     mport = zt_metrics_port(p);
-    connect_all(port, fds, 30);
+    zt_http_send_all(port, fds, 30);
     zt_wait_line(p, "took none of the connections waiting", 3000);
     /* Steered around: every new connection answered at once, while what
      * waited on slot 2's socket still waits. */
-    connect_all(port, later, 30);
+    zt_http_send_all(port, later, 30);
     for (int i = 0; i < 30; i++) {
         struct zt_resp r;
 
@@ -264,7 +250,7 @@ void test_spread_accepts_once(void)
     p = zt_fleet(3, pids, &port, "-w", "3", "-l", "127.0.0.1:0", "--",
                  "/bin/sh", "-c", cmd, NULL);
     t0 = zt_now_ms();
-    connect_all(port, fds, 40);
+    zt_http_send_all(port, fds, 40);
     for (int i = 0; i < 40; i++) {
         struct zt_resp r;
 

@@ -8,6 +8,7 @@
 #include "base/compat.h"
 #include "base/loop.h"
 #include "proto/notify.h"
+#include "base/backoff.h"
 #include "base/parse.h"
 #include "primary/life/respawn.h"
 #include "test.h"

@@ -33,18 +33,6 @@
 
 #define NS ZC__PNS
 
-uint64_t zc__backoff_ms(uint32_t base_ms, double factor, uint32_t cap_ms,
-                        unsigned crashes)
-{
-    double d = base_ms;
-
-    for (unsigned i = 1; i < crashes && d < cap_ms; i++)
-        d *= factor;
-    if (!(d <= cap_ms))     /* also catches NaN */
-        d = cap_ms;
-    return (uint64_t) d;
-}
-
 double zc__respawn_uniform(struct zc_primary *p)
 {
     uint64_t *x = &p->health.rng;

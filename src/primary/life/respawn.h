@@ -5,15 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/backoff.h"
 #include "primary/core/fleet.h"
 
-/*
- * Delay before the respawn that follows the crashes-th crash in a row:
- * base * factor^(crashes-1), capped at cap. Saturates instead of
- * overflowing, so any factor and count are safe. Pure.
- */
-uint64_t zc__backoff_ms(uint32_t base_ms, double factor, uint32_t cap_ms,
-                        unsigned crashes);
 /* Uniform in [0, 1), for the jitters. */
 double zc__respawn_uniform(struct zc_primary *p);
 /* The slot's failures in a row at now, as status and /metrics show them:

@@ -386,13 +386,6 @@ void zc__balance_abandon(struct zc_primary *p, unsigned slot, const char *why)
                slot, why);
 }
 
-/* Whether slot k's worker takes new connections: ready, and not taken
- * out by the queue watch (watch.c). */
-static bool live(const struct slot *s)
-{
-    return s->w && s->w->state == W_READY && !zc__slot_out(s);
-}
-
 /* The slots to steer to, in p->balance.live; true when they changed. */
 static bool live_changed(struct zc_primary *p, unsigned *n_live)
 {
@@ -409,7 +402,7 @@ static bool live_changed(struct zc_primary *p, unsigned *n_live)
         b->cap_live = p->n_slots;
     }
     for (unsigned k = 0; k < p->n_slots; k++) {
-        if (!live(p->slots[k]))
+        if (!zc__slot_live(p->slots[k]))
             continue;
         changed |= n >= b->n_live || b->live[n] != k;
         b->live[n++] = k;

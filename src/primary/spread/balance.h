@@ -58,6 +58,12 @@ static inline bool zc__slot_out(const struct slot *s)
 {
     return s->stuck.out && s->w && s->stuck.worker == s->w->id;
 }
+/* Whether new connections go to s: its worker is ready and not steered
+ * around. */
+static inline bool zc__slot_live(const struct slot *s)
+{
+    return s->w && s->w->state == W_READY && !zc__slot_out(s);
+}
 /* Moves what waits on slot's sockets to the live slots and keeps the
  * sockets listening (the worker holds them): how many, or -EOPNOTSUPP
  * where the kernel cannot move them (no eBPF), or -errno (logged). The

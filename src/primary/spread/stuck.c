@@ -16,6 +16,7 @@
  * looks the same: it is taken out, drains, and is back at the next look,
  * which is what an overloaded worker wants anyway.
  */
+#include "base/backoff.h"
 #include "primary/spread/stuck.h"
 
 enum stuck_verdict zc__stuck_judge(struct stuck_slot *s,
@@ -74,9 +75,5 @@ void zc__stuck_reset(struct stuck_slot *s, uint64_t worker)
 
 uint64_t zc__stuck_retry_ms(unsigned tries)
 {
-    uint64_t ms = ZC__STUCK_RETRY_MS;
-
-    for (unsigned i = 1; i < tries && ms < ZC__STUCK_RETRY_MAX_MS; i++)
-        ms *= 2;
-    return ms < ZC__STUCK_RETRY_MAX_MS ? ms : ZC__STUCK_RETRY_MAX_MS;
+    return zc__backoff_ms(ZC__STUCK_RETRY_MS, 2, ZC__STUCK_RETRY_MAX_MS, tries);
 }

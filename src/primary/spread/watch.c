@@ -139,11 +139,8 @@ static unsigned n_in(const struct zc_primary *p)
 {
     unsigned n = 0;
 
-    for (unsigned k = 0; k < p->n_slots; k++) {
-        const struct slot *s = p->slots[k];
-
-        n += s->w && s->w->state == W_READY && !zc__slot_out(s);
-    }
+    for (unsigned k = 0; k < p->n_slots; k++)
+        n += zc__slot_live(p->slots[k]);
     return n;
 }
 
