@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/clean.h"
 
 static bool buf_reserve(struct zc__buf *b, size_t n)
 {
@@ -38,6 +39,13 @@ void zc__buf_add(struct zc__buf *b, const char *s, size_t n)
     memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = '\0';
+}
+
+void zc__buf_json_bytes(struct zc__buf *b, const char *s, size_t n)
+{
+    if (n > (SIZE_MAX - 1) / 6 || !buf_reserve(b, n * 6 + 1))
+        return;
+    b->len += zc__json_escape(b->data + b->len, n * 6 + 1, s, n);
 }
 
 void zc__buf_printf(struct zc__buf *b, const char *fmt, ...)

@@ -33,6 +33,9 @@ void zc__buf_escaped(struct zc__buf *b, const char *s, bool quote);
 /* s as a JSON string, quotes included; a byte that is not part of valid
  * UTF-8 (a worker's STATUS= text is anything it sent) becomes U+FFFD. */
 void zc__buf_json(struct zc__buf *b, const char *s);
+/* Any n bytes as the inside of a JSON string (no quotes), every byte
+ * kept: a byte that is not UTF-8 as the text \xHH (base/clean.h). */
+void zc__buf_json_bytes(struct zc__buf *b, const char *s, size_t n);
 
 /* The Prometheus exposition format: a family's HELP and TYPE lines, and
  * one sample (labels: "" or "{k=\"v\"}", written as given). */

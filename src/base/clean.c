@@ -16,7 +16,11 @@
 static size_t utf8_char(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
-    size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    size_t len = c >= 0xf5   ? 0
+                 : c >= 0xf0 ? 4
+                 : c >= 0xe0 ? 3
+                 : c >= 0xc2 ? 2
+                             : 0;
 
     if (!len || len > n)
         return 0;
@@ -59,4 +63,71 @@ size_t zc__clean(char *out, size_t size, const char *s, size_t n)
     }
     out[o] = '\0';
     return o;
+}
+
+/* One byte of JSON string content: its escape, or itself. */
+static size_t json_byte(char *out, unsigned char c)
+{
+    switch (c) {
+    case '"': return (size_t) snprintf(out, 3, "\\\"");
+    case '\\': return (size_t) snprintf(out, 3, "\\\\");
+    case '\n': return (size_t) snprintf(out, 3, "\\n");
+    case '\t': return (size_t) snprintf(out, 3, "\\t");
+    case '\r': return (size_t) snprintf(out, 3, "\\r");
+    default: break;
+    }
+    if (c < 0x20 || c == 0x7f)
+        return (size_t) snprintf(out, 7, "\\u%04x", c);
+    out[0] = (char) c;
+    return 1;
+}
+
+size_t zc__json_escape(char *out, size_t size, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *) s;
+    char tmp[8];
+    size_t o = 0;
+
+    if (!size)
+        return 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = u[i] >= 0x80 ? utf8_char(u + i, n - i) : 0, m;
+
+        if (k) {
+            if (o + k >= size)
+                break;
+            for (size_t j = 0; j < k; j++)
+                out[o++] = (char) u[i + j];
+            i += k;
+            continue;
+        }
+        /* Not UTF-8 (or a C1 control): the byte as text, \xHH, which a
+         * JSON reader gets back as the four characters. */
+        m = u[i] >= 0x80
+                ? (size_t) snprintf(tmp, sizeof(tmp), "\\\\x%02x", u[i])
+                : json_byte(tmp, u[i]);
+        if (o + m >= size)
+            break;
+        for (size_t j = 0; j < m; j++)
+            out[o++] = tmp[j];
+        i++;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+bool zc__printable_utf8(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *) s;
+
+    for (size_t i = 0; i < n;) {
+        size_t k = u[i] >= 0x20 && u[i] < 0x7f ? 1
+                   : u[i] >= 0x80              ? utf8_char(u + i, n - i)
+                                               : 0;
+
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
 }

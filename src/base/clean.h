@@ -3,6 +3,7 @@
 #ifndef ZC_CLEAN_H
 #define ZC_CLEAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -14,5 +15,17 @@
  * forge a log line. Returns the length written.
  */
 size_t zc__clean(char *out, size_t size, const char *s, size_t n);
+
+/*
+ * The same for the inside of a JSON string: any n bytes become valid
+ * JSON. Quotes, backslashes and controls are JSON escapes; printable
+ * UTF-8 stays; a byte that is not UTF-8 becomes the text \xHH (a reader
+ * sees the four characters \xHH). At most 6 bytes of out per byte of s;
+ * cut short rather than split an escape. Returns the length written.
+ */
+size_t zc__json_escape(char *out, size_t size, const char *s, size_t n);
+
+/* Whether zc__clean() would keep all n bytes of s as they are. */
+bool zc__printable_utf8(const char *s, size_t n);
 
 #endif
