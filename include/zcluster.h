@@ -32,7 +32,7 @@ extern "C" {
 #define ZC_PRINTF(a, b)
 #endif
 
-#define ZC_VERSION "0.2.0"
+#define ZC_VERSION "0.3.0"
 
 /* The most workers one primary manages. */
 #define ZC_MAX_WORKERS 4096
@@ -101,6 +101,33 @@ enum {
     /* the worker alone: what it started is left running (and reaped when
      * it exits, if it was re-parented to the primary) */
     ZC_KILL_PROCESS
+};
+
+/* zc_options.output: where the workers' stdout and stderr go. */
+enum {
+    /* prefix, or json when the primary logs JSON (log_format) */
+    ZC_OUTPUT_AUTO = 0,
+    /* through the primary, line by line: "name[slot 1 id 4 pid 312 gen 1
+     * out] text", never two workers' bytes in one line */
+    ZC_OUTPUT_PREFIX,
+    /* through the primary, one JSON object per line */
+    ZC_OUTPUT_JSON,
+    /* the primary's own stdout and stderr, as they are: no copy, no
+     * names, lines of two workers may mix */
+    ZC_OUTPUT_INHERIT
+};
+
+/* zc_options.output_overflow: what the primary does when its own stdout
+ * or stderr cannot take the workers' lines as fast as they come. */
+enum {
+    ZC_OVERFLOW_WAIT = 0, /* stops reading: the workers wait to write */
+    ZC_OVERFLOW_DROP      /* drops whole lines, counts them */
+};
+
+/* zc_options.log_format: the primary's own log lines. */
+enum {
+    ZC_LOG_FORMAT_TEXT = 0, /* "12:00:00.123 info  zc:primary: ..." */
+    ZC_LOG_FORMAT_JSON      /* one JSON object per line */
 };
 
 typedef struct zc_primary zc_primary;
@@ -301,6 +328,23 @@ typedef struct zc_options {
      * appends to (and points listen at); NULL: that call fails. The
      * caller's array, writable. Borrowed. */
     const char **listen_room;
+    /* Since 0.3.0. Workers run as user (a name or a number, "USER:GROUP"
+     * for another group than the user's) with the user's supplementary
+     * groups, set between fork and exec; group alone changes only the
+     * group. NULL (the default): as the primary. Needs a root primary,
+     * unless it is already that user. Borrowed. */
+    const char *user;
+    const char *group;
+    /* A worker's working directory (entered as its user), NULL: the
+     * primary's; its umask, -1 (the default): the primary's. */
+    const char *chdir;
+    int umask;
+    /* ZC_OUTPUT_* (default AUTO), ZC_OVERFLOW_* (default WAIT),
+     * ZC_LOG_FORMAT_* (default TEXT, or JSON when ZC_LOG_FORMAT=json is
+     * in the environment): docs/logging.md. */
+    int output;
+    int output_overflow;
+    int log_format;
 } zc_options;
 
 /*

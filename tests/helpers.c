@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,5 +459,62 @@ int helper_self(int argc, char **argv)
     printf("%llu %d %llu %d %d %d\n", (unsigned long long) zc_self_id(),
            zc_self_slot(), (unsigned long long) zc_self_generation(),
            zc_self_is_sticky(), zc_self_is_worker(), zc_is_primary());
+    return 0;
+}
+
+/* lines THREADS COUNT LENGTH: the threads each write COUNT lines of
+ * LENGTH bytes (more than a pipe's atomic write), odd threads to stderr,
+ * with one write(2) a line under one lock, as a logging library takes
+ * one: "S<slot> P<pid> T<thread> N<n> xxx...$". Then it exits 0. */
+static struct {
+    pthread_mutex_t lock;
+    int count, length;
+} lines_cfg = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *write_lines(void *arg)
+{
+    int t = (int) (intptr_t) arg, fd = t % 2 ? 2 : 1;
+    char *line = malloc((size_t) lines_cfg.length + 64);
+
+    if (!line)
+        return NULL;
+    for (int n = 0; n < lines_cfg.count; n++) {
+        int k = snprintf(line, 64, "S%d P%d T%d N%d ", zc_self_slot(),
+                         (int) getpid(), t, n);
+        size_t len = (size_t) lines_cfg.length, off = 0;
+
+        memset(line + k, 'x', len - (size_t) k - 2);
+        line[len - 2] = '$';
+        line[len - 1] = '\n';
+        pthread_mutex_lock(&lines_cfg.lock);
+        while (off < len) {
+            ssize_t w = write(fd, line + off, len - off);
+
+            if (w <= 0 && errno != EINTR)
+                break;
+            off += w > 0 ? (size_t) w : 0;
+        }
+        pthread_mutex_unlock(&lines_cfg.lock);
+    }
+    free(line);
+    return NULL;
+}
+
+int helper_lines(int argc, char **argv)
+{
+    pthread_t t[8];
+    int n;
+
+    if (argc < 3)
+        return 2;
+    n = atoi(argv[0]);
+    lines_cfg.count = atoi(argv[1]);
+    lines_cfg.length = atoi(argv[2]);
+    if (n < 1 || n > 8 || lines_cfg.length < 64)
+        return 2;
+    for (int i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, write_lines, (void *) (intptr_t) i);
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
     return 0;
 }

@@ -102,6 +102,10 @@ struct zt_proc *zt_start_fd3(char *const argv[], char *const env[], int fd3)
                 signal(SIGTERM, SIG_IGN);
                 signal(SIGHUP, SIG_IGN);
                 signal(SIGCHLD, SIG_IGN);
+            } else if (strncmp(env[i], "ZT_STDOUT=", 10) == 0) {
+                /* Its stdout elsewhere (a pipe nobody reads), its
+                 * stderr still the log. */
+                dup2(atoi(env[i] + 10), 1);
             } else if (strcmp(env[i], "LISTEN_PID=self") == 0) {
                 snprintf(pid, sizeof(pid), "%d", (int) getpid());
                 setenv("LISTEN_PID", pid, 1);

@@ -84,7 +84,8 @@ struct zt_proc {
 /* Starts argv (NULL-terminated) with extra "K=V" env entries (may be NULL). */
 struct zt_proc *zt_start(char *const argv[], char *const env[]);
 /* The same, with fd3 placed at fd 3 (socket activation); an env entry
- * "LISTEN_PID=self" becomes the new process's pid. */
+ * "LISTEN_PID=self" becomes the new process's pid, "ZT_STDOUT=FD" puts
+ * FD on its stdout (its stderr stays the log). */
 struct zt_proc *zt_start_fd3(char *const argv[], char *const env[], int fd3);
 /* Waits until a line containing needle appears after the last match;
  * returns that line (valid until the next call) or fails the test. */

@@ -31,6 +31,8 @@ enum { EX_DONE, EX_FAILED, EX_USAGE, EX_NOFLEET, EX_DENIED, EX_TIMEOUT };
 struct opts {
     const char *name, *socket;
     bool json, no_wait, help;
+    bool follow;                /* logs -f */
+    const char *lines;          /* logs -n LINES */
     long timeout_ms;            /* -1: the verb's default */
     const char *verb;
     char **args;
@@ -43,6 +45,7 @@ struct answer {
     const char *fleet;
     bool stream;                /* JSON lines, told in words */
     bool raw;                   /* status, metrics: the body is the output */
+    bool logs;                  /* the body is a fleet's output lines */
     bool ok, over;              /* the outcome line: ok, and it came */
     long pid;                   /* a stop's primary */
     char error[512];            /* an error answer's "error" */
@@ -64,6 +67,7 @@ static int build_plain(const struct opts *o, struct request *q);
 static int build_scale(const struct opts *o, struct request *q);
 static int build_restart(const struct opts *o, struct request *q);
 static int build_signal(const struct opts *o, struct request *q);
+static int build_logs(const struct opts *o, struct request *q);
 
 /* Every verb, once: --help, the "no verb" hint and the dispatch read it. */
 static const struct verb {
@@ -83,6 +87,9 @@ static const struct verb {
     { "stop", "[--no-wait]", "graceful shutdown; waits until the primary exits",
       build_plain },
     { "metrics", "", "the fleet's /metrics text", build_get },
+    { "logs", "[SLOT...] [-f] [-n LINES]",
+      "the workers' recent lines (of these slots), then follow with -f",
+      build_logs },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -185,6 +192,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return usage("%s", "too many arguments");
             continue;
         }
+        /* After logs, -n is a count of lines, as journalctl and tail
+         * take it; before the verb it names the fleet. */
+        if (o->verb && strcmp(o->verb, "logs") == 0 &&
+            (!strcmp(a, "-f") || !strcmp(a, "--follow"))) {
+            o->follow = true;
+            continue;
+        }
+        if (o->verb && strcmp(o->verb, "logs") == 0 &&
+            (!strcmp(a, "-n") || !strcmp(a, "--lines") ||
+             !strncmp(a, "--lines=", 8))) {
+            if (a[1] == '-' && a[7] == '=')
+                o->lines = a + 8;
+            else if (i + 1 < argc)
+                o->lines = argv[++i];
+            else
+                return usage("option '%s' requires an argument", a);
+            if (!is_number(o->lines) || o->lines[0] == '-' ||
+                o->lines[0] == '+' || strlen(o->lines) > 6)
+                return usage("invalid number of lines '%s'", o->lines);
+            continue;
+        }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             o->help = true;
         } else if (strcmp(a, "--version") == 0) {
@@ -264,6 +292,20 @@ static int on_line(const char *line, size_t len, void *ud)
     struct answer *a = ud;
     char msg[1024], v[64];
 
+    /* A worker's line may be JSON with an "error" of its own: only the
+     * fleet's answer has a version and no zc_time. */
+    if (a->logs) {
+        if (zc_control_field(line, len, "version", v, sizeof(v)) >= 0 &&
+            zc_control_field(line, len, "zc_time", v, sizeof(v)) < 0 &&
+            zc_control_field(line, len, "error", a->error, sizeof(a->error)) >=
+                0)
+            return 0;
+        put_safe(stdout, line, len);
+        fputc('\n', stdout);
+        if (a->o->follow)
+            fflush(stdout);
+        return 0;
+    }
     if (zc_control_field(line, len, "error", a->error, sizeof(a->error)) >= 0)
         return 0;
     if (a->raw || a->o->json) {
@@ -417,6 +459,22 @@ static int build_get(const struct opts *o, struct request *q)
     return 0;
 }
 
+/* logs [SLOT...] [-f] [-n LINES]: the body is the lines, as they come. */
+static int build_logs(const struct opts *o, struct request *q)
+{
+    char slots[4096];
+    int r;
+
+    if ((r = join_slots(o, 0, slots, sizeof(slots))))
+        return r;
+    q->method = "GET";
+    q->stream = o->follow;
+    snprintf(q->target, sizeof(q->target), "/logs?lines=%s%s%s%s",
+             o->lines ? o->lines : "10", slots[0] ? "&slots=" : "", slots,
+             o->follow ? "&follow=1" : "");
+    return 0;
+}
+
 /* reload, stop: no arguments, a stream unless --no-wait. */
 static int build_plain(const struct opts *o, struct request *q)
 {
@@ -552,6 +610,7 @@ int main(int argc, char **argv)
         return r;
     a.stream = q.stream;
     a.raw = q.raw;
+    a.logs = v->build == build_logs;
     if ((r = find(&o, path, sizeof(path), &a.fleet)))
         return r;
     /* Short questions get 10 s; waits have no limit unless told. */
@@ -587,6 +646,8 @@ int main(int argc, char **argv)
         }
         return EX_DONE;
     }
+    if (a.logs)
+        return EX_DONE; /* followed until the fleet ended */
     if (a.stream && !a.over) {
         say(&a, "the connection closed before the outcome");
         return EX_FAILED;

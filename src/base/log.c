@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clean.h"
 #include "base/log.h"
 
 #define LINE_MAX_BYTES 2048
@@ -45,7 +46,49 @@ static struct {
     int colour;            /* -1 unknown, 0 no, 1 yes */
     zc_log_fn sink;
     void *sink_userdata;
+    int format;     /* ZC_LOG_FORMAT_* */
+    char fleet[72]; /* the JSON lines' zc_fleet, or "" */
+    zc__log_writer_fn writer;
+    void *writer_arg;
 } cfg = { .level = ZC_LOG_INFO, .colour = -1 };
+
+int zc__log_format_env(void)
+{
+    const char *v = getenv("ZC_LOG_FORMAT");
+
+    return v && strcmp(v, "json") == 0 ? ZC_LOG_FORMAT_JSON
+                                       : ZC_LOG_FORMAT_TEXT;
+}
+
+void zc__log_set_format(int format, const char *fleet)
+{
+    if (!cfg.loaded)
+        zc__log_reload();
+    cfg.format = format;
+    snprintf(cfg.fleet, sizeof(cfg.fleet), "%s", fleet ? fleet : "");
+}
+
+void zc__log_set_writer(zc__log_writer_fn fn, void *arg)
+{
+    cfg.writer = fn;
+    cfg.writer_arg = arg;
+}
+
+int zc__log_time(char *buf, size_t size, bool utc)
+{
+    struct timeval tv;
+    struct tm tm;
+
+    (void) gettimeofday(&tv, NULL);
+    if (utc)
+        (void) gmtime_r(&tv.tv_sec, &tm);
+    else
+        (void) localtime_r(&tv.tv_sec, &tm);
+    return snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ld%s",
+                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                    tm.tm_min, tm.tm_sec, (long) (tv.tv_usec / 1000),
+                    utc ? "Z" : "");
+}
 
 int zc__log_level_parse(const char *s)
 {
@@ -65,6 +108,7 @@ void zc__log_reload(void)
     int level = v ? zc__log_level_parse(v) : ZC_LOG_INFO;
 
     cfg.level = level < 0 ? ZC_LOG_INFO : level;
+    cfg.format = zc__log_format_env();
     v = getenv("ZC_DEBUG");
     snprintf(cfg.patterns, sizeof(cfg.patterns), "%s", v ? v : "");
     cfg.loaded = true;
@@ -141,29 +185,56 @@ static bool use_colour(void)
     return cfg.colour;
 }
 
+/* One JSON object, the field names of docs/logging.md: those that are
+ * zcluster's alone start with zc_, so that a worker's own JSON lines can
+ * be merged with them (the primary's output path). */
+static int json_line(char *line, size_t size, int level, const char *ns,
+                     const char *msg)
+{
+    char when[40], text[LINE_MAX_BYTES * 2], fleet[sizeof(cfg.fleet) * 6];
+    char space[128];
+
+    (void) zc__log_time(when, sizeof(when), true);
+    (void) zc__json_escape(space, sizeof(space), ns, strlen(ns));
+    (void) zc__json_escape(text, sizeof(text), msg, strlen(msg));
+    (void) zc__json_escape(fleet, sizeof(fleet), cfg.fleet, strlen(cfg.fleet));
+    return snprintf(line, size,
+                    "{\"zc_time\":\"%s\",\"level\":\"%s\","
+                    "\"zc_ns\":\"%s\",%s%s%s\"zc_pid\":%ld,\"msg\":\"%s\"}\n",
+                    when, level_names[level], space,
+                    fleet[0] ? "\"zc_fleet\":\"" : "", fleet,
+                    fleet[0] ? "\"," : "", (long) getpid(), text);
+}
+
 static void default_sink(int level, const char *ns, const char *msg)
 {
-    char line[LINE_MAX_BYTES + 128];
-    struct timeval tv;
-    struct tm tm;
-    bool colour = use_colour();
+    char line[LINE_MAX_BYTES * 2 + 512], when[40];
+    bool colour;
     int n;
 
-    (void) gettimeofday(&tv, NULL);
-    (void) localtime_r(&tv.tv_sec, &tm);
-    n = snprintf(line, sizeof(line),
-                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ld "
-                 "%s[%ld] %s%-5s%s %s: %s\n",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, (long) (tv.tv_usec / 1000),
-                 program_invocation_short_name, (long) getpid(),
-                 colour ? level_colours[level] : "", level_names[level],
-                 colour ? "\033[0m" : "", ns, msg);
+    if (cfg.format == ZC_LOG_FORMAT_JSON) {
+        n = json_line(line, sizeof(line), level, ns, msg);
+    } else {
+        colour = use_colour();
+        (void) zc__log_time(when, sizeof(when), false);
+        n = snprintf(line, sizeof(line), "%s %s[%ld] %s%-5s%s %s: %s\n", when,
+                     program_invocation_short_name, (long) getpid(),
+                     colour ? level_colours[level] : "", level_names[level],
+                     colour ? "\033[0m" : "", ns, msg);
+    }
     if (n < 0)
         return;
     if ((size_t) n >= sizeof(line)) {
         n = sizeof(line) - 1;
-        line[n - 1] = '\n';
+        if (cfg.format == ZC_LOG_FORMAT_JSON)
+            n = json_line(line, sizeof(line), level, ns,
+                          "(a log line too long to write)");
+        else
+            line[n - 1] = '\n';
+    }
+    if (cfg.writer) {
+        cfg.writer(line, (size_t) n, cfg.writer_arg);
+        return;
     }
     /* One write: stderr is shared with every worker. A short write or an
      * error has nowhere better to be reported. */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,6 +68,9 @@ static int place_fds(const struct zc__spawn *s, int *errfd)
     /* stdin first: /dev/null may sit on the number errfd moves to. */
     if (s->stdin_fd >= 0 && dup2(s->stdin_fd, 0) == -1)
         return -errno;
+    if (s->output &&
+        (dup2(s->output[0], 1) == -1 || dup2(s->output[1], 2) == -1))
+        return -errno;
     if (*errfd != top) {
         if (dup3(*errfd, top, O_CLOEXEC) == -1)
             return -errno;
@@ -81,24 +85,63 @@ static int place_fds(const struct zc__spawn *s, int *errfd)
     return 0;
 }
 
-static void child(const struct zc__spawn *s, pid_t parent, int errfd)
+const char *zc__spawn_step_name(int step)
+{
+    switch (step) {
+    case ZC__CREDS_STEP_GROUPS: return "setgroups";
+    case ZC__CREDS_STEP_GID: return "setresgid";
+    case ZC__CREDS_STEP_UID: return "setresuid";
+    case ZC__CREDS_STEP_REGAIN: return "it could set its uid back to 0";
+    case ZC__SPAWN_STEP_CHDIR: return "chdir";
+    case ZC__SPAWN_STEP_FDS: return "placing its file descriptors";
+    default: return "execve";
+    }
+}
+
+/* Everything between fork and exec that can fail, in order: 0, or -errno
+ * with *step. */
+static int prepare(const struct zc__spawn *s, pid_t parent, int *errfd,
+                   int *step)
 {
     int err;
 
-    reset_signals();
-    /* Own process group: a terminal's ^C reaches only the primary, which
-     * then drains the workers; killpg reaches a worker's own children. */
-    (void) setpgid(0, 0);
+    *step = ZC__SPAWN_STEP_FDS;
+    err = place_fds(s, errfd);
+    if (err < 0)
+        return err;
+    if (s->nofile)
+        (void) setrlimit(RLIMIT_NOFILE, s->nofile);
+    /* Before the parent-death signal: the kernel clears it when the
+     * credentials change. */
+    if (s->creds && (err = zc__creds_apply(s->creds, step)) < 0)
+        return err;
     if (s->pdeath_signal) {
         (void) prctl(PR_SET_PDEATHSIG, s->pdeath_signal);
         /* The primary may have died between fork and prctl. */
         if (getppid() != parent)
             _exit(127);
     }
-    err = place_fds(s, &errfd);
+    /* As the worker's user, as systemd's WorkingDirectory= is entered:
+     * a directory it may not enter is its failure, not a way round. */
+    *step = ZC__SPAWN_STEP_CHDIR;
+    if (s->chdir && chdir(s->chdir) == -1)
+        return -errno;
+    if (s->set_umask)
+        (void) umask(s->umask);
+    *step = ZC__SPAWN_STEP_EXEC;
+    return 0;
+}
+
+static void child(const struct zc__spawn *s, pid_t parent, int errfd)
+{
+    int err, report[2];
+
+    reset_signals();
+    /* Own process group: a terminal's ^C reaches only the primary, which
+     * then drains the workers; killpg reaches a worker's own children. */
+    (void) setpgid(0, 0);
+    err = prepare(s, parent, &errfd, &report[1]);
     if (err == 0) {
-        if (s->nofile)
-            (void) setrlimit(RLIMIT_NOFILE, s->nofile);
         if (s->listen_pid)
             put_decimal(s->listen_pid, (unsigned long) getpid());
         if (s->watchdog_pid)
@@ -106,15 +149,16 @@ static void child(const struct zc__spawn *s, pid_t parent, int errfd)
         execve(s->path, s->argv, s->envp);
         err = -errno;
     }
-    err = -err;
-    (void) !write(errfd, &err, sizeof(err));
+    report[0] = -err;
+    (void) !write(errfd, report, sizeof(report));
     _exit(127);
 }
 
-int zc__spawn(const struct zc__spawn *s, pid_t *ret_pid)
+int zc__spawn(const struct zc__spawn *s, pid_t *ret_pid, int *ret_step)
 {
     pid_t parent = getpid(), pid;
-    int pipefd[2], err = 0;
+    int pipefd[2], report[2] = { 0, 0 };
+    int err;
     ssize_t n;
 
     if (s->n_fds < 0 || s->n_fds > ZC__SPAWN_MAX_FDS)
@@ -142,13 +186,16 @@ int zc__spawn(const struct zc__spawn *s, pid_t *ret_pid)
     *ret_pid = pid;
     /* EOF means execve succeeded (the pipe was close-on-exec). */
     do {
-        n = read(pipefd[0], &err, sizeof(err));
+        n = read(pipefd[0], report, sizeof(report));
     } while (n == -1 && errno == EINTR);
     (void) close(pipefd[0]);
-    if (n != (ssize_t) sizeof(err))
+    if (n != (ssize_t) sizeof(report))
         return 0;
     /* Reap it here so the failure is one synchronous event. */
     while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
         ;
+    if (ret_step)
+        *ret_step = report[1];
+    err = report[0];
     return err > 0 ? -err : -ECHILD;
 }

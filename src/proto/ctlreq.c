@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/compat.h"
@@ -26,6 +27,7 @@ static const struct route routes[] = {
     { "/restart", "POST", ZC__CTL_RESTART, ",slots,wait," },
     { "/signal", "POST", ZC__CTL_SIGNAL, ",signal,slots," },
     { "/stop", "POST", ZC__CTL_STOP, ",wait," },
+    { "/logs", "GET", ZC__CTL_LOGS, ",slots,lines,follow," },
 };
 
 struct args {
@@ -178,6 +180,21 @@ static enum zc__ctl_verdict verb_args(struct zc__ctl_req *q,
         if (v && zc__ctl_parse_slots(q, v, why, size) < 0)
             return ZC__CTL_BAD_REQUEST;
         break;
+    case ZC__CTL_LOGS:
+        v = arg(a, "slots");
+        if (v && zc__ctl_parse_slots(q, v, why, size) < 0)
+            return ZC__CTL_BAD_REQUEST;
+        v = arg(a, "lines");
+        q->lines = 10;
+        if (v &&
+            zc__parse_uint(v, 0, ZC__CTL_MAX_LINES, &(unsigned long) { 0 }) < 0)
+            return bad(why, size,
+                       "lines: expected a number from 0 to %d, "
+                       "not '%.32s'",
+                       ZC__CTL_MAX_LINES, v);
+        if (v)
+            q->lines = (unsigned) strtoul(v, NULL, 10);
+        return flag(arg(a, "follow"), false, &q->follow, "follow", why, size);
     default:
         break;
     }

@@ -23,6 +23,7 @@ enum zc__ctl_verb {
     ZC__CTL_RESTART,
     ZC__CTL_SIGNAL,
     ZC__CTL_STOP,
+    ZC__CTL_LOGS,
 };
 
 struct zc__ctl_req {
@@ -33,11 +34,15 @@ struct zc__ctl_req {
     int scale_by;           /* scale: -1 or +1 for "-N"/"+N", 0 for "N" */
     unsigned scale_n;
     int signal;
-    unsigned n_slots;       /* restart, signal: 0 = every slot (signal) */
+    unsigned lines;   /* logs: the last N lines, default 10 */
+    bool follow;      /* logs: then every new one */
+    unsigned n_slots; /* restart, signal, logs: 0 = every slot */
     uint64_t slots[ZC_MAX_WORKERS / 64];    /* a bit per slot */
 };
 
 #define ZC__CTL_MAX_ARGS 8
+/* The most lines `logs` asks for at once. */
+#define ZC__CTL_MAX_LINES 100000
 
 /* A query argument; value NULL for "?name" alone. */
 struct zc__ctl_arg {

@@ -813,7 +813,7 @@ void test_control_cli_verbs(void)
 {
     static const char *const verbs[] = { "list",  "status",  "reload",
                                          "scale", "restart", "signal",
-                                         "stop",  "metrics" };
+                                         "stop",  "metrics", "logs" };
     char *out, line[64];
 
     ASSERT_EQ(ctl(&out, 5000, "--help", NULL), 0);
@@ -825,16 +825,21 @@ void test_control_cli_verbs(void)
     free(out);
     ASSERT_EQ(ctl(&out, 5000, "frobnicate", NULL), 2);
     ASSERT_CONTAINS(out, "unknown verb 'frobnicate' (list, status, reload, "
-                         "scale, restart, signal, stop, metrics)");
+                         "scale, restart, signal, stop, metrics, logs)");
     free(out);
     ASSERT_EQ(ctl(&out, 5000, "-s", "/nonexistent/zc.sock", NULL), 2);
     ASSERT_CONTAINS(out, "no verb given (list, status, reload, scale, "
-                         "restart, signal, stop, metrics)");
+                         "restart, signal, stop, metrics, logs)");
     free(out);
     /* A verb's own arguments are checked before the fleet is sought. */
     ASSERT_EQ(ctl(&out, 5000, "-s", "/nonexistent/zc.sock", "scale", "many",
                   NULL),
               2);
     ASSERT_CONTAINS(out, "scale takes one number");
+    free(out);
+    ASSERT_EQ(ctl(&out, 5000, "-s", "/nonexistent/zc.sock", "logs", "-n", "x",
+                  NULL),
+              2);
+    ASSERT_CONTAINS(out, "invalid number of lines 'x'");
     free(out);
 }

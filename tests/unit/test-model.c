@@ -87,8 +87,8 @@ void test_model_control_verdicts(void)
               ZC__CTL_NOT_FOUND);
     /* The paths it offers are the route table's, every one. */
     ASSERT_STREQ(why, "no such path '/nope': the control socket serves "
-                      "/status, /metrics, /reload, /scale, /restart, /signal "
-                      "and /stop");
+                      "/status, /metrics, /reload, /scale, /restart, /signal, "
+                      "/stop and /logs");
     ASSERT_EQ(zc__ctl_parse(&q, "GET", "/reload", NULL, 0, why, sizeof(why),
                             &allow),
               ZC__CTL_BAD_METHOD);

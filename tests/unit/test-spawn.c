@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,7 +48,7 @@ void test_spawn_places_fds(void)
                             .listen_pid = pidvar + strlen(pidvar),
                             .fds = fds, .n_fds = 2, .stdin_fd = stray,
                             .pdeath_signal = SIGKILL };
-    ASSERT_EQ(zc__spawn(&sp, &pid), 0);
+    ASSERT_EQ(zc__spawn(&sp, &pid, NULL), 0);
     /* The helper writes its report, then says READY=1: wait for that. */
     {
         struct pollfd pfd = { .fd = nfd, .events = POLLIN };
@@ -89,16 +90,79 @@ void test_spawn_exec_failure(void)
     pid_t pid = -1;
 
     sp.path = "/nonexistent/zc-test-binary";
-    ASSERT_EQ(zc__spawn(&sp, &pid), -ENOENT);
+    ASSERT_EQ(zc__spawn(&sp, &pid, NULL), -ENOENT);
     ASSERT(pid > 0);
     snprintf(path, sizeof(path), "%s/not-executable", zt_tmpdir());
     zt_write_file(path, "#!/bin/sh\nexit 0\n");
     sp.path = path;
-    ASSERT_EQ(zc__spawn(&sp, &pid), -EACCES);
+    ASSERT_EQ(zc__spawn(&sp, &pid, NULL), -EACCES);
     /* The test hook: a fork failure is reported, nothing is started. */
     zc__spawn_fail_after = 1;
     sp.path = "/bin/true";
-    ASSERT_EQ(zc__spawn(&sp, &pid), -EAGAIN);
+    ASSERT_EQ(zc__spawn(&sp, &pid, NULL), -EAGAIN);
     /* Both failed children were reaped by zc__spawn itself. */
     ASSERT(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+}
+
+/* Reads what a child wrote on the pipe at fd until EOF (bounded). */
+static void read_all(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    ssize_t r;
+
+    while (n + 1 < size && (r = read(fd, buf + n, size - n - 1)) > 0)
+        n += (size_t) r;
+    buf[n] = '\0';
+}
+
+/*
+ * As root: the child takes the user's groups, gid and uid, enters its
+ * directory as that user and sets its umask before exec; a directory the
+ * user may not enter is the chdir step's failure, reported with it.
+ */
+void test_spawn_credentials(void)
+{
+    char *argv[] = { (char *) "/bin/sh", (char *) "-c",
+                     (char *) "id -u; id -g; id -G; pwd; umask; "
+                              "grep -E '^(Uid|Gid|Groups):' /proc/self/status",
+                     NULL };
+    char *envp[] = { (char *) "PATH=/usr/bin:/bin", NULL };
+    char out[4096], closed[256], why[128];
+    struct zc__creds c;
+    int pipefd[2], output[2], status, step = -1;
+    struct zc__spawn sp = { .path = "/bin/sh",
+                            .argv = argv,
+                            .envp = envp,
+                            .stdin_fd = -1,
+                            .chdir = "/tmp",
+                            .set_umask = true,
+                            .umask = 027 };
+    pid_t pid;
+
+    if (geteuid() != 0)
+        zt_skip("changing a child's user takes root");
+    ASSERT_EQ(zc__creds_resolve(&c, "nobody", NULL, why, sizeof(why)), 0);
+    sp.creds = &c;
+    ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
+    output[0] = output[1] = pipefd[1];
+    sp.output = output;
+    ASSERT_EQ(zc__spawn(&sp, &pid, &step), 0);
+    close(pipefd[1]);
+    read_all(pipefd[0], out, sizeof(out));
+    close(pipefd[0]);
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_CONTAINS(out, "65534\n65534\n65534\n/tmp\n0027\n");
+    ASSERT_CONTAINS(out, "Uid:\t65534\t65534\t65534\t65534");
+    ASSERT_CONTAINS(out, "Gid:\t65534\t65534\t65534\t65534");
+    ASSERT_CONTAINS(out, "Groups:\t65534 \n");
+    /* A directory only root may enter. */
+    snprintf(closed, sizeof(closed), "%s/closed", zt_tmpdir());
+    ASSERT(mkdir(closed, 0700) == 0 || errno == EEXIST);
+    sp.chdir = closed;
+    sp.output = NULL;
+    ASSERT_EQ(zc__spawn(&sp, &pid, &step), -EACCES);
+    ASSERT_EQ(step, ZC__SPAWN_STEP_CHDIR);
+    ASSERT_STREQ(zc__spawn_step_name(step), "chdir");
+    zc__creds_free(&c);
 }

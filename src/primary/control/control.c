@@ -24,6 +24,7 @@
 #include "primary/control/endpoint.h"
 #include "primary/control/http.h"
 #include "primary/control/status.h"
+#include "primary/core/output.h"
 #include "primary/core/words.h"
 #include "primary/life/scale.h"
 #include "primary/life/shutdown.h"
@@ -45,6 +46,7 @@ struct waiter {
     enum zc__ctl_verb verb;
     uint64_t target;        /* reload: generation; restart: serial; scale: N */
     bool over;              /* the outcome line is out */
+    struct zc__ctl_req *logs; /* logs -f: which slots it follows */
 };
 
 struct zc__control {
@@ -191,7 +193,7 @@ void zc__control_walk_ended(struct zc_primary *p, const struct walk_end *end)
     if (!ctl)
         return;
     for (struct waiter *w = ctl->waiters; w; w = w->next)
-        if (!w->over && w->verb != ZC__CTL_STOP)
+        if (!w->over && w->verb != ZC__CTL_STOP && !w->logs)
             on_walk_end(w, end);
 }
 
@@ -202,7 +204,7 @@ void zc__control_event(struct zc_primary *p, const zc_event *e)
     if (!ctl || !worker_event_name(e->type))
         return;
     for (struct waiter *w = ctl->waiters; w; w = w->next) {
-        if (w->over || w->verb == ZC__CTL_STOP)
+        if (w->over || w->verb == ZC__CTL_STOP || w->logs)
             continue;
         worker_line(w, e);
         if (w->verb == ZC__CTL_SCALE && e->type == ZC_EVENT_RESPAWN &&
@@ -540,6 +542,84 @@ static void do_stop(struct zc__control *ctl, struct zc__http_req *r,
     zc__shutdown_begin(p, by, true);
 }
 
+struct recent {
+    const struct zc__ctl_req *q;
+    struct zc__buf b;
+};
+
+static bool follows(const struct zc__ctl_req *q, unsigned slot)
+{
+    return !q->n_slots || zc__ctl_has_slot(q, slot);
+}
+
+static int wants_slot(void *arg, unsigned slot)
+{
+    return follows(((struct recent *) arg)->q, slot);
+}
+
+static void add_line(void *arg, const char *s, size_t n)
+{
+    zc__buf_add(&((struct recent *) arg)->b, s, n);
+}
+
+/* The last lines of the slots asked for (any slot may be named: one
+ * scaled away still has lines, one to come will), then, following, every
+ * new one as it is written. */
+static void do_logs(struct zc__control *ctl, struct zc__http_req *r,
+                    const struct zc__ctl_req *q)
+{
+    struct recent rec = { .q = q };
+    struct zc__buf *b = &rec.b;
+    struct waiter *w;
+
+    if (!zc__output_stats(ctl->p, &(struct zc__output_stats) { 0 })) {
+        reply_error(r, 409,
+                    "this fleet's workers write to the primary's own "
+                    "stdout and stderr (--output inherit): it keeps none of "
+                    "their lines",
+                    NULL);
+        return;
+    }
+    if (q->follow && !zc__http_may_wait(r)) {
+        reply_error(r, 503,
+                    "too many clients follow or wait on this fleet: "
+                    "try again, or leave out follow",
+                    NULL);
+        return;
+    }
+    zc__output_recent(ctl->p, q->lines, wants_slot, add_line, &rec);
+    if (b->failed) {
+        free(b->data);
+        reply_error(r, 500, "out of memory", NULL);
+        return;
+    }
+    if (!q->follow) {
+        zc__http_reply(r, 200, "text/plain; charset=utf-8", b->data, b->len,
+                       NULL);
+        return;
+    }
+    w = stream(ctl, r, ZC__CTL_LOGS, 0);
+    if (w && !(w->logs = malloc(sizeof(*q)))) {
+        w->over = true;
+        zc__http_end(r);
+    } else if (w) {
+        *w->logs = *q;
+        if (b->len)
+            (void) zc__http_write(r, b->data, b->len);
+    }
+    free(b->data);
+}
+
+void zc__control_output_line(struct zc_primary *p, unsigned slot, const char *s,
+                             size_t n)
+{
+    struct zc__control *ctl = p->control;
+
+    for (struct waiter *w = ctl ? ctl->waiters : NULL; w; w = w->next)
+        if (w->logs && !w->over && follows(w->logs, slot))
+            (void) zc__http_write(w->r, s, n);
+}
+
 static void on_request(void *ud, struct zc__http_req *r)
 {
     struct zc__control *ctl = ud;
@@ -615,6 +695,7 @@ static void on_request(void *ud, struct zc__http_req *r)
     case ZC__CTL_STOP:
         do_stop(ctl, r, &q, by);
         break;
+    case ZC__CTL_LOGS: do_logs(ctl, r, &q); break;
     }
 }
 
@@ -627,6 +708,7 @@ static void on_done(void *ud, struct zc__http_req *r)
     if (!w)
         return;
     ZC__LIST_REMOVE(ctl->waiters, w);
+    free(w->logs);
     free(w);
 }
 
@@ -676,14 +758,18 @@ void zc__control_stop(struct zc_primary *p)
     snprintf(msg, sizeof(msg), "the primary exits with status %d",
              p->exit_status);
     for (struct waiter *w = ctl->waiters; w; w = w->next)
-        finish(w, w->verb == ZC__CTL_STOP, w->verb == ZC__CTL_STOP
-               ? "done" : "interrupted", msg);
+        if (w->logs)
+            zc__http_end(w->r); /* a follower: the lines just end */
+        else
+            finish(w, w->verb == ZC__CTL_STOP,
+                   w->verb == ZC__CTL_STOP ? "done" : "interrupted", msg);
     zc__http_stop(ctl->http);
     zc__ctlsock_remove(&ctl->sock);
     while (ctl->waiters) {
         struct waiter *w = ctl->waiters;
 
         ctl->waiters = w->next;
+        free(w->logs);
         free(w);
     }
     free(ctl);

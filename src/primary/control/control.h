@@ -14,5 +14,8 @@ void zc__control_stop(struct zc_primary *p);
 void zc__control_event(struct zc_primary *p, const zc_event *e);
 /* A walk ended: its waiters get the outcome (fleet_hooks.walk_ended). */
 void zc__control_walk_ended(struct zc_primary *p, const struct walk_end *end);
+/* hooks.output_line: a line of slot's output to those who follow it. */
+void zc__control_output_line(struct zc_primary *p, unsigned slot, const char *s,
+                             size_t n);
 
 #endif

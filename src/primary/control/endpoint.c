@@ -21,6 +21,7 @@
 #include "primary/control/endpoint.h"
 #include "primary/control/http.h"
 #include "primary/control/status.h"
+#include "primary/core/output.h"
 #include "primary/core/collect.h"
 #include "primary/core/node.h"
 #include "primary/core/sample.h"
@@ -372,6 +373,41 @@ static void ipc_metrics(struct zc_primary *p, struct zc__buf *b)
     }
 }
 
+/* The workers' output through the primary (docs/logging.md); nothing
+ * with --output inherit. */
+static void output_metrics(const struct zc_primary *p, struct zc__buf *b)
+{
+    static const struct zc__buf_row rows[] = {
+        { "zcluster_output_lines_total", "counter",
+          "Lines of the workers' output the primary wrote or queued.", "",
+          offsetof(struct zc__output_stats, lines) },
+        { "zcluster_output_bytes_total", "counter",
+          "Bytes the primary read from the workers' stdout and stderr.", "",
+          offsetof(struct zc__output_stats, bytes) },
+        { "zcluster_output_dropped_lines_total", "counter",
+          "Lines not written: --output-overflow drop, past the queue's "
+          "limit, or a stdout that cannot be written.",
+          "", offsetof(struct zc__output_stats, dropped) },
+        { "zcluster_output_waits_total", "counter",
+          "Times the primary stopped reading the workers' output for a slow "
+          "stdout or stderr.",
+          "", offsetof(struct zc__output_stats, waits) },
+    };
+    struct zc__output_stats st;
+
+    if (!zc__output_stats(p, &st))
+        return;
+    zc__buf_rows(b, rows, sizeof(rows) / sizeof(rows[0]), &st);
+    zc__buf_metric(b, "zcluster_output_queued_bytes", "gauge",
+                   "Bytes of output waiting for the primary's stdout and "
+                   "stderr.",
+                   (double) st.queued);
+    zc__buf_metric(b, "zcluster_output_paused", "gauge",
+                   "1 while the primary waits for its stdout before reading "
+                   "more of the workers' output.",
+                   st.paused);
+}
+
 static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
 {
     struct zc_primary *p = m->p;
@@ -405,6 +441,7 @@ static void fleet_metrics(struct zc__endpoint *m, struct zc__buf *b)
                        (double) p->reload_outcomes[i]);
     }
     ipc_metrics(p, b);
+    output_metrics(p, b);
     if (p->router)
         p->router->metrics(p, b);
     /* Said in every mode since sticky sessions came, 0 without them. */

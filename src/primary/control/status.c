@@ -11,6 +11,7 @@
 
 #include "base/compat.h"
 #include "primary/control/status.h"
+#include "primary/core/output.h"
 #include "primary/core/node.h"
 #include "primary/core/sample.h"
 #include "primary/core/words.h"
@@ -308,7 +309,13 @@ void zc__status_json(struct zc_primary *p, const char *control,
         zc__buf_add(b, ", ", i ? 2 : 0);
         zc__buf_json(b, p->argv[i]);
     }
-    ZC__BUF_LIT(b, "],\n    \"balance\": ");
+    zc__buf_printf(b, "],\n    \"output\": \"%s\",\n    \"user\": ",
+                   zc__output_mode(p));
+    if (p->creds.set_uid)
+        zc__buf_json(b, p->creds.user);
+    else
+        ZC__BUF_LIT(b, "null");
+    ZC__BUF_LIT(b, ",\n    \"balance\": ");
     {
         char mode[32];
 

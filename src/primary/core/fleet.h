@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "base/creds.h"
 #include "base/loop.h"
 #include "primary/core/balance-t.h"
 #include "primary/core/collect-t.h"
@@ -37,6 +38,8 @@
 
 struct zc__metrics;
 struct zc__endpoint;
+struct output;
+struct outpipe;
 struct router;
 struct zc__accept;
 struct zc__control;
@@ -109,6 +112,7 @@ struct worker {
     struct balance_worker balance;  /* leastconn.c */
     struct node_worker node;        /* node.c, with --node */
     struct health_worker health;    /* watchdog.c, recycle.c */
+    struct outpipe *out[2];         /* output.c: its stdout, stderr */
     /* its CPU and RSS as /proc last told them (status.c) */
     struct proc_sample {
         uint64_t at_us;             /* 0: never read */
@@ -233,6 +237,8 @@ struct zc_primary {
     int devnull;
     char *const *argv;      /* what each worker executes */
     char *self_path;        /* absolute path of our binary, or NULL: PATH */
+    struct zc__creds creds; /* who workers run as (identity.c) */
+    struct output *output;  /* output.c; NULL: inherited */
     struct worker_env env;
     uint64_t next_worker_id;
     uint64_t generation;    /* the latest, started by the latest reload */
@@ -314,6 +320,9 @@ struct zc_primary {
         void (*event)(struct zc_primary *p, const zc_event *e);
         /* control.c: a walk ended (walk.c) */
         void (*walk_ended)(struct zc_primary *p, const struct walk_end *end);
+        /* control.c: a line of slot's output, as written (output.c) */
+        void (*output_line)(struct zc_primary *p, unsigned slot, const char *s,
+                            size_t n);
     } hooks;
 };
 

@@ -142,6 +142,26 @@ static const struct zc__opt rows[] = {
         "and is failed"),
     ROW("failed-retry", 0, ZC__OPT_DURATION, "DUR", failed_retry_ms, 0,
         ZC__MONTH_MS, "try a failed slot again after DUR (0: never)"),
+    ROW("user", 'u', ZC__OPT_USER, "USER[:GROUP]", user, 0, 0,
+        "run workers as USER (a name or uid) with its supplementary groups; "
+        "the primary binds as it was started (root)"),
+    ROW("group", 'g', ZC__OPT_GROUP, "GROUP", group, 0, 0,
+        "run workers with GROUP (a name or gid) instead of the user's"),
+    ROW("chdir", 0, ZC__OPT_DIR, "DIR", chdir, 0, 0,
+        "workers start in DIR, entered as their user"),
+    ROW("umask", 0, ZC__OPT_UMASK, "MODE", umask, 0, 0,
+        "workers' umask, octal (027)"),
+    ROW("output", 0, ZC__OPT_OUTPUT, "FORMAT", output, 0, 0,
+        "workers' stdout and stderr: prefix (each line with the fleet, "
+        "slot, worker, pid, generation and stream), json (a JSON object "
+        "per line), inherit (the primary's, as they are); the default is "
+        "prefix, or json with --log-format json"),
+    ROW("output-overflow", 0, ZC__OPT_OVERFLOW, "WHAT", output_overflow, 0, 0,
+        "when the primary's stdout is slower than the workers: wait (stop "
+        "reading their output, so they wait) or drop (whole lines, "
+        "counted)"),
+    ROW("log-format", 0, ZC__OPT_LOG_FORMAT, "FORMAT", log_format, 0, 0,
+        "the primary's own log: text or json (also ZC_LOG_FORMAT=json)"),
 };
 
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
@@ -167,6 +187,20 @@ static const char *const respawn_names[] = {
     [ZC_RESPAWN_ON_FAILURE] = "on-failure", [ZC_RESPAWN_ALWAYS] = "always",
     [ZC_RESPAWN_NEVER] = "never",
 };
+static const char *const output_names[] = {
+    [ZC_OUTPUT_AUTO] = "auto",
+    [ZC_OUTPUT_PREFIX] = "prefix",
+    [ZC_OUTPUT_JSON] = "json",
+    [ZC_OUTPUT_INHERIT] = "inherit",
+};
+static const char *const overflow_names[] = {
+    [ZC_OVERFLOW_WAIT] = "wait",
+    [ZC_OVERFLOW_DROP] = "drop",
+};
+static const char *const log_format_names[] = {
+    [ZC_LOG_FORMAT_TEXT] = "text",
+    [ZC_LOG_FORMAT_JSON] = "json",
+};
 
 #define N_NAMES(a) ((int) (sizeof(a) / sizeof((a)[0])))
 
@@ -179,32 +213,46 @@ static int name_index(const char *const *names, int n, const char *v)
     return -1;
 }
 
-/* The i-th of n names, "?" out of range (a library caller's field). */
-static const char *nth_name(const char *const *names, int n, int i)
+struct vocab {
+    enum zc__opt_kind kind;
+    const char *const *names;
+    int n;
+};
+
+#define VOCAB(kind_, names_)           \
+    {                                  \
+        kind_, names_, N_NAMES(names_) \
+    }
+
+static const struct vocab vocabs[] = {
+    VOCAB(ZC__OPT_READY, ready_names),
+    VOCAB(ZC__OPT_RESPAWN, respawn_names),
+    VOCAB(ZC__OPT_BALANCE, balance_names),
+    VOCAB(ZC__OPT_WATCHDOG_ACTION, watchdog_action_names),
+    VOCAB(ZC__OPT_KILL_MODE, kill_mode_names),
+    VOCAB(ZC__OPT_OUTPUT, output_names),
+    VOCAB(ZC__OPT_OVERFLOW, overflow_names),
+    VOCAB(ZC__OPT_LOG_FORMAT, log_format_names),
+};
+
+static const struct vocab *vocab_of(enum zc__opt_kind kind)
 {
-    return i >= 0 && i < n && names[i] ? names[i] : "?";
+    for (size_t i = 0; i < sizeof(vocabs) / sizeof(vocabs[0]); i++)
+        if (vocabs[i].kind == kind)
+            return &vocabs[i];
+    return NULL;
+}
+
+const char *zc__opt_word(enum zc__opt_kind kind, int value)
+{
+    const struct vocab *v = vocab_of(kind);
+
+    return v && value >= 0 && value < v->n ? v->names[value] : NULL;
 }
 
 bool zc__opt_word_known(enum zc__opt_kind kind, int value)
 {
-    switch (kind) {
-    case ZC__OPT_READY:
-        return strcmp(nth_name(ready_names, N_NAMES(ready_names), value), "?");
-    case ZC__OPT_RESPAWN:
-        return strcmp(nth_name(respawn_names, N_NAMES(respawn_names), value),
-                      "?");
-    case ZC__OPT_BALANCE:
-        return strcmp(nth_name(balance_names, N_NAMES(balance_names), value),
-                      "?");
-    case ZC__OPT_WATCHDOG_ACTION:
-        return strcmp(nth_name(watchdog_action_names,
-                               N_NAMES(watchdog_action_names), value), "?");
-    case ZC__OPT_KILL_MODE:
-        return strcmp(nth_name(kill_mode_names, N_NAMES(kill_mode_names),
-                               value), "?");
-    default:
-        return false;
-    }
+    return zc__opt_word(kind, value) != NULL;
 }
 
 const struct zc__opt *zc__opt_at(size_t i)
@@ -261,11 +309,6 @@ void zc__opt_range_text(const struct zc__opt *r, char *buf, size_t size)
 static void *field(zc_options *o, const struct zc__opt *r)
 {
     return (char *) o + r->offset;
-}
-
-static const void *cfield(const zc_options *o, const struct zc__opt *r)
-{
-    return (const char *) o + r->offset;
 }
 
 static int set_duration(zc_options *o, const struct zc__opt *r, const char *v,
@@ -361,15 +404,15 @@ static void words_text(const char *const *names, int n, int skip,
 }
 
 /* A field that takes one word of its table. */
-static int set_word(zc_options *o, const struct zc__opt *r,
-                    const char *const *names, int n, const char *v, char *why,
-                    size_t size)
+static int set_word(zc_options *o, const struct zc__opt *r, const char *v,
+                    char *why, size_t size)
 {
-    int i = name_index(names, n, v);
+    const struct vocab *w = vocab_of(r->kind);
+    int i = name_index(w->names, w->n, v);
     char words[96];
 
     if (i < 0) {
-        words_text(names, n, -1, NULL, words, sizeof(words));
+        words_text(w->names, w->n, -1, NULL, words, sizeof(words));
         return zc__why(why, size, "invalid --%s '%s': expected %s",
                        r->info.name, v, words);
     }
@@ -412,6 +455,24 @@ static int set_size(zc_options *o, const struct zc__opt *r, const char *v,
                        "of 1024)",
                        r->info.name, v);
     *(uint64_t *) field(o, r) = n;
+    return 0;
+}
+
+static int set_umask(zc_options *o, const struct zc__opt *r, const char *v,
+                     char *why, size_t size)
+{
+    char *end;
+    long m;
+
+    errno = 0;
+    m = strtol(v, &end, 8);
+    if (errno || end == v || *end || *v == '-' || *v == '+' || m < 0 ||
+        m > 0777)
+        return zc__why(why, size,
+                       "invalid --%s '%s': expected an octal mode "
+                       "from 0 to 0777, such as 027",
+                       r->info.name, v);
+    *(int *) field(o, r) = (int) m;
     return 0;
 }
 
@@ -500,6 +561,13 @@ int zc__opt_check_text(const struct zc__opt *r, const char *v, char *why,
     if (r->kind == ZC__OPT_GROUP && zc__group_parse(v, NULL) < 0)
         return zc__why(why, size, "invalid --%s '%s': no such group",
                        r->info.name, v);
+    if ((r->kind == ZC__OPT_USER || r->kind == ZC__OPT_DIR) &&
+        (!*v || strlen(v) >= 4096))
+        return zc__why(why, size, "invalid --%s '%s': expected %s",
+                       r->info.name, v,
+                       r->kind == ZC__OPT_USER
+                           ? "USER, UID, USER:GROUP or UID:GID"
+                           : "a directory");
     return 0;
 }
 
@@ -525,7 +593,9 @@ static size_t written_end(const struct zc__opt *r)
     case ZC__OPT_FACTOR: return r->offset + sizeof(double);
     case ZC__OPT_SIZE: return r->offset + sizeof(uint64_t);
     case ZC__OPT_ADDRESS: case ZC__OPT_NAME: case ZC__OPT_PATH:
-    case ZC__OPT_GROUP: return r->offset + sizeof(const char *);
+    case ZC__OPT_GROUP:
+    case ZC__OPT_USER:
+    case ZC__OPT_DIR: return r->offset + sizeof(const char *);
     default: return r->offset + sizeof(int);
     }
 }
@@ -579,148 +649,24 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
     case ZC__OPT_READY:
         return set_ready(o, r, value, why, why_size);
     case ZC__OPT_RESPAWN:
-        return set_word(o, r, respawn_names, N_NAMES(respawn_names), value,
-                        why, why_size);
     case ZC__OPT_BALANCE:
-        return set_word(o, r, balance_names, N_NAMES(balance_names), value,
-                        why, why_size);
+    case ZC__OPT_WATCHDOG_ACTION:
+    case ZC__OPT_KILL_MODE:
+    case ZC__OPT_OUTPUT:
+    case ZC__OPT_OVERFLOW:
+    case ZC__OPT_LOG_FORMAT: return set_word(o, r, value, why, why_size);
+    case ZC__OPT_UMASK: return set_umask(o, r, value, why, why_size);
     case ZC__OPT_LISTEN:
         return set_listen(o, value, why, why_size);
     case ZC__OPT_SIZE:
         return set_size(o, r, value, why, why_size);
-    case ZC__OPT_GIVE_UP:
-        return set_give_up(o, value, why, why_size);
-    case ZC__OPT_WATCHDOG_ACTION:
-        return set_word(o, r, watchdog_action_names,
-                        N_NAMES(watchdog_action_names), value, why, why_size);
-    case ZC__OPT_KILL_MODE:
-        return set_word(o, r, kill_mode_names, N_NAMES(kill_mode_names), value,
-                        why, why_size);
+    case ZC__OPT_GIVE_UP: return set_give_up(o, value, why, why_size);
     case ZC__OPT_NAME:
     case ZC__OPT_PATH:
     case ZC__OPT_GROUP:
-        return set_text(o, r, value, why, why_size);
+    case ZC__OPT_USER:
+    case ZC__OPT_DIR: return set_text(o, r, value, why, why_size);
     default:
         return set_address(o, r, value, why, why_size);
-    }
-}
-
-static int text(char *buf, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
-
-/* A duration as the tool takes it, in its largest exact unit: "30s",
- * "5m", "1h", "250ms"; "0". */
-static int duration(char *buf, size_t size, uint32_t ms)
-{
-    if (ms && ms % HOUR_MS == 0)
-        return text(buf, size, "%uh", ms / HOUR_MS);
-    if (ms && ms % 60000 == 0)
-        return text(buf, size, "%um", ms / 60000);
-    if (ms && ms % 1000 == 0)
-        return text(buf, size, "%us", ms / 1000);
-    return text(buf, size, ms ? "%ums" : "%u", ms);
-}
-
-/* A size in its largest exact power of 1024: "48M", "2G"; bytes else. */
-static int size_text(char *buf, size_t size, uint64_t n)
-{
-    static const char units[] = "KMGT";
-    int u = -1;
-
-    while (n && n % 1024 == 0 && u < 3) {
-        n /= 1024;
-        u++;
-    }
-    return u < 0 ? text(buf, size, "%llu", (unsigned long long) n)
-                 : text(buf, size, "%llu%c", (unsigned long long) n, units[u]);
-}
-
-static int text(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, buf ? size : 0, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
-int zc_option_format(const zc_options *o, const char *name, char *buf,
-                     size_t size)
-{
-    const struct zc__opt *r = zc__opt_find(name);
-    const void *f;
-    const char *name_of;
-
-    if (!o || !r || !zc__opt_fits(o, r, false))
-        return -ENOENT;
-    f = cfield(o, r);
-    switch (r->kind) {
-    case ZC__OPT_UINT:
-        if (*(const unsigned *) f == 0 &&
-            r->offset == offsetof(zc_options, workers))
-            return text(buf, size, "one per CPU");
-        return text(buf, size, "%u", *(const unsigned *) f);
-    case ZC__OPT_DURATION:
-        return duration(buf, size, *(const uint32_t *) f);
-    case ZC__OPT_FACTOR:
-        return text(buf, size, "%g", *(const double *) f);
-    case ZC__OPT_SIGNAL:
-        name_of = zc__signal_name(*(const int *) f);
-        return name_of ? text(buf, size, "%s", name_of)
-                       : text(buf, size, "%d", *(const int *) f);
-    case ZC__OPT_READY:
-        if (o->ready == ZC_READY_DELAY) {
-            char d[24];
-
-            duration(d, sizeof(d), o->ready_delay_ms);
-            return text(buf, size, "delay:%s", d);
-        }
-        return text(buf, size, "%s", nth_name(ready_names,
-                                              N_NAMES(ready_names), o->ready));
-    case ZC__OPT_RESPAWN:
-        return text(buf, size, "%s",
-                    nth_name(respawn_names, N_NAMES(respawn_names),
-                             o->respawn));
-    case ZC__OPT_BALANCE:
-        return text(buf, size, "%s",
-                    nth_name(balance_names, N_NAMES(balance_names),
-                             o->balance));
-    case ZC__OPT_FLAG:
-        return text(buf, size, "%s", *(const bool *) f ? "on" : "off");
-    case ZC__OPT_SIZE:
-        return size_text(buf, size, *(const uint64_t *) f);
-    case ZC__OPT_GIVE_UP:
-        if (o->give_up_count) {
-            char d[24];
-
-            duration(d, sizeof(d), o->give_up_window_ms);
-            return text(buf, size, "%u/%s", o->give_up_count, d);
-        }
-        return text(buf, size, "off");
-    case ZC__OPT_WATCHDOG_ACTION:
-        return text(buf, size, "%s", nth_name(watchdog_action_names,
-                                              N_NAMES(watchdog_action_names),
-                                              o->watchdog_action));
-    case ZC__OPT_KILL_MODE:
-        return text(buf, size, "%s", nth_name(kill_mode_names,
-                                              N_NAMES(kill_mode_names),
-                                              o->kill_mode));
-    case ZC__OPT_LISTEN:
-        return o->n_listen ? text(buf, size, "%s", o->listen[0])
-                           : text(buf, size, "none");
-    case ZC__OPT_NAME:
-    case ZC__OPT_PATH:
-        /* unset: what the fleet does then, not "none" (which for
-         * --control means no socket at all) */
-        if (!*(const char *const *) f)
-            return text(buf, size, "%s",
-                        r->kind == ZC__OPT_NAME
-                            ? "the command's name"
-                            : "NAME.sock in the runtime directory");
-        return text(buf, size, "%s", *(const char *const *) f);
-    default:
-        return text(buf, size, "%s", *(const char *const *) f
-                    ? *(const char *const *) f : "none");
     }
 }

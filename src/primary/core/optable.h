@@ -21,23 +21,29 @@
 #define ZC__MONTH_MS 2592000000u
 
 enum zc__opt_kind {
-    ZC__OPT_FLAG,           /* bool, no value */
-    ZC__OPT_UINT,           /* unsigned, whole number in [min, max] */
-    ZC__OPT_DURATION,       /* uint32_t ms; [min, max] when max, else a day */
-    ZC__OPT_FACTOR,         /* double in [min, max] */
-    ZC__OPT_SIGNAL,         /* int, a signal that can stop a process */
-    ZC__OPT_READY,          /* ready (and ready_delay_ms) */
-    ZC__OPT_RESPAWN,        /* respawn */
-    ZC__OPT_BALANCE,        /* balance (and sticky) */
-    ZC__OPT_LISTEN,         /* listen/n_listen, repeatable */
-    ZC__OPT_ADDRESS,        /* const char *, HOST:PORT */
-    ZC__OPT_NAME,           /* const char *, a fleet name */
-    ZC__OPT_PATH,           /* const char *, an absolute path or "none" */
-    ZC__OPT_GROUP,          /* const char *, a group name or number */
-    ZC__OPT_SIZE,           /* uint64_t bytes, "768M"; at most max */
-    ZC__OPT_GIVE_UP,        /* give_up_count and give_up_window_ms: "N/DUR" */
-    ZC__OPT_WATCHDOG_ACTION,/* watchdog_action: kill or log */
-    ZC__OPT_KILL_MODE,      /* kill_mode: group or process */
+    ZC__OPT_FLAG,            /* bool, no value */
+    ZC__OPT_UINT,            /* unsigned, whole number in [min, max] */
+    ZC__OPT_DURATION,        /* uint32_t ms; [min, max] when max, else a day */
+    ZC__OPT_FACTOR,          /* double in [min, max] */
+    ZC__OPT_SIGNAL,          /* int, a signal that can stop a process */
+    ZC__OPT_READY,           /* ready (and ready_delay_ms) */
+    ZC__OPT_RESPAWN,         /* respawn */
+    ZC__OPT_BALANCE,         /* balance (and sticky) */
+    ZC__OPT_LISTEN,          /* listen/n_listen, repeatable */
+    ZC__OPT_ADDRESS,         /* const char *, HOST:PORT */
+    ZC__OPT_NAME,            /* const char *, a fleet name */
+    ZC__OPT_PATH,            /* const char *, an absolute path or "none" */
+    ZC__OPT_GROUP,           /* const char *, a group name or number */
+    ZC__OPT_SIZE,            /* uint64_t bytes, "768M"; at most max */
+    ZC__OPT_GIVE_UP,         /* give_up_count and give_up_window_ms: "N/DUR" */
+    ZC__OPT_WATCHDOG_ACTION, /* watchdog_action: kill or log */
+    ZC__OPT_KILL_MODE,       /* kill_mode: group or process */
+    ZC__OPT_USER,            /* const char *, USER[:GROUP] */
+    ZC__OPT_DIR,             /* const char *, a directory */
+    ZC__OPT_UMASK,           /* int, octal 0..max; -1 unset */
+    ZC__OPT_OUTPUT,          /* output: prefix, json or inherit */
+    ZC__OPT_OVERFLOW,        /* output_overflow: wait or drop */
+    ZC__OPT_LOG_FORMAT,      /* log_format: text or json */
 };
 
 struct zc__opt {
@@ -70,6 +76,8 @@ bool zc__opt_fits(const zc_options *o, const struct zc__opt *r, bool writing);
  * respawn, balance, watchdog action, kill mode): the values are the
  * tables', whatever their order. */
 bool zc__opt_word_known(enum zc__opt_kind kind, int value);
+/* The word of value in an enum kind's table, NULL if it has none. */
+const char *zc__opt_word(enum zc__opt_kind kind, int value);
 
 /* A name, path or group row's value: 0, or -EINVAL with why. */
 int zc__opt_check_text(const struct zc__opt *r, const char *v, char *why,

@@ -52,6 +52,8 @@ static void defaults(zc_options *o)
     o->recycle_spacing_ms = 10000;
     o->failed_retry_ms = 300000;
     o->backoff_jitter = 0.5;
+    o->umask = -1;
+    o->log_format = zc__log_format_env();
 }
 
 int zc_options_init_sized(zc_options *o, size_t size)
@@ -229,6 +231,14 @@ int zc__options_validate(const zc_options *o)
         why = "kill_mode: unknown mode";
     else if ((o->give_up_count == 0) != (o->give_up_window_ms == 0))
         why = "give_up_count and give_up_window_ms: set both, or neither";
+    else if (o->umask < -1 || o->umask > 0777)
+        why = "umask: must be -1 (the primary's) or a mode from 0 to 0777";
+    else if (!zc__opt_word_known(ZC__OPT_OUTPUT, o->output))
+        why = "output: unknown format";
+    else if (!zc__opt_word_known(ZC__OPT_OVERFLOW, o->output_overflow))
+        why = "output_overflow: unknown policy";
+    else if (!zc__opt_word_known(ZC__OPT_LOG_FORMAT, o->log_format))
+        why = "log_format: unknown format";
 
     /* What no single option can say, as the tool checks it; the listen
      * addresses are run.c's to check, with what it binds. */
@@ -243,7 +253,8 @@ int zc__options_validate(const zc_options *o)
         char text[200];
 
         if (r->kind != ZC__OPT_NAME && r->kind != ZC__OPT_PATH &&
-            r->kind != ZC__OPT_GROUP)
+            r->kind != ZC__OPT_GROUP && r->kind != ZC__OPT_USER &&
+            r->kind != ZC__OPT_DIR)
             continue;           /* not a string field */
         v = *(const char *const *) ((const char *) o + r->offset);
         if (v && zc__opt_check_text(r, v, text, sizeof(text)) < 0) {

@@ -23,8 +23,10 @@
 #include "primary/core/collect.h"
 #include "primary/core/env.h"
 #include "primary/core/events.h"
+#include "primary/core/identity.h"
 #include "primary/core/link.h"
 #include "primary/core/node.h"
+#include "primary/core/output.h"
 #include "primary/life/worker.h"
 #include "primary/spread/balance.h"
 #include "primary/spread/router.h"
@@ -247,7 +249,7 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
                      size_t what_size)
 {
     char path[PATH_MAX];
-    int fds[ZC_MAX_LISTEN + 2], pair[2], metrics_fd;
+    int fds[ZC_MAX_LISTEN + 2], pair[2], metrics_fd, out[2], ours[2];
     struct zc__spawn sp = {
         .path = path, .argv = p->argv, .envp = p->env.envp,
         .fds = fds, .n_fds = (int) zc__env_worker_listeners(p) + 1,
@@ -256,8 +258,9 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
     };
     struct worker *w;
     pid_t pid = -1;
-    int r;
+    int r, step = ZC__SPAWN_STEP_EXEC;
 
+    zc__identity_spawn(p, &sp);
     s->last_id = p->next_worker_id++;
     r = zc__env_resolve_exec(p, path, sizeof(path));
     if (r < 0) {
@@ -293,26 +296,40 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
         free(w);
         return r;
     }
+    if ((r = zc__output_pipes(p, out, ours)) < 0) {
+        snprintf(what, what_size, "pipes for its output");
+        spawn_failure(p, r, what, what_size);
+        (void) close(pair[0]);
+        (void) close(pair[1]);
+        free(w);
+        return r;
+    }
+    if (out[0] >= 0)
+        sp.output = out;
     fds[zc__env_worker_listeners(p)] = pair[1];
     (void) zc__collect_spawning(p, w, &metrics_fd);  /* logged; not fatal */
     if (metrics_fd >= 0)
         fds[sp.n_fds++] = metrics_fd;
     sp.listen_pid = zc__env_prepare(p, w, metrics_fd >= 0, &sp.watchdog_pid);
-    r = zc__spawn(&sp, &pid);
+    r = zc__spawn(&sp, &pid, &step);
     (void) close(pair[1]);
+    zc__output_close(out);
     zc__collect_spawned(p, w, metrics_fd);
     if (r < 0) {
         (void) close(pair[0]);
+        zc__output_close(ours);
         zc__collect_exited(p, w, NULL);
         free(w);
         snprintf(what, what_size, "%s '%s'", r == -EAGAIN || r == -ENOMEM
                  ? "fork for" : "cannot execute", path);
         spawn_failure(p, r, what, what_size);
+        zc__identity_failure(p, step, what, what_size);
         return r;
     }
     if (zc__link_open(p, w, pair[0]) < 0)
         zc__link_close(p, w);   /* it runs without a link: logged on use */
     w->pid = pid;
+    zc__output_attach(p, w, ours);
     w->state = W_STARTING;
     w->started_us = zc__now_us();
     ZC__LIST_PUSH(p->workers, w);

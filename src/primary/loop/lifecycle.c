@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "base/log.h"
+#include "primary/core/output.h"
 #include "primary/core/collect.h"
 #include "primary/core/events.h"
 #include "primary/health/recycle.h"
@@ -118,6 +119,7 @@ static void on_worker_exit(struct zc_primary *p, struct worker *w, int status,
 
     /* What it said last (a status, a result) is handled before its death. */
     zc__inputs_link_drain(p, w);
+    zc__output_worker_exited(p, w);
     /* Its counts stay in the fleet's (a last text snapshot included). */
     zc__collect_exited(p, w, ru);
     /* "worker 3 (slot 1, pid 4121) exited with status 1", said once. */

@@ -21,10 +21,12 @@
 #include "primary/control/endpoint.h"
 #include "primary/core/collect.h"
 #include "primary/core/env.h"
+#include "primary/core/identity.h"
 #include "primary/core/link.h"
 #include "primary/core/listeners.h"
 #include "primary/core/node.h"
 #include "primary/core/optable.h"
+#include "primary/core/output.h"
 #include "primary/core/options.h"
 #include "primary/core/primary.h"
 #include "primary/health/recycle.h"
@@ -86,6 +88,7 @@ static void before_poll(struct zc__loop *l)
     zc__watch_arm(p);
     zc__link_flush_dirty(p);
     zc__router_before_poll(p);
+    zc__output_reap(p);
     while (p->dead) {
         struct worker *w = p->dead;
 
@@ -147,6 +150,9 @@ static int setup(struct zc_primary *p, char **argv)
     if (r < 0)
         return setup_failed("event loop", r);
     name_fleet(p, argv);
+    zc__log_set_format(p->opt.log_format, p->name);
+    if (zc__output_start(p) < 0)
+        return setup_failed("the workers' output", -ENOMEM);
     /* First: a second fleet of the same name stops before it binds. */
     r = zc__control_start(p);
     if (r < 0)
@@ -226,6 +232,7 @@ static void teardown(struct zc_primary *p)
     zc__balance_close(p);
     zc__listeners_close(p);
     zc__node_close_servers(p);
+    zc__output_stop(p);
     if (p->notify_fd >= 0)
         (void) close(p->notify_fd);
     if (p->devnull >= 0)
@@ -235,6 +242,8 @@ static void teardown(struct zc_primary *p)
     free(p->env.fdnames);
     free(p->env.sticky);
     free(p->self_path);
+    zc__identity_free(p);
+    zc__log_set_format(zc__log_format_env(), NULL);
     free_all(p);
     free(p->event_fns);
     zc__handlers_free(&p->handlers);
@@ -257,8 +266,11 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     p.n_slots = o->workers ? o->workers : cpu_count();
     p.next_worker_id = 1;
     p.generation = p.running_generation = 1;
-    if (zc__options_validate(&p.opt) < 0)
+    zc__log_set_format(p.opt.log_format, NULL);
+    if (zc__options_validate(&p.opt) < 0 || zc__identity_resolve(&p) < 0) {
+        zc__identity_free(&p);
         return 2;
+    }
     sanitize_stdio();
     /* Signals are read from a signalfd, so they must stay blocked; SIGPIPE
      * is ignored and every send uses MSG_NOSIGNAL as well. */
@@ -271,6 +283,7 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     p.hooks.link_io = zc__inputs_link_io;
     p.hooks.event = zc__control_event;
     p.hooks.walk_ended = zc__control_walk_ended;
+    p.hooks.output_line = zc__control_output_line;
     p.start_us = zc__now_us();
     r = setup(&p, argv);
     if (r < 0)
