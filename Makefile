@@ -125,14 +125,14 @@ $(BUILD)/test-runner: $(TEST_OBJS) $(BUILD)/tests/seams/spawn.o $(BUILD)/libzclu
 # builds them with every compiler.
 BENCH_PROGS := $(BUILD)/bench/ipc $(BUILD)/bench/metrics \
                $(BUILD)/bench/pingpong $(BUILD)/bench/respawn \
-               $(BUILD)/bench/dispatch
+               $(BUILD)/bench/dispatch $(BUILD)/bench/writer
 bench: $(BENCH_PROGS)
 
 $(BUILD)/bench/ipc $(BUILD)/bench/metrics $(BUILD)/bench/dispatch: $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libzcluster.a $(LIBS) $(PROG_LIBS) -lpthread
 
-$(BUILD)/bench/pingpong $(BUILD)/bench/respawn: $(BUILD)/bench/%: $(BUILD)/bench/%.o
+$(BUILD)/bench/pingpong $(BUILD)/bench/respawn $(BUILD)/bench/writer: $(BUILD)/bench/%: $(BUILD)/bench/%.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $<
 
@@ -141,7 +141,7 @@ $(BUILD)/bench/pingpong $(BUILD)/bench/respawn: $(BUILD)/bench/%: $(BUILD)/bench
 #   build-fuzz/fuzz-frames -max_total_time=N NEW tests/fuzz/corpus-frames
 FUZZERS := build-fuzz/fuzz-parsers build-fuzz/fuzz-frames build-fuzz/fuzz-text \
            build-fuzz/fuzz-region build-fuzz/fuzz-handoff build-fuzz/fuzz-control \
-           build-fuzz/fuzz-node
+           build-fuzz/fuzz-node build-fuzz/fuzz-output
 fuzz: $(FUZZERS)
 
 # The library is compiled once for all of them (instrumented, not linked

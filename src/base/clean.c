@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/clean.h"
 
@@ -91,8 +92,22 @@ size_t zc__json_escape(char *out, size_t size, const char *s, size_t n)
     if (!size)
         return 0;
     for (size_t i = 0; i < n;) {
-        size_t k = u[i] >= 0x80 ? utf8_char(u + i, n - i) : 0, m;
+        size_t k, m, run = i;
 
+        /* The common case, a run of printable ASCII: copied whole. */
+        while (run < n && u[run] >= 0x20 && u[run] < 0x7f && u[run] != '"' &&
+               u[run] != '\\')
+            run++;
+        if (run > i) {
+            m = run - i < size - 1 - o ? run - i : size - 1 - o;
+            memcpy(out + o, s + i, m);
+            o += m;
+            i += m;
+            if (o + 1 >= size)
+                break;
+            continue;
+        }
+        k = u[i] >= 0x80 ? utf8_char(u + i, n - i) : 0;
         if (k) {
             if (o + k >= size)
                 break;

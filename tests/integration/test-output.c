@@ -110,6 +110,9 @@ void test_output_last_words(void)
     const char *last, *partial, *exit_line;
 
     ASSERT_EQ(zt_exit_code(p, 10000), 1);
+    /* said once, at start, by a root primary without --user */
+    if (geteuid() == 0)
+        ASSERT_EQ(zt_count(p, "the workers run as root"), 1);
     last = strstr(p->log, "out: my last words\n");
     partial = strstr(p->log, "out: no newline\n");
     exit_line = strstr(p->log, "was killed by signal KILL");
@@ -149,30 +152,33 @@ void test_output_children_named(void)
 }
 
 /* A 10 MiB line of random bytes with no newline: marked parts of at most
- * 16 KiB, valid JSON each, and the primary's memory stays small. */
+ * 16 KiB, valid JSON each, and the primary's memory stays small; a JSON
+ * line before it keeps its fields. */
 void test_output_long_binary_line(void)
 {
-    static char *const env[] = { (char *) "ZC_LOG_FORMAT=json", NULL };
     char *argv[] = { (char *) zt_zcluster(),
                      (char *) "-w",
                      (char *) "1",
                      (char *) "--control",
                      (char *) "none",
+                     (char *) "--log-format",
+                     (char *) "json",
                      (char *) "--",
                      (char *) "/bin/sh",
                      (char *) "-c",
-                     (char *) "head -c 10485760 /dev/urandom | tr -d '\\n'; "
+                     (char *) "echo '{\"level\":30,\"msg\":\"hi\"}'; "
+                              "head -c 10485760 /dev/urandom | tr -d '\\n'; "
                               "sleep 0.2",
                      NULL };
     char path[256], cmd[600], *out, *at;
-    struct zt_proc *p = zt_start(argv, env);
+    struct zt_proc *p = zt_start(argv, NULL);
     long rss = 0;
 
     if (zt_try_line(p, "\"zc_part\":300,", 20000))
         rss = zt_rss_kib(p->pid);
     ASSERT_EQ(zt_exit_code(p, 30000), 0);
     printf("# the primary's RSS midway: %ld KiB\n", rss);
-    ASSERT(rss > 0 && rss < 40 * 1024);
+    ASSERT(rss > 0 && rss < (zt_memory_kept() ? 256 : 40) * 1024);
     snprintf(path, sizeof(path), "%s/long-lines.txt", zt_tmpdir());
     zt_write_file(path, p->log);
     snprintf(cmd, sizeof(cmd), "python3 %s %s 0 2>&1",
@@ -187,6 +193,9 @@ void test_output_long_binary_line(void)
     ASSERT_GE(atoi(at + 10), 630);
     ASSERT_LE(atoi(at + 10), 645);
     free(out);
+    /* A worker's own JSON keeps its fields as fields (pm2#5244). */
+    ASSERT_CONTAINS(p->log, "\"zc_stream\":\"out\",\"level\":30,"
+                            "\"msg\":\"hi\"}\n");
     zt_proc_free(p);
 }
 
@@ -278,7 +287,7 @@ void test_output_stalled_stdout(void)
          i++)
         zt_pump(p, 50);
     ASSERT(now > 0 && now != old);
-    ASSERT_LE(zt_rss_kib(p->pid), 40 * 1024);
+    ASSERT_LE(zt_rss_kib(p->pid), (zt_memory_kept() ? 256 : 40) * 1024);
     ASSERT_EQ(zt_metric(mport, "zcluster_output_dropped_lines_total"), 0);
     close(stuck);
     zt_stop_fleet(p);
