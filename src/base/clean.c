@@ -37,6 +37,17 @@ static size_t utf8_char(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Appends the k bytes of one character if they fit with a NUL. */
+static bool put_char(char *out, size_t size, size_t *o, const unsigned char *c,
+                     size_t k)
+{
+    if (*o + k >= size)
+        return false;
+    memcpy(out + *o, c, k);
+    *o += k;
+    return true;
+}
+
 size_t zc__clean(char *out, size_t size, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *) s;
@@ -49,10 +60,8 @@ size_t zc__clean(char *out, size_t size, const char *s, size_t n)
                  : u[i] >= 0x80 ? utf8_char(u + i, n - i) : 0;
 
         if (k) {
-            if (o + k >= size)
+            if (!put_char(out, size, &o, u + i, k))
                 break;
-            for (size_t j = 0; j < k; j++)
-                out[o++] = (char) u[i + j];
             i += k;
         } else {
             if (o + 4 >= size)
@@ -109,10 +118,8 @@ size_t zc__json_escape(char *out, size_t size, const char *s, size_t n)
         }
         k = u[i] >= 0x80 ? utf8_char(u + i, n - i) : 0;
         if (k) {
-            if (o + k >= size)
+            if (!put_char(out, size, &o, u + i, k))
                 break;
-            for (size_t j = 0; j < k; j++)
-                out[o++] = (char) u[i + j];
             i += k;
             continue;
         }

@@ -1,7 +1,6 @@
 /* Platform probes and stubs (see compat.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -157,39 +156,6 @@ bool zc__proc_stat(pid_t pid, unsigned long long *ticks, long long *rss)
     }
     *ticks = ut + st;
     return field == 24;
-}
-
-int zc__group_parse(const char *s, gid_t *gid)
-{
-    char buf[4096];
-    struct group g, *found = NULL;
-    unsigned long n;
-    FILE *f;
-
-    if (!s || !*s)
-        return -EINVAL;
-    if (zc__parse_uint(s, 0, (gid_t) -2, &n) == 0) {
-        if (gid)
-            *gid = (gid_t) n;
-        return 0;
-    }
-    /* /etc/group itself: getgrnam() would need NSS's shared libraries
-     * in the static programs. A group known only to a directory service
-     * is given by number. */
-    f = fopen("/etc/group", "re");
-    if (!f)
-        return -ENOENT;
-    while (fgetgrent_r(f, &g, buf, sizeof(buf), &found) == 0)
-        if (strcmp(found->gr_name, s) == 0)
-            break;
-        else
-            found = NULL;
-    (void) fclose(f);
-    if (!found)
-        return -ENOENT;
-    if (gid)
-        *gid = found->gr_gid;
-    return 0;
 }
 
 bool zc__proc_usage(int proc, pid_t pid, uint64_t *cpu_ns, long long *rss)

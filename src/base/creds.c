@@ -19,6 +19,39 @@
 
 #define MAX_ID ((unsigned long) (uid_t) -2)
 
+int zc__group_parse(const char *s, gid_t *gid)
+{
+    char buf[4096];
+    struct group g, *found = NULL;
+    unsigned long n;
+    FILE *f;
+
+    if (!s || !*s)
+        return -EINVAL;
+    if (zc__parse_uint(s, 0, (gid_t) -2, &n) == 0) {
+        if (gid)
+            *gid = (gid_t) n;
+        return 0;
+    }
+    /* /etc/group itself: getgrnam() would need NSS's shared libraries
+     * in the static programs. A group known only to a directory service
+     * is given by number. */
+    f = fopen("/etc/group", "re");
+    if (!f)
+        return -ENOENT;
+    while (fgetgrent_r(f, &g, buf, sizeof(buf), &found) == 0)
+        if (strcmp(found->gr_name, s) == 0)
+            break;
+        else
+            found = NULL;
+    (void) fclose(f);
+    if (!found)
+        return -ENOENT;
+    if (gid)
+        *gid = found->gr_gid;
+    return 0;
+}
+
 /* The passwd entry named s, or of uid s: 0, or -ENOENT. */
 static int find_user(const char *s, bool by_uid, uid_t uid, char *name,
                      size_t size, uid_t *ret_uid, gid_t *ret_gid)

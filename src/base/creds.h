@@ -18,6 +18,10 @@ struct zc__creds {
     char group[64]; /* "nogroup", or "gid 4000" */
 };
 
+/* A group name (in /etc/group) or number: 0 with *gid (gid may be
+ * NULL), or -ENOENT. */
+int zc__group_parse(const char *s, gid_t *gid);
+
 /*
  * Resolves --user (NAME, UID, NAME:GROUP, UID:GID; NULL: none) and
  * --group (a name or number; NULL: the user's) into c. The user's

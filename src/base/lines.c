@@ -76,7 +76,11 @@ int zc__lines_feed(struct zc__lines *l, const char *data, size_t n,
             memcpy(l->buf + l->len, data, (size_t) (nl - data));
             l->len += (size_t) (nl - data);
             give(l, l->buf, l->len, true, fn, arg);
+            /* Held only while a line is unfinished: a thousand quiet
+             * workers cost no buffers. */
             l->len = 0;
+            free(l->buf);
+            l->buf = NULL;
             n -= (size_t) (nl - data) + 1;
             data = nl + 1;
             continue;

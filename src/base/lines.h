@@ -7,7 +7,7 @@
 
 /*
  * Zero it and set limit (at least 4) to start. Holds at most limit + 1
- * bytes of an unfinished line, allocated at the first one.
+ * bytes, allocated only while a line that came in pieces is unfinished.
  */
 struct zc__lines {
     size_t limit; /* the longest line given whole */

@@ -47,6 +47,7 @@ static struct {
     zc_log_fn sink;
     void *sink_userdata;
     int format;     /* ZC_LOG_FORMAT_* */
+    bool named;     /* ZC_OUTPUT: a primary names our lines */
     char fleet[72]; /* the JSON lines' zc_fleet, or "" */
     zc__log_writer_fn writer;
     void *writer_arg;
@@ -109,6 +110,8 @@ void zc__log_reload(void)
 
     cfg.level = level < 0 ? ZC_LOG_INFO : level;
     cfg.format = zc__log_format_env();
+    v = getenv("ZC_OUTPUT");
+    cfg.named = v && *v;
     v = getenv("ZC_DEBUG");
     snprintf(cfg.patterns, sizeof(cfg.patterns), "%s", v ? v : "");
     cfg.loaded = true;
@@ -194,9 +197,15 @@ static int json_line(char *line, size_t size, int level, const char *ns,
     char when[40], text[LINE_MAX_BYTES * 2], fleet[sizeof(cfg.fleet) * 6];
     char space[128];
 
-    (void) zc__log_time(when, sizeof(when), true);
     (void) zc__json_escape(space, sizeof(space), ns, strlen(ns));
     (void) zc__json_escape(text, sizeof(text), msg, strlen(msg));
+    /* A worker whose lines its primary names: the primary's zc_time and
+     * zc_pid are merged in, and the line must not have them twice. */
+    if (cfg.named)
+        return snprintf(line, size,
+                        "{\"level\":\"%s\",\"zc_ns\":\"%s\",\"msg\":\"%s\"}\n",
+                        level_names[level], space, text);
+    (void) zc__log_time(when, sizeof(when), true);
     (void) zc__json_escape(fleet, sizeof(fleet), cfg.fleet, strlen(cfg.fleet));
     return snprintf(line, size,
                     "{\"zc_time\":\"%s\",\"level\":\"%s\","
@@ -214,6 +223,10 @@ static void default_sink(int level, const char *ns, const char *msg)
 
     if (cfg.format == ZC_LOG_FORMAT_JSON) {
         n = json_line(line, sizeof(line), level, ns, msg);
+    } else if (cfg.named) {
+        /* the time and pid are in the primary's prefix */
+        n = snprintf(line, sizeof(line), "%-5s %s: %s\n", level_names[level],
+                     ns, msg);
     } else {
         colour = use_colour();
         (void) zc__log_time(when, sizeof(when), false);

@@ -411,3 +411,28 @@ void test_output_logs_follow(void)
     free(out);
     zt_stop_fleet(p);
 }
+
+/* A linked worker's own log, its lines named by the primary: it leaves
+ * out its time and pid (ZC_OUTPUT), and in JSON its fields are merged,
+ * the same names as the primary's own lines. */
+void test_output_worker_log_named(void)
+{
+    static const char *const formats[] = { "text", "json" };
+    static const char *const want[] = {
+        "err: info  zc:worker: the primary asks us to shut down\n",
+        "\"zc_stream\":\"err\",\"level\":\"info\",\"zc_ns\":\"zc:worker\","
+        "\"msg\":\"the primary asks us to shut down\"}\n",
+    };
+
+    for (int i = 0; i < 2; i++) {
+        struct zt_proc *p =
+            zt_zc("-w", "1", "--control", "none", "--log-format", formats[i],
+                  "-l", "127.0.0.1:0", "--", zt_hello(), NULL);
+
+        zt_wait_line(p, "1 worker ready", 10000);
+        kill(p->pid, SIGTERM);
+        ASSERT_EQ(zt_exit_code(p, 10000), 0);
+        ASSERT_CONTAINS(p->log, want[i]);
+        zt_proc_free(p);
+    }
+}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -207,4 +208,36 @@ void test_user_refused(void)
     ASSERT_CONTAINS(p->log, line);
     ASSERT_CONTAINS(p->log, "it is not tried again");
     zt_proc_free(p);
+}
+
+/* Once the fleet has served, a worker that cannot take its user's
+ * directory is a spawn failure that backs off, as a failed exec does; it
+ * comes back once it can. */
+void test_user_failure_backs_off(void)
+{
+    char dir[256], want[400];
+    pid_t pids[1];
+    struct zt_proc *p;
+
+    if (geteuid() != 0)
+        zt_skip("changing the workers' user takes root");
+    /* not under the test's own directory, which only root may enter */
+    snprintf(dir, sizeof(dir), "/tmp/zc-workdir-XXXXXX");
+    ASSERT(mkdtemp(dir));
+    ASSERT_EQ(chmod(dir, 0755), 0);
+    p = zt_fleet(1, pids, NULL, "-w", "1", "--user", "nobody", "--chdir", dir,
+                 "--respawn-delay", "100ms", "--control", "none", "--",
+                 "/bin/sleep", "30", NULL);
+    ASSERT_EQ(chmod(dir, 0700), 0);
+    kill(pids[0], SIGKILL);
+    snprintf(want, sizeof(want),
+             "cannot enter --chdir '%s' as nobody: "
+             "Permission denied; retrying in",
+             dir);
+    zt_wait_line(p, want, 5000);
+    zt_wait_line(p, "failure 3 in a row", 5000);
+    ASSERT_EQ(chmod(dir, 0755), 0);
+    zt_wait_line(p, "ready", 10000);
+    zt_stop_fleet(p);
+    ASSERT_EQ(rmdir(dir), 0);
 }

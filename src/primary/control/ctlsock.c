@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/compat.h"
+#include "base/creds.h"
 #include "base/log.h"
 #include "primary/control/ctlsock.h"
 #include "proto/ctlpath.h"

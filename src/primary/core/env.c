@@ -12,15 +12,30 @@
 #include <unistd.h>
 
 #include "primary/core/env.h"
+#include "primary/core/output.h"
 
 static const char *const protocol_vars[] = {
-    "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=",
-    "ZC_WORKER_ID=", "ZC_WORKER_SLOT=", "ZC_GENERATION=", "ZC_IPC_FD=",
-    "ZC_IPC_MAX_MESSAGE=", "ZC_METRICS_FD=", "ZC_STICKY=",
+    "LISTEN_FDS=",
+    "LISTEN_PID=",
+    "LISTEN_FDNAMES=",
+    "NOTIFY_SOCKET=",
+    "ZC_WORKER_ID=",
+    "ZC_WORKER_SLOT=",
+    "ZC_GENERATION=",
+    "ZC_IPC_FD=",
+    "ZC_IPC_MAX_MESSAGE=",
+    "ZC_METRICS_FD=",
+    "ZC_STICKY=",
     /* a zcluster started by a Node primary must not hand its channel on */
-    "NODE_CHANNEL_FD=", "NODE_UNIQUE_ID=", "NODE_CHANNEL_SERIALIZATION_MODE=",
+    "NODE_CHANNEL_FD=",
+    "NODE_UNIQUE_ID=",
+    "NODE_CHANNEL_SERIALIZATION_MODE=",
     /* our own manager's watchdog is ours, not the workers' */
-    "WATCHDOG_USEC=", "WATCHDOG_PID=",
+    "WATCHDOG_USEC=",
+    "WATCHDOG_PID=",
+    /* how their lines are written is this fleet's to say */
+    "ZC_OUTPUT=",
+    "ZC_LOG_FORMAT=",
 };
 
 static bool is_protocol_var(const char *e)
@@ -50,7 +65,7 @@ int zc__env_init(struct zc_primary *p)
 
     for (char **v = environ; *v; v++)
         n++;
-    e->envp = calloc(n + 24, sizeof(*e->envp));   /* ours: 17 at most */
+    e->envp = calloc(n + 26, sizeof(*e->envp)); /* ours: 19 at most */
     for (size_t i = 0; i < p->n_listeners; i++)
         len += strlen(p->listeners[i].addr.name) + 1;
     e->fdnames = malloc(len);
@@ -60,6 +75,14 @@ int zc__env_init(struct zc_primary *p)
     for (char **v = environ; *v; v++)
         if (!is_protocol_var(*v))
             *ep++ = *v;
+    /* Their lines are named by us: their own logs need not say their
+     * time and pid (base/log.c); they log in the fleet's format. */
+    if (p->output)
+        *ep++ = (char *) (strcmp(zc__output_mode(p), "json") == 0
+                              ? "ZC_OUTPUT=json"
+                              : "ZC_OUTPUT=prefix");
+    if (p->opt.log_format == ZC_LOG_FORMAT_JSON)
+        *ep++ = (char *) "ZC_LOG_FORMAT=json";
     e->n_base = (size_t) (ep - e->envp);
     strcpy(e->fdnames, "LISTEN_FDNAMES=");
     for (size_t i = 0; i < p->n_listeners; i++) {

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 
 #include "base/compat.h"
+#include "base/creds.h"
 #include "base/parse.h"
 #include "primary/core/optable.h"
 #include "proto/ctlpath.h"
