@@ -24,6 +24,7 @@ cat <<MSG
 ==       $build/zclusterctl -n demo status   (every worker: pid, state, CPU, RSS)
 ==       $build/zclusterctl -n demo reload   (rolling reload; exits with its outcome)
 ==       $build/zclusterctl -n demo scale +1 (one worker more)
+==       $build/zclusterctl -n demo logs -f  (the workers' lines, each named)
 ==       curl ${url}grow?kb=65536  (64 MiB more: over --max-memory, recycled)
 ==       curl -s $murl   (the fleet's metrics)
 == ^C drains the workers and exits

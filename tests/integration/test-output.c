@@ -200,7 +200,7 @@ void test_output_long_binary_line(void)
 }
 
 /* A fleet whose stdout is a pipe nobody reads (stderr stays the log),
- * its workers writing as fast as they can (with drop: 2 million lines
+ * its workers writing as fast as they can (with drop: 200 000 lines
  * each, then nothing). */
 static struct zt_proc *stalled(int *stuck, int *mport, const char *overflow,
                                const char *sock)
@@ -223,7 +223,7 @@ static struct zt_proc *stalled(int *stuck, int *mport, const char *overflow,
         (char *) "--",
         (char *) "/bin/sh",
         (char *) "-c",
-        (char *) (burst ? "yes 'a line of output' | head -n 2000000; sleep 60"
+        (char *) (burst ? "yes 'a line of output' | head -n 200000; sleep 60"
                         : "yes 'a line of output'"),
         NULL
     };

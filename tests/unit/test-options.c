@@ -190,3 +190,45 @@ void test_api_self_names(void)
     ASSERT_EQ(zt_exit_code(p, 5000), 0);
     zt_proc_free(p);
 }
+
+/* The options of issue 26 in the library's struct, set by name as the
+ * tool sets them, read back, and checked when a caller sets the fields. */
+void test_options_service(void)
+{
+    char why[256], buf[64];
+    zc_options o;
+
+    zc_options_init(&o);
+    ASSERT_EQ(o.umask, -1);
+    ASSERT_EQ(o.output, ZC_OUTPUT_AUTO);
+    ASSERT_EQ(zc_option_format(&o, "output", buf, sizeof(buf)) > 0, 1);
+    ASSERT_STREQ(buf, "prefix");
+    o.log_format = ZC_LOG_FORMAT_JSON;
+    ASSERT(zc_option_format(&o, "output", buf, sizeof(buf)) > 0);
+    ASSERT_STREQ(buf, "json");
+    ASSERT_EQ(zc_option_set(&o, "user", "nobody:nogroup", why, sizeof(why)), 0);
+    ASSERT_STREQ(o.user, "nobody:nogroup");
+    ASSERT_EQ(zc_option_set(&o, "umask", "027", why, sizeof(why)), 0);
+    ASSERT_EQ(o.umask, 027);
+    ASSERT(zc_option_format(&o, "umask", buf, sizeof(buf)) > 0);
+    ASSERT_STREQ(buf, "0027");
+    ASSERT_EQ(zc_option_set(&o, "umask", "8", why, sizeof(why)), -EINVAL);
+    ASSERT_CONTAINS(why, "expected an octal mode");
+    ASSERT_EQ(zc_option_set(&o, "output", "inherit", why, sizeof(why)), 0);
+    ASSERT_EQ(o.output, ZC_OUTPUT_INHERIT);
+    ASSERT_EQ(zc_option_set(&o, "output", "raw", why, sizeof(why)), -EINVAL);
+    ASSERT_CONTAINS(why, "expected auto, prefix, json or inherit");
+    ASSERT_EQ(zc_option_set(&o, "output-overflow", "drop", why, sizeof(why)),
+              0);
+    ASSERT_EQ(o.output_overflow, ZC_OVERFLOW_DROP);
+    ASSERT_EQ(zc_option_set(&o, "user", "", why, sizeof(why)), -EINVAL);
+    ASSERT_EQ(zc__options_validate(&o), 0);
+    o.umask = 01000;
+    ASSERT_EQ(zc__options_validate(&o), -EINVAL);
+    o.umask = -1;
+    o.output = 9;
+    ASSERT_EQ(zc__options_validate(&o), -EINVAL);
+    o.output = ZC_OUTPUT_JSON;
+    o.chdir = "";
+    ASSERT_EQ(zc__options_validate(&o), -EINVAL);
+}

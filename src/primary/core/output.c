@@ -18,10 +18,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -205,13 +207,16 @@ static void on_dest(struct zc__loop *l, struct zc__io *io, uint32_t events)
     dest_flush(zc__container_of(io, struct dest, io));
 }
 
-/* Appends a whole line; own: the primary's log, kept up to the hard
- * limit even when workers' lines are being dropped. */
+/* Appends a whole line. A worker's: past the high mark with drop, it is
+ * dropped; with wait, never (reading stops instead, so what one read
+ * made is the most it can pass the mark by). own: the primary's log,
+ * kept up to the hard limit whatever the mode. */
 static bool dest_add(struct dest *d, const char *s, size_t n, bool own)
 {
     struct output *o = d->o;
-    size_t limit =
-        own || !o->drop ? ZC__OUTPUT_QUEUE_HARD : ZC__OUTPUT_QUEUE_HIGH;
+    size_t limit = own       ? ZC__OUTPUT_QUEUE_HARD
+                   : o->drop ? ZC__OUTPUT_QUEUE_HIGH
+                             : SIZE_MAX;
 
     if (d->dead || queued(d) + n > limit || d->q.failed) {
         o->st.dropped++;
@@ -342,11 +347,13 @@ void zc__output_reap(struct zc_primary *p)
     }
 }
 
-/* One read; false at its end (EOF or an error), the pipe then freed. */
-static bool pipe_read(struct outpipe *op, const char *when, size_t *got)
+/* One read of at most max bytes; false at its end (EOF or an error),
+ * the pipe then freed. */
+static bool pipe_read(struct outpipe *op, const char *when, size_t max,
+                      size_t *got)
 {
     char buf[READ_CHUNK];
-    ssize_t n = read(op->io.fd, buf, sizeof(buf));
+    ssize_t n = read(op->io.fd, buf, max < sizeof(buf) ? max : sizeof(buf));
 
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return errno == EINTR;
@@ -391,7 +398,7 @@ static void on_pipe(struct zc__loop *l, struct zc__io *io, uint32_t events)
         return;
     stamp(o, when, sizeof(when));
     o->batching = true;
-    (void) pipe_read(op, when, &got);
+    (void) pipe_read(op, when, READ_CHUNK, &got);
     o->batching = false;
     flush_all(o);
 }
@@ -521,18 +528,24 @@ void zc__output_worker_exited(struct zc_primary *p, struct worker *w)
     stamp(p->output, when, sizeof(when));
     for (int i = 0; i < 2; i++) {
         struct outpipe *op = w->out[i];
-        size_t total = 0, got = 1;
+        size_t got = 1;
+        int left = 0;
 
         if (!op)
             continue;
         /* What it wrote before it died, whatever the queues: its last
-         * words come before the line that says it exited. */
-        while (got && total < EXIT_DRAIN) {
+         * words come before the line that says it exited. Only what the
+         * pipe holds now (its children may go on writing), and at least
+         * one read, which finds its end if nobody else holds it. */
+        if (ioctl(op->io.fd, FIONREAD, &left) < 0 || left > EXIT_DRAIN)
+            left = left > EXIT_DRAIN ? EXIT_DRAIN : 0;
+        do {
             got = 0;
-            if (!pipe_read(op, when, &got))
+            if (!pipe_read(op, when, left > 0 ? (size_t) left : READ_CHUNK,
+                           &got))
                 break;
-            total += got;
-        }
+            left -= (int) got;
+        } while (got && left > 0);
         flush_all(p->output);
         if (w->out[i] != op)
             continue; /* read to its end: freed */
@@ -591,7 +604,7 @@ void zc__output_stop(struct zc_primary *p)
         next = op->next;
         do {
             got = 0;
-        } while (pipe_read(op, when, &got) && got &&
+        } while (pipe_read(op, when, READ_CHUNK, &got) && got &&
                  (total += got) < EXIT_DRAIN);
     }
     while (o->pipes) {

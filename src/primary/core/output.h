@@ -12,8 +12,10 @@
 /* The longest line written whole; longer ones go in parts. */
 #define ZC__OUTPUT_LINE_MAX 16384
 /* Queued for the primary's stdout and stderr: past HIGH reading stops
- * (or, with drop, lines are dropped) until LOW; HARD is never passed,
- * the primary's own lines and a dying worker's last ones included. */
+ * (or, with drop, the workers' lines are dropped) until LOW. With wait
+ * no worker line is dropped: the queue passes HIGH by what one read (64
+ * KiB) and a dying worker's last words made at most. The primary's own
+ * lines are dropped past HARD only. */
 #define ZC__OUTPUT_QUEUE_HIGH (256 * 1024)
 #define ZC__OUTPUT_QUEUE_LOW (64 * 1024)
 #define ZC__OUTPUT_QUEUE_HARD (4 * 1024 * 1024)
