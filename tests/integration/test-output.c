@@ -318,7 +318,7 @@ void test_output_stalled_drop(void)
     ASSERT(slot_pid(sock, 0) > 0);
     /* Read it all for a moment: it catches up and says so. */
     fcntl(stuck, F_SETFL, O_NONBLOCK);
-    for (int i = 0; i < 500 && !(said = zt_try_line(p, "dropped ", 10)); i++)
+    for (int i = 0; i < 2000 && !(said = zt_try_line(p, "dropped ", 10)); i++)
         while (read(stuck, buf, sizeof(buf)) > 0)
             ;
     ASSERT(said);
