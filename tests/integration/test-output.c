@@ -263,7 +263,7 @@ static pid_t slot_pid(const char *sock, int slot)
  */
 void test_output_stalled_stdout(void)
 {
-    char sock[256], want[64];
+    char sock[256], want[64], cmd[400], *text;
     int stuck, mport;
     struct zt_proc *p;
     pid_t old, now = -1;
@@ -277,6 +277,11 @@ void test_output_stalled_stdout(void)
     ASSERT_EQ(zt_metric(mport, "zcluster_output_paused"), 1);
     ASSERT_LE(zt_metric(mport, "zcluster_output_queued_bytes"),
               4 * 1024 * 1024);
+    snprintf(cmd, sizeof(cmd), "%s -s %s status", zt_zclusterctl(), sock);
+    text = zt_capture(cmd);
+    ASSERT_CONTAINS(text, "workers: as the primary's user; output prefix (");
+    ASSERT_CONTAINS(text, "0 dropped, waiting for a slow stdout)");
+    free(text);
     old = slot_pid(sock, 1);
     ASSERT(old > 0);
     kill(old, SIGKILL);

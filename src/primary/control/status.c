@@ -545,6 +545,22 @@ static void out_line(const struct zc_primary *p, struct zc__buf *b)
     ZC__BUF_LIT(b, "\n");
 }
 
+/* "workers: as nobody; output prefix (1200 lines, 0 dropped)". */
+static void service_line(const struct zc_primary *p, struct zc__buf *b)
+{
+    struct zc__output_stats st;
+
+    zc__buf_printf(b, "workers: as %s; output %s",
+                   p->creds.set_uid ? p->creds.user : "the primary's user",
+                   zc__output_mode(p));
+    if (zc__output_stats(p, &st))
+        zc__buf_printf(b, " (%llu lines, %llu dropped%s)",
+                       (unsigned long long) st.lines,
+                       (unsigned long long) st.dropped,
+                       st.paused ? ", waiting for a slow stdout" : "");
+    ZC__BUF_LIT(b, "\n");
+}
+
 void zc__status_text(struct zc_primary *p, const char *control, bool color,
                      struct zc__buf *b)
 {
@@ -576,6 +592,7 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
         zc__buf_printf(b, "limits: watchdog %s, max memory %s, max lifetime "
                        "%s\n", dog, mem, life);
     }
+    service_line(p, b);
     if (p->metrics_addr[0])
         zc__buf_printf(b, "metrics: http://%s/metrics\n", p->metrics_addr);
     else
