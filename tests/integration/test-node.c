@@ -8,6 +8,8 @@
  */
 #include <netinet/in.h>
 #include <signal.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -640,5 +642,57 @@ void test_node_worker_disconnects_itself(void)
 
         ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
     }
+    zt_stop_fleet(p);
+}
+
+/* Whether any user may read path: every directory above it searchable
+ * by others, the file readable by them (a clone in /root would not be). */
+static bool readable_by_all(const char *path)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+
+    if (stat(path, &st) != 0 || !(st.st_mode & S_IROTH))
+        return false;
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (char *slash = strrchr(dir, '/'); slash && slash != dir;
+         slash = strrchr(dir, '/')) {
+        *slash = '\0';
+        if (stat(dir, &st) != 0 || !(st.st_mode & S_IXOTH))
+            return false;
+    }
+    return true;
+}
+
+/* A Node app's workers as nobody (--user): its channel (the IPC link),
+ * the primary's socket its listen() gets, its readiness, and its output
+ * through the primary all work under that uid. */
+void test_node_as_another_user(void)
+{
+    char path[64], *status;
+    pid_t pid = -1;
+    unsigned long id;
+    int slot, port;
+    struct zt_proc *p;
+    struct zt_resp r;
+
+    if (geteuid() != 0)
+        zt_skip("running workers as another user takes root");
+    if (!readable_by_all(app()))
+        zt_skip("the app must be readable by nobody: the tree is in a "
+                "directory only its owner may enter");
+    port = free_port();
+    p = zt_zc("--node", "-n", "app", "-w", "1", "--user", "nobody", "--control",
+              "none", "--", "/usr/bin/node", app(), NULL);
+    ASSERT(
+        zt_parse_worker(zt_wait_line(p, ") started", 5000), &id, &slot, &pid));
+    zt_wait_line(p, "1 worker ready", 15000);
+    ASSERT_EQ(zt_http_get(port, NULL, &r), 200);
+    ASSERT_EQ(r.pid, pid);
+    snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+    status = zt_read_file(path);
+    ASSERT(status);
+    ASSERT_CONTAINS(status, "Uid:\t65534\t65534\t65534\t65534");
+    free(status);
     zt_stop_fleet(p);
 }
