@@ -572,7 +572,7 @@ static void do_logs(struct zc__control *ctl, struct zc__http_req *r,
     struct zc__buf *b = &rec.b;
     struct waiter *w;
 
-    if (!zc__output_stats(ctl->p, &(struct zc__output_stats) { 0 })) {
+    if (strcmp(zc__output_mode(ctl->p), "inherit") == 0) {
         reply_error(r, 409,
                     "this fleet's workers write to the primary's own "
                     "stdout and stderr (--output inherit): it keeps none of "

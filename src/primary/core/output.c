@@ -365,8 +365,9 @@ static bool pipe_read(struct outpipe *op, const char *when, size_t max,
     }
     op->o->st.bytes += (uint64_t) n;
     op->when = when;
-    if (zc__lines_feed(&op->lines, buf, (size_t) n, on_line, op) < 0)
-        op->o->st.dropped++;
+    /* Out of memory for an unfinished line gives it as a part: nothing
+     * is lost, so nothing is counted. */
+    (void) zc__lines_feed(&op->lines, buf, (size_t) n, on_line, op);
     *got = (size_t) n;
     return true;
 }
@@ -387,10 +388,9 @@ static void stamp(const struct output *o, char *when, size_t size)
 static void on_pipe(struct zc__loop *l, struct zc__io *io, uint32_t events)
 {
     struct outpipe *op = zc__container_of(io, struct outpipe, io);
+    struct output *o = op->o;
     char when[40];
     size_t got = 0;
-
-    struct output *o = op->o;
 
     (void) l;
     (void) events;
