@@ -89,3 +89,30 @@ void test_stuck_retry(void)
     ASSERT_EQ(zc__stuck_retry_ms(2), 2 * ZC__STUCK_RETRY_MS);
     ASSERT_EQ(zc__stuck_retry_ms(100), ZC__STUCK_RETRY_MAX_MS);
 }
+
+/* A worker stopped while connections waited, then continued 400 ms
+ * later: the time it was out does not count, so it is not judged deaf at
+ * its first look back (spread_stopped_worker failed once on this: the
+ * wake-up time from before the stop made it "stuck" at once). */
+void test_stuck_back_after_stop(void)
+{
+    struct stuck_slot s = { 0 };
+    struct stuck_seen seen = { .queued = 3 };
+    uint64_t t = 1000 * MS;
+
+    s.woke_us = t;
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t += 100 * MS), STUCK_WAITS);
+    /* stopped: out, what waited moved away */
+    s.out = true;
+    seen.queued = 0;
+    zc__stuck_rebase(&s, &seen);
+    /* continued 400 ms later, something waits again at once */
+    t += 400 * MS;
+    zc__stuck_back(&s);
+    seen.queued = 2;
+    ASSERT(!s.out);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t), STUCK_WAITS);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t + 100 * MS), STUCK_WAITS);
+    ASSERT_EQ(zc__stuck_judge(&s, &seen, true, t + ZC__STUCK_AFTER_MS * MS),
+              STUCK_DEAF);
+}

@@ -63,6 +63,14 @@ void zc__stuck_rebase(struct stuck_slot *s, const struct stuck_seen *seen)
     s->since_us = 0;
 }
 
+void zc__stuck_back(struct stuck_slot *s)
+{
+    s->out = false;
+    s->since_us = 0;
+    /* The wake-up that started its wait came before it went out. */
+    s->woke_us = 0;
+}
+
 void zc__stuck_reset(struct stuck_slot *s, uint64_t worker)
 {
     /* What was seen of the socket stays: it is the slot's, not the

@@ -49,6 +49,10 @@ enum stuck_verdict zc__stuck_judge(struct stuck_slot *s,
 /* The queue was emptied by us (moved, reset): seen is the new base, so
  * what left is not taken for the worker's doing. */
 void zc__stuck_rebase(struct stuck_slot *s, const struct stuck_seen *seen);
+/* Back in the steering (continued, tried again, or it took one): what
+ * waited while it was out does not count against it; its wait starts at
+ * the next look. */
+void zc__stuck_back(struct stuck_slot *s);
 /* A new worker in the slot: judged afresh. */
 void zc__stuck_reset(struct stuck_slot *s, uint64_t worker);
 /* How long the tries-th take-out lasts before the worker is tried. */

@@ -199,8 +199,7 @@ static void put_back(struct zc_primary *p, struct slot *s, int level,
 {
     struct stuck_slot *st = &s->stuck;
 
-    st->out = false;
-    st->since_us = 0;
+    zc__stuck_back(st);
     if (st->said)
         zc_log(level, NS,
                "worker %llu (slot %u, pid %d) %s: new "
