@@ -141,7 +141,8 @@ $(BUILD)/bench/pingpong $(BUILD)/bench/respawn $(BUILD)/bench/writer: $(BUILD)/b
 #   build-fuzz/fuzz-frames -max_total_time=N NEW tests/fuzz/corpus-frames
 FUZZERS := build-fuzz/fuzz-parsers build-fuzz/fuzz-frames build-fuzz/fuzz-text \
            build-fuzz/fuzz-region build-fuzz/fuzz-handoff build-fuzz/fuzz-control \
-           build-fuzz/fuzz-node build-fuzz/fuzz-output
+           build-fuzz/fuzz-node build-fuzz/fuzz-output \
+           build-fuzz/fuzz-config
 fuzz: $(FUZZERS)
 
 # The library is compiled once for all of them (instrumented, not linked
