@@ -32,7 +32,7 @@ extern "C" {
 #define ZC_PRINTF(a, b)
 #endif
 
-#define ZC_VERSION "0.3.0"
+#define ZC_VERSION "0.4.0"
 
 /* The most workers one primary manages. */
 #define ZC_MAX_WORKERS 4096
@@ -345,7 +345,26 @@ typedef struct zc_options {
     int output;
     int output_overflow;
     int log_format;
+    /* Since 0.4.0. Variables added to every worker's environment, each
+     * "KEY=VALUE", in place of an inherited KEY; the worker protocol's own
+     * (LISTEN_FDS, ZC_*, ...) are refused. zc_option_set(o, "env", ...)
+     * appends to env_room (ZC_MAX_ENV entries), as listen does. Borrowed. */
+    const char *const *env;
+    size_t n_env;
+    const char **env_room;
+    /* The configuration file these options were read from
+     * (zc_config_load()), NULL: none. A reload (SIGHUP, zclusterctl
+     * reload, zc_primary_reload()) reads it again, with config_overrides
+     * on top, and applies it (docs/configuration.md). Borrowed. */
+    const char *config;
+    /* What wins over the file at every reading, NULL-terminated: "name=
+     * value" ("name" for a flag), as on the command line, then perhaps
+     * "--" and the command's words. Borrowed. */
+    char *const *config_overrides;
 } zc_options;
+
+/* The most env entries a zc_options holds. */
+#define ZC_MAX_ENV 256
 
 /*
  * Sets every field of *o to its default and o->struct_size to size, the
@@ -368,6 +387,9 @@ typedef struct zc_option_info {
     const char *arg;        /* the value's name in help ("MS"); NULL: a flag */
     const char *help;       /* what it does, one sentence, no default */
     bool repeatable;        /* may be given more than once (listen) */
+    /* Since 0.4.0: a reload with new options may change it; NULL, or why
+     * it needs a restart ("the sockets are bound once, at start"). */
+    const char *restart_only;
 } zc_option_info;
 
 /* The i-th row (0, 1, ... in --help order); NULL past the last. The rows
@@ -409,6 +431,40 @@ ZC_EXPORT int zc_option_format(const zc_options *o, const char *name,
  */
 ZC_EXPORT int zc_options_check(const zc_options *o, bool has_inherited,
                                char *why, size_t why_size);
+
+/*
+ * A configuration file (docs/configuration.md): one option a line, as
+ * "name = value" with the long option's name ("workers = 4", "listen =
+ * :8080"), "#" comment lines, repeatable listen and env lines, flags as
+ * "sticky = on" (on/off, true/false, yes/no), the worker's command as
+ * "command = ./shop --port 8080". Each value is one word as a POSIX shell
+ * reads it (single quotes, double quotes, backslashes; nothing else), the
+ * command as many.
+ *
+ * zc_config_load() applies the file at path to o (set up by
+ * zc_options_init(); what the file does not say stays as it is), then
+ * overrides (o->config_overrides' format; NULL: none), which win; a
+ * listen or env given in overrides replaces the file's list. It sets
+ * o->config to the file's absolute path and o->config_overrides to a copy
+ * of overrides, so a reload of the fleet reads the same again. Returns a
+ * handle that owns every string o now points to (free it with
+ * zc_config_free() once o is no longer used), or NULL with a sentence in
+ * why that names the file and line: "shop.conf:3: unknown option
+ * 'wokers' (did you mean 'workers'?)". The check zc_options_check() makes
+ * is left to the caller.
+ */
+typedef struct zc_config zc_config;
+ZC_EXPORT zc_config *zc_config_load(zc_options *o, const char *path,
+                                    char *const *overrides, char *why,
+                                    size_t why_size);
+ZC_EXPORT void zc_config_free(zc_config *c);
+/*
+ * o as a configuration file that zc_config_load() reads back to the same
+ * options: every option that differs from its default, workers always
+ * (unless 0), then env and command. Returns a string to free(), or NULL
+ * (no memory).
+ */
+ZC_EXPORT char *zc_config_format(const zc_options *o);
 
 /*
  * Run a fleet, or be one of its workers.
@@ -644,6 +700,25 @@ ZC_EXPORT int zc_primary_broadcast(zc_primary *p, const char *type,
  * primary_init, before any worker has started.
  */
 ZC_EXPORT int zc_primary_reload(zc_primary *p);
+/*
+ * With a configuration file (zc_options.config), zc_primary_reload() and
+ * SIGHUP first read it again, with the overrides on top, and check the
+ * whole before any worker is touched: a file that does not read, an
+ * option out of range, or a change to an option that needs a restart
+ * (zc_option_info.restart_only) refuses the reload (-EINVAL from
+ * zc_primary_reload(), logged with the file and line) and the fleet runs
+ * on as it was. Otherwise the reload starts the new command, arguments
+ * and environment, and the fleet is scaled to the new worker count as part
+ * of it.
+ *
+ * zc_primary_reload_options() is the same with options given by the
+ * program: o (from zc_options_init(), or zc_config_load()) is copied,
+ * checked, and applied by the reload that follows; the callbacks
+ * (primary_init, sticky_hash) stay the running ones. Returns what
+ * zc_primary_reload() returns, or -EINVAL with a sentence in why.
+ */
+ZC_EXPORT int zc_primary_reload_options(zc_primary *p, const zc_options *o,
+                                        char *why, size_t why_size);
 /*
  * Sets the number of slots, as SIGTTIN/SIGTTOU do one at a time: new
  * slots start a worker at once; removed slots (the highest first) retire

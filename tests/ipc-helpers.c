@@ -225,6 +225,37 @@ static int on_do_scale(zc_msg *m, void *userdata)
     return 0;
 }
 
+/* reconf: new options from the program, first ones that move the
+ * listener (refused), then 3 workers with a variable of their own. */
+static int on_do_reconf(zc_msg *m, void *userdata)
+{
+    zc_primary *p = userdata;
+    const char *moved[] = { "127.0.0.1:1" }, *env_room[ZC_MAX_ENV];
+    const char *listen[] = { "127.0.0.1:0" };
+    char why[512] = "";
+    zc_options o;
+    int r;
+
+    (void) m;
+    zc_options_init(&o);
+    o.listen = moved;
+    o.n_listen = 1;
+    r = zc_primary_reload_options(p, &o, why, sizeof(why));
+    zc_log(ZC_LOG_INFO, T, "moved listener: reload_options returned %d: %s", r,
+           why);
+    zc_options_init(&o);
+    o.listen = listen;
+    o.n_listen = 1;
+    o.ready = ZC_READY_NOTIFY;
+    o.workers = 3;
+    o.env_room = env_room;
+    if (zc_option_set(&o, "env", "ZT_RECONF=three", why, sizeof(why)) < 0)
+        zc_log(ZC_LOG_ERROR, T, "env: %s", why);
+    r = zc_primary_reload_options(p, &o, why, sizeof(why));
+    zc_log(ZC_LOG_INFO, T, "3 workers: reload_options returned %d", r);
+    return 0;
+}
+
 static int primary_init(zc_primary *p, void *arg)
 {
     (void) arg;
@@ -239,6 +270,7 @@ static int primary_init(zc_primary *p, void *arg)
     zc_primary_on(p, "report", on_report, NULL);
     zc_primary_on(p, "do-reload", on_do_reload, p);
     zc_primary_on(p, "do-scale", on_do_scale, p);
+    zc_primary_on(p, "do-reconf", on_do_reconf, p);
     if (strcmp(mode, "control") == 0) {
         /* Before the first spawn: nothing to reload; scaling sets the
          * count the fleet starts with. */
@@ -481,6 +513,9 @@ static int worker_main(int argc, char **argv, void *arg)
             notify_with_fds();
         if (strcmp(mode, "control") == 0)
             control_requests();
+        if (strcmp(mode, "reconf") == 0 && zc_self_generation() == 1 &&
+            zc_self_slot() == 0)
+            say("do-reconf", "");
         r = zc_worker_run(self) < 0;
     }
     zc_worker_unwatch(self, timer_fd);

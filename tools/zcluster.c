@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,11 @@
 #define HELP_WIDTH 79
 
 static const char *arg_listen[ZC_MAX_LISTEN];
+static const char *arg_env[ZC_MAX_ENV];
+
+/* getopt's values for the tool's own options, past the table's rows. */
+#define OPT_CONFIG 1000
+#define OPT_CHECK_CONFIG 1001
 
 /* Writes text from column col, wrapped at HELP_WIDTH, continuation lines
  * indented to HELP_COLUMN. NBSP ('\1') is a space no line breaks at. */
@@ -79,6 +85,16 @@ static void help(void)
         wrap(text, HELP_COLUMN);
     }
     printf(
+        "  -c, --config FILE           read the options from FILE (one "
+        "'name = value'\n"
+        "                              a line); those given here win; a "
+        "reload reads it\n"
+        "                              again\n"
+        "      --check-config FILE     check FILE (and the options given "
+        "here), print\n"
+        "                              the configuration, exit 0 or 2\n"
+        "  -t                          check the configuration, print it, "
+        "exit 0 or 2\n"
         "  -h, --help                  show this help\n"
         "  -V, --version               show the version\n\n"
         "Durations take ms, s, m or h (\"500\", \"500ms\", \"2s\", \"1h\"); "
@@ -128,10 +144,14 @@ static void build_getopt(struct option *longs, char *shorts)
                 shorts[s++] = ':';
         }
     }
+    longs[k++] =
+        (struct option) { "config", required_argument, NULL, OPT_CONFIG };
+    longs[k++] = (struct option) { "check-config", required_argument, NULL,
+                                   OPT_CHECK_CONFIG };
     longs[k++] = (struct option) { "help", no_argument, NULL, 'h' };
     longs[k++] = (struct option) { "version", no_argument, NULL, 'V' };
     longs[k] = (struct option) { NULL, 0, NULL, 0 };
-    memcpy(shorts + s, "hV", 3);
+    memcpy(shorts + s, "c:thV", 6);
 }
 
 /* The table's row for what getopt returned, or NULL. */
@@ -147,17 +167,50 @@ static const zc_option_info *row_of(int c)
     return NULL;
 }
 
+/* "name=value" (or "name", a flag), as zc_config_load() takes what wins
+ * over the file. */
+static char * override(const char *name, const char *value)
+{
+    size_t n = strlen(name) + (value ? strlen(value) + 1 : 0) + 1;
+    char *s = malloc(n);
+
+    if (s)
+        snprintf(s, n, "%s%s%s", name, value ? "=" : "", value ? value : "");
+    return s;
+}
+
+/* --check-config: the options as a file, or what is wrong; 0 or 2. */
+static int check_only(const zc_options *o, const char *file)
+{
+    char *text = zc_config_format(o);
+
+    if (!text)
+        return usage_error("out of memory");
+    printf("# zcluster %s: %s is valid\n%s", ZC_VERSION,
+           file ? file : "the command line", text);
+    free(text);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    struct option longs[MAX_OPTIONS + 3];
-    char shorts[2 * MAX_OPTIONS + 4], why[256];
+    struct option longs[MAX_OPTIONS + 6];
+    char shorts[2 * MAX_OPTIONS + 8], why[512];
     const zc_option_info *row;
+    const char *file = NULL;
+    char **overrides;
+    size_t n_over = 0;
+    zc_config *conf = NULL;
     zc_options o;
-    bool inherited;
-    int c;
+    bool inherited, check = false;
+    int c, status;
 
+    overrides = calloc((size_t) argc + 2, sizeof(*overrides));
+    if (!overrides)
+        return usage_error("out of memory");
     zc_options_init(&o);
     o.listen_room = arg_listen;
+    o.env_room = arg_env;
     build_getopt(longs, shorts);
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         if (c == 'h') {
@@ -168,18 +221,61 @@ int main(int argc, char **argv)
             printf("zcluster %s\n", ZC_VERSION);
             return 0;
         }
+        if (c == 'c' || c == OPT_CONFIG || c == OPT_CHECK_CONFIG) {
+            if (file && strcmp(file, optarg) != 0)
+                return usage_error("one configuration file: '%s' and '%s'",
+                                   file, optarg);
+            file = optarg;
+            check |= c == OPT_CHECK_CONFIG;
+            continue;
+        }
+        if (c == 't') {
+            check = true;
+            continue;
+        }
         row = row_of(c);
         if (!row)               /* getopt has said what was wrong */
             return usage_error(NULL);
+        /* Checked now, for the command line's own error; kept to be laid
+         * over the file, at start and at every reload. */
         if (zc_option_set(&o, row->name, optarg, why, sizeof(why)) < 0)
             return usage_error("%s", why);
+        if (!(overrides[n_over++] =
+                  override(row->name, row->arg ? optarg : NULL)))
+            return usage_error("out of memory");
     }
-    if (optind >= argc)
-        return usage_error("no command given: zcluster [OPTIONS] -- COMMAND "
-                           "[ARGS...]");
+    if (optind < argc) {
+        overrides[n_over++] = (char *) "--";
+        for (int i = optind; i < argc; i++)
+            overrides[n_over++] = argv[i];
+        o.command = argv + optind;
+    }
+    if (file) {
+        zc_options_init(&o);
+        conf = zc_config_load(&o, file, overrides, why, sizeof(why));
+        if (!conf) {
+            fprintf(stderr, "zcluster: %s\n", why);
+            return 2;
+        }
+    }
+    if (!o.command)
+        return usage_error(file ? "no command: give 'command = ...' in %s, "
+                                  "or one after the options"
+                                : "no command given: zcluster [OPTIONS] -- "
+                                  "COMMAND [ARGS...]",
+                           file);
     inherited = getenv("LISTEN_FDS") != NULL;
-    if (zc_options_check(&o, inherited, why, sizeof(why)) < 0)
-        return usage_error("%s", why);
-    o.command = argv + optind;
-    return zc_cluster_run(argc, argv, NULL, NULL, &o);
+    if (zc_options_check(&o, inherited, why, sizeof(why)) < 0) {
+        if (!file)
+            return usage_error("%s", why);
+        fprintf(stderr, "zcluster: %s: %s\n", file, why);
+        return 2;
+    }
+    status = check ? check_only(&o, file)
+                   : zc_cluster_run(argc, argv, NULL, NULL, &o);
+    zc_config_free(conf);
+    for (size_t i = 0; i < n_over && strcmp(overrides[i], "--") != 0; i++)
+        free(overrides[i]);
+    free(overrides);
+    return status;
 }

@@ -44,8 +44,8 @@ struct answer {
     const struct opts *o;
     const char *fleet;
     bool stream;                /* JSON lines, told in words */
-    bool raw;                   /* status, metrics: the body is the output */
-    bool logs;                  /* the body is a fleet's output lines */
+    bool raw;  /* status, metrics, config: the body is the output */
+    bool logs; /* the body is a fleet's output lines */
     bool ok, over;              /* the outcome line: ok, and it came */
     long pid;                   /* a stop's primary */
     char error[512];            /* an error answer's "error" */
@@ -90,6 +90,8 @@ static const struct verb {
     { "logs", "[SLOT...] [-f] [-n LINES]",
       "the workers' recent lines (of these slots), then follow with -f",
       build_logs },
+    { "config", "", "the running options, as a file --config reads back",
+      build_get },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -441,7 +443,7 @@ static int join_slots(const struct opts *o, int from, char *out, size_t size)
     return 0;
 }
 
-/* status, metrics: a GET whose body is the output. */
+/* status, metrics, config: a GET whose body is the output. */
 static int build_get(const struct opts *o, struct request *q)
 {
     if (o->n_args)
@@ -449,8 +451,8 @@ static int build_get(const struct opts *o, struct request *q)
     q->method = "GET";
     q->stream = false;
     q->raw = true;
-    if (!strcmp(o->verb, "metrics"))
-        snprintf(q->target, sizeof(q->target), "/metrics");
+    if (!strcmp(o->verb, "metrics") || !strcmp(o->verb, "config"))
+        snprintf(q->target, sizeof(q->target), "/%s", o->verb);
     else if (o->json)
         snprintf(q->target, sizeof(q->target), "/status");
     else
@@ -570,7 +572,9 @@ static int by_status(struct answer *a, int status)
         say(a, a->error[0] ? a->error : "permission denied");
         return EX_DENIED;
     }
-    if (status >= 400 && status < 500 && status != 409) {
+    /* 409: not now (shutting down); 422: the fleet's own configuration
+     * refused it. Neither is the caller's usage. */
+    if (status >= 400 && status < 500 && status != 409 && status != 422) {
         say(a, a->error[0] ? a->error
                            : "the fleet did not understand the request");
         return EX_USAGE;

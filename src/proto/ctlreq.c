@@ -28,6 +28,7 @@ static const struct route routes[] = {
     { "/signal", "POST", ZC__CTL_SIGNAL, ",signal,slots," },
     { "/stop", "POST", ZC__CTL_STOP, ",wait," },
     { "/logs", "GET", ZC__CTL_LOGS, ",slots,lines,follow," },
+    { "/config", "GET", ZC__CTL_CONFIG, ",," },
 };
 
 struct args {

@@ -24,6 +24,7 @@ enum zc__ctl_verb {
     ZC__CTL_SIGNAL,
     ZC__CTL_STOP,
     ZC__CTL_LOGS,
+    ZC__CTL_CONFIG,
 };
 
 struct zc__ctl_req {

@@ -2,10 +2,12 @@
  * their line, the command's words as a shell splits them, and the
  * nearest key to a typo. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/config.h"
+#include "zcluster.h"
 #include "test.h"
 
 void test_config_lines(void)
@@ -134,4 +136,103 @@ void test_config_nearest(void)
     ASSERT_STREQ(zc__conf_nearest("envs", names, n), "env");
     ASSERT(zc__conf_nearest("balance", names, n) == NULL);
     ASSERT(zc__conf_nearest("", names, n) == NULL);
+}
+
+/* zc_config_load(): the file, then what wins over it; a list given there
+ * replaces the file's; a command given there replaces the file's. */
+void test_config_load_overrides(void)
+{
+    char path[300], why[512];
+    char *over[] = { (char *) "workers=2",
+                     (char *) "listen=:9000",
+                     (char *) "sticky",
+                     (char *) "--",
+                     (char *) "./other",
+                     (char *) "x y",
+                     NULL };
+    zc_options o;
+    zc_config *c;
+
+    snprintf(path, sizeof(path), "%s/load.conf", zt_tmpdir());
+    zt_write_file(path, "workers = 4\nlisten = :8080\nlisten = :8081\n"
+                        "respawn_delay = 250ms\nenv = A=1\n"
+                        "command = ./shop \"--title=the shop\"\n");
+    zc_options_init(&o);
+    c = zc_config_load(&o, path, NULL, why, sizeof(why));
+    ASSERT(c);
+    ASSERT_EQ(o.workers, 4);
+    ASSERT_EQ(o.n_listen, 2);
+    ASSERT_EQ(o.respawn_delay_ms, 250);
+    ASSERT_EQ(o.n_env, 1);
+    ASSERT_STREQ(o.env[0], "A=1");
+    ASSERT_STREQ(o.command[1], "--title=the shop");
+    ASSERT(o.command[2] == NULL);
+    ASSERT_STREQ(o.config, path);
+    zc_config_free(c);
+
+    zc_options_init(&o);
+    c = zc_config_load(&o, path, over, why, sizeof(why));
+    ASSERT(c);
+    ASSERT_EQ(o.workers, 2);
+    ASSERT_EQ(o.n_listen, 1);
+    ASSERT_STREQ(o.listen[0], ":9000");
+    ASSERT(o.sticky);
+    ASSERT_EQ(o.n_env, 1); /* not given there: the file's */
+    ASSERT_STREQ(o.command[0], "./other");
+    ASSERT_STREQ(o.command[1], "x y");
+    ASSERT_STREQ(o.config_overrides[0], "workers=2");
+    zc_config_free(c);
+
+    /* What is wrong there is said as the command line's. */
+    over[0] = (char *) "workers=0";
+    zc_options_init(&o);
+    ASSERT(!zc_config_load(&o, path, over, why, sizeof(why)));
+    ASSERT_CONTAINS(why, "invalid --workers '0'");
+    ASSERT_CONTAINS(why, "(on the command line, over ");
+}
+
+/* zc_config_format() then zc_config_load(): the same options. */
+void test_config_format_reads_back(void)
+{
+    const char *listen[] = { "api=127.0.0.1:0", "unix:/tmp/a b.sock" };
+    const char *env[] = { "A=it's", "B=\"q\" \\ $x" };
+    char *command[] = { (char *) "./shop", (char *) "", (char *) "a'b",
+                        (char *) "#x", NULL };
+    char path[300], why[512], *text, *again;
+    zc_options o, back;
+    zc_config *c;
+
+    zc_options_init(&o);
+    o.workers = 3;
+    o.listen = listen;
+    o.n_listen = 2;
+    o.env = env;
+    o.n_env = 2;
+    o.command = command;
+    o.max_surge = 2;
+    o.sticky = true; /* as a running fleet has them: reconciled */
+    o.balance = ZC_BALANCE_STICKY;
+    o.backoff_factor = 1.5;
+    o.umask = 027;
+    text = zc_config_format(&o);
+    ASSERT(text);
+    ASSERT_CONTAINS(text, "workers = 3\n");
+    ASSERT_CONTAINS(text, "umask = 0027\n");
+    ASSERT_CONTAINS(text, "env = 'B=\"q\" \\ $x'\n");
+    ASSERT_CONTAINS(text, "command = ./shop '' 'a'\\''b' '#x'\n");
+    snprintf(path, sizeof(path), "%s/back.conf", zt_tmpdir());
+    zt_write_file(path, text);
+    zc_options_init(&back);
+    c = zc_config_load(&back, path, NULL, why, sizeof(why));
+    if (!c)
+        zt_fail(__FILE__, __LINE__, "%s", why);
+    again = zc_config_format(&back);
+    ASSERT(again);
+    ASSERT_STREQ(again, text);
+    ASSERT_STREQ(back.env[1], env[1]);
+    ASSERT_STREQ(back.command[2], "a'b");
+    ASSERT_STREQ(back.command[1], "");
+    free(text);
+    free(again);
+    zc_config_free(c);
 }

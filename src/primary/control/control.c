@@ -26,6 +26,7 @@
 #include "primary/control/status.h"
 #include "primary/core/output.h"
 #include "primary/core/words.h"
+#include "primary/life/reconfig.h"
 #include "primary/life/scale.h"
 #include "primary/life/shutdown.h"
 #include "primary/life/walk.h"
@@ -379,7 +380,7 @@ static void do_reload(struct zc__control *ctl, struct zc__http_req *r,
     struct walk_snapshot R;
     uint64_t target;
     struct waiter *w = NULL;
-    char msg[200], extra[48];
+    char msg[200], extra[48], why[512];
 
     zc__walk_snapshot(p, &R);
     target = R.active && R.kind == WALK_RELOAD ? R.generation + 1
@@ -387,6 +388,15 @@ static void do_reload(struct zc__control *ctl, struct zc__http_req *r,
 
     if (p->shutting_down) {
         reply_error(r, 409, "the fleet is shutting down", NULL);
+        return;
+    }
+    /* The file is read and checked before anything is said or done. */
+    if (zc__reconfig_prepare(p, NULL, why, sizeof(why)) < 0) {
+        zc_log(ZC_LOG_ERROR, NS,
+               "%s: reload refused, the fleet runs on as "
+               "it was: %s",
+               by, why);
+        reply_error(r, 422, why, NULL);
         return;
     }
     if (R.active)
@@ -404,7 +414,7 @@ static void do_reload(struct zc__control *ctl, struct zc__http_req *r,
                  (unsigned long long) target);
         line(w, "started", extra, msg);
     }
-    (void) zc__walk_start(p, WALK_RELOAD, NULL, by);
+    (void) zc__reconfig_reload(p, by);
 }
 
 static void do_scale(struct zc__control *ctl, struct zc__http_req *r,
@@ -696,6 +706,16 @@ static void on_request(void *ud, struct zc__http_req *r)
         do_stop(ctl, r, &q, by);
         break;
     case ZC__CTL_LOGS: do_logs(ctl, r, &q); break;
+    case ZC__CTL_CONFIG:
+        zc__status_config(p, &b);
+        if (b.failed) {
+            free(b.data);
+            reply_error(r, 500, "out of memory", NULL);
+            return;
+        }
+        zc__http_reply(r, 200, "text/plain; charset=utf-8", b.data, b.len,
+                       NULL);
+        break;
     }
 }
 

@@ -5,6 +5,7 @@
  * the same rows, so the table and the JSON never disagree.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -609,4 +610,25 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
                    "%s\n", "SLOT", "WORKER", "PID", "GEN", "STATE", "UPTIME",
                    "RESTARTS", "FAILS", "CPU", "RSS", "STATUS");
     each_row(p, text_row, &t);
+}
+
+/* The running options as a file --config reads back to the same fleet:
+ * the worker count as it is now, scaled or not. */
+void zc__status_config(struct zc_primary *p, struct zc__buf *b)
+{
+    zc_options o = p->opt;
+    char *text;
+
+    o.workers = p->n_slots;
+    text = zc_config_format(&o);
+    if (!text) {
+        b->failed = true;
+        return;
+    }
+    zc__buf_printf(b, "# fleet %s, generation %llu%s%s\n", p->name,
+                   (unsigned long long) p->running_generation,
+                   p->opt.config ? ", read from " : "",
+                   p->opt.config ? p->opt.config : "");
+    zc__buf_add(b, text, strlen(text));
+    free(text);
 }

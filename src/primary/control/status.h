@@ -17,4 +17,7 @@ void zc__status_text(struct zc_primary *p, const char *control, bool color,
 /* Slots given up on (--give-up) and not tried again yet. */
 unsigned zc__status_failed_slots(const struct zc_primary *p);
 
+/* The running options as a configuration file (zclusterctl config). */
+void zc__status_config(struct zc_primary *p, struct zc__buf *b);
+
 #endif

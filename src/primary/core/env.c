@@ -38,7 +38,7 @@ static const char *const protocol_vars[] = {
     "ZC_LOG_FORMAT=",
 };
 
-static bool is_protocol_var(const char *e)
+bool zc__env_reserved(const char *e)
 {
     for (size_t i = 0; i < sizeof(protocol_vars) / sizeof(protocol_vars[0]);
          i++)
@@ -57,12 +57,34 @@ size_t zc__env_worker_listeners(const struct zc_primary *p)
 /* The variables the primary inherited are passed on, except the
  * protocol's own: a zcluster run by systemd (or by another zcluster) must
  * not hand its own LISTEN_FDS or NOTIFY_SOCKET down to its workers. */
+/* Whether --env gives the variable of e (KEY=VALUE): it takes its place. */
+static bool given(const struct zc_primary *p, const char *e)
+{
+    size_t k = strcspn(e, "=");
+
+    for (size_t i = 0; i < p->opt.n_env; i++)
+        if (strncmp(p->opt.env[i], e, k) == 0 && p->opt.env[i][k] == '=')
+            return true;
+    return false;
+}
+
+void zc__env_free(struct zc_primary *p)
+{
+    free(p->env.envp);
+    free(p->env.fdnames);
+    free(p->env.sticky);
+    p->env.envp = NULL;
+    p->env.fdnames = NULL;
+    p->env.sticky = NULL;
+}
+
 int zc__env_init(struct zc_primary *p)
 {
     struct worker_env *e = &p->env;
-    size_t n = 0, len = sizeof("LISTEN_FDNAMES=");
+    size_t n = p->opt.n_env, len = sizeof("LISTEN_FDNAMES=");
     char **ep;
 
+    zc__env_free(p);
     for (char **v = environ; *v; v++)
         n++;
     e->envp = calloc(n + 26, sizeof(*e->envp)); /* ours: 19 at most */
@@ -73,8 +95,10 @@ int zc__env_init(struct zc_primary *p)
         return -ENOMEM;
     ep = e->envp;
     for (char **v = environ; *v; v++)
-        if (!is_protocol_var(*v))
+        if (!zc__env_reserved(*v) && !given(p, *v))
             *ep++ = *v;
+    for (size_t i = 0; i < p->opt.n_env; i++)
+        *ep++ = (char *) p->opt.env[i];
     /* Their lines are named by us: their own logs need not say their
      * time and pid (base/log.c); they log in the fleet's format. */
     if (p->output)

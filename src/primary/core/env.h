@@ -12,6 +12,11 @@
 size_t zc__env_worker_listeners(const struct zc_primary *p);
 /* Builds p->env once the listeners are open. Returns 0 or -ENOMEM. */
 int zc__env_init(struct zc_primary *p);
+/* Frees what zc__env_init() made; it may be called again after. */
+void zc__env_free(struct zc_primary *p);
+/* Whether e (KEY=VALUE) is one of the worker protocol's variables, which
+ * the primary sets for each worker and never passes on. */
+bool zc__env_reserved(const char *e);
 /* Fills in w's values (metrics: it gets ZC_METRICS_FD); returns where
  * the child writes its pid for LISTEN_PID, or NULL when it has none. */
 char *zc__env_prepare(struct zc_primary *p, const struct worker *w,

@@ -255,7 +255,20 @@ struct zc_primary {
      * in the middle of a spawn or an exit, where the table must not move
      * under its caller. 0: no scale asked for. */
     bool pending_reload;
+    const char *pending_reload_by; /* static text: who asked, for the log */
     unsigned pending_scale;
+    /* The options a reload applies when it starts, read from the file or
+     * given by zc_primary_reload_options() and checked whole
+     * (reconfig.c); the handle owns their strings. */
+    struct conf_next {
+        bool set;
+        zc_options opt;
+        zc_config *owner;
+        char changes[256]; /* "workers 2 -> 4, env, command" */
+    } conf_next;
+    /* Owns p->opt's strings once a reload has applied new options; NULL:
+     * the caller of zc_cluster_run() does. */
+    zc_config *conf_owner;
     bool said_own_sockets;  /* warn_own_sockets() has spoken */
     bool shutting_down;
     bool killing;           /* SIGKILL already sent to every worker */

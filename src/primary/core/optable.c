@@ -18,24 +18,58 @@
 #include "base/compat.h"
 #include "base/creds.h"
 #include "base/parse.h"
+#include "primary/core/env.h"
 #include "primary/core/optable.h"
 #include "proto/ctlpath.h"
 
 #define HOUR_MS 3600000u
 
-#define ROW(name_, short_, kind_, arg_, field_, min_, max_, help_)  \
-    { { name_, short_, arg_, help_, kind_ == ZC__OPT_LISTEN },      \
-      kind_, offsetof(zc_options, field_), #field_, min_, max_ }
+#define ROWF(fixed_, name_, short_, kind_, arg_, field_, min_, max_, help_) \
+    {                                                                       \
+        { name_,                                                            \
+          short_,                                                           \
+          arg_,                                                             \
+          help_,                                                            \
+          kind_ == ZC__OPT_LISTEN || kind_ == ZC__OPT_ENV,                  \
+          fixed_ },                                                         \
+            kind_, offsetof(zc_options, field_), #field_, min_, max_        \
+    }
+/* An option a reload with new options may change: it is read where it is
+ * used, so the next worker, respawn or step has the new value. */
+#define ROW(...) ROWF(NULL, __VA_ARGS__)
+/* One that needs a restart, and why: what it shapes is made at start. */
+#define FIXED(why_, ...) ROWF(why_, __VA_ARGS__)
+
+#define AT_START_SOCKETS "the listening sockets are bound once, at start"
+#define AT_START_METRICS                            \
+    "the metrics endpoint and the workers' shared " \
+    "registries are set up at start"
+#define AT_START_SPREAD                                  \
+    "how connections reach workers is chosen at start: " \
+    "the sockets and their steering follow from it"
+#define AT_START_NODE                                   \
+    "Node workers are given their channel and sockets " \
+    "from their first spawn"
+#define AT_START_CONTROL                              \
+    "the control socket is made at start, under the " \
+    "fleet's name"
+#define AT_START_HEALTH "the health checks' timers are set up at start"
+#define AT_START_USER                                    \
+    "who workers run as is resolved at start, with the " \
+    "primary's rights"
+#define AT_START_OUTPUT                                 \
+    "the output pipes and the log's format are set up " \
+    "at start"
 
 /* In --help order. A range of 0..0 means the kind's own (a duration: up to
  * a day, unchecked in the library, as before the table). */
 static const struct zc__opt rows[] = {
     ROW("workers", 'w', ZC__OPT_UINT, "N", workers, 1, ZC_MAX_WORKERS,
         "number of workers"),
-    ROW("listen", 'l', ZC__OPT_LISTEN, "ADDR", listen, 0, 0,
-        "bind ADDR once and pass it to every worker; repeatable. "
-        "HOST:PORT, [V6]:PORT, :PORT, unix:PATH, unix:@NAME; NAME=ADDR "
-        "names it"),
+    FIXED(AT_START_SOCKETS, "listen", 'l', ZC__OPT_LISTEN, "ADDR", listen, 0, 0,
+          "bind ADDR once and pass it to every worker; repeatable. "
+          "HOST:PORT, [V6]:PORT, :PORT, unix:PATH, unix:@NAME; NAME=ADDR "
+          "names it"),
     ROW("ready", 0, ZC__OPT_READY, "POLICY", ready, 0, 0,
         "when a worker is ready: auto (READY=1 or 1 s up), notify, "
         "immediate, delay:DUR"),
@@ -60,80 +94,93 @@ static const struct zc__opt rows[] = {
         "reload stops"),
     ROW("max-surge", 0, ZC__OPT_UINT, "K", max_surge, 1, ZC_MAX_WORKERS,
         "slots a reload replaces at a time"),
-    ROW("metrics", 0, ZC__OPT_ADDRESS, "ADDR", metrics, 0, 0,
-        "serve /metrics, /healthz and /readyz on HOST:PORT (Prometheus "
-        "text format)"),
-    ROW("metrics-timeout", 0, ZC__OPT_DURATION, "DUR", metrics_timeout_ms, 100,
-        HOUR_MS, "a client's request must arrive within this"),
-    ROW("metrics-wait", 0, ZC__OPT_DURATION, "DUR", metrics_wait_ms, 1, 60000,
-        "a scrape waits this long for workers that report metrics by "
-        "message"),
-    ROW("balance", 0, ZC__OPT_BALANCE, "MODE", balance, 0, 0,
-        "how connections reach workers: auto (the default: reuseport, or "
-        "sticky with --sticky), reuseport (a socket per slot, an even "
-        "spread, slots that do not accept left out), shared (one socket "
-        "all workers accept on), least-conn (the primary hands each to the "
-        "least busy worker), sticky"),
+    FIXED(AT_START_METRICS, "metrics", 0, ZC__OPT_ADDRESS, "ADDR", metrics, 0,
+          0,
+          "serve /metrics, /healthz and /readyz on HOST:PORT (Prometheus "
+          "text format)"),
+    FIXED(AT_START_METRICS, "metrics-timeout", 0, ZC__OPT_DURATION, "DUR",
+          metrics_timeout_ms, 100, HOUR_MS,
+          "a client's request must arrive within this"),
+    FIXED(AT_START_METRICS, "metrics-wait", 0, ZC__OPT_DURATION, "DUR",
+          metrics_wait_ms, 1, 60000,
+          "a scrape waits this long for workers that report metrics by "
+          "message"),
+    FIXED(AT_START_SPREAD, "balance", 0, ZC__OPT_BALANCE, "MODE", balance, 0, 0,
+          "how connections reach workers: auto (the default: reuseport, or "
+          "sticky with --sticky), reuseport (a socket per slot, an even "
+          "spread, slots that do not accept left out), shared (one socket "
+          "all workers accept on), least-conn (the primary hands each to the "
+          "least busy worker), sticky"),
     ROW("max-conns-per-worker", 0, ZC__OPT_UINT, "N", max_conns_per_worker, 0,
         1000000,
         "with --balance least-conn: open connections a worker is "
         "handed at most; when all have that many, the primary stops "
         "accepting (0: no limit)"),
-    ROW("sticky", 0, ZC__OPT_FLAG, NULL, sticky, 0, 0,
-        "the same as --balance sticky: the primary accepts and hands each "
-        "connection to the worker of the slot its client address hashes to "
-        "(Node-style DJB2)"),
+    FIXED(AT_START_SPREAD, "sticky", 0, ZC__OPT_FLAG, NULL, sticky, 0, 0,
+          "the same as --balance sticky: the primary accepts and hands each "
+          "connection to the worker of the slot its client address hashes to "
+          "(Node-style DJB2)"),
     ROW("sticky-wait", 0, ZC__OPT_DURATION, "DUR", sticky_wait_ms, 0, HOUR_MS,
         "a connection waits this long for its slot's worker, then goes to "
         "the next slot"),
     ROW("sticky-queue", 0, ZC__OPT_UINT, "N", sticky_queue, 1, 1000000,
         "connections that may wait per slot"),
-    ROW("proxy-protocol", 0, ZC__OPT_FLAG, NULL, proxy_protocol, 0, 0,
-        "with --sticky: connections start with a PROXY v1 or v2 header; "
-        "hash its client"),
+    FIXED(AT_START_SPREAD, "proxy-protocol", 0, ZC__OPT_FLAG, NULL,
+          proxy_protocol, 0, 0,
+          "with --sticky: connections start with a PROXY v1 or v2 header; "
+          "hash its client"),
     ROW("proxy-timeout", 0, ZC__OPT_DURATION, "DUR", proxy_timeout_ms, 1,
         HOUR_MS, "the header must arrive within this"),
-    ROW("node", 0, ZC__OPT_FLAG, NULL, node, 0, 0,
-        "workers are Node.js cluster workers (node app.js): Node's IPC "
-        "channel, listen() answered with the primary's sockets, ready when "
-        "listening, stopped with Node's disconnect"),
-    ROW("name", 'n', ZC__OPT_NAME, "NAME", name, 0, 0,
-        "the fleet's name, for zclusterctl -n; the command's name is the "
-        "program's, or an interpreter's script (node app.js: app), and "
-        "becomes NAME-2 if another fleet has it"),
-    ROW("control", 0, ZC__OPT_PATH, "PATH", control, 0, 0,
-        "the control socket; the runtime directory is $RUNTIME_DIRECTORY, "
-        "/run/zcluster for root, or $XDG_RUNTIME_DIR/zcluster; none: no "
-        "control socket"),
-    ROW("control-group", 0, ZC__OPT_GROUP, "GROUP", control_group, 0, 0,
-        "members of GROUP may use the control socket too (mode 0660)"),
+    FIXED(AT_START_NODE, "node", 0, ZC__OPT_FLAG, NULL, node, 0, 0,
+          "workers are Node.js cluster workers (node app.js): Node's IPC "
+          "channel, listen() answered with the primary's sockets, ready when "
+          "listening, stopped with Node's disconnect"),
+    FIXED(AT_START_CONTROL, "name", 'n', ZC__OPT_NAME, "NAME", name, 0, 0,
+          "the fleet's name, for zclusterctl -n; the command's name is the "
+          "program's, or an interpreter's script (node app.js: app), and "
+          "becomes NAME-2 if another fleet has it"),
+    FIXED(AT_START_CONTROL, "control", 0, ZC__OPT_PATH, "PATH", control, 0, 0,
+          "the control socket; the runtime directory is $RUNTIME_DIRECTORY, "
+          "/run/zcluster for root, or $XDG_RUNTIME_DIR/zcluster; none: no "
+          "control socket"),
+    FIXED(AT_START_CONTROL, "control-group", 0, ZC__OPT_GROUP, "GROUP",
+          control_group, 0, 0,
+          "members of GROUP may use the control socket too (mode 0660)"),
     ROW("backoff-jitter", 0, ZC__OPT_FACTOR, "F", backoff_jitter, 0, 1,
         "each respawn delay d becomes d * (1 - F * u), u random in [0, 1), "
         "so slots that crashed together come back apart"),
-    ROW("watchdog", 0, ZC__OPT_DURATION, "DUR", watchdog_ms, 0, ZC__DAY_MS,
-        "a worker that does not ping for DUR is hung (0: off; at least "
-        "100ms): linked workers ping from their loop, others send WATCHDOG=1"),
-    ROW("watchdog-require", 0, ZC__OPT_FLAG, NULL, watchdog_require, 0, 0,
-        "watch every worker from readiness, not from its first ping"),
-    ROW("watchdog-signal", 0, ZC__OPT_SIGNAL, "SIG", watchdog_signal, 0, 0,
-        "sent to a hung worker first (for a core dump)"),
-    ROW("watchdog-grace", 0, ZC__OPT_DURATION, "DUR", watchdog_grace_ms, 0, 0,
-        "then SIGKILL after this"),
-    ROW("watchdog-action", 0, ZC__OPT_WATCHDOG_ACTION, "ACTION",
-        watchdog_action, 0, 0,
-        "kill (signal, grace, SIGKILL; its slot's "
-        "next worker starts at once) or log (log and count only)"),
-    ROW("max-lifetime", 0, ZC__OPT_DURATION, "DUR", max_lifetime_ms, 0,
-        ZC__MONTH_MS, "recycle a worker up this long (0: never)"),
-    ROW("max-memory", 0, ZC__OPT_SIZE, "SIZE", max_memory, 0, 0,
-        "recycle a worker whose resident memory exceeds SIZE (768M, 2GiB; "
-        "0: never)"),
-    ROW("recycle-jitter", 0, ZC__OPT_FACTOR, "F", recycle_jitter, 0, 1,
-        "each worker's limits are lowered by a random part of up to F"),
-    ROW("recycle-concurrency", 0, ZC__OPT_UINT, "N", recycle_concurrency, 1,
-        ZC_MAX_WORKERS, "workers recycled at once"),
-    ROW("recycle-spacing", 0, ZC__OPT_DURATION, "DUR", recycle_spacing_ms, 0, 0,
-        "at least this between the starts of two recycles"),
+    FIXED(AT_START_HEALTH, "watchdog", 0, ZC__OPT_DURATION, "DUR", watchdog_ms,
+          0, ZC__DAY_MS,
+          "a worker that does not ping for DUR is hung (0: off; at least "
+          "100ms): linked workers ping from their loop, others send "
+          "WATCHDOG=1"),
+    FIXED(AT_START_HEALTH, "watchdog-require", 0, ZC__OPT_FLAG, NULL,
+          watchdog_require, 0, 0,
+          "watch every worker from readiness, not from its first ping"),
+    FIXED(AT_START_HEALTH, "watchdog-signal", 0, ZC__OPT_SIGNAL, "SIG",
+          watchdog_signal, 0, 0,
+          "sent to a hung worker first (for a core dump)"),
+    FIXED(AT_START_HEALTH, "watchdog-grace", 0, ZC__OPT_DURATION, "DUR",
+          watchdog_grace_ms, 0, 0, "then SIGKILL after this"),
+    FIXED(AT_START_HEALTH, "watchdog-action", 0, ZC__OPT_WATCHDOG_ACTION,
+          "ACTION", watchdog_action, 0, 0,
+          "kill (signal, grace, SIGKILL; its slot's "
+          "next worker starts at once) or log (log and count only)"),
+    FIXED(AT_START_HEALTH, "max-lifetime", 0, ZC__OPT_DURATION, "DUR",
+          max_lifetime_ms, 0, ZC__MONTH_MS,
+          "recycle a worker up this long (0: never)"),
+    FIXED(AT_START_HEALTH, "max-memory", 0, ZC__OPT_SIZE, "SIZE", max_memory, 0,
+          0,
+          "recycle a worker whose resident memory exceeds SIZE (768M, 2GiB; "
+          "0: never)"),
+    FIXED(AT_START_HEALTH, "recycle-jitter", 0, ZC__OPT_FACTOR, "F",
+          recycle_jitter, 0, 1,
+          "each worker's limits are lowered by a random part of up to F"),
+    FIXED(AT_START_HEALTH, "recycle-concurrency", 0, ZC__OPT_UINT, "N",
+          recycle_concurrency, 1, ZC_MAX_WORKERS, "workers recycled at once"),
+    FIXED(AT_START_HEALTH, "recycle-spacing", 0, ZC__OPT_DURATION, "DUR",
+          recycle_spacing_ms, 0, 0,
+          "at least this between the starts of two recycles"),
     ROW("kill-mode", 0, ZC__OPT_KILL_MODE, "MODE", kill_mode, 0, 0,
         "what ends with a worker: group (what it started, its process group "
         "and what left it, gets the stop signal with it, SIGKILL at the "
@@ -143,26 +190,31 @@ static const struct zc__opt rows[] = {
         "and is failed"),
     ROW("failed-retry", 0, ZC__OPT_DURATION, "DUR", failed_retry_ms, 0,
         ZC__MONTH_MS, "try a failed slot again after DUR (0: never)"),
-    ROW("user", 'u', ZC__OPT_USER, "USER[:GROUP]", user, 0, 0,
-        "run workers as USER (a name or uid) with its supplementary groups; "
-        "the primary binds as it was started (root)"),
-    ROW("group", 'g', ZC__OPT_GROUP, "GROUP", group, 0, 0,
-        "run workers with GROUP (a name or gid) instead of the user's"),
+    FIXED(AT_START_USER, "user", 'u', ZC__OPT_USER, "USER[:GROUP]", user, 0, 0,
+          "run workers as USER (a name or uid) with its supplementary groups; "
+          "the primary binds as it was started (root)"),
+    FIXED(AT_START_USER, "group", 'g', ZC__OPT_GROUP, "GROUP", group, 0, 0,
+          "run workers with GROUP (a name or gid) instead of the user's"),
     ROW("chdir", 0, ZC__OPT_DIR, "DIR", chdir, 0, 0,
         "workers start in DIR, entered as their user"),
     ROW("umask", 0, ZC__OPT_UMASK, "MODE", umask, 0, 0,
         "workers' umask, octal (027)"),
-    ROW("output", 0, ZC__OPT_OUTPUT, "FORMAT", output, 0, 0,
-        "workers' stdout and stderr: prefix (each line with the fleet, "
-        "slot, worker, pid, generation and stream), json (a JSON object "
-        "per line), inherit (the primary's, as they are); the default is "
-        "prefix, or json with --log-format json"),
-    ROW("output-overflow", 0, ZC__OPT_OVERFLOW, "WHAT", output_overflow, 0, 0,
-        "when the primary's stdout is slower than the workers: wait (stop "
-        "reading their output, so they wait) or drop (whole lines, "
-        "counted)"),
-    ROW("log-format", 0, ZC__OPT_LOG_FORMAT, "FORMAT", log_format, 0, 0,
-        "the primary's own log: text or json (also ZC_LOG_FORMAT=json)"),
+    FIXED(AT_START_OUTPUT, "output", 0, ZC__OPT_OUTPUT, "FORMAT", output, 0, 0,
+          "workers' stdout and stderr: prefix (each line with the fleet, "
+          "slot, worker, pid, generation and stream), json (a JSON object "
+          "per line), inherit (the primary's, as they are); the default is "
+          "prefix, or json with --log-format json"),
+    FIXED(AT_START_OUTPUT, "output-overflow", 0, ZC__OPT_OVERFLOW, "WHAT",
+          output_overflow, 0, 0,
+          "when the primary's stdout is slower than the workers: wait (stop "
+          "reading their output, so they wait) or drop (whole lines, "
+          "counted)"),
+    FIXED(AT_START_OUTPUT, "log-format", 0, ZC__OPT_LOG_FORMAT, "FORMAT",
+          log_format, 0, 0,
+          "the primary's own log: text or json (also ZC_LOG_FORMAT=json)"),
+    ROW("env", 'e', ZC__OPT_ENV, "KEY=VALUE", env, 0, 0,
+        "add KEY=VALUE to every worker's environment, in place of an "
+        "inherited KEY; repeatable"),
 };
 
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
@@ -530,6 +582,42 @@ static int set_listen(zc_options *o, const char *v, char *why, size_t size)
     return 0;
 }
 
+/* KEY=VALUE, KEY a shell variable's name and none of the worker
+ * protocol's, which the primary sets for each worker (env.c). */
+static int set_env(zc_options *o, const char *v, char *why, size_t size)
+{
+    size_t k = strcspn(v, "=");
+    bool name = k > 0 && !(v[0] >= '0' && v[0] <= '9');
+
+    for (size_t i = 0; i < k && name; i++)
+        name = (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') ||
+               (v[i] >= '0' && v[i] <= '9') || v[i] == '_';
+    if (!v[k] || !name)
+        return zc__why(why, size,
+                       "invalid --env '%.64s': expected KEY=VALUE, KEY "
+                       "of letters, digits and _ (not first a digit)",
+                       v);
+    if (zc__env_reserved(v))
+        return zc__why(why, size,
+                       "--env %.*s: zcluster sets it for each worker "
+                       "(docs/protocol.md)",
+                       (int) k, v);
+    if (!o->env_room)
+        return zc__why(why, size,
+                       "--env: no room for variables "
+                       "(zc_options.env_room is NULL)");
+    if (o->env && o->env != o->env_room)
+        return zc__why(why, size,
+                       "--env: zc_options.env points at the program's "
+                       "own array, not at env_room");
+    if (o->n_env >= ZC_MAX_ENV)
+        return zc__why(why, size, "too many --env variables (%d at most)",
+                       ZC_MAX_ENV);
+    o->env_room[o->n_env++] = v;
+    o->env = o->env_room;
+    return 0;
+}
+
 static int set_address(zc_options *o, const struct zc__opt *r, const char *v,
                        char *why, size_t size)
 {
@@ -588,6 +676,7 @@ static size_t written_end(const struct zc__opt *r)
     case ZC__OPT_READY: return END_OF(ready_delay_ms);
     case ZC__OPT_GIVE_UP: return END_OF(give_up_window_ms);
     case ZC__OPT_LISTEN: return END_OF(listen_room);
+    case ZC__OPT_ENV: return END_OF(env_room);
     case ZC__OPT_FLAG: return r->offset + sizeof(bool);
     case ZC__OPT_UINT: return r->offset + sizeof(unsigned);
     case ZC__OPT_DURATION: return r->offset + sizeof(uint32_t);
@@ -606,6 +695,8 @@ bool zc__opt_fits(const zc_options *o, const struct zc__opt *r, bool writing)
     /* Reading listen needs listen and n_listen; appending, the room. */
     if (r->kind == ZC__OPT_LISTEN && !writing)
         return o->struct_size >= END_OF(n_listen);
+    if (r->kind == ZC__OPT_ENV && !writing)
+        return o->struct_size >= END_OF(n_env);
     return o->struct_size >= written_end(r);
 }
 
@@ -659,6 +750,7 @@ int zc_option_set(zc_options *o, const char *name, const char *value,
     case ZC__OPT_UMASK: return set_umask(o, r, value, why, why_size);
     case ZC__OPT_LISTEN:
         return set_listen(o, value, why, why_size);
+    case ZC__OPT_ENV: return set_env(o, value, why, why_size);
     case ZC__OPT_SIZE:
         return set_size(o, r, value, why, why_size);
     case ZC__OPT_GIVE_UP: return set_give_up(o, value, why, why_size);

@@ -44,6 +44,7 @@ enum zc__opt_kind {
     ZC__OPT_OUTPUT,          /* output: prefix, json or inherit */
     ZC__OPT_OVERFLOW,        /* output_overflow: wait or drop */
     ZC__OPT_LOG_FORMAT,      /* log_format: text or json */
+    ZC__OPT_ENV,             /* env/n_env, KEY=VALUE, repeatable */
 };
 
 struct zc__opt {

@@ -128,6 +128,9 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
     case ZC__OPT_LISTEN:
         return o->n_listen ? text(buf, size, "%s", o->listen[0])
                            : text(buf, size, "none");
+    case ZC__OPT_ENV:
+        return o->n_env ? text(buf, size, "%s", o->env[0])
+                        : text(buf, size, "none");
     case ZC__OPT_NAME:
     case ZC__OPT_PATH:
         /* unset: what the fleet does then, not "none" (which for

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "primary/core/conffile.h"
 #include "primary/core/events.h"
 #include "primary/core/node.h"
 #include "primary/core/words.h"
@@ -104,10 +105,15 @@ static void walk_done(struct zc_primary *p)
              R->max_alive, R->max_alive == 1 ? "" : "es");
     zc_log(ZC_LOG_INFO, NS, "%s", why);
     walk_ended(p, ZC_RELOAD_DONE, why);
-    if (R->again)
-        (void) zc__walk_start(p, WALK_RELOAD, NULL, R->kind != WALK_RELOAD
-                              ? "a reload was asked for during the restart"
-                              : "a reload was asked for during the last one");
+    /* The loop starts it (loop/run.c) through reconfig.c, which applies
+     * the options it was asked with first. */
+    if (R->again) {
+        p->pending_reload = true;
+        p->pending_reload_by = R->kind != WALK_RELOAD
+                                   ? "a reload was asked for during the restart"
+                                   : "a reload was asked for during the last "
+                                     "one";
+    }
 }
 
 /*
@@ -155,12 +161,15 @@ void zc__walk_failed(struct zc_primary *p, const struct slot *failed,
                  ? "The reload asked for during this one is dropped: send "
                    "SIGHUP again to retry." : "Send SIGHUP again to retry.");
     zc_log(ZC_LOG_ERROR, NS, "%s", text);
+    if (R->again && !again) /* dropped, with the options it had */
+        zc__conf_next_drop(&p->conf_next);
     R->again = false;
     walk_ended(p, ZC_RELOAD_FAILED, text);
     /* A reload asked for during a restart is not the restart's to drop. */
-    if (again)
-        (void) zc__walk_start(p, WALK_RELOAD, NULL,
-                              "a reload was asked for during the restart");
+    if (again) {
+        p->pending_reload = true;
+        p->pending_reload_by = "a reload was asked for during the restart";
+    }
 }
 
 void zc__walk_interrupted(struct zc_primary *p, const char *by)

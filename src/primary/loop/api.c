@@ -5,9 +5,11 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "base/log.h"
 #include "primary/core/link.h"
+#include "primary/life/reconfig.h"
 #include "primary/life/scale.h"
 #include "primary/life/walk.h"
 #include "proto/handlers.h"
@@ -65,9 +67,12 @@ int zc_primary_broadcast(zc_primary *p, const char *type, const void *data,
     return n;
 }
 
-int zc_primary_reload(zc_primary *p)
+/* given NULL: the configuration file, if the fleet has one. */
+static int reload(zc_primary *p, const zc_options *given, char *why,
+                  size_t size)
 {
     struct walk_snapshot walk;
+    char text[512];
 
     if (!p)
         return -EINVAL;
@@ -75,6 +80,16 @@ int zc_primary_reload(zc_primary *p)
         return -ECANCELED;
     if (!p->started)
         return -EAGAIN;
+    if (zc__reconfig_prepare(p, given, text, sizeof(text)) < 0) {
+        zc_log(ZC_LOG_ERROR, NS,
+               "%s: reload refused, the fleet runs on as "
+               "it was: %s",
+               given ? "zc_primary_reload_options()" : "zc_primary_reload()",
+               text);
+        if (why && size)
+            snprintf(why, size, "%s", text);
+        return -EINVAL;
+    }
     zc__walk_snapshot(p, &walk);
     if (p->pending_reload || walk.active) {
         p->pending_reload = true;
@@ -82,6 +97,22 @@ int zc_primary_reload(zc_primary *p)
     }
     p->pending_reload = true;
     return 0;
+}
+
+int zc_primary_reload(zc_primary *p)
+{
+    return reload(p, NULL, NULL, 0);
+}
+
+int zc_primary_reload_options(zc_primary *p, const zc_options *o, char *why,
+                              size_t why_size)
+{
+    if (!o) {
+        if (why && why_size)
+            snprintf(why, why_size, "zc_primary_reload_options: no options");
+        return -EINVAL;
+    }
+    return reload(p, o, why, why_size);
 }
 
 int zc_primary_scale(zc_primary *p, unsigned workers)

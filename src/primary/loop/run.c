@@ -16,10 +16,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/compat.h"
 #include "base/log.h"
 #include "primary/control/control.h"
 #include "primary/control/endpoint.h"
 #include "primary/core/collect.h"
+#include "primary/core/conffile.h"
 #include "primary/core/env.h"
 #include "primary/core/identity.h"
 #include "primary/core/link.h"
@@ -31,6 +33,7 @@
 #include "primary/core/primary.h"
 #include "primary/health/recycle.h"
 #include "primary/health/watchdog.h"
+#include "primary/life/reconfig.h"
 #include "primary/life/respawn.h"
 #include "primary/life/scale.h"
 #include "primary/life/shutdown.h"
@@ -49,17 +52,6 @@
 
 #define NS ZC__PNS
 
-static unsigned cpu_count(void)
-{
-    cpu_set_t set;
-    long n;
-
-    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned) CPU_COUNT(&set);
-    n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned) n : 1;
-}
-
 /* Requests made from callbacks, in the order scale, then reload. */
 static void apply_requests(struct zc_primary *p)
 {
@@ -70,7 +62,10 @@ static void apply_requests(struct zc_primary *p)
         (void) zc__scale_to(p, n, "zc_primary_scale()");
     if (p->pending_reload) {
         p->pending_reload = false;
-        (void) zc__walk_start(p, WALK_RELOAD, NULL, "zc_primary_reload()");
+        (void) zc__reconfig_reload(p, p->pending_reload_by
+                                          ? p->pending_reload_by
+                                          : "zc_primary_reload()");
+        p->pending_reload_by = NULL;
     }
 }
 
@@ -238,9 +233,9 @@ static void teardown(struct zc_primary *p)
     if (p->devnull >= 0)
         (void) close(p->devnull);
     zc__loop_free(&p->loop);
-    free(p->env.envp);
-    free(p->env.fdnames);
-    free(p->env.sticky);
+    zc__env_free(p);
+    zc__conf_next_drop(&p->conf_next);
+    zc_config_free(p->conf_owner);
     free(p->self_path);
     zc__identity_free(p);
     zc__log_set_format(zc__log_format_env(), NULL);
@@ -263,7 +258,7 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     p.opt = *o;
     zc__options_reconcile(&p.opt);
     p.router = zc__router_for(p.opt.balance);
-    p.n_slots = o->workers ? o->workers : cpu_count();
+    p.n_slots = o->workers ? o->workers : zc__cpu_count();
     p.next_worker_id = 1;
     p.generation = p.running_generation = 1;
     zc__log_set_format(p.opt.log_format, NULL);

@@ -11,6 +11,7 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "primary/life/reconfig.h"
 #include "primary/life/scale.h"
 #include "primary/life/shutdown.h"
 #include "primary/life/walk.h"
@@ -69,8 +70,17 @@ static void on_stop(struct zc_primary *p, const struct signalfd_siginfo *si)
 
 static void on_hup(struct zc_primary *p, const struct signalfd_siginfo *si)
 {
+    char why[512];
+
     (void) si;
-    (void) zc__walk_start(p, WALK_RELOAD, NULL, "received SIGHUP");
+    if (zc__reconfig_prepare(p, NULL, why, sizeof(why)) < 0) {
+        zc_log(ZC_LOG_ERROR, NS,
+               "received SIGHUP: reload refused, the fleet "
+               "runs on as it was: %s",
+               why);
+        return;
+    }
+    (void) zc__reconfig_reload(p, "received SIGHUP");
 }
 
 /* One worker more or less, as gunicorn and unicorn do. */
