@@ -8,6 +8,7 @@
 
 CC ?= cc
 PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
 DESTDIR ?=
 OPT ?= -O2 -g
 
@@ -26,6 +27,12 @@ else
 BUILD ?= build
 SANFLAGS :=
 endif
+# SHARED_TOOLS=1 links the tools against libzcluster.so, as a distribution
+# ships them beside the library package (debian/rules).
+SHARED_TOOLS ?= 0
+ifeq ($(SHARED_TOOLS),1)
+STATIC := 0
+endif
 TOOL_LDFLAGS := $(if $(filter 1,$(STATIC)),-static,)
 
 # "CC file" lines instead of whole commands; V=1 shows the commands.
@@ -40,7 +47,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wwrite-strings
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SANFLAGS) \
-              -fvisibility=hidden -fPIC -Iinclude -Isrc $(CFLAGS)
+              -fvisibility=hidden -fPIC -Iinclude -Isrc $(CPPFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 LIBS := -lm
 
@@ -93,14 +100,23 @@ $(BUILD)/libzcluster.so: $(LIB_OBJS)
 	$(Q)ln -sf libzcluster.so $@.0
 
 # The tool and the examples link the static library: one self-contained
-# binary each, nothing to set up at run time.
-$(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
-	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
+# binary each, nothing to set up at run time. With SHARED_TOOLS=1 the
+# installed ones link libzcluster.so.0 instead.
+ifeq ($(SHARED_TOOLS),1)
+TOOL_DEPS := $(BUILD)/libzcluster.so
+TOOL_LINK = $< -L$(BUILD) -lzcluster $(LIBS)
+else
+TOOL_DEPS := $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
+TOOL_LINK = $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
+endif
 
-$(BUILD)/zclusterctl: $(BUILD)/tools/zclusterctl.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
+$(BUILD)/zcluster: $(BUILD)/tools/zcluster.o $(TOOL_DEPS)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $(TOOL_LINK)
+
+$(BUILD)/zclusterctl: $(BUILD)/tools/zclusterctl.o $(TOOL_DEPS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) $(TOOL_LDFLAGS) -o $@ $(TOOL_LINK)
 
 # The same tool against libzcluster.so: it uses the public header only, so
 # it links either way (tests/integration/test-cli.c runs both).
@@ -108,9 +124,9 @@ $(BUILD)/zcluster-shared: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.so
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -L$(BUILD) -lzcluster -Wl,-rpath,'$$ORIGIN'
 
-$(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
+$(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(TOOL_DEPS)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter-out %/notls.o,$^) $(LIBS) $(PROG_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(TOOL_LINK)
 
 $(BUILD)/zcluster-counter: $(BUILD)/examples/counter.o $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$(call say,LD,$@)
@@ -183,19 +199,23 @@ check: deps all layers abi bench
 demo: deps all
 	scripts/demo.sh $(BUILD)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+# The library, its header and pkg-config file, the tools and their pages;
+# not the tests. LIBDIR: /usr/lib/x86_64-linux-gnu for a distribution.
+INSTALLED := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS)
+install: $(INSTALLED)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(BUILD)/libzcluster.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libzcluster.so $(DESTDIR)$(PREFIX)/lib/libzcluster.so.0
-	ln -sf libzcluster.so.0 $(DESTDIR)$(PREFIX)/lib/libzcluster.so
+	install -m 644 $(BUILD)/libzcluster.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/libzcluster.so $(DESTDIR)$(LIBDIR)/libzcluster.so.0
+	ln -sf libzcluster.so.0 $(DESTDIR)$(LIBDIR)/libzcluster.so
 	# Written here, so that it names the prefix it is installed under.
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: zcluster\nDescription: run a network server as a fleet of worker processes\nVersion: %s\nLibs: -L$${libdir} -lzcluster\nLibs.private: -lmicrohttpd -lm\nCflags: -I$${includedir}\n' \
-	    '$(PREFIX)' "$$(sed -n 's/^#define ZC_VERSION "\(.*\)"/\1/p' include/zcluster.h)" \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zcluster.pc
+	printf 'prefix=%s\nlibdir=%s\nincludedir=$${prefix}/include\n\nName: zcluster\nDescription: run a network server as a fleet of worker processes\nVersion: %s\nLibs: -L$${libdir} -lzcluster\nLibs.private: -lmicrohttpd -lm\nCflags: -I$${includedir}\n' \
+	    '$(PREFIX)' '$(LIBDIR)' "$$(sed -n 's/^#define ZC_VERSION "\(.*\)"/\1/p' include/zcluster.h)" \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/zcluster.pc
 	install -m 644 include/zcluster.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 docs/zcluster.1 docs/zclusterctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/zcluster.1 docs/zclusterctl.1 docs/zcluster-hello.1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build build-san build-clang build-vg build-dyn build-fuzz bench/out

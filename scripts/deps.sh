@@ -4,6 +4,8 @@
 #   scripts/deps.sh clang    clang, for the second compiler CI builds with
 #   scripts/deps.sh ci       clang, valgrind, pkg-config, libFuzzer, node,
 #                            clang-format (.ci/run)
+#   scripts/deps.sh package  dpkg-dev, debhelper, lintian, systemd-analyze
+#                            (scripts/package-check.sh: the Debian package)
 #   scripts/deps.sh bench    wrk, hyperfine, curl, Server::Starter, Node,
 #                            strace, gunicorn (bench/)
 # As root it installs what is missing (apt-get update once, then install);
@@ -57,6 +59,15 @@ for task in "${@:-build}"; do
             # server and node exporter on a machine with systemd.
             norec="$norec$(command -v promtool >/dev/null 2>&1 || echo ' prometheus')"
             ;;
+        package)
+            need dpkg-buildpackage dpkg-dev
+            need dh debhelper
+            need lintian lintian
+            need systemd-analyze systemd
+            need objdump binutils
+            need curl curl
+            need /usr/bin/python3 python3
+            ;;
         bench)
             need wrk wrk
             need hyperfine hyperfine
@@ -69,7 +80,7 @@ for task in "${@:-build}"; do
             need /usr/lib/python3/dist-packages/gunicorn/__init__.py gunicorn   # bench/health.sh
             ;;
         *)
-            echo "deps.sh: unknown task '$task' (build, clang, ci, bench)" >&2
+            echo "deps.sh: unknown task '$task' (build, clang, ci, package, bench)" >&2
             exit 2
             ;;
     esac
