@@ -393,12 +393,12 @@ int helper_node_primary(int argc, char **argv)
  */
 int helper_leaves_children(int argc, char **argv)
 {
-    char text[64];
+    char text[64], c;
     pid_t kids[3];
     sigset_t set;
-    int sig;
+    int sig, up[2];
 
-    if (argc < 1)
+    if (argc < 1 || pipe(up) < 0)
         return 2;
     for (int i = 0; i < 3; i++) {
         kids[i] = fork();
@@ -407,10 +407,21 @@ int helper_leaves_children(int argc, char **argv)
                 (void) setsid();
             if (i == 2)
                 signal(SIGTERM, SIG_IGN);
+            /* Set up: only now may the test signal us (a loaded machine
+             * could run the test before the setsid or the SIG_IGN). */
+            if (write(up[1], "k", 1) != 1)
+                _exit(2);
+            close(up[0]);
+            close(up[1]);
             for (;;)
                 pause();
         }
     }
+    close(up[1]);
+    for (int i = 0; i < 3; i++)
+        if (read(up[0], &c, 1) != 1)
+            return 2;
+    close(up[0]);
     snprintf(text, sizeof(text), "%d %d %d\n", (int) kids[0], (int) kids[1],
              (int) kids[2]);
     zt_write_file(argv[0], text);

@@ -279,8 +279,10 @@ void zt_load_stop(struct zt_load *l, struct zt_load_result *res)
     zt_load_stop_at(l, 0, res);
 }
 
-/* Counted from /proc/PID/task/PID/children: processes, not records. */
-int zt_children(pid_t pid)
+/* From /proc/PID/task/PID/children: processes, not records. Up to max
+ * pids into out (NULL: only counted); how many there are, -1 if pid is
+ * gone. */
+int zt_children_of(pid_t pid, pid_t *out, int max)
 {
     char path[64], buf[4096];
     FILE *f;
@@ -294,7 +296,15 @@ int zt_children(pid_t pid)
     n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
-    for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n"))
+    for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n")) {
+        if (out && count < max)
+            out[count] = (pid_t) atoi(t);
         count++;
+    }
     return count;
+}
+
+int zt_children(pid_t pid)
+{
+    return zt_children_of(pid, NULL, 0);
 }

@@ -400,6 +400,27 @@ struct zt_proc *zt_zc(const char *arg, ...)
     return p;
 }
 
+int zt_run(char **out, int timeout_ms, const char *prog, ...)
+{
+    char *argv[32] = { (char *) prog };
+    struct zt_proc *c;
+    va_list ap;
+    int n = 1, code;
+
+    va_start(ap, prog);
+    for (const char *a = va_arg(ap, const char *); a && n < 31;
+         a = va_arg(ap, const char *))
+        argv[n++] = (char *) a;
+    va_end(ap);
+    c = zt_start(argv, NULL);
+    code = zt_exit_code(c, timeout_ms);
+    zt_pump(c, 100);
+    if (out)
+        *out = strdup(c->log);
+    zt_proc_free(c);
+    return code;
+}
+
 struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
 {
     char want[64];

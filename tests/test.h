@@ -100,6 +100,11 @@ int zt_count(struct zt_proc *p, const char *needle);
 int zt_wait_exit(struct zt_proc *p, int timeout_ms);
 /* zt_start(zcluster ARGS...), the list ending with NULL. */
 struct zt_proc *zt_zc(const char *arg, ...) __attribute__((sentinel));
+/* Runs prog with the arguments that follow, to its end (timeout_ms at
+ * most): its exit code, and what it printed (stdout and stderr) in *out
+ * (malloc'ed) unless out is NULL. */
+int zt_run(char **out, int timeout_ms, const char *prog, ...)
+    __attribute__((sentinel));
 /* Starts zcluster, waits for "all N workers ready", fills pids[slot] and
  * the port of the first TCP listener (0 if none; port may be NULL). */
 struct zt_proc *zt_fleet(int n, pid_t *pids, int *port, const char *arg, ...)
@@ -204,6 +209,8 @@ void zt_load_stop(struct zt_load *l, struct zt_load_result *res);
 void zt_load_stop_at(struct zt_load *l, long gen, struct zt_load_result *res);
 /* The number of children of pid (-1 if it is gone). */
 int zt_children(pid_t pid);
+/* The same, with up to max of their pids in out. */
+int zt_children_of(pid_t pid, pid_t *out, int max);
 /* Occurrences of needle in hay. */
 int zt_count_in(const char *hay, const char *needle);
 /* What the shell command cmd printed on stdout (malloc'ed). */

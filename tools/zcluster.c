@@ -179,6 +179,24 @@ static char * override(const char *name, const char *value)
     return s;
 }
 
+/* What main keeps until it returns: the command line's options as
+ * zc_config_load() lays them over the file (malloc'ed up to "--", then
+ * argv's), and the file's options. */
+static char **overrides;
+static size_t n_over;
+static zc_config *conf;
+
+/* Frees what main kept (so that the sanitizers see no leak); status. */
+static int done(int status)
+{
+    zc_config_free(conf);
+    for (size_t i = 0;
+         overrides && i < n_over && strcmp(overrides[i], "--") != 0; i++)
+        free(overrides[i]);
+    free(overrides);
+    return status;
+}
+
 /* --check-config: the options as a file, or what is wrong; 0 or 2. */
 static int check_only(const zc_options *o, const char *file)
 {
@@ -198,16 +216,13 @@ int main(int argc, char **argv)
     char shorts[2 * MAX_OPTIONS + 8], why[512];
     const zc_option_info *row;
     const char *file = NULL;
-    char **overrides;
-    size_t n_over = 0;
-    zc_config *conf = NULL;
     zc_options o;
     bool inherited, check = false;
-    int c, status;
+    int c;
 
     overrides = calloc((size_t) argc + 2, sizeof(*overrides));
     if (!overrides)
-        return usage_error("out of memory");
+        return done(usage_error("out of memory"));
     zc_options_init(&o);
     o.listen_room = arg_listen;
     o.env_room = arg_env;
@@ -215,16 +230,16 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         if (c == 'h') {
             help();
-            return 0;
+            return done(0);
         }
         if (c == 'V') {
             printf("zcluster %s\n", ZC_VERSION);
-            return 0;
+            return done(0);
         }
         if (c == 'c' || c == OPT_CONFIG || c == OPT_CHECK_CONFIG) {
             if (file && strcmp(file, optarg) != 0)
-                return usage_error("one configuration file: '%s' and '%s'",
-                                   file, optarg);
+                return done(usage_error("one configuration file: '%s' and '%s'",
+                                        file, optarg));
             file = optarg;
             check |= c == OPT_CHECK_CONFIG;
             continue;
@@ -235,14 +250,14 @@ int main(int argc, char **argv)
         }
         row = row_of(c);
         if (!row)               /* getopt has said what was wrong */
-            return usage_error(NULL);
+            return done(usage_error(NULL));
         /* Checked now, for the command line's own error; kept to be laid
          * over the file, at start and at every reload. */
         if (zc_option_set(&o, row->name, optarg, why, sizeof(why)) < 0)
-            return usage_error("%s", why);
+            return done(usage_error("%s", why));
         if (!(overrides[n_over++] =
                   override(row->name, row->arg ? optarg : NULL)))
-            return usage_error("out of memory");
+            return done(usage_error("out of memory"));
     }
     if (optind < argc) {
         overrides[n_over++] = (char *) "--";
@@ -255,27 +270,22 @@ int main(int argc, char **argv)
         conf = zc_config_load(&o, file, overrides, why, sizeof(why));
         if (!conf) {
             fprintf(stderr, "zcluster: %s\n", why);
-            return 2;
+            return done(2);
         }
     }
     if (!o.command)
-        return usage_error(file ? "no command: give 'command = ...' in %s, "
-                                  "or one after the options"
-                                : "no command given: zcluster [OPTIONS] -- "
-                                  "COMMAND [ARGS...]",
-                           file);
+        return done(usage_error(file ? "no command: give 'command = ...' in "
+                                       "%s, or one after the options"
+                                     : "no command given: zcluster [OPTIONS] "
+                                       "-- COMMAND [ARGS...]",
+                                file));
     inherited = getenv("LISTEN_FDS") != NULL;
     if (zc_options_check(&o, inherited, why, sizeof(why)) < 0) {
         if (!file)
-            return usage_error("%s", why);
+            return done(usage_error("%s", why));
         fprintf(stderr, "zcluster: %s: %s\n", file, why);
-        return 2;
+        return done(2);
     }
-    status = check ? check_only(&o, file)
-                   : zc_cluster_run(argc, argv, NULL, NULL, &o);
-    zc_config_free(conf);
-    for (size_t i = 0; i < n_over && strcmp(overrides[i], "--") != 0; i++)
-        free(overrides[i]);
-    free(overrides);
-    return status;
+    return done(check ? check_only(&o, file)
+                      : zc_cluster_run(argc, argv, NULL, NULL, &o));
 }

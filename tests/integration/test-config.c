@@ -4,7 +4,6 @@
  * options of the program's. */
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,47 +17,8 @@ static void conf_path(char *buf, size_t size, const char *name)
     snprintf(buf, size, "%s/%s.conf", zt_tmpdir(), name);
 }
 
-/* zclusterctl ARGS...: its exit code, its output in *out (to free). */
-static int ctl(char **out, const char *arg, ...)
-{
-    char *argv[16] = { (char *) zt_zclusterctl() };
-    struct zt_proc *c;
-    va_list ap;
-    int n = 1, code;
-
-    va_start(ap, arg);
-    for (const char *a = arg; a && n < 15; a = va_arg(ap, const char *))
-        argv[n++] = (char *) a;
-    va_end(ap);
-    c = zt_start(argv, NULL);
-    code = zt_exit_code(c, 20000);
-    zt_pump(c, 100);
-    if (out)
-        *out = strdup(c->log);
-    zt_proc_free(c);
-    return code;
-}
-
-/* zcluster ARGS... run to its end: the exit code, its output in *out. */
-static int zc_run(char **out, const char *arg, ...)
-{
-    char *argv[16] = { (char *) zt_zcluster() };
-    struct zt_proc *c;
-    va_list ap;
-    int n = 1, code;
-
-    va_start(ap, arg);
-    for (const char *a = arg; a && n < 15; a = va_arg(ap, const char *))
-        argv[n++] = (char *) a;
-    va_end(ap);
-    c = zt_start(argv, NULL);
-    code = zt_exit_code(c, 10000);
-    zt_pump(c, 100);
-    if (out)
-        *out = strdup(c->log);
-    zt_proc_free(c);
-    return code;
-}
+#define ctl(out, ...) zt_run(out, 20000, zt_zclusterctl(), __VA_ARGS__)
+#define zc_run(out, ...) zt_run(out, 10000, zt_zcluster(), __VA_ARGS__)
 
 /* Whether pid's environment has the entry kv ("KEY=VALUE"). */
 static bool env_has(pid_t pid, const char *kv)
@@ -81,25 +41,6 @@ static bool env_has(pid_t pid, const char *kv)
     return false;
 }
 
-/* The primary's children, from /proc; how many. */
-static int children_of(pid_t pid, pid_t *out, int max)
-{
-    char path[64], buf[4096];
-    FILE *f;
-    int n = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) pid,
-             (int) pid);
-    f = fopen(path, "r");
-    ASSERT(f);
-    if (fgets(buf, sizeof(buf), f))
-        for (char *s = strtok(buf, " \n"); s && n < max;
-             s = strtok(NULL, " \n"))
-            out[n++] = (pid_t) atoi(s);
-    fclose(f);
-    return n;
-}
-
 /* Waits until pid has n children, each with kv in its environment. */
 static void wait_workers_with(pid_t pid, int n, const char *kv)
 {
@@ -107,7 +48,7 @@ static void wait_workers_with(pid_t pid, int n, const char *kv)
 
     for (;;) {
         pid_t kids[64];
-        int k = children_of(pid, kids, 64), with = 0;
+        int k = zt_children_of(pid, kids, 64), with = 0;
 
         for (int i = 0; i < k; i++)
             with += env_has(kids[i], kv);
@@ -390,7 +331,7 @@ void test_config_reload_refused(void)
     free(out);
 
     /* Untouched: the same two workers, still generation 1. */
-    ASSERT_EQ(children_of(p->pid, kids, 8), 2);
+    ASSERT_EQ(zt_children_of(p->pid, kids, 8), 2);
     ASSERT(kids[0] == pids[0] || kids[0] == pids[1]);
     ASSERT(kids[1] == pids[0] || kids[1] == pids[1]);
     ASSERT_EQ(ctl(&out, "-n", "cfx", "status", "--json", NULL), 0);
@@ -400,8 +341,10 @@ void test_config_reload_refused(void)
 
     /* A good one goes through; then one replaced by a broken one between
      * two reloads is refused, and the fleet keeps what the good one said. */
-    snprintf(text, sizeof(text), "name = cfx\nworkers = 3\n"
-             "listen = 127.0.0.1:0\ncommand = %s\n", zt_hello());
+    snprintf(text, sizeof(text),
+             "name = cfx\nworkers = 3\n"
+             "listen = 127.0.0.1:0\ncommand = %s\n",
+             zt_hello());
     zt_write_file(file, text);
     ASSERT_EQ(ctl(&out, "-n", "cfx", "reload", NULL), 0);
     free(out);

@@ -32,47 +32,12 @@ static struct zt_proc *run(const char *prog, ...)
 }
 
 /* Runs zclusterctl ARGS...; returns its exit code, *out its output. */
-static int ctl(char **out, int timeout_ms, const char *arg, ...)
-{
-    char *argv[32] = { (char *) zt_zclusterctl() };
-    struct zt_proc *c;
-    va_list ap;
-    int n = 1, code;
-
-    va_start(ap, arg);
-    for (const char *a = arg; a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = (char *) a;
-    va_end(ap);
-    c = zt_start(argv, NULL);
-    code = zt_exit_code(c, timeout_ms);
-    zt_pump(c, 100);
-    if (out)
-        *out = strdup(c->log);
-    zt_proc_free(c);
-    return code;
-}
+#define ctl(out, timeout_ms, ...) \
+    zt_run(out, timeout_ms, zt_zclusterctl(), __VA_ARGS__)
 
 static void sock_path(char *buf, size_t size, const char *name)
 {
     snprintf(buf, size, "%s/%s.sock", zt_tmpdir(), name);
-}
-
-/* The pids of pid's children, from /proc; how many. */
-static int children_of(pid_t pid, pid_t *out, int max)
-{
-    char path[64], buf[4096];
-    FILE *f;
-    int n = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) pid,
-             (int) pid);
-    f = fopen(path, "r");
-    ASSERT(f);
-    if (fgets(buf, sizeof(buf), f))
-        for (char *s = strtok(buf, " \n"); s && n < max; s = strtok(NULL, " \n"))
-            out[n++] = (pid_t) atoi(s);
-    fclose(f);
-    return n;
 }
 
 static bool has_pid(const char *json, pid_t pid)
@@ -97,7 +62,7 @@ void test_control_status_matches_proc(void)
     ASSERT_CONTAINS(out, "\"version\": 1");
     ASSERT_CONTAINS(out, "\"name\": \"shop\"");
     ASSERT_CONTAINS(out, "\"wanted\": 3, \"ready\": 3");
-    n = children_of(p->pid, kids, 8);
+    n = zt_children_of(p->pid, kids, 8);
     ASSERT_EQ(n, 3);
     for (int i = 0; i < n; i++)
         ASSERT(has_pid(out, kids[i]));
@@ -228,7 +193,7 @@ void test_control_reload_outcomes(void)
     ASSERT_CONTAINS(out, "shop: slot 1: worker 4 ready");
     ASSERT_CONTAINS(out, "shop: reload to generation 2 done in");
     free(out);
-    ASSERT_EQ(children_of(p->pid, pids, 2), 2);
+    ASSERT_EQ(zt_children_of(p->pid, pids, 2), 2);
     /* A broken one: exit 1, the failing slot and the reason; the old
      * workers stay. */
     zt_write_script(script, "#!/bin/sh\necho broken release >&2\nexit 1\n");
@@ -237,7 +202,7 @@ void test_control_reload_outcomes(void)
     ASSERT_CONTAINS(out, "slot 0: worker 5 (slot 0, pid");
     ASSERT_CONTAINS(out, "exited with status 1 before it was ready");
     free(out);
-    ASSERT_EQ(children_of(p->pid, kids, 4), 2);
+    ASSERT_EQ(zt_children_of(p->pid, kids, 4), 2);
     ASSERT(kids[0] == pids[0] || kids[0] == pids[1]);
     ASSERT(kids[1] == pids[0] || kids[1] == pids[1]);
     /* The generation that runs is still 2; the failed one is the last
@@ -352,20 +317,20 @@ void test_control_scale_restart_signal(void)
     ASSERT_CONTAINS(out, "scaling from 3 to 5 workers");
     ASSERT_CONTAINS(out, "5 of 5 workers ready");
     free(out);
-    ASSERT_EQ(children_of(p->pid, kids, 8), 5);
+    ASSERT_EQ(zt_children_of(p->pid, kids, 8), 5);
     ASSERT_EQ(ctl(&out, 10000, "-n", "shop", "scale", "-1", NULL), 0);
     ASSERT_CONTAINS(out, "4 of 4 workers ready");
     free(out);
-    ASSERT_EQ(children_of(p->pid, kids, 8), 4);
+    ASSERT_EQ(zt_children_of(p->pid, kids, 8), 4);
     ASSERT_EQ(ctl(&out, 10000, "-n", "shop", "scale", "3", NULL), 0);
     free(out);
-    ASSERT_EQ(children_of(p->pid, kids, 8), 3);
+    ASSERT_EQ(zt_children_of(p->pid, kids, 8), 3);
     /* Restart slot 1: the others keep their pids. */
     ASSERT_EQ(ctl(&out, 10000, "-n", "shop", "restart", "1", NULL), 0);
     ASSERT_CONTAINS(out, "restart of slot 1 done");
     free(out);
     ASSERT(zt_alive(pids[0]) && zt_alive(pids[2]));
-    ASSERT_EQ(children_of(p->pid, kids, 8), 3);
+    ASSERT_EQ(zt_children_of(p->pid, kids, 8), 3);
     for (int i = 0; i < 3; i++)
         ASSERT(kids[i] != pids[1]);
     /* A signal reaches exactly the slots named. */
@@ -629,7 +594,7 @@ void test_control_bad_requests(void)
     ASSERT_CONTAINS(out, "the operation goes on");
     free(out);
     zt_wait_line(p, "reload to generation 3 done", 10000);
-    ASSERT_EQ(children_of(p->pid, kids, 4), 2);
+    ASSERT_EQ(zt_children_of(p->pid, kids, 4), 2);
     {
         char c;
 
@@ -714,7 +679,7 @@ void test_control_signal_usr1_reopens_logs(void)
         free(text);
     }
     free(text);
-    ASSERT_EQ(children_of(p->pid, kids, 4), 2);
+    ASSERT_EQ(zt_children_of(p->pid, kids, 4), 2);
     ASSERT(kids[0] == pids[0] || kids[0] == pids[1]);
     ASSERT(kids[1] == pids[0] || kids[1] == pids[1]);
     ASSERT_EQ(zt_count(p, "killed by signal"), 0);

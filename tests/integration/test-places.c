@@ -20,28 +20,8 @@
 
 #define NOBODY "/usr/bin/setpriv", "--reuid=65534", "--regid=65534"
 
-
 /* Runs ARGS... (NULL-terminated); its exit code, *out what it printed. */
-static int run(char **out, const char *prog, ...)
-{
-    char *argv[32] = { (char *) prog };
-    struct zt_proc *c;
-    va_list ap;
-    int n = 1, code;
-
-    va_start(ap, prog);
-    for (const char *a = va_arg(ap, const char *); a && n < 31;
-         a = va_arg(ap, const char *))
-        argv[n++] = (char *) a;
-    va_end(ap);
-    c = zt_start(argv, NULL);
-    code = zt_exit_code(c, 10000);
-    zt_pump(c, 100);
-    if (out)
-        *out = strdup(c->log);
-    zt_proc_free(c);
-    return code;
-}
+#define run(out, ...) zt_run(out, 10000, __VA_ARGS__)
 
 /* Two fleets at once: zt_stop_fleet() reaps every child, the other's too. */
 static void stop_both(struct zt_proc *a, struct zt_proc *b)

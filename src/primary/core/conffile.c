@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,16 +262,14 @@ static int apply_overrides(struct reading *R, char *why, size_t size)
     char **v = R->c->overrides;
     zc_options *o = R->o;
 
-    for (size_t i = 0; v[i]; i++)
-        if (strncmp(v[i], "listen=", 7) == 0) {
+    /* A list given here replaces the file's (the command's words, after
+     * "--", are not options). */
+    for (size_t i = 0; v[i] && strcmp(v[i], "--") != 0; i++) {
+        if (strncmp(v[i], "listen=", 7) == 0)
             o->n_listen = 0;
-            break;
-        }
-    for (size_t i = 0; v[i]; i++)
-        if (strncmp(v[i], "env=", 4) == 0) {
+        if (strncmp(v[i], "env=", 4) == 0)
             o->n_env = 0;
-            break;
-        }
+    }
     for (size_t i = 0; v[i]; i++) {
         char *eq, name[64];
 
@@ -314,7 +313,11 @@ zc_config *zc_config_load(zc_options *o, const char *path,
     size_t len = 0;
     unsigned line = 0;
 
-    if (!o || !path || o->struct_size < sizeof(zc_options)) {
+    /* A program built against 0.4.0's header or a later one: the fields
+     * this writes are 0.4.0's. */
+    if (!o || !path ||
+        o->struct_size < offsetof(zc_options, config_overrides) +
+                             sizeof(o->config_overrides)) {
         zc__why(why, why_size,
                 "zc_config_load: needs options from this "
                 "library's header and a path");

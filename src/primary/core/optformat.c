@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "base/compat.h"
 #include "primary/core/optable.h"
@@ -28,6 +29,20 @@ static const char *word(enum zc__opt_kind kind, int value)
 }
 
 static int text(char *buf, size_t size, const char *fmt, ...) ZC_PRINTF(3, 4);
+
+/* A factor in the fewest digits that read back to the same double:
+ * "2", "0.1", and a file written from it sets exactly what was set. */
+static int factor(char *buf, size_t size, double v)
+{
+    char t[32];
+
+    for (int digits = 6; digits < 17; digits++) {
+        snprintf(t, sizeof(t), "%.*g", digits, v);
+        if (strtod(t, NULL) == v)
+            return text(buf, size, "%s", t);
+    }
+    return text(buf, size, "%.17g", v);
+}
 
 /* A duration as the tool takes it, in its largest exact unit: "30s",
  * "5m", "1h", "250ms"; "0". */
@@ -84,7 +99,7 @@ int zc_option_format(const zc_options *o, const char *name, char *buf,
             return text(buf, size, "one per CPU");
         return text(buf, size, "%u", *(const unsigned *) f);
     case ZC__OPT_DURATION: return duration(buf, size, *(const uint32_t *) f);
-    case ZC__OPT_FACTOR: return text(buf, size, "%g", *(const double *) f);
+    case ZC__OPT_FACTOR: return factor(buf, size, *(const double *) f);
     case ZC__OPT_SIGNAL:
         name_of = zc__signal_name(*(const int *) f);
         return name_of ? text(buf, size, "%s", name_of)

@@ -246,9 +246,10 @@ static unsigned apply(struct zc_primary *p)
         p->argv = p->opt.command;
     zc_config_free(p->conf_owner);
     p->conf_owner = N->owner;
-    zc_log(ZC_LOG_INFO, NS, "new options from %s: %s%s%u worker%s",
+    zc_log(ZC_LOG_INFO, NS, "%s from %s: %s; %u worker%s",
+           N->changes[0] ? "new options" : "the same options",
            p->opt.config ? p->opt.config : "zc_primary_reload_options()",
-           N->changes, N->changes[0] ? "; " : "", n, PLURAL(n));
+           N->changes[0] ? N->changes : "nothing else changed", n, PLURAL(n));
     N->set = false;
     N->owner = NULL;
     return n;
