@@ -361,6 +361,12 @@ typedef struct zc_options {
      * value" ("name" for a flag), as on the command line, then perhaps
      * "--" and the command's words. Borrowed. */
     char *const *config_overrides;
+    /* Lame duck: on SIGTERM (or zclusterctl stop) /readyz answers 503 at
+     * once and the fleet goes on serving for this long, so that balancers
+     * and Kubernetes stop sending before the listeners close; then the
+     * drain. A second stop request skips the rest of it. 0 (the default):
+     * the drain starts at once. */
+    uint32_t shutdown_delay_ms;
 } zc_options;
 
 /* The most env entries a zc_options holds. */

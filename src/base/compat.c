@@ -1,7 +1,6 @@
 /* Platform probes and stubs (see compat.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -179,17 +178,4 @@ bool zc__proc_usage(int proc, pid_t pid, uint64_t *cpu_ns, long long *rss)
         return false;
     *rss = strtoll(end + 1, &end, 10);
     return *end == ' ' || *end == '\n';
-}
-
-/* The CPUs this process may run on (its affinity), for "one worker per
- * CPU"; what the system has online where that cannot be read. */
-unsigned zc__cpu_count(void)
-{
-    cpu_set_t set;
-    long n;
-
-    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned) CPU_COUNT(&set);
-    n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned) n : 1;
 }

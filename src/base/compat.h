@@ -33,7 +33,4 @@ bool zc__proc_stat(pid_t pid, unsigned long long *ticks, long long *rss);
  * false if it is gone. Cheaper than zc__proc_stat() for many pids. */
 bool zc__proc_usage(int proc, pid_t pid, uint64_t *cpu_ns, long long *rss);
 
-/* The CPUs this process may run on: one worker each by default. */
-unsigned zc__cpu_count(void);
-
 #endif

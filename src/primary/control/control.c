@@ -386,7 +386,7 @@ static void do_reload(struct zc__control *ctl, struct zc__http_req *r,
     target = R.active && R.kind == WALK_RELOAD ? R.generation + 1
                                                : p->generation + 1;
 
-    if (p->shutting_down) {
+    if (p->shutting_down || p->lame_duck) {
         reply_error(r, 409, "the fleet is shutting down", NULL);
         return;
     }
@@ -433,7 +433,7 @@ static void do_scale(struct zc__control *ctl, struct zc__http_req *r,
         reply_error(r, 400, msg, NULL);
         return;
     }
-    if (p->shutting_down) {
+    if (p->shutting_down || p->lame_duck) {
         reply_error(r, 409, "the fleet is shutting down", NULL);
         return;
     }
@@ -461,7 +461,7 @@ static void do_restart(struct zc__control *ctl, struct zc__http_req *r,
 
     if (!slots_exist(p, q, r))
         return;
-    if (p->shutting_down) {
+    if (p->shutting_down || p->lame_duck) {
         reply_error(r, 409, "the fleet is shutting down", NULL);
         return;
     }
@@ -533,15 +533,14 @@ static void do_stop(struct zc__control *ctl, struct zc__http_req *r,
                     const struct zc__ctl_req *q, const char *by)
 {
     struct zc_primary *p = ctl->p;
-    char msg[128], extra[32];
+    char msg[192], extra[32];
     struct waiter *w;
 
     if (p->shutting_down) {
         reply_error(r, 409, "the fleet is already stopping", NULL);
         return;
     }
-    snprintf(msg, sizeof(msg), "stopping %u worker%s, waiting up to %u ms",
-             p->n_alive, PLURAL(p->n_alive), p->opt.shutdown_timeout_ms);
+    zc__shutdown_plan(p, msg, sizeof(msg));
     w = q->wait ? stream(ctl, r, ZC__CTL_STOP, 0) : NULL;
     if (w) {
         snprintf(extra, sizeof(extra), ", \"pid\": %d", (int) getpid());
@@ -549,7 +548,7 @@ static void do_stop(struct zc__control *ctl, struct zc__http_req *r,
     } else if (!q->wait) {
         accepted(r, msg);
     }
-    zc__shutdown_begin(p, by, true);
+    zc__shutdown_request(p, by);
 }
 
 struct recent {

@@ -506,12 +506,14 @@ static void readyz(struct zc__endpoint *m, struct zc__http_req *r)
 {
     struct zc_primary *p = m->p;
     struct zc__buf out = { 0 };
-
+    /* From the stop asked for (--shutdown-delay: before the drain, while
+     * the fleet still serves), so that balancers stop sending in time. */
+    bool going = p->shutting_down || p->lame_duck;
     unsigned failed = zc__status_failed_slots(p);
     struct balance_snapshot bal;
 
     zc__balance_snapshot(p, &bal);
-    if (!p->shutting_down && p->n_ready > 0 && bal.all_stuck) {
+    if (!going && p->n_ready > 0 && bal.all_stuck) {
         zc__buf_printf(&out,
                        "not ready: no worker takes connections (%u "
                        "ready, every one steered to has left what waits on "
@@ -520,20 +522,27 @@ static void readyz(struct zc__endpoint *m, struct zc__http_req *r)
         zc__http_reply(r, 503, TEXT, out.data, out.failed ? 0 : out.len, NULL);
         return;
     }
-    if (!p->shutting_down && p->n_ready > 0 && failed == 0) {
+    if (!going && p->n_ready > 0 && failed == 0) {
         zc__http_reply_text(r, 200, TEXT, "ready\n");
         return;
     }
     /* Serving still, with fewer: ready for a load balancer, degraded for
      * whoever reads why. */
-    if (!p->shutting_down && p->n_ready > 0) {
+    if (!going && p->n_ready > 0) {
         zc__buf_printf(&out, "ready, degraded: %u of %u slots failed (given "
                        "up on); %u worker%s ready\n", failed, p->n_slots,
                        p->n_ready, PLURAL(p->n_ready));
         zc__http_reply(r, 200, TEXT, out.data, out.failed ? 0 : out.len, NULL);
         return;
     }
-    if (p->shutting_down)
+    if (p->lame_duck)
+        zc__buf_printf(&out,
+                       "not ready: shutting down (serving for %llu ms "
+                       "more, then draining)\n",
+                       (unsigned long long) ((p->lame_duck_end_us -
+                                              zc__now_us()) /
+                                             1000));
+    else if (p->shutting_down)
         zc__buf_printf(&out, "not ready: shutting down\n");
     else
         zc__buf_printf(&out, "not ready: no worker is ready yet (%u "

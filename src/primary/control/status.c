@@ -124,7 +124,7 @@ static const char *fleet_state(const struct zc_primary *p)
     struct walk_snapshot walk;
 
     zc__walk_snapshot(p, &walk);
-    if (p->shutting_down)
+    if (p->shutting_down || p->lame_duck)
         return "stopping";
     if (walk.active)
         return zc__walk_kind_doing(walk.kind);

@@ -65,6 +65,10 @@ void zc__notify_status(struct zc_primary *p)
     if (p->shutting_down)
         snprintf(text, sizeof(text), "stopping: %u worker%s left", p->n_alive,
                  PLURAL(p->n_alive));
+    else if (p->lame_duck)
+        snprintf(text, sizeof(text),
+                 "stopping: not ready, serving until the "
+                 "shutdown delay ends");
     else
         snprintf(text, sizeof(text), "%u of %u workers ready, generation "
                  "%llu%s%s", p->n_ready, p->n_slots,

@@ -285,6 +285,12 @@ struct zc_primary {
         uint64_t at_us;
     } last_stop;
     struct zc__timer shutdown_timer;
+    /* --shutdown-delay: a stop asked for, the drain not yet begun; the
+     * fleet serves on, /readyz says it is going (shutdown.c). */
+    bool lame_duck;
+    uint64_t lame_duck_end_us;
+    struct zc__timer lame_duck_timer;
+    char lame_duck_by[48];  /* who asked, for the drain's log line */
     sigset_t signals;       /* blocked and read from the signalfd */
     int exit_status;
     struct zc__handlers handlers;

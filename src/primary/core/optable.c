@@ -86,6 +86,10 @@ static const struct zc__opt rows[] = {
         "ready this long clears the crash count"),
     ROW("shutdown-timeout", 0, ZC__OPT_DURATION, "DUR", shutdown_timeout_ms, 0,
         0, "drain time before SIGKILL"),
+    ROW("shutdown-delay", 0, ZC__OPT_DURATION, "DUR", shutdown_delay_ms, 0,
+        HOUR_MS,
+        "on TERM, /readyz answers 503 and the fleet serves on for DUR "
+        "before it drains (a second TERM drains at once)"),
     ROW("stop-signal", 0, ZC__OPT_SIGNAL, "SIG", stop_signal, 0, 0,
         "signal that asks a worker to drain"),
     ROW("ready-timeout", 0, ZC__OPT_DURATION, "DUR", ready_timeout_ms, 1,

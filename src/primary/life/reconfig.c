@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "base/compat.h"
+#include "base/cpus.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "primary/core/conffile.h"
@@ -231,7 +232,9 @@ static unsigned apply(struct zc_primary *p)
 {
     struct conf_next *N = &p->conf_next;
     zc_options old = p->opt;
-    unsigned n = N->opt.workers ? N->opt.workers : zc__cpu_count();
+    char how[512];
+    unsigned n =
+        N->opt.workers ? N->opt.workers : zc__cpus_available(how, sizeof(how));
 
     p->opt = N->opt;
     if (zc__env_init(p) < 0) {

@@ -47,7 +47,7 @@ int zc__scale_to(struct zc_primary *p, unsigned n, const char *by)
 
     if (n < 1 || n > ZC_MAX_WORKERS)
         return -EINVAL;
-    if (p->shutting_down) {
+    if (p->shutting_down || p->lame_duck) {
         zc_log(ZC_LOG_WARN, NS, "%s: shutting down, not scaling", by);
         return -ECANCELED;
     }

@@ -8,6 +8,7 @@
 
 #include "base/compat.h"
 #include "base/log.h"
+#include "primary/core/events.h"
 #include "primary/life/respawn.h"
 #include "primary/life/shutdown.h"
 #include "primary/life/strays.h"
@@ -90,6 +91,10 @@ void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain)
         escalate(p, by);
         return;
     }
+    if (p->lame_duck) { /* QUIT, or the delay cut short */
+        zc__timer_stop(&p->loop, &p->lame_duck_timer);
+        p->lame_duck = false;
+    }
     p->shutting_down = true;
     p->shutdown_start_us = zc__now_us();
     (void) zc_notify("STOPPING=1");
@@ -148,4 +153,79 @@ void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain)
                                 p->opt.shutdown_timeout_ms * 1000ull) < 0)
             kill_all(p);
     }
+}
+
+static unsigned long long left_ms(const struct zc_primary *p)
+{
+    uint64_t now = zc__now_us();
+
+    return p->lame_duck_end_us > now ? (p->lame_duck_end_us - now) / 1000 : 0;
+}
+
+void zc__shutdown_plan(const struct zc_primary *p, char *buf, size_t size)
+{
+    if (p->lame_duck)
+        snprintf(buf, size,
+                 "the shutdown delay cut short (%llu ms left): "
+                 "stopping %u worker%s now, waiting up to %u ms",
+                 left_ms(p), p->n_alive, PLURAL(p->n_alive),
+                 p->opt.shutdown_timeout_ms);
+    else if (p->opt.shutdown_delay_ms)
+        snprintf(buf, size,
+                 "not ready from now (/readyz 503), serving for "
+                 "%u ms more, then stopping %u worker%s within %u ms",
+                 p->opt.shutdown_delay_ms, p->n_alive, PLURAL(p->n_alive),
+                 p->opt.shutdown_timeout_ms);
+    else
+        snprintf(buf, size, "stopping %u worker%s, waiting up to %u ms",
+                 p->n_alive, PLURAL(p->n_alive), p->opt.shutdown_timeout_ms);
+}
+
+void zc__shutdown_on_delay(struct zc__loop *l, struct zc__timer *t)
+{
+    struct zc_primary *p =
+        zc__container_of(t, struct zc_primary, lame_duck_timer);
+    char by[96];
+
+    (void) l;
+    snprintf(by, sizeof(by), "%s, %u ms ago", p->lame_duck_by,
+             p->opt.shutdown_delay_ms);
+    zc_log(ZC_LOG_INFO, NS, "shutdown delay of %u ms over: draining",
+           p->opt.shutdown_delay_ms);
+    zc__shutdown_begin(p, by, true);
+}
+
+void zc__shutdown_request(struct zc_primary *p, const char *by)
+{
+    uint32_t delay = p->opt.shutdown_delay_ms;
+    char msg[96];
+
+    if (p->lame_duck) {
+        zc_log(ZC_LOG_INFO, NS,
+               "%s during the shutdown delay: draining now, "
+               "%llu ms early",
+               by, left_ms(p));
+        zc__shutdown_begin(p, by, true);
+        return;
+    }
+    if (p->shutting_down || delay == 0) {
+        zc__shutdown_begin(p, by, true);
+        return;
+    }
+    p->lame_duck = true;
+    p->lame_duck_end_us = zc__now_us() + delay * 1000ull;
+    snprintf(p->lame_duck_by, sizeof(p->lame_duck_by), "%s", by);
+    /* Under systemd: the stop takes the delay and the drain, not only
+     * TimeoutStopSec's default. */
+    snprintf(msg, sizeof(msg), "STOPPING=1\nEXTEND_TIMEOUT_USEC=%llu",
+             (delay + p->opt.shutdown_timeout_ms) * 1000ull);
+    (void) zc_notify(msg);
+    zc_log(ZC_LOG_INFO, NS,
+           "%s: lame duck for %u ms: /readyz answers 503 so "
+           "that balancers stop sending, the fleet serves on meanwhile; then "
+           "it drains (a second TERM drains at once)",
+           by, delay);
+    zc__notify_status(p);
+    if (zc__timer_start(&p->loop, &p->lame_duck_timer, p->lame_duck_end_us) < 0)
+        zc__shutdown_begin(p, by, true);
 }

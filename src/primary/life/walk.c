@@ -324,7 +324,7 @@ static int reload_start(struct zc_primary *p, const char *by)
     struct walk *R = &p->walk;
     char msg[96];
 
-    if (p->shutting_down) {
+    if (p->shutting_down || p->lame_duck) {
         zc_log(ZC_LOG_WARN, NS, "%s: shutting down, not reloading", by);
         return -ECANCELED;
     }
@@ -366,7 +366,7 @@ static int slots_start(struct zc_primary *p, enum walk_kind kind,
                                           : p->opt.max_surge;
     char which[48];
 
-    if (p->shutting_down)
+    if (p->shutting_down || p->lame_duck)
         return -ECANCELED;
     if (R->active)
         return -EBUSY;

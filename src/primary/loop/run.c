@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/compat.h"
+#include "base/cpus.h"
 #include "base/log.h"
 #include "primary/control/control.h"
 #include "primary/control/endpoint.h"
@@ -258,10 +259,19 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     p.opt = *o;
     zc__options_reconcile(&p.opt);
     p.router = zc__router_for(p.opt.balance);
-    p.n_slots = o->workers ? o->workers : zc__cpu_count();
     p.next_worker_id = 1;
     p.generation = p.running_generation = 1;
     zc__log_set_format(p.opt.log_format, NULL);
+    p.n_slots = o->workers;
+    if (!p.n_slots) {
+        char how[512];
+
+        p.n_slots = zc__cpus_available(how, sizeof(how));
+        zc_log(ZC_LOG_INFO, NS,
+               "%u worker%s, one per CPU this process may "
+               "use: %s",
+               p.n_slots, PLURAL(p.n_slots), how);
+    }
     if (zc__options_validate(&p.opt) < 0 || zc__identity_resolve(&p) < 0) {
         zc__identity_free(&p);
         return 2;
@@ -272,6 +282,7 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     zc__signals_take(&p, old, &old_mask);
     (void) sigaction(SIGPIPE, &ign, &old_pipe);
     zc__timer_init(&p.shutdown_timer, zc__shutdown_on_timeout);
+    zc__timer_init(&p.lame_duck_timer, zc__shutdown_on_delay);
     zc__watch_start(&p);
     p.hooks.ready = zc__lifecycle_ready;
     p.hooks.not_ready = zc__lifecycle_not_ready;

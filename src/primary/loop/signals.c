@@ -44,7 +44,7 @@ static bool duplicate(struct zc_primary *p, const struct signalfd_siginfo *si)
 {
     struct last_stop *l = &p->last_stop;
     uint64_t now = zc__now_us();
-    bool dup = p->shutting_down && si->ssi_pid != 0 &&
+    bool dup = (p->shutting_down || p->lame_duck) && si->ssi_pid != 0 &&
                l->sig == (int) si->ssi_signo && l->pid == (pid_t) si->ssi_pid &&
                now - l->at_us < DUPLICATE_US;
 
@@ -59,13 +59,17 @@ static void on_stop(struct zc_primary *p, const struct signalfd_siginfo *si)
 
     snprintf(by, sizeof(by), "received SIG%s", zc__signal_name(sig));
     if (duplicate(p, si)) {
-        zc_log(ZC_LOG_INFO, NS, "%s again from pid %u within a second: the "
+        zc_log(ZC_LOG_INFO, NS,
+               "%s again from pid %u within a second: the "
                "same request (a process and its group signalled together), "
-               "still draining; send it again later, or QUIT, to kill now",
+               "still stopping; send it again later, or QUIT, to kill now",
                by, (unsigned) si->ssi_pid);
         return;
     }
-    zc__shutdown_begin(p, by, sig != SIGQUIT);
+    if (sig == SIGQUIT)
+        zc__shutdown_begin(p, by, false);
+    else
+        zc__shutdown_request(p, by);
 }
 
 static void on_hup(struct zc_primary *p, const struct signalfd_siginfo *si)
