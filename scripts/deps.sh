@@ -6,6 +6,7 @@
 #                            clang-format (.ci/run)
 #   scripts/deps.sh package  dpkg-dev, debhelper, lintian, systemd-analyze
 #                            (scripts/package-check.sh: the Debian package)
+#   scripts/deps.sh image    podman, file (scripts/image-check.sh)
 #   scripts/deps.sh bench    wrk, hyperfine, curl, Server::Starter, Node,
 #                            strace, gunicorn (bench/)
 # As root it installs what is missing (apt-get update once, then install);
@@ -57,6 +58,10 @@ for task in "${@:-build}"; do
             # promtool checks /metrics in make check (skipped without it).
             # Only the package: its recommends would start a Prometheus
             # server and node exporter on a machine with systemd.
+            # scripts/k8s-check.py reads the manifests with a YAML parser.
+            need /usr/lib/python3/dist-packages/yaml/__init__.py python3-yaml
+            # The multi-host test runs real HAProxy in front of 3 fleets.
+            need /usr/sbin/haproxy haproxy
             norec="$norec$(command -v promtool >/dev/null 2>&1 || echo ' prometheus')"
             ;;
         package)
@@ -67,6 +72,10 @@ for task in "${@:-build}"; do
             need objdump binutils
             need curl curl
             need /usr/bin/python3 python3
+            ;;
+        image)
+            need podman podman
+            need file file
             ;;
         bench)
             need wrk wrk
@@ -80,7 +89,7 @@ for task in "${@:-build}"; do
             need /usr/lib/python3/dist-packages/gunicorn/__init__.py gunicorn   # bench/health.sh
             ;;
         *)
-            echo "deps.sh: unknown task '$task' (build, clang, ci, package, bench)" >&2
+            echo "deps.sh: unknown task '$task' (build, clang, ci, package, image, bench)" >&2
             exit 2
             ;;
     esac

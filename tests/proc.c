@@ -532,10 +532,16 @@ const char *zt_worker_py(void)
 
 int zt_metrics_port(struct zt_proc *p)
 {
-    const char *at = strstr(p->log, "serving http://127.0.0.1:");
+    const char *at = strstr(p->log, "serving http://"), *end, *colon;
 
     ASSERT(at);
-    return atoi(at + strlen("serving http://127.0.0.1:"));
+    /* HOST:PORT up to the path, any host: the port after its last ':'. */
+    end = strchr(at + strlen("serving http://"), '/');
+    ASSERT(end);
+    for (colon = end; colon > at && *colon != ':'; colon--)
+        ;
+    ASSERT(*colon == ':');
+    return atoi(colon + 1);
 }
 
 int zt_count_in(const char *hay, const char *needle)
