@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -18,7 +19,7 @@ static int readyz(int mport)
 
 /* Under load, TERM with a 2 s delay: /readyz is 503 within a few ms, the
  * fleet serves on through the delay, and nothing fails through the
- * drain. */
+ * drain: requests in flight when it begins are answered. */
 void test_container_lame_duck_under_load(void)
 {
     pid_t pids[2];
@@ -28,6 +29,9 @@ void test_container_lame_duck_under_load(void)
     struct zt_load *l;
     struct zt_load_result res;
     long from_ms, to_ms;
+    static const char burn[] = "GET /burn?us=400000 HTTP/1.1\r\nHost: x\r\n"
+                               "Connection: close\r\n\r\n";
+    int fds[2];
 
     p = zt_fleet(2, pids, &port, "-w", "2", "-l", "127.0.0.1:0", "--metrics",
                  "127.0.0.1:0", "--shutdown-delay", "2s", "--", zt_hello(),
@@ -53,6 +57,24 @@ void test_container_lame_duck_under_load(void)
     ASSERT_LE(not_ready_ms, 100);
     ASSERT_EQ(res.failed, 0);
     ASSERT(res.ok > 0);
+    /* Requests still in flight when the drain begins are answered: one
+     * per worker (the round-robin sends two new connections to the two
+     * slots), each taking 400 ms, sent 200 ms before the delay ends. */
+    while (zt_now_ms() - t0 < 1800)
+        usleep(10000);
+    for (int i = 0; i < 2; i++) {
+        fds[i] = zt_http_connect(port);
+        ASSERT(fds[i] >= 0);
+        ASSERT_EQ(send(fds[i], burn, sizeof(burn) - 1, MSG_NOSIGNAL),
+                  (ssize_t) sizeof(burn) - 1);
+    }
+    for (int i = 0; i < 2; i++) {
+        struct zt_resp r;
+
+        ASSERT_EQ(zt_http_read(fds[i], &r), 200);
+        close(fds[i]);
+    }
+    ASSERT_GE(zt_now_ms() - t0, 2000); /* the last came after the drain */
     /* The log's buffer may move as it grows: the times are read at once. */
     from_ms = zt_log_ms(zt_wait_line(p, "lame duck for 2000 ms", 100));
     to_ms = zt_log_ms(zt_wait_line(p,
@@ -87,6 +109,45 @@ void test_container_second_term(void)
                  "received SIGTERM during the shutdown delay: draining "
                  "now",
                  2000);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    ASSERT_LE(zt_now_ms() - t0, 5000);
+    zt_proc_free(p);
+}
+
+/* zclusterctl stop takes the same path: it says the delay, waits for the
+ * end; a second one during the delay drains at once. */
+void test_container_stop_by_control(void)
+{
+    pid_t pids[1];
+    int port;
+    uint64_t t0;
+    char *out;
+    struct zt_proc *p;
+
+    p = zt_fleet(1, pids, &port, "-n", "lame", "-w", "1", "-l", "127.0.0.1:0",
+                 "--shutdown-delay", "800ms", "--", zt_hello(), NULL);
+    t0 = zt_now_ms();
+    ASSERT_EQ(zt_run(&out, 10000, zt_zclusterctl(), "-n", "lame", "stop", NULL),
+              0);
+    ASSERT_CONTAINS(out, "not ready from now (/readyz 503), serving for "
+                         "800 ms more, then stopping 1 worker");
+    free(out);
+    ASSERT_GE(zt_now_ms() - t0, 790);
+    ASSERT_EQ(zt_exit_code(p, 10000), 0);
+    zt_proc_free(p);
+
+    p = zt_fleet(1, pids, &port, "-n", "lame", "-w", "1", "-l", "127.0.0.1:0",
+                 "--shutdown-delay", "10s", "--", zt_hello(), NULL);
+    t0 = zt_now_ms();
+    ASSERT_EQ(zt_run(&out, 10000, zt_zclusterctl(), "-n", "lame", "stop",
+                     "--no-wait", NULL),
+              0);
+    free(out);
+    zt_wait_line(p, "lame duck for 10000 ms", 2000);
+    ASSERT_EQ(zt_run(&out, 10000, zt_zclusterctl(), "-n", "lame", "stop", NULL),
+              0);
+    ASSERT_CONTAINS(out, "the shutdown delay cut short");
+    free(out);
     ASSERT_EQ(zt_exit_code(p, 10000), 0);
     ASSERT_LE(zt_now_ms() - t0, 5000);
     zt_proc_free(p);
