@@ -28,6 +28,7 @@
 #include "primary/core/words.h"
 #include "primary/health/health.h"
 #include "primary/life/respawn.h"
+#include "primary/life/shutdown.h"
 #include "primary/spread/balance.h"
 #include "primary/spread/router.h"
 
@@ -539,9 +540,7 @@ static void readyz(struct zc__endpoint *m, struct zc__http_req *r)
         zc__buf_printf(&out,
                        "not ready: shutting down (serving for %llu ms "
                        "more, then draining)\n",
-                       (unsigned long long) ((p->lame_duck_end_us -
-                                              zc__now_us()) /
-                                             1000));
+                       zc__shutdown_left_ms(p));
     else if (p->shutting_down)
         zc__buf_printf(&out, "not ready: shutting down\n");
     else

@@ -103,6 +103,18 @@ static void add_change(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Whether buf ("a, env B, c") has the change said as a whole entry:
+ * "env A" is not said by "env AB". */
+static bool said_already(const char *buf, const char *said)
+{
+    size_t n = strlen(said);
+
+    for (const char *at = buf; (at = strstr(at, said)); at++)
+        if ((at == buf || at[-1] == ' ') && (at[n] == ',' || !at[n]))
+            return true;
+    return false;
+}
+
 /* "env KEY" for each variable of a that b does not have as it is, once. */
 static void env_changes(const char *const *a, size_t na, const char *const *b,
                         size_t nb, char *buf, size_t size)
@@ -114,7 +126,7 @@ static void env_changes(const char *const *a, size_t na, const char *const *b,
             continue;
         snprintf(said, sizeof(said), "env %.*s", (int) strcspn(a[i], "="),
                  a[i]);
-        if (!strstr(buf, said))
+        if (!said_already(buf, said))
             add_change(buf, size, "%s", said);
     }
 }

@@ -155,7 +155,7 @@ void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain)
     }
 }
 
-static unsigned long long left_ms(const struct zc_primary *p)
+unsigned long long zc__shutdown_left_ms(const struct zc_primary *p)
 {
     uint64_t now = zc__now_us();
 
@@ -168,7 +168,7 @@ void zc__shutdown_plan(const struct zc_primary *p, char *buf, size_t size)
         snprintf(buf, size,
                  "the shutdown delay cut short (%llu ms left): "
                  "stopping %u worker%s now, waiting up to %u ms",
-                 left_ms(p), p->n_alive, PLURAL(p->n_alive),
+                 zc__shutdown_left_ms(p), p->n_alive, PLURAL(p->n_alive),
                  p->opt.shutdown_timeout_ms);
     else if (p->opt.shutdown_delay_ms)
         snprintf(buf, size,
@@ -204,7 +204,7 @@ void zc__shutdown_request(struct zc_primary *p, const char *by)
         zc_log(ZC_LOG_INFO, NS,
                "%s during the shutdown delay: draining now, "
                "%llu ms early",
-               by, left_ms(p));
+               by, zc__shutdown_left_ms(p));
         zc__shutdown_begin(p, by, true);
         return;
     }

@@ -14,6 +14,8 @@ void zc__shutdown_begin(struct zc_primary *p, const char *by, bool drain);
  * the lame duck first (/readyz 503, serving on), then the drain; during
  * the delay, a second request drains at once. */
 void zc__shutdown_request(struct zc_primary *p, const char *by);
+/* The shutdown delay's time left in ms (0 past its end, or none). */
+unsigned long long zc__shutdown_left_ms(const struct zc_primary *p);
 /* What zc__shutdown_request() will do, in words, for its asker. */
 void zc__shutdown_plan(const struct zc_primary *p, char *buf, size_t size);
 /* The lame duck timer's callback (p->lame_duck_timer). */
