@@ -158,7 +158,7 @@ $(BUILD)/bench/pingpong $(BUILD)/bench/respawn $(BUILD)/bench/writer: $(BUILD)/b
 FUZZERS := build-fuzz/fuzz-parsers build-fuzz/fuzz-frames build-fuzz/fuzz-text \
            build-fuzz/fuzz-region build-fuzz/fuzz-handoff build-fuzz/fuzz-control \
            build-fuzz/fuzz-node build-fuzz/fuzz-output \
-           build-fuzz/fuzz-config
+           build-fuzz/fuzz-config build-fuzz/fuzz-state
 fuzz: $(FUZZERS)
 
 # The library is compiled once for all of them (instrumented, not linked
