@@ -68,8 +68,12 @@ TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 PROGS := $(BUILD)/zcluster $(BUILD)/zclusterctl $(BUILD)/zcluster-hello
+# Other images of the tool, for the upgrade tests (test-upgrade.c).
+UPGRADE_IMAGES := $(BUILD)/tests/zcluster-b $(BUILD)/tests/zcluster-v99 \
+                  $(BUILD)/tests/zcluster-lies
 ALL := $(BUILD)/libzcluster.a $(BUILD)/libzcluster.so $(PROGS) \
-       $(BUILD)/zcluster-shared $(BUILD)/zcluster-counter $(BUILD)/test-runner
+       $(BUILD)/zcluster-shared $(BUILD)/zcluster-counter $(BUILD)/test-runner \
+       $(UPGRADE_IMAGES)
 
 .PHONY: all check demo install clean deps fuzz layers abi bench
 all: $(ALL)
@@ -123,6 +127,28 @@ $(BUILD)/zclusterctl: $(BUILD)/tools/zclusterctl.o $(TOOL_DEPS)
 $(BUILD)/zcluster-shared: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.so
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< -L$(BUILD) -lzcluster -Wl,-rpath,'$$ORIGIN'
+
+# The upgrade tests' other images: the tool with the files that say its
+# version, or its state's, compiled again (linked before the archive, they
+# are the ones used): b is another version; v99 writes and reads only a
+# state version 99, so it refuses ours at the preflight; lies says at the
+# preflight that it reads ours, and refuses it once executed.
+UPGRADE_ALT := src/primary/control/status.c src/primary/control/upgradectl.c \
+               src/primary/loop/handover.c src/primary/loop/takeover.c \
+               src/primary/loop/upgrade.c src/proto/state.c tools/zcluster.c
+ALT_b := -DZC_VERSION='"0.4.0+b"'
+ALT_v99 := -DZC_VERSION='"0.4.0+v99"' -DZC__STATE_VERSION=99 -DZC__STATE_MIN=99
+ALT_lies := $(ALT_v99) -DZC_TEST_PREFLIGHT_PASSES
+define upgrade_image
+$(BUILD)/tests/alt-$(1)/%.o: %.c include/zcluster.h $(LIB_HDRS) Makefile
+	@mkdir -p $$(dir $$@)
+	$$(call say,CC-$(1),$$<)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $$(ALT_$(1)) -c $$< -o $$@
+$(BUILD)/tests/zcluster-$(1): $(UPGRADE_ALT:%.c=$(BUILD)/tests/alt-$(1)/%.o) $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
+	$$(call say,LD,$$@)
+	$$(Q)$$(CC) $$(LDFLAGS_ALL) $$(TOOL_LDFLAGS) -o $$@ $$(filter-out %/notls.o,$$^) $$(LIBS) $$(PROG_LIBS)
+endef
+$(foreach v,b v99 lies,$(eval $(call upgrade_image,$(v))))
 
 $(BUILD)/zcluster-hello: $(BUILD)/examples/hello.o $(TOOL_DEPS)
 	$(call say,LD,$@)

@@ -32,7 +32,11 @@ extern "C" {
 #define ZC_PRINTF(a, b)
 #endif
 
+/* A build may give its own (-DZC_VERSION=...), as the upgrade tests'
+ * second image of the tool does; releases never do. */
+#ifndef ZC_VERSION
 #define ZC_VERSION "0.4.0"
+#endif
 
 /* The most workers one primary manages. */
 #define ZC_MAX_WORKERS 4096
@@ -725,6 +729,39 @@ ZC_EXPORT int zc_primary_reload(zc_primary *p);
  */
 ZC_EXPORT int zc_primary_reload_options(zc_primary *p, const zc_options *o,
                                         char *why, size_t why_size);
+
+/* zc_primary_upgrade(): a rolling reload of the workers follows. */
+#define ZC_UPGRADE_RELOAD 1u
+/*
+ * Upgrades the primary in place, as SIGUSR2 and `zclusterctl upgrade` do
+ * (docs/upgrade.md): the program at the path this process was started
+ * from (argv[0], made absolute at start) is run once in a check mode, and
+ * if it says it reads this image's state, this process executes it, in
+ * its own pid, once the callback's batch has returned. The workers, the
+ * sockets, the links and their queues, the metrics and the counters are
+ * handed over and never stopped or closed. The new image calls
+ * primary_init again, then zc_primary_last_upgrade() says how it went; if
+ * it cannot take the fleet over it executes this image again, which says
+ * why. ZC_UPGRADE_RELOAD in flags: a rolling reload of the workers
+ * follows a successful upgrade.
+ *
+ * Returns the upgrade's serial (>= 1); -EBUSY during a reload, a shutdown
+ * or another upgrade, or before the first workers started; -ENOTSUP for a
+ * fleet whose state does not travel yet (sticky, least-conn, --node) or a
+ * primary that cannot tell its own binary; another -errno when the new
+ * binary failed its check. why (of why_size bytes, may be NULL) says
+ * which, or what is about to happen.
+ */
+ZC_EXPORT long long zc_primary_upgrade(zc_primary *p, unsigned flags, char *why,
+                                       size_t why_size);
+/*
+ * How the last upgrade of this fleet went: 1 done, -1 failed (this image
+ * is the one it started from, or the new one went back to it), 0 none
+ * yet or one under way. *serial (may be NULL) is its serial; why (may be
+ * NULL) the sentence the log said.
+ */
+ZC_EXPORT int zc_primary_last_upgrade(const zc_primary *p, uint64_t *serial,
+                                      char *why, size_t why_size);
 /*
  * Sets the number of slots, as SIGTTIN/SIGTTOU do one at a time: new
  * slots start a worker at once; removed slots (the highest first) retire

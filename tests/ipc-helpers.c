@@ -256,9 +256,31 @@ static int on_do_reconf(zc_msg *m, void *userdata)
     return 0;
 }
 
+/* upgrade: zc_primary_upgrade() asked from a message handler. */
+static int on_do_upgrade(zc_msg *m, void *userdata)
+{
+    char why[512] = "";
+    long long r;
+
+    (void) m;
+    r = zc_primary_upgrade(userdata, 0, why, sizeof(why));
+    zc_log(ZC_LOG_INFO, T, "upgrade returned %lld: %s", r, why);
+    return 0;
+}
+
 static int primary_init(zc_primary *p, void *arg)
 {
+    uint64_t serial = 0;
+
     (void) arg;
+    /* In every image: the new one says which upgrade brought it. */
+    if (strcmp(mode, "upgrade") == 0) {
+        int o = zc_primary_last_upgrade(p, &serial, NULL, 0);
+
+        zc_log(ZC_LOG_INFO, T, "init: upgrade serial %llu, outcome %d",
+               (unsigned long long) serial, o);
+    }
+    zc_primary_on(p, "do-upgrade", on_do_upgrade, p);
     zc_primary_on_event(p, on_event, p);
     zc_primary_on(p, "pong", on_pong, NULL);
     zc_primary_on(p, "order", order_1, NULL);
@@ -516,6 +538,8 @@ static int worker_main(int argc, char **argv, void *arg)
         if (strcmp(mode, "reconf") == 0 && zc_self_generation() == 1 &&
             zc_self_slot() == 0)
             say("do-reconf", "");
+        if (strcmp(mode, "upgrade") == 0 && zc_self_id() == 2)
+            say("do-upgrade", "");
         r = zc_worker_run(self) < 0;
     }
     zc_worker_unwatch(self, timer_fd);

@@ -32,6 +32,7 @@ struct opts {
     const char *name, *socket;
     bool json, no_wait, help;
     bool follow;                /* logs -f */
+    bool reload;                /* upgrade --reload */
     const char *lines;          /* logs -n LINES */
     long timeout_ms;            /* -1: the verb's default */
     const char *verb;
@@ -92,6 +93,8 @@ static const struct verb {
       build_logs },
     { "config", "", "the running options, as a file --config reads back",
       build_get },
+    { "upgrade", "[--reload] [--no-wait]",
+      "the primary executes its binary anew, keeping the fleet", NULL },
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -213,6 +216,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
             if (!is_number(o->lines) || o->lines[0] == '-' ||
                 o->lines[0] == '+' || strlen(o->lines) > 6)
                 return usage("invalid number of lines '%s'", o->lines);
+            continue;
+        }
+        if (o->verb && strcmp(o->verb, "upgrade") == 0 &&
+            strcmp(a, "--reload") == 0) {
+            o->reload = true;
             continue;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -531,6 +539,124 @@ static int build_signal(const struct opts *o, struct request *q)
     return 0;
 }
 
+/* --- upgrade --- */
+
+static int by_status(struct answer *a, int status);
+
+/* GET /upgrade's fields (and POST's serial or error). */
+struct upgrade_seen {
+    long long serial;
+    char outcome[16], reload[16], away[32];
+    char message[512], reload_message[512], error[512];
+};
+
+static int on_upgrade_line(const char *line, size_t len, void *ud)
+{
+    struct upgrade_seen *u = ud;
+    char v[32];
+
+    if (zc_control_field(line, len, "upgrade", v, sizeof(v)) > 0)
+        u->serial = strtoll(v, NULL, 10);
+    (void) zc_control_field(line, len, "outcome", u->outcome,
+                            sizeof(u->outcome));
+    (void) zc_control_field(line, len, "reload_outcome", u->reload,
+                            sizeof(u->reload));
+    (void) zc_control_field(line, len, "away_ms", u->away, sizeof(u->away));
+    (void) zc_control_field(line, len, "message", u->message,
+                            sizeof(u->message));
+    (void) zc_control_field(line, len, "reload_message", u->reload_message,
+                            sizeof(u->reload_message));
+    (void) zc_control_field(line, len, "error", u->error, sizeof(u->error));
+    return 0;
+}
+
+static int ask_upgrade(const char *path, const char *method, const char *target,
+                       struct upgrade_seen *u)
+{
+    *u = (struct upgrade_seen) { .serial = -1 };
+    return zc_control_request(path, method, target, 10000, on_upgrade_line, u);
+}
+
+/*
+ * The primary answers 202 with the upgrade's serial and executes its new
+ * image; every connection but the listening socket ends with the old one.
+ * So the outcome is asked for again (GET /upgrade), from whichever image
+ * answers, until that serial has one: the socket is never closed, so the
+ * question waits in its backlog while no image is listening.
+ */
+static int upgrade(const struct opts *o, const char *path, const char *fleet)
+{
+    struct answer a = { .o = o, .fleet = fleet };
+    long limit = o->timeout_ms > 0 ? o->timeout_ms : 300000;
+    struct timespec t0, now, nap = { 0, 20 * 1000 * 1000 };
+    struct upgrade_seen u;
+    long long target;
+    int r;
+
+    if (o->n_args)
+        return usage("%s", "upgrade takes no arguments but --reload");
+    r = ask_upgrade(path, "GET", "/upgrade", &u);
+    if (r == -EACCES || r == -EPERM)
+        return denied(path, r);
+    if (r < 0) {
+        fprintf(stderr, "zclusterctl: no fleet %s: %s\n", fleet,
+                zc_strerror(r));
+        return EX_NOFLEET;
+    }
+    target = u.serial + 1;
+    r = ask_upgrade(path, "POST", o->reload ? "/upgrade?reload=1" : "/upgrade",
+                    &u);
+    snprintf(a.error, sizeof(a.error), "%s", u.error);
+    if (r >= 400)
+        return by_status(&a, r);
+    if (r == 202 && u.serial > 0)
+        target = u.serial;
+    if (!o->json && r == 202 && u.message[0])
+        say(&a, u.message);
+    if (o->no_wait)
+        return EX_DONE;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        r = ask_upgrade(path, "GET", "/upgrade", &u);
+        /* Across the exec the socket stays open: nobody listening on it
+         * means the primary is gone. */
+        if (r == -ECONNREFUSED || r == -ENOENT) {
+            fprintf(stderr,
+                    "zclusterctl: %s: the primary is gone: nothing "
+                    "listens on %s\n",
+                    fleet, path);
+            return EX_FAILED;
+        }
+        if (r == 200 && u.serial >= target && strcmp(u.outcome, "failed") == 0)
+            break;
+        if (r == 200 && u.serial >= target && strcmp(u.outcome, "done") == 0 &&
+            (!o->reload || strcmp(u.reload, "pending") != 0))
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 +
+                (now.tv_nsec - t0.tv_nsec) / 1000000 >
+            limit) {
+            fprintf(stderr,
+                    "zclusterctl: %s: upgrade %lld has no outcome "
+                    "within the timeout\n",
+                    fleet, target);
+            return EX_TIMEOUT;
+        }
+        nanosleep(&nap, NULL);
+    }
+    if (o->json)
+        printf("{\"upgrade\": %lld, \"outcome\": \"%s\", \"reload\": "
+               "\"%s\", \"away_ms\": %s}\n",
+               u.serial, u.outcome, u.reload, u.away[0] ? u.away : "0");
+    else
+        say(&a, u.message);
+    if (strcmp(u.outcome, "done") != 0)
+        return EX_FAILED;
+    if (o->reload && !o->json)
+        say(&a, u.reload_message);
+    return o->reload && strcmp(u.reload, "done") != 0 ? EX_FAILED : EX_DONE;
+}
+
 /* "list, status, reload, ...": every verb, for the hint. */
 static void verb_list(char *out, size_t size)
 {
@@ -607,6 +733,11 @@ int main(int argc, char **argv)
         return usage("no verb given (%s)", names);
     if (!(v = verb_named(o.verb)))
         return usage("unknown verb '%s' (%s)", o.verb, names);
+    if (!v->build && strcmp(v->name, "upgrade") == 0) {
+        if ((r = find(&o, path, sizeof(path), &a.fleet)))
+            return r;
+        return upgrade(&o, path, a.fleet);
+    }
     if (!v->build)
         return o.n_args ? usage("%s", "list takes no arguments") : list(&o);
     q.stream = !o.no_wait;

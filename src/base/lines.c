@@ -120,3 +120,19 @@ void zc__lines_free(struct zc__lines *l)
     l->len = 0;
     l->part = 0;
 }
+
+int zc__lines_hold(struct zc__lines *l, const char *s, size_t n, unsigned part)
+{
+    size_t limit = l->limit < 4 ? 4 : l->limit;
+
+    if (l->len || n > limit)
+        return -EINVAL;
+    l->part = part;
+    if (!n)
+        return 0;
+    if (!l->buf && !(l->buf = malloc(limit + 1)))
+        return -ENOMEM;
+    memcpy(l->buf, s, n);
+    l->len = n;
+    return 0;
+}

@@ -31,6 +31,10 @@ typedef void (*zc__line_fn)(void *arg, const char *s, size_t n, unsigned part,
  * to fn as it is, as a part, rather than lost). */
 int zc__lines_feed(struct zc__lines *l, const char *data, size_t n,
                    zc__line_fn fn, void *arg);
+/* Holds n bytes (at most the limit) as the unfinished line, the part'th
+ * of it, as another reader of the same stream left it (an upgrade hands
+ * it over); l holds nothing yet. 0, -EINVAL or -ENOMEM. */
+int zc__lines_hold(struct zc__lines *l, const char *s, size_t n, unsigned part);
 /* The stream ended: an unfinished line is given, as its last part. */
 void zc__lines_end(struct zc__lines *l, zc__line_fn fn, void *arg);
 /* Whether an unfinished line is held. */

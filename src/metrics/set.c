@@ -10,6 +10,7 @@
  * restarts and reloads (the spec adds every periodic snapshot to the
  * total instead, counting the same requests again and again).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,4 +200,50 @@ void zc__mset_expose(struct zc__mset *m, struct zc__buf *out)
                 zc__buf_add(out, "\n", 1);
             }
     }
+}
+
+void zc__mset_each_base(const struct zc__mset *m,
+                        void (*fn)(void *arg, const struct zc__mbase *b),
+                        void *arg)
+{
+    for (const struct mfam *f = m->first; f; f = f->next)
+        for (const struct sample *s = f->first; s; s = s->next) {
+            struct zc__mbase b = {
+                .name = f->name,
+                .help = f->help,
+                .type = f->type,
+                .flags = f->flags,
+                .has_bounds = f->has_bounds,
+                .bounds = f->bounds,
+                .n_buckets = f->n_buckets,
+                .key = s->key,
+                .key_len = s->key_len,
+                .base = s->base,
+            };
+
+            if (s->base != 0)
+                fn(arg, &b);
+        }
+}
+
+int zc__mset_add_base(struct zc__mset *m, const struct zc__mbase *b)
+{
+    /* A view of nobody's, only to say a conflict (there can be none: the
+     * families came from a set that held them together). */
+    struct zc__mview v = { .m = m, .slot = -1 };
+    struct sample *s;
+    struct mfam *f;
+    int r;
+
+    if (b->has_bounds && b->n_buckets && !b->bounds)
+        return -EINVAL;
+    f = zc__mset_family(&v, b->name, b->help, b->type, b->flags, b->bounds,
+                        b->n_buckets, b->has_bounds);
+    if (!f)
+        return -EINVAL;
+    r = zc__mset_sample(m, f, b->key, b->key_len, &s);
+    if (r < 0)
+        return r;
+    s->base += b->base;
+    return 0;
 }

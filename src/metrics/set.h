@@ -8,6 +8,8 @@
 #ifndef ZC_METRICS_SET_H
 #define ZC_METRICS_SET_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -48,6 +50,27 @@ void zc__mset_expose(struct zc__mset *m, struct zc__buf *out);
 /* The series the fleet holds, and those it refused for the limit. */
 size_t zc__mset_series(const struct zc__mset *m);
 uint64_t zc__mset_refused(const struct zc__mset *m);
+
+/* A series' retained base: what workers that are gone counted in it, with
+ * its family, as an upgrade hands it to the next image. */
+struct zc__mbase {
+    const char *name, *help;
+    int type;
+    uint32_t flags;
+    bool has_bounds;
+    const double *bounds;
+    uint32_t n_buckets;
+    const char *key; /* the series' labels, as the set keys them */
+    size_t key_len;
+    double base;
+};
+
+/* Each series whose base is not 0, families in their order. */
+void zc__mset_each_base(const struct zc__mset *m,
+                        void (*fn)(void *arg, const struct zc__mbase *b),
+                        void *arg);
+/* Adds b's base to its series, made if new. 0 or -errno. */
+int zc__mset_add_base(struct zc__mset *m, const struct zc__mbase *b);
 
 /* Reads what v's registry published since the last time (region.c). */
 void zc__mview_parse(struct zc__mview *v);

@@ -29,6 +29,8 @@ static const struct route routes[] = {
     { "/stop", "POST", ZC__CTL_STOP, ",wait," },
     { "/logs", "GET", ZC__CTL_LOGS, ",slots,lines,follow," },
     { "/config", "GET", ZC__CTL_CONFIG, ",," },
+    { "/upgrade", "POST", ZC__CTL_UPGRADE, ",reload," },
+    { "/upgrade", "GET", ZC__CTL_UPGRADE_STATUS, ",," },
 };
 
 struct args {
@@ -196,21 +198,31 @@ static enum zc__ctl_verdict verb_args(struct zc__ctl_req *q,
         if (v)
             q->lines = (unsigned) strtoul(v, NULL, 10);
         return flag(arg(a, "follow"), false, &q->follow, "follow", why, size);
+    case ZC__CTL_UPGRADE:
+        return flag(arg(a, "reload"), false, &q->reload, "reload", why, size);
     default:
         break;
     }
     return flag(arg(a, "wait"), true, &q->wait, "wait", why, size);
 }
 
-/* "/status, /metrics, ... and /stop": the route table, for the error. */
+/* "/status, /metrics, ... and /upgrade": the route table's paths, each
+ * once (a path may have a row per method), for the error. */
 static void paths_text(char *out, size_t size)
 {
-    size_t n = 0, last = sizeof(routes) / sizeof(routes[0]) - 1;
+    size_t n = 0, count = sizeof(routes) / sizeof(routes[0]), last = 0;
 
+    for (size_t i = 1; i < count; i++)
+        if (strcmp(routes[i].path, routes[i - 1].path) != 0)
+            last = i;
     out[0] = '\0';
-    for (size_t i = 0; i <= last && n < size; i++)
-        n += (size_t) snprintf(out + n, size - n, "%s%s", i == 0 ? ""
-                               : i == last ? " and " : ", ", routes[i].path);
+    for (size_t i = 0; i < count && n < size; i++)
+        if (i == 0 || strcmp(routes[i].path, routes[i - 1].path) != 0)
+            n += (size_t) snprintf(out + n, size - n, "%s%s",
+                                   i == 0      ? ""
+                                   : i == last ? " and "
+                                               : ", ",
+                                   routes[i].path);
 }
 
 enum zc__ctl_verdict zc__ctl_parse(struct zc__ctl_req *q, const char *method,
@@ -227,8 +239,12 @@ enum zc__ctl_verdict zc__ctl_parse(struct zc__ctl_req *q, const char *method,
 
     memset(q, 0, sizeof(*q));
     *allow = NULL;
+    /* A path may take two methods (/upgrade): its row for this one. */
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        if (strcmp(path, routes[i].path) == 0)
+        if (strcmp(path, routes[i].path) == 0 &&
+            (!rt || strcmp(method, routes[i].method) == 0 ||
+             (strcmp(method, "HEAD") == 0 &&
+              strcmp(routes[i].method, "GET") == 0)))
             rt = &routes[i];
     if (!rt) {
         paths_text(paths, sizeof(paths));
@@ -238,7 +254,9 @@ enum zc__ctl_verdict zc__ctl_parse(struct zc__ctl_req *q, const char *method,
     }
     if (strcmp(method, rt->method) != 0 &&
         !(strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0)) {
-        *allow = strcmp(rt->method, "GET") == 0 ? "GET, HEAD" : "POST";
+        *allow = strcmp(path, "/upgrade") == 0    ? "GET, HEAD, POST"
+                 : strcmp(rt->method, "GET") == 0 ? "GET, HEAD"
+                                                  : "POST";
         snprintf(why, size, "%s takes %s, not %.16s", path, rt->method, method);
         return ZC__CTL_BAD_METHOD;
     }

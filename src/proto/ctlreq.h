@@ -25,6 +25,8 @@ enum zc__ctl_verb {
     ZC__CTL_STOP,
     ZC__CTL_LOGS,
     ZC__CTL_CONFIG,
+    ZC__CTL_UPGRADE,        /* POST /upgrade: the primary executes anew */
+    ZC__CTL_UPGRADE_STATUS, /* GET /upgrade: how the last one went */
 };
 
 struct zc__ctl_req {
@@ -37,6 +39,7 @@ struct zc__ctl_req {
     int signal;
     unsigned lines;   /* logs: the last N lines, default 10 */
     bool follow;      /* logs: then every new one */
+    bool reload;      /* upgrade: a rolling reload of the workers after */
     unsigned n_slots; /* restart, signal, logs: 0 = every slot */
     uint64_t slots[ZC_MAX_WORKERS / 64];    /* a bit per slot */
 };

@@ -215,6 +215,17 @@ static int wbuf_reserve(struct zc__ipc *c, size_t n)
     return 0;
 }
 
+int zc__ipc_requeue(struct zc__ipc *c, const void *bytes, size_t n)
+{
+    int r = wbuf_reserve(c, n);
+
+    if (r < 0)
+        return r;
+    memcpy(c->wbuf + c->wlen, bytes, n);
+    c->wlen += n;
+    return 0;
+}
+
 /* Appends iov's bytes from offset skip on; fds (if any) mark the frame's
  * start, which is then still unsent (skip == 0). */
 static int queue_frame(struct zc__ipc *c, const struct iovec *iov, int n_iov,

@@ -103,6 +103,11 @@ int zc__ipc_send(struct zc__ipc *c, const char *type, const void *data,
 int zc__ipc_send_now(struct zc__ipc *c, const char *type, const void *data,
                      size_t len, const int *fds, size_t n_fds);
 
+/* Appends n bytes of frames another end queued and never sent (a queue
+ * handed over by an upgrade), whole or in part: they are the stream's
+ * continuation. No fds. Returns 0 or -ENOMEM. */
+int zc__ipc_requeue(struct zc__ipc *c, const void *bytes, size_t n);
+
 /* Writes what is queued. Returns 0 (done or would block) or -errno. */
 int zc__ipc_flush(struct zc__ipc *c);
 

@@ -1,6 +1,6 @@
 /*
- * The state a primary hands to the image it executes (issue 29, in
- * progress): a versioned run of tagged records, pure, fuzzed. The writer
+ * The state a primary hands to the image it executes (loop/upgrade.c):
+ * a versioned run of tagged records, pure, fuzzed. The writer
  * appends; the reader walks, trusting nothing: every length is checked
  * against what is left, a record inside a section never runs past it, and
  * a tag the reader does not know is skipped (a newer image may add
@@ -20,7 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The version this image writes, and the oldest it reads. A test build
+ * gives others (-D), to stand for an image that cannot read ours. */
+#ifndef ZC__STATE_VERSION
 #define ZC__STATE_VERSION 1
+#endif
+#ifndef ZC__STATE_MIN
+#define ZC__STATE_MIN 1
+#endif
 #define ZC__STATE_SECTION 0x8000 /* the tag's bit: records inside */
 #define ZC__STATE_HEADER 16
 #define ZC__STATE_MAX (64u << 20) /* a fleet's state fits in far less */

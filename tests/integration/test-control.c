@@ -791,11 +791,12 @@ void test_control_cli_verbs(void)
     ASSERT_EQ(ctl(&out, 5000, "frobnicate", NULL), 2);
     ASSERT_CONTAINS(out, "unknown verb 'frobnicate' (list, status, reload, "
                          "scale, restart, signal, stop, metrics, logs, "
-                         "config)");
+                         "config, upgrade)");
     free(out);
     ASSERT_EQ(ctl(&out, 5000, "-s", "/nonexistent/zc.sock", NULL), 2);
     ASSERT_CONTAINS(out, "no verb given (list, status, reload, scale, "
-                         "restart, signal, stop, metrics, logs, config)");
+                         "restart, signal, stop, metrics, logs, config, "
+                         "upgrade)");
     free(out);
     /* A verb's own arguments are checked before the fleet is sought. */
     ASSERT_EQ(ctl(&out, 5000, "-s", "/nonexistent/zc.sock", "scale", "many",

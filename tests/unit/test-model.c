@@ -88,7 +88,7 @@ void test_model_control_verdicts(void)
     /* The paths it offers are the route table's, every one. */
     ASSERT_STREQ(why, "no such path '/nope': the control socket serves "
                       "/status, /metrics, /reload, /scale, /restart, /signal, "
-                      "/stop, /logs and /config");
+                      "/stop, /logs, /config and /upgrade");
     ASSERT_EQ(zc__ctl_parse(&q, "GET", "/reload", NULL, 0, why, sizeof(why),
                             &allow),
               ZC__CTL_BAD_METHOD);

@@ -90,6 +90,36 @@ void test_lines_assemble(void)
     }
 }
 
+/* An unfinished line handed over (an upgrade): held as it was, at the
+ * part it had reached, and finished by what the next reader feeds; one
+ * over the limit, or into a reader that holds one already, is refused. */
+void test_lines_hold(void)
+{
+    struct zc__lines l = { .limit = 16 }, busy = { .limit = 16 };
+    struct got g = { .len = 0 };
+    char big[17];
+
+    ASSERT_EQ(zc__lines_hold(&l, "first half, ", 12, 0), 0);
+    ASSERT(zc__lines_pending(&l));
+    ASSERT_EQ(zc__lines_feed(&l, "end\n", 4, collect, &g), 0);
+    ASSERT_EQ(g.lines, 1);
+    ASSERT_EQ(g.len, 16);
+    ASSERT(memcmp(g.text, "first half, end\n", 16) == 0);
+    ASSERT(!zc__lines_pending(&l));
+    /* Its third part was cut already: the next is the fourth. */
+    memset(&g, 0, sizeof(g));
+    g.last_part = 2;
+    ASSERT_EQ(zc__lines_hold(&l, "abc", 3, 2), 0);
+    ASSERT_EQ(zc__lines_feed(&l, "def\n", 4, collect, &g), 0);
+    ASSERT_EQ(g.lines, 1);
+    memset(big, 'x', sizeof(big));
+    ASSERT_EQ(zc__lines_hold(&busy, big, sizeof(big), 0), -EINVAL);
+    ASSERT_EQ(zc__lines_hold(&busy, "x", 1, 0), 0);
+    ASSERT_EQ(zc__lines_hold(&busy, "y", 1, 0), -EINVAL);
+    zc__lines_free(&l);
+    zc__lines_free(&busy);
+}
+
 /* A cut never splits a UTF-8 character: every part is valid UTF-8. */
 static void utf8_part(void *arg, const char *s, size_t n, unsigned part,
                       bool last)

@@ -23,7 +23,9 @@
 #include "primary/control/ctlsock.h"
 #include "primary/control/endpoint.h"
 #include "primary/control/http.h"
+#include "primary/control/reply.h"
 #include "primary/control/status.h"
+#include "primary/control/upgradectl.h"
 #include "primary/core/output.h"
 #include "primary/core/words.h"
 #include "primary/life/reconfig.h"
@@ -34,7 +36,6 @@
 #include "proto/ctlreq.h"
 
 #define NS "zc:control"
-#define JSON "application/json"
 #define LINES "application/x-ndjson"
 #define MAX_CLIENTS 32
 #define REQUEST_MS 5000         /* to send a whole request */
@@ -59,35 +60,6 @@ struct zc__control {
     uint64_t refusal_log_us;
     unsigned refusals_unsaid;
 };
-
-/* --- answers --- */
-
-static void reply_json(struct zc__http_req *r, unsigned code, struct zc__buf *b)
-{
-    if (b->failed) {
-        free(b->data);
-        zc__http_reply_text(r, 500, JSON, "{\"error\": \"out of memory\"}\n");
-        return;
-    }
-    zc__http_reply(r, code, JSON, b->data, b->len, NULL);
-}
-
-static void reply_error(struct zc__http_req *r, unsigned code, const char *why,
-                        const char *allow)
-{
-    struct zc__buf b = { 0 };
-
-    zc__buf_printf(&b, "{\"version\": %d, \"status\": %u, \"error\": ",
-                   ZC__CONTROL_VERSION, code);
-    zc__buf_json(&b, why);
-    ZC__BUF_LIT(&b, "}\n");
-    if (b.failed) {
-        free(b.data);
-        zc__http_reply_text(r, 500, JSON, "{\"error\": \"out of memory\"}\n");
-        return;
-    }
-    zc__http_reply(r, code, JSON, b.data, b.len, allow);
-}
 
 /* One line of a stream: {"event": EVENT, ..., "message": MSG}. extra is
  * more fields, each with its leading ", ". */
@@ -330,7 +302,7 @@ static struct waiter *stream(struct zc__control *ctl, struct zc__http_req *r,
     struct waiter *w = calloc(1, sizeof(*w));
 
     if (!w) {
-        reply_error(r, 500, "out of memory", NULL);
+        zc__reply_error(r, 500, "out of memory", NULL);
         return NULL;
     }
     *w = (struct waiter) { .r = r, .verb = verb, .target = target };
@@ -338,18 +310,6 @@ static struct waiter *stream(struct zc__control *ctl, struct zc__http_req *r,
     zc__http_set_data(r, w);
     zc__http_stream(r, 200, LINES);
     return w;
-}
-
-/* Started and not waited for: 202 with what was started. */
-static void accepted(struct zc__http_req *r, const char *msg)
-{
-    struct zc__buf b = { 0 };
-
-    zc__buf_printf(&b, "{\"version\": %d, \"accepted\": true, \"message\": ",
-                   ZC__CONTROL_VERSION);
-    zc__buf_json(&b, msg);
-    ZC__BUF_LIT(&b, "}\n");
-    reply_json(r, 202, &b);
 }
 
 static bool slots_exist(struct zc_primary *p, const struct zc__ctl_req *q,
@@ -362,7 +322,7 @@ static bool slots_exist(struct zc_primary *p, const struct zc__ctl_req *q,
             snprintf(why, sizeof(why), "no slot %u: the fleet has %u slot%s "
                      "(0 to %u)", i, p->n_slots, PLURAL(p->n_slots),
                      p->n_slots - 1);
-            reply_error(r, 400, why, NULL);
+            zc__reply_error(r, 400, why, NULL);
             return false;
         }
     return true;
@@ -387,7 +347,7 @@ static void do_reload(struct zc__control *ctl, struct zc__http_req *r,
                                                : p->generation + 1;
 
     if (p->shutting_down || p->lame_duck) {
-        reply_error(r, 409, "the fleet is shutting down", NULL);
+        zc__reply_error(r, 409, "the fleet is shutting down", NULL);
         return;
     }
     /* The file is read and checked before anything is said or done. */
@@ -396,7 +356,7 @@ static void do_reload(struct zc__control *ctl, struct zc__http_req *r,
                "%s: reload refused, the fleet runs on as "
                "it was: %s",
                by, why);
-        reply_error(r, 422, why, NULL);
+        zc__reply_error(r, 422, why, NULL);
         return;
     }
     if (R.active)
@@ -408,7 +368,7 @@ static void do_reload(struct zc__control *ctl, struct zc__http_req *r,
                  "slot%s, %u at a time", (unsigned long long) target,
                  p->n_slots, PLURAL(p->n_slots), p->opt.max_surge);
     if (!q->wait) {
-        accepted(r, msg);
+        zc__reply_accepted(r, msg);
     } else if ((w = stream(ctl, r, ZC__CTL_RELOAD, target))) {
         snprintf(extra, sizeof(extra), ", \"generation\": %llu",
                  (unsigned long long) target);
@@ -430,17 +390,17 @@ static void do_scale(struct zc__control *ctl, struct zc__http_req *r,
                  "%s%u would leave it outside 1 to %d", p->n_slots,
                  PLURAL(p->n_slots),
                  q->scale_by < 0 ? "-" : "+", q->scale_n, ZC_MAX_WORKERS);
-        reply_error(r, 400, msg, NULL);
+        zc__reply_error(r, 400, msg, NULL);
         return;
     }
     if (p->shutting_down || p->lame_duck) {
-        reply_error(r, 409, "the fleet is shutting down", NULL);
+        zc__reply_error(r, 409, "the fleet is shutting down", NULL);
         return;
     }
     snprintf(msg, sizeof(msg), "scaling from %u to %d worker%s", p->n_slots,
              n, PLURAL(n));
     if (!q->wait)
-        accepted(r, msg);
+        zc__reply_accepted(r, msg);
     else if ((w = stream(ctl, r, ZC__CTL_SCALE, (unsigned) n)))
         line(w, "started", "", msg);
     rc = zc__scale_to(p, (unsigned) n, by);
@@ -462,21 +422,21 @@ static void do_restart(struct zc__control *ctl, struct zc__http_req *r,
     if (!slots_exist(p, q, r))
         return;
     if (p->shutting_down || p->lame_duck) {
-        reply_error(r, 409, "the fleet is shutting down", NULL);
+        zc__reply_error(r, 409, "the fleet is shutting down", NULL);
         return;
     }
     zc__walk_snapshot(p, &R);
     if (R.active) {
         snprintf(msg, sizeof(msg), "a %s is under way: restart slots after "
                  "it ends", R.name);
-        reply_error(r, 409, msg, NULL);
+        zc__reply_error(r, 409, msg, NULL);
         return;
     }
     zc__ctl_slots_text(q->slots, which, sizeof(which));
     snprintf(msg, sizeof(msg), "restart of %s started, %u at a time", which,
              p->opt.max_surge);
     if (!q->wait)
-        accepted(r, msg);
+        zc__reply_accepted(r, msg);
     else if ((w = stream(ctl, r, ZC__CTL_RESTART, p->walks + 1)))
         line(w, "started", "", msg);
     (void) zc__walk_start(p, WALK_RESTART, q->slots, by);
@@ -526,7 +486,7 @@ static void do_signal(struct zc__control *ctl, struct zc__http_req *r,
     zc__buf_json(&b, n ? msg : "no worker to signal: the slots named have "
                  "none running");
     ZC__BUF_LIT(&b, "}\n");
-    reply_json(r, n ? 200 : 409, &b);
+    zc__reply_json(r, n ? 200 : 409, &b);
 }
 
 static void do_stop(struct zc__control *ctl, struct zc__http_req *r,
@@ -537,7 +497,7 @@ static void do_stop(struct zc__control *ctl, struct zc__http_req *r,
     struct waiter *w;
 
     if (p->shutting_down) {
-        reply_error(r, 409, "the fleet is already stopping", NULL);
+        zc__reply_error(r, 409, "the fleet is already stopping", NULL);
         return;
     }
     zc__shutdown_plan(p, msg, sizeof(msg));
@@ -546,7 +506,7 @@ static void do_stop(struct zc__control *ctl, struct zc__http_req *r,
         snprintf(extra, sizeof(extra), ", \"pid\": %d", (int) getpid());
         line(w, "stopping", extra, msg);
     } else if (!q->wait) {
-        accepted(r, msg);
+        zc__reply_accepted(r, msg);
     }
     zc__shutdown_request(p, by);
 }
@@ -582,24 +542,25 @@ static void do_logs(struct zc__control *ctl, struct zc__http_req *r,
     struct waiter *w;
 
     if (strcmp(zc__output_mode(ctl->p), "inherit") == 0) {
-        reply_error(r, 409,
-                    "this fleet's workers write to the primary's own "
-                    "stdout and stderr (--output inherit): it keeps none of "
-                    "their lines",
-                    NULL);
+        zc__reply_error(r, 409,
+                        "this fleet's workers write to the primary's own "
+                        "stdout and stderr (--output inherit): it keeps none "
+                        "of "
+                        "their lines",
+                        NULL);
         return;
     }
     if (q->follow && !zc__http_may_wait(r)) {
-        reply_error(r, 503,
-                    "too many clients follow or wait on this fleet: "
-                    "try again, or leave out follow",
-                    NULL);
+        zc__reply_error(r, 503,
+                        "too many clients follow or wait on this fleet: "
+                        "try again, or leave out follow",
+                        NULL);
         return;
     }
     zc__output_recent(ctl->p, q->lines, wants_slot, add_line, &rec);
     if (b->failed) {
         free(b->data);
-        reply_error(r, 500, "out of memory", NULL);
+        zc__reply_error(r, 500, "out of memory", NULL);
         return;
     }
     if (!q->follow) {
@@ -643,14 +604,14 @@ static void on_request(void *ud, struct zc__http_req *r)
     if (!allowed(ctl, r, who, sizeof(who))) {
         snprintf(why, sizeof(why), "permission denied: %s may not control "
                  "this fleet", who);
-        reply_error(r, 403, why, NULL);
+        zc__reply_error(r, 403, why, NULL);
         return;
     }
     (void) zc__http_args(r, add_arg, &a);
     verdict = zc__ctl_parse(&q, zc__http_method(r), zc__http_path(r), a.v,
                             a.n, why, sizeof(why), &allow);
     if (verdict != ZC__CTL_TAKEN) {
-        reply_error(r, (unsigned) verdict, why, allow);
+        zc__reply_error(r, (unsigned) verdict, why, allow);
         return;
     }
     snprintf(by, sizeof(by), "control request from %s", who);
@@ -662,7 +623,7 @@ static void on_request(void *ud, struct zc__http_req *r)
         snprintf(why, sizeof(why), "%d clients are waiting on this fleet's "
                  "control socket: try again, or do it with --no-wait",
                  MAX_CLIENTS);
-        reply_error(r, 503, why, NULL);
+        zc__reply_error(r, 503, why, NULL);
         return;
     }
     switch (q.verb) {
@@ -677,13 +638,13 @@ static void on_request(void *ud, struct zc__http_req *r)
         } else {
             zc__status_json(p, ctl->sock.path, &b);
         }
-        reply_json(r, 200, &b);
+        zc__reply_json(r, 200, &b);
         break;
     case ZC__CTL_METRICS:
         zc__endpoint_render(p, &b);
         if (b.failed) {
             free(b.data);
-            reply_error(r, 500, "out of memory", NULL);
+            zc__reply_error(r, 500, "out of memory", NULL);
             return;
         }
         zc__http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
@@ -705,11 +666,13 @@ static void on_request(void *ud, struct zc__http_req *r)
         do_stop(ctl, r, &q, by);
         break;
     case ZC__CTL_LOGS: do_logs(ctl, r, &q); break;
+    case ZC__CTL_UPGRADE: zc__upgradectl_request(p, r, &q, by); break;
+    case ZC__CTL_UPGRADE_STATUS: zc__upgradectl_status(p, r); break;
     case ZC__CTL_CONFIG:
         zc__status_config(p, &b);
         if (b.failed) {
             free(b.data);
-            reply_error(r, 500, "out of memory", NULL);
+            zc__reply_error(r, 500, "out of memory", NULL);
             return;
         }
         zc__http_reply(r, 200, "text/plain; charset=utf-8", b.data, b.len,
@@ -764,6 +727,19 @@ int zc__control_start(struct zc_primary *p)
     zc_log(ZC_LOG_INFO, NS, "control socket %s (fleet %s, mode %s)",
            ctl->sock.path, p->name, ctl->sock.has_group ? "0660" : "0600");
     return 0;
+}
+
+bool zc__control_handover(const struct zc_primary *p, int *fd, int *lock,
+                          const char **path)
+{
+    const struct zc__control *ctl = p->control;
+
+    if (!ctl)
+        return false;
+    *fd = zc__http_listen_fd(ctl->http);
+    *lock = ctl->sock.lock_fd;
+    *path = ctl->sock.path;
+    return *fd >= 0;
 }
 
 void zc__control_stop(struct zc_primary *p)

@@ -249,6 +249,28 @@ static void say_taken(struct zc_primary *p, const struct zc__ctlsock *s,
                                                          : "--name");
 }
 
+/* Upgraded: the socket, its lock and the fleet's name as they were; the
+ * socket was never closed, so a client connecting meanwhile waited in
+ * its backlog. */
+static int take_carried(struct zc_primary *p, struct zc__ctlsock *s, int *fd)
+{
+    struct carried *c = p->carried;
+    struct stat st;
+
+    snprintf(s->path, sizeof(s->path), "%s", c->control_path);
+    snprintf(p->name, sizeof(p->name), "%s", c->name);
+    *fd = c->control;
+    s->lock_fd = c->control_lock;
+    c->control = c->control_lock = -1;
+    if (p->opt.control_group)
+        s->has_group = zc__group_parse(p->opt.control_group, &s->group) == 0;
+    if (stat(s->path, &st) == 0) {
+        s->dev = st.st_dev;
+        s->ino = st.st_ino;
+    }
+    return 0;
+}
+
 int zc__ctlsock_open(struct zc_primary *p, struct zc__ctlsock *s,
                      unsigned backlog, int *fd)
 {
@@ -258,6 +280,8 @@ int zc__ctlsock_open(struct zc_primary *p, struct zc__ctlsock *s,
     int r;
 
     *s = (struct zc__ctlsock) { .group = (gid_t) -1, .lock_fd = -1 };
+    if (p->carried && p->carried->control >= 0)
+        return take_carried(p, s, fd);
     if (p->opt.control_group) {
         s->has_group = zc__group_parse(p->opt.control_group, &s->group) == 0;
         if (!s->has_group)

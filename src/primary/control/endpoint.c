@@ -600,7 +600,13 @@ int zc__endpoint_start(struct zc_primary *p)
                "HOST:PORT, [V6]:PORT or :PORT", p->opt.metrics);
         return -EINVAL;
     }
-    r = zc__addr_listen(&a, 0, &fd);
+    if (p->carried && p->carried->metrics >= 0) {
+        fd = p->carried->metrics; /* upgraded: kept, never closed */
+        p->carried->metrics = -1;
+        r = 0;
+    } else {
+        r = zc__addr_listen(&a, 0, &fd);
+    }
     if (r < 0) {
         zc_log(ZC_LOG_ERROR, NS, "cannot serve metrics on %s: %s",
                p->opt.metrics, zc_strerror(r));
@@ -636,6 +642,11 @@ int zc__endpoint_start(struct zc_primary *p)
     zc_log(ZC_LOG_INFO, NS, "serving http://%s/metrics, /healthz and /readyz",
            p->metrics_addr);
     return 0;
+}
+
+int zc__endpoint_listen_fd(const struct zc_primary *p)
+{
+    return p->endpoint ? zc__http_listen_fd(p->endpoint->http) : -1;
 }
 
 void zc__endpoint_stop(struct zc_primary *p)

@@ -96,6 +96,7 @@ struct zc__http {
     struct zc__http_limits lim;
     struct zc__http_cb cb;
     bool running;                   /* in MHD_run: do not re-enter */
+    int listen_fd;                  /* MHD's; handed over by an upgrade */
 };
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -678,6 +679,7 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
         return -ENOMEM;
     }
     (void) fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK);
+    h->listen_fd = listen_fd;
     h->loop = l;
     h->lim = *lim;
     h->cb = *cb;
@@ -717,6 +719,11 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
     }
     *ret = h;
     return 0;
+}
+
+int zc__http_listen_fd(const struct zc__http *h)
+{
+    return h ? h->listen_fd : -1;
 }
 
 void zc__http_stop(struct zc__http *h)

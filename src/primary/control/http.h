@@ -52,6 +52,8 @@ int zc__http_start(struct zc__http **ret, struct zc__loop *l, int listen_fd,
                    const struct zc__http_limits *lim,
                    const struct zc__http_cb *cb);
 void zc__http_stop(struct zc__http *h);
+/* The socket it serves on (still its own), for an upgrade to hand over. */
+int zc__http_listen_fd(const struct zc__http *h);
 
 /* The request's method and path (without the query). */
 const char *zc__http_method(const struct zc__http_req *r);

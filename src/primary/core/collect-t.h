@@ -16,6 +16,9 @@ struct collect_worker {
     struct zc__mview *view;     /* our view of it and of its snapshots */
     bool reports_text;          /* sent a snapshot: asked at each scrape */
     bool collecting;            /* asked for one, not answered yet */
+    /* the registry's memfd, kept so that an upgrade can hand it to the
+     * next image; 0: none (0-2 are always stdio in the primary) */
+    int memfd;
 };
 
 #endif

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -106,6 +107,9 @@ void zc__collect_stop(struct zc_primary *p)
         if (w->metrics.map)
             (void) munmap(w->metrics.map, p->opt.metrics_memory);
         w->metrics.map = NULL;
+        if (w->metrics.memfd > 0)
+            (void) close(w->metrics.memfd);
+        w->metrics.memfd = 0;
     }
     zc__mset_free(m->set);
     free(m);
@@ -167,9 +171,43 @@ fail:
 void zc__collect_spawned(struct zc_primary *p, struct worker *w, int fd)
 {
     (void) p;
-    (void) w;
-    if (fd >= 0)
+    if (fd >= 0 && w->metrics.map)
+        w->metrics.memfd = fd;
+    else if (fd >= 0)
         (void) close(fd);
+}
+
+int zc__collect_adopt(struct zc_primary *p, struct worker *w, int fd)
+{
+    size_t size = p->opt.metrics_memory;
+    struct stat st;
+    void *map;
+
+    if (!p->metrics) {
+        (void) close(fd);
+        return 0;
+    }
+    /* The size is the running options' (they travel too); a region of
+     * another size is not read at all rather than read past its end. */
+    if (fstat(fd, &st) < 0 || (size_t) st.st_size != size) {
+        (void) close(fd);
+        return -EINVAL;
+    }
+    map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        (void) close(fd);
+        return -errno;
+    }
+    w->metrics.view =
+        zc__mview_new(p->metrics->set, w->id, (int) w->slot_index, map, size);
+    if (!w->metrics.view) {
+        (void) munmap(map, size);
+        (void) close(fd);
+        return -ENOMEM;
+    }
+    w->metrics.map = map;
+    w->metrics.memfd = fd;
+    return 0;
 }
 
 void zc__collect_text(struct zc_primary *p, struct worker *w, const void *data,
@@ -225,6 +263,9 @@ void zc__collect_exited(struct zc_primary *p, struct worker *w,
     if (w->metrics.map)
         (void) munmap(w->metrics.map, p->opt.metrics_memory);
     w->metrics.map = NULL;
+    if (w->metrics.memfd > 0)
+        (void) close(w->metrics.memfd);
+    w->metrics.memfd = 0;
 }
 
 void zc__collect_snapshot(const struct zc_primary *p,

@@ -29,8 +29,12 @@ void zc__collect_stop(struct zc_primary *p);
 /* A worker is about to be spawned: its shared registry, and the fd to
  * place in it (-1: none). Returns 0 or -errno (logged; not fatal). */
 int zc__collect_spawning(struct zc_primary *p, struct worker *w, int *ret_fd);
-/* The worker has started (or could not): close the fd given to it. */
+/* The worker has started (or could not): the fd given to it is kept
+ * for an upgrade while its registry is mapped, else closed. */
 void zc__collect_spawned(struct zc_primary *p, struct worker *w, int fd);
+/* A worker an upgrade handed over: its registry's memfd (taken, even on
+ * failure) mapped again and read from its start. 0 or -errno. */
+int zc__collect_adopt(struct zc_primary *p, struct worker *w, int fd);
 /* A worker's text snapshot ("zc.metrics"). */
 void zc__collect_text(struct zc_primary *p, struct worker *w, const void *data,
                       size_t len);

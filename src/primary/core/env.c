@@ -36,6 +36,10 @@ static const char *const protocol_vars[] = {
     /* how their lines are written is this fleet's to say */
     "ZC_OUTPUT=",
     "ZC_LOG_FORMAT=",
+    /* an upgrade's, between one image of the primary and the next */
+    "ZC_UPGRADE_STATE=",
+    "ZC_UPGRADE_CHECK=",
+    "ZC_UPGRADE_BACK=",
 };
 
 bool zc__env_reserved(const char *e)
@@ -231,25 +235,47 @@ int zc__env_resolve_exec(struct zc_primary *p, char *buf, size_t size)
     return find_in_path(name, buf, size);
 }
 
-/* argv[0] made absolute against today's directory, symlinks kept: a deploy
- * that re-points "current -> release-N" is then seen by the next worker. */
-int zc__env_self_path(struct zc_primary *p, const char *argv0)
+/* path made absolute against today's directory, symlinks kept: a deploy
+ * that re-points "current -> release-N" is then seen by the next exec. */
+static int absolute(const char *path, char **out)
 {
     char cwd[PATH_MAX];
 
+    if (path[0] == '/') {
+        *out = strdup(path);
+    } else {
+        if (!getcwd(cwd, sizeof(cwd)))
+            return -errno;
+        if (asprintf(out, "%s/%s", cwd, path) == -1)
+            *out = NULL;
+    }
+    return *out ? 0 : -ENOMEM;
+}
+
+int zc__env_self_path(struct zc_primary *p, const char *argv0)
+{
     if (!argv0 || !*argv0) {
         p->self_path = strdup("/proc/self/exe");
         return p->self_path ? 0 : -ENOMEM;
     }
     if (!strchr(argv0, '/'))
         return 0;
-    if (argv0[0] == '/') {
-        p->self_path = strdup(argv0);
-    } else {
-        if (!getcwd(cwd, sizeof(cwd)))
-            return -errno;
-        if (asprintf(&p->self_path, "%s/%s", cwd, argv0) == -1)
-            p->self_path = NULL;
+    return absolute(argv0, &p->self_path);
+}
+
+int zc__env_own_path(const char *argv0, char **out)
+{
+    char buf[PATH_MAX];
+    int r;
+
+    *out = NULL;
+    if (!argv0 || !*argv0)
+        return -ENOENT;
+    if (!strchr(argv0, '/')) {
+        r = find_in_path(argv0, buf, sizeof(buf));
+        if (r < 0)
+            return r;
+        argv0 = buf;
     }
-    return p->self_path ? 0 : -ENOMEM;
+    return absolute(argv0, out);
 }

@@ -25,5 +25,9 @@ char *zc__env_prepare(struct zc_primary *p, const struct worker *w,
 int zc__env_resolve_exec(struct zc_primary *p, char *buf, size_t size);
 /* p->self_path from argv0 (library mode). Returns 0 or -errno. */
 int zc__env_self_path(struct zc_primary *p, const char *argv0);
+/* The primary's own binary as an upgrade executes it: argv0 made
+ * absolute, found in PATH if it has no '/', symlinks kept (into *out,
+ * malloc'ed). 0 or -errno. */
+int zc__env_own_path(const char *argv0, char **out);
 
 #endif

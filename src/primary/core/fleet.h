@@ -17,6 +17,7 @@
 #include "base/creds.h"
 #include "base/loop.h"
 #include "primary/core/balance-t.h"
+#include "primary/core/carry-t.h"
 #include "primary/core/collect-t.h"
 #include "primary/core/health-t.h"
 #include "primary/core/node-t.h"
@@ -237,6 +238,28 @@ struct zc_primary {
     int devnull;
     char *const *argv;      /* what each worker executes */
     char *self_path;        /* absolute path of our binary, or NULL: PATH */
+    /* The primary's own binary as it was started, for an upgrade: its
+     * absolute path (what is there now is what an upgrade executes) and
+     * an O_PATH fd of the image running (what a failed one goes back
+     * to, whatever happened to the path since); NULL, -1 if unknown. */
+    char *exe_path;
+    int exe_fd;
+    char **own_argv;         /* the primary's own, as it was started */
+    sigset_t start_mask;     /* the mask it was started with */
+    struct carried *carried; /* handed over by the image before; NULL */
+    char *upgrade_config;    /* the config file's name an upgrade carried */
+    struct upgrade_info {
+        uint64_t count;      /* upgrades that went through, ever */
+        uint64_t serial;     /* of the last one asked for */
+        int outcome;         /* 0 none, 1 done, -1 failed */
+        char why[320];       /* what the log said of its end */
+        char from[32];       /* the version it came from */
+        uint64_t away_us;    /* exec to the loop running again */
+        bool reload_after;   /* --reload: a rolling reload follows */
+        uint64_t reload_gen; /* the generation it reloads to; 0 */
+        bool pending;        /* asked for: done in before_poll */
+        char by[96];         /* who asked, for the log */
+    } upgrade;
     struct zc__creds creds; /* who workers run as (identity.c) */
     struct output *output;  /* output.c; NULL: inherited */
     struct worker_env env;
@@ -342,6 +365,10 @@ struct zc_primary {
         /* control.c: a line of slot's output, as written (output.c) */
         void (*output_line)(struct zc_primary *p, unsigned slot, const char *s,
                             size_t n);
+        /* upgrade.c: an upgrade asked for (by: who); its serial, or
+         * -EBUSY (now is not the time) or another -errno, why said */
+        long long (*upgrade)(struct zc_primary *p, const char *by, bool reload,
+                             char *why, size_t size);
     } hooks;
 };
 

@@ -71,9 +71,38 @@ static int adopt_inherited(struct zc_primary *p, int n)
     return 0;
 }
 
+/* Upgraded: the sockets the image before had, in its order (systemd's,
+ * then the -l ones: the running options are the same), never bound
+ * again, so no connection waiting in a backlog is lost. */
+static int take_carried(struct zc_primary *p, struct carried *c)
+{
+    size_t k = 0;
+
+    p->listeners = calloc(c->n_listen + 1, sizeof(*p->listeners));
+    if (!p->listeners)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->n_listen; i++) {
+        struct listener *ln = &p->listeners[i];
+        struct carried_listener *cl = &c->listen[i];
+
+        ln->fd = cl->fd;
+        cl->fd = -1;
+        ln->adopted = cl->adopted;
+        if (cl->adopted)
+            snprintf(ln->addr.name, sizeof(ln->addr.name), "%s", cl->name);
+        else if (k < p->opt.n_listen)
+            (void) zc__addr_parse(p->opt.listen[k++], &ln->addr);
+        listener_log(p, ln, ", kept across the upgrade");
+    }
+    return 0;
+}
+
 int zc__listeners_open(struct zc_primary *p)
 {
     int inherited = zc_listen_fds(), r;
+
+    if (p->carried)
+        return take_carried(p, p->carried);
 
     if ((size_t) inherited + p->opt.n_listen > ZC_MAX_LISTEN) {
         zc_log(ZC_LOG_ERROR, NS, "cannot start: more than %d listening sockets",

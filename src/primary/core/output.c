@@ -587,6 +587,94 @@ const char *zc__output_mode(const struct zc_primary *p)
     return p->output->mode == ZC_OUTPUT_JSON ? "json" : "prefix";
 }
 
+/* Writes the queues out, waiting for a slow reader until `until`. */
+static void wait_written(struct output *o, uint64_t until)
+{
+    for (int i = 0; i < 2; i++) {
+        struct dest *d = &o->d[i];
+
+        while (queued(d) && !d->dead && zc__now_us() < until) {
+            struct pollfd pfd = { .fd = d->fd, .events = POLLOUT };
+
+            dest_poll(d, false);
+            (void) poll(&pfd, 1, (int) ((until - zc__now_us()) / 1000) + 1);
+            dest_flush(d);
+        }
+        if (o->to[1] == o->to[0])
+            break;
+    }
+}
+
+void zc__output_write_out(struct zc_primary *p, unsigned ms)
+{
+    struct output *o = p->output;
+
+    if (o)
+        wait_written(o, zc__now_us() + ms * 1000ull);
+}
+
+void zc__output_each_pipe(const struct zc_primary *p,
+                          void (*fn)(void *arg, const struct zc__output_pipe *),
+                          void *arg)
+{
+    for (struct outpipe *op = p->output ? p->output->pipes : NULL; op;
+         op = op->next) {
+        struct zc__output_pipe d = {
+            .fd = op->io.fd,
+            .err = op->err,
+            .slot = op->slot,
+            .id = op->id,
+            .gen = op->gen,
+            .pid = op->pid,
+            .has_worker = op->w != NULL,
+            .held = op->lines.buf,
+            .n_held = op->lines.len,
+            .part = op->lines.part,
+        };
+
+        fn(arg, &d);
+    }
+}
+
+int zc__output_adopt(struct zc_primary *p, struct worker *w,
+                     const struct zc__output_pipe *d)
+{
+    struct output *o = p->output;
+    struct outpipe *op;
+
+    if (!o || !(op = calloc(1, sizeof(*op)))) {
+        (void) close(d->fd);
+        return o ? -ENOMEM : 0;
+    }
+    *op = (struct outpipe) {
+        .o = o,
+        .io = { .fd = d->fd, .cb = on_pipe },
+        .w = w,
+        .err = d->err,
+        .slot = d->slot,
+        .id = d->id,
+        .gen = d->gen,
+        .pid = d->pid,
+        .lines = { .limit = ZC__OUTPUT_LINE_MAX },
+    };
+    ZC__LIST_PUSH(o->pipes, op);
+    if (w)
+        w->out[op->err] = op;
+    /* The unfinished line goes on where it stopped: no line is cut in
+     * two by an upgrade (one too long for this image is given now). */
+    if (zc__lines_hold(&op->lines, d->held, d->n_held, d->part) < 0) {
+        char when[40];
+
+        stamp(o, when, sizeof(when));
+        op->when = when;
+        on_line(op, d->held, d->n_held, d->part, false);
+        op->when = NULL;
+    }
+    if (!o->paused)
+        pipe_poll(op, true);
+    return 0;
+}
+
 /* At the end: what the workers' pipes still hold, then the queues,
  * waiting a second at most for a slow reader. */
 void zc__output_stop(struct zc_primary *p)
@@ -614,16 +702,10 @@ void zc__output_stop(struct zc_primary *p)
     }
     zc__output_reap(p);
     zc__log_set_writer(NULL, NULL);
+    wait_written(o, until);
     for (int i = 0; i < 2; i++) {
         struct dest *d = &o->d[i];
 
-        while (queued(d) && !d->dead && zc__now_us() < until) {
-            struct pollfd pfd = { .fd = d->fd, .events = POLLOUT };
-
-            dest_poll(d, false);
-            (void) poll(&pfd, 1, (int) ((until - zc__now_us()) / 1000) + 1);
-            dest_flush(d);
-        }
         dest_poll(d, false);
         if (d->own_fd)
             (void) close(d->fd);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "primary/core/fleet.h"
 
@@ -54,6 +55,31 @@ void zc__output_recent(const struct zc_primary *p, size_t last,
                        int (*want)(void *arg, unsigned slot),
                        void (*fn)(void *arg, const char *s, size_t n),
                        void *arg);
+/* A pipe as an upgrade hands it over: whose it is, and the unfinished
+ * line it holds (held, n_held: valid until the output changes). */
+struct zc__output_pipe {
+    int fd;
+    bool err; /* stderr */
+    unsigned slot;
+    uint64_t id, gen;
+    pid_t pid;
+    bool has_worker; /* false: its worker was reaped, its children
+                               still hold it */
+    const char *held;
+    size_t n_held;
+    unsigned part;
+};
+
+void zc__output_each_pipe(const struct zc_primary *p,
+                          void (*fn)(void *arg, const struct zc__output_pipe *),
+                          void *arg);
+/* Reads d->fd (taken, even on failure) from now on for w, or for the
+ * children of a reaped worker when w is NULL. 0 or -ENOMEM. */
+int zc__output_adopt(struct zc_primary *p, struct worker *w,
+                     const struct zc__output_pipe *d);
+/* Writes every queued line now, waiting ms at most for a slow reader:
+ * before the image is replaced, so that nothing queued is lost. */
+void zc__output_write_out(struct zc_primary *p, unsigned ms);
 /* false when the output is inherited. */
 bool zc__output_stats(const struct zc_primary *p, struct zc__output_stats *st);
 /* "prefix", "json" or "inherit": what the fleet does. */

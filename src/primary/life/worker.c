@@ -343,6 +343,29 @@ int zc__worker_spawn(struct zc_primary *p, struct slot *s, uint64_t gen,
     return 0;
 }
 
+struct worker *zc__worker_adopt(struct zc_primary *p, struct slot *s,
+                                unsigned slot_index, uint64_t id, uint64_t gen,
+                                pid_t pid)
+{
+    struct worker *w = calloc(1, sizeof(*w));
+
+    if (!w)
+        return NULL;
+    *w = (struct worker) { .p = p,
+                           .slot = s,
+                           .slot_index = slot_index,
+                           .id = id,
+                           .generation = gen,
+                           .pid = pid,
+                           .state = W_STARTING };
+    w->ipc.fd = -1;
+    zc__timer_init(&w->timer, on_worker_timer);
+    zc__timer_init(&w->ready_deadline, on_ready_deadline);
+    ZC__LIST_PUSH(p->workers, w);
+    p->n_alive++;
+    return w;
+}
+
 /*
  * Asks one worker to drain. A linked worker gets the "shutdown" message
  * (with the time it has) and a moment to answer "stopping" before the

@@ -53,6 +53,12 @@ void zc__worker_stop_acked(struct zc_primary *p, struct worker *w);
 /* Reaped: out of the list, onto the dead one until the loop waits. */
 void zc__worker_forget(struct zc_primary *p, struct worker *w);
 struct worker *zc__worker_by_pid(struct zc_primary *p, pid_t pid);
+/* A worker process an upgrade handed over: its record, in the list and
+ * counted alive, STARTING with no link, no output and no timer running
+ * (the caller sets what the image before knew); NULL without memory. */
+struct worker *zc__worker_adopt(struct zc_primary *p, struct slot *s,
+                                unsigned slot_index, uint64_t id, uint64_t gen,
+                                pid_t pid);
 /* Teardown on an error path: no worker may outlive the library's call. */
 void zc__worker_kill_and_reap_all(struct zc_primary *p);
 

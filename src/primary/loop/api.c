@@ -12,6 +12,7 @@
 #include "primary/life/reconfig.h"
 #include "primary/life/scale.h"
 #include "primary/life/walk.h"
+#include "primary/loop/upgrade.h"
 #include "proto/handlers.h"
 #include "proto/ipc.h"
 
@@ -113,6 +114,33 @@ int zc_primary_reload_options(zc_primary *p, const zc_options *o, char *why,
         return -EINVAL;
     }
     return reload(p, o, why, why_size);
+}
+
+long long zc_primary_upgrade(zc_primary *p, unsigned flags, char *why,
+                             size_t why_size)
+{
+    char said[400];
+    long long r;
+
+    if (!p || (flags & ~ZC_UPGRADE_RELOAD))
+        return -EINVAL;
+    r = zc__upgrade_request(p, "zc_primary_upgrade()",
+                            flags & ZC_UPGRADE_RELOAD, said, sizeof(said));
+    if (why && why_size)
+        snprintf(why, why_size, "%s", said);
+    return r;
+}
+
+int zc_primary_last_upgrade(const zc_primary *p, uint64_t *serial, char *why,
+                            size_t why_size)
+{
+    if (!p)
+        return 0;
+    if (serial)
+        *serial = p->upgrade.serial;
+    if (why && why_size)
+        snprintf(why, why_size, "%s", p->upgrade.why);
+    return p->upgrade.pending ? 0 : p->upgrade.outcome;
 }
 
 int zc_primary_scale(zc_primary *p, unsigned workers)

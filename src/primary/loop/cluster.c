@@ -2,11 +2,13 @@
  * process is a worker or a primary. */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "primary/core/options.h"
 #include "primary/core/primary.h"
+#include "primary/loop/upgrade.h"
 #include "zcluster.h"
 
 int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,
@@ -39,5 +41,9 @@ int zc_cluster_run(int argc, char **argv, zc_worker_fn worker_fn, void *arg,
                "either a worker function or options.command");
         return 2;
     }
+    /* An upgrade's preflight (loop/upgrade.c): the options were read as
+     * the primary's would be; say whether the fleet's state is readable. */
+    if (getenv("ZC_UPGRADE_CHECK"))
+        return zc__upgrade_check(getenv("ZC_UPGRADE_CHECK"));
     return zc__primary_run(argv, o, arg);
 }

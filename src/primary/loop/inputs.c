@@ -140,6 +140,17 @@ void zc__inputs_link_io(struct zc__loop *l, struct zc__io *io, uint32_t events)
         zc__link_update_events(p, w);
 }
 
+void zc__inputs_link_feed(struct zc_primary *p, struct worker *w,
+                          const void *data, size_t len)
+{
+    int r = zc__ipc_feed(&w->ipc, data, len, on_frame, w);
+
+    if (r == 0 && w->link_error)
+        r = -EPROTO;
+    if (r != 0)
+        zc__link_failed(p, w, r);
+}
+
 /* At the worker's exit: what it said last is handled before its death,
  * as with notify messages. Bounded by what its socket can hold. */
 void zc__inputs_link_drain(struct zc_primary *p, struct worker *w)

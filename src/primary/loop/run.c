@@ -44,6 +44,7 @@
 #include "primary/loop/inputs.h"
 #include "primary/loop/lifecycle.h"
 #include "primary/loop/signals.h"
+#include "primary/loop/upgrade.h"
 #include "primary/spread/balance.h"
 #include "primary/spread/router.h"
 #include "primary/spread/watch.h"
@@ -91,6 +92,8 @@ static void before_poll(struct zc__loop *l)
         p->dead = w->next;
         free(w);
     }
+    /* Last: everything this batch queued is written, nothing is owed. */
+    zc__upgrade_before_poll(p);
 }
 
 /* A socket must never land on 0-2 and be taken for stdio. */
@@ -164,8 +167,17 @@ static int setup(struct zc_primary *p, char **argv)
         r = zc__balance_open(p);
     if (r < 0)
         return r;           /* logged with its address */
-    r = zc__notify_open(&p->notify_fd, p->env.notify + prefix,
-                        sizeof(p->env.notify) - prefix);
+    if (p->carried && p->carried->notify >= 0) {
+        /* Upgraded: the socket workers already send to. */
+        p->notify_fd = p->carried->notify;
+        p->carried->notify = -1;
+        snprintf(p->env.notify + prefix, sizeof(p->env.notify) - prefix, "%s",
+                 p->carried->notify_path);
+        r = 0;
+    } else {
+        r = zc__notify_open(&p->notify_fd, p->env.notify + prefix,
+                            sizeof(p->env.notify) - prefix);
+    }
     if (r < 0)
         return setup_failed("notify socket", r);
     memcpy(p->env.notify, "NOTIFY_SOCKET=", prefix);
@@ -238,6 +250,10 @@ static void teardown(struct zc_primary *p)
     zc__conf_next_drop(&p->conf_next);
     zc_config_free(p->conf_owner);
     free(p->self_path);
+    free(p->exe_path);
+    free(p->upgrade_config);
+    if (p->exe_fd >= 0)
+        (void) close(p->exe_fd);
     zc__identity_free(p);
     zc__log_set_format(zc__log_format_env(), NULL);
     free_all(p);
@@ -247,22 +263,47 @@ static void teardown(struct zc_primary *p)
         (void) setrlimit(RLIMIT_NOFILE, &p->nofile);
 }
 
+/* Started by an upgrade: the mask it was started with (carried), with
+ * the signals the loop reads blocked on top, as a fresh start has it. */
+static void restore_mask(struct zc_primary *p, const struct upgrade_take *t,
+                         sigset_t *old_mask)
+{
+    sigset_t m;
+
+    if (t->in.has_mask)
+        *old_mask = t->in.mask;
+    m = *old_mask;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&p->signals, sig) == 1)
+            sigaddset(&m, sig);
+    (void) sigprocmask(SIG_SETMASK, &m, NULL);
+}
+
 int zc__primary_run(char **argv, const zc_options *o, void *arg)
 {
-    struct zc_primary p = { .notify_fd = -1, .devnull = -1, .exit_status = 1,
-                         .loop = { .epfd = -1, .sigfd = -1, .timerfd = -1 } };
+    struct zc_primary p = { .notify_fd = -1,
+                            .devnull = -1,
+                            .exit_status = 1,
+                            .exe_fd = -1,
+                            .loop = {
+                                .epfd = -1, .sigfd = -1, .timerfd = -1 } };
     struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe,
                      old[ZC__N_SIGNALS];
+    struct upgrade_take up;
+    char why[512];
     sigset_t old_mask;
-    int r;
+    int r, restoring;
 
-    p.opt = *o;
-    zc__options_reconcile(&p.opt);
-    p.router = zc__router_for(p.opt.balance);
+    p.start_us = zc__now_us();
     p.next_worker_id = 1;
     p.generation = p.running_generation = 1;
+    p.opt = *o;
+    p.own_argv = argv;
+    restoring = zc__upgrade_take(&p, o, &up);
+    zc__options_reconcile(&p.opt);
+    p.router = zc__router_for(p.opt.balance);
     zc__log_set_format(p.opt.log_format, NULL);
-    p.n_slots = o->workers;
+    p.n_slots = restoring ? up.in.n_slots : o->workers;
     if (!p.n_slots) {
         char how[512];
 
@@ -273,6 +314,10 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
                p.n_slots, PLURAL(p.n_slots), how);
     }
     if (zc__options_validate(&p.opt) < 0 || zc__identity_resolve(&p) < 0) {
+        if (restoring)
+            zc__upgrade_back(&p, &up,
+                             "the running options are refused "
+                             "by this image (see the line above)");
         zc__identity_free(&p);
         return 2;
     }
@@ -280,31 +325,46 @@ int zc__primary_run(char **argv, const zc_options *o, void *arg)
     /* Signals are read from a signalfd, so they must stay blocked; SIGPIPE
      * is ignored and every send uses MSG_NOSIGNAL as well. */
     zc__signals_take(&p, old, &old_mask);
+    if (restoring)
+        restore_mask(&p, &up, &old_mask);
+    p.start_mask = old_mask;
     (void) sigaction(SIGPIPE, &ign, &old_pipe);
     zc__timer_init(&p.shutdown_timer, zc__shutdown_on_timeout);
     zc__timer_init(&p.lame_duck_timer, zc__shutdown_on_delay);
     zc__watch_start(&p);
+    zc__upgrade_init(&p, argv);
     p.hooks.ready = zc__lifecycle_ready;
     p.hooks.not_ready = zc__lifecycle_not_ready;
     p.hooks.link_io = zc__inputs_link_io;
     p.hooks.event = zc__control_event;
     p.hooks.walk_ended = zc__control_walk_ended;
     p.hooks.output_line = zc__control_output_line;
-    p.start_us = zc__now_us();
+    p.hooks.upgrade = zc__upgrade_request;
     r = setup(&p, argv);
+    if (r < 0 && restoring)
+        zc__upgrade_back(&p, &up,
+                         "this image could not set the fleet up "
+                         "(see the line above)");
     if (r < 0)
         goto out;
+    if (restoring && zc__carry_read_workers(&p, &up.in, why, sizeof(why)) < 0)
+        zc__upgrade_back(&p, &up, why);
     if (o->primary_init && (r = o->primary_init(&p, arg)) < 0) {
         zc_log(ZC_LOG_ERROR, NS, "cannot start: the primary_init callback "
                "failed: %s", zc_strerror(r));
+        if (restoring)
+            zc__upgrade_back(&p, &up, "the primary_init callback failed");
         goto out;
     }
-    zc_log(ZC_LOG_INFO, NS, "starting %u worker%s: %s", p.n_slots,
-           PLURAL(p.n_slots), p.self_path ? p.self_path : p.argv[0]);
+    if (!restoring)
+        zc_log(ZC_LOG_INFO, NS, "starting %u worker%s: %s", p.n_slots,
+               PLURAL(p.n_slots), p.self_path ? p.self_path : p.argv[0]);
     zc__watchdog_start(&p);
     zc__recycle_start(&p);
     zc__strays_start(&p);
-    for (unsigned i = 0; i < p.n_slots && !p.loop.stop; i++)
+    if (restoring)
+        zc__upgrade_finish(&p, &up);
+    for (unsigned i = 0; !restoring && i < p.n_slots && !p.loop.stop; i++)
         zc__respawn_spawn_slot(&p, p.slots[i]);
     p.started = true;
     r = zc__loop_run(&p.loop);

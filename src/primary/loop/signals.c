@@ -1,8 +1,8 @@
 /*
  * Signals become actions here, one table for all (nginx's signals[] idea):
  * TERM and INT drain, QUIT kills, HUP reloads, TTIN and TTOU scale by one,
- * CHLD reaps. They are blocked and read from the loop's signalfd, so no
- * handler ever runs.
+ * USR2 upgrades the primary, CHLD reaps. They are blocked and read from
+ * the loop's signalfd, so no handler ever runs.
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -106,18 +106,26 @@ static void on_scale_signal(struct zc_primary *p,
     (void) zc__scale_to(p, up ? p->n_slots + 1 : p->n_slots - 1, by);
 }
 
+/* nginx's and HAProxy's signal for a new binary: here the primary
+ * executes it in its own pid (upgrade.c). */
+static void on_usr2(struct zc_primary *p, const struct signalfd_siginfo *si)
+{
+    char why[400];
+
+    (void) si;
+    /* A refusal is logged there, with the reason; nothing stays pending. */
+    (void) p->hooks.upgrade(p, "received SIGUSR2", false, why, sizeof(why));
+}
+
 /* What each signal does, as one table (nginx's signals[] idea). */
 static const struct {
     int sig;
     void (*fn)(struct zc_primary *p, const struct signalfd_siginfo *si);
 } signal_actions[] = {
-    { SIGCHLD, on_sigchld },
-    { SIGTERM, on_stop },
-    { SIGINT, on_stop },
-    { SIGQUIT, on_stop },
-    { SIGHUP, on_hup },
-    { SIGTTIN, on_scale_signal },
-    { SIGTTOU, on_scale_signal },
+    { SIGCHLD, on_sigchld },      { SIGTERM, on_stop },
+    { SIGINT, on_stop },          { SIGQUIT, on_stop },
+    { SIGHUP, on_hup },           { SIGTTIN, on_scale_signal },
+    { SIGTTOU, on_scale_signal }, { SIGUSR2, on_usr2 },
 };
 
 #define N_SIGNALS (sizeof(signal_actions) / sizeof(signal_actions[0]))

@@ -8,7 +8,7 @@
 #include "primary/core/fleet.h"
 
 /* How many signals the primary takes over (the size of the arrays below). */
-#define ZC__N_SIGNALS 7
+#define ZC__N_SIGNALS 8
 
 /* The loop's signal callback. */
 void zc__signals_on(struct zc__loop *l, const struct signalfd_siginfo *si);

@@ -207,10 +207,51 @@ static int grow(struct zc_primary *p, struct listener *ln, unsigned n)
     return r;
 }
 
+/* Upgraded: every group as it was, its program still attached and its
+ * round-robin counter going on, the slots it steers to unchanged (so
+ * the next steering finds nothing to change). */
+static int take_carried(struct zc_primary *p, struct carried *c)
+{
+    struct balance_fleet *f = &p->balance;
+
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        struct balance_listener *b = &p->listeners[i].balance;
+        struct carried_listener *cl = i < c->n_listen ? &c->listen[i] : NULL;
+
+        b->rr = ZC__RR_CLOSED;
+        if (!cl || !cl->n_group)
+            continue;
+        b->fds = cl->group;
+        b->n = b->cap = cl->n_group;
+        b->rr = cl->rr;
+        cl->group = NULL;
+        cl->n_group = 0;
+        cl->rr = ZC__RR_CLOSED;
+    }
+    f->live = c->live;
+    f->n_live = f->cap_live = c->n_live;
+    c->live = NULL;
+    f->round_robin = c->round_robin;
+    f->steered = c->steered;
+    f->said_no_steering = c->said_no_steering;
+    f->migrate = c->migrate;
+    f->steer_changes = c->counts[0];
+    f->waited = c->counts[1];
+    f->moved = c->counts[2];
+    f->reset = c->counts[3];
+    f->taken_out = c->counts[4];
+    f->watch_ticks = c->counts[5];
+    f->stuck_moved = c->counts[6];
+    f->stuck_reset = c->counts[7];
+    return 0;
+}
+
 int zc__balance_open(struct zc_primary *p)
 {
     if (p->opt.balance != ZC_BALANCE_REUSEPORT)
         return 0;
+    if (p->carried)
+        return take_carried(p, p->carried);
     for (size_t i = 0; i < p->n_listeners; i++) {
         struct listener *ln = &p->listeners[i];
         int r;
