@@ -746,11 +746,11 @@ ZC_EXPORT int zc_primary_reload_options(zc_primary *p, const zc_options *o,
  * follows a successful upgrade.
  *
  * Returns the upgrade's serial (>= 1); -EBUSY during a reload, a shutdown
- * or another upgrade, or before the first workers started; -ENOTSUP for a
- * fleet whose state does not travel yet (sticky, least-conn, --node) or a
- * primary that cannot tell its own binary; another -errno when the new
- * binary failed its check. why (of why_size bytes, may be NULL) says
- * which, or what is about to happen.
+ * or another upgrade, before the first workers started, or while
+ * something is half on its way (try again); -ENOTSUP for a primary that
+ * cannot tell its own binary; another -errno when the new binary failed
+ * its check. why (of why_size bytes, may be NULL) says which, or what is
+ * about to happen.
  */
 ZC_EXPORT long long zc_primary_upgrade(zc_primary *p, unsigned flags, char *why,
                                        size_t why_size);

@@ -694,3 +694,26 @@ const char *zt_deaf_in_slot(int slot)
              zt_hello());
     return cmd;
 }
+
+const char *zt_other_zcluster(const char *name)
+{
+    static char path[4][PATH_MAX];
+    static int next;
+    char *p = path[next++ % 4];
+    const char *slash = strrchr(zt_zcluster(), '/');
+
+    snprintf(p, PATH_MAX, "%.*s/tests/zcluster-%s",
+             (int) (slash - zt_zcluster()), zt_zcluster(), name);
+    ASSERT(access(p, X_OK) == 0);
+    return p;
+}
+
+void zt_repoint(const char *link, const char *target)
+{
+    char tmp[PATH_MAX + 8];
+
+    snprintf(tmp, sizeof(tmp), "%s.new", link);
+    (void) unlink(tmp);
+    ASSERT_EQ(symlink(target, tmp), 0);
+    ASSERT_EQ(rename(tmp, link), 0);
+}

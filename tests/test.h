@@ -226,6 +226,14 @@ void zt_write_file(const char *path, const char *text);
 void zt_write_script(const char *path, const char *text);
 char *zt_read_file(const char *path);
 
+/* The build's other image NAME of the tool (build/tests/zcluster-NAME,
+ * for the upgrade tests); asserted executable. The last four answers
+ * stay valid. */
+const char *zt_other_zcluster(const char *name);
+/* link names target from now on, replaced as a deploy does it (a new link
+ * renamed over the old: never a moment without one). */
+void zt_repoint(const char *link, const char *target);
+
 /* A process's resident memory in KiB and its open fds, from /proc. */
 long zt_rss_kib(pid_t pid);
 int zt_fd_count(pid_t pid);

@@ -75,6 +75,15 @@ void zc__ring_each(const struct zc__ring *r, size_t last,
             fn(arg, l->s, l->n);
 }
 
+void zc__ring_walk(const struct zc__ring *r,
+                   void (*fn)(void *arg, unsigned slot, const char *s,
+                              size_t n),
+                   void *arg)
+{
+    for (const struct zc__ring_line *l = r->head; l; l = l->next)
+        fn(arg, l->slot, l->s, l->n);
+}
+
 void zc__ring_free(struct zc__ring *r)
 {
     while (r->head)

@@ -26,6 +26,12 @@ void zc__ring_each(const struct zc__ring *r, size_t last,
                    int (*want)(void *arg, unsigned slot),
                    void (*fn)(void *arg, const char *s, size_t n), void *arg);
 
+/* Every line, oldest first, with its slot (an upgrade hands them over). */
+void zc__ring_walk(const struct zc__ring *r,
+                   void (*fn)(void *arg, unsigned slot, const char *s,
+                              size_t n),
+                   void *arg);
+
 void zc__ring_free(struct zc__ring *r);
 
 #endif

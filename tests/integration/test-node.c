@@ -696,3 +696,68 @@ void test_node_as_another_user(void)
     free(status);
     zt_stop_fleet(p);
 }
+
+/*
+ * Upgraded in place (docs/upgrade.md): the Node workers keep their
+ * channels and the sockets the primary bound for them; the new image
+ * reads their messages and drives Node's disconnect at the reload that
+ * follows; no request fails.
+ */
+void test_node_upgrade(void)
+{
+    char image[PATH_MAX], *out;
+    const char *argv[] = { image,
+                           "--node",
+                           "-n",
+                           "nup",
+                           "-w",
+                           "2",
+                           "--shutdown-timeout",
+                           "5s",
+                           "--",
+                           "/usr/bin/node",
+                           app(),
+                           NULL };
+    pid_t kids[8], now[8];
+    int port = free_port(), n;
+    struct zt_load *ka;
+    struct zt_load_result res;
+    struct zt_proc *p;
+
+    snprintf(image, sizeof(image), "%s/zc-nup", zt_tmpdir());
+    zt_repoint(image, zt_zcluster());
+    p = zt_start((char *const *) argv, NULL);
+    zt_wait_line(p, "all 2 workers ready", 15000);
+    ka = zt_load_start(port, 4, true);
+    n = zt_children_of(p->pid, kids, 8);
+    ASSERT_EQ(n, 2);
+    for (int i = 0; i < 2; i++) {
+        zt_repoint(image, i == 0 ? zt_other_zcluster("b") : zt_zcluster());
+        ASSERT_EQ(zt_run(&out, 30000, zt_zclusterctl(), "-n", "nup", "upgrade",
+                         NULL),
+                  0);
+        ASSERT_CONTAINS(out, "2 workers, 1 socket, ");
+        free(out);
+        ASSERT_EQ(zt_children_of(p->pid, now, 8), 2);
+        ASSERT((now[0] == kids[0] && now[1] == kids[1]) ||
+               (now[0] == kids[1] && now[1] == kids[0]));
+    }
+    zt_load_stop(ka, &res);
+    ASSERT_EQ(res.failed, 0);
+    ASSERT(res.ok > 0);
+    /* The new image speaks Node's protocol on the channels it took: the
+     * old workers are disconnected and exit 0. (Under connection-per-
+     * request load: Node's own disconnect closes keep-alive connections
+     * with requests on their way, upgrade or not.) */
+    ka = zt_load_start(port, 4, false);
+    ASSERT_EQ(zt_run(&out, 60000, zt_zclusterctl(), "-n", "nup", "reload",
+                     NULL),
+              0);
+    ASSERT_CONTAINS(out, "reload to generation 2 done");
+    free(out);
+    zt_wait_line(p, "reload to generation 2 done", 5000);
+    ASSERT_EQ(zt_count(p, "exited with status 0; retired"), 2);
+    zt_load_stop_at(ka, 2, &res);
+    ASSERT_EQ(res.failed, 0);
+    zt_stop_fleet(p);
+}

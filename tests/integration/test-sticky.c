@@ -2,6 +2,7 @@
  * worker and nobody else moves; PROXY headers; out of fds. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -729,5 +730,97 @@ void test_sticky_python_worker(void)
         ASSERT_CONTAINS(buf, want);
         ASSERT_CONTAINS(buf, "python worker ");
     }
+    zt_stop_fleet(p);
+}
+
+/*
+ * Upgraded while slot 0's worker backs off (docs/upgrade.md): the clients
+ * waiting in the primary for slot 0 are handed, after the upgrade, to
+ * slot 0's respawned worker, which the new image starts when the backoff
+ * the old one began ends; slot 1's clients keep their worker; no counter
+ * goes back.
+ */
+void test_sticky_upgrade_keeps_waiting(void)
+{
+    char image[PATH_MAX], src0[32], src1[32], *out;
+    const char *argv[] = { image,
+                           "--sticky",
+                           "-w",
+                           "2",
+                           "-l",
+                           "127.0.0.1:0",
+                           "--name",
+                           "stu",
+                           "--sticky-wait",
+                           "10s",
+                           "--respawn-delay",
+                           "1500",
+                           "--backoff-jitter",
+                           "0",
+                           "--metrics",
+                           "127.0.0.1:0",
+                           "--",
+                           zt_self(),
+                           "--helper",
+                           "sticky_worker",
+                           NULL };
+    struct answer a, home0, home1;
+    unsigned long id;
+    int slot, port, mport, fds[4];
+    double handed;
+    pid_t pid0 = 0, pid;
+    struct zt_proc *p;
+
+    snprintf(image, sizeof(image), "%s/zc-stu", zt_tmpdir());
+    zt_repoint(image, zt_zcluster());
+    p = zt_start((char *const *) argv, NULL);
+    port = zt_parse_port(zt_wait_line(p, "listening on 127.0.0.1:", 5000));
+    zt_wait_line(p, "serving http://", 5000);
+    mport = zt_metrics_port(p);
+    for (int i = 0; i < 2; i++) {
+        ASSERT(zt_parse_worker(zt_wait_line(p, ") started", 5000), &id, &slot,
+                               &pid));
+        if (slot == 0)
+            pid0 = pid;
+    }
+    zt_wait_line(p, "all 2 workers ready", 10000);
+    addr_for_slot(0, 2, 10, src0);
+    addr_for_slot(1, 2, 10, src1);
+    home0 = ask(src0, "127.0.0.1", port);
+    home1 = ask(src1, "127.0.0.1", port);
+    ASSERT_EQ(home0.slot, 0);
+    ASSERT_EQ(home1.slot, 1);
+    ASSERT(pid0 > 0 && kill(pid0, SIGKILL) == 0);
+    zt_wait_line(p, "restarting in 1500 ms", 5000);
+    for (int i = 0; i < 4; i++)
+        fds[i] = waiter(src0, port);
+    for (int i = 0; i < 250 && zt_metric(mport, "zcluster_sticky_waiting") < 4;
+         i++)
+        usleep(20000);
+    ASSERT_EQ(zt_metric(mport, "zcluster_sticky_waiting"), 4);
+    handed = zt_metric(mport, "zcluster_sticky_handoffs_total");
+
+    zt_repoint(image, zt_other_zcluster("b"));
+    ASSERT_EQ(zt_run(&out, 30000, zt_zclusterctl(), "-n", "stu", "upgrade",
+                     NULL),
+              0);
+    ASSERT_CONTAINS(out, "-> 0.4.0+b");
+    free(out);
+    ASSERT_EQ(zt_metric(mport, "zcluster_sticky_waiting"), 4);
+    ASSERT(zt_metric(mport, "zcluster_sticky_handoffs_total") >= handed);
+    a = ask(src1, "127.0.0.1", port);
+    ASSERT_EQ(a.id, home1.id);
+    for (int i = 0; i < 4; i++) {
+        a = answer_of(fds[i], 5000);
+        ASSERT_EQ(a.slot, 0);
+        ASSERT(a.id != home0.id);
+        ASSERT_STREQ(a.client, src0);
+    }
+    /* The respawn is the new image's (the log is read in order). */
+    zt_wait_line(p, "upgraded zcluster", 5000);
+    zt_wait_line(p, "(slot 0, pid", 5000);
+    a = ask(src1, "127.0.0.1", port);
+    ASSERT_EQ(a.id, home1.id);
+    ASSERT(zt_metric(mport, "zcluster_sticky_handoffs_total") >= handed + 5);
     zt_stop_fleet(p);
 }

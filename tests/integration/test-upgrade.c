@@ -20,30 +20,14 @@
 
 static char image[PATH_MAX]; /* the symlink the fleet is started from */
 
-/* The build's other image NAME (build/tests/zcluster-NAME). */
 static const char *other(const char *name)
 {
-    static char path[4][PATH_MAX];
-    static int next;
-    char *p = path[next++ % 4];
-    const char *slash = strrchr(zt_zcluster(), '/');
-
-    snprintf(p, PATH_MAX, "%.*s/tests/zcluster-%s",
-             (int) (slash - zt_zcluster()), zt_zcluster(), name);
-    ASSERT(access(p, X_OK) == 0);
-    return p;
+    return zt_other_zcluster(name);
 }
 
-/* The symlink now names target, replaced as a deploy does it: a new link
- * renamed over the old, never a moment without one. */
 static void point(const char *target)
 {
-    char tmp[PATH_MAX + 8];
-
-    snprintf(tmp, sizeof(tmp), "%s.new", image);
-    (void) unlink(tmp);
-    ASSERT_EQ(symlink(target, tmp), 0);
-    ASSERT_EQ(rename(tmp, image), 0);
+    zt_repoint(image, target);
 }
 
 /* zcluster, started as image (a symlink to this build's), N workers of
@@ -222,7 +206,9 @@ void test_upgrade_refused(void)
     int port, n;
     struct zt_load *ka;
     struct zt_load_result res;
-    struct zt_proc *p = fleet("upr", 2, &port, NULL);
+    const char *extra[] = { "--shutdown-delay", "3s", NULL };
+    struct zt_proc *p = fleet("upr", 2, &port, extra);
+    int r;
 
     ka = zt_load_start(port, 4, true);
     n = children(p->pid, kids, 16);
@@ -282,7 +268,29 @@ void test_upgrade_refused(void)
     zt_wait_line(p, "reload to generation 2 done", 20000);
     n = children(p->pid, kids, 16);
 
+    /* The binary vanishes between its preflight and the exec (it removes
+     * its own link as it answers): the exec fails, the image runs on,
+     * and the client hears it from GET /upgrade. */
+    snprintf(path, sizeof(path), "%s/upr-vanishes", zt_tmpdir());
+    {
+        char text[PATH_MAX * 2];
+
+        snprintf(text, sizeof(text),
+                 "#!/bin/sh\n[ -n \"$ZC_UPGRADE_CHECK\" ] && rm -f '%s'\n"
+                 "exec '%s' \"$@\"\n",
+                 image, zt_zcluster());
+        zt_write_script(path, text);
+    }
+    point(path);
+    ASSERT_EQ(ctl(&out, "-n", "upr", "upgrade", NULL), 1);
+    ASSERT_CONTAINS(out, "upgrade 2: zcluster 0.4.0 -> 0.4.0");
+    ASSERT_CONTAINS(out, "upgrade 2 failed: cannot execute");
+    ASSERT_CONTAINS(out, "the fleet runs on as it was, on zcluster 0.4.0");
+    free(out);
+    same_children(p->pid, kids, n);
+
     /* And after all that, an upgrade that works. */
+    point(zt_zcluster());
     ASSERT_EQ(ctl(&out, "-n", "upr", "upgrade", NULL), 0);
     ASSERT_CONTAINS(out, "upgraded zcluster 0.4.0 -> 0.4.0");
     free(out);
@@ -290,6 +298,14 @@ void test_upgrade_refused(void)
     zt_load_stop(ka, &res);
     ASSERT_EQ(res.failed, 0);
     ASSERT(res.ok > 0);
+
+    /* Not while it shuts down (its delay: it serves on meanwhile). */
+    ASSERT_EQ(kill(p->pid, SIGTERM), 0);
+    zt_wait_line(p, "lame duck for 3000 ms", 5000);
+    r = ctl(&out, "-n", "upr", "upgrade", NULL);
+    ASSERT_CONTAINS(out, "the fleet is shutting down");
+    ASSERT_EQ(r, 1);
+    free(out);
     zt_stop_fleet(p);
 }
 
@@ -387,7 +403,8 @@ void test_upgrade_keeps_state(void)
              "name = upc\nworkers = 2\nready = immediate\n"
              "respawn-delay = 4s\nmax-respawn-delay = 4s\nbackoff-jitter = 0\n"
              "command = /bin/sh -c 'if [ \"$ZC_WORKER_SLOT\" = 1 ]; then "
-             "exit 3; fi; printf \"first half, \"; "
+             "exit 3; fi; echo \"said before the upgrade\"; "
+             "printf \"first half, \"; "
              "while [ ! -e %s ]; do sleep 0.02; done; "
              "echo \"second half\"; exec sleep 600'\n",
              flag);
@@ -398,6 +415,9 @@ void test_upgrade_keeps_state(void)
     argv[3] = NULL;
     p = zt_start((char *const *) argv, NULL);
     zt_wait_line(p, "exited with status 3; restarting in 4000 ms", 10000);
+    for (int i = 0; i < 250 && !zt_count(p, "said before the upgrade"); i++)
+        zt_pump(p, 20);
+    ASSERT_EQ(zt_count(p, "said before the upgrade"), 1);
     point(other("b"));
     ASSERT_EQ(ctl(&out, "-n", "upc", "upgrade", NULL), 0);
     ASSERT_CONTAINS(out, "-> 0.4.0+b");
@@ -411,6 +431,11 @@ void test_upgrade_keeps_state(void)
     /* The half line is finished after the upgrade: one line. */
     zt_write_file(flag, "");
     zt_wait_line(p, "first half, second half", 5000);
+    /* The recent lines are kept for zclusterctl logs. */
+    ASSERT_EQ(ctl(&out, "-n", "upc", "logs", NULL), 0);
+    ASSERT_CONTAINS(out, "said before the upgrade");
+    ASSERT_CONTAINS(out, "first half, second half");
+    free(out);
     /* The file a reload reads is the one the fleet was started with. */
     ASSERT_EQ(ctl(&out, "-n", "upc", "config", NULL), 0);
     ASSERT_CONTAINS(out, "respawn-delay = 4s");
@@ -435,11 +460,18 @@ void test_upgrade_library(void)
                      (char *) "ipc_fleet", (char *) "upgrade",
                      (char *) "2",         NULL };
     struct zt_proc *p = zt_start(argv, NULL);
-    pid_t before[16];
+    pid_t before[2];
 
     zt_wait_line(p, "test: init: upgrade serial 0, outcome 0", 10000);
-    zt_wait_line(p, "all 2 workers ready", 10000);
-    ASSERT_EQ(children(p->pid, before, 16), 2);
+    for (int i = 0; i < 2; i++) {
+        unsigned long id;
+        int slot;
+
+        ASSERT(zt_parse_worker(zt_wait_line(p, ") started", 5000), &id, &slot,
+                               &before[i]));
+    }
+    qsort(before, 2, sizeof(before[0]), cmp_pid);
+    /* Worker 2 asks as soon as it runs, ready or not yet. */
     zt_wait_line(p, "test: upgrade returned 1: upgrade 1: zcluster", 10000);
     zt_wait_line(p, "test: init: upgrade serial 1", 10000);
     zt_wait_line(p, "upgraded zcluster", 10000);
@@ -475,5 +507,53 @@ void test_upgrade_keeps_health(void)
     zt_wait_line(p, "done in", 5000);
     ASSERT(!zt_alive(before[0]) || zt_wait_gone(before[0], 5000));
     ASSERT_EQ(zt_count(p, "missed"), 0);
+    zt_stop_fleet(p);
+}
+
+/* Where the primary accepts (least-conn): upgrades under load lose no
+ * connection, the workers' counts and the router's counters go on. */
+void test_upgrade_least_conn(void)
+{
+    const char *extra[] = { "--balance", "least-conn", NULL };
+    pid_t kids[16];
+    int port, mport, n;
+    double handed, c;
+    char *out;
+    struct zt_load *ka, *cl;
+    struct zt_load_result r1, r2;
+    struct zt_proc *p = fleet("upq", 2, &port, extra);
+
+    mport = zt_metrics_port(p);
+    n = children(p->pid, kids, 16);
+    ka = zt_load_start(port, 4, true);
+    cl = zt_load_start(port, 4, false);
+    handed = zt_metric(mport, "zcluster_least_conn_handoffs_total");
+    for (int i = 0; i < 4; i++) {
+        point(i % 2 == 0 ? other("b") : zt_zcluster());
+        ASSERT_EQ(ctl(&out, "-n", "upq", "upgrade", NULL), 0);
+        ASSERT_CONTAINS(out, "upgraded zcluster");
+        free(out);
+        c = zt_metric(mport, "zcluster_least_conn_handoffs_total");
+        ASSERT(c >= handed);
+        handed = c;
+        same_children(p->pid, kids, n);
+        /* The new image accepts and hands off: new connections come in. */
+        for (int k = 0; k < 100 && c < handed + 20; k++) {
+            zt_pump(p, 20);
+            c = zt_metric(mport, "zcluster_least_conn_handoffs_total");
+        }
+        ASSERT(c >= handed + 20);
+        handed = c;
+    }
+    zt_load_stop(ka, &r1);
+    zt_load_stop(cl, &r2);
+    printf("# 4 upgrades, least-conn: %llu and %llu requests, %llu and %llu "
+           "failed, %.0f handed off\n",
+           (unsigned long long) r1.ok, (unsigned long long) r2.ok,
+           (unsigned long long) r1.failed, (unsigned long long) r2.failed,
+           handed);
+    ASSERT_EQ(r1.failed, 0);
+    ASSERT_EQ(r2.failed, 0);
+    ASSERT(handed > 0);
     zt_stop_fleet(p);
 }

@@ -696,6 +696,77 @@ void zc__node_close_servers(struct zc_primary *p)
     p->node = NULL;
 }
 
+bool zc__node_quiet(const struct worker *w)
+{
+    return !w->node.out && !w->node.queries && w->node.handles == w->node.acked;
+}
+
+void zc__node_hand_over(const struct worker *w, struct zc__node_carry *c)
+{
+    const struct node_worker *n = &w->node;
+
+    *c = (struct zc__node_carry) {
+        .seq = n->seq,
+        .handles = n->handles,
+        .acked = n->acked,
+        .query_handle = n->query_handle,
+        .bad_lines = n->bad_lines,
+        .ignored = n->ignored,
+        .online = n->online,
+        .disconnected = n->disconnected,
+        .cut = n->cut,
+        .held = n->lines.b.data,
+        .n_held = n->lines.b.len,
+    };
+}
+
+int zc__node_take(struct worker *w, const struct zc__node_carry *c)
+{
+    struct node_worker *n = &w->node;
+
+    n->seq = c->seq;
+    n->handles = c->handles;
+    n->acked = c->acked;
+    n->query_handle = c->query_handle;
+    n->bad_lines = c->bad_lines;
+    n->ignored = c->ignored;
+    n->online = c->online;
+    n->disconnected = c->disconnected;
+    n->cut = c->cut;
+    /* What came after its last whole line: the next read ends it. */
+    if (c->n_held > ZC__NODE_LINE_MAX)
+        return -EINVAL;
+    zc__buf_add(&n->lines.b, c->held, c->n_held);
+    return n->lines.b.failed ? -ENOMEM : 0;
+}
+
+void zc__node_each_server(const struct zc_primary *p,
+                          void (*fn)(void *arg, const char *want,
+                                     const char *text, int fd),
+                          void *arg)
+{
+    for (size_t i = 0; p->node && i < p->node->n; i++)
+        fn(arg, p->node->servers[i].want, p->node->servers[i].text,
+           p->node->servers[i].fd);
+}
+
+int zc__node_take_server(struct zc_primary *p, const char *want,
+                         const char *text, int fd)
+{
+    struct node_server *sv;
+
+    if ((!p->node && !(p->node = calloc(1, sizeof(*p->node)))) ||
+        p->node->n == MAX_SERVERS) {
+        (void) close(fd);
+        return p->node ? -ENOSPC : -ENOMEM;
+    }
+    sv = &p->node->servers[p->node->n++];
+    snprintf(sv->want, sizeof(sv->want), "%s", want);
+    snprintf(sv->text, sizeof(sv->text), "%s", text);
+    sv->fd = fd;
+    return 0;
+}
+
 uint64_t zc__node_ignored(const struct zc_primary *p)
 {
     return p->node_stats.ignored;

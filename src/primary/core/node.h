@@ -2,6 +2,9 @@
 #ifndef ZC_NODE_H
 #define ZC_NODE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "primary/core/fleet.h"
 
 /* A typed message from a Node worker, handed to what handles frames. */
@@ -38,6 +41,32 @@ size_t zc__node_servers(const struct zc_primary *p);
 const char *zc__node_server_text(const struct zc_primary *p, size_t i);
 /* The servers bound for Node workers are closed (at the fleet's end). */
 void zc__node_close_servers(struct zc_primary *p);
+
+/* An upgrade hands a Node worker's channel over only when nothing is on
+ * its way on it: no line queued, no queryServer waiting, every socket
+ * sent acknowledged. */
+bool zc__node_quiet(const struct worker *w);
+/* What the channel's state is, as it travels (held: the bytes after its
+ * last whole line, valid until the channel is read again). */
+struct zc__node_carry {
+    long long seq;
+    unsigned long long handles, acked, query_handle;
+    unsigned bad_lines, ignored;
+    bool online, disconnected, cut;
+    const char *held;
+    size_t n_held;
+};
+void zc__node_hand_over(const struct worker *w, struct zc__node_carry *c);
+/* The same in the next image, the link opened already. 0 or -errno. */
+int zc__node_take(struct worker *w, const struct zc__node_carry *c);
+/* The sockets bound for Node workers, each with what was asked for; one
+ * taken back in the next image (its fd, even on failure). */
+void zc__node_each_server(const struct zc_primary *p,
+                          void (*fn)(void *arg, const char *want,
+                                     const char *text, int fd),
+                          void *arg);
+int zc__node_take_server(struct zc_primary *p, const char *want,
+                         const char *text, int fd);
 
 /* Messages Node workers sent that are not zcluster's, ever. */
 uint64_t zc__node_ignored(const struct zc_primary *p);

@@ -566,6 +566,22 @@ void zc__output_recent(const struct zc_primary *p, size_t last,
         zc__ring_each(&p->output->ring, last, want, fn, arg);
 }
 
+void zc__output_each_recent(const struct zc_primary *p,
+                            void (*fn)(void *arg, unsigned slot, const char *s,
+                                       size_t n),
+                            void *arg)
+{
+    if (p->output)
+        zc__ring_walk(&p->output->ring, fn, arg);
+}
+
+void zc__output_keep_recent(struct zc_primary *p, unsigned slot, const char *s,
+                            size_t n)
+{
+    if (p->output)
+        (void) zc__ring_add(&p->output->ring, slot, s, n);
+}
+
 bool zc__output_stats(const struct zc_primary *p, struct zc__output_stats *st)
 {
     const struct output *o = p->output;

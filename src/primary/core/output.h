@@ -80,6 +80,14 @@ int zc__output_adopt(struct zc_primary *p, struct worker *w,
 /* Writes every queued line now, waiting ms at most for a slow reader:
  * before the image is replaced, so that nothing queued is lost. */
 void zc__output_write_out(struct zc_primary *p, unsigned ms);
+/* The recent lines as an upgrade hands them over: each, oldest first;
+ * and one kept again in the next image, as if just written. */
+void zc__output_each_recent(const struct zc_primary *p,
+                            void (*fn)(void *arg, unsigned slot, const char *s,
+                                       size_t n),
+                            void *arg);
+void zc__output_keep_recent(struct zc_primary *p, unsigned slot, const char *s,
+                            size_t n);
 /* false when the output is inherited. */
 bool zc__output_stats(const struct zc_primary *p, struct zc__output_stats *st);
 /* "prefix", "json" or "inherit": what the fleet does. */

@@ -42,6 +42,10 @@ enum {
     F_BAL_LIVE = 30,
     F_BAL_FLAGS = 31,
     F_BAL_COUNTS = 32,
+    F_ROUTER_COUNTS = 33,
+    F_ACCEPT_COUNTS = 34,
+    F_RECENT = 35, /* a line of the recent ones: u32 slot, text */
+    F_NODE_IGNORED = 36,
 };
 /* Its sections: one per listener, slot, worker, output pipe, retained
  * metrics series. */
@@ -51,6 +55,8 @@ enum {
     F_WORKER = SEC | 42,
     F_PIPE = SEC | 43,
     F_MBASE = SEC | 44,
+    F_CONN = SEC | 45,
+    F_NODE_SERVER = SEC | 46,
 };
 /* A listener's (L_GROUP_FD: one per slot, in order). */
 enum {
@@ -77,6 +83,7 @@ enum {
     S_CPU_GONE = 10,
     S_FAILS = 11,
     S_FAILED_US = 12,
+    S_STICKY_DOWN = 13,
 };
 /* A worker's. */
 enum {
@@ -99,6 +106,15 @@ enum {
     W_LIFETIME_END_US = 17,
     W_MEMORY_LIMIT = 18,
     W_RECYCLE_REASON = 19,
+    W_HANDED = 20,
+    W_FULL_SINCE_US = 21,
+    W_NODE_SEQ = 22, /* --node: its channel's */
+    W_NODE_HANDLES = 23,
+    W_NODE_ACKED = 24,
+    W_NODE_QUERY = 25,
+    W_NODE_BAD_LINES = 26,
+    W_NODE_IGNORED = 27,
+    W_NODE_HELD = 28,
 };
 /* An output pipe's. */
 enum {
@@ -134,6 +150,27 @@ enum {
     WF_MISSED = 16,
     WF_HUNG = 32,
     WF_LIMITS_SET = 64,
+    WF_UNTRUSTED = 128,
+    WF_NODE_ONLINE = 256,
+    WF_NODE_DISCONNECTED = 512,
+    WF_NODE_CUT = 1024,
+};
+
+/* A socket bound for Node workers. */
+enum { N_WANT = 1, N_TEXT = 2, N_FD = 3 };
+
+/* A connection waiting in the router (sticky, least-conn). */
+enum {
+    C_SLOT = 1, /* its slot's queue + 1; 0: the router's own */
+    C_FD = 2,
+    C_LISTENER = 3,
+    C_HOME = 4,
+    C_SINCE_US = 5,
+    C_CLIENT_PORT = 6,
+    C_SERVER_PORT = 7,
+    C_PROXIED = 8,
+    C_CLIENT = 9,
+    C_SERVER = 10,
 };
 
 #endif

@@ -47,6 +47,10 @@ struct carry_in {
     char by[64];      /* who asked for the upgrade */
     uint64_t ipc_gone[2];
     unsigned n_ipc_gone;
+    uint64_t router_counts[32]; /* the router's, its order */
+    size_t n_router_counts;
+    uint64_t accept_counts[2]; /* pauses, PROXY closes */
+    bool has_accept_counts;
 };
 
 /*

@@ -17,7 +17,10 @@
 
 #include "metrics/set.h"
 #include "primary/core/collect.h"
+#include "primary/core/node.h"
 #include "primary/core/output.h"
+#include "primary/spread/accept.h"
+#include "primary/spread/router.h"
 #include "primary/loop/carry-tags.h"
 #include "primary/loop/carry.h"
 
@@ -82,7 +85,47 @@ static void write_slot(struct writing *W, const struct slot *s)
         zc__state_u64(w, S_RESPAWN_AT, s->timer.deadline_us);
     f64_rec(w, S_CPU_GONE, s->metrics.cpu_gone_s);
     write_fails(w, &s->health);
+    zc__state_u64(w, S_STICKY_DOWN, s->sticky.down);
     zc__state_close(w);
+}
+
+/* --node: its channel's state (node.c says what it is). */
+static uint64_t node_flags(const struct worker *k)
+{
+    struct zc__node_carry c;
+
+    if (!k->p->opt.node)
+        return 0;
+    zc__node_hand_over(k, &c);
+    return (c.online ? WF_NODE_ONLINE : 0) |
+           (c.disconnected ? WF_NODE_DISCONNECTED : 0) |
+           (c.cut ? WF_NODE_CUT : 0);
+}
+
+static void write_node(struct zc__state_w *w, const struct worker *k)
+{
+    struct zc__node_carry c;
+
+    zc__node_hand_over(k, &c);
+    zc__state_u64(w, W_NODE_SEQ, (uint64_t) c.seq);
+    zc__state_u64(w, W_NODE_HANDLES, c.handles);
+    zc__state_u64(w, W_NODE_ACKED, c.acked);
+    zc__state_u64(w, W_NODE_QUERY, c.query_handle);
+    zc__state_u64(w, W_NODE_BAD_LINES, c.bad_lines);
+    zc__state_u64(w, W_NODE_IGNORED, c.ignored);
+    zc__state_bytes(w, W_NODE_HELD, c.held, c.n_held);
+}
+
+static void write_node_server(void *arg, const char *want, const char *text,
+                              int fd)
+{
+    struct writing *W = arg;
+
+    zc__state_open(&W->w, F_NODE_SERVER);
+    zc__state_text(&W->w, N_WANT, want);
+    zc__state_text(&W->w, N_TEXT, text);
+    fd_rec(W, N_FD, fd);
+    zc__state_close(&W->w);
 }
 
 static void write_worker(struct writing *W, const struct worker *k)
@@ -104,7 +147,9 @@ static void write_worker(struct writing *W, const struct worker *k)
                       (k->metrics.reports_text ? WF_TEXT : 0) |
                       (k->health.missed ? WF_MISSED : 0) |
                       (k->health.hung ? WF_HUNG : 0) |
-                      (k->health.limits_set ? WF_LIMITS_SET : 0));
+                      (k->health.limits_set ? WF_LIMITS_SET : 0) |
+                      (k->balance.untrusted ? WF_UNTRUSTED : 0) |
+                      node_flags(k));
     /* The watchdog's last word from it, its recycling limits as drawn. */
     zc__state_u64(w, W_HEARD_US, k->health.heard_us);
     zc__state_u64(w, W_PINGS_SEEN, k->health.pings_seen);
@@ -112,6 +157,10 @@ static void write_worker(struct writing *W, const struct worker *k)
     zc__state_u64(w, W_MEMORY_LIMIT, k->health.memory_limit);
     zc__state_u64(w, W_RECYCLE_REASON,
                   (uint64_t) (k->health.recycle_reason + 1));
+    /* least-conn's count of what it handed it, and whether it says its
+     * closes (leastconn.c) */
+    zc__state_u64(w, W_HANDED, k->balance.handed);
+    zc__state_u64(w, W_FULL_SINCE_US, k->balance.full_since_us);
     zc__state_text(w, W_STATUS, k->status);
     if (c->fd >= 0) {
         fd_rec(W, W_IPC_FD, c->fd);
@@ -124,6 +173,8 @@ static void write_worker(struct writing *W, const struct worker *k)
     }
     if (k->metrics.memfd > 0)
         fd_rec(W, W_MEMFD, k->metrics.memfd);
+    if (k->p->opt.node)
+        write_node(w, k);
     zc__state_close(w);
 }
 
@@ -244,6 +295,60 @@ static void write_fleet(struct writing *W, struct zc_primary *p,
     }
 }
 
+/* A connection waiting in the router, its fd carried. */
+static void write_conn(void *arg, int slot, const struct conn *c)
+{
+    struct writing *W = arg;
+    struct zc__state_w *w = &W->w;
+
+    zc__state_open(w, F_CONN);
+    zc__state_u64(w, C_SLOT, (uint64_t) (slot + 1));
+    fd_rec(W, C_FD, c->fd);
+    zc__state_u64(w, C_LISTENER, c->listener);
+    zc__state_u64(w, C_HOME, c->home);
+    zc__state_u64(w, C_SINCE_US, c->since_us);
+    zc__state_u64(w, C_CLIENT_PORT, c->client_port);
+    zc__state_u64(w, C_SERVER_PORT, c->server_port);
+    zc__state_u64(w, C_PROXIED, c->proxied);
+    zc__state_text(w, C_CLIENT, c->client);
+    zc__state_text(w, C_SERVER, c->server);
+    zc__state_close(w);
+}
+
+/* A line of the ring `zclusterctl logs` reads: its slot, then its text. */
+static void write_recent(void *arg, unsigned slot, const char *s, size_t n)
+{
+    struct zc__state_w *w = arg;
+    uint8_t *v = malloc(n + 4);
+
+    if (!v) {
+        w->failed = true;
+        return;
+    }
+    memcpy(v, &(uint32_t) { slot }, 4);
+    memcpy(v + 4, s, n);
+    zc__state_bytes(w, F_RECENT, v, n + 4);
+    free(v);
+}
+
+/* The router's counters and what waits in it; the acceptor's counters. */
+static void write_router(struct writing *W, const struct zc_primary *p)
+{
+    uint64_t counts[32];
+    size_t n;
+
+    if (!p->router || !p->router_state)
+        return;
+    n = p->router->hand_over(p, counts, 32, write_conn, W);
+    zc__state_bytes(&W->w, F_ROUTER_COUNTS, counts, n * sizeof(counts[0]));
+    if (p->router_acc) {
+        const struct zc__accept_stats *a = zc__accept_stats(p->router_acc);
+        uint64_t v[2] = { a->accept_pauses, a->closed_proxy };
+
+        zc__state_bytes(&W->w, F_ACCEPT_COUNTS, v, sizeof(v));
+    }
+}
+
 int zc__carry_write(struct zc_primary *p, const struct carry_out *out,
                     struct carry_state *st)
 {
@@ -274,6 +379,10 @@ int zc__carry_write(struct zc_primary *p, const struct carry_out *out,
     zc__output_each_pipe(p, write_pipe, &W);
     if (p->metrics)
         zc__mset_each_base(p->metrics->set, write_base, &W.w);
+    write_router(&W, p);
+    zc__output_each_recent(p, write_recent, &W.w);
+    zc__node_each_server(p, write_node_server, &W);
+    zc__state_u64(&W.w, F_NODE_IGNORED, p->node_stats.ignored);
     st->data = zc__state_finish(&W.w, &st->len);
     if (!st->data || W.failed) {
         free(st->data);

@@ -18,12 +18,15 @@
 #include "metrics/set.h"
 #include "primary/core/collect.h"
 #include "primary/core/link.h"
+#include "primary/core/node.h"
 #include "primary/core/output.h"
 #include "primary/life/respawn.h"
 #include "primary/life/worker.h"
 #include "primary/loop/carry-tags.h"
 #include "primary/loop/carry.h"
 #include "primary/loop/inputs.h"
+#include "primary/spread/accept.h"
+#include "primary/spread/router.h"
 
 #define NS ZC__PNS
 
@@ -191,6 +194,19 @@ static int fleet_rec(struct zc_primary *p, struct carry_in *in,
     case F_RELOAD_AFTER: p->upgrade.reload_after = u64_of(rec) != 0; break;
     case F_BY: return zc__state_get_text(rec, in->by, sizeof(in->by));
     case F_IPC_GONE: in->ipc_gone[in->n_ipc_gone++ & 1] = u64_of(rec); break;
+    case F_ROUTER_COUNTS:
+        if (rec->len % sizeof(uint64_t) || rec->len > sizeof(in->router_counts))
+            return -EINVAL;
+        memcpy(in->router_counts, rec->value, rec->len);
+        in->n_router_counts = rec->len / sizeof(uint64_t);
+        break;
+    case F_ACCEPT_COUNTS:
+        if (rec->len != sizeof(in->accept_counts))
+            return -EINVAL;
+        memcpy(in->accept_counts, rec->value, rec->len);
+        in->has_accept_counts = true;
+        break;
+    case F_NODE_IGNORED: p->node_stats.ignored = u64_of(rec); break;
     case F_LISTENER: return read_listener(c, rec);
     case F_BAL_LIVE:
     case F_BAL_FLAGS:
@@ -293,6 +309,7 @@ static int read_slot(struct zc_primary *p, const struct zc__state_rec *sec)
             s->health.next_fail = s->health.n_fails % ZC__FAILS_KEPT;
             break;
         case S_FAILED_US: s->health.failed_us = v; break;
+        case S_STICKY_DOWN: s->sticky.down = v != 0; break;
         case S_CPU_GONE:
             if (rec.len == sizeof(double))
                 memcpy(&s->metrics.cpu_gone_s, rec.value, sizeof(double));
@@ -311,6 +328,8 @@ static int read_slot(struct zc_primary *p, const struct zc__state_rec *sec)
 struct worker_rec {
     uint64_t pid, id, slot, gen, state, started_us, flags, sent, received;
     struct health_worker health;
+    uint64_t handed, full_since_us;
+    struct zc__node_carry node;
     int ipc_fd, memfd;
     const struct zc__state_rec *queued, *unread;
     struct zc__state_rec q, u;
@@ -369,6 +388,20 @@ static int read_worker(struct zc_primary *p, const struct zc__state_rec *sec)
         case W_SENT: k.sent = u64_of(&rec); break;
         case W_RECEIVED: k.received = u64_of(&rec); break;
         case W_MEMFD: k.memfd = fd_of(&rec); break;
+        case W_HANDED: k.handed = u64_of(&rec); break;
+        case W_NODE_SEQ: k.node.seq = (long long) u64_of(&rec); break;
+        case W_NODE_HANDLES: k.node.handles = u64_of(&rec); break;
+        case W_NODE_ACKED: k.node.acked = u64_of(&rec); break;
+        case W_NODE_QUERY: k.node.query_handle = u64_of(&rec); break;
+        case W_NODE_BAD_LINES:
+            k.node.bad_lines = (unsigned) u64_of(&rec);
+            break;
+        case W_NODE_IGNORED: k.node.ignored = (unsigned) u64_of(&rec); break;
+        case W_NODE_HELD:
+            k.node.held = (const char *) rec.value;
+            k.node.n_held = rec.len;
+            break;
+        case W_FULL_SINCE_US: k.full_since_us = u64_of(&rec); break;
         case W_HEARD_US: k.health.heard_us = u64_of(&rec); break;
         case W_PINGS_SEEN: k.health.pings_seen = u64_of(&rec); break;
         case W_LIFETIME_END_US: k.health.lifetime_end_us = u64_of(&rec); break;
@@ -398,8 +431,17 @@ static int read_worker(struct zc_primary *p, const struct zc__state_rec *sec)
     w->health.missed = k.flags & WF_MISSED;
     w->health.hung = k.flags & WF_HUNG;
     w->health.limits_set = k.flags & WF_LIMITS_SET;
+    w->balance.handed = k.handed;
+    w->balance.full_since_us = k.full_since_us;
+    w->balance.untrusted = k.flags & WF_UNTRUSTED;
+    k.node.online = k.flags & WF_NODE_ONLINE;
+    k.node.disconnected = k.flags & WF_NODE_DISCONNECTED;
+    k.node.cut = k.flags & WF_NODE_CUT;
+
     memcpy(w->status, k.status, sizeof(w->status));
     adopt_link(p, w, &k);
+    if (p->opt.node && w->ipc.fd >= 0 && zc__node_take(w, &k.node) < 0)
+        return -ENOMEM;
     if (k.memfd >= 0 && zc__collect_adopt(p, w, k.memfd) < 0)
         zc_log(ZC_LOG_WARN, NS,
                "worker %llu: its metrics registry could "
@@ -502,10 +544,87 @@ static int read_base(struct zc_primary *p, const struct zc__state_rec *sec)
     return err == -ENOSPC ? 0 : err;
 }
 
+/* A socket bound for Node workers, as they asked for it. */
+static int read_node_server(struct zc_primary *p,
+                            const struct zc__state_rec *sec)
+{
+    char want[160] = "", text[ZC__ADDR_TEXT_MAX] = "";
+    struct zc__state_r r;
+    struct zc__state_rec rec;
+    int fd = -1;
+
+    zc__state_enter(&r, sec);
+    while (zc__state_next(&r, &rec) == 1)
+        if (rec.tag == N_WANT)
+            (void) zc__state_get_text(&rec, want, sizeof(want));
+        else if (rec.tag == N_TEXT)
+            (void) zc__state_get_text(&rec, text, sizeof(text));
+        else if (rec.tag == N_FD)
+            fd = fd_of(&rec);
+    return fd < 0 ? -EINVAL : zc__node_take_server(p, want, text, fd);
+}
+
+/* A connection that waited in the router: back where it waited. */
+static int read_conn(struct zc_primary *p, const struct zc__state_rec *sec)
+{
+    struct conn c = { .fd = -1 };
+    struct zc__state_r r;
+    struct zc__state_rec rec;
+    uint64_t slot = 0;
+
+    zc__state_enter(&r, sec);
+    while (zc__state_next(&r, &rec) == 1)
+        switch (rec.tag) {
+        case C_SLOT: slot = u64_of(&rec); break;
+        case C_FD: c.fd = fd_of(&rec); break;
+        case C_LISTENER: c.listener = (unsigned) u64_of(&rec); break;
+        case C_HOME: c.home = (unsigned) u64_of(&rec); break;
+        case C_SINCE_US: c.since_us = u64_of(&rec); break;
+        case C_CLIENT_PORT: c.client_port = (unsigned) u64_of(&rec); break;
+        case C_SERVER_PORT: c.server_port = (unsigned) u64_of(&rec); break;
+        case C_PROXIED: c.proxied = u64_of(&rec) != 0; break;
+        case C_CLIENT:
+            (void) zc__state_get_text(&rec, c.client, sizeof(c.client));
+            break;
+        case C_SERVER:
+            (void) zc__state_get_text(&rec, c.server, sizeof(c.server));
+            break;
+        default: break;
+        }
+    if (c.fd < 0)
+        return -EINVAL;
+    if (slot > ZC_MAX_WORKERS || c.listener >= p->n_listeners ||
+        c.home >= ZC_MAX_WORKERS || !p->router || !p->router_state) {
+        (void) close(c.fd);
+        return -EINVAL;
+    }
+    return p->router->take_conn(p, (int) slot - 1, &c);
+}
+
+/* The recent lines, in their order, for `zclusterctl logs`. */
+static void keep_recent(struct zc_primary *p, const struct carry_in *in)
+{
+    struct zc__state_r r;
+    struct zc__state_rec rec;
+    uint32_t version, slot;
+    char why[8];
+
+    if (zc__state_open_read(&r, in->data, in->len, &version, why, sizeof(why)) <
+        0)
+        return;
+    while (zc__state_next(&r, &rec) == 1)
+        if (rec.tag == F_RECENT && rec.len >= 4) {
+            memcpy(&slot, rec.value, 4);
+            zc__output_keep_recent(p, slot, (const char *) rec.value + 4,
+                                   rec.len - 4);
+        }
+}
+
 int zc__carry_read_workers(struct zc_primary *p, const struct carry_in *in,
                            char *why, size_t size)
 {
-    static const uint16_t order[] = { F_SLOT, F_WORKER, F_PIPE, F_MBASE };
+    static const uint16_t order[] = { F_SLOT,  F_WORKER, F_PIPE,
+                                      F_MBASE, F_CONN,   F_NODE_SERVER };
     struct zc__state_r r;
     struct zc__state_rec rec;
     uint32_t version;
@@ -521,13 +640,26 @@ int zc__carry_read_workers(struct zc_primary *p, const struct carry_in *in,
             err = i == 0   ? read_slot(p, &rec)
                   : i == 1 ? read_worker(p, &rec)
                   : i == 2 ? read_pipe(p, &rec)
-                           : read_base(p, &rec);
+                  : i == 3 ? read_base(p, &rec)
+                  : i == 4 ? read_conn(p, &rec)
+                           : read_node_server(p, &rec);
         }
     }
     if (err == -ENOMEM)
         return bad(why, size, "no memory for the workers");
     if (err < 0)
-        return bad(why, size, "a slot, worker, pipe or metrics record");
+        return bad(why, size,
+                   "a slot, worker, pipe, metrics or connection "
+                   "record");
+    keep_recent(p, in);
+    if (p->router && p->router_state) {
+        p->router->take_counts(p, in->router_counts, in->n_router_counts);
+        if (in->has_accept_counts)
+            zc__accept_take_stats(p->router_acc,
+                                  &(struct zc__accept_stats) {
+                                      .accept_pauses = in->accept_counts[0],
+                                      .closed_proxy = in->accept_counts[1] });
+    }
     if (p->metrics && in->n_ipc_gone == 2) {
         p->metrics->ipc_sent_gone = in->ipc_gone[0];
         p->metrics->ipc_received_gone = in->ipc_gone[1];
@@ -547,6 +679,8 @@ static bool names_fd(uint16_t sec, uint16_t tag)
                tag == L_RR_SOCKS || tag == L_RR_STATE || tag == L_RR_COUNTS;
     case F_WORKER: return tag == W_IPC_FD || tag == W_MEMFD;
     case F_PIPE: return tag == P_FD;
+    case F_CONN: return tag == C_FD;
+    case F_NODE_SERVER: return tag == N_FD;
     default: return false;
     }
 }

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +39,12 @@
 #include "primary/control/endpoint.h"
 #include "primary/core/env.h"
 #include "primary/core/events.h"
+#include "primary/core/node.h"
 #include "primary/core/output.h"
 #include "primary/loop/carry.h"
 #include "primary/loop/lifecycle.h"
+#include "primary/spread/accept.h"
+#include "primary/spread/router.h"
 #include "primary/loop/upgrade.h"
 #include "proto/state.h"
 
@@ -92,9 +96,25 @@ static char **env_with(const char *a, const char *b)
 
 /* --- asked for --- */
 
-static bool any_draining(const struct zc_primary *p, char *why, size_t size)
+/* A worker the state cannot describe whole now: one stopping, or with
+ * something half on its way on its link. Said in why. */
+static bool unsettled_worker(const struct zc_primary *p, char *why, size_t size)
 {
-    for (const struct worker *w = p->workers; w; w = w->next)
+    for (const struct worker *w = p->workers; w; w = w->next) {
+        if (p->opt.node && (w->state == W_STARTING || !zc__node_quiet(w))) {
+            snprintf(why, size, "Node worker %llu is %s: try again",
+                     (unsigned long long) w->id,
+                     w->state == W_STARTING ? "starting"
+                                            : "in the middle of a message");
+            return true;
+        }
+        if (w->ipc.n_marks || w->ipc.n_rfds) {
+            snprintf(why, size,
+                     "worker %llu's link has a message with fds "
+                     "on its way: try again",
+                     (unsigned long long) w->id);
+            return true;
+        }
         if (w->state == W_DRAINING || w->retired || !w->slot ||
             w->slot->w != w) {
             snprintf(why, size,
@@ -103,40 +123,49 @@ static bool any_draining(const struct zc_primary *p, char *why, size_t size)
                      (unsigned long long) w->id, w->slot_index);
             return true;
         }
+    }
     return false;
 }
 
-/* -EBUSY: not now; -ENOTSUP: not this fleet; 0: go. */
+static int no(char *why, size_t size, int err, const char *fmt, ...)
+    ZC_PRINTF(4, 5);
+
+/* A refusal: err, and why says it. */
+static int no(char *why, size_t size, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, size, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+/* -EBUSY: not now; -ENOTSUP: no binary to execute; 0: go. */
 static int refused(const struct zc_primary *p, char *why, size_t size)
 {
     if (p->shutting_down || p->lame_duck)
-        return snprintf(why, size, "the fleet is shutting down"), -EBUSY;
+        return no(why, size, -EBUSY, "the fleet is shutting down");
     if (p->upgrade.pending)
-        return snprintf(why, size, "upgrade %llu is under way",
-                        (unsigned long long) p->upgrade.serial),
-               -EBUSY;
+        return no(why, size, -EBUSY, "upgrade %llu is under way",
+                  (unsigned long long) p->upgrade.serial);
     if (p->walk.active || p->conf_next.set || p->pending_reload)
-        return snprintf(why, size,
-                        "a %s is under way: upgrade when it has "
-                        "ended",
-                        p->walk.active ? p->walk.name : "reload"),
-               -EBUSY;
+        return no(why, size, -EBUSY,
+                  "a %s is under way: upgrade when it has ended",
+                  p->walk.active ? p->walk.name : "reload");
     if (!p->started)
-        return snprintf(why, size, "the fleet is starting"), -EBUSY;
+        return no(why, size, -EBUSY, "the fleet is starting");
     if (!p->exe_path || p->exe_fd < 0)
-        return snprintf(why, size,
-                        "the primary cannot tell which binary "
-                        "it was started from"),
-               -ENOTSUP;
-    if (p->router || p->opt.node)
-        return snprintf(why, size,
-                        "this fleet's %s not carried across an "
-                        "upgrade yet: restart it to change its binary",
-                        p->opt.node ? "Node channels are"
-                                    : "accept queue (--balance sticky or "
-                                      "least-conn) is"),
-               -ENOTSUP;
-    if (any_draining(p, why, size))
+        return no(why, size, -ENOTSUP,
+                  "the primary cannot tell which "
+                  "binary it was started from");
+    /* A moment's wait, said: a PROXY header being read, a message half
+     * on its way. */
+    if (zc__accept_reading(p->router_acc))
+        return no(why, size, -EBUSY,
+                  "connections are still sending their "
+                  "PROXY header: try again");
+    if (unsettled_worker(p, why, size))
         return -EBUSY;
     return 0;
 }
@@ -575,6 +604,7 @@ void zc__upgrade_finish(struct zc_primary *p, struct upgrade_take *t)
     struct upgrade_info *u = &p->upgrade;
     uint64_t now = zc__now_us();
     unsigned workers, views;
+    size_t sockets = p->n_listeners + zc__node_servers(p);
 
     zc__carry_each_fd(t->data, t->len, cloexec_on, NULL);
     if (t->exe_fd >= 0 && t->exe_fd != p->exe_fd)
@@ -609,7 +639,7 @@ void zc__upgrade_finish(struct zc_primary *p, struct upgrade_take *t)
                  "%.1f ms; %u worker%s, %zu socket%s, %u metrics view%s "
                  "kept",
                  u->from, ZC_VERSION, (double) u->away_us / 1000.0, workers,
-                 PLURAL(workers), p->n_listeners, PLURAL(p->n_listeners), views,
+                 PLURAL(workers), sockets, PLURAL(sockets), views,
                  PLURAL(views));
         zc_log(ZC_LOG_INFO, NS, "%s (%s)", u->why, t->in.by);
         if (u->reload_after) {
@@ -622,5 +652,7 @@ void zc__upgrade_finish(struct zc_primary *p, struct upgrade_take *t)
     /* Children that died while no image was looking: their signals are
      * pending on the signalfd too, and find nothing left to reap. */
     zc__lifecycle_reap(p);
+    /* What waited in the router goes to the workers that take it now. */
+    zc__router_kick(p, NULL);
     zc__notify_status(p);
 }

@@ -10,7 +10,7 @@
 
 /* At start: the binary an upgrade executes, the image to go back to. */
 void zc__upgrade_init(struct zc_primary *p, char **argv);
-/* p->hooks.upgrade: refused (-EBUSY: not now; -ENOTSUP: not this fleet;
+/* p->hooks.upgrade: refused (-EBUSY: not now; -ENOTSUP: no binary known;
  * another -errno: the preflight) with why, or its serial (why says what
  * is about to happen). The exec is done by zc__upgrade_before_poll(). */
 long long zc__upgrade_request(struct zc_primary *p, const char *by, bool reload,

@@ -549,3 +549,15 @@ const struct zc__accept_stats *zc__accept_stats(const struct zc__accept *a)
 {
     return &a->stats;
 }
+
+bool zc__accept_reading(const struct zc__accept *a)
+{
+    return a && a->rhead != NULL;
+}
+
+void zc__accept_take_stats(struct zc__accept *a,
+                           const struct zc__accept_stats *st)
+{
+    if (a)
+        a->stats = *st;
+}

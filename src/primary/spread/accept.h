@@ -58,5 +58,10 @@ uint64_t zc__accept_stop(struct zc__accept *a);
 void zc__accept_before_poll(struct zc__accept *a);
 void zc__accept_free(struct zc__accept *a);
 const struct zc__accept_stats *zc__accept_stats(const struct zc__accept *a);
+/* Whether PROXY headers are being read (an upgrade waits for none). */
+bool zc__accept_reading(const struct zc__accept *a);
+/* An upgraded image's acceptor goes on counting where the last stopped. */
+void zc__accept_take_stats(struct zc__accept *a,
+                           const struct zc__accept_stats *st);
 
 #endif

@@ -395,6 +395,53 @@ static void least_slot_removed(struct zc_primary *p, struct slot *s)
     (void) s;
 }
 
+/* -- an upgrade ------------------------------------------------------------ */
+
+/* The counters in this order; a new one goes at the end. */
+enum { C_HANDOFFS, C_HOLDS, C_CLOSED, C_COUNTS };
+
+static size_t least_hand_over(
+    const struct zc_primary *p, uint64_t *counts, size_t max,
+    void (*conn)(void *arg, int slot, const struct conn *c), void *arg)
+{
+    const struct zc__least *lc = LEAST(p);
+    const uint64_t v[C_COUNTS] = {
+        [C_HANDOFFS] = lc->stats.handoffs,
+        [C_HOLDS] = lc->stats.holds,
+        [C_CLOSED] = lc->stats.closed,
+    };
+    size_t n = max < C_COUNTS ? max : C_COUNTS;
+
+    memcpy(counts, v, n * sizeof(*v));
+    for (size_t i = 0; i < lc->n_pending; i++)
+        conn(arg, -1, &lc->pending[(lc->head + i) % PENDING_MAX]);
+    return n;
+}
+
+static void least_take_counts(struct zc_primary *p, const uint64_t *counts,
+                              size_t n)
+{
+    struct zc__least *lc = LEAST(p);
+
+    lc->stats.handoffs = n > C_HANDOFFS ? counts[C_HANDOFFS] : 0;
+    lc->stats.holds = n > C_HOLDS ? counts[C_HOLDS] : 0;
+    lc->stats.closed = n > C_CLOSED ? counts[C_CLOSED] : 0;
+}
+
+/* Back in the queue, in its order; handed out at the first kick. */
+static int least_take_conn(struct zc_primary *p, int slot, const struct conn *c)
+{
+    struct zc__least *lc = LEAST(p);
+
+    if (slot != -1 || lc->n_pending == PENDING_MAX) {
+        (void) close(c->fd);
+        return -EINVAL;
+    }
+    lc->pending[(lc->head + lc->n_pending++) % PENDING_MAX] = *c;
+    lc->pending[(lc->head + lc->n_pending - 1) % PENDING_MAX].next = NULL;
+    return 0;
+}
+
 #define ROW(name, type, help, labels, field)             \
     {                                                    \
         "zcluster_least_conn_" name, type, help, labels, \

@@ -32,16 +32,31 @@ struct router {
     void (*destroy)(struct zc_primary *p);
     /* Its families for /metrics, in the exposition format. */
     void (*metrics)(const struct zc_primary *p, struct zc__buf *b);
+    /* An upgrade (loop/handover.c): its counters into counts (max at
+     * most, in its own order, a new one added at the end; returns how
+     * many), and every connection that waits, oldest first, to conn
+     * (slot: the slot whose queue holds it, or -1 for the router's own). */
+    size_t (*hand_over)(const struct zc_primary *p, uint64_t *counts,
+                        size_t max,
+                        void (*conn)(void *arg, int slot, const struct conn *c),
+                        void *arg);
+    /* In the next image, before the loop runs: the counters, then each
+     * connection in the same order, its fd the router's from here (0, or
+     * -errno with the fd closed). */
+    void (*take_counts)(struct zc_primary *p, const uint64_t *counts, size_t n);
+    int (*take_conn)(struct zc_primary *p, int slot, const struct conn *c);
 };
 
 /* A router's table from its functions, each named PREFIX_OPERATION
  * (sticky_create, sticky_kick, ...): a mode that lacks one does not build. */
-#define ZC__ROUTER(prefix)                                            \
-    {                                                                 \
-        .create = prefix##_create, .deliver = prefix##_deliver,       \
-        .kick = prefix##_kick, .deaf = prefix##_deaf,                 \
-        .slot_removed = prefix##_slot_removed, .stop = prefix##_stop, \
-        .destroy = prefix##_destroy, .metrics = prefix##_metrics,     \
+#define ZC__ROUTER(prefix)                                                    \
+    {                                                                         \
+        .create = prefix##_create, .deliver = prefix##_deliver,               \
+        .kick = prefix##_kick, .deaf = prefix##_deaf,                         \
+        .slot_removed = prefix##_slot_removed, .stop = prefix##_stop,         \
+        .destroy = prefix##_destroy, .metrics = prefix##_metrics,             \
+        .hand_over = prefix##_hand_over, .take_counts = prefix##_take_counts, \
+        .take_conn = prefix##_take_conn,                                      \
     }
 
 /* The router of a ZC_BALANCE_* mode; NULL where the kernel spreads

@@ -507,6 +507,59 @@ static void sticky_stats(const struct zc_primary *p, struct sticky_stats *ret)
     }
 }
 
+/* -- an upgrade ------------------------------------------------------------ */
+
+/* The counters in this order; a new one goes at the end. Connections
+ * waiting are counted as they are taken back. */
+enum { C_HANDOFFS, C_REROUTED, C_NO_WORKER, C_SHUTDOWN, C_COUNTS };
+
+static size_t sticky_hand_over(
+    const struct zc_primary *p, uint64_t *counts, size_t max,
+    void (*conn)(void *arg, int slot, const struct conn *c), void *arg)
+{
+    const struct zc__sticky *st = STICKY(p);
+    const uint64_t v[C_COUNTS] = {
+        [C_HANDOFFS] = st->stats.handoffs,
+        [C_REROUTED] = st->stats.rerouted,
+        [C_NO_WORKER] = st->stats.closed_no_worker,
+        [C_SHUTDOWN] = st->stats.closed_shutdown,
+    };
+    size_t n = max < C_COUNTS ? max : C_COUNTS;
+
+    memcpy(counts, v, n * sizeof(*v));
+    for (unsigned i = 0; i < p->n_slots; i++)
+        for (const struct conn *c = p->slots[i]->sticky.wait_head; c;
+             c = c->next)
+            conn(arg, (int) i, c);
+    return n;
+}
+
+static void sticky_take_counts(struct zc_primary *p, const uint64_t *counts,
+                               size_t n)
+{
+    struct zc__sticky *st = STICKY(p);
+
+    st->stats.handoffs = n > C_HANDOFFS ? counts[C_HANDOFFS] : 0;
+    st->stats.rerouted = n > C_REROUTED ? counts[C_REROUTED] : 0;
+    st->stats.closed_no_worker = n > C_NO_WORKER ? counts[C_NO_WORKER] : 0;
+    st->stats.closed_shutdown = n > C_SHUTDOWN ? counts[C_SHUTDOWN] : 0;
+}
+
+/* Back in its slot's queue, its wait counted from when it was accepted:
+ * the slot's clients go elsewhere at the same time as they would have. */
+static int sticky_take_conn(struct zc_primary *p, int slot,
+                            const struct conn *c)
+{
+    struct conn copy = *c;
+
+    if (slot < 0 || (unsigned) slot >= p->n_slots ||
+        !enqueue(p, p->slots[slot], &copy, false)) {
+        (void) close(c->fd);
+        return slot < 0 || (unsigned) slot >= p->n_slots ? -EINVAL : -ENOMEM;
+    }
+    return 0;
+}
+
 #define ROW(name, type, help, labels, field)         \
     {                                                \
         "zcluster_sticky_" name, type, help, labels, \
