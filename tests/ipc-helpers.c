@@ -256,15 +256,29 @@ static int on_do_reconf(zc_msg *m, void *userdata)
     return 0;
 }
 
-/* upgrade: zc_primary_upgrade() asked from a message handler. */
+#define BLOBS 200
+#define BLOB_SIZE 4096
+
+/* upgrade: worker 1 asks for BLOBS messages and does not read its link
+ * for a while; they are queued here, more than its socket holds, and
+ * zc_primary_upgrade() is asked for (twice: the second is refused) with
+ * them still queued: the next image must send the rest. */
 static int on_do_upgrade(zc_msg *m, void *userdata)
 {
+    static char blob[BLOB_SIZE];
     char why[512] = "";
     long long r;
+    int sent = 0;
 
-    (void) m;
+    for (int i = 0; i < BLOBS; i++)
+        sent += zc_primary_send(userdata, m->worker_id, "blob", blob,
+                                sizeof(blob), NULL, 0) == 0;
+    zc_log(ZC_LOG_INFO, T, "queued %d blobs for worker %llu", sent,
+           (unsigned long long) m->worker_id);
     r = zc_primary_upgrade(userdata, 0, why, sizeof(why));
     zc_log(ZC_LOG_INFO, T, "upgrade returned %lld: %s", r, why);
+    r = zc_primary_upgrade(userdata, 0, why, sizeof(why));
+    zc_log(ZC_LOG_INFO, T, "again: upgrade returned %lld: %s", r, why);
     return 0;
 }
 
@@ -321,6 +335,17 @@ static int w_ping_fails(zc_msg *m, void *userdata)
     (void) m;
     (void) userdata;
     return -EINVAL;
+}
+
+static int w_blob(zc_msg *m, void *userdata)
+{
+    static int got;
+
+    (void) userdata;
+    if (m->len == BLOB_SIZE && ++got == BLOBS)
+        zc_log(ZC_LOG_INFO, T, "worker %llu got %d blobs",
+               (unsigned long long) zc_self_id(), got);
+    return 0;
 }
 
 static int w_ping(zc_msg *m, void *userdata)
@@ -509,6 +534,7 @@ static int worker_main(int argc, char **argv, void *arg)
         zc_log(ZC_LOG_ERROR, T, "zc_worker_new: %s", zc_strerror(r));
         return 1;
     }
+    zc_worker_on(self, "blob", w_blob, NULL);
     zc_worker_on(self, "ping", w_ping_fails, NULL);
     zc_worker_on(self, "ping", w_ping, NULL);
     zc_worker_on(self, "direct", w_direct, NULL);
@@ -538,8 +564,10 @@ static int worker_main(int argc, char **argv, void *arg)
         if (strcmp(mode, "reconf") == 0 && zc_self_generation() == 1 &&
             zc_self_slot() == 0)
             say("do-reconf", "");
-        if (strcmp(mode, "upgrade") == 0 && zc_self_id() == 2)
+        if (strcmp(mode, "upgrade") == 0 && zc_self_id() == 1) {
             say("do-upgrade", "");
+            usleep(1500 * 1000); /* its link unread meanwhile */
+        }
         r = zc_worker_run(self) < 0;
     }
     zc_worker_unwatch(self, timer_fd);

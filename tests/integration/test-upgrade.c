@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,14 +91,37 @@ static void same_children(pid_t pid, const pid_t *before, int n)
         ASSERT_EQ(now[i], before[i]);
 }
 
-static void says_version(const char *name, const char *version)
+/* status says the image's version, and how many upgrades (-1: any). */
+static void says_version(const char *name, const char *version, int upgrades)
 {
     char want[64], *out;
 
     ASSERT_EQ(ctl(&out, "-n", name, "status", "--json", NULL), 0);
     snprintf(want, sizeof(want), "\"zcluster\": \"%s\"", version);
     ASSERT_CONTAINS(out, want);
+    snprintf(want, sizeof(want), "\"upgrades\": %d,", upgrades);
+    if (upgrades >= 0)
+        ASSERT_CONTAINS(out, want);
     free(out);
+}
+
+/* The eBPF program's count of connections sent to each slot, summed. */
+static double steered(int mport)
+{
+    static char text[1 << 16];
+    const char *body;
+    double sum = 0, v;
+
+    ASSERT_EQ(zt_http_fetch(mport, "/metrics", text, sizeof(text), &body), 200);
+    for (int i = 0; i < 3; i++) {
+        char key[80];
+
+        snprintf(key, sizeof(key),
+                 "zcluster_slot_connections_steered_total{slot=\"%d\"}", i);
+        v = zt_sample(body, key);
+        sum += isnan(v) ? 0 : v; /* not counted without eBPF */
+    }
+    return sum;
 }
 
 #define REQUESTS "hello_requests_total{code=\"200\"}"
@@ -129,7 +153,7 @@ void test_upgrade_under_load(void)
     pid_t kids[16];
     int port, mport, n, fds = 0;
     long rss = 0;
-    double last, c;
+    double last, c, last_steered = 0;
     char *out, want[64];
     struct zt_load *ka, *cl = NULL;
     struct zt_load_result r1, r2;
@@ -160,11 +184,14 @@ void test_upgrade_under_load(void)
         ASSERT_CONTAINS(out, want);
         ASSERT_CONTAINS(out, "3 workers, 1 socket, 3 metrics views kept");
         free(out);
-        says_version("upl", version);
+        says_version("upl", version, i + 1);
         same_children(p->pid, kids, n);
         c = zt_metric(mport, REQUESTS);
         ASSERT(c >= last);
         last = c;
+        /* The round-robin's maps go on: its count never goes back. */
+        ASSERT(steered(mport) >= last_steered);
+        last_steered = steered(mport);
         /* The first without load: the sum must be exactly kept, the
          * dead worker's part included. The other nine under load. */
         if (i == 0) {
@@ -256,7 +283,7 @@ void test_upgrade_refused(void)
                          "reads 99 to 99; back on zcluster 0.4.0");
     free(out);
     zt_wait_line(p, "going back to the image before", 5000);
-    says_version("upr", "0.4.0");
+    says_version("upr", "0.4.0", 0);
     same_children(p->pid, kids, n);
 
     /* Not while a reload is under way. */
@@ -376,7 +403,7 @@ void test_upgrade_then_reload(void)
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 2; j++)
             ASSERT(after[i] != before[j]);
-    says_version("upw", "0.4.0+b");
+    says_version("upw", "0.4.0+b", 1);
     zt_load_stop_at(ka, 2, &res);
     ASSERT_EQ(res.failed, 0);
     ASSERT_EQ(res.max_generation, 2);
@@ -453,7 +480,9 @@ void test_upgrade_keeps_state(void)
 
 /* zc_primary_upgrade() from a library primary's message handler: the
  * program executes itself, primary_init runs again in the new image, the
- * workers are the same processes, and they still talk to it. */
+ * workers are the same processes; 200 messages queued for a worker that
+ * was not reading its link reach it whole; asking twice, the second is
+ * refused. */
 void test_upgrade_library(void)
 {
     char *argv[] = { (char *) zt_self(),   (char *) "--helper",
@@ -471,10 +500,17 @@ void test_upgrade_library(void)
                                &before[i]));
     }
     qsort(before, 2, sizeof(before[0]), cmp_pid);
-    /* Worker 2 asks as soon as it runs, ready or not yet. */
+    /* Worker 1 asks as soon as it runs, ready or not yet, and reads
+     * nothing for 1.5 s: the messages queued for it travel. */
+    zt_wait_line(p, "test: queued 200 blobs for worker 1", 10000);
     zt_wait_line(p, "test: upgrade returned 1: upgrade 1: zcluster", 10000);
+    zt_wait_line(p,
+                 "test: again: upgrade returned -16: upgrade 1 is under "
+                 "way",
+                 10000);
     zt_wait_line(p, "test: init: upgrade serial 1", 10000);
     zt_wait_line(p, "upgraded zcluster", 10000);
+    zt_wait_line(p, "test: worker 1 got 200 blobs", 10000);
     same_children(p->pid, before, 2);
     zt_stop_fleet(p);
 }

@@ -299,13 +299,17 @@ void zc__status_json(struct zc_primary *p, const char *control,
     zc__buf_printf(b, "{\n  \"version\": %d,\n  \"fleet\": {\n    \"name\": ",
                    ZC__CONTROL_VERSION);
     zc__buf_json(b, p->name);
-    zc__buf_printf(b, ",\n    \"pid\": %d,\n    \"zcluster\": \"%s\",\n"
+    zc__buf_printf(b,
+                   ",\n    \"pid\": %d,\n    \"zcluster\": \"%s\",\n"
+                   "    \"upgrades\": %llu,\n"
                    "    \"uptime_s\": %.1f,\n    \"state\": \"%s\",\n"
                    "    \"generation\": %llu,\n    \"workers\": {\"wanted\": "
                    "%u, \"ready\": %u, \"processes\": %u},\n    \"command\": [",
-                   (int) getpid(), ZC_VERSION, seconds_since(p->start_us),
-                   fleet_state(p), (unsigned long long) p->running_generation,
-                   p->n_slots, p->n_ready, p->n_alive);
+                   (int) getpid(), ZC_VERSION,
+                   (unsigned long long) p->upgrade.count,
+                   seconds_since(p->start_us), fleet_state(p),
+                   (unsigned long long) p->running_generation, p->n_slots,
+                   p->n_ready, p->n_alive);
     for (size_t i = 0; p->argv[i]; i++) {
         zc__buf_add(b, ", ", i ? 2 : 0);
         zc__buf_json(b, p->argv[i]);
