@@ -255,6 +255,16 @@ void test_upgrade_refused(void)
     ASSERT_CONTAINS(out, "Permission denied");
     free(out);
 
+    /* Executable, but no program this machine runs (another
+     * architecture's would fail the same way, ENOEXEC). */
+    snprintf(path, sizeof(path), "%s/upr-garbage", zt_tmpdir());
+    zt_write_script(path, "\x7f"
+                          "ELF but not really\n");
+    point(path);
+    ASSERT_EQ(ctl(&out, "-n", "upr", "upgrade", NULL), 1);
+    ASSERT_CONTAINS(out, "Exec format error");
+    free(out);
+
     snprintf(path, sizeof(path), "%s/upr-exits", zt_tmpdir());
     zt_write_script(path, "#!/bin/sh\necho 'this build is broken' >&2\n"
                           "exit 1\n");
