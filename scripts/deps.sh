@@ -86,6 +86,7 @@ for task in "${@:-build}"; do
             need strace strace      # bench/health.sh: system calls per ping
             need ss iproute2        # bench/lib.sh: a port free again
             need taskset util-linux # bench/balance.sh: the CPU split
+            need haproxy haproxy    # bench/upgrade.sh: HAProxy -W's own
             need /usr/lib/python3/dist-packages/gunicorn/__init__.py gunicorn   # bench/health.sh
             ;;
         *)

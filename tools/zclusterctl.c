@@ -595,7 +595,15 @@ static int upgrade(const struct opts *o, const char *path, const char *fleet)
 
     if (o->n_args)
         return usage("%s", "upgrade takes no arguments but --reload");
-    r = ask_upgrade(path, "GET", "/upgrade", &u);
+    /* A connection the primary had taken when it executed an image (an
+     * upgrade asked for by someone else) ends with no answer: ask again. */
+    for (int i = 0; i < 50; i++) {
+        r = ask_upgrade(path, "GET", "/upgrade", &u);
+        if (r >= 0 || r == -ENOENT || r == -ECONNREFUSED || r == -EACCES ||
+            r == -EPERM)
+            break;
+        nanosleep(&nap, NULL);
+    }
     if (r == -EACCES || r == -EPERM)
         return denied(path, r);
     if (r < 0) {
