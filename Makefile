@@ -132,19 +132,26 @@ $(BUILD)/zcluster-shared: $(BUILD)/tools/zcluster.o $(BUILD)/libzcluster.so
 # version, or its state's, compiled again (linked before the archive, they
 # are the ones used): b is another version; v99 writes and reads only a
 # state version 99, so it refuses ours at the preflight; lies says at the
-# preflight that it reads ours, and refuses it once executed.
-UPGRADE_ALT := src/primary/control/status.c src/primary/control/upgradectl.c \
-               src/primary/loop/handover.c src/primary/loop/takeover.c \
-               src/primary/loop/upgrade.c src/proto/state.c tools/zcluster.c
+# preflight that it reads ours, and refuses it once executed (those two
+# link the tool's own main).
+UPGRADE_ALT_b := src/primary/control/status.c \
+                 src/primary/control/upgradectl.c src/primary/loop/handover.c \
+                 src/primary/loop/takeover.c src/primary/loop/upgrade.c \
+                 tools/zcluster.c
+UPGRADE_ALT_v99 := src/proto/state.c src/primary/loop/takeover.c \
+                   src/primary/loop/upgrade.c
+UPGRADE_ALT_lies := $(UPGRADE_ALT_v99)
+UPGRADE_TOOL_v99 := $(BUILD)/tools/zcluster.o
+UPGRADE_TOOL_lies := $(UPGRADE_TOOL_v99)
 ALT_b := -DZC_VERSION='"0.4.0+b"'
-ALT_v99 := -DZC_VERSION='"0.4.0+v99"' -DZC__STATE_VERSION=99 -DZC__STATE_MIN=99
+ALT_v99 := -DZC__STATE_VERSION=99 -DZC__STATE_MIN=99
 ALT_lies := $(ALT_v99) -DZC_TEST_PREFLIGHT_PASSES
 define upgrade_image
 $(BUILD)/tests/alt-$(1)/%.o: %.c include/zcluster.h $(LIB_HDRS) Makefile
 	@mkdir -p $$(dir $$@)
 	$$(call say,CC-$(1),$$<)
 	$$(Q)$$(CC) $$(CFLAGS_ALL) $$(ALT_$(1)) -c $$< -o $$@
-$(BUILD)/tests/zcluster-$(1): $(UPGRADE_ALT:%.c=$(BUILD)/tests/alt-$(1)/%.o) $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
+$(BUILD)/tests/zcluster-$(1): $(UPGRADE_ALT_$(1):%.c=$(BUILD)/tests/alt-$(1)/%.o) $(UPGRADE_TOOL_$(1)) $(BUILD)/libzcluster.a $(BUILD)/src/base/notls.o
 	$$(call say,LD,$$@)
 	$$(Q)$$(CC) $$(LDFLAGS_ALL) $$(TOOL_LDFLAGS) -o $$@ $$(filter-out %/notls.o,$$^) $$(LIBS) $$(PROG_LIBS)
 endef

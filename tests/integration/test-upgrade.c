@@ -233,7 +233,7 @@ void test_upgrade_refused(void)
     int port, n;
     struct zt_load *ka;
     struct zt_load_result res;
-    const char *extra[] = { "--shutdown-delay", "3s", NULL };
+    const char *extra[] = { "--shutdown-delay", "1s", NULL };
     struct zt_proc *p = fleet("upr", 2, &port, extra);
     int r;
 
@@ -338,7 +338,7 @@ void test_upgrade_refused(void)
 
     /* Not while it shuts down (its delay: it serves on meanwhile). */
     ASSERT_EQ(kill(p->pid, SIGTERM), 0);
-    zt_wait_line(p, "lame duck for 3000 ms", 5000);
+    zt_wait_line(p, "lame duck for 1000 ms", 5000);
     r = ctl(&out, "-n", "upr", "upgrade", NULL);
     ASSERT_CONTAINS(out, "the fleet is shutting down");
     ASSERT_EQ(r, 1);
@@ -438,7 +438,7 @@ void test_upgrade_keeps_state(void)
      * fails at once, every time, with a long backoff. */
     snprintf(text, sizeof(text),
              "name = upc\nworkers = 2\nready = immediate\n"
-             "respawn-delay = 4s\nmax-respawn-delay = 4s\nbackoff-jitter = 0\n"
+             "respawn-delay = 2s\nmax-respawn-delay = 2s\nbackoff-jitter = 0\n"
              "command = /bin/sh -c 'if [ \"$ZC_WORKER_SLOT\" = 1 ]; then "
              "exit 3; fi; echo \"said before the upgrade\"; "
              "printf \"first half, \"; "
@@ -451,7 +451,7 @@ void test_upgrade_keeps_state(void)
     argv[2] = file;
     argv[3] = NULL;
     p = zt_start((char *const *) argv, NULL);
-    zt_wait_line(p, "exited with status 3; restarting in 4000 ms", 10000);
+    zt_wait_line(p, "exited with status 3; restarting in 2000 ms", 10000);
     for (int i = 0; i < 250 && !zt_count(p, "said before the upgrade"); i++)
         zt_pump(p, 20);
     ASSERT_EQ(zt_count(p, "said before the upgrade"), 1);
@@ -475,7 +475,7 @@ void test_upgrade_keeps_state(void)
     free(out);
     /* The file a reload reads is the one the fleet was started with. */
     ASSERT_EQ(ctl(&out, "-n", "upc", "config", NULL), 0);
-    ASSERT_CONTAINS(out, "respawn-delay = 4s");
+    ASSERT_CONTAINS(out, "respawn-delay = 2s");
     free(out);
     snprintf(text, sizeof(text),
              "name = upc\nworkers = 1\nready = immediate\n"
