@@ -304,14 +304,64 @@ static char **copy_argv(struct zc_config *c, char *const *v)
     return out;
 }
 
+/* The options in text (len bytes, named name in what is said), the
+ * overrides laid over them, into o: c's from here. NULL with why. */
+static zc_config *load(struct zc_config *c, zc_options *o, const char *name,
+                       const char *text, size_t len, char *why, size_t why_size)
+{
+    struct reading R = { .o = o, .path = name, .c = c };
+    char reason[256];
+    unsigned line = 0;
+
+    if (zc__conf_parse(&c->conf, text, len, &line, reason, sizeof(reason)) <
+        0) {
+        if (line)
+            zc__why(why, why_size, "%s:%u: %s", name, line, reason);
+        else
+            zc__why(why, why_size, "%s: %s", name, reason);
+        goto fail;
+    }
+    if (c->conf.n == 0) {
+        zc__why(why, why_size,
+                "%s: no options in it: expected 'name = "
+                "value' lines, such as 'command = ./server'",
+                name);
+        goto fail;
+    }
+    for (size_t i = 0; c->overrides[i]; i++)
+        R.keep_command |=
+            strcmp(c->overrides[i], "--") == 0 && c->overrides[i + 1];
+    o->listen = NULL;
+    o->n_listen = 0;
+    o->listen_room = c->listen_room;
+    o->env = NULL;
+    o->n_env = 0;
+    o->env_room = c->env_room;
+    for (size_t i = 0; i < c->conf.n; i++)
+        if (entry(&R, &c->conf.e[i], reason, sizeof(reason)) < 0) {
+            zc__why(why, why_size, "%s:%u: %s", name, c->conf.e[i].line,
+                    reason);
+            goto fail;
+        }
+    if (apply_overrides(&R, reason, sizeof(reason)) < 0) {
+        zc__why(why, why_size, "%s (on the command line, over %s)", reason,
+                name);
+        goto fail;
+    }
+    o->config = c->path;
+    o->config_overrides = c->overrides;
+    return c;
+fail:
+    zc_config_free(c);
+    return NULL;
+}
+
 zc_config *zc_config_load(zc_options *o, const char *path,
                           char *const *overrides, char *why, size_t why_size)
 {
     struct zc_config *c;
-    struct reading R = { .o = o, .path = path };
-    char *text = NULL, reason[256];
+    char *text = NULL;
     size_t len = 0;
-    unsigned line = 0;
 
     /* A program built against 0.4.0's header or a later one: the fields
      * this writes are 0.4.0's. */
@@ -330,52 +380,28 @@ zc_config *zc_config_load(zc_options *o, const char *path,
         zc__why(why, why_size, "%s: no memory", path);
         return NULL;
     }
-    R.c = c;
-    if (read_file(path, &text, &len, why, why_size) < 0)
-        goto fail;
-    if (zc__conf_parse(&c->conf, text, len, &line, reason, sizeof(reason)) <
-        0) {
-        free(text);
-        if (line)
-            zc__why(why, why_size, "%s:%u: %s", path, line, reason);
-        else
-            zc__why(why, why_size, "%s: %s", path, reason);
-        goto fail;
+    if (read_file(path, &text, &len, why, why_size) < 0) {
+        zc_config_free(c);
+        return NULL;
     }
+    c = load(c, o, path, text, len, why, why_size);
     free(text);
-    if (c->conf.n == 0) {
-        zc__why(why, why_size,
-                "%s: no options in it: expected 'name = "
-                "value' lines, such as 'command = ./server'",
-                path);
-        goto fail;
-    }
-    for (size_t i = 0; c->overrides[i]; i++)
-        R.keep_command |=
-            strcmp(c->overrides[i], "--") == 0 && c->overrides[i + 1];
-    o->listen = NULL;
-    o->n_listen = 0;
-    o->listen_room = c->listen_room;
-    o->env = NULL;
-    o->n_env = 0;
-    o->env_room = c->env_room;
-    for (size_t i = 0; i < c->conf.n; i++)
-        if (entry(&R, &c->conf.e[i], reason, sizeof(reason)) < 0) {
-            zc__why(why, why_size, "%s:%u: %s", path, c->conf.e[i].line,
-                    reason);
-            goto fail;
-        }
-    if (apply_overrides(&R, reason, sizeof(reason)) < 0) {
-        zc__why(why, why_size, "%s (on the command line, over %s)", reason,
-                path);
-        goto fail;
-    }
-    o->config = c->path;
-    o->config_overrides = c->overrides;
     return c;
-fail:
-    zc_config_free(c);
-    return NULL;
+}
+
+zc_config *zc__config_load_text(zc_options *o, const char *name,
+                                const char *text, size_t len, char *why,
+                                size_t why_size)
+{
+    struct zc_config *c = calloc(1, sizeof(*c));
+
+    if (!c || !(c->path = keep_str(c, name)) ||
+        !(c->overrides = copy_argv(c, NULL))) {
+        zc_config_free(c);
+        zc__why(why, why_size, "%s: no memory", name);
+        return NULL;
+    }
+    return load(c, o, name, text, len, why, why_size);
 }
 
 void zc__conf_next_drop(struct conf_next *n)

@@ -14,6 +14,13 @@ unsigned zc__config_line(const zc_config *c, const char *key);
 zc_config *zc__config_copy(const zc_options *in, zc_options *o, char *why,
                            size_t size);
 
+/* zc_config_load() of options given as text (len bytes), named name in
+ * what is said; no overrides. An upgraded image reads the running options
+ * so (loop/upgrade.c). NULL with why. */
+zc_config *zc__config_load_text(zc_options *o, const char *name,
+                                const char *text, size_t len, char *why,
+                                size_t why_size);
+
 /* Drops options prepared for a reload that will not run. */
 void zc__conf_next_drop(struct conf_next *n);
 

@@ -2,12 +2,13 @@
  * Upgrading the primary in place, HAProxy's -W way rather than nginx's:
  * the primary executes the zcluster binary now at the path it was started
  * from, in its own pid, so its workers stay its children and a service
- * manager's MAINPID stays right. The fleet's state (carry.c) goes in a
- * sealed memfd, and its fds stay open across the exec at their numbers;
- * the new image takes them over before its loop runs.
+ * manager's MAINPID stays right. The fleet's state (handover.c, read by
+ * takeover.c) goes in a sealed memfd, and its fds stay open across the
+ * exec at their numbers; the new image takes them over before its loop
+ * runs.
  *
  *   1. refused now, with the reason, if a walk, a shutdown or another
- *      upgrade is under way, or the fleet holds what is not carried yet;
+ *      upgrade is under way, or something is half on its way;
  *   2. preflight: the new binary, run once with ZC_UPGRADE_CHECK, says its
  *      version and whether it reads our state's version (a binary that
  *      cannot start, or cannot read us, is refused with nothing at stake);
@@ -37,6 +38,7 @@
 #include "base/log.h"
 #include "primary/control/control.h"
 #include "primary/control/endpoint.h"
+#include "primary/core/conffile.h"
 #include "primary/core/env.h"
 #include "primary/core/events.h"
 #include "primary/core/node.h"
@@ -513,33 +515,16 @@ _Noreturn void zc__upgrade_back(struct zc_primary *p, struct upgrade_take *t,
 static int load_options(struct zc_primary *p, const zc_options *given,
                         struct upgrade_take *t, char *why, size_t size)
 {
-    int fd = memfd_create("zcluster-options", MFD_CLOEXEC);
-    char path[64];
     zc_options o;
     zc_config *c = NULL;
 
-    /* Every option at its default (a library fleet's, say): no line at
-     * all, which a file may not be. */
-    if (!memmem(t->in.options, t->in.options_len, " = ", 3)) {
-        if (fd >= 0)
-            (void) close(fd);
-        zc_options_init(&o);
-        goto given;
-    }
-    if (fd < 0 || write(fd, t->in.options, t->in.options_len) !=
-                      (ssize_t) t->in.options_len) {
-        if (fd >= 0)
-            (void) close(fd);
-        snprintf(why, size, "cannot hold the running options");
-        return -ENOMEM;
-    }
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     zc_options_init(&o);
-    c = zc_config_load(&o, path, NULL, why, size);
-    (void) close(fd);
-    if (!c)
+    /* Every option at its default (a library fleet's, say) is no line at
+     * all, which a file may not be. */
+    if (memmem(t->in.options, t->in.options_len, " = ", 3) &&
+        !(c = zc__config_load_text(&o, "the running options", t->in.options,
+                                   t->in.options_len, why, size)))
         return -EINVAL;
-given:
     o.primary_init = given->primary_init;
     o.sticky_hash = given->sticky_hash;
     o.sticky_hash_arg = given->sticky_hash_arg;
